@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/alecthomas/kong"
+)
+
+// cli is the command grammar. Each command lives in its own <name>_cmd.go
+// with a Run method; kong injects the streams.
+type cli struct {
+	Compile   compileCmd   `cmd:"" help:"Compile a pcap filter expression to classic BPF (or eBPF)."`
+	Verify    verifyCmd    `cmd:"" help:"Verify a classic BPF program and print what was proven."`
+	Read      readCmd      `cmd:"" help:"Read packets from a capture file (or the bundled sample), filter, analyze and write them."`
+	Capture   captureCmd   `cmd:"" help:"Capture live packets from an interface (AF_XDP or AF_PACKET)."`
+	Analyzers analyzersCmd `cmd:"" help:"List the bundled Wasm analyzers and their counters."`
+	Version   versionCmd   `cmd:"" help:"Print wring's version."`
+}
+
+// streams are the standard streams a command reads and writes.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// exitError carries a command's exit status with its message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitf returns an error that makes wring exit with code after printing the
+// formatted message (an empty message prints nothing).
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// run parses args, runs the chosen command and returns the exit status:
+// 0 success, 1 a negative result (rejected program, bad expression), 2 bad
+// usage or unreadable input.
+func run(args []string, in io.Reader, out, errw io.Writer) (code int) {
+	var c cli
+	exited := false
+	parser, err := kong.New(&c,
+		kong.Name("wring"),
+		kong.Description("wring: verified, JIT-compiled packet filters and sandboxed Wasm analyzers."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(out, errw),
+		kong.Exit(func(c int) { code = c; exited = true; panic(exitSentinel{}) }),
+		kong.Bind(&streams{In: in, Out: out, Err: errw}),
+	)
+	if err != nil {
+		fmt.Fprintf(errw, "wring: %v\n", err)
+		return 2
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitSentinel); !ok {
+				panic(r)
+			}
+		}
+	}()
+	ctx, err := parser.Parse(args)
+	if exited {
+		return code
+	}
+	if err != nil {
+		fmt.Fprintf(errw, "wring: %v\n", err)
+		return 2
+	}
+	if err := ctx.Run(); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if msg := ee.err.Error(); msg != "" {
+				fmt.Fprintf(errw, "wring: %s\n", msg)
+			}
+			return ee.code
+		}
+		fmt.Fprintf(errw, "wring: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type exitSentinel struct{}
