@@ -2,12 +2,14 @@ package spec
 
 // Instruction is one classic BPF instruction, laid out exactly as Linux's
 // struct sock_filter: a 16-bit opcode, two 8-bit relative jump offsets and a
-// 32-bit constant.
+// 32-bit constant. Its fields have the names and types of
+// golang.org/x/net/bpf.RawInstruction, so the two convert into each other
+// with a plain Go conversion: bpf.RawInstruction(ins), spec.Instruction(raw).
 type Instruction struct {
-	Code uint16 // opcode: class | size/op | mode/src
-	Jt   uint8  // jump offset if true (conditional jumps)
-	Jf   uint8  // jump offset if false (conditional jumps)
-	K    uint32 // generic constant
+	Op uint16 // opcode: class | size/op | mode/src
+	Jt uint8  // jump offset if true (conditional jumps)
+	Jf uint8  // jump offset if false (conditional jumps)
+	K  uint32 // generic constant
 }
 
 // Program is a sequence of classic BPF instructions. A Program is only data:
@@ -91,24 +93,24 @@ const (
 )
 
 // Class returns the instruction class of the opcode.
-func (i Instruction) Class() uint16 { return i.Code & 0x07 }
+func (i Instruction) Class() uint16 { return i.Op & 0x07 }
 
 // Size returns the load size bits of the opcode.
-func (i Instruction) Size() uint16 { return i.Code & 0x18 }
+func (i Instruction) Size() uint16 { return i.Op & 0x18 }
 
 // Mode returns the addressing mode bits of the opcode.
-func (i Instruction) Mode() uint16 { return i.Code & 0xe0 }
+func (i Instruction) Mode() uint16 { return i.Op & 0xe0 }
 
-// Op returns the ALU or jump operation bits of the opcode.
-func (i Instruction) Op() uint16 { return i.Code & 0xf0 }
+// Operation returns the ALU or jump operation bits of the opcode.
+func (i Instruction) Operation() uint16 { return i.Op & 0xf0 }
 
 // Src returns the operand source bit of the opcode.
-func (i Instruction) Src() uint16 { return i.Code & 0x08 }
+func (i Instruction) Src() uint16 { return i.Op & 0x08 }
 
 // Stmt builds a non-jump instruction, like the BPF_STMT macro.
-func Stmt(code uint16, k uint32) Instruction { return Instruction{Code: code, K: k} }
+func Stmt(code uint16, k uint32) Instruction { return Instruction{Op: code, K: k} }
 
 // Jump builds a jump instruction, like the BPF_JUMP macro.
 func Jump(code uint16, k uint32, jt, jf uint8) Instruction {
-	return Instruction{Code: code, Jt: jt, Jf: jf, K: k}
+	return Instruction{Op: code, Jt: jt, Jf: jf, K: k}
 }
