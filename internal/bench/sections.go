@@ -1,0 +1,159 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+)
+
+// sections is BENCHMARKS.md, in order.
+var sections = []Section{
+	{
+		Key:   "filter",
+		Title: "Filter engines: ns per packet",
+		Intro: "The five filters of the foundation issue over a warm working set of about 4096 packets " +
+			"(`internal/benchdata`). Columns: `jit` native amd64 code, `portable` the closure-compiled " +
+			"fallback, `vm` the reference interpreter, `xnet` golang.org/x/net/bpf's VM, `libpcap` libpcap's C " +
+			"`bpf_filter` (cgo harness), `kernel` the translated eBPF program in the kernel's JIT " +
+			"(`BPF_PROG_TEST_RUN` with repeat, the kernel's per-iteration time). Ratios are anchor time / subject time, " +
+			"so higher means the subject is faster.",
+		Run: func(env Env) (string, error) {
+			rs, err := goBench(env, "^BenchmarkFilter$", "./jit/...", "./vm/...")
+			if err != nil {
+				return "", err
+			}
+			// The kernel column needs root; measure it in the same run when possible.
+			if krs, kerr := goBench(env, "^BenchmarkFilter$", "./jit/ebpf/..."); kerr == nil {
+				for k, v := range krs {
+					rs[k] = v
+				}
+			}
+			order := []string{"jit", "portable", "vm", "xnet", "libpcap", "kernel"}
+			return pivotTable(rs, "BenchmarkFilter", "ns/pkt", order,
+				[][2]string{{"vm", "xnet"}, {"jit", "xnet"}, {"jit", "libpcap"}, {"jit", "kernel"}}), nil
+		},
+	},
+	{
+		Key:   "compile",
+		Title: "Compile time",
+		Intro: "From expression text to a verified program (`filters/expr`), and from a verified program to native " +
+			"code (`jit`) or eBPF (`jit/ebpf`).",
+		Run: func(env Env) (string, error) {
+			rs, err := goBench(env, "^(BenchmarkCompile|BenchmarkTranslate)$", "./filters/expr/", "./jit/", "./jit/ebpf/")
+			if err != nil {
+				return "", err
+			}
+			var b strings.Builder
+			for _, topic := range []string{"BenchmarkCompile", "BenchmarkTranslate"} {
+				t := Table{Header: []string{"benchmark", "µs/op", "allocs/op"}}
+				for _, name := range sortedNames(rs, topic+"/") {
+					ns, _ := rs.Get(name, "ns/op")
+					al, _ := rs.Get(name, "allocs/op")
+					t.Rows = append(t.Rows, []string{"`" + name + "`", fmt.Sprintf("%.2f", ns/1000), fmt.Sprintf("%g", al)})
+				}
+				if len(t.Rows) > 0 {
+					b.WriteString(t.String() + "\n")
+				}
+			}
+			return b.String(), nil
+		},
+	},
+	{
+		Key:   "progsize",
+		Title: "Program size against libpcap",
+		Intro: "Instruction counts of wring's optimized output against `tcpdump -d` (Debian's libpcap 1.10.3, " +
+			"optimized) over the libpcap accept expressions both compile.",
+		Run: func(env Env) (string, error) {
+			return runMarkdown("go", "test", "-count=1", "-run", "^TestProgramSizeTable$", "-v", "./internal/bench/progsize/")
+		},
+	},
+	{
+		Key:   "parse",
+		Title: "Parse once: the record",
+		Intro: "Filling the parse record (`capture/packet`) per packet, against gopacket's DecodingLayerParser on the same packets.",
+		Run: func(env Env) (string, error) {
+			rs, err := goBench(env, "^BenchmarkParse$", "./capture/packet/")
+			if err != nil {
+				return "", err
+			}
+			return pivotTable(rs, "BenchmarkParse", "ns/pkt", []string{"record", "gopacket"}, [][2]string{{"record", "gopacket"}}), nil
+		},
+	},
+	{
+		Key:   "offline",
+		Title: "Offline filtering: whole process against tcpdump",
+		Intro: "`wring read -r big.pcap -w /dev/null EXPR` against `tcpdump -r big.pcap -w /dev/null EXPR` on a generated " +
+			"1,000,000-packet capture (`internal/trafficgen`), wall and CPU time.",
+		Run: func(env Env) (string, error) {
+			return runMarkdown("go", "run", "./internal/bench/offline")
+		},
+	},
+	{
+		Key:   "live",
+		Title: "Live capture on veth",
+		Intro: "Packets captured per second and loss for wring (AF_XDP, AF_PACKET) and tcpdump at the generator's rates, " +
+			"between two network namespaces (root).",
+		Run: func(env Env) (string, error) {
+			return runMarkdown("go", "run", "./internal/bench/live")
+		},
+	},
+	{
+		Key:   "wasm",
+		Title: "Wasm analyzers",
+		Intro: "Per-packet cost of a no-op analyzer (64-byte packets, batches of 256) beside wazero's bare " +
+			"`CallWithStack`; fuel metering's overhead on a byte-scanning analyzer; the HTTP analyzer's throughput.",
+		Run: func(env Env) (string, error) {
+			rs, err := goBench(env, "^(BenchmarkAnalyzer|BenchmarkFuel|BenchmarkHTTP)$", "./wasm/...")
+			if err != nil {
+				return "", err
+			}
+			var b strings.Builder
+			b.WriteString(pivotTable(rs, "BenchmarkAnalyzer", "ns/pkt", []string{"wring", "bare_callwithstack"}, [][2]string{{"wring", "bare_callwithstack"}}))
+			b.WriteString("\n")
+			b.WriteString(pivotTable(rs, "BenchmarkFuel", "ns/op", []string{"metered", "unmetered"}, [][2]string{{"metered", "unmetered"}}))
+			b.WriteString("\n")
+			t := Table{Header: []string{"benchmark", "ns/op", "pkts/s"}}
+			for _, name := range sortedNames(rs, "BenchmarkHTTP/") {
+				ns, _ := rs.Get(name, "ns/op")
+				pps, _ := rs.Get(name, "pkts/s")
+				t.Rows = append(t.Rows, []string{"`" + name + "`", fmtNum(ns), fmt.Sprintf("%.0f", pps)})
+			}
+			if len(t.Rows) > 0 {
+				b.WriteString(t.String())
+			}
+			return b.String(), nil
+		},
+	},
+}
+
+func sortedNames(rs Results, prefix string) []string {
+	var out []string
+	for n := range rs {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runMarkdown runs a command that prints a markdown fragment between the
+// lines "<!-- bench -->" and "<!-- /bench -->" (anything else it prints is
+// progress) and returns the fragment.
+func runMarkdown(name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	s := string(out)
+	i := strings.Index(s, "<!-- bench -->")
+	j := strings.Index(s, "<!-- /bench -->")
+	if i < 0 || j < i {
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		}
+		return "", fmt.Errorf("%s %s printed no table", name, strings.Join(args, " "))
+	}
+	return strings.TrimSpace(s[i+len("<!-- bench -->"):j]) + "\n", nil
+}
