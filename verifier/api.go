@@ -59,17 +59,25 @@ func (p *Program) Instructions() spec.Program { return append(spec.Program(nil),
 
 // Known returns the packet length that every path reaching pc has already
 // shown the packet to have (by a load that would otherwise have ended the
-// run with 0, or by a hoisted guard).
+// run with 0, or by a hoisted guard, Guard(pc) included). An absolute packet
+// load at pc whose end (k + size) is at most Known(pc) needs no check; with
+// the guards in place that is every absolute packet load.
 func (p *Program) Known(pc int) uint32 { return p.known[pc] }
 
 // Guard returns the packet length a backend must check before executing pc
 // (returning 0 when the packet is shorter), or 0 when no check is needed
 // there. With every guard in place, no absolute packet load needs a check
 // of its own; indirect loads (X+k) still do.
+//
+// The guard is sound because every path from pc to a return of anything but
+// constant 0 performs absolute loads needing that length (ret a counts as
+// possibly non-zero), a failed load ends the run with 0 anyway, and classic
+// BPF has no side effects. A guard of math.MaxUint32 means every path from
+// pc returns 0.
 func (p *Program) Guard(pc int) uint32 { return p.guard[pc] }
 
 // MaxOffset returns the largest end offset (offset + size) of an absolute
-// packet load in the program.
+// packet load (ld [k], ldx 4*([k]&0xf)) in the program.
 func (p *Program) MaxOffset() uint32 { return p.maxOff }
 
 // Scratch returns a bit set of the scratch slots the program uses.
