@@ -1,0 +1,144 @@
+package spec
+
+// Constants of the Wasm analyzer ABI, version 1. ABI.md is the normative
+// description; the constants below are its names, offsets and sizes. All
+// multi-byte values in guest memory are little-endian, and every pointer is a
+// 32-bit offset into the guest's exported linear memory.
+const (
+	// ABIVersion is the only ABI version this host speaks.
+	ABIVersion = 1
+
+	// ABIModule is the import module name of the host functions.
+	ABIModule = "wring"
+)
+
+// Exports a module provides. The version, config-buffer, init and process
+// exports are required; tick is optional.
+const (
+	ExportMemory       = "memory"              // the guest's linear memory
+	ExportABIVersion   = "wring_abi_version"   // func() -> i32: returns ABIVersion
+	ExportConfigBuffer = "wring_config_buffer" // func(len i32) -> i32: where the host writes len config bytes, 0 to refuse
+	ExportInit         = "wring_init"          // func(cfg_ptr, cfg_len i32) -> i32: pointer to the Info block, 0 on failure
+	ExportProcess      = "wring_process"       // func(count i32) -> i32: 0, or a guest error code
+	ExportTick         = "wring_tick"          // func(now_ns i64, final i32) -> i32: optional timer and flush
+	ExportInitialize   = "_initialize"         // WASI reactor start function, run once before anything else
+	ExportFuel         = "__wring_fuel"        // the mutable i64 fuel global the host injects; reserved
+)
+
+// Host functions in module ABIModule.
+const (
+	ImportLog   = "log"   // func(level, ptr, len i32): a log line, rate limited
+	ImportRules = "rules" // func(ptr, cap i32) -> i32: copy the current rule blob; needs the rules capability
+)
+
+// Log levels for ImportLog.
+const (
+	LogDebug = 0
+	LogInfo  = 1
+	LogWarn  = 2
+	LogError = 3
+)
+
+// The Info block the guest returns from wring_init: InfoSize bytes, each
+// field a u32.
+const (
+	InfoSize          = 64
+	InfoVersion       = 0  // ABIVersion again, so a stray pointer is caught
+	InfoNeed          = 4  // Need* constant: which packet bytes the host copies
+	InfoPayloadMax    = 8  // with NeedPayload: payload bytes wanted after the headers
+	InfoMaxPackets    = 12 // packets per wring_process call, 1..MaxBatchPackets
+	InfoBatchPtr      = 16 // the batch area: header, descriptors, packet bytes
+	InfoBatchCap      = 20 // its size in bytes
+	InfoVerdictsPtr   = 24 // InfoMaxPackets verdict slots of VerdictSize bytes
+	InfoCountersPtr   = 28 // u64 counters, 8-byte aligned
+	InfoCounterCount  = 32 // number of counters, at most MaxCounters
+	InfoCounterNames  = 36 // counter names, each terminated by a NUL byte
+	InfoCounterNamesN = 40 // bytes in the names blob
+	InfoEventsPtr     = 44 // the event area
+	InfoEventsCap     = 48 // its size in bytes (0: no events)
+	InfoSinkNames     = 52 // names of the sinks the guest forwards to, each NUL-terminated
+	InfoSinkNamesN    = 56 // bytes in the sink names blob (0: no sinks)
+	InfoFlags         = 60 // InfoFlag* bits
+)
+
+// Need values: which bytes of each packet the host copies into the batch.
+// Copied bytes always start at the packet's first byte, so the offsets of the
+// Record apply unchanged.
+const (
+	NeedRecord  = 0 // the Record only, no packet bytes
+	NeedHeaders = 1 // bytes up to the transport payload (the whole capture when there is none)
+	NeedPayload = 2 // headers plus up to InfoPayloadMax payload bytes
+	NeedPacket  = 3 // every captured byte
+)
+
+// Info flags.
+const (
+	InfoFlagTick = 1 << 0 // call wring_tick on the host's timer and at close
+)
+
+// Limits of ABI version 1.
+const (
+	MaxBatchPackets = 4096 // InfoMaxPackets upper bound
+	MaxCounters     = 1024 // InfoCounterCount upper bound
+	MaxNameLen      = 64   // bytes in a counter, sink or event field name
+)
+
+// The batch area: a BatchHeaderSize-byte header, then count descriptors of
+// DescSize bytes, then the copied packet bytes.
+const (
+	BatchHeaderSize = 32
+	BatchCount      = 0  // u32 packets in this call
+	BatchFlags      = 4  // u32 BatchFlag* bits
+	BatchSeq        = 8  // u64 call sequence number of this instance, from 1
+	BatchNow        = 16 // u64 capture time of the batch's last packet, ns since the Unix epoch
+	BatchRulesGen   = 24 // u32 generation of the rule blob (0: none)
+
+	DescSize    = RecordSize + 8 // one packet descriptor
+	DescRecord  = 0              // the packet's Record, RecordSize bytes
+	DescDataOff = RecordSize     // u32 offset of the packet bytes from the batch area's start
+	DescDataLen = RecordSize + 4 // u32 number of packet bytes copied
+)
+
+// Batch flags.
+const (
+	BatchFlagRulesChanged = 1 << 0 // the rule blob changed since the previous call
+)
+
+// A verdict slot, VerdictSize bytes per packet, written by the guest.
+const (
+	VerdictSize   = 8
+	VerdictAction = 0 // u8 Verdict* action
+	VerdictSink   = 2 // u16 index into the guest's sink names (forward)
+	VerdictTag    = 4 // u32 tag (match)
+)
+
+// Verdict actions, in increasing precedence.
+const (
+	VerdictNone    = 0 // no opinion
+	VerdictMatch   = 1 // the packet matches; the tag says which rule
+	VerdictForward = 2 // send the packet to the named sink
+	VerdictDrop    = 3 // drop the packet
+)
+
+// The event area: an EventsHeaderSize-byte header, then events back to back.
+// The host zeroes EventsUsed before each call.
+const (
+	EventsHeaderSize = 8
+	EventsUsed       = 0 // u32 bytes of events written after the header
+	EventsLost       = 4 // u32 events the guest could not fit (the host adds them up)
+
+	// An event: EventHeaderSize bytes, then its kind name (u8 length and
+	// bytes), then its fields.
+	EventHeaderSize = 8
+	EventSize       = 0 // u16 total bytes of the event, header included
+	EventFields     = 2 // u16 number of fields
+	EventPacket     = 4 // u32 index of the packet in this call, EventNoPacket if none
+	EventNoPacket   = 0xffffffff
+
+	// A field: u8 type, u8 key length, the key, then the value.
+	FieldString = 1 // u16 length, bytes (UTF-8; invalid bytes are replaced)
+	FieldUint   = 2 // u64
+	FieldInt    = 3 // i64
+	FieldBool   = 4 // u8, 0 or 1
+	FieldAddr   = 5 // u8 length (4 or 16), address bytes
+)

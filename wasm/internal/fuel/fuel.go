@@ -1,0 +1,274 @@
+// Package fuel injects fuel metering into a WebAssembly binary module.
+//
+// Rewrite adds one mutable i64 global, exports it under a reserved name, and
+// charges it at every function entry and every loop header: the charge is the
+// number of instructions of that region (the function body, or the loop body)
+// that lie outside nested loops, so every iteration and every call costs at
+// least one unit and straight-line work is charged by its size. When the
+// global drops below zero the function executes `unreachable`, which traps.
+// The host sets the global before each call and reads it after a trap to tell
+// fuel exhaustion from other traps.
+//
+// Appending a global does not shift any existing index, and each injected
+// sequence is a self-contained `if` block, so no branch depth, function index
+// or global index of the original code changes. The module's own code cannot
+// name the new global: its index is past every global the module declares.
+package fuel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrMalformed is wrapped by every error about a module the rewriter cannot
+// decode.
+var ErrMalformed = errors.New("malformed module")
+
+// ErrReservedExport is returned when the module already exports the name the
+// rewriter reserves for the fuel global.
+var ErrReservedExport = errors.New("module exports the reserved fuel name")
+
+const (
+	secCustom   = 0
+	secImport   = 2
+	secGlobal   = 6
+	secExport   = 7
+	secCode     = 10
+	secDataCnt  = 12
+	exportGlobl = 0x03
+)
+
+// order gives each known section's position in the required order.
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Rewrite returns a metered copy of the module bin. The fuel global starts at
+// initial (the budget of the start function and of instantiation) and is
+// exported as exportName.
+func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
+	secs, err := split(bin)
+	if err != nil {
+		return nil, err
+	}
+	importedGlobals := uint32(0)
+	definedGlobals := uint32(0)
+	haveGlobal, haveExport := false, false
+	for _, s := range secs {
+		switch s.id {
+		case secImport:
+			if importedGlobals, err = countImportedGlobals(s.body); err != nil {
+				return nil, fmt.Errorf("%w: import section: %w", ErrMalformed, err)
+			}
+		case secGlobal:
+			haveGlobal = true
+			r := reader{b: s.body}
+			definedGlobals = r.u32()
+			if r.err != nil {
+				return nil, fmt.Errorf("%w: global section: %w", ErrMalformed, r.err)
+			}
+		case secExport:
+			haveExport = true
+		}
+	}
+	idx := importedGlobals + definedGlobals
+	if idx < importedGlobals {
+		return nil, fmt.Errorf("%w: too many globals", ErrMalformed)
+	}
+
+	out := make([]byte, 0, len(bin)+len(bin)/4+64)
+	out = append(out, bin[:8]...)
+	emit := func(id byte, body []byte) {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
+	for _, s := range secs {
+		// New sections go where the order puts them: before the first
+		// section that must follow them.
+		if !haveGlobal && s.id != secCustom && order[s.id] > order[secGlobal] {
+			emit(secGlobal, globalSection(nil, initial))
+			haveGlobal = true
+		}
+		if !haveExport && s.id != secCustom && order[s.id] > order[secExport] {
+			emit(secExport, exportSection(nil, exportName, idx))
+			haveExport = true
+		}
+		switch s.id {
+		case secGlobal:
+			body, err := appendGlobal(s.body, initial)
+			if err != nil {
+				return nil, fmt.Errorf("%w: global section: %w", ErrMalformed, err)
+			}
+			emit(s.id, body)
+		case secExport:
+			body, err := appendExport(s.body, exportName, idx)
+			if err != nil {
+				return nil, err
+			}
+			emit(s.id, body)
+		case secCode:
+			body, err := meterCode(s.body, idx)
+			if err != nil {
+				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
+			}
+			emit(s.id, body)
+		default:
+			emit(s.id, s.body)
+		}
+	}
+	if !haveGlobal {
+		emit(secGlobal, globalSection(nil, initial))
+	}
+	if !haveExport {
+		emit(secExport, exportSection(nil, exportName, idx))
+	}
+	return out, nil
+}
+
+// split checks the header and cuts the module into sections, checking their
+// order.
+func split(bin []byte) ([]section, error) {
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
+		return nil, fmt.Errorf("%w: missing \\0asm magic", ErrMalformed)
+	}
+	if bin[4] != 1 || bin[5] != 0 || bin[6] != 0 || bin[7] != 0 {
+		return nil, fmt.Errorf("%w: unsupported binary version %d", ErrMalformed, bin[4])
+	}
+	r := reader{b: bin, pos: 8}
+	var secs []section
+	last := 0
+	for !r.done() {
+		id := r.byte()
+		n := r.u32()
+		body := r.bytes(int(n))
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: section %d: %w", ErrMalformed, id, r.err)
+		}
+		if id != secCustom {
+			o, ok := order[id]
+			if !ok {
+				return nil, fmt.Errorf("%w: unknown section id %d", ErrMalformed, id)
+			}
+			if o <= last {
+				return nil, fmt.Errorf("%w: section %d out of order", ErrMalformed, id)
+			}
+			last = o
+		}
+		secs = append(secs, section{id: id, body: body})
+	}
+	return secs, nil
+}
+
+func countImportedGlobals(b []byte) (uint32, error) {
+	r := reader{b: b}
+	n := r.u32()
+	var globals uint32
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		r.name()
+		r.name()
+		switch kind := r.byte(); kind {
+		case 0: // function
+			r.u32()
+		case 1: // table
+			r.byte()
+			r.limits()
+		case 2: // memory
+			r.limits()
+		case 3: // global
+			r.byte()
+			r.byte()
+			globals++
+		default:
+			if r.err == nil {
+				r.fail(fmt.Errorf("import %d: unknown kind %d", i, kind))
+			}
+		}
+	}
+	if r.err == nil && r.pos != len(r.b) {
+		r.fail(errors.New("trailing bytes"))
+	}
+	return globals, r.err
+}
+
+func (r *reader) limits() {
+	flags := r.byte()
+	switch flags {
+	case 0, 2:
+		r.u32()
+	case 1, 3:
+		r.u32()
+		r.u32()
+	default:
+		if r.err == nil {
+			r.fail(fmt.Errorf("unsupported limits flags 0x%02x", flags))
+		}
+	}
+}
+
+// fuelGlobal is the encoding of `(global (mut i64) (i64.const initial))`.
+func fuelGlobal(b []byte, initial int64) []byte {
+	b = append(b, 0x7e, 0x01, opI64Const)
+	b = appendS64(b, initial)
+	return append(b, opEnd)
+}
+
+func globalSection(b []byte, initial int64) []byte {
+	b = appendU32(b, 1)
+	return fuelGlobal(b, initial)
+}
+
+func appendGlobal(body []byte, initial int64) ([]byte, error) {
+	r := reader{b: body}
+	n := r.u32()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if n == ^uint32(0) {
+		return nil, errors.New("too many globals")
+	}
+	out := appendU32(nil, n+1)
+	out = append(out, body[r.pos:]...)
+	return fuelGlobal(out, initial), nil
+}
+
+func exportSection(b []byte, name string, idx uint32) []byte {
+	b = appendU32(b, 1)
+	return exportEntry(b, name, idx)
+}
+
+func exportEntry(b []byte, name string, idx uint32) []byte {
+	b = appendU32(b, uint32(len(name)))
+	b = append(b, name...)
+	b = append(b, exportGlobl)
+	return appendU32(b, idx)
+}
+
+func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
+	r := reader{b: body}
+	n := r.u32()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if string(r.name()) == name {
+			return nil, fmt.Errorf("%w: %q", ErrReservedExport, name)
+		}
+		r.byte()
+		r.u32()
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: export section: %w", ErrMalformed, r.err)
+	}
+	if n == ^uint32(0) {
+		return nil, fmt.Errorf("%w: too many exports", ErrMalformed)
+	}
+	if r.pos != len(body) {
+		return nil, fmt.Errorf("%w: export section: trailing bytes", ErrMalformed)
+	}
+	hdr := reader{b: body}
+	hdr.u32()
+	out := appendU32(nil, n+1)
+	out = append(out, body[hdr.pos:]...)
+	return exportEntry(out, name, idx), nil
+}

@@ -1,0 +1,224 @@
+package fuel
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/wasm/internal/wat"
+)
+
+const loopWAT = `(module
+  (memory (export "memory") 1)
+  (global $g (mut i32) (i32.const 7))
+  (func (export "sum") (param $n i32) (result i64)
+    (local $acc i64)
+    (block $out
+      (loop $top
+        (br_if $out (i32.eqz (local.get $n)))
+        (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $n))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $top)))
+    (local.get $acc))
+  (func $rec (export "rec") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $rec (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "g") (result i32) (global.get $g)))`
+
+func compileWAT(t testing.TB, src string) []byte {
+	t.Helper()
+	b, err := wat.Compile(src)
+	if errors.Is(err, wat.ErrNoTool) {
+		corpus.Unavailable(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type inst struct {
+	mod  api.Module
+	fuel api.MutableGlobal
+}
+
+func instantiate(t testing.TB, bin []byte) inst {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	t.Cleanup(func() { rt.Close(ctx) })
+	mod, err := rt.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := mod.ExportedGlobal("__fuel").(api.MutableGlobal)
+	return inst{mod: mod, fuel: g}
+}
+
+func TestMeteredResultsMatch(t *testing.T) {
+	bin := compileWAT(t, loopWAT)
+	metered, err := Rewrite(bin, "__fuel", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := instantiate(t, bin)
+	m := instantiate(t, metered)
+	if m.fuel == nil {
+		t.Fatal("the metered module does not export a mutable __fuel global")
+	}
+	if got := int64(m.fuel.Get()); got != 1000 {
+		t.Fatalf("initial fuel %d, want 1000", got)
+	}
+	ctx := context.Background()
+	for _, n := range []uint64{0, 1, 10, 1000} {
+		want, err := plain.mod.ExportedFunction("sum").Call(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.fuel.Set(1 << 40)
+		got, err := m.mod.ExportedFunction("sum").Call(ctx, n)
+		if err != nil {
+			t.Fatalf("sum(%d) metered: %v", n, err)
+		}
+		if got[0] != want[0] {
+			t.Fatalf("sum(%d) = %d metered, %d plain", n, got[0], want[0])
+		}
+		used := int64(1<<40) - int64(m.fuel.Get())
+		// At least one unit per iteration and per call, at most the whole
+		// body per iteration.
+		if used < int64(n)+1 || used > int64(n+1)*40 {
+			t.Fatalf("sum(%d) used %d fuel", n, used)
+		}
+	}
+	g, err := m.mod.ExportedFunction("g").Call(ctx)
+	if err != nil || g[0] != 7 {
+		t.Fatalf("the module's own global moved: %v %v", g, err)
+	}
+}
+
+func TestFuelTraps(t *testing.T) {
+	bin := compileWAT(t, loopWAT)
+	metered, err := Rewrite(bin, "__fuel", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := instantiate(t, metered)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		fn   string
+		args []uint64
+	}{{"spin", nil}, {"rec", []uint64{1 << 30}}, {"sum", []uint64{1 << 31}}} {
+		m.fuel.Set(100000)
+		_, err := m.mod.ExportedFunction(tc.fn).Call(ctx, tc.args...)
+		if err == nil {
+			t.Fatalf("%s: no trap with 100000 fuel", tc.fn)
+		}
+		if f := int64(m.fuel.Get()); f >= 0 {
+			t.Fatalf("%s: trapped (%v) with fuel %d left", tc.fn, err, f)
+		}
+	}
+	// The instance still answers after a fuel trap.
+	m.fuel.Set(1000)
+	if r, err := m.mod.ExportedFunction("sum").Call(ctx, 3); err != nil || r[0] != 6 {
+		t.Fatalf("sum(3) after traps = %v, %v", r, err)
+	}
+}
+
+func TestNoGlobalOrExportSection(t *testing.T) {
+	bin := compileWAT(t, `(module (func (param i32) (result i32) (local.get 0)) (start 1) (func nop))`)
+	metered, err := Rewrite(bin, "__fuel", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := instantiate(t, metered)
+	if m.fuel == nil {
+		t.Fatal("no fuel export")
+	}
+	if f := int64(m.fuel.Get()); f >= 5 || f < 0 {
+		t.Fatalf("start function did not consume fuel: %d", f)
+	}
+}
+
+func TestReservedExport(t *testing.T) {
+	bin := compileWAT(t, `(module (global (export "__fuel") (mut i64) (i64.const 0)))`)
+	if _, err := Rewrite(bin, "__fuel", 0); !errors.Is(err, ErrReservedExport) {
+		t.Fatalf("err = %v, want ErrReservedExport", err)
+	}
+}
+
+func TestImportedGlobalIndex(t *testing.T) {
+	bin := compileWAT(t, `(module
+	  (import "env" "g" (global i32))
+	  (global (mut i32) (i32.const 3))
+	  (func (export "f") (result i32) (global.get 1)))`)
+	metered, err := Rewrite(bin, "__fuel", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	env := compileWAT(t, `(module (global (export "g") i32 (i32.const 9)))`)
+	if _, err := rt.InstantiateWithConfig(ctx, env, wazero.NewModuleConfig().WithName("env")); err != nil {
+		t.Fatal(err)
+	}
+	mod, err := rt.Instantiate(ctx, metered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := mod.ExportedGlobal("__fuel")
+	if g == nil || g.Type() != api.ValueTypeI64 {
+		t.Fatal("fuel global missing or not i64")
+	}
+	r, err := mod.ExportedFunction("f").Call(ctx)
+	if err != nil || r[0] != 3 {
+		t.Fatalf("f() = %v, %v", r, err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	for _, b := range [][]byte{nil, []byte("\x00asm"), []byte("\x00asm\x02\x00\x00\x00"), []byte("\x00asm\x01\x00\x00\x00\x0a\x05\x01\x03\x00\x00")} {
+		if _, err := Rewrite(b, "__fuel", 0); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%x: err = %v, want ErrMalformed", b, err)
+		}
+	}
+}
+
+// FuzzRewrite checks that the rewriter never panics, and that whatever
+// wazero accepts before rewriting it still accepts after.
+func FuzzRewrite(f *testing.F) {
+	for _, src := range []string{loopWAT, `(module (func (export "f") (loop (br 0))))`} {
+		b, err := wat.Compile(src)
+		if err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		out, err := Rewrite(bin, "__fuel", 1)
+		cm, cerr := rt.CompileModule(ctx, bin)
+		if cerr != nil {
+			return
+		}
+		cm.Close(ctx)
+		if err != nil {
+			if errors.Is(err, ErrReservedExport) {
+				return
+			}
+			t.Fatalf("wazero accepts the module, the rewriter does not: %v", err)
+		}
+		cm2, err := rt.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("rewritten module does not compile: %v", err)
+		}
+		cm2.Close(ctx)
+	})
+}
