@@ -76,7 +76,29 @@ func New(tb testing.TB, queues int) *Pair {
 		// are the ones the test sends.
 		_ = exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1").Run()
 	}
+	if queues > 1 {
+		p.spreadTX(tb)
+	}
 	return p
+}
+
+// spreadTX lets every CPU transmit on every queue of IfB (XPS), so the
+// kernel picks the TX queue, and with it the peer's RX queue, by flow hash
+// rather than by the sending CPU.
+func (p *Pair) spreadTX(tb testing.TB) {
+	tb.Helper()
+	n := runtime.NumCPU()
+	if n > 32 {
+		n = 32
+	}
+	mask := fmt.Sprintf("%x", uint64(1)<<n-1)
+	for q := 0; q < p.Queues; q++ {
+		f := fmt.Sprintf("/sys/class/net/%s/queues/tx-%d/xps_cpus", p.IfB, q)
+		cmd := exec.Command("ip", "netns", "exec", p.NSB, "sh", "-c", "echo "+mask+" > "+f)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("set %s: %v: %s", f, err, out)
+		}
+	}
 }
 
 // Close removes both namespaces (and with them the veth pair). It is safe

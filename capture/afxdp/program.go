@@ -1,0 +1,190 @@
+package afxdp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+)
+
+// Labels the filter block jumps to.
+const (
+	MatchLabel   = "wring_match"   // the frame matches: redirect it to its queue's socket
+	NoMatchLabel = "wring_nomatch" // the frame does not match: XDP_PASS
+)
+
+// CtxReg holds the xdp_md context pointer for the whole program. A filter
+// block must not write it.
+const CtxReg = asm.R9
+
+// Per-queue counters kept by the XDP program in a per-CPU array, indexed
+// queue*counterStride + counter.
+const (
+	counterSeen    = 0 // frames the program ran on
+	counterMatched = 1 // frames the filter matched (redirected)
+	counterStride  = 2
+)
+
+// MaxQueues bounds the queue numbers the program keeps counters for and the
+// XSKMAP size.
+const MaxQueues = 256
+
+// xdp_md field offsets.
+const (
+	xdpRxQueueIndex = 16
+)
+
+// ProgramSpec describes the XDP program of one interface.
+type ProgramSpec struct {
+	// Filter is the filter block, entered with CtxReg holding the xdp_md
+	// context; it ends every path with a jump to MatchLabel or NoMatchLabel.
+	// Nil matches every frame.
+	Filter asm.Instructions
+}
+
+// Program is the XDP program of one interface, with its XSKMAP and counters.
+type Program struct {
+	prog     *ebpf.Program
+	xsks     *ebpf.Map
+	counters *ebpf.Map
+	link     link.Link
+	Generic  bool // attached in generic (skb) mode
+}
+
+// Instructions returns the whole XDP program for spec: prologue, counters,
+// filter, redirect.
+func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
+	count := func(label string, which int32) asm.Instructions {
+		// key = rx_queue_index*stride + which, looked up in the per-CPU
+		// array; a missing entry (queue >= MaxQueues) is not counted.
+		return asm.Instructions{
+			asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word).WithSymbol(label),
+			asm.Mul.Imm(asm.R2, counterStride),
+			asm.Add.Imm(asm.R2, which),
+			asm.StoreMem(asm.RFP, -4, asm.R2, asm.Word),
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, -4),
+			asm.LoadMapPtr(asm.R1, countersFD),
+			asm.FnMapLookupElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, label+"_done"),
+			asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
+			asm.Add.Imm(asm.R1, 1),
+			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+			asm.Mov.Imm(asm.R0, 0).WithSymbol(label + "_done"),
+		}
+	}
+	var insns asm.Instructions
+	insns = append(insns, asm.Mov.Reg(CtxReg, asm.R1))
+	insns = append(insns, count("wring_count_seen", counterSeen)...)
+	if ps.Filter == nil {
+		insns = append(insns, asm.Ja.Label(MatchLabel))
+	} else {
+		insns = append(insns, ps.Filter...)
+	}
+	insns = append(insns, count(MatchLabel, counterMatched)...)
+	insns = append(insns,
+		asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word),
+		asm.LoadMapPtr(asm.R1, xsksFD),
+		asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
+		asm.FnRedirectMap.Call(),
+		asm.Return(),
+	)
+	if ps.Filter != nil {
+		insns = append(insns,
+			asm.Mov.Imm(asm.R0, 2).WithSymbol(NoMatchLabel), // XDP_PASS
+			asm.Return(),
+		)
+	}
+	return insns
+}
+
+// LoadProgram creates the maps and loads the program into the kernel; it is
+// not attached yet.
+func LoadProgram(ps ProgramSpec) (*Program, error) {
+	xsks, err := ebpf.NewMap(&ebpf.MapSpec{Name: "wring_xsks", Type: ebpf.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: MaxQueues})
+	if err != nil {
+		return nil, fmt.Errorf("afxdp: create xskmap: %w", err)
+	}
+	counters, err := ebpf.NewMap(&ebpf.MapSpec{Name: "wring_counts", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: MaxQueues * counterStride})
+	if err != nil {
+		xsks.Close()
+		return nil, fmt.Errorf("afxdp: create counters: %w", err)
+	}
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         "wring_xdp",
+		Type:         ebpf.XDP,
+		License:      "Dual BSD/GPL",
+		Instructions: ps.Instructions(xsks.FD(), counters.FD()),
+	})
+	if err != nil {
+		xsks.Close()
+		counters.Close()
+		return nil, fmt.Errorf("afxdp: load xdp program: %w", err)
+	}
+	return &Program{prog: prog, xsks: xsks, counters: counters}, nil
+}
+
+// Attach attaches the program to the interface: natively when the driver
+// supports XDP, else in generic mode when allowGeneric is set.
+func (p *Program) Attach(ifindex int, allowGeneric bool) error {
+	l, err := link.AttachXDP(link.XDPOptions{Program: p.prog, Interface: ifindex, Flags: link.XDPDriverMode})
+	if err == nil {
+		p.link = l
+		return nil
+	}
+	if !allowGeneric {
+		return fmt.Errorf("afxdp: attach native xdp to ifindex %d: %w", ifindex, err)
+	}
+	l, gerr := link.AttachXDP(link.XDPOptions{Program: p.prog, Interface: ifindex, Flags: link.XDPGenericMode})
+	if gerr != nil {
+		return fmt.Errorf("afxdp: attach xdp to ifindex %d: native: %v; generic: %w", ifindex, err, gerr)
+	}
+	p.link = l
+	p.Generic = true
+	return nil
+}
+
+// Register puts a socket in the XSKMAP entry of its queue, so the program
+// redirects that queue's matching frames to it.
+func (p *Program) Register(s *Socket) error {
+	if s.queue >= MaxQueues {
+		return fmt.Errorf("afxdp: queue %d: at most %d queues", s.queue, MaxQueues)
+	}
+	if err := p.xsks.Put(uint32(s.queue), uint32(s.fd)); err != nil {
+		return fmt.Errorf("afxdp: register queue %d socket: %w", s.queue, err)
+	}
+	return nil
+}
+
+// QueueCounters are the XDP program's counts for one queue, summed over CPUs.
+type QueueCounters struct {
+	Seen    uint64 // frames the program ran on
+	Matched uint64 // frames the filter matched and the program redirected
+}
+
+// Counters reads the program's counters for a queue.
+func (p *Program) Counters(queue int) (QueueCounters, error) {
+	var c QueueCounters
+	for which, dst := range []*uint64{&c.Seen, &c.Matched} {
+		var per []uint64
+		if err := p.counters.Lookup(uint32(queue*counterStride+which), &per); err != nil {
+			return c, fmt.Errorf("afxdp: read counters of queue %d: %w", queue, err)
+		}
+		for _, v := range per {
+			*dst += v
+		}
+	}
+	return c, nil
+}
+
+// Close detaches the program and frees its maps.
+func (p *Program) Close() error {
+	var errs []error
+	if p.link != nil {
+		errs = append(errs, p.link.Close())
+	}
+	errs = append(errs, p.prog.Close(), p.xsks.Close(), p.counters.Close())
+	return errors.Join(errs...)
+}
