@@ -26,12 +26,12 @@ import (
 
 // Config sizes the ring. The zero value picks the defaults.
 type Config struct {
-	BlockSize  uint32        // bytes per block, a multiple of the page size (default 1 MiB)
-	Blocks     uint32        // number of blocks (default 64: a 64 MiB ring)
-	Timeout    time.Duration // how long the kernel holds a partly filled block (default 10 ms)
-	Snaplen    uint32        // bytes kept per frame by the kernel (default 262144)
-	Fanout     bool          // join fanout group FanoutID: sockets in one group share the flows by hash
-	FanoutID   uint16        // the fanout group
+	BlockSize   uint32        // bytes per block, a multiple of the page size (default 1 MiB)
+	Blocks      uint32        // number of blocks (default 64: a 64 MiB ring)
+	Timeout     time.Duration // how long the kernel holds a partly filled block (default 10 ms)
+	Snaplen     uint32        // bytes kept per frame by the kernel (default 262144)
+	Fanout      bool          // join fanout group FanoutID: sockets in one group share the flows by hash
+	FanoutID    uint16        // the fanout group
 	Promiscuous bool          // put the interface in promiscuous mode while open
 }
 
