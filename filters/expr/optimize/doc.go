@@ -1,0 +1,30 @@
+// Package optimize shrinks classic BPF programs without changing what they
+// return on any packet.
+//
+// It works on the control-flow graph of a program: basic blocks of
+// straight-line statements, each ending in a return, an unconditional jump
+// or a two-way conditional jump. Every pass has the same signature and
+// reports whether it changed the graph; the driver runs them in order,
+// restarting from the first after any change, until none applies:
+//
+//   - fold: value numbering of A, X and the scratch slots across blocks, so
+//     that constants are folded and propagated, redundant loads and
+//     recomputations disappear, and a conditional jump whose outcome follows
+//     from the comparisons made on every path to it becomes unconditional;
+//   - thread: an edge into a block whose jump is decided on that edge (after
+//     `jeq #0x800` is true, a later `ldh [12]; jeq #0x800`) goes straight to
+//     the block's successor;
+//   - deadcode: statements whose results are never read disappear;
+//   - merge: identical blocks become one, jumps to jumps are shortened,
+//     blocks with a single predecessor are joined to it.
+//
+// Unreachable blocks vanish when the graph is laid out again as a program,
+// with jump offsets of at most 255 (a long `ja` is inserted where needed).
+//
+// The semantics preserved are those of spec/ISA.md: a packet load past the
+// captured length, or a division or modulo by a zero X, ends the run with 0.
+// A load is therefore removed only when that effect cannot happen (an
+// earlier load on every path reached as far) or cannot matter (the block
+// returns 0 anyway). Loads of Linux ancillary data and of wring's parse
+// record are kept unless an identical load already ran.
+package optimize

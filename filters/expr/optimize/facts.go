@@ -1,0 +1,215 @@
+package optimize
+
+import (
+	"math/bits"
+
+	"github.com/wringcap/wring/spec"
+)
+
+// rng is what the jumps taken so far say about one value: it lies in
+// [lo, hi], has the bits of one set and the bits of zero clear, and differs
+// from every element of ne.
+type rng struct {
+	lo, hi    uint32
+	one, zero uint32
+	ne        []uint32
+}
+
+var anyValue = rng{lo: 0, hi: 0xffffffff}
+
+// maxNe bounds the excluded values remembered per value.
+const maxNe = 16
+
+// facts maps values to what is known about them. A facts map is never
+// modified after it is shared: with copies it.
+type facts map[vid]rng
+
+// with returns a copy of f where v is known to satisfy r.
+func (f facts) with(v vid, r rng) facts {
+	g := make(facts, len(f)+1)
+	for k, x := range f {
+		g[k] = x
+	}
+	g[v] = r
+	return g
+}
+
+// normalize tightens r and reports whether it can still hold a value.
+func (r *rng) normalize() bool {
+	if r.one&r.zero != 0 {
+		return false
+	}
+	if hi := ^r.zero; r.hi > hi {
+		r.hi = hi
+	}
+	if r.lo < r.one {
+		r.lo = r.one
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, x := range r.ne {
+			if x == r.lo && r.lo < r.hi {
+				r.lo++
+				changed = true
+			}
+			if x == r.hi && r.lo < r.hi {
+				r.hi--
+				changed = true
+			}
+		}
+	}
+	if r.lo > r.hi {
+		return false
+	}
+	if r.lo == r.hi {
+		for _, x := range r.ne {
+			if x == r.lo {
+				return false
+			}
+		}
+		if r.lo&r.zero != 0 || r.lo&r.one != r.one {
+			return false
+		}
+	}
+	return true
+}
+
+// assume returns r narrowed by the outcome of `j #k` (op is the jump
+// operation), and false when that outcome is impossible.
+func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
+	r.ne = append([]uint32(nil), r.ne...)
+	switch op {
+	case spec.JumpJEQ:
+		if taken {
+			if k < r.lo || k > r.hi {
+				return r, false
+			}
+			r.lo, r.hi = k, k
+		} else if len(r.ne) < maxNe {
+			r.ne = append(r.ne, k)
+		}
+	case spec.JumpJGT:
+		if taken {
+			if k == 0xffffffff {
+				return r, false
+			}
+			r.lo = max(r.lo, k+1)
+		} else {
+			r.hi = min(r.hi, k)
+		}
+	case spec.JumpJGE:
+		if taken {
+			r.lo = max(r.lo, k)
+		} else {
+			if k == 0 {
+				return r, false
+			}
+			r.hi = min(r.hi, k-1)
+		}
+	case spec.JumpJSET:
+		if taken {
+			if k == 0 {
+				return r, false
+			}
+			if bits.OnesCount32(k) == 1 {
+				r.one |= k
+			}
+			r.lo = max(r.lo, k&-k)
+		} else {
+			r.zero |= k
+		}
+	}
+	ok := r.normalize()
+	return r, ok
+}
+
+// decide returns the outcome of `j #k` on a value known to satisfy r, if
+// the facts fix it.
+func (r rng) decide(op uint16, k uint32) (taken, known bool) {
+	if r.lo == r.hi {
+		return jumpTaken(op, r.lo, k), true
+	}
+	switch op {
+	case spec.JumpJEQ:
+		if k < r.lo || k > r.hi || k&r.zero != 0 || r.one&^k != 0 {
+			return false, true
+		}
+		for _, x := range r.ne {
+			if x == k {
+				return false, true
+			}
+		}
+	case spec.JumpJGT:
+		if r.lo > k {
+			return true, true
+		}
+		if r.hi <= k {
+			return false, true
+		}
+	case spec.JumpJGE:
+		if r.lo >= k {
+			return true, true
+		}
+		if r.hi < k {
+			return false, true
+		}
+	case spec.JumpJSET:
+		if k&r.one != 0 {
+			return true, true
+		}
+		if k&^r.zero == 0 || r.hi < k&-k {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// jumpTaken evaluates a conditional jump on known operands.
+func jumpTaken(op uint16, a, k uint32) bool {
+	switch op {
+	case spec.JumpJEQ:
+		return a == k
+	case spec.JumpJGT:
+		return a > k
+	case spec.JumpJGE:
+		return a >= k
+	case spec.JumpJSET:
+		return a&k != 0
+	}
+	return false
+}
+
+// meet returns what holds of a value known to satisfy either a or b.
+func (a rng) meet(b rng) rng {
+	r := rng{lo: min(a.lo, b.lo), hi: max(a.hi, b.hi), one: a.one & b.one, zero: a.zero & b.zero}
+	for _, x := range a.ne {
+		for _, y := range b.ne {
+			if x == y {
+				r.ne = append(r.ne, x)
+				break
+			}
+		}
+	}
+	return r
+}
+
+// meetFacts keeps what holds in both a and b.
+func meetFacts(a, b facts) facts {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	var f facts
+	for v, ra := range a {
+		if rb, ok := b[v]; ok {
+			r := ra.meet(rb)
+			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && len(r.ne) == 0 {
+				continue
+			}
+			if f == nil {
+				f = make(facts)
+			}
+			f[v] = r
+		}
+	}
+	return f
+}

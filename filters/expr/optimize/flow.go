@@ -1,0 +1,291 @@
+package optimize
+
+import "github.com/wringcap/wring/spec"
+
+// Register slots of a state: A, X, then the scratch memory.
+const (
+	slotA  = 0
+	slotX  = 1
+	slotM  = 2
+	nSlots = slotM + spec.MemWords
+)
+
+// specialBase is where Linux's negative offsets, its ancillary loads and
+// wring's record loads begin: such loads say nothing about the packet's
+// length.
+const specialBase = spec.RecordBase
+
+// state is what is known at one point of a run: the value in each register,
+// a length the captured packet is known to have, and facts on values.
+type state struct {
+	reg   [nSlots]vid
+	known uint64
+	f     facts
+}
+
+// effect says whether a statement can end the run with 0.
+type effect uint8
+
+const (
+	never     effect = iota // cannot end the run
+	maybe                   // ends the run on some packets
+	always                  // ends the run on every packet
+)
+
+// flow is the result of the forward analysis of a graph.
+type flow struct {
+	n    *numbering
+	init [nSlots]vid       // values at program entry
+	in   map[*block]*state // state at block entry; nil: unreachable
+	out  map[*block][2]*state
+}
+
+// analyze numbers the values of every block, in topological order.
+func analyze(g *graph) *flow {
+	fl := &flow{n: newNumbering(), in: make(map[*block]*state, len(g.order)), out: make(map[*block][2]*state, len(g.order))}
+	for i := range fl.init {
+		fl.init[i] = fl.n.fresh()
+	}
+	for _, b := range g.order {
+		var st *state
+		if b == g.entry {
+			st = &state{reg: fl.init}
+		} else {
+			st = fl.meetPreds(b)
+		}
+		fl.in[b] = st
+		if st == nil {
+			continue
+		}
+		fl.out[b] = fl.exits(b, st)
+	}
+	return fl
+}
+
+// meetPreds combines the states on every edge into b.
+func (fl *flow) meetPreds(b *block) *state {
+	var st *state
+	for _, p := range b.preds {
+		outs, ok := fl.out[p]
+		if !ok {
+			continue
+		}
+		for i := 0; i < p.nsucc(); i++ {
+			e := outs[i]
+			if p.succ[i] != b || e == nil {
+				continue
+			}
+			if st == nil {
+				c := *e
+				st = &c
+				continue
+			}
+			for s := range st.reg {
+				if st.reg[s] != e.reg[s] {
+					st.reg[s] = -1
+				}
+			}
+			st.known = min(st.known, e.known)
+			st.f = meetFacts(st.f, e.f)
+		}
+	}
+	if st == nil {
+		return nil
+	}
+	for s := range st.reg {
+		if st.reg[s] < 0 {
+			st.reg[s] = fl.n.fresh()
+		}
+	}
+	return st
+}
+
+// exits runs b's statements from st and returns the state on each outgoing
+// edge (nil when the edge cannot be taken).
+func (fl *flow) exits(b *block, in *state) [2]*state {
+	st := *in
+	for _, ins := range b.stmts {
+		if fl.exec(&st, ins) == always {
+			return [2]*state{}
+		}
+	}
+	return fl.edges(b, &st)
+}
+
+// edges returns the states after b's terminator, given the state before it.
+func (fl *flow) edges(b *block, st *state) [2]*state {
+	switch b.kind {
+	case termGoto:
+		c := *st
+		return [2]*state{&c}
+	case termCond:
+		var out [2]*state
+		a, op, k, isK := fl.cond(st, b.term)
+		for i, taken := range []bool{true, false} {
+			c := *st
+			if isK {
+				if cst, ok := fl.n.constOf(a); ok {
+					if jumpTaken(op, cst, k) != taken {
+						continue
+					}
+				} else {
+					r, ok := c.f[a]
+					if !ok {
+						r = anyValue
+					}
+					r, ok = r.assume(op, k, taken)
+					if !ok {
+						continue
+					}
+					c.f = c.f.with(a, r)
+				}
+			}
+			out[i] = &c
+		}
+		return out
+	}
+	return [2]*state{}
+}
+
+// cond returns the value a conditional jump tests, its operation, and the
+// constant it compares with (isK false: compared with X, unknown).
+func (fl *flow) cond(st *state, j spec.Instruction) (a vid, op uint16, k uint32, isK bool) {
+	a, op = st.reg[slotA], j.Operation()
+	if j.Src() == spec.SrcK {
+		return a, op, j.K, true
+	}
+	if c, ok := fl.n.constOf(st.reg[slotX]); ok {
+		return a, op, c, true
+	}
+	return a, op, 0, false
+}
+
+// decide returns the outcome of b's conditional jump from state st, if the
+// values and facts fix it.
+func (fl *flow) decide(st *state, j spec.Instruction) (taken, known bool) {
+	a, op, k, isK := fl.cond(st, j)
+	if !isK {
+		if a == st.reg[slotX] {
+			switch op {
+			case spec.JumpJEQ, spec.JumpJGE:
+				return true, true
+			case spec.JumpJGT:
+				return false, true
+			}
+		}
+		return false, false
+	}
+	if c, ok := fl.n.constOf(a); ok {
+		return jumpTaken(op, c, k), true
+	}
+	if r, ok := st.f[a]; ok {
+		return r.decide(op, k)
+	}
+	return anyValue.decide(op, k)
+}
+
+// nonZero reports whether v is known to differ from 0 in st.
+func (fl *flow) nonZero(st *state, v vid) bool {
+	if c, ok := fl.n.constOf(v); ok {
+		return c != 0
+	}
+	if r, ok := st.f[v]; ok {
+		taken, known := r.decide(spec.JumpJEQ, 0)
+		return known && !taken
+	}
+	return false
+}
+
+// value computes what a statement stores and where, without changing st.
+// dst is the slot written; fail says whether it can end the run; end is the
+// packet length an absolute load needs (0 otherwise).
+func (fl *flow) value(st *state, ins spec.Instruction) (dst int, v vid, fail effect, end uint64) {
+	n := fl.n
+	size := func() uint64 {
+		switch ins.Size() {
+		case spec.SizeW:
+			return 4
+		case spec.SizeH:
+			return 2
+		}
+		return 1
+	}
+	switch ins.Class() {
+	case spec.ClassLD, spec.ClassLDX:
+		dst = slotA
+		if ins.Class() == spec.ClassLDX {
+			dst = slotX
+		}
+		switch ins.Mode() {
+		case spec.ModeIMM:
+			return dst, n.cnst(ins.K), never, 0
+		case spec.ModeLEN:
+			return dst, n.get(vkey{kind: vLen}), never, 0
+		case spec.ModeMEM:
+			return dst, st.reg[slotM+int(ins.K)], never, 0
+		case spec.ModeABS:
+			v = n.get(vkey{kind: vAbs, op: ins.Size(), k: ins.K})
+			if ins.K >= specialBase {
+				return dst, v, maybe, 0
+			}
+			end = uint64(ins.K) + size()
+			if end <= st.known {
+				return dst, v, never, end
+			}
+			return dst, v, maybe, end
+		case spec.ModeIND:
+			return dst, n.get(vkey{kind: vInd, op: ins.Size(), a: st.reg[slotX], k: ins.K}), maybe, 0
+		case spec.ModeMSH:
+			v = n.get(vkey{kind: vMsh, k: ins.K})
+			if ins.K >= specialBase {
+				return dst, v, maybe, 0
+			}
+			end = uint64(ins.K) + 1
+			if end <= st.known {
+				return dst, v, never, end
+			}
+			return dst, v, maybe, end
+		}
+	case spec.ClassST:
+		return slotM + int(ins.K), st.reg[slotA], never, 0
+	case spec.ClassSTX:
+		return slotM + int(ins.K), st.reg[slotX], never, 0
+	case spec.ClassALU:
+		op := ins.Operation()
+		var b vid
+		if op == spec.ALUNeg {
+			b = -1
+		} else if ins.Src() == spec.SrcK {
+			b = n.cnst(ins.K)
+		} else {
+			b = st.reg[slotX]
+		}
+		v, fails := n.alu(op, st.reg[slotA], b)
+		if fails {
+			return slotA, 0, always, 0
+		}
+		if (op == spec.ALUDiv || op == spec.ALUMod) && !fl.nonZero(st, b) {
+			return slotA, v, maybe, 0
+		}
+		return slotA, v, never, 0
+	case spec.ClassMISC:
+		if ins.Op&0xf8 == spec.MiscTAX {
+			return slotX, st.reg[slotA], never, 0
+		}
+		return slotA, st.reg[slotX], never, 0
+	}
+	panic("optimize: unexpected statement class")
+}
+
+// exec applies a statement to st and returns whether it can end the run.
+func (fl *flow) exec(st *state, ins spec.Instruction) effect {
+	dst, v, fail, end := fl.value(st, ins)
+	if fail == always {
+		return always
+	}
+	st.reg[dst] = v
+	if end > st.known {
+		st.known = end
+	}
+	return fail
+}

@@ -1,0 +1,167 @@
+package optimize
+
+import "github.com/wringcap/wring/spec"
+
+// fold propagates values through the graph and simplifies every statement
+// and jump with them: a statement that stores a value already in its
+// destination disappears, a value known to be constant is loaded as one, a
+// value already in another register is copied from it, an operation on a
+// constant X uses the constant, and a conditional jump whose outcome is
+// known becomes unconditional.
+func fold(g *graph) bool {
+	fl := analyze(g)
+	changed := false
+	for _, b := range g.order {
+		in := fl.in[b]
+		if in == nil {
+			continue
+		}
+		if fl.foldBlock(b, in) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (fl *flow) foldBlock(b *block, in *state) bool {
+	st := *in
+	changed := false
+	out := b.stmts[:0]
+	for _, ins := range b.stmts {
+		dst, v, fail, _ := fl.value(&st, ins)
+		if fail == always {
+			// The run ends here on every packet: nothing after matters.
+			b.stmts = nil
+			b.kind, b.term, b.succ = termRet, spec.Stmt(spec.ClassRET|spec.RetK, 0), [2]*block{}
+			return true
+		}
+		if st.reg[dst] == v && (fail == never || fl.n.kind(v) != vPhi) {
+			// Already there: the same computation ran on every path
+			// (values of loads and divisions only come from running them).
+			changed = true
+			continue
+		}
+		if fail == maybe && fl.held(&st, v) {
+			fail = never
+		}
+		if r, ok := fl.rewrite(&st, ins, dst, v, fail); ok {
+			if r != ins {
+				changed = true
+			}
+			ins = r
+		}
+		fl.exec(&st, ins)
+		out = append(out, ins)
+	}
+	b.stmts = out
+	switch b.kind {
+	case termCond:
+		j := b.term
+		if j.Src() == spec.SrcX {
+			if c, ok := fl.n.constOf(st.reg[slotX]); ok {
+				b.term = spec.Jump(spec.ClassJMP|j.Operation()|spec.SrcK, c, 0, 0)
+				changed = true
+			}
+		}
+		if taken, known := fl.decide(&st, b.term); known {
+			s := b.succ[1]
+			if taken {
+				s = b.succ[0]
+			}
+			b.kind, b.succ = termGoto, [2]*block{s}
+			changed = true
+		} else if b.succ[0] == b.succ[1] {
+			b.kind, b.succ[1] = termGoto, nil
+			changed = true
+		}
+	case termRet:
+		if b.term.Op == spec.ClassRET|spec.RetA {
+			if c, ok := fl.n.constOf(st.reg[slotA]); ok {
+				b.term = spec.Stmt(spec.ClassRET|spec.RetK, c)
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// rewrite returns a cheaper statement computing v into dst, if there is
+// one. A statement that can end the run is only replaced when it cannot.
+func (fl *flow) rewrite(st *state, ins spec.Instruction, dst int, v vid, fail effect) (spec.Instruction, bool) {
+	n := fl.n
+	if fail != never {
+		// Keep the check, but an X known constant still simplifies
+		// a division.
+		if ins.Class() == spec.ClassALU && ins.Src() == spec.SrcX {
+			if c, ok := n.constOf(st.reg[slotX]); ok && c != 0 {
+				return spec.Stmt(spec.ClassALU|ins.Operation()|spec.SrcK, c), true
+			}
+		}
+		return ins, false
+	}
+	if dst >= slotM {
+		return ins, false // stores have no cheaper form
+	}
+	if c, ok := n.constOf(v); ok {
+		cls := uint16(spec.ClassLD)
+		if dst == slotX {
+			cls = spec.ClassLDX
+		}
+		return spec.Stmt(cls|spec.SizeW|spec.ModeIMM, c), true
+	}
+	if isMove(ins) {
+		return ins, false
+	}
+	// Copy the value from another register that holds it.
+	if dst == slotA && st.reg[slotX] == v {
+		return spec.Stmt(spec.ClassMISC|spec.MiscTXA, 0), true
+	}
+	if dst == slotX && st.reg[slotA] == v {
+		return spec.Stmt(spec.ClassMISC|spec.MiscTAX, 0), true
+	}
+	if ins.Class() == spec.ClassLD || ins.Class() == spec.ClassLDX {
+		for m := 0; m < spec.MemWords; m++ {
+			if st.reg[slotM+m] == v && v != fl.init[slotM+m] {
+				if dst == slotA {
+					return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeMEM, uint32(m)), true
+				}
+				return spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeMEM, uint32(m)), true
+			}
+		}
+	}
+	if ins.Class() == spec.ClassALU && ins.Src() == spec.SrcX {
+		if c, ok := n.constOf(st.reg[slotX]); ok {
+			op := ins.Operation()
+			if (op == spec.ALULsh || op == spec.ALURsh) && c >= 32 {
+				return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeIMM, 0), true
+			}
+			return spec.Stmt(spec.ClassALU|op|spec.SrcK, c), true
+		}
+	}
+	return ins, false
+}
+
+// isMove reports whether ins copies a register or slot or loads a constant.
+func isMove(ins spec.Instruction) bool {
+	switch ins.Class() {
+	case spec.ClassMISC:
+		return true
+	case spec.ClassLD, spec.ClassLDX:
+		return ins.Mode() == spec.ModeMEM || ins.Mode() == spec.ModeIMM
+	}
+	return false
+}
+
+// held reports whether a register holds v, a value that only a statement
+// that ran without ending the run can have produced.
+func (fl *flow) held(st *state, v vid) bool {
+	if fl.n.kind(v) == vPhi {
+		return false
+	}
+	for s, r := range st.reg {
+		if r == v && !(s >= slotM && r == fl.init[s]) {
+			return true
+		}
+	}
+	return false
+}

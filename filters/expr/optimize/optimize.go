@@ -1,0 +1,79 @@
+package optimize
+
+import (
+	"fmt"
+
+	"github.com/wringcap/wring/spec"
+)
+
+// A Pass is one transformation of a program's control-flow graph. Every
+// pass preserves what the program returns on every packet.
+type Pass struct {
+	// Name says what the pass does, for tests and listings.
+	Name string
+	run  func(*graph) bool
+}
+
+// The passes, in the order the driver tries them.
+var (
+	// Fold propagates and folds constants and known values, removes
+	// redundant loads and recomputations, and turns jumps whose outcome is
+	// known into unconditional ones.
+	Fold = Pass{"fold", fold}
+	// Thread sends edges past blocks whose jump is decided on that edge.
+	Thread = Pass{"thread", thread}
+	// DeadCode removes statements whose results are never read.
+	DeadCode = Pass{"deadcode", deadcode}
+	// Merge joins identical blocks and shortens jumps to jumps.
+	Merge = Pass{"merge", merge}
+)
+
+// Passes returns every pass in the order Program runs them.
+func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Merge} }
+
+// maxRounds bounds the driver. Each change makes the program smaller or its
+// jumps more decided, so a fixed point comes long before; the bound only
+// guards against a pass that keeps undoing another.
+const maxRounds = 10000
+
+// Run applies passes to p until none changes it, and lays the result out
+// again. It returns ErrUnsupported for programs it cannot analyse (see
+// ErrUnsupported); a verified program is always supported.
+func Run(p spec.Program, passes ...Pass) (spec.Program, error) {
+	g, err := build(p)
+	if err != nil {
+		return nil, err
+	}
+	for round := 0; round < maxRounds; round++ {
+		changed := false
+		for _, ps := range passes {
+			if ps.run(g) {
+				g.refresh()
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	out, err := g.linearize()
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > spec.MaxInstructions && len(out) > len(p) {
+		return nil, fmt.Errorf("optimize: result has %d instructions, more than the input's %d", len(out), len(p))
+	}
+	return out, nil
+}
+
+// Program returns an optimized program that returns the same value as p on
+// every packet. It never returns a longer program than p; a program it
+// cannot analyse is returned unchanged (as a copy).
+func Program(p spec.Program) spec.Program {
+	out, err := Run(p, Passes()...)
+	if err != nil || len(out) > len(p) {
+		return append(spec.Program(nil), p...)
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package optimize
+
+// thread retargets edges: when, on an edge into block b, b's statements
+// change nothing that is read later and b's jump outcome is known from the
+// values and comparisons on that edge, the edge goes straight to the
+// successor b would jump to. This is how a second `ldh [12]; jeq #0x800`
+// after the first one matched disappears from that path.
+func thread(g *graph) bool {
+	fl := analyze(g)
+	lv := computeLiveness(g)
+	changed := false
+	// Reverse topological order: retargeting an edge of p only changes
+	// the states of blocks after p and the liveness of p and blocks
+	// before it; the latter is recomputed after each change.
+	for i := len(g.order) - 1; i >= 0; i-- {
+		p := g.order[i]
+		outs, ok := fl.out[p]
+		if !ok {
+			continue
+		}
+		for e := 0; e < p.nsucc(); e++ {
+			est := outs[e]
+			if est == nil {
+				continue
+			}
+			for {
+				s, ok := fl.through(p.succ[e], est, lv)
+				if !ok {
+					break
+				}
+				p.succ[e] = s
+				changed = true
+				lv = computeLiveness(g)
+			}
+		}
+	}
+	if changed {
+		g.refresh()
+	}
+	return changed
+}
+
+// through returns the block a run entering b in state st continues at, when
+// b's statements can be skipped: none can end the run, and every register
+// they change is dead there.
+func (fl *flow) through(b *block, in *state, lv liveness) (*block, bool) {
+	if b.kind == termRet {
+		return nil, false
+	}
+	st := *in
+	for _, ins := range b.stmts {
+		_, v, fail, _ := fl.value(&st, ins)
+		if fail == always || (fail == maybe && !fl.held(&st, v)) {
+			return nil, false
+		}
+		fl.exec(&st, ins)
+	}
+	var changed slots
+	for i := range st.reg {
+		if st.reg[i] != in.reg[i] {
+			changed |= 1 << i
+		}
+	}
+	s := b.succ[0]
+	if b.kind == termCond {
+		taken, known := fl.decide(&st, b.term)
+		if !known {
+			return nil, false
+		}
+		if !taken {
+			s = b.succ[1]
+		}
+	}
+	if changed&lv[s.pos] != 0 {
+		return nil, false
+	}
+	return s, true
+}
