@@ -27,9 +27,9 @@ type state struct {
 type effect uint8
 
 const (
-	never     effect = iota // cannot end the run
-	maybe                   // ends the run on some packets
-	always                  // ends the run on every packet
+	never  effect = iota // cannot end the run
+	maybe                // ends the run on some packets
+	always               // ends the run on every packet
 )
 
 // flow is the result of the forward analysis of a graph.
