@@ -1,0 +1,48 @@
+package wasm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the host returns or logs about an analyzer is
+// an *Error that wraps one of them.
+var (
+	ErrTooLarge       = errors.New("module larger than the size cap")
+	ErrCompile        = errors.New("module does not compile")
+	ErrCompileTimeout = errors.New("compilation took longer than the compile timeout")
+	ErrMissingExport  = errors.New("missing or mistyped export")
+	ErrVersion        = errors.New("unsupported ABI version")
+	ErrImport         = errors.New("import not provided by the host")
+	ErrCapability     = errors.New("import needs a capability the operator did not grant")
+	ErrInit           = errors.New("initialisation failed")
+	ErrABI            = errors.New("ABI violation")
+	ErrFuel           = errors.New("fuel exhausted")
+	ErrTrap           = errors.New("trap")
+	ErrGuest          = errors.New("guest returned an error")
+	ErrQuarantined    = errors.New("analyzer quarantined after repeated failures")
+	ErrUnknown        = errors.New("no such analyzer")
+	ErrClosed         = errors.New("host closed")
+)
+
+// Error is an error about one analyzer: which one, what the host was doing,
+// and why it failed.
+type Error struct {
+	Analyzer string // the analyzer's name
+	Op       string // "load", "compile", "instantiate", "init", "wring_process", "wring_tick", "reload"
+	Err      error  // wraps one of the sentinel errors
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("analyzer %q: %s: %v", e.Analyzer, e.Op, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(name, op string, sentinel error, format string, args ...any) *Error {
+	if format == "" {
+		return &Error{Analyzer: name, Op: op, Err: sentinel}
+	}
+	return &Error{Analyzer: name, Op: op, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)}
+}

@@ -1,0 +1,292 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/wasm/internal/fuel"
+)
+
+// Analyzer names one analyzer module to load.
+type Analyzer struct {
+	Name       string // how logs, errors, events and counters name it
+	Binary     []byte // the .wasm module
+	Config     []byte // configuration bytes handed to wring_init
+	GrantRules bool   // grant the rules capability (the wring.rules import)
+}
+
+// generation is one compiled version of an analyzer: the initial load, then
+// one per reload. Its runtime holds the memory limit and the host modules.
+type generation struct {
+	a        *analyzer
+	rt       wazero.Runtime
+	cm       wazero.CompiledModule
+	tick     bool // exports wring_tick
+	initFunc bool // exports _initialize
+	config   []byte
+
+	mu      sync.Mutex
+	names   []string           // counter names, from the first instance
+	retired []uint64           // counters of discarded instances
+	live    map[*instance]bool // instances in use or spare
+	spare   []*instance        // instantiated, not yet taken by a worker
+	current bool               // still the analyzer's current generation
+	closed  bool
+}
+
+// wantFuncs are the required function exports with their signatures.
+var wantFuncs = []struct {
+	name    string
+	params  []api.ValueType
+	results []api.ValueType
+}{
+	{spec.ExportABIVersion, nil, []api.ValueType{api.ValueTypeI32}},
+	{spec.ExportConfigBuffer, []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}},
+	{spec.ExportInit, []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}},
+	{spec.ExportProcess, []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}},
+}
+
+var tickSig = struct{ params, results []api.ValueType }{
+	[]api.ValueType{api.ValueTypeI64, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32},
+}
+
+// compile checks and compiles one analyzer module into a new generation. It
+// does not instantiate it.
+func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op string) (*generation, error) {
+	name := a.name
+	if len(spec_.Binary) > h.cfg.maxModuleSize {
+		return nil, errorf(name, op, ErrTooLarge, "%d bytes, the cap is %d", len(spec_.Binary), h.cfg.maxModuleSize)
+	}
+	metered, err := fuel.Rewrite(spec_.Binary, spec.ExportFuel, h.cfg.initFuel)
+	if err != nil {
+		return nil, errorf(name, op, ErrCompile, "%w", err)
+	}
+	rcfg := wazero.NewRuntimeConfigCompiler()
+	if h.cfg.interpreter {
+		rcfg = wazero.NewRuntimeConfigInterpreter()
+	}
+	rcfg = rcfg.WithMemoryLimitPages(h.cfg.memoryPages).WithCoreFeatures(api.CoreFeaturesV2)
+	if h.cache != nil {
+		rcfg = rcfg.WithCompilationCache(h.cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	fail := func(err error) (*generation, error) {
+		rt.Close(ctx)
+		return nil, err
+	}
+
+	type result struct {
+		cm  wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	abandon := make(chan struct{})
+	go func() {
+		cm, err := rt.CompileModule(ctx, metered)
+		select {
+		case done <- result{cm, err}:
+		case <-abandon:
+			rt.Close(ctx)
+		}
+	}()
+	timer := time.NewTimer(h.cfg.compileTimeout)
+	defer timer.Stop()
+	var cm wazero.CompiledModule
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return fail(errorf(name, op, ErrCompile, "%w", r.err))
+		}
+		cm = r.cm
+	case <-timer.C:
+		close(abandon)
+		// The compiling goroutine closes the runtime when it finishes.
+		select {
+		case r := <-done: // finished in the meantime
+			if r.err == nil {
+				r.cm.Close(ctx)
+			}
+			rt.Close(ctx)
+		default:
+		}
+		return nil, errorf(name, op, ErrCompileTimeout, "still compiling after %v", h.cfg.compileTimeout)
+	}
+
+	for _, imp := range cm.ImportedFunctions() {
+		mod, fn, _ := imp.Import()
+		switch {
+		case mod == wasiModule:
+		case mod == spec.ABIModule && fn == spec.ImportLog:
+		case mod == spec.ABIModule && fn == spec.ImportRules:
+			if !spec_.GrantRules {
+				return fail(errorf(name, op, ErrCapability, "%s.%s needs the rules capability", mod, fn))
+			}
+		default:
+			return fail(errorf(name, op, ErrImport, "%s.%s", mod, fn))
+		}
+	}
+	for _, imp := range cm.ImportedMemories() {
+		mod, fn, _ := imp.Import()
+		return fail(errorf(name, op, ErrImport, "memory %s.%s (the module must define and export its own)", mod, fn))
+	}
+	if _, ok := cm.ExportedMemories()[spec.ExportMemory]; !ok {
+		return fail(errorf(name, op, ErrMissingExport, "memory %q", spec.ExportMemory))
+	}
+	exports := cm.ExportedFunctions()
+	for _, w := range wantFuncs {
+		d, ok := exports[w.name]
+		if !ok {
+			return fail(errorf(name, op, ErrMissingExport, "function %s", w.name))
+		}
+		if !slices.Equal(d.ParamTypes(), w.params) || !slices.Equal(d.ResultTypes(), w.results) {
+			return fail(errorf(name, op, ErrMissingExport, "function %s has type %s, want %s",
+				w.name, sig(d.ParamTypes(), d.ResultTypes()), sig(w.params, w.results)))
+		}
+	}
+	g := &generation{a: a, rt: rt, cm: cm, config: spec_.Config, live: map[*instance]bool{}, current: true}
+	if d, ok := exports[spec.ExportTick]; ok {
+		if !slices.Equal(d.ParamTypes(), tickSig.params) || !slices.Equal(d.ResultTypes(), tickSig.results) {
+			return fail(errorf(name, op, ErrMissingExport, "function %s has type %s, want %s",
+				spec.ExportTick, sig(d.ParamTypes(), d.ResultTypes()), sig(tickSig.params, tickSig.results)))
+		}
+		g.tick = true
+	}
+	if d, ok := exports[spec.ExportInitialize]; ok {
+		if len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 0 {
+			return fail(errorf(name, op, ErrMissingExport, "function %s must take and return nothing", spec.ExportInitialize))
+		}
+		g.initFunc = true
+	}
+	if err := h.instantiateHostModules(ctx, rt, a); err != nil {
+		return fail(errorf(name, op, ErrCompile, "host modules: %w", err))
+	}
+	return g, nil
+}
+
+const wasiModule = "wasi_snapshot_preview1"
+
+func sig(params, results []api.ValueType) string {
+	s := "func("
+	for i, p := range params {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(p)
+	}
+	s += ")"
+	for i, r := range results {
+		if i == 0 {
+			s += " -> "
+		} else {
+			s += ", "
+		}
+		s += api.ValueTypeName(r)
+	}
+	return s
+}
+
+// instantiateHostModules provides the wring host functions and a WASI layer
+// without files, arguments, environment or wall clock.
+func (h *Host) instantiateHostModules(ctx context.Context, rt wazero.Runtime, a *analyzer) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return err
+	}
+	i32 := api.ValueTypeI32
+	_, err := rt.NewHostModuleBuilder(spec.ABIModule).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostLog), []api.ValueType{i32, i32, i32}, nil).Export(spec.ImportLog).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostRules), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(spec.ImportRules).
+		Instantiate(ctx)
+	return err
+}
+
+// take returns a spare instance or makes a new one.
+func (g *generation) take(ctx context.Context) (*instance, error) {
+	g.mu.Lock()
+	if n := len(g.spare); n > 0 {
+		in := g.spare[n-1]
+		g.spare = g.spare[:n-1]
+		g.mu.Unlock()
+		return in, nil
+	}
+	closed := g.closed
+	g.mu.Unlock()
+	if closed {
+		return nil, errorf(g.a.name, "instantiate", ErrClosed, "")
+	}
+	return g.a.h.instantiate(ctx, g)
+}
+
+// retire discards an instance, keeping its last good counters. It closes the
+// generation's runtime when the generation is no longer current and no
+// instance is left.
+func (g *generation) retire(ctx context.Context, in *instance) {
+	g.mu.Lock()
+	if g.live[in] {
+		delete(g.live, in)
+		for i := range in.snap {
+			if i < len(g.retired) {
+				g.retired[i] += in.snap[i].Load()
+			}
+		}
+	}
+	closeRT := !g.current && len(g.live) == 0 && !g.closed
+	if closeRT {
+		g.closed = true
+	}
+	g.mu.Unlock()
+	in.mod.Close(ctx)
+	if closeRT {
+		g.rt.Close(ctx)
+	}
+}
+
+// supersede marks the generation as replaced and discards its spares.
+func (g *generation) supersede(ctx context.Context) {
+	g.mu.Lock()
+	g.current = false
+	spare := g.spare
+	g.spare = nil
+	empty := len(g.live) == 0 && !g.closed
+	if empty {
+		g.closed = true
+	}
+	g.mu.Unlock()
+	for _, in := range spare {
+		g.retire(ctx, in)
+	}
+	if empty {
+		g.rt.Close(ctx)
+	}
+}
+
+// counters adds the generation's counters (retired and live) into sum, by
+// name.
+func (g *generation) counters(names []string, sum map[string]uint64) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, n := range g.names {
+		v := g.retired[i]
+		for in := range g.live {
+			if i < len(in.snap) {
+				v += in.snap[i].Load()
+			}
+		}
+		if _, ok := sum[n]; !ok {
+			names = append(names, n)
+		}
+		sum[n] += v
+	}
+	return names
+}
+
+var errNoInfo = errors.New("wring_init returned 0")
+
+func fmtSinks(s []string) string { return fmt.Sprintf("%q", s) }

@@ -1,0 +1,306 @@
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/spec"
+)
+
+// Worker runs the analyzers for one goroutine, with one instance of each. It
+// is not safe for concurrent use.
+type Worker struct {
+	h    *Host
+	ctx  context.Context
+	inst []*instance
+	idx  []int32 // batch index of each packet in the current call
+	ts   []int64 // capture time of each packet in the current call
+	ev   []byte  // JSON lines of the current call
+}
+
+// Handle runs every analyzer over b, in order, and combines their verdicts
+// into b.Verdicts (see Host). Failures do not return an error: they are
+// counted, logged and answered with the fail policy. Handle returns an error
+// only when the host is closed.
+func (w *Worker) Handle(b *packet.Batch) error {
+	if w.h.closed {
+		return ErrClosed
+	}
+	n := len(b.Packets)
+	if len(b.Verdicts) < n {
+		if cap(b.Verdicts) >= n {
+			b.Verdicts = b.Verdicts[:n]
+		} else {
+			v := make([]packet.Verdict, n)
+			copy(v, b.Verdicts)
+			b.Verdicts = v
+		}
+	}
+	for i, a := range w.h.analyzers {
+		w.run(i, a, b)
+	}
+	return nil
+}
+
+// policy applies the fail policy to the packets from j on that are still in
+// play, and to the listed ones.
+func (w *Worker) policy(a *analyzer, b *packet.Batch, listed []int32, from int, quarantined bool) {
+	n := uint64(len(listed))
+	for j := from; j < len(b.Packets); j++ {
+		if b.Verdicts[j].Action != packet.ActionDrop {
+			n++
+		}
+	}
+	if quarantined {
+		a.stats.quarantinedPackets.Add(n)
+	} else {
+		a.stats.policyPackets.Add(n)
+	}
+	if !w.h.cfg.failClosed {
+		return
+	}
+	for _, j := range listed {
+		b.Verdicts[j] = packet.Verdict{Action: packet.ActionDrop}
+	}
+	for j := from; j < len(b.Packets); j++ {
+		b.Verdicts[j] = packet.Verdict{Action: packet.ActionDrop}
+	}
+}
+
+func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
+	a.stats.batches.Add(1)
+	if a.quarantined.Load() {
+		w.policy(a, b, nil, 0, true)
+		return
+	}
+	g := a.cur.Load()
+	in := w.inst[i]
+	if in != nil && in.gen != g {
+		in.gen.retire(w.ctx, in)
+		in, w.inst[i] = nil, nil
+	}
+	if in == nil {
+		var err error
+		in, err = g.take(w.ctx)
+		if err != nil {
+			if !errors.Is(err, ErrClosed) {
+				a.failed(err)
+			}
+			w.policy(a, b, nil, 0, false)
+			return
+		}
+		w.inst[i] = in
+	}
+	inf := in.info
+	if cap(w.idx) < int(inf.maxPackets) {
+		w.idx = make([]int32, inf.maxPackets)
+		w.ts = make([]int64, inf.maxPackets)
+	}
+	var rg *rules
+	if inf := a.rules.Load(); inf != nil {
+		rg = inf
+	}
+	j := 0
+	var now int64
+	for j < len(b.Packets) {
+		view, ok := in.mem.Read(inf.batchPtr, inf.batchCap)
+		if !ok {
+			w.fail(a, i, in, b, nil, j, errorf(a.name, spec.ExportProcess, ErrABI, "batch area outside memory"))
+			return
+		}
+		count := 0
+		data := inf.dataOff
+		for j < len(b.Packets) && count < int(inf.maxPackets) {
+			if b.Verdicts[j].Action == packet.ActionDrop {
+				j++
+				continue
+			}
+			p := &b.Packets[j]
+			dl := in.dataLen(p)
+			if room := inf.batchCap - data; dl > room {
+				if count > 0 {
+					break
+				}
+				dl = room
+			}
+			d := view[spec.BatchHeaderSize+count*spec.DescSize:]
+			copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], p.Record[:])
+			binary.LittleEndian.PutUint32(d[spec.DescDataOff:], data)
+			binary.LittleEndian.PutUint32(d[spec.DescDataLen:], dl)
+			copy(view[data:data+dl], p.Data[:dl])
+			data += dl
+			w.idx[count] = int32(j)
+			w.ts[count] = p.Info.Timestamp
+			now = p.Info.Timestamp
+			count++
+			j++
+		}
+		if count == 0 {
+			break
+		}
+		in.seq++
+		var flags uint32
+		var gen uint32
+		if rg != nil {
+			gen = rg.gen
+			if gen != in.rulesGen {
+				flags |= spec.BatchFlagRulesChanged
+				in.rulesGen = gen
+			}
+		}
+		binary.LittleEndian.PutUint32(view[spec.BatchCount:], uint32(count))
+		binary.LittleEndian.PutUint32(view[spec.BatchFlags:], flags)
+		binary.LittleEndian.PutUint64(view[spec.BatchSeq:], in.seq)
+		binary.LittleEndian.PutUint64(view[spec.BatchNow:], uint64(now))
+		binary.LittleEndian.PutUint32(view[spec.BatchRulesGen:], gen)
+		in.resetEvents()
+		if err := in.call(w.ctx, w.h.cfg.fuel, count); err != nil {
+			w.fail(a, i, in, b, w.idx[:count], j, err)
+			return
+		}
+		if err := w.collect(a, in, b, count, now); err != nil {
+			w.fail(a, i, in, b, w.idx[:count], j, err)
+			return
+		}
+		a.stats.calls.Add(1)
+		a.stats.packets.Add(uint64(count))
+	}
+	if now != 0 {
+		in.lastNow = now
+	}
+	if in.tick != nil && now != 0 {
+		if in.lastTick == 0 {
+			in.lastTick = now
+		} else if now-in.lastTick >= int64(w.h.cfg.tick) {
+			in.lastTick = now
+			w.tick(a, i, in, now, false)
+		}
+	}
+}
+
+// dataLen is how many bytes of p the analyzer asked for.
+func (in *instance) dataLen(p *packet.Packet) uint32 {
+	caplen := uint32(len(p.Data))
+	var n uint32
+	switch in.info.need {
+	case spec.NeedRecord:
+		return 0
+	case spec.NeedPacket:
+		return caplen
+	default:
+		off := uint32(binary.LittleEndian.Uint16(p.Record[spec.RecPayloadOff:]))
+		if off == spec.NoOffset {
+			return caplen
+		}
+		n = off
+		if in.info.need == spec.NeedPayload {
+			n += in.info.payloadMax
+		}
+	}
+	return min(n, caplen)
+}
+
+// collect validates and applies the results of a good call: events, then
+// verdicts, then counters. Nothing is applied when anything is invalid.
+func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, now int64) error {
+	inf := in.info
+	vv, ok := in.mem.Read(inf.verdictsPtr, uint32(count)*spec.VerdictSize)
+	if !ok {
+		return errorf(a.name, spec.ExportProcess, ErrABI, "verdict area outside memory")
+	}
+	for k := 0; k < count; k++ {
+		v := vv[k*spec.VerdictSize:]
+		act := v[spec.VerdictAction]
+		if act > spec.VerdictDrop || v[1] != 0 {
+			return errorf(a.name, spec.ExportProcess, ErrABI, "verdict %d: action %d (reserved byte %d)", k, act, v[1])
+		}
+		if act == spec.VerdictForward {
+			if s := binary.LittleEndian.Uint16(v[spec.VerdictSink:]); int(s) >= len(in.sinks) {
+				return errorf(a.name, spec.ExportProcess, ErrABI, "verdict %d: sink %d, the module declared %d", k, s, len(in.sinks))
+			}
+		}
+	}
+	w.ev = w.ev[:0]
+	if inf.eventsCap != 0 {
+		ev, ok := in.mem.Read(inf.eventsPtr, inf.eventsCap)
+		if !ok {
+			return errorf(a.name, spec.ExportProcess, ErrABI, "event area outside memory")
+		}
+		var err error
+		var nev int
+		w.ev, nev, err = appendEvents(w.ev, ev, a.name, w.ts[:count], now)
+		if err != nil {
+			return errorf(a.name, spec.ExportProcess, ErrABI, "%w", err)
+		}
+		a.stats.events.Add(uint64(nev))
+		if lost := binary.LittleEndian.Uint32(ev[spec.EventsLost:]); lost != 0 {
+			a.stats.eventsLost.Add(uint64(lost))
+		}
+	}
+	for k := 0; k < count; k++ {
+		v := vv[k*spec.VerdictSize:]
+		act := packet.Action(v[spec.VerdictAction])
+		if act == packet.ActionNone {
+			continue
+		}
+		cur := &b.Verdicts[w.idx[k]]
+		if act <= cur.Action {
+			continue
+		}
+		nv := packet.Verdict{Action: act}
+		switch act {
+		case packet.ActionMatch:
+			nv.Tag = binary.LittleEndian.Uint32(v[spec.VerdictTag:])
+		case packet.ActionForward:
+			nv.Sink = in.sinks[binary.LittleEndian.Uint16(v[spec.VerdictSink:])]
+			nv.Tag = binary.LittleEndian.Uint32(v[spec.VerdictTag:])
+		}
+		*cur = nv
+	}
+	w.h.eventsOut(w.ev)
+	in.snapshot()
+	return nil
+}
+
+// fail discards the instance after a failed call and applies the policy to
+// the call's packets and the rest of the batch.
+func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed []int32, from int, err error) {
+	a.failed(err)
+	in.gen.retire(w.ctx, in)
+	w.inst[i] = nil
+	w.policy(a, b, listed, from, false)
+}
+
+// tick runs wring_tick and writes its events.
+func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
+	in.resetEvents()
+	err := in.callTick(w.ctx, w.h.cfg.fuel, now, final)
+	if err == nil {
+		err = w.collect(a, in, &packet.Batch{}, 0, now)
+	}
+	if err != nil {
+		a.failed(err)
+		in.gen.retire(w.ctx, in)
+		w.inst[i] = nil
+	}
+}
+
+// close flushes and discards the worker's instances.
+func (w *Worker) close(ctx context.Context) {
+	for i, in := range w.inst {
+		if in == nil {
+			continue
+		}
+		a := w.h.analyzers[i]
+		if in.tick != nil {
+			w.tick(a, i, in, in.lastNow, true)
+			in = w.inst[i]
+		}
+		if in != nil {
+			in.gen.retire(ctx, in)
+			w.inst[i] = nil
+		}
+	}
+}
