@@ -79,6 +79,9 @@ func asmNumber(k uint32) string {
 
 // asmText returns the bpf_asm text of one instruction (labels "L<pc>").
 func asmText(ins Instruction, pc int) (string, bool) {
+	if !ins.Known() {
+		return "", false
+	}
 	k := ins.K
 	label := func(off int64) string { return fmt.Sprintf("L%d", int64(pc)+1+off) }
 	switch ins.Op {

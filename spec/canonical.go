@@ -55,6 +55,9 @@ func (p Program) Canonical() Program {
 // writes though Linux rejects it. The verifier decides what may run; Known
 // only says what the text formats and typed instructions can name.
 func (i Instruction) Known() bool {
+	if i.Op > 0xff {
+		return false // Linux indexes its opcode table with the whole u16
+	}
 	switch i.Op {
 	case ClassLD | SizeW | ModeABS, ClassLD | SizeH | ModeABS, ClassLD | SizeB | ModeABS,
 		ClassLD | SizeW | ModeIND, ClassLD | SizeH | ModeIND, ClassLD | SizeB | ModeIND,
