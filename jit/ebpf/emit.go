@@ -21,6 +21,9 @@ func (t *translator) emitAll() error {
 	// a read of a register never written.
 	t.emit(asm.Mov.Imm32(r.A, 0), asm.Mov.Imm32(r.X, 0))
 	prologueEnd := len(t.out)
+	if t.o.Annotate {
+		t.out[0] = t.out[0].WithSource(asm.Comment("prologue: A = X = 0"))
+	}
 
 	for pc := 0; pc < t.n; pc++ {
 		if !t.reach[pc] {
@@ -34,7 +37,7 @@ func (t *translator) emitAll() error {
 			return err
 		}
 		t.st.translated++
-		if len(t.out) > start {
+		if t.o.Annotate && len(t.out) > start {
 			ins := t.p.At(pc)
 			t.out[start] = t.out[start].WithSource(asm.Comment(spec.ListingLine(ins, pc)))
 		}

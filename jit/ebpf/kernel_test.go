@@ -44,7 +44,7 @@ var xdpMeta = vm.Meta{Ifindex: 1}
 // does not see as linear data.
 const (
 	minTestRun = 14
-	maxTestRun = 3000
+	maxTestRun = 3500
 )
 
 var (
@@ -80,10 +80,10 @@ func needKernel(tb testing.TB) {
 // kernelFilter is one verified program translated and loaded for both
 // targets.
 type kernelFilter struct {
-	p          *verifier.Program
-	xdp, sock  *ebpf.Program
-	xdpErr     error // translation error (ErrUnsupported) for XDP
-	sockErr    error
+	p         *verifier.Program
+	xdp, sock *ebpf.Program
+	xdpErr    error // translation error (ErrUnsupported) for XDP
+	sockErr   error
 }
 
 func (k *kernelFilter) Close() {

@@ -100,6 +100,13 @@ type Options struct {
 	// OnNoMatch is the code run on no match when NoMatchLabel is empty. It
 	// must not fall through past its end.
 	OnNoMatch asm.Instructions
+	// Annotate attaches each classic instruction's tcpdump -d line to the
+	// first eBPF instruction of its code (asm.Instruction.Source), so
+	// formatting the instructions shows both. cilium/ebpf turns sources
+	// into BTF line information, which the kernel accepts only if the
+	// program's first instruction has a source too: leave it off for code
+	// that is loaded, unless the caller annotates its own code as well.
+	Annotate bool
 	// LabelPrefix starts every label the filter defines, so two filters
 	// can share one program. The default is "wring".
 	LabelPrefix string

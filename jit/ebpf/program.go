@@ -35,8 +35,19 @@ func Program(p *verifier.Program, target Target) (*ebpf.ProgramSpec, error) {
 
 // ProgramInstructions returns the instructions of Program.
 func ProgramInstructions(p *verifier.Program, target Target) (asm.Instructions, error) {
+	return standalone(p, target, false)
+}
+
+// Listing returns the instructions of Program with each classic
+// instruction's tcpdump -d line attached as its source, for display
+// (fmt's %v on asm.Instructions prints both). Load Program, not this.
+func Listing(p *verifier.Program, target Target) (asm.Instructions, error) {
+	return standalone(p, target, true)
+}
+
+func standalone(p *verifier.Program, target Target, annotate bool) (asm.Instructions, error) {
 	regs := DefaultRegisters()
-	opts := Options{Target: target, Registers: regs}
+	opts := Options{Target: target, Registers: regs, Annotate: annotate}
 	switch target {
 	case XDP:
 		opts.OnMatch = asm.Instructions{asm.Mov.Imm(asm.R0, XDPPass), asm.Return()}
@@ -49,5 +60,9 @@ func ProgramInstructions(p *verifier.Program, target Target) (asm.Instructions, 
 	if err != nil {
 		return nil, err
 	}
-	return append(asm.Instructions{asm.Mov.Reg(regs.Ctx, asm.R1)}, body...), nil
+	entry := asm.Mov.Reg(regs.Ctx, asm.R1)
+	if annotate {
+		entry = entry.WithSource(asm.Comment("entry: the context pointer to R6"))
+	}
+	return append(asm.Instructions{entry}, body...), nil
 }

@@ -1,0 +1,239 @@
+package ebpf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+	"github.com/wringcap/wring/vm"
+)
+
+// noLink stands for a TESTrun link type spec does not know.
+const noLink = spec.LinkType(0xffff)
+
+// corpusProgram is one distinct program of libpcap's accept tables.
+type corpusProgram struct {
+	label string // first TESTrun case that produced it
+	expr  string
+	link  spec.LinkType
+	p     *verifier.Program
+}
+
+// corpusPrograms returns the distinct (link type, bytecode) programs of
+// TESTrun's filter_accept cases: libpcap's own output for the corpus
+// expressions (the listing in each case's expected field), verified.
+func corpusPrograms(tb testing.TB) (out []corpusProgram, refused map[string]int) {
+	tb.Helper()
+	refused = map[string]int{}
+	seen := map[string]bool{}
+	for _, c := range corpus.CasesOf(tb, "filter_accept") {
+		link, err := spec.ParseLinkType(c.DLT)
+		if err != nil {
+			// A link type spec does not name has no capture either: the
+			// program is still translated and loaded.
+			link = noLink
+		}
+		prog, err := spec.ParseText([]byte(c.Expected), spec.TextListing)
+		if err != nil {
+			tb.Fatalf("%s: parse expected listing: %v", c.Label, err)
+		}
+		var key bytes.Buffer
+		fmt.Fprintf(&key, "%d:", link)
+		for _, ins := range prog {
+			fmt.Fprintf(&key, "%x,%x,%x,%x;", ins.Op, ins.Jt, ins.Jf, ins.K)
+		}
+		if seen[key.String()] {
+			continue
+		}
+		seen[key.String()] = true
+		p, err := verifier.Verify(prog, verifier.Options{})
+		if err != nil {
+			// Refused as Linux's classic checker refuses it (protochain's
+			// loop, libpcap's unoptimised code reading scratch memory
+			// not written on every path): no program to translate.
+			var ve *verifier.Error
+			if !errors.As(err, &ve) {
+				tb.Fatalf("%s (%s): verify: %v", c.Label, c.Expr, err)
+			}
+			refused[ve.Code.String()]++
+			continue
+		}
+		out = append(out, corpusProgram{label: c.Label, expr: c.Expr, link: link, p: p})
+	}
+	return out, refused
+}
+
+// corpusCaptures reads every capture file of the tcpdump and libpcap filter
+// corpora, grouped by link type. Files gopacket cannot read are skipped
+// (many are broken on purpose); packets read before an error are kept.
+func corpusCaptures(tb testing.TB) (map[spec.LinkType][]corpus.Packet, int) {
+	tb.Helper()
+	by := map[spec.LinkType][]corpus.Packet{}
+	files := 0
+	for _, dir := range []string{"tcpdump", "libpcap/filter"} {
+		for _, f := range corpus.Files(tb, dir) {
+			c, err := corpus.ReadCapture(f)
+			if c == nil || len(c.Packets) == 0 {
+				continue
+			}
+			_ = err
+			files++
+			by[c.LinkType] = append(by[c.LinkType], c.Packets...)
+		}
+	}
+	return by, files
+}
+
+// usesNondeterministic reports whether the program reads the CPU number or
+// a random number, which no two runs need agree on.
+func usesNondeterministic(p *verifier.Program) bool {
+	return p.Extensions()&(verifier.Ancillary(spec.AncCPU)|verifier.Ancillary(spec.AncRandom)) != 0
+}
+
+// TestCorpus is acceptance lines 1 (eBPF column) and 2: every program of
+// libpcap's accept tables is translated for XDP and for socket filters and
+// loaded into the kernel (no rejection allowed), then run with
+// BPF_PROG_TEST_RUN on every packet of the corpus captures of its link
+// type; the verdict must equal vm.Run's. XDP compares match / no match,
+// the socket filter the exact return value. The kernel sees only the
+// captured bytes, so vm.Run gets len(pkt) as the wire length.
+func TestCorpus(t *testing.T) {
+	needKernel(t)
+	progs, refused := corpusPrograms(t)
+	t.Logf("refused by wring's verifier (as by Linux's classic checker), not translated: %v", refused)
+	caps, files := corpusCaptures(t)
+	byLink := map[spec.LinkType][]corpusProgram{}
+	for _, cp := range progs {
+		byLink[cp.link] = append(byLink[cp.link], cp)
+	}
+	links := make([]spec.LinkType, 0, len(byLink))
+	for l := range byLink {
+		links = append(links, l)
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i] < links[j] })
+
+	type counts struct {
+		translated, unsupported, loaded, rejected int
+		runs, disagree, skipShort, skipLong       int
+	}
+	var xc, sc counts
+	unsupportedWhy := map[string]int{}
+	var failures []string
+	fail := func(format string, args ...any) {
+		if len(failures) < 20 {
+			failures = append(failures, fmt.Sprintf(format, args...))
+		}
+	}
+	start := time.Now()
+	buf := make([]byte, 0, maxTestRun)
+	for _, link := range links {
+		pkts := caps[link]
+		for _, cp := range byLink[link] {
+			for _, target := range []Target{XDP, SocketFilter} {
+				c := &xc
+				if target == SocketFilter {
+					c = &sc
+				}
+				prog, err := load(cp.p, target)
+				switch {
+				case errors.Is(err, ErrUnsupported):
+					c.unsupported++
+					var te *Error
+					if errors.As(err, &te) {
+						unsupportedWhy[target.String()+": "+te.What]++
+					}
+					continue
+				case errors.Is(err, errRejected):
+					c.translated++
+					c.rejected++
+					fail("%s %s [%s] %q: %v", target, cp.label, link, cp.expr, err)
+					continue
+				case err != nil:
+					t.Fatalf("%s %s: %v", target, cp.label, err)
+				}
+				c.translated++
+				c.loaded++
+				if target == SocketFilter && usesNondeterministic(cp.p) {
+					prog.Close()
+					continue
+				}
+				for i, pk := range pkts {
+					d := pk.Data
+					if target == XDP {
+						if !xdpRunnable(d) {
+							if len(d) < minTestRun {
+								c.skipShort++
+							} else {
+								c.skipLong++
+							}
+							continue
+						}
+						got, err := runXDP(prog, d)
+						if err != nil {
+							t.Fatalf("xdp %s packet %d: %v", cp.label, i, err)
+						}
+						want := vm.Run(cp.p, d, uint32(len(d)), &xdpMeta) != 0
+						c.runs++
+						if got != want {
+							c.disagree++
+							fail("xdp %s [%s] %q packet %d (%d bytes): kernel match=%v, vm match=%v", cp.label, link, cp.expr, i, len(d), got, want)
+						}
+						continue
+					}
+					if !socketRunnable(d) {
+						c.skipLong++
+						continue
+					}
+					got, err := runSocket(prog, d, &buf)
+					if err != nil {
+						t.Fatalf("socket %s packet %d: %v", cp.label, i, err)
+					}
+					want := vm.Run(cp.p, d, uint32(len(d)), &socketMeta)
+					c.runs++
+					if got != want {
+						c.disagree++
+						fail("socket %s [%s] %q packet %d (%d bytes): kernel %d, vm %d", cp.label, link, cp.expr, i, len(d), got, want)
+					}
+				}
+				prog.Close()
+			}
+		}
+	}
+	t.Logf("corpus: %d distinct programs over %d link types; %d capture files, packets of those link types run; %s",
+		len(progs), len(links), files, time.Since(start).Round(time.Millisecond))
+	for _, x := range []struct {
+		name string
+		c    counts
+	}{{"xdp", xc}, {"socket", sc}} {
+		t.Logf("%-6s translated %d, unsupported %d, loaded %d, kernel rejections %d; runs %d, disagreements %d, packets skipped (<14 bytes %d, >%d bytes %d)",
+			x.name, x.c.translated, x.c.unsupported, x.c.loaded, x.c.rejected, x.c.runs, x.c.disagree, x.c.skipShort, maxTestRun, x.c.skipLong)
+	}
+	why := make([]string, 0, len(unsupportedWhy))
+	for k, v := range unsupportedWhy {
+		why = append(why, fmt.Sprintf("%s: %d", k, v))
+	}
+	sort.Strings(why)
+	if len(why) > 0 {
+		t.Logf("not translatable (the target cannot see it): %s", strings.Join(why, "; "))
+	}
+	for _, f := range failures {
+		t.Error(f)
+	}
+	if xc.rejected+sc.rejected > 0 {
+		t.Errorf("%d programs rejected by the kernel verifier", xc.rejected+sc.rejected)
+	}
+	if xc.disagree+sc.disagree > 0 {
+		t.Errorf("%d disagreements with vm.Run", xc.disagree+sc.disagree)
+	}
+	if xc.runs == 0 || sc.runs == 0 {
+		t.Errorf("nothing compared (xdp %d runs, socket %d)", xc.runs, sc.runs)
+	}
+}
+
