@@ -16,8 +16,10 @@ const (
 )
 
 // CtxReg holds the xdp_md context pointer for the whole program. A filter
-// block must not write it.
-const CtxReg = asm.R9
+// block must not write it (jit/ebpf's default registers keep the context in
+// R6 too), and must keep its scratch memory below the 8 bytes under the
+// frame pointer that the counters use (jit/ebpf Options.StackOffset 8).
+const CtxReg = asm.R6
 
 // Per-queue counters kept by the XDP program in a per-CPU array, indexed
 // queue*counterStride + counter.
@@ -76,28 +78,45 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 		}
 	}
 	var insns asm.Instructions
-	insns = append(insns, asm.Mov.Reg(CtxReg, asm.R1))
+	// The kernel wants line information on the first instruction when any
+	// instruction has some (a translated filter carries its classic source).
+	insns = append(insns, asm.Mov.Reg(CtxReg, asm.R1).WithSource(asm.Comment("wring capture program")))
 	insns = append(insns, count("wring_count_seen", counterSeen)...)
+	match, noMatch := true, false
 	if ps.Filter == nil {
 		insns = append(insns, asm.Ja.Label(MatchLabel))
 	} else {
 		insns = append(insns, ps.Filter...)
+		// The kernel rejects unreachable code: emit only the actions the
+		// filter can reach (a filter may never match, or always).
+		match, noMatch = references(ps.Filter, MatchLabel), references(ps.Filter, NoMatchLabel)
 	}
-	insns = append(insns, count(MatchLabel, counterMatched)...)
-	insns = append(insns,
-		asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word),
-		asm.LoadMapPtr(asm.R1, xsksFD),
-		asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
-		asm.FnRedirectMap.Call(),
-		asm.Return(),
-	)
-	if ps.Filter != nil {
+	if match {
+		insns = append(insns, count(MatchLabel, counterMatched)...)
+		insns = append(insns,
+			asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word),
+			asm.LoadMapPtr(asm.R1, xsksFD),
+			asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
+			asm.FnRedirectMap.Call(),
+			asm.Return(),
+		)
+	}
+	if noMatch {
 		insns = append(insns,
 			asm.Mov.Imm(asm.R0, 2).WithSymbol(NoMatchLabel), // XDP_PASS
 			asm.Return(),
 		)
 	}
 	return insns
+}
+
+func references(insns asm.Instructions, label string) bool {
+	for _, ins := range insns {
+		if ins.Reference() == label {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadProgram creates the maps and loads the program into the kernel; it is

@@ -1,0 +1,198 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wringcap/wring/spec"
+)
+
+// Capture is an open live capture on one device.
+type Capture struct {
+	dev     Device
+	ifindex int
+	opts    Options
+	path    string // the path chosen, for the summary
+	xdp     *xdpPath
+	pkt     *packetPath
+	netdev  *os.File // /proc/thread-self/net/dev of the device's namespace
+	rxStart uint64
+	closed  atomic.Bool
+}
+
+// worker is one goroutine's source of frames.
+type worker interface {
+	run(ctx context.Context, h Handler) error
+	stats() QueueStats
+	close()
+}
+
+// Open opens a live capture on dev with the first path that works (see the
+// package doc). It must be called in the network namespace of the device;
+// the workers it starts later may run on any thread.
+func Open(dev Device, opts Options) (*Capture, error) {
+	opts = opts.withDefaults()
+	ifi, err := net.InterfaceByName(dev.Name)
+	if err != nil {
+		return nil, fmt.Errorf("capture %s: %w", dev, err)
+	}
+	nq, err := rxQueues(dev.Name)
+	if err != nil {
+		return nil, fmt.Errorf("capture %s: %w", dev, err)
+	}
+	if dev.Queue >= nq {
+		return nil, fmt.Errorf("capture %s: the interface has %d receive queue(s), 0 to %d", dev, nq, nq-1)
+	}
+	c := &Capture{dev: dev, ifindex: ifi.Index, opts: opts}
+	if f, err := os.Open("/proc/thread-self/net/dev"); err == nil {
+		c.netdev = f
+		c.rxStart, _ = c.rxPackets()
+	}
+	var errs []error
+	if opts.Mode == ModeAuto || opts.Mode == ModeXDP {
+		for _, generic := range []bool{false, true} {
+			x, err := openXDP(dev, ifi.Index, nq, opts, generic)
+			if err == nil {
+				c.xdp = x
+				c.path = x.describe()
+				return c, nil
+			}
+			opts.Log("capture %s: %s XDP: %v", dev, map[bool]string{false: "native", true: "generic"}[generic], err)
+			errs = append(errs, err)
+		}
+	}
+	if opts.Mode == ModeAuto || opts.Mode == ModePacket {
+		p, err := openPacket(dev, ifi.Index, nq, opts)
+		if err == nil {
+			c.pkt = p
+			c.path = p.describe()
+			return c, nil
+		}
+		opts.Log("capture %s: AF_PACKET: %v", dev, err)
+		errs = append(errs, err)
+	}
+	c.Close()
+	return nil, fmt.Errorf("capture %s: %w: %w", dev, ErrNoPath, errors.Join(errs...))
+}
+
+// Path describes the capture path in use, e.g. "AF_XDP copy mode, native
+// XDP, 4 queues, filter in the kernel".
+func (c *Capture) Path() string { return c.path }
+
+func (c *Capture) workers() []worker {
+	if c.xdp != nil {
+		return c.xdp.workers
+	}
+	if c.pkt != nil {
+		return c.pkt.workers
+	}
+	return nil
+}
+
+// Run starts one goroutine per queue (AF_XDP) or per fanout socket
+// (AF_PACKET), hands every batch to h, and returns when ctx is done or a
+// worker fails (the first error).
+func (c *Capture) Run(ctx context.Context, h Handler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ws := c.workers()
+	errc := make(chan error, len(ws))
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.run(ctx, h); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// Stats returns the per-queue counters. Call it after Run returns for
+// figures that reconcile exactly.
+func (c *Capture) Stats() []QueueStats {
+	var out []QueueStats
+	for _, w := range c.workers() {
+		out = append(out, w.stats())
+	}
+	if c.pkt != nil && c.netdev != nil && len(out) > 0 {
+		// AF_PACKET's kernel counters start after the filter; the
+		// interface's own receive counter says how many frames there were.
+		if rx, err := c.rxPackets(); err == nil {
+			var passed uint64
+			for _, s := range out {
+				passed += s.Captured + s.Dropped + s.FilteredOut
+			}
+			seen := rx - c.rxStart
+			if seen >= passed {
+				out[0].FilteredOut += seen - passed
+				out[0].Seen += seen - passed
+			}
+		}
+	}
+	return out
+}
+
+// rxPackets reads the device's receive counter from the namespace it was
+// opened in.
+func (c *Capture) rxPackets() (uint64, error) {
+	if _, err := c.netdev.Seek(0, 0); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64<<10)
+	n, _ := c.netdev.Read(buf)
+	for _, l := range strings.Split(string(buf[:n]), "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if ok && name == c.dev.Name {
+			f := strings.Fields(rest)
+			if len(f) > 1 {
+				return strconv.ParseUint(f[1], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("capture %s: no receive counter", c.dev)
+}
+
+// Close stops using the device: detaches the XDP program, closes sockets.
+func (c *Capture) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	for _, w := range c.workers() {
+		w.close()
+	}
+	if c.xdp != nil && c.xdp.prog != nil {
+		c.xdp.prog.Close()
+	}
+	if c.netdev != nil {
+		c.netdev.Close()
+	}
+	return nil
+}
+
+// queueFilter wraps an AF_PACKET kernel filter so it keeps only frames of
+// receive queue q (skb->queue_mapping, which records RX queue q as q+1).
+func queueFilter(p spec.Program, q int) spec.Program {
+	out := spec.Program{
+		spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, spec.AncillaryBase+spec.AncQueue),
+		spec.Jump(spec.ClassJMP|spec.JumpJEQ|spec.SrcK, uint32(q+1), 1, 0),
+		spec.Stmt(spec.ClassRET|spec.RetK, 0),
+	}
+	return append(out, p...)
+}
+
+func accept(snaplen uint32) spec.Program {
+	return spec.Program{spec.Stmt(spec.ClassRET|spec.RetK, snaplen)}
+}

@@ -1,0 +1,284 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/netns"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+)
+
+// udpDst80 is `udp dst port 80` for untagged IPv4 without options, as
+// hand-written classic BPF (the test does not depend on the compiler).
+var udpDst80 = spec.Program{
+	{Op: 0x28, K: 12},                  // ldh [12]
+	{Op: 0x15, Jt: 0, Jf: 5, K: 0x800}, // jeq #0x800
+	{Op: 0x30, K: 23},                  // ldb [23]
+	{Op: 0x15, Jt: 0, Jf: 3, K: 17},    // jeq #17
+	{Op: 0x28, K: 36},                  // ldh [36]
+	{Op: 0x15, Jt: 0, Jf: 1, K: 80},    // jeq #80
+	{Op: 0x06, K: 262144},              // ret #262144
+	{Op: 0x06, K: 0},                   // ret #0
+}
+
+func frames(n int) (all [][]byte, matching map[string]bool) {
+	matching = map[string]bool{}
+	for i := 0; i < n; i++ {
+		f := make([]byte, 64)
+		copy(f, []byte{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00})
+		ip := f[14:]
+		ip[0], ip[8], ip[9] = 0x45, 64, 17
+		binary.BigEndian.PutUint16(ip[2:], 50)
+		copy(ip[12:], []byte{198, 18, 0, 1, 198, 18, 0, 2})
+		binary.BigEndian.PutUint16(f[34:], uint16(1024+i%97)) // many flows
+		dport := uint16(9)
+		if i%10 == 0 {
+			dport = 80
+		}
+		binary.BigEndian.PutUint16(f[36:], dport)
+		binary.BigEndian.PutUint32(f[42:], uint32(i))
+		all = append(all, f)
+		if dport == 80 {
+			matching[string(f)] = true
+		}
+	}
+	return all, matching
+}
+
+type collector struct {
+	mu     sync.Mutex
+	frames map[string]int
+	queues map[int]int
+}
+
+func (c *collector) handle(q int, b *packet.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range b.Packets {
+		c.frames[string(p.Data)]++
+		c.queues[int(p.Info.Queue)]++
+	}
+	return nil
+}
+
+// runCapture opens dev in namespace A, sends the frames from B while it
+// runs, and returns what it captured and its counters.
+func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]byte) (*collector, []QueueStats, string) {
+	t.Helper()
+	opts.Log = t.Logf
+	opts.Frames = 4096
+	var c *Capture
+	if err := netns.Do(p.NSA, func() error {
+		var err error
+		c, err = Open(dev, opts)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	col := &collector{frames: map[string]int{}, queues: map[int]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, col.handle) }()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := netns.Send(p.NSB, p.IfB, send); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return col, c.Stats(), c.Path()
+}
+
+func verified(t *testing.T, prog spec.Program, opts verifier.Options) *verifier.Program {
+	t.Helper()
+	v, err := verifier.Verify(prog, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func checkExact(t *testing.T, col *collector, matching map[string]bool) {
+	t.Helper()
+	for f, n := range col.frames {
+		if !matching[f] {
+			t.Errorf("captured a frame the filter rejects: % x", []byte(f)[:44])
+		} else if n != 1 {
+			t.Errorf("captured a frame %d times", n)
+		}
+	}
+	if len(col.frames) != len(matching) {
+		t.Errorf("captured %d distinct frames, %d match", len(col.frames), len(matching))
+	}
+}
+
+func reconcile(t *testing.T, st []QueueStats, sent int) {
+	t.Helper()
+	var seen uint64
+	for _, s := range st {
+		t.Logf("queue %d: seen %d = captured %d + filtered out %d + dropped %d (%s)", s.Queue, s.Seen, s.Captured, s.FilteredOut, s.Dropped, s.DropDetail)
+		if s.Seen != s.Captured+s.FilteredOut+s.Dropped {
+			t.Errorf("queue %d does not reconcile: %+v", s.Queue, s)
+		}
+		seen += s.Seen
+	}
+	if seen != uint64(sent) {
+		t.Errorf("the queues saw %d frames, %d were sent", seen, sent)
+	}
+}
+
+// TestXDPAllQueues: the filter runs in the XDP program, matching frames
+// arrive exactly once on the queues' sockets, the rest are counted as
+// filtered out in the kernel.
+func TestXDPAllQueues(t *testing.T) {
+	p := netns.New(t, 4)
+	send, matching := frames(3000)
+	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+		Options{Mode: ModeXDP, Filters: Filters{InBand: verified(t, udpDst80, verifier.Options{})}}, send)
+	t.Logf("path: %s; frames per queue: %v", path, col.queues)
+	checkExact(t, col, matching)
+	reconcile(t, st, len(send))
+	if len(col.queues) < 2 {
+		t.Errorf("matching frames arrived on %d queue(s); the flows should spread", len(col.queues))
+	}
+}
+
+// TestXDPOneQueue: eth@q captures queue q only; the other queues' frames
+// pass to the host untouched.
+func TestXDPOneQueue(t *testing.T) {
+	p := netns.New(t, 4)
+	send, matching := frames(3000)
+	col, st, _ := runCapture(t, p, Device{Name: p.IfA, Queue: 2},
+		Options{Mode: ModeXDP, Filters: Filters{InBand: verified(t, udpDst80, verifier.Options{})}}, send)
+	if len(st) != 1 || st[0].Queue != 2 {
+		t.Fatalf("stats for %+v, want queue 2 only", st)
+	}
+	for q := range col.queues {
+		if q != 2 {
+			t.Errorf("captured frames from queue %d", q)
+		}
+	}
+	s := st[0]
+	if s.Seen != s.Captured+s.FilteredOut+s.Dropped {
+		t.Errorf("queue 2 does not reconcile: %+v", s)
+	}
+	if s.Captured == 0 || int(s.Captured) >= len(matching) {
+		t.Errorf("queue 2 captured %d of %d matching frames: expected a share", s.Captured, len(matching))
+	}
+	for f := range col.frames {
+		if !matching[f] {
+			t.Errorf("captured a non-matching frame")
+		}
+	}
+}
+
+// TestPacketMode: AF_PACKET with the classic filter in the kernel.
+func TestPacketMode(t *testing.T) {
+	p := netns.New(t, 2)
+	send, matching := frames(3000)
+	v := verified(t, udpDst80, verifier.Options{})
+	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+		Options{Mode: ModePacket, Filters: Filters{InBand: v, Kernel: v}}, send)
+	t.Logf("path: %s", path)
+	checkExact(t, col, matching)
+	reconcile(t, st, len(send))
+}
+
+// TestFallbackWhenXDPBusy: another XDP program already holds the interface,
+// so auto mode falls back to AF_PACKET and still captures exactly.
+func TestFallbackWhenXDPBusy(t *testing.T) {
+	p := netns.New(t, 2)
+	if err := netns.Do(p.NSA, func() error {
+		idx, err := netns.Ifindex(p.NSA, p.IfA)
+		if err != nil {
+			return err
+		}
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "Dual BSD/GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}})
+		if err != nil {
+			return err
+		}
+		l, err := link.AttachXDP(link.XDPOptions{Program: prog, Interface: idx})
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { l.Close(); prog.Close() })
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	send, matching := frames(2000)
+	v := verified(t, udpDst80, verifier.Options{})
+	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+		Options{Mode: ModeAuto, Filters: Filters{InBand: v, Kernel: v}}, send)
+	if !bytes.HasPrefix([]byte(path), []byte("AF_PACKET")) {
+		t.Fatalf("path %q: want the AF_PACKET fallback", path)
+	}
+	checkExact(t, col, matching)
+	reconcile(t, st, len(send))
+}
+
+func TestParseDevice(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Device
+		ok   bool
+	}{
+		{"eth0", Device{"eth0", -1}, true},
+		{"eth0@2", Device{"eth0", 2}, true},
+		{"eth0@x", Device{}, false},
+		{"@1", Device{}, false},
+		{"averyveryverylongname", Device{}, false},
+	} {
+		got, err := ParseDevice(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseDevice(%q) = %v, %v", c.in, got, err)
+		}
+	}
+	keys := []string{}
+	for _, m := range []string{"auto", "xdp", "packet"} {
+		if _, err := ParseMode(m); err != nil {
+			keys = append(keys, m)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) > 0 {
+		t.Errorf("modes not parsed: %v", keys)
+	}
+	if _, err := ParseMode("dpdk"); err == nil {
+		t.Error("ParseMode(dpdk) succeeded")
+	}
+}
+
+// TestPacketModeOneQueue: in AF_PACKET mode eth@q keeps queue q's frames
+// with a queue check in the kernel filter.
+func TestPacketModeOneQueue(t *testing.T) {
+	p := netns.New(t, 4)
+	send, matching := frames(3000)
+	v := verified(t, udpDst80, verifier.Options{})
+	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: 1},
+		Options{Mode: ModePacket, Filters: Filters{InBand: v, Kernel: v}}, send)
+	t.Logf("path: %s, stats %+v", path, st)
+	if len(col.frames) == 0 || len(col.frames) >= len(matching) {
+		t.Fatalf("queue 1 captured %d of %d matching frames: expected a share", len(col.frames), len(matching))
+	}
+	for f := range col.frames {
+		if !matching[f] {
+			t.Errorf("captured a non-matching frame")
+		}
+	}
+}
