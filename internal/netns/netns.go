@@ -45,6 +45,19 @@ func Require(tb testing.TB) {
 func New(tb testing.TB, queues int) *Pair {
 	tb.Helper()
 	Require(tb)
+	p, err := Create(queues)
+	if p != nil {
+		tb.Cleanup(p.Close)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// Create is New for programs that are not tests (benchmarks): the caller
+// must Close the pair. On error the partial setup is already removed.
+func Create(queues int) (*Pair, error) {
 	if queues < 1 {
 		queues = 1
 	}
@@ -54,7 +67,6 @@ func New(tb testing.TB, queues int) *Pair {
 		IfA: "wra" + id[:6], IfB: "wrb" + id[:6],
 		Queues: queues,
 	}
-	tb.Cleanup(func() { p.Close() })
 	q := fmt.Sprint(queues)
 	steps := [][]string{
 		{"netns", "add", p.NSA},
@@ -68,7 +80,8 @@ func New(tb testing.TB, queues int) *Pair {
 	}
 	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			tb.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
+			p.Close()
+			return nil, fmt.Errorf("ip %s: %v: %s", strings.Join(s, " "), err, out)
 		}
 	}
 	for _, ns := range []string{p.NSA, p.NSB} {
@@ -77,16 +90,18 @@ func New(tb testing.TB, queues int) *Pair {
 		_ = exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1").Run()
 	}
 	if queues > 1 {
-		p.spreadTX(tb)
+		if err := p.spreadTX(); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
-	return p
+	return p, nil
 }
 
 // spreadTX lets every CPU transmit on every queue of IfB (XPS), so the
 // kernel picks the TX queue, and with it the peer's RX queue, by flow hash
 // rather than by the sending CPU.
-func (p *Pair) spreadTX(tb testing.TB) {
-	tb.Helper()
+func (p *Pair) spreadTX() error {
 	n := runtime.NumCPU()
 	if n > 32 {
 		n = 32
@@ -96,9 +111,10 @@ func (p *Pair) spreadTX(tb testing.TB) {
 		f := fmt.Sprintf("/sys/class/net/%s/queues/tx-%d/xps_cpus", p.IfB, q)
 		cmd := exec.Command("ip", "netns", "exec", p.NSB, "sh", "-c", "echo "+mask+" > "+f)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("set %s: %v: %s", f, err, out)
+			return fmt.Errorf("set %s: %v: %s", f, err, out)
 		}
 	}
+	return nil
 }
 
 // Close removes both namespaces (and with them the veth pair). It is safe
