@@ -9,8 +9,8 @@ type ErrorCode int
 
 // The rules Verify enforces. All but ErrRecordNotAllowed, ErrRecordOffset
 // and ErrAncillaryNotAllowed are rules of Linux's classic checker
-// (bpf_check_basics_ok, bpf_check_classic, check_load_and_stores); spec/VERIFIER.md
-// lists them with the kernel's wording.
+// (bpf_check_basics_ok, bpf_check_classic, check_load_and_stores) or of
+// its conversion to eBPF (ErrJumpTooFar); spec/VERIFIER.md lists them.
 const (
 	// ErrEmpty: the program has no instruction.
 	ErrEmpty ErrorCode = iota + 1
@@ -41,6 +41,10 @@ const (
 	ErrUnknownExtension
 	// ErrAncillaryNotAllowed: an ancillary load while Options.NoAncillary is set.
 	ErrAncillaryNotAllowed
+	// ErrJumpTooFar: a ja that skips so much code that Linux, which converts
+	// classic programs to eBPF before running them, cannot encode the jump
+	// in eBPF's signed 16-bit offset (bpf_convert_filter rejects it).
+	ErrJumpTooFar
 	// ErrRecordNotAllowed: a load from the parse record range without
 	// Options.Record.
 	ErrRecordNotAllowed
@@ -62,6 +66,7 @@ var codeText = map[ErrorCode]string{
 	ErrUninitScratch:       "uninitialised scratch read",
 	ErrUnknownExtension:    "unknown extension",
 	ErrAncillaryNotAllowed: "ancillary load not allowed",
+	ErrJumpTooFar:          "jump too far",
 	ErrRecordNotAllowed:    "record load not allowed",
 	ErrRecordOffset:        "record load out of range",
 }

@@ -10,7 +10,8 @@ import (
 // wring's rules for parse-record loads, and returns the verified program
 // with its facts. On rejection the error is an *Error naming the first
 // offending instruction, in the order Linux checks: length, then each
-// instruction in turn, then the final return, then scratch initialisation.
+// instruction in turn, then the final return, then scratch initialisation,
+// then the reach of ja once converted to eBPF.
 //
 // The instructions are copied: later changes to prog do not affect the
 // returned Program.
@@ -32,6 +33,9 @@ func Verify(prog spec.Program, opts Options) (*Program, error) {
 		return nil, errorf(ErrNoReturn, n-1, "the last instruction (opcode 0x%02x) must be ret #k or ret a", last.Op)
 	}
 	if err := checkScratch(p.insns); err != nil {
+		return nil, err
+	}
+	if err := checkConvertedJumps(p.insns); err != nil {
 		return nil, err
 	}
 	p.computeFacts()

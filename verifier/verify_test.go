@@ -70,6 +70,15 @@ func TestVerifyRejects(t *testing.T) {
 		{"ancillary not allowed", spec.Program{stmt(opLdAbsW, spec.AncillaryBase+spec.AncVLANTag), ret1}, Options{NoAncillary: true}, ErrAncillaryNotAllowed, 0},
 		{"record not allowed", spec.Program{stmt(opLdAbsH, spec.RecordBase+spec.RecSrcPort), ret1}, Options{}, ErrRecordNotAllowed, 0},
 		{"record past end", spec.Program{stmt(opLdAbsW, spec.RecordBase+spec.RecordSize-2), ret1}, Options{Record: true}, ErrRecordOffset, 0},
+		{"ja over 4094 far loads", func() spec.Program {
+			p := make(spec.Program, spec.MaxInstructions)
+			for i := range p {
+				p[i] = stmt(opLdAbsW, 40000) // 16 eBPF instructions each
+			}
+			p[0] = stmt(opJa, spec.MaxInstructions-2)
+			p[spec.MaxInstructions-1] = retA
+			return p
+		}(), Options{}, ErrJumpTooFar, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
