@@ -1,0 +1,297 @@
+// Command live measures live capture on a veth pair between two network
+// namespaces, whole process against whole process: `wring capture` (AF_XDP
+// and AF_PACKET) and tcpdump, fed by the XDP live-frame generator
+// (internal/xdpgen) at paced rates and at its maximum. For each capturer
+// it reports the highest loss-free rate found, the loss at the maximum rate
+// with a filter that matches every frame and with one that matches 1%, and
+// the CPU time the capturing process used. It needs root. It prints a
+// markdown fragment for BENCHMARKS.md between <!-- bench --> markers.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/wringcap/wring/internal/netns"
+	"github.com/wringcap/wring/internal/xdpgen"
+)
+
+var (
+	frames = flag.Int("frames", 2_000_000, "frames per run")
+	quick  = flag.Bool("quick", false, "fewer rates, for a smoke run")
+)
+
+type capturer struct {
+	name string
+	args func(ifname, expr string) []string // command run inside namespace A
+	xdp  bool                               // attaches its own XDP program
+}
+
+type result struct {
+	offered  float64 // Mpps the generator achieved
+	sent     uint64
+	captured uint64
+	dropped  uint64
+	cpu      time.Duration
+	err      error
+}
+
+func (r result) loss() float64 {
+	if r.err != nil {
+		return -1
+	}
+	want := r.sent
+	if want == 0 {
+		return 0
+	}
+	return 100 * float64(r.dropped) / float64(want)
+}
+
+func main() {
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "live: needs root")
+		os.Exit(1)
+	}
+	tmp, err := os.MkdirTemp("", "wring-live-")
+	check(err)
+	defer os.RemoveAll(tmp)
+	wring := filepath.Join(tmp, "wring")
+	build := exec.Command("go", "build", "-o", wring, "./cmd/wring")
+	build.Stderr = os.Stderr
+	check(build.Run())
+
+	caps := []capturer{
+		{name: "wring AF_XDP", xdp: true, args: func(i, e string) []string {
+			return []string{wring, "capture", "-i", i, "--mode", "xdp", "-w", "/dev/null", e}
+		}},
+		{name: "wring AF_PACKET", args: func(i, e string) []string {
+			return []string{wring, "capture", "-i", i, "--mode", "packet", "-w", "/dev/null", e}
+		}},
+		{name: "tcpdump", args: func(i, e string) []string {
+			return []string{"tcpdump", "-i", i, "-n", "-w", "/dev/null", e}
+		}},
+	}
+	rates := []float64{0.25, 0.5, 1, 1.5, 2, 3}
+	if *quick {
+		rates = []float64{0.5, 1.5}
+	}
+
+	pair, err := netns.Create(2)
+	check(err)
+	defer pair.Close()
+	gidx, err := netns.Ifindex(pair.NSB, pair.IfB)
+	check(err)
+
+	type row struct {
+		c        capturer
+		lossFree float64
+		all, one result
+	}
+	var rows []row
+	for _, c := range caps {
+		r := row{c: c}
+		for _, rate := range rates {
+			res := measure(pair, gidx, c, "udp", 1, rate)
+			fmt.Fprintf(os.Stderr, "live: %s at %.2f Mpps: offered %.2f, sent %d, captured %d, dropped %d, err %v\n",
+				c.name, rate, res.offered, res.sent, res.captured, res.dropped, res.err)
+			if res.err == nil && res.dropped == 0 && res.captured == res.sent {
+				r.lossFree = res.offered
+			}
+		}
+		r.all = measure(pair, gidx, c, "udp", 1, 0)
+		r.one = measure(pair, gidx, c, "udp dst port 80", 100, 0)
+		fmt.Fprintf(os.Stderr, "live: %s max: all %+v, 1%% %+v\n", c.name, r.all, r.one)
+		rows = append(rows, r)
+	}
+
+	var b strings.Builder
+	b.WriteString("<!-- bench -->\n")
+	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
+		"Loss-free rate: the highest paced rate (of %v Mpps) at which every frame was captured. "+
+		"CPU: user+system time of the capturing process over the whole run.\n\n", *frames, rates)
+	b.WriteString("| capturer | loss-free rate (Mpps) | max rate, filter `udp` (all match): offered Mpps / loss / CPU s | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %.2f | %s | %s |\n", r.c.name, r.lossFree, cell(r.all), cell(r.one))
+	}
+	if len(rows) == 3 && rows[2].lossFree > 0 {
+		fmt.Fprintf(&b, "\nLoss-free rate against tcpdump: AF_XDP %.1fx, AF_PACKET %.1fx.\n",
+			rows[0].lossFree/rows[2].lossFree, rows[1].lossFree/rows[2].lossFree)
+	}
+	b.WriteString("<!-- /bench -->\n")
+	fmt.Print(b.String())
+}
+
+func cell(r result) string {
+	if r.err != nil {
+		return "error: " + r.err.Error()
+	}
+	return fmt.Sprintf("%.2f / %.3f%% (%d of %d) / %.2f", r.offered, r.loss(), r.dropped, r.sent, r.cpu.Seconds())
+}
+
+// measure runs one capturer against the generator at rate Mpps (0: as fast
+// as it goes) with one frame in matchEvery matching `udp dst port 80`.
+func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32, rate float64) result {
+	var res result
+	// veth hands XDP_TX frames to its peer only when the peer runs XDP: give
+	// the capturers that do not attach their own a pass-through program.
+	if !c.xdp {
+		detach, err := passProgram(p)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		defer detach()
+	}
+	args := append([]string{"netns", "exec", p.NSA}, c.args(p.IfA, expr)...)
+	cmd := exec.Command("ip", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	if err := cmd.Start(); err != nil {
+		res.err = err
+		return res
+	}
+	time.Sleep(1500 * time.Millisecond) // attach, rings, first poll
+	res.sent, res.offered, res.err = generate(p, gidx, matchEvery, rate)
+	time.Sleep(700 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	werr := cmd.Wait()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	out := stderr.String()
+	captured, ok1 := grab(out, `(\d+) packets? captured`)
+	dropped, ok2 := grab(out, `(\d+) packets? dropped by kernel`)
+	if res.err == nil && (!ok1 || !ok2) {
+		res.err = fmt.Errorf("no summary (exit %v): %s", werr, lastLines(out, 5))
+	}
+	res.captured, res.dropped = captured, dropped
+	if matchEvery > 1 {
+		// Only the matching share is expected; count loss against it.
+		res.sent = res.captured + res.dropped
+	}
+	if res.captured+res.dropped < res.sent {
+		// Frames that matched but were neither captured nor counted as
+		// dropped by the capturer are lost too.
+		res.dropped = res.sent - res.captured
+	}
+	return res
+}
+
+func grab(s, re string) (uint64, bool) {
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(m[1], 10, 64)
+	return v, err == nil
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, " | ")
+}
+
+// generate sends *frames frames from both CPUs, paced to rate Mpps in
+// chunks when rate > 0, and returns how many it sent and the rate achieved.
+func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (uint64, float64, error) {
+	var g *xdpgen.Generator
+	if err := netns.Do(p.NSB, func() error {
+		var err error
+		g, err = xdpgen.New(gidx, matchEvery)
+		return err
+	}); err != nil {
+		return 0, 0, err
+	}
+	defer g.Close()
+	const chunk = 20000
+	per := uint32(*frames / 2)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	start := time.Now()
+	for cpu := 0; cpu < 2; cpu++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if rate <= 0 {
+				_, errs[cpu] = g.Send(per, cpu)
+				return
+			}
+			// Each CPU sends half the rate, chunk by chunk, on schedule.
+			interval := time.Duration(float64(chunk) / (rate * 1e6 / 2) * float64(time.Second))
+			next := time.Now()
+			for sent := uint32(0); sent < per; sent += chunk {
+				if _, err := g.Send(chunk, cpu); err != nil {
+					errs[cpu] = err
+					return
+				}
+				next = next.Add(interval)
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	total := uint64(per) * 2
+	if rate > 0 {
+		total = uint64((per+chunk-1)/chunk*chunk) * 2
+	}
+	return total, float64(total) / el.Seconds() / 1e6, nil
+}
+
+func passProgram(p *netns.Pair) (func(), error) {
+	var l link.Link
+	var prog *ebpf.Program
+	err := netns.Do(p.NSA, func() error {
+		idx, err := netns.Ifindex(p.NSA, p.IfA)
+		if err != nil {
+			return err
+		}
+		prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "Dual BSD/GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2), asm.Return()}})
+		if err != nil {
+			return err
+		}
+		l, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: idx})
+		return err
+	})
+	if err != nil {
+		if prog != nil {
+			prog.Close()
+		}
+		return nil, err
+	}
+	return func() { l.Close(); prog.Close() }, nil
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "live:", err)
+		os.Exit(1)
+	}
+}
