@@ -206,6 +206,27 @@ func TestCorpus(t *testing.T) {
 			}
 		}
 	}
+	// Guard coalescing over the same programs, from the XDP translation.
+	var loads, guards, extra, indirect int
+	for _, cp := range progs {
+		_, st, err := translate(cp.p, Options{Target: XDP, OnMatch: xdpPassInsns()})
+		if err != nil {
+			continue
+		}
+		for pc := 0; pc < cp.p.Len(); pc++ {
+			if _, ok := packetEnd(cp.p.At(pc)); ok {
+				loads++
+			}
+		}
+		guards += st.guards
+		extra += st.extraGuards
+		indirect += st.indirectGuards
+	}
+	t.Logf("xdp bounds checks: %d absolute packet loads covered by %d hoisted guards (%d not covered by the verifier's facts); %d indirect loads checked one by one",
+		loads, guards, extra, indirect)
+	if extra != 0 {
+		t.Errorf("%d absolute loads were not covered by the verifier's guards", extra)
+	}
 	t.Logf("corpus: %d distinct programs over %d link types; %d capture files, packets of those link types run; %s",
 		len(progs), len(links), files, time.Since(start).Round(time.Millisecond))
 	for _, x := range []struct {
@@ -236,4 +257,3 @@ func TestCorpus(t *testing.T) {
 		t.Errorf("nothing compared (xdp %d runs, socket %d)", xc.runs, sc.runs)
 	}
 }
-

@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/cilium/ebpf/asm"
 	"github.com/wringcap/wring/spec"
@@ -22,7 +23,7 @@ func (t *translator) emitAll() error {
 	t.emit(asm.Mov.Imm32(r.A, 0), asm.Mov.Imm32(r.X, 0))
 	prologueEnd := len(t.out)
 	if t.o.Annotate {
-		t.out[0] = t.out[0].WithSource(asm.Comment("prologue: A = X = 0"))
+		t.out[0] = t.out[0].WithSource(asm.Comment("prologue: packet pointers (XDP), A = X = 0"))
 	}
 
 	for pc := 0; pc < t.n; pc++ {
@@ -93,6 +94,30 @@ func (t *translator) emitAll() error {
 		if to != ref {
 			t.out[i] = t.out[i].WithReference(to)
 		}
+	}
+	return t.checkJumps()
+}
+
+// checkJumps makes sure every jump to a label of the filter fits eBPF's
+// 16-bit jump offset (a classic program of 4096 instructions can grow past
+// it).
+func (t *translator) checkJumps() error {
+	at := map[string]int{}
+	off := 0
+	for _, ins := range t.out {
+		if s := ins.Symbol(); s != "" {
+			at[s] = off
+		}
+		off += int(ins.Size() / asm.InstructionSize)
+	}
+	off = 0
+	for _, ins := range t.out {
+		if to, ok := at[ins.Reference()]; ok {
+			if d := to - off - 1; d > math.MaxInt16 || d < math.MinInt16 {
+				return fmt.Errorf("the translation is %d instructions long and needs a jump of %d, past eBPF's 16-bit offsets: %w", len(t.out), d, ErrTooLarge)
+			}
+		}
+		off += int(ins.Size() / asm.InstructionSize)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ var (
 	// ErrUnsupported: the program uses something the target cannot see
 	// (an ancillary load with no equivalent there, or a parse-record load).
 	ErrUnsupported = errors.New("not available on this target")
+	// ErrTooLarge: the translation does not fit eBPF's jump offsets.
+	ErrTooLarge = errors.New("translation too large")
 )
 
 // Error is a translation failure at one instruction of the classic program.

@@ -1,6 +1,10 @@
 package ebpf
 
 import (
+	"encoding/binary"
+	"fmt"
+	"io"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/wringcap/wring/verifier"
@@ -41,8 +45,16 @@ func ProgramInstructions(p *verifier.Program, target Target) (asm.Instructions, 
 // Listing returns the instructions of Program with each classic
 // instruction's tcpdump -d line attached as its source, for display
 // (fmt's %v on asm.Instructions prints both). Load Program, not this.
+// Jump offsets are resolved, so the listing shows them.
 func Listing(p *verifier.Program, target Target) (asm.Instructions, error) {
-	return standalone(p, target, true)
+	insns, err := standalone(p, target, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := insns.Marshal(io.Discard, binary.LittleEndian); err != nil {
+		return nil, fmt.Errorf("resolve jumps: %w", err)
+	}
+	return insns, nil
 }
 
 func standalone(p *verifier.Program, target Target, annotate bool) (asm.Instructions, error) {

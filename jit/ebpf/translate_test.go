@@ -148,3 +148,20 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("nil program: error %v, want ErrOptions", err)
 	}
 }
+
+func TestJumpTooFar(t *testing.T) {
+	tr := &translator{}
+	tr.out = append(tr.out, asm.Ja.Label("far"))
+	for i := 0; i < 40000; i++ {
+		tr.out = append(tr.out, asm.Mov.Imm(asm.R0, 0))
+	}
+	tr.out = append(tr.out, asm.Return().WithSymbol("far"))
+	if err := tr.checkJumps(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("error %v, want ErrTooLarge", err)
+	}
+	tr.out = tr.out[len(tr.out)-100:]
+	tr.out[0] = asm.Ja.Label("far")
+	if err := tr.checkJumps(); err != nil {
+		t.Fatalf("short jump: %v", err)
+	}
+}
