@@ -1,0 +1,160 @@
+package jit
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+)
+
+// Options select how a program is compiled. The zero value compiles to
+// native code where the platform has a native backend, with constant
+// blinding.
+type Options struct {
+	// NoBlinding turns constant blinding off: the program's constants
+	// then appear in the machine code as they are. Only for trusted
+	// programs (and for tests that compare the two).
+	NoBlinding bool
+	// Portable forces the portable backend even where native code is
+	// available (for tests, and to compare the two).
+	Portable bool
+}
+
+// Errors callers can branch on with errors.Is.
+var (
+	// ErrNilProgram is returned by Compile for a nil program.
+	ErrNilProgram = errors.New("jit: nil program")
+	// ErrBlinding is returned when no draw of blinding keys kept every
+	// program constant out of the code. It does not happen in practice
+	// (each draw fails with a probability near 2^-24); it exists so that
+	// a blinded Filter never breaks its promise.
+	ErrBlinding = errors.New("jit: could not blind the program's constants")
+)
+
+// blindAttempts bounds the key draws of one Compile.
+const blindAttempts = 64
+
+// Filter is a compiled program. Run and RunMeta are safe for concurrent
+// use by several goroutines; Close must not run concurrently with them.
+type Filter struct {
+	code   uintptr   // entry point of the native code; 0 when portable or closed
+	native *mapping  // the executable mapping; nil when portable
+	port   *portable // the portable form; nil when native or closed
+	checks checkCount
+	closed bool
+}
+
+// Compile compiles a verified program. It fails only for a nil program or
+// when the system refuses executable memory; a program the native backend
+// does not handle (one using the netlink attribute searches, which loop)
+// gets the portable backend, as does every program on platforms without a
+// native backend. Native reports which one a Filter runs.
+func Compile(p *verifier.Program, opts Options) (*Filter, error) {
+	if p == nil {
+		return nil, ErrNilProgram
+	}
+	pl := makePlan(p)
+	f := &Filter{}
+	if nativeSupported && !opts.Portable {
+		c, err := compileNative(p, pl, !opts.NoBlinding)
+		switch {
+		case err == nil:
+			m, err := newMapping(c.code)
+			if err != nil {
+				return nil, fmt.Errorf("jit: map the code: %w", err)
+			}
+			f.native, f.code, f.checks = m, m.entry(), c.checks
+			m.attach(f)
+			return f, nil
+		case !errors.Is(err, errNeedsPortable):
+			return nil, err
+		}
+	}
+	f.port = newPortable(p, pl)
+	f.checks = checkCount{Guard: pl.absChecks, Indirect: pl.indChecks}
+	return f, nil
+}
+
+// compileNative generates x86-64 code, drawing blinding keys again while
+// a program constant appears in a keyed field by chance.
+func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) {
+	if !blind {
+		return genX86(p, pl, nil)
+	}
+	ks := make([]uint32, p.Len())
+	for pc := range ks {
+		ks[pc] = p.At(pc).K
+	}
+	targets := blindTargets(ks, pl)
+	for range blindAttempts {
+		c, err := genX86(p, pl, newKeySource())
+		if err != nil {
+			return nil, err
+		}
+		if verbatimAt(c.code, c.keyed, targets) < 0 {
+			return c, nil
+		}
+	}
+	return nil, ErrBlinding
+}
+
+// Run runs the filter on one packet with no metadata (ancillary loads read
+// zeros, record loads fail) and returns what vm.Run returns: the number of
+// bytes to keep, 0 to reject. pkt holds the captured bytes, wirelen the
+// length on the wire (what len reads). Run allocates nothing. It panics if
+// the filter has been closed.
+func (f *Filter) Run(pkt []byte, wirelen uint32) uint32 {
+	return f.RunMeta(pkt, wirelen, nil)
+}
+
+// RunMeta is Run with the packet's metadata and parse record (a *vm.Meta
+// converts to a *Meta). meta may be nil.
+func (f *Filter) RunMeta(pkt []byte, wirelen uint32, meta *Meta) uint32 {
+	if meta == nil {
+		meta = &zeroMeta
+	}
+	if f.code != 0 {
+		r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, meta)
+		keepAlive(f)
+		return r
+	}
+	if f.port == nil {
+		panic("jit: Run on a closed Filter")
+	}
+	return f.port.run(pkt, wirelen, meta)
+}
+
+// Native reports whether the filter runs native machine code (rather than
+// the portable backend).
+func (f *Filter) Native() bool { return f.native != nil }
+
+// Checks returns the number of packet length checks in the compiled
+// program: the hoisted guards, the coalesced checks of indirect loads and
+// the checks of header-relative loads (SKF_LL_OFF, SKF_NET_OFF).
+func (f *Filter) Checks() int { return f.checks.Total() }
+
+// Close frees the filter's executable memory. Later calls return nil; Run
+// after Close panics. A Filter that is not closed is freed when it is
+// garbage collected.
+func (f *Filter) Close() error {
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	f.code, f.port = 0, nil
+	if f.native == nil {
+		return nil
+	}
+	m := f.native
+	f.native = nil
+	if err := m.free(); err != nil {
+		return fmt.Errorf("jit: unmap the code: %w", err)
+	}
+	return nil
+}
+
+// guard against an accidental change of the scratch size the trampoline
+// reserves.
+var _ [4*spec.MemWords - scratchBytes]struct{}
