@@ -14,6 +14,46 @@ type Info struct {
 	LinkType  spec.LinkType // link-layer header type of Data
 	Ifindex   uint32        // interface index, 0 when unknown
 	Queue     uint16        // receive queue
+	Interface uint32        // interface number within a capture file (pcapng IDB index), 0 otherwise
+	Stamp     Stamp         // the timestamp as a capture file stored it; zero for live packets
+}
+
+// Stamp is a timestamp exactly as a capture file stored it: seconds and a
+// fraction in the file's unit, before any normalisation. Fuzzed and damaged
+// files hold fractions of a second or more, or negative ones; keeping the raw
+// values lets a file rewritten in the same format reproduce them bit for bit,
+// as libpcap does. Info.Timestamp is derived from it.
+type Stamp struct {
+	Sec  int64  // seconds since the epoch as stored (a pcap field is unsigned 32-bit)
+	Frac uint64 // fraction in units of 1/Res; a pcap field is sign-extended from 32 bits
+	Res  uint64 // ticks per second of Frac; 0 when there is no stored stamp
+	Bin  bool   // Res is a power of two (pcapng if_tsresol with the top bit set)
+}
+
+// Scaled returns the stamp with its fraction converted to res ticks per
+// second the way libpcap converts a file's timestamps to the precision the
+// reader asked for (truncating division, wrapping multiplication).
+func (s Stamp) Scaled(res uint64) (sec int64, frac uint64) {
+	switch {
+	case s.Res == 0 || s.Res == res:
+		return s.Sec, s.Frac
+	case s.Bin:
+		return s.Sec, s.Frac * res / s.Res
+	case s.Res > res:
+		if s.Res <= 1_000_000_000 {
+			// A pcap field is signed: C divides toward zero.
+			return s.Sec, uint64(int64(s.Frac) / int64(s.Res/res))
+		}
+		return s.Sec, s.Frac / (s.Res / res)
+	default:
+		return s.Sec, s.Frac * (res / s.Res)
+	}
+}
+
+// Nanos returns the stamp as nanoseconds since the Unix epoch.
+func (s Stamp) Nanos() int64 {
+	sec, frac := s.Scaled(1_000_000_000)
+	return sec*1_000_000_000 + int64(frac)
 }
 
 // Record is the parse record of spec/RECORD.md: a fixed little-endian
