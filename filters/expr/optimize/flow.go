@@ -234,6 +234,14 @@ func (fl *flow) value(st *state, ins spec.Instruction) (dst int, v vid, fail eff
 			}
 			return dst, v, maybe, end
 		case spec.ModeIND:
+			if off, ok := fl.indConst(st, ins); ok {
+				v = n.get(vkey{kind: vAbs, op: ins.Size(), k: off})
+				end = uint64(off) + size()
+				if end <= st.known {
+					return dst, v, never, end
+				}
+				return dst, v, maybe, end
+			}
 			return dst, n.get(vkey{kind: vInd, op: ins.Size(), a: st.reg[slotX], k: ins.K}), maybe, 0
 		case spec.ModeMSH:
 			v = n.get(vkey{kind: vMsh, k: ins.K})
@@ -288,4 +296,19 @@ func (fl *flow) exec(st *state, ins spec.Instruction) effect {
 		st.known = end
 	}
 	return fail
+}
+
+// indConst returns the offset of an indirect load when X is a known
+// constant and X+k is an ordinary packet offset, so that the load is the
+// same as an absolute one.
+func (fl *flow) indConst(st *state, ins spec.Instruction) (uint32, bool) {
+	c, ok := fl.n.constOf(st.reg[slotX])
+	if !ok {
+		return 0, false
+	}
+	off := uint64(c) + uint64(ins.K)
+	if off+4 >= specialBase {
+		return 0, false
+	}
+	return uint32(off), true
 }

@@ -88,44 +88,59 @@ func (fl *flow) foldBlock(b *block, in *state) bool {
 // rewrite returns a cheaper statement computing v into dst, if there is
 // one. A statement that can end the run is only replaced when it cannot.
 func (fl *flow) rewrite(st *state, ins spec.Instruction, dst int, v vid, fail effect) (spec.Instruction, bool) {
+	r := fl.cheaper(st, ins, dst, v, fail)
+	return r, r != ins
+}
+
+func (fl *flow) cheaper(st *state, ins spec.Instruction, dst int, v vid, fail effect) spec.Instruction {
 	n := fl.n
+	if ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeIND {
+		if off, ok := fl.indConst(st, ins); ok {
+			// Same load, same bounds check, without X.
+			abs := spec.Stmt(spec.ClassLD|ins.Size()|spec.ModeABS, off)
+			if fail != never {
+				return abs
+			}
+			ins = abs
+		}
+	}
 	if fail != never {
 		// Keep the check, but an X known constant still simplifies
 		// a division.
 		if ins.Class() == spec.ClassALU && ins.Src() == spec.SrcX {
 			if c, ok := n.constOf(st.reg[slotX]); ok && c != 0 {
-				return spec.Stmt(spec.ClassALU|ins.Operation()|spec.SrcK, c), true
+				return spec.Stmt(spec.ClassALU|ins.Operation()|spec.SrcK, c)
 			}
 		}
-		return ins, false
+		return ins
 	}
 	if dst >= slotM {
-		return ins, false // stores have no cheaper form
+		return ins // stores have no cheaper form
 	}
 	if c, ok := n.constOf(v); ok {
 		cls := uint16(spec.ClassLD)
 		if dst == slotX {
 			cls = spec.ClassLDX
 		}
-		return spec.Stmt(cls|spec.SizeW|spec.ModeIMM, c), true
+		return spec.Stmt(cls|spec.SizeW|spec.ModeIMM, c)
 	}
 	if isMove(ins) {
-		return ins, false
+		return ins
 	}
 	// Copy the value from another register that holds it.
 	if dst == slotA && st.reg[slotX] == v {
-		return spec.Stmt(spec.ClassMISC|spec.MiscTXA, 0), true
+		return spec.Stmt(spec.ClassMISC|spec.MiscTXA, 0)
 	}
 	if dst == slotX && st.reg[slotA] == v {
-		return spec.Stmt(spec.ClassMISC|spec.MiscTAX, 0), true
+		return spec.Stmt(spec.ClassMISC|spec.MiscTAX, 0)
 	}
 	if ins.Class() == spec.ClassLD || ins.Class() == spec.ClassLDX {
 		for m := 0; m < spec.MemWords; m++ {
 			if st.reg[slotM+m] == v && v != fl.init[slotM+m] {
 				if dst == slotA {
-					return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeMEM, uint32(m)), true
+					return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeMEM, uint32(m))
 				}
-				return spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeMEM, uint32(m)), true
+				return spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeMEM, uint32(m))
 			}
 		}
 	}
@@ -133,12 +148,12 @@ func (fl *flow) rewrite(st *state, ins spec.Instruction, dst int, v vid, fail ef
 		if c, ok := n.constOf(st.reg[slotX]); ok {
 			op := ins.Operation()
 			if (op == spec.ALULsh || op == spec.ALURsh) && c >= 32 {
-				return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeIMM, 0), true
+				return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeIMM, 0)
 			}
-			return spec.Stmt(spec.ClassALU|op|spec.SrcK, c), true
+			return spec.Stmt(spec.ClassALU|op|spec.SrcK, c)
 		}
 	}
-	return ins, false
+	return ins
 }
 
 // isMove reports whether ins copies a register or slot or loads a constant.

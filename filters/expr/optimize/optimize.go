@@ -26,10 +26,14 @@ var (
 	DeadCode = Pass{"deadcode", deadcode}
 	// Merge joins identical blocks and shortens jumps to jumps.
 	Merge = Pass{"merge", merge}
+	// Peephole folds a block's last ALU operation into its jump.
+	Peephole = Pass{"peephole", peephole}
+	// Offsets folds a constant added to X into indirect load offsets.
+	Offsets = Pass{"offsets", offsets}
 )
 
 // Passes returns every pass in the order Program runs them.
-func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Merge} }
+func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge} }
 
 // maxRounds bounds the driver. Each change makes the program smaller or its
 // jumps more decided, so a fixed point comes long before; the bound only
