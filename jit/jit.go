@@ -43,7 +43,16 @@ type Filter struct {
 	native *mapping  // the executable mapping; nil when portable
 	port   *portable // the portable form; nil when native or closed
 	checks checkCount
+	layout layout // where the native code's keyed and jump fields are
 	closed bool
+}
+
+// layout locates fields of the native code: the bytes that depend on the
+// blinding keys and the rel32 displacements of jumps (for the blinding
+// tests and for diagnostics).
+type layout struct {
+	size         int
+	keyed, jumps []span
 }
 
 // Compile compiles a verified program. It fails only for a nil program or
@@ -66,6 +75,7 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 				return nil, fmt.Errorf("jit: map the code: %w", err)
 			}
 			f.native, f.code, f.checks = m, m.entry(), c.checks
+			f.layout = layout{size: len(c.code), keyed: c.keyed, jumps: c.jumps}
 			m.attach(f)
 			return f, nil
 		case !errors.Is(err, errNeedsPortable):

@@ -14,9 +14,9 @@ const scratchBytes = 64
 type mapping struct{}
 
 func newMapping([]byte) (*mapping, error) { return nil, errors.New("no native backend") }
-func (*mapping) entry() uintptr          { return 0 }
-func (*mapping) attach(*Filter)          {}
-func (*mapping) free() error             { return nil }
+func (*mapping) entry() uintptr           { return 0 }
+func (*mapping) attach(*Filter)           {}
+func (*mapping) free() error              { return nil }
 
 // enter is never called here: no Filter has native code.
 func enter(uintptr, *byte, uint64, uint32, *Meta) uint32 { panic("jit: no native backend") }
