@@ -21,6 +21,7 @@ type NgWriter struct {
 	closer  io.Closer
 	snaplen uint32
 	ifaces  map[ngKey]int
+	logical int64 // bytes written, buffered ones included
 }
 
 type ngKey struct {
@@ -51,6 +52,9 @@ func NewNgWriter(w io.Writer, lt spec.LinkType, snaplen uint32) (*NgWriter, erro
 		return nil, fmt.Errorf("write pcapng header: %w", err)
 	}
 	nw := &NgWriter{w: ng, cw: cw, snaplen: snaplen, ifaces: map[ngKey]int{{0, lt}: 0}}
+	if err := nw.sync(); err != nil {
+		return nil, err
+	}
 	if c, ok := w.(io.Closer); ok {
 		nw.closer = c
 	}
@@ -72,11 +76,17 @@ func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
 	k := ngKey{info.Interface, info.LinkType}
 	id, ok := nw.ifaces[k]
 	if !ok {
+		if err := nw.sync(); err != nil {
+			return err
+		}
 		var err error
 		if id, err = nw.w.AddInterface(ngInterface(info.Interface, info.LinkType, nw.snaplen)); err != nil {
 			return err
 		}
 		nw.ifaces[k] = id
+		if err := nw.sync(); err != nil {
+			return err
+		}
 	}
 	sec, frac := stampFor(info, 1_000_000_000)
 	ci := gopacket.CaptureInfo{
@@ -85,12 +95,21 @@ func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
 		Length:         int(info.WireLen),
 		InterfaceIndex: id,
 	}
+	// An Enhanced Packet Block without options: 32 bytes and the data
+	// padded to 4.
+	nw.logical += 32 + int64(len(data)+3)&^3
 	return nw.w.WritePacket(ci, data)
 }
 
-// Written returns the bytes written to the underlying writer (after
-// flushes).
-func (nw *NgWriter) Written() int64 { return nw.cw.n }
+// sync flushes and takes the byte count from what reached the writer.
+func (nw *NgWriter) sync() error {
+	err := nw.w.Flush()
+	nw.logical = nw.cw.n
+	return err
+}
+
+// Written returns the bytes written so far, buffered ones included.
+func (nw *NgWriter) Written() int64 { return nw.logical }
 
 // Flush writes buffered blocks out.
 func (nw *NgWriter) Flush() error { return nw.w.Flush() }

@@ -1,0 +1,45 @@
+package capture
+
+import (
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/jit"
+)
+
+// Handler receives batches of packets that passed the filter. It may set a
+// verdict per packet (b.Verdicts[i]); packets it drops (ActionDrop) are
+// removed before later handlers and the sinks see the batch. The packets'
+// data is valid only until Handle returns. Handlers shared by several
+// workers are called concurrently. The Wasm host's *wasm.Host is a Handler.
+type Handler interface {
+	Handle(b *packet.Batch) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(b *packet.Batch) error
+
+// Handle calls f(b).
+func (f HandlerFunc) Handle(b *packet.Batch) error { return f(b) }
+
+// Sink is a Handler that writes packets somewhere: it writes every packet
+// of each batch it is given, and buffers until Flush or Close.
+type Sink interface {
+	Handler
+	Flush() error
+	Close() error
+}
+
+// Filter is a userspace packet filter with classic BPF semantics: it
+// returns how many bytes of the packet to keep, 0 to reject it. pkt holds
+// the captured bytes, wirelen the length on the wire. The JIT's *jit.Filter
+// satisfies it, as does VMFilter.
+type Filter interface {
+	Run(pkt []byte, wirelen uint32) uint32
+}
+
+// MetaFilter is a Filter that can also read the packet's metadata and parse
+// record (ancillary and record loads). The pipeline uses RunMeta when the
+// configuration says the filter reads them.
+type MetaFilter interface {
+	Filter
+	RunMeta(pkt []byte, wirelen uint32, meta *jit.Meta) uint32
+}

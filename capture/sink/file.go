@@ -1,0 +1,45 @@
+package sink
+
+import (
+	"sync"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+)
+
+// File writes packets to a capture-file writer (pcap, pcapng or a
+// rotator).
+type File struct {
+	mu sync.Mutex
+	w  pcapfile.PacketWriter
+}
+
+// NewFile returns a sink writing to w; Close closes w.
+func NewFile(w pcapfile.PacketWriter) *File { return &File{w: w} }
+
+// Handle writes every packet of the batch.
+func (f *File) Handle(b *packet.Batch) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range b.Packets {
+		p := &b.Packets[i]
+		if err := f.w.WritePacket(&p.Info, p.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush flushes the writer.
+func (f *File) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.w.Flush()
+}
+
+// Close closes the writer.
+func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.w.Close()
+}

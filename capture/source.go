@@ -1,0 +1,87 @@
+package capture
+
+import (
+	"errors"
+	"io"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/spec"
+)
+
+// Source yields packets to one worker.
+type Source interface {
+	// ReadBatch reads up to max packets into b.Packets[:max], setting
+	// each packet's Info and Data (the worker parses them), and returns
+	// how many it read. Data must stay valid until the next ReadBatch.
+	// It returns 0 and io.EOF when the source is exhausted.
+	ReadBatch(b *packet.Batch, max int) (int, error)
+	// LinkType is the link-layer type of the packets.
+	LinkType() spec.LinkType
+	// Queue is the receive queue the source reads (0 for a file).
+	Queue() int
+	// Close releases the source.
+	Close() error
+}
+
+// KernelDropper is a Source that knows of packets lost before they reached
+// userspace.
+type KernelDropper interface {
+	KernelDropped() uint64
+}
+
+// FileSource reads a capture file through pcapfile.
+type FileSource struct {
+	r     *pcapfile.Reader
+	arena []byte
+}
+
+// NewFileSource wraps an open reader; Close closes it.
+func NewFileSource(r *pcapfile.Reader) *FileSource {
+	return &FileSource{r: r}
+}
+
+// Reader returns the underlying reader.
+func (s *FileSource) Reader() *pcapfile.Reader { return s.r }
+
+// LinkType returns the file's link type.
+func (s *FileSource) LinkType() spec.LinkType { return s.r.LinkType() }
+
+// Queue returns 0.
+func (s *FileSource) Queue() int { return 0 }
+
+// Close closes the file.
+func (s *FileSource) Close() error { return s.r.Close() }
+
+const arenaSize = 1 << 20
+
+// ReadBatch reads packets, copying their bytes into an arena owned by the
+// source so that a whole batch stays valid together (the reader's own
+// buffer moves on at each read).
+func (s *FileSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if s.arena == nil {
+		s.arena = make([]byte, 0, arenaSize)
+	}
+	s.arena = s.arena[:0]
+	n := 0
+	for n < limit {
+		p := &b.Packets[n]
+		data, err := s.r.ReadPacket(&p.Info)
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				return n, nil
+			}
+			return n, err
+		}
+		if len(s.arena)+len(data) > cap(s.arena) {
+			// Full: start another arena; this batch's earlier packets
+			// keep the old one.
+			s.arena = make([]byte, 0, max(arenaSize, len(data)))
+		}
+		start := len(s.arena)
+		s.arena = append(s.arena, data...)
+		p.Data = s.arena[start:len(s.arena):len(s.arena)]
+		n++
+	}
+	return n, nil
+}
