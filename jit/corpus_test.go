@@ -127,6 +127,18 @@ func TestCorpusDifferential(t *testing.T) {
 // syntheticPackets returns Ethernet/IPv4/TCP and IPv6/UDP packets of every
 // length up to their full size, so that every guard fails somewhere.
 func syntheticPackets() [][]byte {
+	var out [][]byte
+	for _, p := range fullPackets() {
+		for n := 0; n <= len(p); n++ {
+			out = append(out, p[:n])
+		}
+	}
+	return out
+}
+
+// fullPackets returns an Ethernet/IPv4/TCP SYN to port 80 from 192.0.2.7
+// and an Ethernet/IPv6/UDP DNS packet.
+func fullPackets() [][]byte {
 	v4 := []byte{
 		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,
 		0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 192, 0, 2, 7, 10, 0, 0, 1,
@@ -139,11 +151,5 @@ func syntheticPackets() [][]byte {
 		0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
 		0, 53, 0, 53, 0, 8, 0, 0,
 	}
-	var out [][]byte
-	for _, p := range [][]byte{v4, v6} {
-		for n := 0; n <= len(p); n++ {
-			out = append(out, p[:n])
-		}
-	}
-	return out
+	return [][]byte{v4, v6}
 }

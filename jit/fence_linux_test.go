@@ -85,11 +85,9 @@ func TestFencedPackets(t *testing.T) {
 		}
 	}
 	progs, _ := corpusPrograms(t)
-	syn := syntheticPackets()
-	full := [][]byte{syn[len(syn)/2-1], syn[len(syn)-1]} // the whole IPv4 and IPv6 packets
 	for i, cp := range progs {
 		e := compileAll(t, cp.p)
-		for _, base := range full {
+		for _, base := range fullPackets() {
 			pkt := append(append([]byte(nil), base...), make([]byte, 64)...)
 			for n := 0; n <= len(pkt); n++ {
 				check(e, pkt[:n], i)

@@ -207,7 +207,7 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	// Guard coalescing over the same programs, from the XDP translation.
-	var loads, guards, extra, indirect int
+	var loads, guards, extra, indirect, indirectLoads int
 	for _, cp := range progs {
 		_, st, err := translate(cp.p, Options{Target: XDP, OnMatch: xdpPassInsns()})
 		if err != nil {
@@ -221,9 +221,10 @@ func TestCorpus(t *testing.T) {
 		guards += st.guards
 		extra += st.extraGuards
 		indirect += st.indirectGuards
+		indirectLoads += st.indirectLoads
 	}
-	t.Logf("xdp bounds checks: %d absolute packet loads covered by %d hoisted guards (%d not covered by the verifier's facts); %d indirect loads checked one by one",
-		loads, guards, extra, indirect)
+	t.Logf("xdp bounds checks: %d absolute packet loads covered by %d hoisted guards (%d not covered by the verifier's facts); %d indirect loads covered by %d checks",
+		loads, guards, extra, indirectLoads, indirect)
 	if extra != 0 {
 		t.Errorf("%d absolute loads were not covered by the verifier's guards", extra)
 	}

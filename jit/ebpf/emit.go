@@ -149,9 +149,9 @@ func (t *translator) emitPC(pc int) error {
 	}
 
 	// Bounds guard hoisted by the verifier (XDP).
-	known := t.in[pc]
+	known, knownX := t.in[pc], t.inX[pc]
 	if pc == 0 {
-		known = 0
+		known, knownX = 0, 0
 	}
 	if g := t.guard(pc); g > known {
 		t.packetGuard(g)
@@ -166,16 +166,19 @@ func (t *translator) emitPC(pc int) error {
 		known = end
 	}
 	defer func() {
+		if writesX(ins) {
+			knownX = 0
+		}
 		fall, jumps := t.edges(pc)
-		t.flow(fall, known)
+		t.flow(fall, known, knownX)
 		for _, j := range jumps {
-			t.flow(j, known)
+			t.flow(j, known, knownX)
 		}
 	}()
 
 	switch ins.Class() {
 	case spec.ClassLD:
-		return t.emitLoad(pc, ins, r.A)
+		return t.emitLoad(pc, ins, r.A, &knownX)
 	case spec.ClassLDX:
 		if ins.Op == opLdxMsh {
 			switch {
@@ -192,7 +195,7 @@ func (t *translator) emitPC(pc int) error {
 			t.emit(asm.And.Imm32(r.X, 0xf), asm.LSh.Imm32(r.X, 2))
 			return nil
 		}
-		return t.emitLoad(pc, ins, r.X)
+		return t.emitLoad(pc, ins, r.X, &knownX)
 	case spec.ClassST:
 		t.emit(asm.StoreMem(asm.RFP, t.slot(ins.K), r.A, asm.Word))
 	case spec.ClassSTX:
@@ -273,7 +276,7 @@ func (t *translator) toHost(dst asm.Register, sz asm.Size) {
 
 // emitLoad writes ld/ldx: immediate, length, scratch, packet (absolute or
 // indirect) and extension loads.
-func (t *translator) emitLoad(pc int, ins spec.Instruction, dst asm.Register) error {
+func (t *translator) emitLoad(pc int, ins spec.Instruction, dst asm.Register, knownX *uint32) error {
 	r := t.r
 	switch ins.Op {
 	case opLdImm, opLdxImm:
@@ -319,44 +322,65 @@ func (t *translator) emitLoad(pc int, ins spec.Instruction, dst asm.Register) er
 		t.loadPacket(dst, ins.K, sz)
 		return nil
 	case spec.ModeIND:
-		t.loadIndirect(ins.K, sz, n)
+		if t.xdp() {
+			*knownX = t.loadIndirectXDP(pc, ins.K, sz, n, *knownX)
+		} else {
+			t.loadIndirect(ins.K, sz, n)
+		}
 		return nil
 	}
 	return &Error{PC: pc, Target: t.o.Target, What: fmt.Sprintf("load opcode 0x%04x", ins.Op), Err: ErrUnsupported}
 }
 
-// loadIndirect writes A = P[X+k:n]. X+k does not wrap at 32 bits (as in
-// libpcap and the vm); an offset the packet cannot reach goes to the
-// no-match action. plan has already sent a k too large for any packet to
-// the no-match action, so k fits an eBPF immediate here.
+// loadIndirect writes A = P[X+k:n] for the socket filter target. X+k does
+// not wrap at 32 bits (as in libpcap and the vm); plan has already sent a
+// k too large for any packet to the no-match action, so k fits an eBPF
+// immediate here. The offset is kept a non-negative int, so the kernel
+// never reads it as SKF_NET_OFF/SKF_LL_OFF-relative; past the end, LD_IND
+// ends the program with 0.
 func (t *translator) loadIndirect(k uint32, sz asm.Size, n uint32) {
 	r := t.r
 	t.st.indirectGuards++
+	t.st.indirectLoads++
 	t.emit(asm.Mov.Reg32(r.Tmp, r.X))
 	if k != 0 {
 		t.emit(asm.Add.Imm(r.Tmp, int32(k)))
 	}
-	if !t.xdp() {
-		// Keep the offset a non-negative int, so the kernel never reads
-		// it as SKF_NET_OFF/SKF_LL_OFF-relative; past the end, LD_IND
-		// ends the program with 0.
-		t.emit(
-			asm.JGT.Imm(r.Tmp, int32(0x7fffffff-n), t.ref(t.noMatch)),
-			asm.LoadInd(asm.R0, r.Tmp, 0, sz),
-			asm.Mov.Reg32(r.A, asm.R0),
-		)
-		return
-	}
-	// Bound the offset so the kernel verifier can track pkt+off, then
-	// check the end of the read against data_end.
 	t.emit(
-		asm.JGT.Imm(r.Tmp, int32(maxLinear-n), t.ref(t.noMatch)),
-		asm.Add.Reg(r.Tmp, r.Data),
-		asm.Add.Imm(r.Tmp, int32(n)),
-		asm.JGT.Reg(r.Tmp, r.DataEnd, t.ref(t.noMatch)),
-		asm.LoadMem(r.A, r.Tmp, -int16(n), sz),
+		asm.JGT.Imm(r.Tmp, int32(0x7fffffff-n), t.ref(t.noMatch)),
+		asm.LoadInd(asm.R0, r.Tmp, 0, sz),
+		asm.Mov.Reg32(r.A, asm.R0),
 	)
+}
+
+// loadIndirectXDP writes A = P[X+k:n] in XDP and returns the number of
+// bytes past data+X now checked. XPtr holds data+X from the last check
+// until X changes. When the checked length does not cover this load, the
+// check is made for needX (every later X+k load on the way to a non-zero
+// return), after bounding X so the kernel verifier can track data+X.
+func (t *translator) loadIndirectXDP(pc int, k uint32, sz asm.Size, n, knownX uint32) uint32 {
+	r := t.r
+	t.st.indirectLoads++
+	if k+n > knownX {
+		g := max(t.needX[pc], k+n) // plan made needX[pc] <= maxLinear
+		t.st.indirectGuards++
+		t.emit(
+			asm.Mov.Reg32(r.XPtr, r.X),
+			asm.JGT.Imm(r.XPtr, int32(maxLinear-g), t.ref(t.noMatch)),
+			asm.Add.Reg(r.XPtr, r.Data),
+			asm.Mov.Reg(r.Tmp, r.XPtr),
+			asm.Add.Imm(r.Tmp, int32(g)),
+			asm.JGT.Reg(r.Tmp, r.DataEnd, t.ref(t.noMatch)),
+		)
+		knownX = g
+	}
+	if k <= 0x7fff {
+		t.emit(asm.LoadMem(r.A, r.XPtr, int16(k), sz))
+	} else {
+		t.emit(asm.Mov.Reg(r.Tmp, r.XPtr), asm.Add.Imm(r.Tmp, int32(k)), asm.LoadMem(r.A, r.Tmp, 0, sz))
+	}
 	t.toHost(r.A, sz)
+	return knownX
 }
 
 // emitALU writes an arithmetic instruction on the 32-bit A.

@@ -61,14 +61,18 @@ type Registers struct {
 	// Data and DataEnd hold xdp_md.data and xdp_md.data_end (XDP only;
 	// ignored for the socket filter target).
 	Data, DataEnd asm.Register
+	// XPtr holds data+X between an indirect load's bounds check and the
+	// next change of X, so later X+k loads need no check of their own (XDP
+	// only).
+	XPtr asm.Register
 }
 
 // DefaultRegisters returns the registers Translate uses when
 // Options.Registers is the zero value: Ctx R6, A R7, X R8, Tmp R9 and, for
-// XDP, Data R2 and DataEnd R3. A, X, Ctx and Tmp are callee-saved, so the
+// XDP, Data R2, DataEnd R3 and XPtr R4. A, X, Ctx and Tmp are callee-saved, so the
 // socket filter target's helper calls (behind LD_ABS) keep them.
 func DefaultRegisters() Registers {
-	return Registers{Ctx: asm.R6, A: asm.R7, X: asm.R8, Tmp: asm.R9, Data: asm.R2, DataEnd: asm.R3}
+	return Registers{Ctx: asm.R6, A: asm.R7, X: asm.R8, Tmp: asm.R9, Data: asm.R2, DataEnd: asm.R3, XPtr: asm.R4}
 }
 
 // Options configure a translation. The caller fills in what it needs; the
@@ -176,7 +180,10 @@ func (o Options) resolved() (Options, error) {
 		}{"Data", r.Data}, struct {
 			name string
 			reg  asm.Register
-		}{"DataEnd", r.DataEnd})
+		}{"DataEnd", r.DataEnd}, struct {
+			name string
+			reg  asm.Register
+		}{"XPtr", r.XPtr})
 	}
 	seen := map[asm.Register]string{}
 	for _, n := range named {

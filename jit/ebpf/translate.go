@@ -32,7 +32,8 @@ func Translate(p *verifier.Program, opts Options) (asm.Instructions, error) {
 type stats struct {
 	guards         int // absolute bounds guards placed from the verifier's facts
 	extraGuards    int // absolute guards the facts did not provide (should stay 0)
-	indirectGuards int // bounds checks of X+k loads
+	indirectGuards int // bounds checks of X+k loads (XDP: one covers later loads until X changes)
+	indirectLoads  int // X+k loads translated
 	translated     int // classic instructions translated (reachable ones)
 }
 
@@ -50,7 +51,9 @@ type translator struct {
 	target []bool   // pc starts with a label
 	dead   []bool   // pc cannot succeed (a load past any packet the target can have)
 	in     []uint32 // XDP: packet length checked on every path reaching pc
+	inX    []uint32 // XDP: bytes past data+X checked on every path reaching pc (XPtr = data+X)
 	inSet  []bool
+	needX  []uint32 // XDP: bytes past X every path from pc to a non-zero return reads before X changes
 
 	out     asm.Instructions
 	pending string            // label for the next emitted instruction
@@ -73,7 +76,7 @@ func translate(p *verifier.Program, opts Options) (asm.Instructions, stats, erro
 	t := &translator{
 		p: p, o: o, r: o.Registers, n: n,
 		reach: make([]bool, n), target: make([]bool, n), dead: make([]bool, n),
-		in: make([]uint32, n), inSet: make([]bool, n),
+		in: make([]uint32, n), inX: make([]uint32, n), inSet: make([]bool, n), needX: make([]uint32, n),
 		alias: map[string]string{}, refs: map[string]int{},
 	}
 	t.match = o.MatchLabel
@@ -239,8 +242,13 @@ func (t *translator) edges(pc int) (fall int, jumps []int) {
 // plan marks the instructions that can run, those that can only fail in
 // XDP, and those that start with a label.
 func (t *translator) plan() {
+	if t.xdp() {
+		t.computeNeedX()
+	}
 	for pc := 0; pc < t.n; pc++ {
-		t.dead[pc] = t.guard(pc) > maxLinear || unreachableLoad(t.p.At(pc), t.o.Target)
+		ins := t.p.At(pc)
+		t.dead[pc] = t.guard(pc) > maxLinear || unreachableLoad(ins, t.o.Target) ||
+			t.xdp() && isIndirect(ins) && t.needX[pc] > maxLinear
 	}
 	t.reach[0] = true
 	for pc := 0; pc < t.n; pc++ {
@@ -304,15 +312,63 @@ func (t *translator) ref(label string) string {
 	return label
 }
 
+// isIndirect reports whether ins is an X+k packet load.
+func isIndirect(ins spec.Instruction) bool {
+	return ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeIND
+}
+
+// writesX reports whether ins changes X.
+func writesX(ins spec.Instruction) bool {
+	return ins.Class() == spec.ClassLDX || ins.Op == opTax
+}
+
+// never is the need of a path that can only return 0.
+const never = ^uint32(0)
+
+// computeNeedX is the verifier's guard analysis for indirect loads: for
+// every pc, the number of bytes past X that every path from pc to a return
+// other than `ret #0` reads with X unchanged (the largest k+size of its
+// X+k loads). A packet shorter than X+needX makes every such path fail a
+// load, so one check of X+needX at the first indirect load covers the
+// later ones, as cbpfc's indirect guards do. Writing X starts over.
+func (t *translator) computeNeedX() {
+	for pc := t.n - 1; pc >= 0; pc-- {
+		ins := t.p.At(pc)
+		switch {
+		case ins.Op == opRetK && ins.K == 0:
+			t.needX[pc] = never
+		case ins.Op == opRetK || ins.Op == opRetA:
+			t.needX[pc] = 0
+		case ins.Op == opJa:
+			t.needX[pc] = t.needX[pc+1+int(ins.K)]
+		case isCond(ins.Op):
+			t.needX[pc] = min(t.needX[pc+1+int(ins.Jt)], t.needX[pc+1+int(ins.Jf)])
+		case writesX(ins):
+			t.needX[pc] = 0
+		case isIndirect(ins):
+			end := uint64(ins.K) + loadSize(ins)
+			t.needX[pc] = t.needX[pc+1]
+			if end > uint64(maxLinear) {
+				t.needX[pc] = never
+			} else {
+				t.needX[pc] = max(t.needX[pc], uint32(end))
+			}
+		default:
+			t.needX[pc] = t.needX[pc+1]
+		}
+	}
+}
+
 // flow records that every path from the current instruction to pc has
 // checked at least known bytes (XDP).
-func (t *translator) flow(pc int, known uint32) {
+func (t *translator) flow(pc int, known, knownX uint32) {
 	if pc < 0 {
 		return
 	}
 	if !t.inSet[pc] {
-		t.in[pc], t.inSet[pc] = known, true
+		t.in[pc], t.inX[pc], t.inSet[pc] = known, knownX, true
 		return
 	}
 	t.in[pc] = min(t.in[pc], known)
+	t.inX[pc] = min(t.inX[pc], knownX)
 }

@@ -72,6 +72,37 @@ func TestGuardsCoalesced(t *testing.T) {
 	}
 }
 
+// tcpBothPorts80 is `tcp src port 80 and tcp dst port 80` over IPv4: both
+// X+k loads lie on every matching path, so one check covers them.
+const tcpBothPorts80 = `(000) ldh      [12]
+(001) jeq      #0x800           jt 2	jf 12
+(002) ldb      [23]
+(003) jeq      #0x6             jt 4	jf 12
+(004) ldh      [20]
+(005) jset     #0x1fff          jt 12	jf 6
+(006) ldxb     4*([14]&0xf)
+(007) ldh      [x + 14]
+(008) jeq      #0x50            jt 9	jf 12
+(009) ldh      [x + 16]
+(010) jeq      #0x50            jt 11	jf 12
+(011) ret      #262144
+(012) ret      #0
+`
+
+func TestIndirectGuardsCoalesced(t *testing.T) {
+	p := mustVerify(t, parse(t, tcpBothPorts80))
+	_, st, err := translate(p, Options{Target: XDP, OnMatch: asm.Instructions{asm.Return()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.indirectLoads != 2 || st.indirectGuards != 1 {
+		t.Errorf("%d indirect loads with %d checks, want 2 with 1", st.indirectLoads, st.indirectGuards)
+	}
+	if st.guards != 1 || st.extraGuards != 0 {
+		t.Errorf("%d absolute guards (%d extra), want 1 (0)", st.guards, st.extraGuards)
+	}
+}
+
 func TestUnsupported(t *testing.T) {
 	anc := func(off uint32) spec.Program {
 		return spec.Program{spec.Stmt(spec.ClassLD|spec.ModeABS|spec.SizeW, spec.AncillaryBase+off), spec.Stmt(spec.ClassRET|spec.RetA, 0)}
