@@ -1,0 +1,221 @@
+package expr
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/wringcap/wring/filters/expr/optimize"
+	"github.com/wringcap/wring/spec"
+)
+
+// DefaultSnaplen is the snapshot length returned for matching packets when
+// Options.Snaplen is 0 (tcpdump's and libpcap's default).
+const DefaultSnaplen = 262144
+
+// Options configure a compilation. The zero value compiles for Ethernet
+// with the default snapshot length, no netmask, no Linux extensions and no
+// name resolution.
+type Options struct {
+	// LinkType is the link-layer header type of the packets the program
+	// will see. Set it: its zero value is LINKTYPE_NULL (BSD loopback),
+	// not Ethernet.
+	LinkType spec.LinkType
+	// Snaplen is the value the program returns for a matching packet
+	// (DefaultSnaplen when 0).
+	Snaplen uint32
+	// Optimize runs the optimizer over the program.
+	Optimize bool
+	// Netmask is the IPv4 netmask of the capture network; it is used only
+	// by "ip broadcast", and only when HasNetmask is set.
+	Netmask    uint32
+	HasNetmask bool
+	// LinuxExt allows Linux ancillary loads (inbound, outbound, ifindex on
+	// link types without a direction field), as libpcap does for live
+	// captures on Linux. Programs built with it run only where those
+	// loads are available.
+	LinuxExt bool
+	// OfflineAF matches the BSD address-family values of any origin in
+	// NULL, LOOP, ENC and PFLOG headers (libpcap's offline handling for
+	// savefiles written elsewhere), instead of the Linux values.
+	OfflineAF bool
+	// Resolver resolves host, Ethernet and network names. When nil, a
+	// name that is not a number or an address is an error wrapping
+	// ErrNoResolver.
+	Resolver Resolver
+}
+
+// Resolver resolves the names an expression may use. Implementations
+// decide where names come from (static tables, /etc files, DNS).
+type Resolver interface {
+	// LookupHost returns the IPv4 and IPv6 addresses of a host name.
+	LookupHost(name string) ([]netip.Addr, error)
+	// LookupEther returns the MAC-48 address of a host name (ethers).
+	LookupEther(name string) ([6]byte, bool)
+	// LookupNet returns the IPv4 network number of a network name
+	// (networks), right-aligned as getnetbyname returns it.
+	LookupNet(name string) (uint32, bool)
+}
+
+// Compile compiles a pcap filter expression to a classic BPF program. An
+// empty expression matches every packet. Errors are *Error values with the
+// position of the problem.
+func Compile(src string, opts Options) (prog spec.Program, err error) {
+	if opts.Snaplen == 0 {
+		opts.Snaplen = DefaultSnaplen
+	}
+	tree, perr := parse(src)
+	if perr != nil {
+		return nil, perr
+	}
+	g := &gen{opts: opts}
+	if !g.initLinktype(opts.LinkType) {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "unknown data link type " + linkName(opts.LinkType), Err: ErrUnsupported}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ge, ok := r.(genError)
+			if !ok {
+				panic(r)
+			}
+			prog, err = nil, ge.err
+		}
+	}()
+	var p pred
+	if tree == nil {
+		p = g.gtrue()
+	} else {
+		p = g.node(tree)
+	}
+	p = g.finish(p)
+	if opts.Optimize && p.meaning == isFalse {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
+	}
+	out, aerr := assemble(p, opts.Snaplen)
+	if aerr != nil {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: aerr.Error()}
+	}
+	out = initScratch(out)
+	if len(out) > spec.MaxInstructions {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: " + itoa(len(out)) + " instructions, the limit is 4096", Err: ErrUnsupported}
+	}
+	if opts.Optimize {
+		out = optimize.Program(out)
+	}
+	return out, nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// node generates the predicate of a syntax-tree node.
+func (g *gen) node(n node) pred {
+	save := g.at
+	g.at = n.at()
+	defer func() { g.at = save }()
+	switch n := n.(type) {
+	case *nAnd:
+		l := g.node(n.l)
+		return and(l, g.node(n.r))
+	case *nOr:
+		l := g.node(n.l)
+		return or(l, g.node(n.r))
+	case *nNot:
+		return not(g.node(n.x))
+	case *nPrim:
+		return g.prim(n)
+	case *nAbbrev:
+		return g.abbrev(n.proto)
+	case *nRel:
+		return g.relation(n)
+	case *nOther:
+		return g.other(n)
+	}
+	g.internal("unknown node")
+	return pred{}
+}
+
+// finish adds the code that computes variable link-layer offsets at the
+// start of the program, and the PPI header check.
+func (g *gen) finish(p pred) pred {
+	pro := g.vloffsetPrologue()
+	if pro != nil {
+		p = pro(p)
+	}
+	if g.linktype == ltPPI || g.outermost == ltPPI {
+		chk := g.cmp(orPacket, 4, spec.SizeW, swap32(uint32(ltIEEE80211)))
+		p = and(chk, p)
+	}
+	return p
+}
+
+// initScratch zeroes, at the start, every scratch slot some path may read
+// before writing. libpcap's interpreter starts with zeroed memory and
+// programs such as "vxlan or tcp" rely on it; the verifier, like Linux,
+// requires every read to follow a write.
+func initScratch(prog spec.Program) spec.Program {
+	n := len(prog)
+	in := make([]uint16, n+1)
+	seen := make([]bool, n+1)
+	seen[0] = true
+	var need uint16
+	for pc := 0; pc < n; pc++ {
+		if !seen[pc] {
+			continue
+		}
+		w := in[pc]
+		ins := prog[pc]
+		switch ins.Class() {
+		case spec.ClassST, spec.ClassSTX:
+			if ins.K < spec.MemWords {
+				w |= 1 << ins.K
+			}
+		case spec.ClassLD, spec.ClassLDX:
+			if ins.Mode() == spec.ModeMEM && ins.K < spec.MemWords && w&(1<<ins.K) == 0 {
+				need |= 1 << ins.K
+			}
+		}
+		flow := func(to int) {
+			if to > n || to <= pc {
+				return
+			}
+			if !seen[to] {
+				seen[to], in[to] = true, w
+			} else {
+				in[to] &= w
+			}
+		}
+		switch {
+		case ins.Class() == spec.ClassRET:
+		case ins.Class() == spec.ClassJMP && ins.Operation() == spec.JumpJA:
+			flow(pc + 1 + int(ins.K))
+		case ins.Class() == spec.ClassJMP:
+			flow(pc + 1 + int(ins.Jt))
+			flow(pc + 1 + int(ins.Jf))
+		default:
+			flow(pc + 1)
+		}
+	}
+	if need == 0 {
+		return prog
+	}
+	pro := spec.Program{stmt(spec.ClassLD|spec.ModeIMM, 0)}
+	for k := uint32(0); k < spec.MemWords; k++ {
+		if need&(1<<k) != 0 {
+			pro = append(pro, stmt(spec.ClassST, k))
+		}
+	}
+	return append(pro, prog...)
+}
+
+// IsUnsupported reports whether err is a valid expression that cannot be
+// compiled for the chosen link type or options.
+func IsUnsupported(err error) bool { return errors.Is(err, ErrUnsupported) }
