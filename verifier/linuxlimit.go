@@ -9,10 +9,11 @@ import "github.com/wringcap/wring/spec"
 // can. maxConvertedJump is the largest offset that fits.
 const maxConvertedJump = 1<<15 - 1
 
-// convertedLen returns an upper bound of the number of eBPF instructions
-// Linux's conversion emits for ins (exact for the kernels of 2024-2026,
-// where the bound and the count agree except that vlan_avail takes 3
-// instructions on some and fewer on others).
+// convertedLen returns the number of eBPF instructions Linux's conversion
+// emits for ins on x86-64 and arm64 (checked against Linux 6.18 by
+// internal/kernel's tests). Older kernels emitted fewer for vlan_avail (2
+// or 1): for them this is an upper bound, so the verifier may only be
+// stricter.
 func convertedLen(ins spec.Instruction) int {
 	switch ins.Op {
 	case opLdAbsW, opLdAbsH, opLdAbsB:
@@ -30,10 +31,12 @@ func convertedLen(ins spec.Instruction) int {
 		}
 		return absLoadLen(ins.Op, ins.K)
 	case opLdIndW, opLdIndH, opLdIndB:
+		// 3 argument moves, X to the 4th, the add of k, the call, the
+		// error check and exit
 		if ins.K != 0 {
-			return 8
+			return 9
 		}
-		return 7
+		return 8
 	case opLdxMsh:
 		return 1 + absLoadLen(opLdAbsB, ins.K) + 5
 	case spec.ClassALU | spec.ALUDiv | spec.SrcX, spec.ClassALU | spec.ALUMod | spec.SrcX:
@@ -75,21 +78,64 @@ func absLoadLen(op uint16, k uint32) int {
 	return n + slow
 }
 
-// checkConvertedJumps rejects a ja that skips more eBPF instructions than
-// Linux's conversion can encode.
+// jumpSlot is one eBPF jump the conversion emits for a classic jump: its
+// index within the instruction's expansion and its target.
+type jumpSlot struct{ idx, target int }
+
+// convertedJumps lists the eBPF jumps of the classic jump at pc.
+func convertedJumps(pc int, ins spec.Instruction) []jumpSlot {
+	if ins.Op == opJa {
+		return []jumpSlot{{0, pc + 1 + int(ins.K)}}
+	}
+	pre := 0 // a constant of 2^31 or more is first moved to a register
+	if ins.Op&spec.SrcX == 0 && int32(ins.K) < 0 {
+		pre = 1
+	}
+	jt, jf := pc+1+int(ins.Jt), pc+1+int(ins.Jf)
+	switch {
+	case ins.Jf == 0:
+		return []jumpSlot{{pre, jt}}
+	case ins.Jt == 0 && ins.Op&0xf0 != spec.JumpJSET:
+		return []jumpSlot{{pre, jf}}
+	}
+	return []jumpSlot{{pre, jt}, {pre + 1, jf}}
+}
+
+// checkConvertedJumps applies the two jump limits of Linux's conversion.
+// The conversion runs over the program twice with a table of eBPF
+// addresses (prologue included) that is still empty for forward targets
+// on the first pass, so there every forward jump has offset -addr-1-idx:
+// a jump placed past eBPF instruction 32767 is rejected whatever its
+// target. On the second pass the real offset must fit in 32767.
 func checkConvertedJumps(insns spec.Program) error {
-	// addr[i] is the eBPF index of instruction i.
-	addr := make([]int, len(insns)+1)
+	seenLoad := false // the prologue caches the packet pointer and length
+	for _, ins := range insns {
+		switch ins.Op {
+		case opLdIndW, opLdIndH, opLdIndB, opLdxMsh:
+			seenLoad = true
+		case opLdAbsW, opLdAbsH, opLdAbsB:
+			seenLoad = seenLoad || !spec.IsAncillary(ins.K)
+		}
+	}
+	addr := make([]int, len(insns)+1) // addr[i]: eBPF index of instruction i
+	addr[0] = 3
+	if seenLoad {
+		addr[0] = 7
+	}
 	for i, ins := range insns {
 		addr[i+1] = addr[i] + convertedLen(ins)
 	}
 	for pc, ins := range insns {
-		if ins.Op != opJa {
+		if ins.Op != opJa && !isCondJump(ins.Op) {
 			continue
 		}
-		target := pc + 1 + int(ins.K)
-		if off := addr[target] - addr[pc] - 1; off > maxConvertedJump {
-			return errorf(ErrJumpTooFar, pc, "ja +%d skips %d instructions once Linux converts the program to eBPF, more than %d", ins.K, off, maxConvertedJump)
+		for _, j := range convertedJumps(pc, ins) {
+			if at := addr[pc] + j.idx; at > maxConvertedJump {
+				return errorf(ErrJumpTooFar, pc, "the jump becomes eBPF instruction %d of Linux's conversion, which rejects forward jumps past instruction %d", at, maxConvertedJump)
+			}
+			if off := addr[j.target] - addr[pc] - 1 - j.idx; off > maxConvertedJump {
+				return errorf(ErrJumpTooFar, pc, "the jump skips %d instructions once Linux converts the program to eBPF, more than %d", off, maxConvertedJump)
+			}
 		}
 	}
 	return nil

@@ -79,6 +79,13 @@ func TestVerifyRejects(t *testing.T) {
 			p[spec.MaxInstructions-1] = retA
 			return p
 		}(), Options{}, ErrJumpTooFar, 0},
+		{"jump past eBPF instruction 32767", func() spec.Program {
+			p := make(spec.Program, 2343)
+			for i := range p {
+				p[i] = stmt(opLdAbsW, 1) // 14 eBPF instructions each, after a 7-instruction prologue
+			}
+			return append(p, jmp(opJeqK, 0, 0, 0), retA)
+		}(), Options{}, ErrJumpTooFar, 2343},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +157,13 @@ func TestVerifyAccepts(t *testing.T) {
 		}, Options{}},
 		{"record load", spec.Program{stmt(opLdAbsW, spec.RecordBase+spec.RecordSize-4), retA}, Options{Record: true}},
 		{"jt and jf ignored off jumps", spec.Program{{Op: opTax, Jt: 200, Jf: 200, K: 77}, retA}, Options{}},
+		{"jump at eBPF instruction 32767", func() spec.Program {
+			p := make(spec.Program, 2340)
+			for i := range p {
+				p[i] = stmt(opLdAbsW, 1)
+			}
+			return append(p, jmp(opJeqK, 0, 0, 0), retA) // 7 + 2340*14 = 32767: the kernel accepts it
+		}(), Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
