@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -77,6 +78,7 @@ type Socket struct {
 	block   uint32 // next block to read
 	pending bool   // a block is handed out and not yet released
 	pollfds [1]unix.PollFd
+	statsMu sync.Mutex
 	stats   Stats
 	closed  bool
 }
@@ -260,6 +262,8 @@ func (s *Socket) Release() {
 // Stats returns the kernel's counters accumulated since Open. (The kernel
 // resets its own counters at every read; Stats keeps the running sums.)
 func (s *Socket) Stats() (Stats, error) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
 	var st unix.TpacketStatsV3
 	optlen := uint32(unsafe.Sizeof(st))
 	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_PACKET, unix.PACKET_STATISTICS,

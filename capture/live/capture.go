@@ -1,16 +1,15 @@
 package live
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -27,9 +26,10 @@ type Capture struct {
 	closed  atomic.Bool
 }
 
-// worker is one goroutine's source of frames.
+// worker is one queue's source of frames.
 type worker interface {
-	run(ctx context.Context, h Handler) error
+	capture.Source
+	capture.KernelDropper
 	stats() QueueStats
 	close()
 }
@@ -96,28 +96,23 @@ func (c *Capture) workers() []worker {
 	return nil
 }
 
-// Run starts one goroutine per queue (AF_XDP) or per fanout socket
-// (AF_PACKET), hands every batch to h, and returns when ctx is done or a
-// worker fails (the first error).
-func (c *Capture) Run(ctx context.Context, h Handler) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ws := c.workers()
-	errc := make(chan error, len(ws))
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.run(ctx, h); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
+// Sources returns the capture's sources for the pipeline: one per queue
+// (AF_XDP) or per fanout socket (AF_PACKET).
+func (c *Capture) Sources() []capture.Source {
+	var out []capture.Source
+	for _, w := range c.workers() {
+		out = append(out, w)
 	}
-	wg.Wait()
-	close(errc)
-	return <-errc
+	return out
+}
+
+// FilterInKernel reports whether the kernel runs the filter; when it does
+// not, the caller runs it in the pipeline.
+func (c *Capture) FilterInKernel() bool {
+	if c.xdp != nil {
+		return c.xdp.inKernel
+	}
+	return c.pkt != nil && c.pkt.inKernel
 }
 
 // Stats returns the per-queue counters. Call it after Run returns for
@@ -133,7 +128,7 @@ func (c *Capture) Stats() []QueueStats {
 		if rx, err := c.rxPackets(); err == nil {
 			var passed uint64
 			for _, s := range out {
-				passed += s.Captured + s.Dropped + s.FilteredOut
+				passed += s.Seen
 			}
 			seen := rx - c.rxStart
 			if seen >= passed {

@@ -1,4 +1,5 @@
-// Package live captures from network interfaces. It chooses the fastest path
+// Package live captures from network interfaces, as capture.Sources for the
+// capture pipeline. It chooses the fastest path
 // the interface and the kernel allow, in this order, and reports the one it
 // chose:
 //
@@ -12,8 +13,8 @@
 // queue, and frames the filter rejects stay in the kernel (XDP_PASS): they
 // are never copied, and the host's own traffic is unaffected. With
 // AF_PACKET, one socket per worker shares the interface's flows by hash
-// (PACKET_FANOUT). Each worker parses every packet once into its record and
-// hands batches to the caller's handler.
+// (PACKET_FANOUT). The pipeline reads each source from its own worker,
+// parses every packet once and runs the rest of the chain.
 package live
 
 import (
@@ -21,7 +22,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 )
@@ -61,26 +61,16 @@ type Filters struct {
 	Kernel *verifier.Program
 }
 
-// UserFilter is a filter that runs in userspace on frames the kernel could
-// not filter; the JIT's *jit.Filter satisfies it.
-type UserFilter interface {
-	Run(pkt []byte, wirelen uint32) uint32
-}
-
 // Options configure a capture. The zero value captures everything with the
 // defaults.
 type Options struct {
 	Mode    Mode
 	Filters Filters
-	// UserFilter, when the in-band program cannot run in the kernel (a
-	// translation error), filters in the workers instead. Build it from
-	// Filters.InBand (jit.Compile).
-	UserFilter func(*verifier.Program) (UserFilter, error)
-	// Snaplen truncates captured frames (default 262144).
+	// Snaplen is the most bytes the kernel keeps of a frame on the AF_PACKET
+	// path (default 262144); the pipeline truncates further.
 	Snaplen uint32
-	// Batch is the most packets handed to the handler at once (default 256).
-	Batch int
-	// CPUs pins worker i to CPUs[i % len(CPUs)]; empty leaves scheduling to Go.
+	// CPUs pins the worker reading source i to CPUs[i % len(CPUs)]; empty
+	// leaves scheduling to Go.
 	CPUs []int
 	// Workers is the number of AF_PACKET sockets in the fanout group
 	// (default: the number of RX queues).
@@ -98,9 +88,6 @@ func (o Options) withDefaults() Options {
 	if o.Snaplen == 0 {
 		o.Snaplen = 262144
 	}
-	if o.Batch <= 0 {
-		o.Batch = 256
-	}
 	if o.Poll <= 0 {
 		o.Poll = 100 * time.Millisecond
 	}
@@ -110,22 +97,21 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Handler receives each batch of captured packets, from the worker
-// goroutine of queue q. Several workers call it at once. The packets' data
-// is valid only until it returns.
-type Handler func(q int, b *packet.Batch) error
-
-// QueueStats are one queue's (or one fanout worker's) counters. They
-// reconcile: every frame the kernel saw on the queue is Captured,
-// FilteredOut or Dropped.
+// QueueStats are the kernel side of one queue's (or one fanout socket's)
+// counters. They reconcile: every frame the kernel saw there was filtered
+// out in the kernel, dropped by the kernel, or received by the source (and
+// from there the pipeline's own counters take over).
 type QueueStats struct {
 	Queue       int
-	Seen        uint64 // frames the capture path saw (XDP: the program ran on them)
-	FilteredOut uint64 // rejected by the filter (in the kernel or in userspace)
-	Dropped     uint64 // matched but lost: ring full, fill ring empty, kernel drops
-	Captured    uint64 // delivered to the handler
+	Seen        uint64 // frames the kernel saw (XDP: the program ran on them)
+	FilteredOut uint64 // rejected by the filter in the kernel
+	Dropped     uint64 // matched but lost in the kernel: ring full, no free frame
+	Received    uint64 // handed to userspace by the source
 	DropDetail  string // the kernel's drop counters, by cause
 }
+
+// Reconciles reports whether Seen = FilteredOut + Dropped + Received.
+func (s QueueStats) Reconciles() bool { return s.Seen == s.FilteredOut+s.Dropped+s.Received }
 
 // ErrNoPath is returned when no capture path could be opened.
 var ErrNoPath = errors.New("no capture path available")

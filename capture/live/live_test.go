@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/netns"
 	"github.com/wringcap/wring/spec"
@@ -62,7 +63,7 @@ type collector struct {
 	queues map[int]int
 }
 
-func (c *collector) handle(q int, b *packet.Batch) error {
+func (c *collector) Handle(b *packet.Batch) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range b.Packets {
@@ -72,9 +73,10 @@ func (c *collector) handle(q int, b *packet.Batch) error {
 	return nil
 }
 
-// runCapture opens dev in namespace A, sends the frames from B while it
-// runs, and returns what it captured and its counters.
-func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]byte) (*collector, []QueueStats, string) {
+// runCapture opens dev in namespace A, runs its sources through the
+// capture pipeline, sends the frames from B meanwhile, and returns what
+// arrived with both sides' counters.
+func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]byte) (*collector, []QueueStats, []capture.Snapshot, string) {
 	t.Helper()
 	opts.Log = t.Logf
 	opts.Frames = 4096
@@ -87,10 +89,17 @@ func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if !c.FilterInKernel() {
+		t.Fatalf("path %q: the filter should run in the kernel", c.Path())
+	}
 	col := &collector{frames: map[string]int{}, queues: map[int]int{}}
+	pl, err := capture.New(capture.Config{Sources: c.Sources(), Handlers: []capture.Handler{col}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, col.handle) }()
+	go func() { done <- pl.Run(ctx) }()
 	time.Sleep(100 * time.Millisecond)
 	if _, err := netns.Send(p.NSB, p.IfB, send); err != nil {
 		t.Fatal(err)
@@ -100,7 +109,7 @@ func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	return col, c.Stats(), c.Path()
+	return col, c.Stats(), pl.Counters(), c.Path()
 }
 
 func verified(t *testing.T, prog spec.Program, opts verifier.Options) *verifier.Program {
@@ -126,18 +135,26 @@ func checkExact(t *testing.T, col *collector, matching map[string]bool) {
 	}
 }
 
-func reconcile(t *testing.T, st []QueueStats, sent int) {
+// reconcile checks both halves of the books: in the kernel, seen =
+// filtered out + dropped + received; in the pipeline, received = filtered
+// out + dropped + delivered; and the two agree on received.
+func reconcile(t *testing.T, st []QueueStats, pc []capture.Snapshot, sent int) {
 	t.Helper()
-	var seen uint64
+	var seen, recv uint64
 	for _, s := range st {
-		t.Logf("queue %d: seen %d = captured %d + filtered out %d + dropped %d (%s)", s.Queue, s.Seen, s.Captured, s.FilteredOut, s.Dropped, s.DropDetail)
-		if s.Seen != s.Captured+s.FilteredOut+s.Dropped {
+		t.Logf("queue %d: seen %d = filtered out in kernel %d + dropped %d + received %d (%s)", s.Queue, s.Seen, s.FilteredOut, s.Dropped, s.Received, s.DropDetail)
+		if !s.Reconciles() {
 			t.Errorf("queue %d does not reconcile: %+v", s.Queue, s)
 		}
 		seen += s.Seen
+		recv += s.Received
 	}
 	if seen != uint64(sent) {
 		t.Errorf("the queues saw %d frames, %d were sent", seen, sent)
+	}
+	tot := capture.Sum(pc)
+	if !tot.Reconciles() || tot.Received != recv {
+		t.Errorf("pipeline %v does not match the sources' %d received", tot, recv)
 	}
 }
 
@@ -147,11 +164,11 @@ func reconcile(t *testing.T, st []QueueStats, sent int) {
 func TestXDPAllQueues(t *testing.T) {
 	p := netns.New(t, 4)
 	send, matching := frames(3000)
-	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+	col, st, pc, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
 		Options{Mode: ModeXDP, Filters: Filters{InBand: verified(t, udpDst80, verifier.Options{})}}, send)
 	t.Logf("path: %s; frames per queue: %v", path, col.queues)
 	checkExact(t, col, matching)
-	reconcile(t, st, len(send))
+	reconcile(t, st, pc, len(send))
 	if len(col.queues) < 2 {
 		t.Errorf("matching frames arrived on %d queue(s); the flows should spread", len(col.queues))
 	}
@@ -162,7 +179,7 @@ func TestXDPAllQueues(t *testing.T) {
 func TestXDPOneQueue(t *testing.T) {
 	p := netns.New(t, 4)
 	send, matching := frames(3000)
-	col, st, _ := runCapture(t, p, Device{Name: p.IfA, Queue: 2},
+	col, st, _, _ := runCapture(t, p, Device{Name: p.IfA, Queue: 2},
 		Options{Mode: ModeXDP, Filters: Filters{InBand: verified(t, udpDst80, verifier.Options{})}}, send)
 	if len(st) != 1 || st[0].Queue != 2 {
 		t.Fatalf("stats for %+v, want queue 2 only", st)
@@ -173,11 +190,11 @@ func TestXDPOneQueue(t *testing.T) {
 		}
 	}
 	s := st[0]
-	if s.Seen != s.Captured+s.FilteredOut+s.Dropped {
+	if !s.Reconciles() {
 		t.Errorf("queue 2 does not reconcile: %+v", s)
 	}
-	if s.Captured == 0 || int(s.Captured) >= len(matching) {
-		t.Errorf("queue 2 captured %d of %d matching frames: expected a share", s.Captured, len(matching))
+	if s.Received == 0 || int(s.Received) >= len(matching) || int(s.Received) != len(col.frames) {
+		t.Errorf("queue 2 received %d (collected %d) of %d matching frames: expected a share", s.Received, len(col.frames), len(matching))
 	}
 	for f := range col.frames {
 		if !matching[f] {
@@ -191,11 +208,11 @@ func TestPacketMode(t *testing.T) {
 	p := netns.New(t, 2)
 	send, matching := frames(3000)
 	v := verified(t, udpDst80, verifier.Options{})
-	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+	col, st, pc, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
 		Options{Mode: ModePacket, Filters: Filters{InBand: v, Kernel: v}}, send)
 	t.Logf("path: %s", path)
 	checkExact(t, col, matching)
-	reconcile(t, st, len(send))
+	reconcile(t, st, pc, len(send))
 }
 
 // TestFallbackWhenXDPBusy: another XDP program already holds the interface,
@@ -223,13 +240,13 @@ func TestFallbackWhenXDPBusy(t *testing.T) {
 	}
 	send, matching := frames(2000)
 	v := verified(t, udpDst80, verifier.Options{})
-	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
+	col, st, pc, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
 		Options{Mode: ModeAuto, Filters: Filters{InBand: v, Kernel: v}}, send)
 	if !bytes.HasPrefix([]byte(path), []byte("AF_PACKET")) {
 		t.Fatalf("path %q: want the AF_PACKET fallback", path)
 	}
 	checkExact(t, col, matching)
-	reconcile(t, st, len(send))
+	reconcile(t, st, pc, len(send))
 }
 
 func TestParseDevice(t *testing.T) {
@@ -270,9 +287,10 @@ func TestPacketModeOneQueue(t *testing.T) {
 	p := netns.New(t, 4)
 	send, matching := frames(3000)
 	v := verified(t, udpDst80, verifier.Options{})
-	col, st, path := runCapture(t, p, Device{Name: p.IfA, Queue: 1},
+	col, st, pc, path := runCapture(t, p, Device{Name: p.IfA, Queue: 1},
 		Options{Mode: ModePacket, Filters: Filters{InBand: v, Kernel: v}}, send)
-	t.Logf("path: %s, stats %+v", path, st)
+	t.Logf("path: %s", path)
+	reconcile(t, st, pc, len(send))
 	if len(col.frames) == 0 || len(col.frames) >= len(matching) {
 		t.Fatalf("queue 1 captured %d of %d matching frames: expected a share", len(col.frames), len(matching))
 	}

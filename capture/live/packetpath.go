@@ -1,11 +1,10 @@
 package live
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/wringcap/wring/capture/afpacket"
 	"github.com/wringcap/wring/capture/packet"
@@ -19,11 +18,9 @@ type packetPath struct {
 }
 
 func (p *packetPath) describe() string {
-	where := "no filter"
+	where := "every frame to userspace"
 	if p.inKernel {
 		where = "classic filter in the kernel"
-	} else if len(p.workers) > 0 && p.workers[0].(*packetWorker).user != nil {
-		where = "filter in userspace"
 	}
 	return fmt.Sprintf("AF_PACKET TPACKET_V3, %d socket(s) in a fanout group, %s", len(p.workers), where)
 }
@@ -31,26 +28,15 @@ func (p *packetPath) describe() string {
 func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) {
 	p := &packetPath{}
 	var prog spec.Program
-	var user UserFilter
-	switch {
-	case opts.Filters.Kernel != nil:
+	if opts.Filters.Kernel != nil {
 		prog = opts.Filters.Kernel.Instructions()
 		p.inKernel = true
-	case opts.Filters.InBand != nil:
-		if opts.UserFilter == nil {
-			return nil, fmt.Errorf("no kernel filter and no userspace filter")
-		}
-		var err error
-		if user, err = opts.UserFilter(opts.Filters.InBand); err != nil {
-			return nil, err
-		}
 	}
 	if dev.Queue >= 0 {
 		if prog == nil {
 			prog = accept(opts.Snaplen)
 		}
 		prog = queueFilter(prog, dev.Queue)
-		p.inKernel = true
 	}
 	n := opts.Workers
 	if n <= 0 {
@@ -76,89 +62,91 @@ func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) 
 		if dev.Queue >= 0 {
 			label = dev.Queue
 		}
-		p.workers = append(p.workers, &packetWorker{sock: s, index: label, cpu: cpu, user: user, opts: opts, ifindex: ifindex})
+		p.workers = append(p.workers, &packetSource{sock: s, index: label, cpu: cpu, poll: opts.Poll, ifindex: ifindex})
 	}
 	return p, nil
 }
 
-// packetWorker reads one AF_PACKET socket of the fanout group.
-type packetWorker struct {
+// packetSource reads one AF_PACKET socket of the fanout group.
+type packetSource struct {
 	sock    *afpacket.Socket
 	index   int // the fanout socket's number, or the queue it keeps
 	cpu     int
 	ifindex int
-	user    UserFilter
-	opts    Options
+	poll    time.Duration
 
-	captured    atomic.Uint64
-	userDropped atomic.Uint64
-	closed      bool
+	frames   []afpacket.Frame // the current block's frames not yet handed out
+	pending  []afpacket.Frame
+	pinned   bool
+	received atomic.Uint64
+	closed   bool
 }
 
-func (w *packetWorker) run(ctx context.Context, h Handler) error {
-	defer runtime.UnlockOSThread()
-	if err := pin(w.cpu); err != nil {
-		return err
+// ReadBatch hands out the current ring block's frames, limit at a time, and
+// releases the block to the kernel when it is used up, before waiting for
+// the next one. Data is valid until the next ReadBatch.
+func (s *packetSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !s.pinned {
+		s.pinned = true
+		if err := pin(s.cpu); err != nil {
+			return 0, err
+		}
 	}
-	frames := make([]afpacket.Frame, 0, 4096)
-	b := newBatch(w.opts.Batch)
-	for ctx.Err() == nil {
+	if len(s.pending) == 0 {
+		s.sock.Release()
 		var err error
-		frames, err = w.sock.Receive(frames[:0], w.opts.Poll)
+		s.frames, err = s.sock.Receive(s.frames[:0], s.poll)
 		if err != nil {
-			return fmt.Errorf("socket %d: %w", w.index, err)
+			return 0, fmt.Errorf("socket %d: %w", s.index, err)
 		}
-		for len(frames) > 0 && err == nil {
-			chunk := frames
-			if len(chunk) > w.opts.Batch {
-				chunk = chunk[:w.opts.Batch]
-			}
-			frames = frames[len(chunk):]
-			b.reset()
-			for _, f := range chunk {
-				data := f.Data
-				if w.user != nil {
-					snap := w.user.Run(data, f.WireLen)
-					if snap == 0 {
-						w.userDropped.Add(1)
-						continue
-					}
-					if snap < uint32(len(data)) {
-						data = data[:snap]
-					}
-				}
-				if uint32(len(data)) > w.opts.Snaplen {
-					data = data[:w.opts.Snaplen]
-				}
-				b.add(packet.Info{Timestamp: int64(f.Sec)*1e9 + int64(f.Nsec), CapLen: uint32(len(data)), WireLen: f.WireLen,
-					LinkType: ethernetOnly, Ifindex: uint32(w.ifindex)}, data)
-			}
-			if len(b.Packets) > 0 {
-				err = h(w.index, &b.Batch)
-				w.captured.Add(uint64(len(b.Packets)))
-			}
-		}
-		w.sock.Release()
-		if err != nil {
-			return err
+		s.pending = s.frames
+		if len(s.pending) == 0 {
+			return 0, nil
 		}
 	}
-	return nil
-}
-
-func (w *packetWorker) stats() QueueStats {
-	s := QueueStats{Queue: w.index, Captured: w.captured.Load(), FilteredOut: w.userDropped.Load()}
-	if k, err := w.sock.Stats(); err == nil {
-		s.Dropped = k.Drops
-		s.Seen = k.Packets // passed the kernel filter, with the drops
-		s.DropDetail = fmt.Sprintf("kernel drops %d, queue freezes %d", k.Drops, k.Freezes)
+	k := min(limit, len(s.pending))
+	for i, f := range s.pending[:k] {
+		b.Packets[i].Info = packet.Info{Timestamp: int64(f.Sec)*1e9 + int64(f.Nsec), CapLen: uint32(len(f.Data)),
+			WireLen: f.WireLen, LinkType: ethernetOnly, Ifindex: uint32(s.ifindex), Queue: uint16(max(s.index, 0))}
+		b.Packets[i].Data = f.Data
 	}
-	return s
+	s.pending = s.pending[k:]
+	s.received.Add(uint64(k))
+	return k, nil
 }
 
-func (w *packetWorker) close() {
-	if !w.closed {
-		w.closed = true
-		w.sock.Close()
+// LinkType returns Ethernet.
+func (s *packetSource) LinkType() spec.LinkType { return ethernetOnly }
+
+// Queue returns the socket's number (or the queue it keeps).
+func (s *packetSource) Queue() int { return s.index }
+
+// Close closes the socket.
+func (s *packetSource) Close() error { s.close(); return nil }
+
+// KernelDropped returns the frames that passed the filter but found the
+// ring full.
+func (s *packetSource) KernelDropped() uint64 {
+	k, err := s.sock.Stats()
+	if err != nil {
+		return 0
+	}
+	return k.Drops
+}
+
+func (s *packetSource) stats() QueueStats {
+	st := QueueStats{Queue: s.index, Received: s.received.Load()}
+	if k, err := s.sock.Stats(); err == nil {
+		st.Dropped = k.Drops
+		st.Seen = k.Packets // passed the kernel filter, with the drops
+		st.DropDetail = fmt.Sprintf("kernel drops %d, queue freezes %d", k.Drops, k.Freezes)
+	}
+	return st
+}
+
+func (s *packetSource) close() {
+	if !s.closed {
+		s.closed = true
+		s.sock.Close()
 	}
 }

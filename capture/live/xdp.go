@@ -1,7 +1,6 @@
 package live
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"github.com/wringcap/wring/capture/afxdp"
 	"github.com/wringcap/wring/capture/packet"
 	jitebpf "github.com/wringcap/wring/jit/ebpf"
+	"github.com/wringcap/wring/spec"
 )
 
 // xdpPath is an XDP program on the interface and one AF_XDP socket per
@@ -25,11 +25,9 @@ type xdpPath struct {
 }
 
 func (x *xdpPath) describe() string {
-	where := "no filter"
+	where := "every frame to userspace"
 	if x.inKernel {
 		where = "filter in the XDP program"
-	} else if x.workers != nil && x.workers[0].(*xdpWorker).user != nil {
-		where = "filter in userspace (the kernel cannot run it)"
 	}
 	attach := "native XDP"
 	if x.prog.Generic {
@@ -41,7 +39,6 @@ func (x *xdpPath) describe() string {
 func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath, error) {
 	x := &xdpPath{queues: nq}
 	var spec afxdp.ProgramSpec
-	var user UserFilter
 	if f := opts.Filters.InBand; f != nil {
 		insns, err := jitebpf.Translate(f, jitebpf.Options{
 			Target:       jitebpf.XDP,
@@ -53,13 +50,8 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 			spec.Filter = insns
 			x.inKernel = true
 		} else {
-			opts.Log("capture %s: filter stays in userspace: %v", dev, err)
-			if opts.UserFilter == nil {
-				return nil, fmt.Errorf("the filter cannot run in XDP (%v) and no userspace filter was given", err)
-			}
-			if user, err = opts.UserFilter(f); err != nil {
-				return nil, err
-			}
+			// Every frame goes to userspace; the caller filters there.
+			opts.Log("capture %s: the filter cannot run in XDP, it runs in userspace: %v", dev, err)
 		}
 	}
 	prog, err := afxdp.LoadProgram(spec)
@@ -102,28 +94,30 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		if len(opts.CPUs) > 0 {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
-		x.workers = append(x.workers, &xdpWorker{
-			sock: s, prog: prog, queue: q, cpu: cpu, user: user, opts: opts, ifindex: ifindex,
+		x.workers = append(x.workers, &xdpSource{
+			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex,
 		})
 	}
 	return x, nil
 }
 
-// xdpWorker reads one queue's socket.
-type xdpWorker struct {
+// xdpSource reads one queue's socket.
+type xdpSource struct {
 	sock    *afxdp.Socket
 	prog    *afxdp.Program
 	queue   int
 	cpu     int
 	ifindex int
-	user    UserFilter
-	opts    Options
+	poll    time.Duration
 
-	captured    atomic.Uint64
-	userDropped atomic.Uint64 // rejected by the userspace filter
-	closed      bool
+	bufs     [][]byte
+	pinned   bool
+	received atomic.Uint64
+	closed   bool
 }
 
+// pin locks the calling goroutine to its thread and, when cpu >= 0, the
+// thread to the CPU.
 func pin(cpu int) error {
 	runtime.LockOSThread()
 	if cpu < 0 {
@@ -137,72 +131,71 @@ func pin(cpu int) error {
 	return nil
 }
 
-func (w *xdpWorker) run(ctx context.Context, h Handler) error {
-	defer runtime.UnlockOSThread()
-	if err := pin(w.cpu); err != nil {
-		return err
-	}
-	n := w.opts.Batch
-	bufs := make([][]byte, n)
-	b := newBatch(n)
-	for ctx.Err() == nil {
-		k, err := w.sock.Receive(bufs, w.opts.Poll)
-		if err != nil {
-			return fmt.Errorf("queue %d: %w", w.queue, err)
-		}
-		if k == 0 {
-			continue
-		}
-		now := time.Now().UnixNano()
-		b.reset()
-		for _, data := range bufs[:k] {
-			wire := uint32(len(data))
-			if w.user != nil {
-				snap := w.user.Run(data, wire)
-				if snap == 0 {
-					w.userDropped.Add(1)
-					continue
-				}
-				if snap < uint32(len(data)) {
-					data = data[:snap]
-				}
-			}
-			if uint32(len(data)) > w.opts.Snaplen {
-				data = data[:w.opts.Snaplen]
-			}
-			b.add(packet.Info{Timestamp: now, CapLen: uint32(len(data)), WireLen: wire,
-				LinkType: ethernetOnly, Ifindex: uint32(w.ifindex), Queue: uint16(w.queue)}, data)
-		}
-		if len(b.Packets) > 0 {
-			err = h(w.queue, &b.Batch)
-			w.captured.Add(uint64(len(b.Packets)))
-		}
-		w.sock.Release()
-		if err != nil {
-			return err
+// ReadBatch returns the frames of the previous batch to the kernel and
+// waits up to the poll interval for new ones. The frames stay in the UMEM:
+// their Data is valid until the next ReadBatch.
+func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !s.pinned {
+		s.pinned = true
+		if err := pin(s.cpu); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	s.sock.Release()
+	if cap(s.bufs) < limit {
+		s.bufs = make([][]byte, limit)
+	}
+	k, err := s.sock.Receive(s.bufs[:limit], s.poll)
+	if err != nil {
+		return 0, fmt.Errorf("queue %d: %w", s.queue, err)
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	now := time.Now().UnixNano()
+	for i, data := range s.bufs[:k] {
+		b.Packets[i].Info = packet.Info{Timestamp: now, CapLen: uint32(len(data)), WireLen: uint32(len(data)),
+			LinkType: ethernetOnly, Ifindex: uint32(s.ifindex), Queue: uint16(s.queue)}
+		b.Packets[i].Data = data
+	}
+	s.received.Add(uint64(k))
+	return k, nil
 }
 
-func (w *xdpWorker) stats() QueueStats {
-	s := QueueStats{Queue: w.queue, Captured: w.captured.Load()}
-	c, cerr := w.prog.Counters(w.queue)
-	k, kerr := w.sock.Stats()
-	if cerr == nil {
-		s.Seen = c.Seen
-		s.FilteredOut = c.Seen - c.Matched + w.userDropped.Load()
+// LinkType returns Ethernet.
+func (s *xdpSource) LinkType() spec.LinkType { return ethernetOnly }
+
+// Queue returns the receive queue.
+func (s *xdpSource) Queue() int { return s.queue }
+
+// Close closes the socket.
+func (s *xdpSource) Close() error { s.close(); return nil }
+
+// KernelDropped returns the frames the kernel matched but could not deliver.
+func (s *xdpSource) KernelDropped() uint64 {
+	k, err := s.sock.Stats()
+	if err != nil {
+		return 0
 	}
-	if kerr == nil {
-		s.Dropped = k.RxDropped + k.RxRingFull + k.RxFillRingEmpty
-		s.DropDetail = fmt.Sprintf("rx_dropped %d, rx_ring_full %d, fill_ring_empty %d", k.RxDropped, k.RxRingFull, k.RxFillRingEmpty)
-	}
-	return s
+	return k.RxDropped + k.RxRingFull + k.RxFillRingEmpty
 }
 
-func (w *xdpWorker) close() {
-	if !w.closed {
-		w.closed = true
-		w.sock.Close()
+func (s *xdpSource) stats() QueueStats {
+	st := QueueStats{Queue: s.queue, Received: s.received.Load()}
+	if c, err := s.prog.Counters(s.queue); err == nil {
+		st.Seen = c.Seen
+		st.FilteredOut = c.Seen - c.Matched
+	}
+	if k, err := s.sock.Stats(); err == nil {
+		st.Dropped = k.RxDropped + k.RxRingFull + k.RxFillRingEmpty
+		st.DropDetail = fmt.Sprintf("rx_dropped %d, rx_ring_full %d, fill_ring_empty %d", k.RxDropped, k.RxRingFull, k.RxFillRingEmpty)
+	}
+	return st
+}
+
+func (s *xdpSource) close() {
+	if !s.closed {
+		s.closed = true
+		s.sock.Close()
 	}
 }
