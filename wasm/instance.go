@@ -48,9 +48,6 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		return fail(errorf(name, "instantiate", ErrMissingExport, "fuel global or memory"))
 	}
 	in.process = mod.ExportedFunction(spec.ExportProcess)
-	if g.tick {
-		in.tick = mod.ExportedFunction(spec.ExportTick)
-	}
 	in.fuel.Set(uint64(h.cfg.initFuel))
 	initCall := func(fn string, params ...uint64) (uint64, error) {
 		f := mod.ExportedFunction(fn)
@@ -95,6 +92,9 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	in.info, err = parseInfo(whole, uint32(ptr))
 	if err != nil {
 		return fail(errorf(name, "init", ErrABI, "%w", err))
+	}
+	if g.tick && in.info.flags&spec.InfoFlagTick != 0 {
+		in.tick = mod.ExportedFunction(spec.ExportTick)
 	}
 	in.sinks = make([]uint16, len(in.info.sinkNames))
 	for i, s := range in.info.sinkNames {

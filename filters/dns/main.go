@@ -1,0 +1,128 @@
+// Command dns is wring's bundled DNS analyzer. Built for WASI (filters/bundled
+// embeds the result), it decodes DNS messages over UDP (ports 53, 5353 mDNS
+// and 5355 LLMNR) and TCP (port 53, a message at the start of a segment) and
+// reports queries (name, type) and responses (name, type, response code,
+// answers) as events, with counters per response code and query type. It
+// matches queries (tag 1) and responses (tag 2).
+package main
+
+import "github.com/wringcap/wring/wasm/guest"
+
+var (
+	queries   = guest.NewCounter("queries")
+	responses = guest.NewCounter("responses")
+	malformed = guest.NewCounter("malformed")
+	rcodes    = [6]*guest.Counter{
+		guest.NewCounter("rcode.NOERROR"),
+		guest.NewCounter("rcode.FORMERR"),
+		guest.NewCounter("rcode.SERVFAIL"),
+		guest.NewCounter("rcode.NXDOMAIN"),
+		guest.NewCounter("rcode.NOTIMP"),
+		guest.NewCounter("rcode.REFUSED"),
+	}
+	rcodeOther = guest.NewCounter("rcode.other")
+	qtypes     = []struct {
+		t uint16
+		c *guest.Counter
+	}{
+		{1, guest.NewCounter("qtype.A")},
+		{28, guest.NewCounter("qtype.AAAA")},
+		{5, guest.NewCounter("qtype.CNAME")},
+		{12, guest.NewCounter("qtype.PTR")},
+		{15, guest.NewCounter("qtype.MX")},
+		{16, guest.NewCounter("qtype.TXT")},
+		{33, guest.NewCounter("qtype.SRV")},
+		{255, guest.NewCounter("qtype.ANY")},
+	}
+	qtypeOther = guest.NewCounter("qtype.other")
+)
+
+type analyzer struct{}
+
+func (analyzer) Init(guest.Config) error { return nil }
+
+func isDNSPort(p uint16, tcp bool) bool {
+	if tcp {
+		return p == 53
+	}
+	return p == 53 || p == 5353 || p == 5355
+}
+
+// name and answers are scratch buffers reused for every packet.
+var (
+	name    = make([]byte, 0, 1024)
+	answers = make([]byte, 0, 1024)
+)
+
+func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
+	proto := p.IPProto()
+	tcp := proto == 6
+	if !tcp && proto != 17 {
+		return
+	}
+	if !isDNSPort(p.SrcPort(), tcp) && !isDNSPort(p.DstPort(), tcp) {
+		return
+	}
+	msg := p.Payload()
+	if tcp {
+		if len(msg) < 2 {
+			return
+		}
+		msg = msg[2:]
+	}
+	m, ok := Parse(msg)
+	if !ok {
+		if len(msg) > 0 {
+			malformed.Add(1)
+		}
+		return
+	}
+	if !m.Response {
+		queries.Add(1)
+		for i := 0; i < m.QDCount; i++ {
+			q, ok := m.Question(i, name[:0])
+			if !ok {
+				break
+			}
+			countType(q.Type)
+			p.Event("query").Bytes("name", q.Name).Uint("type", uint64(q.Type)).Uint("id", uint64(m.ID)).Done()
+		}
+		v.Match(1)
+		return
+	}
+	responses.Add(1)
+	if m.RCode < len(rcodes) {
+		rcodes[m.RCode].Add(1)
+	} else {
+		rcodeOther.Add(1)
+	}
+	e := p.Event("response").Uint("id", uint64(m.ID)).Uint("rcode", uint64(m.RCode))
+	if m.QDCount > 0 {
+		if q, ok := m.Question(0, name[:0]); ok {
+			e.Bytes("name", q.Name).Uint("type", uint64(q.Type))
+		}
+	}
+	list, n := m.Answers(answers[:0])
+	e.Uint("answers", uint64(n))
+	if len(list) > 0 {
+		e.Bytes("answer", list)
+	}
+	e.Done()
+	v.Match(2)
+}
+
+func countType(t uint16) {
+	for _, q := range qtypes {
+		if q.t == t {
+			q.c.Add(1)
+			return
+		}
+	}
+	qtypeOther.Add(1)
+}
+
+func init() {
+	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 1500})
+}
+
+func main() {}

@@ -1,0 +1,166 @@
+package main
+
+// Request is a parsed request line with its Host header.
+type Request struct {
+	Method, URI, Version, Host []byte
+}
+
+// Response is a parsed status line with its Content-Length header (-1 when
+// absent or invalid).
+type Response struct {
+	Version       []byte
+	Status        int
+	ContentLength int64
+}
+
+// ParseRequest recognises "METHOD SP request-target SP HTTP/d.d CRLF" at the
+// start of b (a line ending in a bare LF is accepted) and reads the headers
+// that follow in b.
+func ParseRequest(b []byte) (Request, bool) {
+	var r Request
+	line, rest, ok := cutLine(b)
+	if !ok {
+		return r, false
+	}
+	sp := indexByte(line, ' ')
+	if sp <= 0 || sp > 20 || !isToken(line[:sp]) {
+		return r, false
+	}
+	r.Method = line[:sp]
+	tail := line[sp+1:]
+	sp2 := lastIndexByte(tail, ' ')
+	if sp2 <= 0 {
+		return r, false
+	}
+	r.URI, r.Version = tail[:sp2], tail[sp2+1:]
+	if !isVersion(r.Version) || indexByte(r.URI, ' ') >= 0 {
+		return r, false
+	}
+	for {
+		line, rest, ok = cutLine(rest)
+		if !ok || len(line) == 0 {
+			break
+		}
+		if name, value, ok := header(line); ok && equalFold(name, "host") {
+			r.Host = value
+		}
+	}
+	return r, true
+}
+
+// ParseResponse recognises "HTTP/d.d SP ddd" at the start of b.
+func ParseResponse(b []byte) (Response, bool) {
+	r := Response{ContentLength: -1}
+	line, rest, ok := cutLine(b)
+	if !ok || len(line) < 12 || !isVersion(line[:8]) || line[8] != ' ' {
+		return r, false
+	}
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return r, false
+		}
+		r.Status = r.Status*10 + int(c-'0')
+	}
+	if len(line) > 12 && line[12] != ' ' {
+		return r, false
+	}
+	r.Version = line[:8]
+	for {
+		line, rest, ok = cutLine(rest)
+		if !ok || len(line) == 0 {
+			break
+		}
+		if name, value, ok := header(line); ok && equalFold(name, "content-length") {
+			r.ContentLength = parseLength(value)
+		}
+	}
+	return r, true
+}
+
+func cutLine(b []byte) (line, rest []byte, ok bool) {
+	i := indexByte(b, '\n')
+	if i < 0 {
+		return nil, nil, false
+	}
+	line = b[:i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, b[i+1:], true
+}
+
+func header(line []byte) (name, value []byte, ok bool) {
+	i := indexByte(line, ':')
+	if i <= 0 {
+		return nil, nil, false
+	}
+	value = line[i+1:]
+	for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+		value = value[1:]
+	}
+	for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+		value = value[:len(value)-1]
+	}
+	return line[:i], value, true
+}
+
+func parseLength(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+func isVersion(b []byte) bool {
+	return len(b) == 8 && string(b[:5]) == "HTTP/" && b[5] >= '0' && b[5] <= '9' && b[6] == '.' && b[7] >= '0' && b[7] <= '9'
+}
+
+// isToken accepts upper-case method tokens (letters, digits, - and _).
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastIndexByte(b []byte, c byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
