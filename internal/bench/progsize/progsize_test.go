@@ -1,0 +1,92 @@
+package progsize
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/pcaporacle"
+)
+
+// Targets of the issue: wring's optimized program no longer than libpcap's
+// on at least 90% of the accept expressions, strictly shorter on at least
+// 25%.
+const (
+	targetNotLonger = 90.0
+	targetShorter   = 25.0
+)
+
+// acceptInputs returns the distinct (link type, expression) pairs of
+// libpcap's filter_accept tests, leaving out those that need Linux
+// extensions or a netmask (tcpdump -d cannot ask for them).
+func acceptInputs(t *testing.T) []Input {
+	seen := map[Input]bool{}
+	var out []Input
+	for _, c := range corpus.CasesOf(t, "filter_accept") {
+		if c.HasLinuxExt() || c.Netmask != nil {
+			continue
+		}
+		in := Input{DLT: c.DLT, Expr: c.Expr}
+		if !seen[in] {
+			seen[in] = true
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].DLT != out[j].DLT {
+			return out[i].DLT < out[j].DLT
+		}
+		return out[i].Expr < out[j].Expr
+	})
+	return out
+}
+
+// TestProgramSizeTable measures every accept expression and prints the
+// BENCHMARKS.md table between <!-- bench --> markers. It reports the
+// shares against the targets; WRING_PROGSIZE_STRICT=1 makes missing them
+// a failure.
+func TestProgramSizeTable(t *testing.T) {
+	if _, err := pcaporacle.Tcpdump(); err != nil {
+		corpus.Unavailable(t, err.Error())
+	}
+	inputs := acceptInputs(t)
+	rs, err := Measure(inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perDLT, total := Summarize(rs)
+	fmt.Println("<!-- bench -->")
+	fmt.Print(Markdown(Rows(perDLT, total, 20)))
+	fmt.Printf("\n%d distinct (link type, expression) pairs from libpcap's filter_accept tests (Linux-extension and netmask cases left out); "+
+		"%d compiled by both. wring's optimized program is no longer than libpcap's on %.1f%% (target %.0f%%) and strictly shorter on %.1f%% (target %.0f%%).\n",
+		len(inputs), total.N, total.NotLongerPct(), targetNotLonger, total.ShorterPct(), targetShorter)
+	fmt.Println("<!-- /bench -->")
+	var longer []Result
+	for _, r := range rs {
+		if r.Skip == "" && r.Wring > r.Libpcap {
+			longer = append(longer, r)
+		}
+	}
+	sort.Slice(longer, func(i, j int) bool { return longer[i].Wring-longer[i].Libpcap > longer[j].Wring-longer[j].Libpcap })
+	for i, r := range longer {
+		if i == 30 {
+			break
+		}
+		t.Logf("longer: %s %q: wring %d (unoptimized %d), libpcap %d", r.DLT, r.Expr, r.Wring, r.WringUnopt, r.Libpcap)
+	}
+	if total.N == 0 {
+		t.Fatal("no expression compiled by both")
+	}
+	miss := total.NotLongerPct() < targetNotLonger || total.ShorterPct() < targetShorter
+	if miss {
+		msg := fmt.Sprintf("targets missed: not longer %.1f%% (want ≥ %.0f%%), shorter %.1f%% (want ≥ %.0f%%)",
+			total.NotLongerPct(), targetNotLonger, total.ShorterPct(), targetShorter)
+		if os.Getenv("WRING_PROGSIZE_STRICT") != "" {
+			t.Error(msg)
+		} else {
+			t.Log(msg)
+		}
+	}
+}
