@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wringcap/wring/internal/benchdata"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
@@ -109,6 +110,12 @@ func TestCorpus(t *testing.T) {
 	progs, refused := corpusPrograms(t)
 	t.Logf("refused by wring's verifier (as by Linux's classic checker), not translated: %v", refused)
 	caps, files := corpusCaptures(t)
+	// The generated mixed capture: the benchmark working set (corpus
+	// Ethernet packets topped up with internal/trafficgen's traffic).
+	ws := benchdata.WorkingSet(t)
+	for _, p := range ws {
+		caps[spec.LinkEthernet] = append(caps[spec.LinkEthernet], corpus.Packet{Data: p.Data, WireLen: p.WireLen})
+	}
 	byLink := map[spec.LinkType][]corpusProgram{}
 	for _, cp := range progs {
 		byLink[cp.link] = append(byLink[cp.link], cp)
@@ -228,8 +235,8 @@ func TestCorpus(t *testing.T) {
 	if extra != 0 {
 		t.Errorf("%d absolute loads were not covered by the verifier's guards", extra)
 	}
-	t.Logf("corpus: %d distinct programs over %d link types; %d capture files, packets of those link types run; %s",
-		len(progs), len(links), files, time.Since(start).Round(time.Millisecond))
+	t.Logf("corpus: %d distinct programs over %d link types; %d capture files and the %d-packet working set, packets of each program's link type run; %s",
+		len(progs), len(links), files, len(ws), time.Since(start).Round(time.Millisecond))
 	for _, x := range []struct {
 		name string
 		c    counts

@@ -1,0 +1,160 @@
+package jit
+
+import (
+	"testing"
+
+	"golang.org/x/net/bpf"
+
+	"github.com/wringcap/wring/internal/benchdata"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/pcapbench"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+	"github.com/wringcap/wring/vm"
+)
+
+// BenchmarkFilter/<filter>/<engine> measures one packet per op over the
+// warm working set of internal/benchdata (about 4096 packets, cycled), for
+// the five benchmark filters, with every userspace engine in the same run:
+//
+//	jit       the native code (blinded, as Compile does by default)
+//	portable  the portable backend
+//	vm        the reference interpreter, vm.Run
+//	xnet      golang.org/x/net/bpf's VM
+//	libpcap   libpcap's C bpf_filter in a C loop (internal/pcapbench)
+//
+// Before measuring, every engine's result on every packet is compared with
+// vm.Run's (x/net sees no wire length: it is compared on the captured
+// length, and only its match/no-match, since it returns an int). ns/pkt
+// equals ns/op; allocs/op must be 0 for jit, portable and vm.
+func BenchmarkFilter(b *testing.B) {
+	ws := benchdata.WorkingSet(b)
+	for _, bf := range benchdata.Filters() {
+		p, err := verifier.Verify(bf.Program, verifier.Options{})
+		if err != nil {
+			b.Fatalf("%s: %v", bf.Name, err)
+		}
+		native, err := Compile(p, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		port, err := Compile(p, Options{Portable: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		xvm := xnetVM(b, bf.Program)
+		data := make([][]byte, len(ws))
+		wl := make([]uint32, len(ws))
+		for i, pk := range ws {
+			data[i], wl[i] = pk.Data, pk.WireLen
+		}
+		lp, lpErr := pcapbench.New(bf.Program, data, wl)
+		matches := 0
+		for i, pk := range ws {
+			want := vm.Run(p, pk.Data, pk.WireLen, nil)
+			if want != 0 {
+				matches++
+			}
+			if got := native.Run(pk.Data, pk.WireLen); got != want {
+				b.Fatalf("%s packet %d: native %d, vm %d", bf.Name, i, got, want)
+			}
+			if got := port.Run(pk.Data, pk.WireLen); got != want {
+				b.Fatalf("%s packet %d: portable %d, vm %d", bf.Name, i, got, want)
+			}
+			if lpErr == nil {
+				if got := lp.Result(i); got != want {
+					b.Fatalf("%s packet %d: libpcap %d, vm %d", bf.Name, i, got, want)
+				}
+			}
+			x, err := xvm.Run(pk.Data)
+			if err != nil {
+				b.Fatalf("%s packet %d: x/net: %v", bf.Name, i, err)
+			}
+			if w := vm.Run(p, pk.Data, uint32(len(pk.Data)), nil); (x != 0) != (w != 0) {
+				b.Fatalf("%s packet %d: x/net %d, vm %d", bf.Name, i, x, w)
+			}
+		}
+		ratio := float64(matches) / float64(len(ws))
+		run := func(engine string, f func(pk *benchdata.Packet) uint32) {
+			b.Run(bf.Name+"/"+engine, func(b *testing.B) {
+				b.ReportAllocs()
+				var sink uint32
+				i := 0
+				for b.Loop() {
+					sink += f(&ws[i])
+					if i++; i == len(ws) {
+						i = 0
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
+				b.ReportMetric(ratio, "match-ratio")
+				benchSink = sink
+			})
+		}
+		run("jit", func(pk *benchdata.Packet) uint32 { return native.Run(pk.Data, pk.WireLen) })
+		run("portable", func(pk *benchdata.Packet) uint32 { return port.Run(pk.Data, pk.WireLen) })
+		run("vm", func(pk *benchdata.Packet) uint32 { return vm.Run(p, pk.Data, pk.WireLen, nil) })
+		run("xnet", func(pk *benchdata.Packet) uint32 {
+			n, _ := xvm.Run(pk.Data)
+			return uint32(n)
+		})
+		b.Run(bf.Name+"/libpcap", func(b *testing.B) {
+			if lpErr != nil {
+				corpus.Unavailable(b, lpErr.Error())
+			}
+			b.ResetTimer()
+			benchSink = uint32(lp.Loop(b.N))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
+			b.ReportMetric(ratio, "match-ratio")
+		})
+		if lpErr == nil {
+			lp.Close()
+		}
+		native.Close()
+		port.Close()
+	}
+}
+
+// benchSink keeps results alive.
+var benchSink uint32
+
+// BenchmarkCompile/<filter>/<engine> measures Compile (verification not
+// included) for the native backend with blinding (jit), without it
+// (jit-noblind), and for the portable backend. Native compiles include
+// the mmap, mprotect and munmap system calls.
+func BenchmarkCompile(b *testing.B) {
+	for _, bf := range benchdata.Filters() {
+		p, err := verifier.Verify(bf.Program, verifier.Options{})
+		if err != nil {
+			b.Fatalf("%s: %v", bf.Name, err)
+		}
+		for _, c := range []struct {
+			engine string
+			opts   Options
+		}{{"jit", Options{}}, {"jit-noblind", Options{NoBlinding: true}}, {"portable", Options{Portable: true}}} {
+			b.Run(bf.Name+"/"+c.engine, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					f, err := Compile(p, c.opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					f.Close()
+				}
+			})
+		}
+	}
+}
+
+// xnetVM converts prog for golang.org/x/net/bpf.
+func xnetVM(tb testing.TB, prog spec.Program) *bpf.VM {
+	insns := make([]bpf.Instruction, len(prog))
+	for i, ins := range prog {
+		insns[i] = bpf.RawInstruction(ins).Disassemble()
+	}
+	v, err := bpf.NewVM(insns)
+	if err != nil {
+		tb.Fatalf("x/net/bpf refuses the program: %v", err)
+	}
+	return v
+}
