@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,31 +131,34 @@ func TestCorpus(t *testing.T) {
 		translated, unsupported, loaded, rejected int
 		runs, disagree, skipShort, skipLong       int
 	}
-	var xc, sc counts
-	unsupportedWhy := map[string]int{}
-	var failures []string
+	var (
+		mu             sync.Mutex
+		unsupportedWhy = map[string]int{}
+		failures       []string
+	)
 	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
 		if len(failures) < 20 {
 			failures = append(failures, fmt.Sprintf(format, args...))
 		}
 	}
-	start := time.Now()
-	buf := make([]byte, 0, maxTestRun)
-	for _, link := range links {
-		pkts := caps[link]
-		for _, cp := range byLink[link] {
-			for _, target := range []Target{XDP, SocketFilter} {
-				c := &xc
-				if target == SocketFilter {
-					c = &sc
-				}
+	// One goroutine per target: the runs are system calls that keep a core
+	// busy each.
+	runTarget := func(target Target, c *counts) error {
+		buf := make([]byte, 0, maxTestRun)
+		for _, link := range links {
+			pkts := caps[link]
+			for _, cp := range byLink[link] {
 				prog, err := load(cp.p, target)
 				switch {
 				case errors.Is(err, ErrUnsupported):
 					c.unsupported++
 					var te *Error
 					if errors.As(err, &te) {
+						mu.Lock()
 						unsupportedWhy[target.String()+": "+te.What]++
+						mu.Unlock()
 					}
 					continue
 				case errors.Is(err, errRejected):
@@ -163,7 +167,7 @@ func TestCorpus(t *testing.T) {
 					fail("%s %s [%s] %q: %v", target, cp.label, link, cp.expr, err)
 					continue
 				case err != nil:
-					t.Fatalf("%s %s: %v", target, cp.label, err)
+					return fmt.Errorf("%s %s: %w", target, cp.label, err)
 				}
 				c.translated++
 				c.loaded++
@@ -184,7 +188,8 @@ func TestCorpus(t *testing.T) {
 						}
 						got, err := runXDP(prog, d)
 						if err != nil {
-							t.Fatalf("xdp %s packet %d: %v", cp.label, i, err)
+							prog.Close()
+							return fmt.Errorf("xdp %s packet %d: %w", cp.label, i, err)
 						}
 						want := vm.Run(cp.p, d, uint32(len(d)), &xdpMeta) != 0
 						c.runs++
@@ -200,7 +205,8 @@ func TestCorpus(t *testing.T) {
 					}
 					got, err := runSocket(prog, d, &buf)
 					if err != nil {
-						t.Fatalf("socket %s packet %d: %v", cp.label, i, err)
+						prog.Close()
+						return fmt.Errorf("socket %s packet %d: %w", cp.label, i, err)
 					}
 					want := vm.Run(cp.p, d, uint32(len(d)), &socketMeta)
 					c.runs++
@@ -212,7 +218,22 @@ func TestCorpus(t *testing.T) {
 				prog.Close()
 			}
 		}
+		return nil
 	}
+	start := time.Now()
+	var xc, sc counts
+	var xerr, serr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); xerr = runTarget(XDP, &xc) }()
+	go func() { defer wg.Done(); serr = runTarget(SocketFilter, &sc) }()
+	wg.Wait()
+	for _, err := range []error{xerr, serr} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Guard coalescing over the same programs, from the XDP translation.
 	var loads, guards, extra, indirect, indirectLoads int
 	for _, cp := range progs {
