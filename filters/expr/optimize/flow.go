@@ -224,6 +224,9 @@ func (fl *flow) value(st *state, ins spec.Instruction) (dst int, v vid, fail eff
 		case spec.ModeMEM:
 			return dst, st.reg[slotM+int(ins.K)], never, 0
 		case spec.ModeABS:
+			if opaqueLoad(ins) {
+				return dst, n.fresh(), maybe, 0
+			}
 			v = n.get(vkey{kind: vAbs, op: ins.Size(), k: ins.K})
 			if ins.K >= specialBase {
 				return dst, v, maybe, 0
@@ -311,4 +314,20 @@ func (fl *flow) indConst(st *state, ins spec.Instruction) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(off), true
+}
+
+// opaqueLoad reports whether ins is a Linux ancillary load whose result is
+// not a function of the packet alone: A^X, the netlink attribute searches
+// (which read A and X) and the random number. Such a load is never removed
+// or merged with another.
+func opaqueLoad(ins spec.Instruction) bool {
+	if ins.Class() != spec.ClassLD || ins.Mode() != spec.ModeABS || !spec.IsAncillary(ins.K) {
+		return false
+	}
+	switch ins.K - spec.AncillaryBase {
+	case spec.AncProtocol, spec.AncPktType, spec.AncIfindex, spec.AncMark, spec.AncQueue, spec.AncHaType,
+		spec.AncRxHash, spec.AncCPU, spec.AncVLANTag, spec.AncVLANTagPresent, spec.AncPayOffset, spec.AncVLANTPID:
+		return false
+	}
+	return true
 }

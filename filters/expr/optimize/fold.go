@@ -24,8 +24,8 @@ func fold(g *graph) bool {
 }
 
 func (fl *flow) foldBlock(b *block, in *state) bool {
+	changed := fl.dropNoOpRuns(b, in)
 	st := *in
-	changed := false
 	out := b.stmts[:0]
 	for _, ins := range b.stmts {
 		dst, v, fail, _ := fl.value(&st, ins)
@@ -179,4 +179,65 @@ func (fl *flow) held(st *state, v vid) bool {
 		}
 	}
 	return false
+}
+
+// maxRun bounds the length of the statement runs dropNoOpRuns looks at.
+const maxRun = 64
+
+// dropNoOpRuns removes runs of statements that leave every register and
+// slot as it was and cannot end the run, such as a reload and re-mask of a
+// value A already holds (`ldb [21]; and #0x1f` after the same two).
+func (fl *flow) dropNoOpRuns(b *block, in *state) bool {
+	n := len(b.stmts)
+	if n == 0 {
+		return false
+	}
+	regs := make([][nSlots]vid, n+1)
+	safe := make([]bool, n)
+	st := *in
+	for i, ins := range b.stmts {
+		regs[i] = st.reg
+		_, v, fail, _ := fl.value(&st, ins)
+		if fail == maybe && fl.held(&st, v) {
+			fail = never
+		}
+		safe[i] = fail == never
+		if fl.exec(&st, ins) == always {
+			return false
+		}
+	}
+	regs[n] = st.reg
+	keep := make([]bool, n)
+	for i := range keep {
+		keep[i] = true
+	}
+	changed := false
+	for i := 0; i < n; {
+		best := -1
+		for j := i + 1; j <= n && j-i <= maxRun && safe[j-1]; j++ {
+			if regs[j] == regs[i] {
+				best = j
+			}
+		}
+		if best < 0 {
+			i++
+			continue
+		}
+		for k := i; k < best; k++ {
+			keep[k] = false
+		}
+		changed = true
+		i = best
+	}
+	if !changed {
+		return false
+	}
+	out := b.stmts[:0]
+	for i, ins := range b.stmts {
+		if keep[i] {
+			out = append(out, ins)
+		}
+	}
+	b.stmts = out
+	return true
 }

@@ -15,6 +15,10 @@ func useDef(ins spec.Instruction) (use, def slots) {
 			def = x
 		}
 		switch ins.Mode() {
+		case spec.ModeABS:
+			if opaqueLoad(ins) {
+				use = a | x
+			}
 		case spec.ModeIND:
 			use = x
 		case spec.ModeMEM:
