@@ -13,13 +13,21 @@ var asmKeywords = map[string]bool{
 	"x": true, "a": true, "m": true,
 }
 
+// isAsmKeyword reports whether s is reserved in bpf_asm: an opcode, a
+// register, len or one of bpf_asm's extension names. libpcap's spellings
+// (vlanp, random) are accepted as operands but stay free as labels, as in
+// bpf_asm.
 func isAsmKeyword(s string) bool {
 	s = strings.ToLower(s)
-	if asmKeywords[s] {
+	if asmKeywords[s] || s == "vlan_pr" {
 		return true
 	}
-	_, ok := LookupAncillary(s)
-	return ok
+	for _, name := range AncillaryNames {
+		if name == s {
+			return true
+		}
+	}
+	return false
 }
 
 // asmRef is a jump operand naming a label, resolved after the whole text

@@ -99,8 +99,8 @@ func parseListing(src []byte) (Program, error) {
 	var prog Program
 	for n, raw := range bytes.Split(src, []byte("\n")) {
 		c := &lineCursor{s: string(raw), line: n + 1}
-		if c.eol() {
-			continue
+		if c.eol() || c.s[c.i] == ';' || c.s[c.i] == '#' {
+			continue // blank or comment line
 		}
 		ins, err := parseListingLine(c, len(prog))
 		if err != nil {

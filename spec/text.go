@@ -121,9 +121,9 @@ func WriteText(w io.Writer, p Program, f Format) error {
 // declaration) a C array, a line holding one number (or the comma form
 // "4,40 0 0 12,...") decimal, anything else bpf_asm assembly.
 func DetectFormat(src []byte) Format {
-	for _, raw := range bytes.Split(src, []byte("\n")) {
+	for _, raw := range bytes.Split(withoutBlockComments(src), []byte("\n")) {
 		line := strings.TrimSpace(string(raw))
-		if line == "" || strings.HasPrefix(line, "//") || strings.HasPrefix(line, "/*") ||
+		if line == "" || strings.HasPrefix(line, "//") ||
 			strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
 			continue
 		}
@@ -152,4 +152,32 @@ func isDecimalHead(line string) bool {
 	}
 	rest := strings.TrimSpace(line[i:])
 	return rest == "" || rest[0] == ','
+}
+
+// withoutBlockComments blanks out /* ... */ comments (an unterminated one
+// runs to the end), keeping the newlines.
+func withoutBlockComments(src []byte) []byte {
+	i := bytes.Index(src, []byte("/*"))
+	if i < 0 {
+		return src
+	}
+	out := append([]byte(nil), src...)
+	for i >= 0 {
+		end := bytes.Index(out[i+2:], []byte("*/"))
+		stop := len(out)
+		if end >= 0 {
+			stop = i + 2 + end + 2
+		}
+		for j := i; j < stop; j++ {
+			if out[j] != '\n' {
+				out[j] = ' '
+			}
+		}
+		next := bytes.Index(out[stop:], []byte("/*"))
+		if next < 0 {
+			break
+		}
+		i = stop + next
+	}
+	return out
 }

@@ -35,6 +35,7 @@ func TestDetectFormat(t *testing.T) {
 		{"\n  (000) ldh [12]", spec.TextListing},
 		{"{ 0x6, 0, 0, 0x00000000 },\n", spec.TextC},
 		{"/* generated */\nstruct sock_filter code[] = {\n{ 0x6, 0, 0, 0 },\n};\n", spec.TextC},
+		{"/*\n * generated\n */\n{ 0x6, 0, 0, 0 },\n", spec.TextC},
 		{"1\n6 0 0 0\n", spec.TextDecimal},
 		{"4,40 0 0 12,21 0 1 2048,6 0 0 65535,6 0 0 0,", spec.TextDecimal},
 		{"ldh [12]\nret #0\n", spec.TextAsm},
@@ -64,7 +65,7 @@ func TestParseText(t *testing.T) {
 		src  string
 	}{
 		{"listing", spec.TextListing, "(000) ldh      [12]\n(001) jeq      #0x800           jt 2\tjf 3\n(002) ret      #-1\n(003) ret      #0\n"},
-		{"listing with comments", spec.TextListing, "(000) ldh [12] ; 0x28\n(001) jeq #2048 jt 2 jf 3 ; taken\n(002) ret #4294967295\n(003) ret #0x0 ; 0x0006\n"},
+		{"listing with comments", spec.TextListing, "; tcpdump -d\n(000) ldh [12] ; 0x28\n(001) jeq #2048 jt 2 jf 3 ; taken\n(002) ret #4294967295\n(003) ret #0x0 ; 0x0006\n"},
 		{"c", spec.TextC, "{ 0x28, 0, 0, 0x0000000c },\n{ 0x15, 0, 1, 0x00000800 },\n{ 0x6, 0, 0, 0xffffffff },\n{ 0x6, 0, 0, 0x00000000 },\n"},
 		{"c declaration", spec.TextC, "struct sock_filter code[] = {\n\t{ 0x28,  0,  0, 0x0000000c }, // ldh [12]\n\t{ 0x15,  0,  1, 0x00000800 },\n\t{ 0x06,  0,  0, 0xffffffff },\n\t{ 0x06,  0,  0, 0000000000 }\n};\n"},
 		{"decimal", spec.TextDecimal, "4\n40 0 0 12\n21 0 1 2048\n6 0 0 4294967295\n6 0 0 0\n"},
@@ -108,6 +109,7 @@ func TestAsmSyntax(t *testing.T) {
 		{"ret %a", spec.Stmt(spec.ClassRET|spec.RetA, 0)},
 		{"ret x", spec.Stmt(spec.ClassRET|0x08, 0)},
 		{"jlt #5, end\nld #1\nend: ret a", spec.Jump(spec.ClassJMP|spec.JumpJGE, 5, 0, 1)},
+		{"ld random\nja random\nrandom: ret a", spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, spec.AncillaryBase+spec.AncRandom)},
 	}
 	for _, c := range cases {
 		got, err := spec.ParseText([]byte(c.src), spec.TextAsm)
