@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/internal/benchdata"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
@@ -28,31 +29,25 @@ type corpusProgram struct {
 	p     *verifier.Program
 }
 
-// corpusPrograms returns the distinct (link type, bytecode) programs of
-// TESTrun's filter_accept cases: libpcap's own output for the corpus
-// expressions (the listing in each case's expected field), verified.
+// corpusPrograms returns the distinct (link type, bytecode) programs made
+// from the expressions of TESTrun's filter_accept cases, by two compilers:
+// libpcap (the listing in each case's expected field, libpcap master) and
+// wring's filters/expr (with the case's optimize and Linux-extension
+// settings). Programs the verifier refuses, as Linux's classic checker
+// would, and expressions filters/expr cannot compile without name
+// resolution are counted, not returned.
 func corpusPrograms(tb testing.TB) (out []corpusProgram, refused map[string]int) {
 	tb.Helper()
 	refused = map[string]int{}
 	seen := map[string]bool{}
-	for _, c := range corpus.CasesOf(tb, "filter_accept") {
-		link, err := spec.ParseLinkType(c.DLT)
-		if err != nil {
-			// A link type spec does not name has no capture either: the
-			// program is still translated and loaded.
-			link = noLink
-		}
-		prog, err := spec.ParseText([]byte(c.Expected), spec.TextListing)
-		if err != nil {
-			tb.Fatalf("%s: parse expected listing: %v", c.Label, err)
-		}
+	add := func(c corpus.Case, source string, link spec.LinkType, prog spec.Program) {
 		var key bytes.Buffer
 		fmt.Fprintf(&key, "%d:", link)
 		for _, ins := range prog {
 			fmt.Fprintf(&key, "%x,%x,%x,%x;", ins.Op, ins.Jt, ins.Jf, ins.K)
 		}
 		if seen[key.String()] {
-			continue
+			return
 		}
 		seen[key.String()] = true
 		p, err := verifier.Verify(prog, verifier.Options{})
@@ -64,10 +59,37 @@ func corpusPrograms(tb testing.TB) (out []corpusProgram, refused map[string]int)
 			if !errors.As(err, &ve) {
 				tb.Fatalf("%s (%s): verify: %v", c.Label, c.Expr, err)
 			}
-			refused[ve.Code.String()]++
+			refused[source+": "+ve.Code.String()]++
+			return
+		}
+		out = append(out, corpusProgram{label: source + " " + c.Label, expr: c.Expr, link: link, p: p})
+	}
+	for _, c := range corpus.CasesOf(tb, "filter_accept") {
+		link, err := spec.ParseLinkType(c.DLT)
+		if err != nil {
+			// A link type spec does not name has no capture either: the
+			// program is still translated and loaded.
+			link = noLink
+		}
+		prog, err := spec.ParseText([]byte(c.Expected), spec.TextListing)
+		if err != nil {
+			tb.Fatalf("%s: parse expected listing: %v", c.Label, err)
+		}
+		add(c, "libpcap", link, prog)
+
+		if link == noLink {
 			continue
 		}
-		out = append(out, corpusProgram{label: c.Label, expr: c.Expr, link: link, p: p})
+		opts := expr.Options{LinkType: link, Optimize: c.Optimize != 0, LinuxExt: c.HasLinuxExt()}
+		if c.Snaplen != nil {
+			opts.Snaplen = uint32(*c.Snaplen)
+		}
+		prog, err = expr.Compile(c.Expr, opts)
+		if err != nil {
+			refused["filters/expr: cannot compile"]++
+			continue
+		}
+		add(c, "expr", link, prog)
 	}
 	return out, refused
 }
@@ -109,7 +131,7 @@ func usesNondeterministic(p *verifier.Program) bool {
 func TestCorpus(t *testing.T) {
 	needKernel(t)
 	progs, refused := corpusPrograms(t)
-	t.Logf("refused by wring's verifier (as by Linux's classic checker), not translated: %v", refused)
+	t.Logf("not translated (refused by wring's verifier as by Linux's classic checker, or not compiled): %v", refused)
 	caps, files := corpusCaptures(t)
 	// The generated mixed capture: the benchmark working set (corpus
 	// Ethernet packets topped up with internal/trafficgen's traffic).
