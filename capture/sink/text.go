@@ -158,7 +158,9 @@ func AppendSummary(b []byte, p *packet.Packet, loc *time.Location) []byte {
 	}
 	b = append(b, ", length "...)
 	if r.PayloadOff() != spec.NoOffset {
-		b = strconv.AppendUint(b, uint64(r.PayloadLen()), 10)
+		// The payload on the wire: what was captured plus what the snap
+		// length cut off.
+		b = strconv.AppendUint(b, uint64(r.PayloadLen())+uint64(r.WireLen()-min(r.WireLen(), r.CapLen())), 10)
 	} else {
 		b = strconv.AppendUint(b, uint64(r.WireLen()), 10)
 	}
