@@ -64,6 +64,21 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		return
 	}
 	msg := p.Payload()
+	if !tcp {
+		// The UDP length field bounds the message (the IP length may say more).
+		l4 := p.L4Off()
+		d := p.Data()
+		if l4 < 0 || l4+8 > len(d) {
+			return
+		}
+		ul := int(d[l4+4])<<8 | int(d[l4+5])
+		if ul < 8 {
+			return
+		}
+		if ul-8 < len(msg) {
+			msg = msg[:ul-8]
+		}
+	}
 	if tcp {
 		if len(msg) < 2 {
 			return
@@ -71,6 +86,13 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		msg = msg[2:]
 	}
 	m, ok := Parse(msg)
+	if !ok && !tcp && len(msg) >= 4 && len(msg) < 12 && msg[2]&0x80 == 0 {
+		// A message cut inside its header: the flags say query.
+		queries.Add(1)
+		p.Event("query").Done()
+		v.Match(1)
+		return
+	}
 	if !ok {
 		if len(msg) > 0 {
 			malformed.Add(1)
@@ -79,6 +101,11 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	}
 	if !m.Response {
 		queries.Add(1)
+		if _, ok := m.Question(0, name[:0]); !ok || m.QDCount == 0 {
+			// No decodable question (a cut or empty message): report the
+			// query without a name, as Wireshark does.
+			p.Event("query").Uint("id", uint64(m.ID)).Done()
+		}
 		for i := 0; i < m.QDCount; i++ {
 			q, ok := m.Question(i, name[:0])
 			if !ok {

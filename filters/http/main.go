@@ -48,10 +48,11 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		return
 	}
 	pl := p.Payload()
-	if len(pl) < 4 {
+	if len(pl) < 3 {
 		return
 	}
-	if r, ok := ParseRequest(pl); ok {
+	truncated := p.Truncated()
+	if r, ok := ParseRequest(pl, truncated); ok {
 		requests.Add(1)
 		counted := false
 		for _, m := range methods {
@@ -72,7 +73,7 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		v.Match(1)
 		return
 	}
-	if r, ok := ParseResponse(pl); ok {
+	if r, ok := ParseResponse(pl, truncated); ok {
 		responses.Add(1)
 		class := r.Status / 100
 		if class < 1 || class > 5 {

@@ -15,29 +15,44 @@ type Response struct {
 
 // ParseRequest recognises "METHOD SP request-target SP HTTP/d.d CRLF" at the
 // start of b (a line ending in a bare LF is accepted) and reads the headers
-// that follow in b.
-func ParseRequest(b []byte) (Request, bool) {
+// that follow in b. When the packet was cut short (truncated), the bytes
+// after the last line break count as a last line, and a request line cut
+// inside its target or version is accepted, as Wireshark does.
+func ParseRequest(b []byte, truncated bool) (Request, bool) {
 	var r Request
-	line, rest, ok := cutLine(b)
+	line, rest, ok := cutLine(b, truncated)
 	if !ok {
 		return r, false
 	}
 	sp := indexByte(line, ' ')
+	if sp < 0 && truncated && rest == nil && knownMethod(line) {
+		r.Method = line // the line was cut right after the method
+		return r, true
+	}
 	if sp <= 0 || sp > 20 || !isToken(line[:sp]) {
 		return r, false
 	}
 	r.Method = line[:sp]
 	tail := line[sp+1:]
 	sp2 := lastIndexByte(tail, ' ')
-	if sp2 <= 0 {
+	switch {
+	case sp2 > 0:
+		r.URI, r.Version = tail[:sp2], tail[sp2+1:]
+		if !isVersion(r.Version) {
+			if !truncated || rest != nil || !versionPrefix(r.Version) {
+				return r, false
+			}
+		}
+	case truncated && rest == nil && knownMethod(r.Method):
+		r.URI = tail // the line was cut inside the target
+	default:
 		return r, false
 	}
-	r.URI, r.Version = tail[:sp2], tail[sp2+1:]
-	if !isVersion(r.Version) || indexByte(r.URI, ' ') >= 0 {
+	if indexByte(r.URI, ' ') >= 0 {
 		return r, false
 	}
 	for {
-		line, rest, ok = cutLine(rest)
+		line, rest, ok = cutLine(rest, truncated)
 		if !ok || len(line) == 0 {
 			break
 		}
@@ -49,9 +64,9 @@ func ParseRequest(b []byte) (Request, bool) {
 }
 
 // ParseResponse recognises "HTTP/d.d SP ddd" at the start of b.
-func ParseResponse(b []byte) (Response, bool) {
+func ParseResponse(b []byte, truncated bool) (Response, bool) {
 	r := Response{ContentLength: -1}
-	line, rest, ok := cutLine(b)
+	line, rest, ok := cutLine(b, false)
 	if !ok || len(line) < 12 || !isVersion(line[:8]) || line[8] != ' ' {
 		return r, false
 	}
@@ -66,7 +81,7 @@ func ParseResponse(b []byte) (Response, bool) {
 	}
 	r.Version = line[:8]
 	for {
-		line, rest, ok = cutLine(rest)
+		line, rest, ok = cutLine(rest, truncated)
 		if !ok || len(line) == 0 {
 			break
 		}
@@ -77,10 +92,15 @@ func ParseResponse(b []byte) (Response, bool) {
 	return r, true
 }
 
-func cutLine(b []byte) (line, rest []byte, ok bool) {
+// cutLine splits the first line off b. Without a line break it fails,
+// unless the packet was truncated: then all of b is the line and rest is nil.
+func cutLine(b []byte, truncated bool) (line, rest []byte, ok bool) {
 	i := indexByte(b, '\n')
 	if i < 0 {
-		return nil, nil, false
+		if !truncated || len(b) == 0 {
+			return nil, nil, false
+		}
+		return b, nil, true
 	}
 	line = b[:i]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
@@ -163,4 +183,22 @@ func lastIndexByte(b []byte, c byte) int {
 		}
 	}
 	return -1
+}
+
+// methods Wireshark recognises at the start of a request without a version.
+var knownMethods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH"}
+
+func knownMethod(m []byte) bool {
+	for _, k := range knownMethods {
+		if string(m) == k {
+			return true
+		}
+	}
+	return false
+}
+
+// versionPrefix accepts a version cut short: "H", "HT", ... "HTTP/1.".
+func versionPrefix(v []byte) bool {
+	const full = "HTTP/1.1"
+	return len(v) < len(full) && string(v) == full[:len(v)]
 }

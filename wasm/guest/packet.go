@@ -80,3 +80,26 @@ func (p *Packet) Event(kind string) *Event { return startEvent(p.index, kind) }
 
 // TickEvent starts an event that is about no packet (from Tick).
 func TickEvent(kind string) *Event { return startEvent(eventNoPacket, kind) }
+
+// Record flag bits (Packet.Flags), as in spec/RECORD.md.
+const (
+	FlagFragment      = 1 << 0 // an IP fragment
+	FlagLaterFragment = 1 << 1 // a fragment with a non-zero offset: no transport header
+	FlagTruncated     = 1 << 2 // the capture ends inside a header, or caplen < wirelen
+	FlagMalformed     = 1 << 3 // a header length or field is inconsistent
+)
+
+// Truncated reports whether the capture is shorter than the packet on the
+// wire, or the analyzer got fewer payload bytes than were captured.
+func (p *Packet) Truncated() bool {
+	return p.Flags()&FlagTruncated != 0 || uint32(len(p.Payload())) < p.PayloadLen()
+}
+
+// L4Off returns the offset of the transport header in Data, or -1.
+func (p *Packet) L4Off() int {
+	off := int(le16(p.rec[recL4Off:]))
+	if off == noOffset {
+		return -1
+	}
+	return off
+}
