@@ -2,10 +2,14 @@ package jit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"testing"
 
+	"github.com/wringcap/wring/filters/expr"
+	"github.com/wringcap/wring/internal/benchdata"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
@@ -19,10 +23,13 @@ type corpusProgram struct {
 }
 
 // corpusPrograms returns the distinct (link type, bytecode) programs of
-// TESTrun's filter_accept cases (libpcap's own output for its test
-// expressions, optimised and not), verified, and how many Verify refused
-// (protochain's loop, unoptimised code that reads scratch memory not
-// written on every path).
+// TESTrun's filter_accept cases: libpcap's own output for its test
+// expressions (optimised and not), and what wring's expression compiler
+// (filters/expr) makes of the same expressions with the same options
+// (expressions that need name resolution are left to libpcap's output).
+// Each is verified; refused counts what Verify refused (protochain's
+// loop, unoptimised code that reads scratch memory not written on every
+// path).
 func corpusPrograms(tb testing.TB) (out []corpusProgram, refused int) {
 	tb.Helper()
 	seen := map[string]bool{}
@@ -35,27 +42,46 @@ func corpusPrograms(tb testing.TB) (out []corpusProgram, refused int) {
 		if err != nil {
 			tb.Fatalf("%s: parse expected listing: %v", c.Label, err)
 		}
-		var key bytes.Buffer
-		fmt.Fprintf(&key, "%d:", link)
-		for _, ins := range prog {
-			fmt.Fprintf(&key, "%x,%x,%x,%x;", ins.Op, ins.Jt, ins.Jf, ins.K)
+		out, refused = addProgram(tb, out, refused, seen, c.Label, c.Expr, link, prog)
+		o := expr.Options{LinkType: link, Optimize: c.Optimize == 1, LinuxExt: c.HasLinuxExt()}
+		if c.Snaplen != nil {
+			o.Snaplen = uint32(*c.Snaplen)
 		}
-		if seen[key.String()] {
-			continue
-		}
-		seen[key.String()] = true
-		p, err := verifier.Verify(prog, verifier.Options{})
-		if err != nil {
-			var ve *verifier.Error
-			if !errors.As(err, &ve) {
-				tb.Fatalf("%s (%s): verify: %v", c.Label, c.Expr, err)
+		if c.Netmask != nil {
+			if a, err := netip.ParseAddr(*c.Netmask); err == nil && a.Is4() {
+				b := a.As4()
+				o.Netmask, o.HasNetmask = binary.BigEndian.Uint32(b[:]), true
 			}
-			refused++
-			continue
 		}
-		out = append(out, corpusProgram{label: c.Label, expr: c.Expr, link: link, p: p})
+		if wp, err := expr.Compile(c.Expr, o); err == nil {
+			out, refused = addProgram(tb, out, refused, seen, c.Label+"/wring", c.Expr, link, wp)
+		}
 	}
 	return out, refused
+}
+
+// addProgram verifies and appends prog unless the same bytes for the same
+// link type are already there.
+func addProgram(tb testing.TB, out []corpusProgram, refused int, seen map[string]bool,
+	label, src string, link spec.LinkType, prog spec.Program) ([]corpusProgram, int) {
+	var key bytes.Buffer
+	fmt.Fprintf(&key, "%d:", link)
+	for _, ins := range prog {
+		fmt.Fprintf(&key, "%x,%x,%x,%x;", ins.Op, ins.Jt, ins.Jf, ins.K)
+	}
+	if seen[key.String()] {
+		return out, refused
+	}
+	seen[key.String()] = true
+	p, err := verifier.Verify(prog, verifier.Options{})
+	if err != nil {
+		var ve *verifier.Error
+		if !errors.As(err, &ve) {
+			tb.Fatalf("%s (%s): verify: %v", label, src, err)
+		}
+		return out, refused + 1
+	}
+	return append(out, corpusProgram{label: label, expr: src, link: link, p: p}), refused
 }
 
 // corpusCaptures reads the capture files of the tcpdump and libpcap filter
@@ -79,21 +105,35 @@ func corpusCaptures(tb testing.TB) (map[spec.LinkType][]corpus.Packet, int) {
 }
 
 // TestCorpusDifferential is acceptance line 1 for the userspace engines:
-// every program of libpcap's accept tables, compiled natively (blinded and
-// not) and portably, returns vm.Run's value on every packet of the corpus
-// captures of its link type, with varied metadata. Every program is also
-// run on a few synthetic packets so that programs for link types without
-// a capture still execute.
+// every program of libpcap's accept tables and every program wring's
+// expression compiler makes from the same expressions, compiled natively
+// (blinded and not) and portably, returns vm.Run's value on every packet of
+// the corpus captures of its link type and, for Ethernet, of the generated
+// mixed capture (internal/benchdata's working set), with varied metadata.
+// Every program also runs on synthetic packets of every length, so that
+// programs for link types without a capture still execute.
 func TestCorpusDifferential(t *testing.T) {
 	progs, refused := corpusPrograms(t)
 	caps, files := corpusCaptures(t)
 	var runs, disagree, programs int
 	var failures []string
 	synthetic := syntheticPackets()
+	mixed := benchdata.WorkingSet(t) // the generated mixed capture (Ethernet)
 	for _, cp := range progs {
 		e := compileAll(t, cp.p)
 		programs++
 		pkts := caps[cp.link]
+		if cp.link == spec.LinkEthernet {
+			for i, pk := range mixed {
+				runs++
+				if msg := e.check(pk.Data, pk.WireLen, testMeta(i, pk.Data)); msg != "" {
+					disagree++
+					if len(failures) < 20 {
+						failures = append(failures, fmt.Sprintf("%s %q mixed packet %d: %s", cp.label, cp.expr, i, msg))
+					}
+				}
+			}
+		}
 		for i, pk := range pkts {
 			runs++
 			if msg := e.check(pk.Data, pk.WireLen, testMeta(i, pk.Data)); msg != "" {
