@@ -30,10 +30,12 @@ var (
 	Peephole = Pass{"peephole", peephole}
 	// Offsets folds a constant added to X into indirect load offsets.
 	Offsets = Pass{"offsets", offsets}
+	// Share jumps into equivalent code elsewhere instead of repeating it.
+	Share = Pass{"share", share}
 )
 
 // Passes returns every pass in the order Program runs them.
-func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge} }
+func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge, Share} }
 
 // maxRounds bounds the driver. Each change makes the program smaller or its
 // jumps more decided, so a fixed point comes long before; the bound only
