@@ -109,3 +109,23 @@ func TestRoundTripRandom(t *testing.T) {
 		checkRoundTrips(t, p)
 	}
 }
+
+// FuzzDisassemble checks that every raw instruction decodes to a typed
+// form that assembles back to it (its canonical form), or stays raw.
+func FuzzDisassemble(f *testing.F) {
+	f.Fuzz(func(t *testing.T, op uint16, jt, jf uint8, k uint32) {
+		ins := spec.Instruction{Op: op, Jt: jt, Jf: jf, K: k}
+		in := spec.Disassemble(ins)
+		got, err := in.Assemble()
+		if err != nil {
+			t.Fatalf("%+v: %#v does not assemble: %v", ins, in, err)
+		}
+		want := ins.Canonical()
+		if _, raw := in.(spec.Instruction); raw {
+			want = ins
+		}
+		if got != want {
+			t.Fatalf("%+v: %#v assembles to %+v, want %+v", ins, in, got, want)
+		}
+	})
+}
