@@ -17,7 +17,8 @@ type compileCmd struct {
 	LinkType string   `name:"linktype" short:"y" default:"EN10MB" help:"Link-layer type of the packets: a name (EN10MB, LINUX_SLL, RAW, ...) or a LINKTYPE_ number."`
 	Snaplen  uint32   `name:"snaplen" short:"s" default:"262144" help:"Snapshot length: what the program returns for a matching packet."`
 	Netmask  string   `name:"netmask" help:"IPv4 netmask of the capture network, for 'ip broadcast'."`
-	LinuxExt bool     `name:"linux-ext" help:"Use Linux ancillary loads where libpcap does for live Linux captures (inbound, outbound, ifindex)."`
+	LinuxExt bool     `name:"linux-ext" help:"Use Linux ancillary loads where libpcap does for live Linux captures (vlan, inbound, outbound, ifindex)."`
+	Depth    int      `name:"protochain-depth" default:"8" help:"How many IPv6 extension headers protochain follows (the program is loop-free, so the walk is unrolled; at most 128)."`
 	EBPF     bool     `name:"ebpf" help:"Print the eBPF translation instead of the classic program."`
 	Target   string   `name:"target" enum:"xdp,socket" default:"xdp" help:"eBPF program type for --ebpf: ${enum}."`
 	Expr     []string `arg:"" optional:"" passthrough:"" help:"The filter expression; several arguments are joined with spaces, as tcpdump does."`
@@ -31,7 +32,7 @@ func (c *compileCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "compile: --linktype: %v", err)
 	}
-	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt}
+	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt, ProtochainDepth: c.Depth}
 	if c.Netmask != "" {
 		a, err := netip.ParseAddr(c.Netmask)
 		if err != nil || !a.Is4() {

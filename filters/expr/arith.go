@@ -137,7 +137,7 @@ func (g *gen) load(a *aLoad) aval {
 	var s []ins
 	switch {
 	case idx.isK && vp == nil:
-		s = []ins{stmt(spec.ClassLD|spec.ModeABS|size, cp+idx.k)}
+		s = loadRel(nil, cp+idx.k, size)
 	case vp == nil:
 		s = append(idx.s, stmt(spec.ClassMISC|spec.MiscTAX, 0), stmt(spec.ClassLD|spec.ModeIND|size, cp))
 	case idx.isK:

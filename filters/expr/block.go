@@ -132,6 +132,12 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 			return
 		}
 		b.seen = true
+		for i, s := range b.stmts {
+			if s == abortLoad {
+				b.stmts, b.cond, b.jt, b.jf = b.stmts[:i], false, reject, nil
+				break
+			}
+		}
 		if b.cond {
 			visit(b.jf)
 			visit(b.jt)

@@ -38,6 +38,9 @@ type Options struct {
 	// NULL, LOOP, ENC and PFLOG headers (libpcap's offline handling for
 	// savefiles written elsewhere), instead of the Linux values.
 	OfflineAF bool
+	// ProtochainDepth is how many extension headers "protochain" follows
+	// (DefaultProtochainDepth when 0, at most MaxProtochainDepth).
+	ProtochainDepth int
 	// Resolver resolves host, Ethernet and network names. When nil, a
 	// name that is not a number or an address is an error wrapping
 	// ErrNoResolver.

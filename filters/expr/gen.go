@@ -105,8 +105,20 @@ func loadRel(vp []ins, off uint32, size uint16) []ins {
 	if vp != nil {
 		return append(vp, stmt(spec.ClassLD|spec.ModeIND|size, off))
 	}
+	if off >= 1<<31 {
+		// An offset built from a header offset the link type does not
+		// have (libpcap's OFFSET_NOT_SET): the load can only fail, which
+		// ends the run with 0. Such a load at a huge offset would read
+		// Linux ancillary data instead, so mark it; assemble turns it
+		// into the return of 0.
+		return []ins{abortLoad}
+	}
 	return []ins{stmt(spec.ClassLD|spec.ModeABS|size, off)}
 }
+
+// abortLoad marks a load that always fails (an invalid opcode, replaced
+// by a jump to "ret #0" when the program is laid out).
+var abortLoad = ins{Op: 0xffff}
 
 // loadA loads size bytes at offset relative to rel into A.
 func (g *gen) loadA(rel offrel, off uint32, size uint16) []ins {

@@ -2,17 +2,24 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
-// ProtochainDepth is how many IPv6 extension headers (and IPsec AH
-// headers) `protochain` follows before it gives up.
+// DefaultProtochainDepth is how many IPv6 extension headers (and IPsec AH
+// headers) `protochain` follows before it gives up, unless
+// Options.ProtochainDepth says otherwise; MaxProtochainDepth is the most
+// it may be set to.
 //
 // libpcap compiles protochain to a loop with a backward jump, which the
 // verifier (like Linux's classic checker) rejects because it cannot prove
 // termination. wring unrolls the loop instead: the program follows up to
-// ProtochainDepth headers and then compares the protocol of the header it
-// stopped at. On packets with at most ProtochainDepth extension headers
-// the verdict is libpcap's; with more, protochain does not match where
-// libpcap's loop would have gone on looking.
-const ProtochainDepth = 8
+// that many headers and then compares the protocol of the header it
+// stopped at. On packets with at most that many extension headers the
+// verdict is libpcap's; with more, protochain does not match where
+// libpcap's loop would have gone on looking. Each IPv6 step costs about
+// 27 instructions (13 for IPv4), so the depth is a trade between program
+// size and how pathological a header chain may be.
+const (
+	DefaultProtochainDepth = 8
+	MaxProtochainDepth     = 128
+)
 
 // protochain matches packets whose chain of IPv4/IPv6 headers contains
 // protocol v (libpcap's gen_protochain, loop unrolled).
@@ -47,7 +54,14 @@ func (g *gen) protochain(v uint32, proto int) pred {
 		return &block{cond: true, op: spec.ClassJMP | spec.JumpJEQ | spec.SrcK, k: k, jt: jt, jf: jf}
 	}
 	next := end.head
-	for i := 0; i < ProtochainDepth; i++ {
+	depth := g.opts.ProtochainDepth
+	if depth <= 0 {
+		depth = DefaultProtochainDepth
+	}
+	if depth > MaxProtochainDepth {
+		g.fail("protochain depth %d greater than maximum %d", depth, MaxProtochainDepth)
+	}
+	for i := 0; i < depth; i++ {
 		// One step of the walk, entered with A = next header type and
 		// X = offset of that header from the network header.
 		ah := &block{jt: next, stmts: []ins{

@@ -97,6 +97,11 @@ func (g *gen) vloffsetPrologue() func(pred) pred {
 				link(b, b)
 			}
 		}
+		if head == nil && g.isVLANVLOffset {
+			b := &block{stmts: []ins{stmt(spec.ClassLD|spec.ModeIMM, 0),
+				stmt(spec.ClassST, plReg), stmt(spec.ClassST, uint32(g.offLinkType.reg))}}
+			head, tail = b, b
+		}
 		if head == nil {
 			return p
 		}
