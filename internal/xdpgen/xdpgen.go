@@ -57,11 +57,26 @@ func Template() []byte {
 type Generator struct {
 	prog    *ebpf.Program
 	ifindex int
+	netns   uint64 // the network namespace (inode) the generator was made in
 }
 
-// New loads the generator program. One frame in every matchEvery gets
+// currentNetns returns the inode of the calling thread's network namespace.
+func currentNetns() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return 0, fmt.Errorf("xdpgen: network namespace: %w", err)
+	}
+	return st.Ino, nil
+}
+
+// New loads the generator program for interface ifindex of the calling
+// thread's network namespace. One frame in every matchEvery gets
 // destination port MatchPort (0: none do); the source port is random.
 func New(ifindex int, matchEvery uint32) (*Generator, error) {
+	ns, err := currentNetns()
+	if err != nil {
+		return nil, err
+	}
 	insns := asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.FnGetPrandomU32.Call(),
@@ -93,7 +108,7 @@ func New(ifindex int, matchEvery uint32) (*Generator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xdpgen: load: %w", err)
 	}
-	return &Generator{prog: prog, ifindex: ifindex}, nil
+	return &Generator{prog: prog, ifindex: ifindex, netns: ns}, nil
 }
 
 // xdpMd is struct xdp_md, the context passed to BPF_PROG_RUN.
@@ -101,12 +116,26 @@ type xdpMd struct {
 	Data, DataEnd, DataMeta, IngressIfindex, RxQueueIndex, EgressIfindex uint32
 }
 
-// Send transmits n frames from the calling goroutine's CPU (pinned to cpu
-// when cpu >= 0) and returns how long the kernel took.
+// ErrWrongNamespace is returned by Send on a thread outside the network
+// namespace the generator was made in: the interface index would name
+// another device there, and frames must never leave the test's namespaces.
+var ErrWrongNamespace = errors.New("xdpgen: not in the generator's network namespace")
+
+// Send transmits n frames from the calling thread's CPU (pinned to cpu when
+// cpu >= 0) and returns how long the kernel took. The caller's thread must
+// be locked (runtime.LockOSThread) in the namespace New ran in, as inside
+// netns.Do; otherwise Send refuses.
 func (g *Generator) Send(n uint32, cpu int) (time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ns, err := currentNetns()
+	if err != nil {
+		return 0, err
+	}
+	if ns != g.netns {
+		return 0, ErrWrongNamespace
+	}
 	if cpu >= 0 {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 		var set unix.CPUSet
 		set.Set(cpu)
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
@@ -114,7 +143,7 @@ func (g *Generator) Send(n uint32, cpu int) (time.Duration, error) {
 		}
 	}
 	start := time.Now()
-	_, err := g.prog.Run(&ebpf.RunOptions{
+	_, err = g.prog.Run(&ebpf.RunOptions{
 		Data:      Template(),
 		Context:   xdpMd{DataEnd: FrameLen, IngressIfindex: uint32(g.ifindex)},
 		Repeat:    n,

@@ -1,6 +1,7 @@
 package xdpgen
 
 import (
+	"errors"
 	"os"
 
 	"github.com/cilium/ebpf"
@@ -80,6 +81,19 @@ func TestGeneratorDelivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := rxPackets(t, p.NSA, p.IfA) - before
+	// Outside the namespace the same generator refuses to send.
+	var g *Generator
+	if err := netns.Do(p.NSB, func() error {
+		var err error
+		g, err = New(idx, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.Send(1, -1); !errors.Is(err, ErrWrongNamespace) {
+		t.Fatalf("Send outside the namespace: %v, want ErrWrongNamespace", err)
+	}
 	t.Logf("sent 100000 frames in %.3fs (%.2f Mpps); peer counted %d", d, 0.1/d, got)
 	if got < 100000 {
 		t.Fatalf("peer received %d of 100000 frames", got)

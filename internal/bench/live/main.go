@@ -231,23 +231,27 @@ func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (uint64,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if rate <= 0 {
-				_, errs[cpu] = g.Send(per, cpu)
-				return
-			}
-			// Each CPU sends half the rate, chunk by chunk, on schedule.
-			interval := time.Duration(float64(chunk) / (rate * 1e6 / 2) * float64(time.Second))
-			next := time.Now()
-			for sent := uint32(0); sent < per; sent += chunk {
-				if _, err := g.Send(chunk, cpu); err != nil {
-					errs[cpu] = err
-					return
+			// Send from inside the generator's namespace: the interface
+			// index means nothing elsewhere (and Send refuses).
+			errs[cpu] = netns.Do(p.NSB, func() error {
+				if rate <= 0 {
+					_, err := g.Send(per, cpu)
+					return err
 				}
-				next = next.Add(interval)
-				if d := time.Until(next); d > 0 {
-					time.Sleep(d)
+				// Each CPU sends half the rate, chunk by chunk, on schedule.
+				interval := time.Duration(float64(chunk) / (rate * 1e6 / 2) * float64(time.Second))
+				next := time.Now()
+				for sent := uint32(0); sent < per; sent += chunk {
+					if _, err := g.Send(chunk, cpu); err != nil {
+						return err
+					}
+					next = next.Add(interval)
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
 				}
-			}
+				return nil
+			})
 		}()
 	}
 	wg.Wait()
