@@ -96,7 +96,7 @@ func diffProgram(tb testing.TB, p *verifier.Program, pkts [][]byte, c *diffCount
 // internal/progen's valid programs (ancillary and header-relative loads
 // included) run in the kernel on random packets aimed at their compares,
 // against vm.Run. WRING_EBPF_RANDOM sets the number of programs (default
-// 1500).
+// 1500), WRING_EBPF_MAXLEN their maximum length (default 128).
 func TestRandomPrograms(t *testing.T) {
 	needKernel(t)
 	n := 1500
@@ -107,7 +107,15 @@ func TestRandomPrograms(t *testing.T) {
 		}
 		n = v
 	}
-	g := progen.New(20261122, progen.Config{Mode: progen.Valid, MaxLen: 128, HeaderRelative: true, PacketLen: 64})
+	maxLen := 128
+	if s := os.Getenv("WRING_EBPF_MAXLEN"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("WRING_EBPF_MAXLEN: %v", err)
+		}
+		maxLen = v
+	}
+	g := progen.New(20261122, progen.Config{Mode: progen.Valid, MaxLen: maxLen, HeaderRelative: true, PacketLen: 64})
 	var c diffCounts
 	reported := 0
 	for i := 0; i < n; i++ {
