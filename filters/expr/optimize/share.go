@@ -1,6 +1,10 @@
 package optimize
 
-import "github.com/wringcap/wring/spec"
+import (
+	"math"
+
+	"github.com/wringcap/wring/spec"
+)
 
 // maxShareBlocks bounds the graphs share looks at: it compares pairs of
 // blocks.
@@ -32,10 +36,13 @@ func share(g *graph) bool {
 			if b2 == b1 || len(b2.stmts) < len(b1.stmts) {
 				continue
 			}
-			for _, offset := range []bool{false, true} {
-				m := &matcher{offset: offset, seen: map[[2]*block]bool{}, region: map[*block]bool{}}
+			for _, mode := range []shareMode{identical, absInd, absAbs} {
+				m := &matcher{mode: mode, seen: map[[2]*block]bool{}, region: map[*block]bool{}, region2: map[*block]bool{}}
 				pre := len(b2.stmts) - len(b1.stmts)
-				if !m.match(b1, b2, pre) || (offset && !m.cset) || !m.exitsOK(lv) {
+				if !m.match(b1, b2, pre) || (mode != identical && !m.cset) || !m.exitsOK(lv) {
+					continue
+				}
+				if mode == absAbs && !m.exclusive(b2) {
 					continue
 				}
 				if g.replace(b1, b2, pre, m) {
@@ -47,14 +54,24 @@ func share(g *graph) bool {
 	return false
 }
 
+// shareMode says how two regions may differ.
+type shareMode uint8
+
+const (
+	identical shareMode = iota // not at all
+	absInd                     // absolute loads in the first are X-relative loads in the second
+	absAbs                     // absolute loads in both, at offsets that differ by c
+)
+
 // matcher compares two regions block by block.
 type matcher struct {
-	offset bool // loads of the first region may be X-relative loads in the second
-	c      uint32
+	mode    shareMode
+	c       uint32
 	cset   bool
 	seen   map[[2]*block]bool
-	region map[*block]bool // blocks of the first region
-	exits  []*block        // blocks both regions continue at
+	region  map[*block]bool // blocks of the first region
+	region2 map[*block]bool // blocks of the second region
+	exits   []*block        // blocks both regions continue at
 }
 
 // match reports whether b1 behaves as b2 from its statement at skip on,
@@ -85,11 +102,12 @@ func (m *matcher) match(b1, b2 *block, skip int) bool {
 			return false
 		}
 	case termCond:
-		if b1.term != b2.term || (m.offset && b1.term.Src() == spec.SrcX) {
+		if b1.term != b2.term || (m.mode != identical && b1.term.Src() == spec.SrcX) {
 			return false
 		}
 	}
 	m.region[b1] = true
+	m.region2[b2] = true
 	for i := 0; i < b1.nsucc(); i++ {
 		if !m.match(b1.succ[i], b2.succ[i], 0) {
 			return false
@@ -102,20 +120,31 @@ func (m *matcher) match(b1, b2 *block, skip int) bool {
 // stmt reports whether s1 in the first region does what s2 does in the
 // second.
 func (m *matcher) stmt(s1, s2 spec.Instruction) bool {
-	if !m.offset {
+	if m.mode == identical {
 		return s1 == s2
 	}
 	u1, d1 := useDef(s1)
-	_, d2 := useDef(s2)
+	u2, d2 := useDef(s2)
 	const x = 1 << slotX
-	if (u1|d1)&x != 0 || d2&x != 0 {
+	if (u1|d1)&x != 0 || d2&x != 0 || m.mode == absAbs && u2&x != 0 {
 		return false
 	}
-	if s1 == s2 {
+	mode2 := uint16(spec.ModeIND)
+	if m.mode == absAbs {
+		mode2 = spec.ModeABS
+		if isPacketAbs(s1) || isPacketAbs(s2) {
+			// Every packet load is rewritten: it must pair with one.
+			if !isPacketAbs(s1) || !isPacketAbs(s2) {
+				return false
+			}
+		} else {
+			return s1 == s2
+		}
+	} else if s1 == s2 {
 		return true
 	}
-	if s1.Class() != spec.ClassLD || s1.Mode() != spec.ModeABS || s2.Class() != spec.ClassLD || s2.Mode() != spec.ModeIND ||
-		s1.Size() != s2.Size() || s1.K >= specialBase || s1.K < s2.K {
+	if s1.Class() != spec.ClassLD || s1.Mode() != spec.ModeABS || s2.Class() != spec.ClassLD || s2.Mode() != mode2 ||
+		s1.Size() != s2.Size() || s1.K >= specialBase || s2.K >= specialBase || s1.K < s2.K {
 		return false
 	}
 	c := s1.K - s2.K
@@ -129,7 +158,7 @@ func (m *matcher) stmt(s1, s2 spec.Instruction) bool {
 // exitsOK reports whether X is dead where the regions continue, so that
 // the value the first region's path leaves in X does not matter.
 func (m *matcher) exitsOK(lv liveness) bool {
-	if !m.offset {
+	if m.mode == identical {
 		return true
 	}
 	for _, e := range m.exits {
@@ -159,8 +188,30 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 		b2.kind, b2.succ = termGoto, [2]*block{t}
 		target = t
 	}
+	// absAbs: the second region's loads become X-relative, with X = 0
+	// on its own paths.
+	saved := map[*block][]spec.Instruction{}
+	if m.mode == absAbs {
+		if pre == 0 {
+			t := g.newBlock()
+			t.stmts = b2.stmts
+			t.kind, t.term, t.succ = b2.kind, b2.term, b2.succ
+			b2.stmts = nil
+			b2.kind, b2.succ = termGoto, [2]*block{t}
+			target = t
+		}
+		b2.stmts = append(b2.stmts, spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeIMM, 0))
+		for r := range m.region2 {
+			if r == b2 {
+				continue
+			}
+			saved[r] = r.stmts
+			r.stmts = toIndirect(r.stmts)
+		}
+		target.stmts = toIndirect(target.stmts)
+	}
 	b1.stmts = nil
-	if m.offset {
+	if m.mode != identical {
 		b1.stmts = []spec.Instruction{spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeIMM, m.c)}
 	}
 	b1.kind, b1.succ = termGoto, [2]*block{target}
@@ -169,18 +220,56 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 		return true
 	}
 	*b1, *b2 = save1, save2
+	for r, s := range saved {
+		r.stmts = s
+	}
 	g.refresh()
 	return false
 }
 
-// size estimates the program's length: every terminator, unconditional
-// jumps included, counts one.
-func (g *graph) size() int {
-	n := 0
-	for _, b := range g.order {
-		n += len(b.stmts) + 1
+// isPacketAbs reports whether ins is an absolute load from the packet.
+func isPacketAbs(ins spec.Instruction) bool {
+	return ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS && ins.K < specialBase
+}
+
+// toIndirect returns a copy of stmts with absolute packet loads made
+// X-relative (same offset).
+func toIndirect(stmts []spec.Instruction) []spec.Instruction {
+	out := append([]spec.Instruction(nil), stmts...)
+	for i, s := range out {
+		if isPacketAbs(s) {
+			out[i].Op = spec.ClassLD | s.Size() | spec.ModeIND
+		}
 	}
-	return n
+	return out
+}
+
+// exclusive reports whether the second region, entered at b2, is entered
+// nowhere else, so that its loads can be rewritten.
+func (m *matcher) exclusive(b2 *block) bool {
+	for r := range m.region2 {
+		if r == b2 {
+			continue
+		}
+		if m.region[r] {
+			return false
+		}
+		for _, p := range r.preds {
+			if !m.region2[p] {
+				return false
+			}
+		}
+	}
+	return !m.region[b2]
+}
+
+// size returns the length of the program as laid out now.
+func (g *graph) size() int {
+	p, err := g.linearize()
+	if err != nil {
+		return math.MaxInt
+	}
+	return len(p)
 }
 
 // reaches reports whether a path leads from a to b.
