@@ -341,8 +341,60 @@ func macLen(run string) int {
 	return best
 }
 
+// v6Shape reports whether s has the shape of the scanner's IPv6 patterns:
+// up to eight groups of 1-4 hex digits with at most one "::", optionally
+// ending in a dotted quad of decimal numbers. Whether the address is valid
+// is checked afterwards, as the scanner does with inet_pton.
+func v6Shape(s string) bool {
+	if strings.Count(s, "::") > 1 || strings.Contains(s, ":::") {
+		return false
+	}
+	groups := 0
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.IndexByte(s[i:], '.') >= 0 {
+		quad := strings.Split(s[i+1:], ".")
+		if len(quad) != 4 {
+			return false
+		}
+		for _, q := range quad {
+			if q == "" || numLen(q) != len(q) || strings.ContainsAny(q, "xX") {
+				return false
+			}
+		}
+		s = s[:i+1]
+		if !strings.HasSuffix(s, "::") {
+			s = s[:i]
+		}
+		groups = 2
+	}
+	if s == "" {
+		return false
+	}
+	double := strings.Contains(s, "::")
+	for _, part := range strings.Split(s, ":") {
+		if part == "" {
+			continue
+		}
+		if len(part) > 4 {
+			return false
+		}
+		for j := 0; j < len(part); j++ {
+			if !isHex(part[j]) {
+				return false
+			}
+		}
+		groups++
+	}
+	if double {
+		return groups <= 7
+	}
+	return groups == 8
+}
+
 // v6Len is the length of the longest prefix of run that is an IPv6 address.
 func v6Len(run string) int {
+	if n := len(run); n > 1 && strings.IndexByte(run, '-') < 0 && strings.IndexByte(run, ':') >= 0 && v6Shape(run) {
+		return n
+	}
 	if strings.IndexByte(run, ':') < 0 {
 		return 0
 	}

@@ -415,7 +415,7 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 			return g.cmp(orLinkType, 0, spec.SizeH, llProto)
 		}
 	}
-	g.failUnsupported("link-layer type filtering not implemented for %s", linkName(g.linktype))
+	g.failUnsupported("link-layer type filtering not implemented for %s", dltName(g.linktype))
 	return pred{}
 }
 

@@ -156,6 +156,13 @@ func (g *gen) mcode(n *nPrim) pred {
 }
 
 func (g *gen) ncodeNum(v uint32, q qual) pred {
+	if q.proto == pDECNET {
+		g.assertNonWLANDir(q.dir)
+		if q.addr != qDefault && q.addr != aHost {
+			g.invalidQual("decnet", tqkw(q.addr))
+		}
+		g.fail("invalid DECnet address '%d'", v)
+	}
 	return g.ncodeCommon("", v, 32, q, strconv.FormatUint(uint64(v), 10))
 }
 
