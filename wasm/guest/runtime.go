@@ -11,6 +11,7 @@ var (
 	verdicts  []byte
 	sinkNames []byte
 	pkt       Packet
+	verdict   Verdict // global so that passing it to the analyzer does not allocate
 )
 
 func ptr(b []byte) uint32 {
@@ -94,12 +95,12 @@ func process(n int32) int32 {
 		}
 		pkt.data = batch[off : off+l : off+l]
 		pkt.index = uint32(i)
-		var v Verdict
-		a.Packet(&pkt, &v)
+		verdict = Verdict{}
+		a.Packet(&pkt, &verdict)
 		o := verdicts[i*verdictSize:]
-		o[0], o[1] = v.action, 0
-		put16(o[2:], v.sink)
-		put32(o[4:], v.tag)
+		o[0], o[1] = verdict.action, 0
+		put16(o[2:], verdict.sink)
+		put32(o[4:], verdict.tag)
 	}
 	return 0
 }
