@@ -37,8 +37,10 @@ type Config struct {
 	Frames uint32
 	// FrameSize is the UMEM chunk size, 2048 or 4096 (default 2048).
 	FrameSize uint32
-	// RingSize is the number of entries of the fill and RX rings (default
-	// 4096 or Frames, whichever is smaller); a power of two.
+	// RingSize is the number of entries of the fill and RX rings (default:
+	// Frames, at most 32768); a power of two. The fill ring bounds how many
+	// frames the kernel can receive while the reader is descheduled, so it
+	// is as large as the UMEM by default.
 	RingSize uint32
 	// Mode selects zero-copy, copy, or the best available.
 	Mode Mode
@@ -52,9 +54,9 @@ func (c Config) withDefaults() Config {
 		c.FrameSize = 2048
 	}
 	if c.RingSize == 0 {
-		c.RingSize = 4096
-		if c.Frames < c.RingSize {
-			c.RingSize = c.Frames
+		c.RingSize = 1
+		for c.RingSize*2 <= c.Frames && c.RingSize < 32768 {
+			c.RingSize *= 2
 		}
 	}
 	return c
@@ -73,15 +75,20 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Stats are the kernel's counters for one socket (XDP_STATISTICS).
+// Stats are the kernel's counters for one socket (XDP_STATISTICS). Frames
+// lost in the kernel are RxDropped + RxRingFull; RxFillRingEmpty says how
+// many of RxDropped found no free frame.
 type Stats struct {
-	RxDropped        uint64 // dropped for reasons other than a full ring or an empty fill ring
+	RxDropped        uint64 // dropped before the RX ring (includes RxFillRingEmpty)
 	RxInvalidDescs   uint64 // invalid RX descriptors
 	RxRingFull       uint64 // dropped because the RX ring was full
-	RxFillRingEmpty  uint64 // dropped because the fill ring had no free frame
+	RxFillRingEmpty  uint64 // of RxDropped: the fill ring had no free frame
 	TxInvalidDescs   uint64
 	TxRingEmptyDescs uint64
 }
+
+// Lost returns the frames the kernel matched for the socket but lost.
+func (st Stats) Lost() uint64 { return st.RxDropped + st.RxRingFull }
 
 // Socket is one AF_XDP socket bound to one receive queue.
 type Socket struct {

@@ -177,7 +177,7 @@ func (s *xdpSource) KernelDropped() uint64 {
 	if err != nil {
 		return 0
 	}
-	return k.RxDropped + k.RxRingFull + k.RxFillRingEmpty
+	return k.Lost()
 }
 
 func (s *xdpSource) stats() QueueStats {
@@ -187,8 +187,8 @@ func (s *xdpSource) stats() QueueStats {
 		st.FilteredOut = c.Seen - c.Matched
 	}
 	if k, err := s.sock.Stats(); err == nil {
-		st.Dropped = k.RxDropped + k.RxRingFull + k.RxFillRingEmpty
-		st.DropDetail = fmt.Sprintf("rx_dropped %d, rx_ring_full %d, fill_ring_empty %d", k.RxDropped, k.RxRingFull, k.RxFillRingEmpty)
+		st.Dropped = k.Lost()
+		st.DropDetail = fmt.Sprintf("rx_dropped %d (fill ring empty %d), rx_ring_full %d", k.RxDropped, k.RxFillRingEmpty, k.RxRingFull)
 	}
 	return st
 }

@@ -33,6 +33,8 @@ import (
 var (
 	frames = flag.Int("frames", 2_000_000, "frames per run")
 	quick  = flag.Bool("quick", false, "fewer rates, for a smoke run")
+	only   = flag.String("only", "", "run only the capturer whose name contains this")
+	verb   = flag.Bool("v", false, "print each capturer's own summary")
 )
 
 type capturer struct {
@@ -104,6 +106,9 @@ func main() {
 	}
 	var rows []row
 	for _, c := range caps {
+		if *only != "" && !strings.Contains(c.name, *only) {
+			continue
+		}
 		r := row{c: c}
 		for _, rate := range rates {
 			res := measure(pair, gidx, c, "udp", 1, rate)
@@ -175,6 +180,9 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		res.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	out := stderr.String()
+	if *verb {
+		fmt.Fprintf(os.Stderr, "live: %s said:\n%s\n", c.name, out)
+	}
 	captured, ok1 := grab(out, `(\d+) packets? captured`)
 	dropped, ok2 := grab(out, `(\d+) packets? dropped by kernel`)
 	if res.err == nil && (!ok1 || !ok2) {
@@ -222,7 +230,7 @@ func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (uint64,
 		return 0, 0, err
 	}
 	defer g.Close()
-	const chunk = 20000
+	const chunk = 4096
 	per := uint32(*frames / 2)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
