@@ -15,6 +15,7 @@ const (
 	ltSLIP          spec.LinkType = 8
 	ltPPP           spec.LinkType = 9
 	ltFDDI          spec.LinkType = 10
+	ltRedback       spec.LinkType = 32 // DLT_REDBACK_SMARTEDGE (no LINKTYPE_ value)
 	ltPPPSerial     spec.LinkType = 50
 	ltPPPEther      spec.LinkType = 51
 	ltSymantecFW    spec.LinkType = 99
@@ -287,7 +288,7 @@ func (g *gen) initLinktype(lt spec.LinkType) bool {
 		set(12+12, 12+14, 0, 3)
 	case ltDSABRCM, ltDSADSA:
 		set(16, 18, 0, 3)
-	case ltEN3MB, ltAX25, ltPronet, ltChaos, ltHIPPI, ltHHDLC, ltAX25KISS, ltBACnet:
+	case ltEN3MB, ltAX25, ltPronet, ltChaos, ltHIPPI, ltHHDLC, ltAX25KISS, ltBACnet, ltRedback:
 		set(notSet, notSet, notSet, notSet)
 	default:
 		if lt >= 104 && lt <= 304 {
