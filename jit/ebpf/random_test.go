@@ -170,6 +170,11 @@ func FuzzTranslate(f *testing.F) {
 		spec.Stmt(spec.ClassRET|spec.RetK, 0),
 		spec.Stmt(spec.ClassRET|spec.RetA, 0),
 	}), make([]byte, 20))
+	g := progen.New(7, progen.Config{Mode: progen.Valid, HeaderRelative: true})
+	for i := 0; i < 8; i++ {
+		prog := g.Program()
+		f.Add(packProgram(prog), g.Packet(prog))
+	}
 	kernel := os.Geteuid() == 0
 	f.Fuzz(func(t *testing.T, code, pkt []byte) {
 		prog := unpackProgram(code)
