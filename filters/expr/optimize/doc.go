@@ -5,7 +5,7 @@
 // straight-line statements, each ending in a return, an unconditional jump
 // or a two-way conditional jump. Every pass has the same signature and
 // reports whether it changed the graph; the driver runs them in order,
-// restarting from the first after any change, until none applies:
+// in rounds until a round changes nothing:
 //
 //   - fold: value numbering of A, X and the scratch slots across blocks, so
 //     that constants are folded and propagated, redundant loads and

@@ -20,18 +20,35 @@ var anyValue = rng{lo: 0, hi: 0xffffffff}
 // maxNe bounds the excluded values remembered per value.
 const maxNe = 16
 
-// facts maps values to what is known about them. A facts map is never
-// modified after it is shared: with copies it.
-type facts map[vid]rng
+// fact is what is known about one value.
+type fact struct {
+	v vid
+	r rng
+}
+
+// facts lists what is known about values, at most one entry per value. A
+// facts slice is never modified after it is shared: with copies it.
+type facts []fact
+
+// get returns what is known about v.
+func (f facts) get(v vid) (rng, bool) {
+	for _, x := range f {
+		if x.v == v {
+			return x.r, true
+		}
+	}
+	return rng{}, false
+}
 
 // with returns a copy of f where v is known to satisfy r.
 func (f facts) with(v vid, r rng) facts {
-	g := make(facts, len(f)+1)
-	for k, x := range f {
-		g[k] = x
+	g := make(facts, 0, len(f)+1)
+	for _, x := range f {
+		if x.v != v {
+			g = append(g, x)
+		}
 	}
-	g[v] = r
-	return g
+	return append(g, fact{v, r})
 }
 
 // normalize tightens r and reports whether it can still hold a value.
@@ -77,7 +94,7 @@ func (r *rng) normalize() bool {
 // assume returns r narrowed by the outcome of `j #k` (op is the jump
 // operation), and false when that outcome is impossible.
 func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
-	r.ne = append([]uint32(nil), r.ne...)
+	r.ne = r.ne[:len(r.ne):len(r.ne)] // appends copy
 	switch op {
 	case spec.JumpJEQ:
 		if taken {
@@ -195,20 +212,14 @@ func (a rng) meet(b rng) rng {
 
 // meetFacts keeps what holds in both a and b.
 func meetFacts(a, b facts) facts {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
 	var f facts
-	for v, ra := range a {
-		if rb, ok := b[v]; ok {
-			r := ra.meet(rb)
+	for _, x := range a {
+		if rb, ok := b.get(x.v); ok {
+			r := x.r.meet(rb)
 			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && len(r.ne) == 0 {
 				continue
 			}
-			if f == nil {
-				f = make(facts)
-			}
-			f[v] = r
+			f = append(f, fact{x.v, r})
 		}
 	}
 	return f

@@ -36,13 +36,13 @@ const (
 type flow struct {
 	n    *numbering
 	init [nSlots]vid       // values at program entry
-	in   map[*block]*state // state at block entry; nil: unreachable
-	out  map[*block][2]*state
+	in   []*state    // by block position: state at entry; nil: unreachable
+	out  [][2]*state // by block position: states on the outgoing edges
 }
 
 // analyze numbers the values of every block, in topological order.
 func analyze(g *graph) *flow {
-	fl := &flow{n: newNumbering(), in: make(map[*block]*state, len(g.order)), out: make(map[*block][2]*state, len(g.order))}
+	fl := &flow{n: newNumbering(), in: make([]*state, len(g.order)), out: make([][2]*state, len(g.order))}
 	for i := range fl.init {
 		fl.init[i] = fl.n.fresh()
 	}
@@ -53,11 +53,11 @@ func analyze(g *graph) *flow {
 		} else {
 			st = fl.meetPreds(b)
 		}
-		fl.in[b] = st
+		fl.in[b.pos] = st
 		if st == nil {
 			continue
 		}
-		fl.out[b] = fl.exits(b, st)
+		fl.out[b.pos] = fl.exits(b, st)
 	}
 	return fl
 }
@@ -66,10 +66,10 @@ func analyze(g *graph) *flow {
 func (fl *flow) meetPreds(b *block) *state {
 	var st *state
 	for _, p := range b.preds {
-		outs, ok := fl.out[p]
-		if !ok {
+		if fl.in[p.pos] == nil {
 			continue
 		}
+		outs := fl.out[p.pos]
 		for i := 0; i < p.nsucc(); i++ {
 			e := outs[i]
 			if p.succ[i] != b || e == nil {
@@ -129,7 +129,7 @@ func (fl *flow) edges(b *block, st *state) [2]*state {
 						continue
 					}
 				} else {
-					r, ok := c.f[a]
+					r, ok := c.f.get(a)
 					if !ok {
 						r = anyValue
 					}
@@ -178,7 +178,7 @@ func (fl *flow) decide(st *state, j spec.Instruction) (taken, known bool) {
 	if c, ok := fl.n.constOf(a); ok {
 		return jumpTaken(op, c, k), true
 	}
-	if r, ok := st.f[a]; ok {
+	if r, ok := st.f.get(a); ok {
 		return r.decide(op, k)
 	}
 	return anyValue.decide(op, k)
@@ -189,7 +189,7 @@ func (fl *flow) nonZero(st *state, v vid) bool {
 	if c, ok := fl.n.constOf(v); ok {
 		return c != 0
 	}
-	if r, ok := st.f[v]; ok {
+	if r, ok := st.f.get(v); ok {
 		taken, known := r.decide(spec.JumpJEQ, 0)
 		return known && !taken
 	}

@@ -34,7 +34,8 @@ var (
 	Share = Pass{"share", share}
 )
 
-// Passes returns every pass in the order Program runs them.
+// Passes returns every pass in the order Program runs them. Program runs
+// them in rounds, each pass once per round, until a round changes nothing.
 func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge, Share} }
 
 // maxRounds bounds the driver. Each change makes the program smaller or its
@@ -50,13 +51,13 @@ func Run(p spec.Program, passes ...Pass) (spec.Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Rounds of every pass in order, until a round changes nothing.
 	for round := 0; round < maxRounds; round++ {
 		changed := false
 		for _, ps := range passes {
 			if ps.run(g) {
 				g.refresh()
 				changed = true
-				break
 			}
 		}
 		if !changed {

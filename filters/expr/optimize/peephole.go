@@ -110,7 +110,7 @@ func offsets(g *graph) bool {
 	lv := computeLiveness(g)
 	changed := false
 	for _, b := range g.order {
-		in := fl.in[b]
+		in := fl.in[b.pos]
 		if in == nil {
 			continue
 		}

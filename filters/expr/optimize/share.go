@@ -36,9 +36,16 @@ func share(g *graph) bool {
 			if b2 == b1 || len(b2.stmts) < len(b1.stmts) {
 				continue
 			}
+			if b1.kind != b2.kind || b1.kind != termGoto && b1.term != b2.term {
+				continue
+			}
+			pre := len(b2.stmts) - len(b1.stmts)
 			for _, mode := range []shareMode{identical, absInd, absAbs} {
+				probe := matcher{mode: mode}
+				if !probe.stmts(b1, b2, pre) {
+					continue
+				}
 				m := &matcher{mode: mode, seen: map[[2]*block]bool{}, region: map[*block]bool{}, region2: map[*block]bool{}}
-				pre := len(b2.stmts) - len(b1.stmts)
 				if !m.match(b1, b2, pre) || (mode != identical && !m.cset) || !m.exitsOK(lv) {
 					continue
 				}
@@ -88,13 +95,8 @@ func (m *matcher) match(b1, b2 *block, skip int) bool {
 	if ok, done := m.seen[key]; done && skip == 0 {
 		return ok
 	}
-	if len(b2.stmts)-skip != len(b1.stmts) || b1.kind != b2.kind {
+	if b1.kind != b2.kind || !m.stmts(b1, b2, skip) {
 		return false
-	}
-	for i, s1 := range b1.stmts {
-		if !m.stmt(s1, b2.stmts[skip+i]) {
-			return false
-		}
 	}
 	switch b1.kind {
 	case termRet:
@@ -292,4 +294,17 @@ func reaches(a, b *block) bool {
 		return false
 	}
 	return walk(a)
+}
+
+// stmts reports whether b1's statements match b2's from skip on.
+func (m *matcher) stmts(b1, b2 *block, skip int) bool {
+	if len(b2.stmts)-skip != len(b1.stmts) {
+		return false
+	}
+	for i, s1 := range b1.stmts {
+		if !m.stmt(s1, b2.stmts[skip+i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -14,10 +14,10 @@ func thread(g *graph) bool {
 	// before it; the latter is recomputed after each change.
 	for i := len(g.order) - 1; i >= 0; i-- {
 		p := g.order[i]
-		outs, ok := fl.out[p]
-		if !ok {
+		if fl.in[p.pos] == nil {
 			continue
 		}
+		outs := fl.out[p.pos]
 		for e := 0; e < p.nsucc(); e++ {
 			est := outs[e]
 			if est == nil {
