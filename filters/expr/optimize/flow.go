@@ -35,7 +35,7 @@ const (
 // flow is the result of the forward analysis of a graph.
 type flow struct {
 	n    *numbering
-	init [nSlots]vid       // values at program entry
+	init [nSlots]vid // values at program entry
 	in   []*state    // by block position: state at entry; nil: unreachable
 	out  [][2]*state // by block position: states on the outgoing edges
 }

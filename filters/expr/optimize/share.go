@@ -74,8 +74,8 @@ const (
 type matcher struct {
 	mode    shareMode
 	c       uint32
-	cset   bool
-	seen   map[[2]*block]bool
+	cset    bool
+	seen    map[[2]*block]bool
 	region  map[*block]bool // blocks of the first region
 	region2 map[*block]bool // blocks of the second region
 	exits   []*block        // blocks both regions continue at
