@@ -23,7 +23,11 @@ func (t *translator) emitAll() error {
 	t.emit(asm.Mov.Imm32(r.A, 0), asm.Mov.Imm32(r.X, 0))
 	prologueEnd := len(t.out)
 	if t.o.Annotate {
-		t.out[0] = t.out[0].WithSource(asm.Comment("prologue: packet pointers (XDP), A = X = 0"))
+		what := "prologue: A = X = 0"
+		if t.xdp() {
+			what = "prologue: data, data_end; A = X = 0"
+		}
+		t.out[0] = t.out[0].WithSource(asm.Comment(what))
 	}
 
 	for pc := 0; pc < t.n; pc++ {

@@ -24,6 +24,7 @@ type Error struct {
 	Err    error  // ErrUnsupported, or another cause
 }
 
+// Error returns "pc N: what: cause (target target)".
 func (e *Error) Error() string {
 	return fmt.Sprintf("pc %d: %s: %v (%s target)", e.PC, e.What, e.Err, e.Target)
 }

@@ -205,7 +205,7 @@ func (t *translator) resolve(pc int) int {
 	}
 }
 
-// succ returns where control goes after pc: the fall-through successor
+// edges returns where control goes after pc: the fall-through successor
 // (or -2 for none) and the jump targets (resolved) the code for pc names.
 // Both plan and emit use it so they agree on the edges.
 func (t *translator) edges(pc int) (fall int, jumps []int) {
@@ -305,8 +305,8 @@ func (t *translator) emit(insns ...asm.Instruction) {
 	}
 }
 
-// jumpTo returns the label for a jump to the resolved pc and counts
-// references to the match and no-match actions.
+// ref returns label, counting the references to it (the match and
+// no-match actions are emitted only when referenced).
 func (t *translator) ref(label string) string {
 	t.refs[label]++
 	return label
