@@ -87,7 +87,7 @@ func tsharkFrames(t testing.TB, file, filter string, compared int, fields ...str
 		n, _ := strconv.Atoi(cols[0])
 		cmp := cols[1 : 1+compared]
 		f := tsharkFrame{extra: cols[1+compared:]}
-		if fields[0] == "http.request.method" {
+		if fields[0] == "http.request.method" || compared == 1 {
 			f.tuples = []string{strings.Join(cmp, "\t")}
 		} else { // DNS: comma-separated values per question, zipped
 			names, types := strings.Split(cmp[0], ","), strings.Split(cmp[1], ",")
@@ -351,4 +351,41 @@ func TestHTTPAndDNSAgainstTsharkOnCorpus(t *testing.T) {
 	t.Logf("%d comparisons on %d files", checked, len(files))
 	report(t, "http/tcpdump", rh)
 	report(t, "dns/tcpdump", rd)
+}
+
+// TestTLSAgainstTsharkOnMixedCapture compares the TLS analyzer (the C SDK's
+// bundled example) with Wireshark's ClientHello server names.
+func TestTLSAgainstTsharkOnMixedCapture(t *testing.T) {
+	needTshark(t)
+	path := mixedCapture(t, 5000)
+	c, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev swapWriter
+	h := bundledHost(t, "tls", &ev)
+	feedFrames(t, h, c)
+	ours := frameTuples(t, ev.take(), "client_hello", "sni")
+	theirs := tsharkFrames(t, path, "tls.handshake.type == 1", 1, "tls.handshake.extensions_server_name")
+	var res comparison
+	for n, f := range theirs {
+		if sameTuples(ours[n], f.tuples) {
+			res.agree++
+			continue
+		}
+		cat := ""
+		if truncatedFrame(c, n) && len(ours[n]) == 0 {
+			cat = "truncated frame: the ClientHello is cut before its extensions; Wireshark still marks the handshake type"
+		}
+		res.add(cat, fmt.Sprintf("frame %d: ours %q wireshark %q", n, ours[n], f.tuples))
+	}
+	for n, o := range ours {
+		if _, ok := theirs[n]; !ok {
+			res.add("", fmt.Sprintf("frame %d: ours %q wireshark none", n, o))
+		}
+	}
+	if res.agree < 100 {
+		t.Fatalf("only %d ClientHellos agree", res.agree)
+	}
+	report(t, "tls/mixed", res)
 }

@@ -4,8 +4,9 @@
 //
 // Go analyzers are built with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared
 // -trimpath and no build id, so the same toolchain gives the same bytes; the
-// toolchain's version is written to TOOLCHAIN. C analyzers are built with
-// clang --target=wasm32-wasi and wasi-libc (flags in the table below).
+// toolchain's version is written to TOOLCHAIN. C analyzers are built
+// freestanding with clang --target=wasm32 and lld (flags below); the SDK's
+// runtime needs no libc.
 package main
 
 import (
@@ -35,7 +36,7 @@ var analyzers = []analyzer{
 
 // cFlags are the clang flags for C analyzers, fixed for reproducible output.
 var cFlags = []string{
-	"--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-nostartfiles",
+	"--target=wasm32", "-O2", "-nostdlib", "-fno-builtin-memcpy", "-fno-builtin-memset",
 	"-ffile-prefix-map=SRC=.", "-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-all",
 	"-Wl,-z,stack-size=65536", "-I", "wasm/guest/c",
 }
