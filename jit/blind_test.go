@@ -34,7 +34,7 @@ func codeOf(t *testing.T, f *Filter) []byte {
 	if f.native == nil {
 		t.Fatal("not a native filter")
 	}
-	return f.native.mem[:f.layout.size]
+	return f.native.bytes()[:f.layout.size]
 }
 
 // verbatim returns the offsets of the windows of code that contain a value

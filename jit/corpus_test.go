@@ -111,7 +111,8 @@ func corpusCaptures(tb testing.TB) (map[spec.LinkType][]corpus.Packet, int) {
 // the corpus captures of its link type and, for Ethernet, of the generated
 // mixed capture (internal/benchdata's working set), with varied metadata.
 // Every program also runs on synthetic packets of every length, so that
-// programs for link types without a capture still execute.
+// programs for link types without a capture still execute, and RunBatch
+// runs over the same packets in one call per engine.
 func TestCorpusDifferential(t *testing.T) {
 	progs, refused := corpusPrograms(t)
 	caps, files := corpusCaptures(t)
@@ -140,6 +141,22 @@ func TestCorpusDifferential(t *testing.T) {
 				disagree++
 				if len(failures) < 20 {
 					failures = append(failures, fmt.Sprintf("%s %q [%v] packet %d: %s", cp.label, cp.expr, cp.link, i, msg))
+				}
+			}
+		}
+		bp, bw := make([][]byte, len(pkts)), make([]uint32, len(pkts))
+		for i, pk := range pkts {
+			bp[i], bw[i] = pk.Data, pk.WireLen
+		}
+		for _, b := range []struct {
+			p [][]byte
+			w []uint32
+		}{{bp, bw}, {synthetic, nil}} {
+			runs += len(b.p)
+			if msg := e.checkBatch(b.p, b.w); msg != "" {
+				disagree++
+				if len(failures) < 20 {
+					failures = append(failures, fmt.Sprintf("%s %q: %s", cp.label, cp.expr, msg))
 				}
 			}
 		}

@@ -75,6 +75,31 @@ func (e *engines) check(pkt []byte, wirelen uint32, meta *vm.Meta) string {
 	return ""
 }
 
+// checkBatch runs every engine's RunBatch over pkts (wire lengths wl, or
+// nil) and returns a description of the first result that differs from
+// vm.Run's, or "".
+func (e *engines) checkBatch(pkts [][]byte, wl []uint32) string {
+	out := make([]uint32, len(pkts))
+	for _, n := range e.named {
+		for i := range out {
+			out[i] = 0xdeadbeef
+		}
+		if err := n.f.RunBatch(pkts, wl, out); err != nil {
+			return fmt.Sprintf("%s: RunBatch: %v", n.name, err)
+		}
+		for i, pkt := range pkts {
+			w := uint32(len(pkt))
+			if wl != nil {
+				w = wl[i]
+			}
+			if want := vm.Run(e.p, pkt, w, nil); out[i] != want {
+				return fmt.Sprintf("%s: RunBatch packet %d of %d returned %d, vm.Run %d", n.name, i, len(pkts), out[i], want)
+			}
+		}
+	}
+	return ""
+}
+
 // testMeta returns varied metadata for packet i: ancillary values, a
 // network offset (valid for most packets) and a parse record (absent for
 // some), so that every special load is exercised both ways.

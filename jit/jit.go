@@ -26,6 +26,8 @@ type Options struct {
 var (
 	// ErrNilProgram is returned by Compile for a nil program.
 	ErrNilProgram = errors.New("jit: nil program")
+	// ErrBatchLength is returned by RunBatch when its slices do not match.
+	ErrBatchLength = errors.New("jit: batch slices of different lengths")
 	// ErrBlinding is returned when no draw of blinding keys kept every
 	// program constant out of the code. It does not happen in practice
 	// (each draw fails with a probability near 2^-24); it exists so that
@@ -116,7 +118,12 @@ func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) 
 // length on the wire (what len reads). Run allocates nothing. It panics if
 // the filter has been closed.
 func (f *Filter) Run(pkt []byte, wirelen uint32) uint32 {
-	return f.RunMeta(pkt, wirelen, nil)
+	if f.code != 0 {
+		r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, &zeroMeta)
+		keepAlive(f)
+		return r
+	}
+	return f.runPortable(pkt, wirelen, &zeroMeta)
 }
 
 // RunMeta is Run with the packet's metadata and parse record (a *vm.Meta
@@ -130,10 +137,53 @@ func (f *Filter) RunMeta(pkt []byte, wirelen uint32, meta *Meta) uint32 {
 		keepAlive(f)
 		return r
 	}
+	return f.runPortable(pkt, wirelen, meta)
+}
+
+// runPortable runs the portable form, or panics if the filter is closed.
+func (f *Filter) runPortable(pkt []byte, wirelen uint32, meta *Meta) uint32 {
 	if f.port == nil {
 		panic("jit: Run on a closed Filter")
 	}
 	return f.port.run(pkt, wirelen, meta)
+}
+
+// batchChunk bounds the packets one entry into native code runs, so that
+// a goroutine in RunBatch reaches a preemption point at least every
+// batchChunk packets (the native code cannot be preempted).
+const batchChunk = 64
+
+// RunBatch runs the filter on every packet of pkts, with no metadata, and
+// stores the results in out[i]. wirelens[i] is packet i's length on the
+// wire; a nil wirelens means every packet was captured whole. It returns
+// ErrBatchLength unless len(out) >= len(pkts) and wirelens is nil or as
+// long as pkts. With native code, the loop over the packets runs in native
+// code too, which saves the cost of entering it once per packet. RunBatch
+// allocates nothing and panics if the filter has been closed.
+func (f *Filter) RunBatch(pkts [][]byte, wirelens []uint32, out []uint32) error {
+	if len(out) < len(pkts) || (wirelens != nil && len(wirelens) != len(pkts)) {
+		return fmt.Errorf("%w: %d packets, %d wire lengths, %d results", ErrBatchLength, len(pkts), len(wirelens), len(out))
+	}
+	if f.code == 0 {
+		for i, pkt := range pkts {
+			wl := uint32(len(pkt))
+			if wirelens != nil {
+				wl = wirelens[i]
+			}
+			out[i] = f.runPortable(pkt, wl, &zeroMeta)
+		}
+		return nil
+	}
+	for start := 0; start < len(pkts); start += batchChunk {
+		end := min(start+batchChunk, len(pkts))
+		var wl *uint32
+		if wirelens != nil {
+			wl = &wirelens[start]
+		}
+		enterBatch(f.code, &pkts[start], wl, &out[start], end-start, &zeroMeta)
+	}
+	keepAlive(f)
+	return nil
 }
 
 // Native reports whether the filter runs native machine code (rather than

@@ -73,6 +73,36 @@ func TestRunAllocatesNothing(t *testing.T) {
 	}
 }
 
+func TestRunBatchLengths(t *testing.T) {
+	p := mustVerify(t, tcpPort80(t), verifier.Options{})
+	for _, opts := range []Options{{}, {Portable: true}} {
+		f, err := Compile(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts := fullPackets()
+		for _, c := range []struct {
+			wl  []uint32
+			out int
+		}{{nil, 1}, {[]uint32{1}, 2}} {
+			if err := f.RunBatch(pkts, c.wl, make([]uint32, c.out)); !errors.Is(err, ErrBatchLength) {
+				t.Errorf("RunBatch(%d packets, %d wire lengths, %d results) = %v, want ErrBatchLength", len(pkts), len(c.wl), c.out, err)
+			}
+		}
+		if err := f.RunBatch(nil, nil, nil); err != nil {
+			t.Errorf("empty batch: %v", err)
+		}
+		out := make([]uint32, 2)
+		if n := testing.AllocsPerRun(100, func() { f.RunBatch(pkts, nil, out) }); n != 0 {
+			t.Errorf("native=%v: RunBatch allocates %.1f times", f.Native(), n)
+		}
+		if out[0] == 0 || out[1] != 0 {
+			t.Errorf("native=%v: RunBatch results %v, want a match then a miss", f.Native(), out)
+		}
+		f.Close()
+	}
+}
+
 // TestConcurrentRunUnderSignals: several goroutines run the same filters at
 // once (each call has its own scratch area in its own frame) while the GC
 // runs continuously and a CPU profile sends SIGPROF, so that signals and

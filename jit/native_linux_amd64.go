@@ -22,6 +22,14 @@ const scratchBytes = 64
 //go:noescape
 func enter(code uintptr, pkt *byte, caplen uint64, wirelen uint32, meta *Meta) uint32
 
+// enterBatch runs the machine code at code on n packets: pkts points at n
+// slice headers, wirelens at n wire lengths (nil: each packet's captured
+// length), out at n results. It is the second trampoline of
+// trampoline_linux_amd64.s.
+//
+//go:noescape
+func enterBatch(code uintptr, pkts *[]byte, wirelens *uint32, out *uint32, n int, meta *Meta)
+
 // keepAlive keeps the filter (and so its mapping) reachable until the
 // native code has returned.
 func keepAlive(f *Filter) { runtime.KeepAlive(f) }
@@ -53,6 +61,9 @@ func newMapping(code []byte) (*mapping, error) {
 	}
 	return &mapping{mem: mem}, nil
 }
+
+// bytes returns the mapped memory (readable: the tests inspect the code).
+func (m *mapping) bytes() []byte { return m.mem }
 
 // entry returns the address of the first instruction.
 func (m *mapping) entry() uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(m.mem))) }

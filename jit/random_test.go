@@ -58,8 +58,12 @@ func TestRandomDifferential(t *testing.T) {
 				}
 				programs++
 				e := compileAll(t, p)
+				var batch [][]byte
+				var bwl []uint32
 				for j := range 24 {
 					pkt := g.Packet(prog)
+					batch = append(batch, pkt)
+					bwl = append(bwl, uint32(len(pkt))+uint32(j%3)*7)
 					runs++
 					wl := uint32(len(pkt)) + uint32(j%3)*7
 					if msg := e.check(pkt, wl, testMeta(i*31+j, pkt)); msg != "" {
@@ -67,6 +71,12 @@ func TestRandomDifferential(t *testing.T) {
 						if disagree <= 10 {
 							t.Errorf("seed %d program %d packet %d (%d bytes): %s\n%s", 1000+ci, i, j, len(pkt), msg, listing(prog))
 						}
+					}
+				}
+				if msg := e.checkBatch(batch, bwl); msg != "" {
+					disagree++
+					if disagree <= 10 {
+						t.Errorf("seed %d program %d: %s\n%s", 1000+ci, i, msg, listing(prog))
 					}
 				}
 				e.close(t)
