@@ -192,13 +192,6 @@ func (a *aLen) isArith()     {}
 func (a *aLoad) isArith()    {}
 func (a *aBin) isArith()     {}
 func (a *aNeg) isArith()     {}
-func (n *nOther) isNode()    {}
-func (n *nAbbrev) isNode()   {}
-func (n *nPrim) isNode()     {}
-func (n *nRel) isNode()      {}
-func (n *nNot) isNode()      {}
-func (n *nOr) isNode()       {}
-func (n *nAnd) isNode()      {}
 func (s span) width() int    { return s.end - s.pos }
 func join(a, b span) span    { return span{a.pos, b.end} }
 func spanOf(t token) span    { return span{t.pos, t.end} }

@@ -1,0 +1,29 @@
+// Package expr compiles pcap filter expressions (the language of tcpdump
+// and pcap-filter(7)) to classic BPF programs, without libpcap or cgo.
+//
+// Compile takes an expression and Options (link type, snapshot length,
+// optimizer, netmask, Linux extensions, name resolution) and returns a
+// spec.Program that libpcap's own bpf_filter could run, or an *Error
+// with the byte position of the problem; Caret renders it under the
+// expression.
+//
+// The language is libpcap's whole grammar: direction, type and protocol
+// qualifiers with their defaults and abbreviations ("src or dst",
+// "host a and b" meaning "host a and host b"), host, net (dotted, partial,
+// mask, /len, IPv6 prefixes), port, portrange, gateway, proto and
+// protochain; the protocol names; packet accessors proto[expr:size] with
+// full arithmetic and comparisons; the named constants (icmp and icmp6
+// types, tcp flags); vlan and mpls (which move later offsets), pppoed and
+// pppoes, geneve and vxlan; llc and its frame types; 802.11 type, subtype,
+// direction and addresses; inbound and outbound; pflog fields; SunATM and
+// SS7 fields. Code generation follows libpcap master (1.11) where it
+// differs from 1.10, for every link type libpcap supports.
+//
+// Names of services, protocols and EtherTypes come from tables built into
+// the package, so results do not depend on the host's /etc files. Host,
+// Ethernet and network names are resolved only through Options.Resolver.
+//
+// Programs are loop-free: libpcap's protochain loop is unrolled to
+// Options.ProtochainDepth steps (see DefaultProtochainDepth), so every
+// program passes verifier.Verify.
+package expr
