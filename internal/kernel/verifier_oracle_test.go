@@ -171,6 +171,19 @@ func TestVerifierAgainstKernelCorpus(t *testing.T) {
 	if v.total < 1000 {
 		t.Errorf("only %d programs compiled: the comparison is too small to mean anything", v.total)
 	}
+
+	// The expected listings themselves: libpcap master's programs,
+	// including those Debian's older libpcap cannot compile.
+	m := newVerdicts()
+	for _, tc := range corpus.CasesOf(t, "filter_accept") {
+		prog, err := spec.ParseText([]byte(tc.Expected), spec.TextListing)
+		if err != nil {
+			t.Errorf("%s: expected listing does not parse: %v", tc.Label, err)
+			continue
+		}
+		m.add(c, prog, "expected listing of "+tc.Label)
+	}
+	m.report(t, "libpcap master's expected listings")
 }
 
 // TestVerifierAgainstKernelRandom compares Verify with the kernel on the
