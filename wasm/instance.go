@@ -143,8 +143,9 @@ func (in *instance) call(ctx context.Context, fuel int64, n int) error {
 	return nil
 }
 
-// callTick runs wring_tick.
-func (in *instance) callTick(ctx context.Context, fuel int64, now int64, final bool) error {
+// callTick runs wring_tick; more reports that the guest has more events to
+// flush (it returned 1).
+func (in *instance) callTick(ctx context.Context, fuel int64, now int64, final bool) (more bool, err error) {
 	in.fuel.Set(uint64(fuel))
 	in.stack[0] = uint64(now)
 	in.stack[1] = 0
@@ -152,12 +153,16 @@ func (in *instance) callTick(ctx context.Context, fuel int64, now int64, final b
 		in.stack[1] = 1
 	}
 	if err := in.tick.CallWithStack(ctx, in.stack); err != nil {
-		return errorf(in.gen.a.name, spec.ExportTick, classify(in, err), "%w", err)
+		return false, errorf(in.gen.a.name, spec.ExportTick, classify(in, err), "%w", err)
 	}
-	if rc := int32(in.stack[0]); rc != 0 {
-		return errorf(in.gen.a.name, spec.ExportTick, ErrGuest, "code %d", rc)
+	switch rc := int32(in.stack[0]); rc {
+	case 0:
+		return false, nil
+	case 1:
+		return true, nil
+	default:
+		return false, errorf(in.gen.a.name, spec.ExportTick, ErrGuest, "code %d", rc)
 	}
-	return nil
 }
 
 // snapshot copies the guest's counters after a good call.

@@ -273,17 +273,28 @@ func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed 
 	w.policy(a, b, listed, from, false)
 }
 
-// tick runs wring_tick and writes its events.
+// maxTickRounds bounds how often one tick calls wring_tick again for a guest
+// that says it has more events to flush.
+const maxTickRounds = 1024
+
+// tick runs wring_tick, again while the guest has more events to flush, and
+// writes the events.
 func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
-	in.resetEvents()
-	err := in.callTick(w.ctx, w.h.cfg.fuel, now, final)
-	if err == nil {
-		err = w.collect(a, in, &packet.Batch{}, 0, now)
-	}
-	if err != nil {
-		a.failed(err)
-		in.gen.retire(w.ctx, in)
-		w.inst[i] = nil
+	for round := 0; round < maxTickRounds; round++ {
+		in.resetEvents()
+		more, err := in.callTick(w.ctx, w.h.cfg.fuel, now, final)
+		if err == nil {
+			err = w.collect(a, in, &packet.Batch{}, 0, now)
+		}
+		if err != nil {
+			a.failed(err)
+			in.gen.retire(w.ctx, in)
+			w.inst[i] = nil
+			return
+		}
+		if !more {
+			return
+		}
 	}
 }
 

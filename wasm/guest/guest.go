@@ -120,3 +120,13 @@ func (c *Counter) Add(n uint64) { counters[c.i] += n }
 
 // Value returns the counter's value.
 func (c *Counter) Value() uint64 { return counters[c.i] }
+
+// tickMore is set by TickMore during a Tick call.
+var tickMore bool
+
+// TickMore asks the host to call Tick again with the same arguments once the
+// events written so far are collected. Call it from Tick.
+func TickMore() { tickMore = true }
+
+// EventRoom reports how many bytes are left in the event area.
+func EventRoom() int { return len(events) - eventsHeader - int(le32(events)) }

@@ -106,8 +106,12 @@ func process(n int32) int32 {
 }
 
 func tick(now int64, final int32) int32 {
+	tickMore = false
 	if t, ok := registered.(Ticker); ok {
 		t.Tick(now, final != 0)
+	}
+	if tickMore {
+		return 1
 	}
 	return 0
 }
