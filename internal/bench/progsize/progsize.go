@@ -1,6 +1,7 @@
 // Package progsize compares the size of wring's optimized programs with
 // libpcap's: for each expression it counts the instructions of
-// expr.Compile followed by optimize.Program and of `tcpdump -d` (Debian's
+// expr.Compile with Options.Optimize (which runs filters/expr/optimize) and
+// of `tcpdump -d` (Debian's
 // libpcap 1.10.3, optimized), and summarizes per link type. The lead's
 // BENCHMARKS.md generator prints its table through TestProgramSizeTable.
 package progsize
@@ -14,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/wringcap/wring/filters/expr"
-	"github.com/wringcap/wring/filters/expr/optimize"
 	"github.com/wringcap/wring/internal/pcaporacle"
 	"github.com/wringcap/wring/spec"
 )
@@ -75,14 +75,19 @@ func measure(in Input) Result {
 		r.Skip = "unknown link type"
 		return r
 	}
-	wp, err := expr.Compile(in.Expr, expr.Options{LinkType: lt})
+	wu, err := expr.Compile(in.Expr, expr.Options{LinkType: lt})
+	if err != nil {
+		r.Skip = "wring refuses it"
+		return r
+	}
+	wo, err := expr.Compile(in.Expr, expr.Options{LinkType: lt, Optimize: true})
 	if err != nil {
 		r.Skip = "wring refuses it"
 		return r
 	}
 	r.Libpcap = len(lp)
-	r.WringUnopt = len(wp)
-	r.Wring = len(optimize.Program(wp))
+	r.WringUnopt = len(wu)
+	r.Wring = len(wo)
 	return r
 }
 
