@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/spec"
 )
@@ -177,15 +179,51 @@ func (c *Capture) Close() error {
 	return nil
 }
 
-// queueFilter wraps an AF_PACKET kernel filter so it keeps only frames of
-// receive queue q (skb->queue_mapping, which records RX queue q as q+1).
-func queueFilter(p spec.Program, q int) spec.Program {
+// guard prepends `ld [anc]; jeq #k, go on, reject` to an AF_PACKET kernel
+// filter. The original program's jumps are relative, so they still land.
+func guard(p spec.Program, anc, k uint32) spec.Program {
 	out := spec.Program{
-		spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, spec.AncillaryBase+spec.AncQueue),
-		spec.Jump(spec.ClassJMP|spec.JumpJEQ|spec.SrcK, uint32(q+1), 1, 0),
+		spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, spec.AncillaryBase+anc),
+		spec.Jump(spec.ClassJMP|spec.JumpJEQ|spec.SrcK, k, 1, 0),
 		spec.Stmt(spec.ClassRET|spec.RetK, 0),
 	}
 	return append(out, p...)
+}
+
+// queueFilter keeps only frames of receive queue q. Drivers record the
+// receive queue in skb->queue_mapping as q+1 (skb_record_rx_queue); veth
+// records none, and its queue_mapping is the peer's transmit queue, which
+// is the receive queue veth's XDP path reports, so there it is q itself.
+func queueFilter(p spec.Program, ifname string, q int) spec.Program {
+	v := uint32(q + 1)
+	if driver(ifname) == "veth" {
+		v = uint32(q)
+	}
+	return guard(p, spec.AncQueue, v)
+}
+
+// untaggedOnly keeps only frames the kernel found no VLAN tag on. The
+// kernel moves a tag into metadata before a socket filter runs, so a
+// program that does not ask for VLAN tags would match tagged frames by
+// their inner headers; wring's live filters mean what they mean in-band
+// (in XDP, in userspace, and on the frame written to a file, where the tag
+// is restored), so such a program sees only untagged frames.
+func untaggedOnly(p spec.Program) spec.Program {
+	return guard(p, spec.AncVLANTagPresent, 0)
+}
+
+// driver returns the kernel driver of an interface ("" when unknown).
+func driver(ifname string) string {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	info, err := unix.IoctlGetEthtoolDrvinfo(fd, ifname)
+	if err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(info.Driver[:])
 }
 
 func accept(snaplen uint32) spec.Program {

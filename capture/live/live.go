@@ -57,7 +57,9 @@ type Filters struct {
 	InBand *verifier.Program
 	// Kernel is for the AF_PACKET socket filter, where the kernel has
 	// already moved VLAN tags into metadata and the program reads them with
-	// Linux ancillary loads (libpcap's live-capture semantics on Linux).
+	// Linux ancillary loads (libpcap's live-capture code for Linux). A
+	// program that reads no VLAN metadata is given only untagged frames, so
+	// that every path means the same as InBand (see RATIONALE.md).
 	Kernel *verifier.Program
 }
 

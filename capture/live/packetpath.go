@@ -9,6 +9,7 @@ import (
 	"github.com/wringcap/wring/capture/afpacket"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
 )
 
 // packetPath is a fanout group of AF_PACKET sockets.
@@ -28,15 +29,19 @@ func (p *packetPath) describe() string {
 func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) {
 	p := &packetPath{}
 	var prog spec.Program
-	if opts.Filters.Kernel != nil {
-		prog = opts.Filters.Kernel.Instructions()
+	if k := opts.Filters.Kernel; k != nil {
+		prog = k.Instructions()
 		p.inKernel = true
+		vlan := verifier.Ancillary(spec.AncVLANTagPresent) | verifier.Ancillary(spec.AncVLANTag) | verifier.Ancillary(spec.AncVLANTPID)
+		if k.Extensions()&vlan == 0 {
+			prog = untaggedOnly(prog)
+		}
 	}
 	if dev.Queue >= 0 {
 		if prog == nil {
 			prog = accept(opts.Snaplen)
 		}
-		prog = queueFilter(prog, dev.Queue)
+		prog = queueFilter(prog, dev.Name, dev.Queue)
 	}
 	n := opts.Workers
 	if n <= 0 {
