@@ -19,6 +19,7 @@ type compileCmd struct {
 	Netmask  string   `name:"netmask" help:"IPv4 netmask of the capture network, for 'ip broadcast'."`
 	LinuxExt bool     `name:"linux-ext" help:"Use Linux ancillary loads where libpcap does for live Linux captures (vlan, inbound, outbound, ifindex)."`
 	Depth    int      `name:"protochain-depth" default:"8" help:"How many IPv6 extension headers protochain follows (the program is loop-free, so the walk is unrolled; at most 128)."`
+	NoNames  bool     `name:"no-resolve" short:"n" help:"Do not resolve host, Ethernet and network names (they are then errors)."`
 	EBPF     bool     `name:"ebpf" help:"Print the eBPF translation instead of the classic program."`
 	Target   string   `name:"target" enum:"xdp,socket" default:"xdp" help:"eBPF program type for --ebpf: ${enum}."`
 	Expr     []string `arg:"" optional:"" passthrough:"" help:"The filter expression; several arguments are joined with spaces, as tcpdump does."`
@@ -33,6 +34,9 @@ func (c *compileCmd) Run(s *streams) error {
 		return exitf(2, "compile: --linktype: %v", err)
 	}
 	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt, ProtochainDepth: c.Depth}
+	if !c.NoNames {
+		opts.Resolver = expr.SystemResolver()
+	}
 	if c.Netmask != "" {
 		a, err := netip.ParseAddr(c.Netmask)
 		if err != nil || !a.Is4() {

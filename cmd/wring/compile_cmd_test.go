@@ -114,6 +114,8 @@ func TestCompileErrors(t *testing.T) {
 		{[]string{"compile", "--linktype", "LINUX_SLL", "vlan"}, 1, "  vlan\n  ^~~~"},
 		{[]string{"compile", "ip[0:3] = 1"}, 1, "  ip[0:3] = 1\n       ^"},
 		{[]string{"compile", "--linktype", "NOSUCH", "ip"}, 2, ""},
+		{[]string{"compile", "-n", "host", "localhost"}, 1, "  host localhost\n       ^~~~~~~~~"},
+		{[]string{"compile", "ip and not ip"}, 1, "expression rejects all packets"},
 	} {
 		_, errs, code := runWring(t, tc.args...)
 		if code != tc.code {

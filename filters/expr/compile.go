@@ -103,6 +103,10 @@ func Compile(src string, opts Options) (prog spec.Program, err error) {
 	}
 	if opts.Optimize {
 		out = optimize.Program(out)
+		if len(out) == 1 && out[0] == stmt(spec.ClassRET|spec.RetK, 0) {
+			// As libpcap's optimizer reports it.
+			return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
+		}
 	}
 	return out, nil
 }
