@@ -605,8 +605,8 @@ func (g *gen) acode(s string, q qual) pred {
 	if q.proto != pLink {
 		g.fail("'link' is the only valid proto qualifier for 'host $XX'")
 	}
-	v, err := strconv.ParseUint(s[1:], 16, 8)
-	if err != nil {
+	v, ok := parseMAC8(s)
+	if !ok {
 		g.fail("invalid MAC-8 address '%s'", s)
 	}
 	return g.mac8host(uint32(v), q.dir, "link host $XX")
@@ -1011,15 +1011,37 @@ func (g *gen) dnhost(s string, q qual) pred {
 	if q.addr != qDefault && q.addr != aHost {
 		g.invalidQual("decnet", tqkw(q.addr))
 	}
-	area, node, ok := strings.Cut(s, ".")
-	a, e1 := strconv.ParseUint(area, 10, 32)
-	n, e2 := strconv.ParseUint(node, 10, 32)
-	if !ok || e1 != nil || e2 != nil || a > 63 || n > 1023 || strings.Contains(node, ".") {
+	addr, ok := parseDECnet(s)
+	if !ok {
 		g.fail("invalid DECnet address '%s'", s)
 	}
-	addr := uint32(a<<10 | n)
 	b0 := g.linktypeTest(etDN)
-	return and(b0, g.dnhostop(addr, q.dir))
+	return and(b0, g.dnhostop(uint32(addr), q.dir))
+}
+
+// parseDECnet parses a DECnet address "area.node" (area 0-63, node
+// 0-1023, decimal) into its 16-bit form.
+func parseDECnet(s string) (uint16, bool) {
+	area, node, ok := strings.Cut(s, ".")
+	if !ok || area == "" || node == "" || strings.Contains(node, ".") {
+		return 0, false
+	}
+	a, e1 := strconv.ParseUint(area, 10, 32)
+	n, e2 := strconv.ParseUint(node, 10, 32)
+	if e1 != nil || e2 != nil || a > 63 || n > 1023 {
+		return 0, false
+	}
+	return uint16(a<<10 | n), true
+}
+
+// parseMAC8 parses an ARCnet (MAC-8) address "$xx" of one or two hex
+// digits.
+func parseMAC8(s string) (uint8, bool) {
+	if len(s) < 2 || len(s) > 3 || s[0] != '$' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s[1:], 16, 8)
+	return uint8(v), err == nil
 }
 
 func swap16(v uint32) uint32 { return (v&0xff)<<8 | (v>>8)&0xff }
