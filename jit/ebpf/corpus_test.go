@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/internal/benchdata"
 	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/pcaporacle"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 	"github.com/wringcap/wring/vm"
@@ -33,7 +35,7 @@ type corpusProgram struct {
 // from the expressions of TESTrun's filter_accept cases, by two compilers:
 // libpcap (the listing in each case's expected field, libpcap master) and
 // wring's filters/expr (with the case's optimize and Linux-extension
-// settings). Programs the verifier refuses, as Linux's classic checker
+// settings), and by Debian's tcpdump too when WRING_EBPF_TCPDUMP is set. Programs the verifier refuses, as Linux's classic checker
 // would, and expressions filters/expr cannot compile without name
 // resolution are counted, not returned.
 func corpusPrograms(tb testing.TB) (out []corpusProgram, refused map[string]int) {
@@ -91,7 +93,70 @@ func corpusPrograms(tb testing.TB) (out []corpusProgram, refused map[string]int)
 		}
 		add(c, "expr", link, prog)
 	}
+	if os.Getenv("WRING_EBPF_TCPDUMP") != "" {
+		for _, tp := range tcpdumpPrograms(tb) {
+			if tp.err != nil {
+				refused["tcpdump: refused"]++
+				continue
+			}
+			add(tp.c, "tcpdump", tp.link, tp.prog)
+		}
+	}
 	return out, refused
+}
+
+type tcpdumpProgram struct {
+	c    corpus.Case
+	link spec.LinkType
+	prog spec.Program
+	err  error
+}
+
+// tcpdumpPrograms compiles every distinct (DLT, expression, optimize) of the
+// accept cases with Debian's tcpdump (-ddd -y DLT [-O]), two at a time.
+// It takes a minute or two, so TestCorpus asks for it only when
+// WRING_EBPF_TCPDUMP is set.
+func tcpdumpPrograms(tb testing.TB) []tcpdumpProgram {
+	tb.Helper()
+	if _, err := pcaporacle.Tcpdump(); err != nil {
+		corpus.Unavailable(tb, err.Error())
+	}
+	seen := map[string]bool{}
+	var todo []tcpdumpProgram
+	for _, c := range corpus.CasesOf(tb, "filter_accept") {
+		link, err := spec.ParseLinkType(c.DLT)
+		if err != nil {
+			continue
+		}
+		key := fmt.Sprintf("%s\x00%s\x00%d", c.DLT, c.Expr, c.Optimize)
+		if seen[key] || c.HasLinuxExt() {
+			continue
+		}
+		seen[key] = true
+		todo = append(todo, tcpdumpProgram{c: c, link: link})
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				tp := &todo[i]
+				opt := pcaporacle.Options{Unoptimized: tp.c.Optimize == 0}
+				if tp.c.Snaplen != nil {
+					opt.Snaplen = *tp.c.Snaplen
+				}
+				tp.prog, tp.err = pcaporacle.Compile(tp.c.Expr, tp.c.DLT, opt)
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return todo
 }
 
 // corpusCaptures reads every capture file of the tcpdump and libpcap filter
