@@ -28,6 +28,13 @@ type Sink interface {
 	Close() error
 }
 
+// RecordUser is implemented by sinks that say whether they read the parse
+// record. The pipeline skips the parse when no filter, handler or sink
+// needs it; a sink that does not implement RecordUser is assumed to.
+type RecordUser interface {
+	UsesRecord() bool
+}
+
 // Filter is a userspace packet filter with classic BPF semantics: it
 // returns how many bytes of the packet to keep, 0 to reject it. pkt holds
 // the captured bytes, wirelen the length on the wire. The JIT's *jit.Filter

@@ -43,6 +43,8 @@ type Config struct {
 	Handlers []Handler
 	// Sinks receive every delivered packet, or only the one a verdict
 	// forwards it to (ActionForward, Verdict.Sink = index in Sinks).
+	// Packets' records are filled when the filter, a handler or a sink
+	// reads them (see RecordUser); otherwise the parse is skipped.
 	Sinks []Sink
 }
 
@@ -51,7 +53,7 @@ type Pipeline struct {
 	cfg       Config
 	counters  []*Counters
 	delivered atomic.Uint64 // across workers, for Count
-	metaCheck bool
+	parse     bool          // some handler or sink reads records
 }
 
 // ErrNoMetaFilter is returned by New when FilterMeta is set for a filter
@@ -74,7 +76,12 @@ func New(cfg Config) (*Pipeline, error) {
 			return nil, ErrNoMetaFilter
 		}
 	}
-	p := &Pipeline{cfg: cfg}
+	p := &Pipeline{cfg: cfg, parse: len(cfg.Handlers) > 0}
+	for _, s := range cfg.Sinks {
+		if u, ok := s.(RecordUser); !ok || u.UsesRecord() {
+			p.parse = true
+		}
+	}
 	for _, s := range cfg.Sources {
 		p.counters = append(p.counters, &Counters{Queue: s.Queue()})
 	}
@@ -199,8 +206,10 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
 		if keep < q.Info.CapLen {
 			q.Data = q.Data[:keep]
 			q.Info.CapLen = keep
-			packet.Parse(q.Info, q.Data, &q.Record)
-		} else if !cfg.FilterMeta || cfg.Filter == nil {
+			if p.parse || cfg.FilterMeta {
+				packet.Parse(q.Info, q.Data, &q.Record)
+			}
+		} else if p.parse && (!cfg.FilterMeta || cfg.Filter == nil) {
 			packet.Parse(q.Info, q.Data, &q.Record)
 		}
 		kept++

@@ -32,8 +32,7 @@ type KernelDropper interface {
 
 // FileSource reads a capture file through pcapfile.
 type FileSource struct {
-	r     *pcapfile.Reader
-	arena []byte
+	r *pcapfile.Reader
 }
 
 // NewFileSource wraps an open reader; Close closes it.
@@ -53,16 +52,13 @@ func (s *FileSource) Queue() int { return 0 }
 // Close closes the file.
 func (s *FileSource) Close() error { return s.r.Close() }
 
-const arenaSize = 1 << 20
-
-// ReadBatch reads packets, copying their bytes into an arena owned by the
-// source so that a whole batch stays valid together (the reader's own
-// buffer moves on at each read).
+// ReadBatch reads packets without copying them: their data points into the
+// reader's buffers.
 func (s *FileSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	if s.arena == nil {
-		s.arena = make([]byte, 0, arenaSize)
-	}
-	s.arena = s.arena[:0]
+	// The reader's data stays valid until its buffers swap twice (never,
+	// for an in-memory reader): end the batch after a packet that made
+	// them swap.
+	swaps := s.r.Swaps()
 	n := 0
 	for n < limit {
 		p := &b.Packets[n]
@@ -73,15 +69,14 @@ func (s *FileSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			}
 			return n, err
 		}
-		if len(s.arena)+len(data) > cap(s.arena) {
-			// Full: start another arena; this batch's earlier packets
-			// keep the old one.
-			s.arena = make([]byte, 0, max(arenaSize, len(data)))
-		}
-		start := len(s.arena)
-		s.arena = append(s.arena, data...)
-		p.Data = s.arena[start:len(s.arena):len(s.arena)]
+		p.Data = data
 		n++
+		if sw := s.r.Swaps(); sw != swaps {
+			if n > 1 {
+				break
+			}
+			swaps = sw
+		}
 	}
 	return n, nil
 }

@@ -37,6 +37,11 @@ func (s Stamp) Scaled(res uint64) (sec int64, frac uint64) {
 	switch {
 	case s.Res == 0 || s.Res == res:
 		return s.Sec, s.Frac
+	case s.Res == 1_000_000_000 && res == 1_000_000:
+		// The common conversions, with constant divisors.
+		return s.Sec, uint64(int64(s.Frac) / 1000)
+	case s.Res == 1_000_000 && res == 1_000_000_000:
+		return s.Sec, s.Frac * 1000
 	case s.Bin:
 		return s.Sec, s.Frac * res / s.Res
 	case s.Res > res:

@@ -3,6 +3,7 @@ package pcapfile
 import (
 	"encoding/binary"
 	"io"
+	"math/bits"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
@@ -67,6 +68,10 @@ func (r *Reader) pcapHeader(magic []byte) (bool, error) {
 		r.lengths = lengthsMaybeSwapped
 	}
 	r.hdrSize = 16
+	r.res = 1_000_000
+	if r.nano {
+		r.res = 1_000_000_000
+	}
 	if m == magicKuznetzov {
 		r.hdrSize = 24
 		if r.linkType == spec.LinkEthernet {
@@ -78,6 +83,10 @@ func (r *Reader) pcapHeader(magic []byte) (bool, error) {
 			}
 		}
 	}
+	defer func() {
+		r.fast = !r.swapped && r.lengths == lengthsNormal && r.hdrSize == 16
+		r.fastMax = min(r.snaplen, MaxSnaplen(r.linkType))
+	}()
 	r.rawLink = lt & 0x03ffffff
 	if r.rawLink > 0xffff {
 		r.linkType = 0xffff // no such link type; LinkTypeValue has the value
@@ -87,6 +96,27 @@ func (r *Reader) pcapHeader(magic []byte) (bool, error) {
 
 // pcapNext reads one pcap record.
 func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
+	if r.fast && r.end-r.pos >= 16 {
+		// The common record: host byte order, 16-byte header, within
+		// the snapshot length, already buffered.
+		h := r.buf[r.pos : r.pos+16]
+		caplen := binary.LittleEndian.Uint32(h[8:])
+		if caplen <= r.fastMax && r.end-r.pos-16 >= int(caplen) {
+			sec := binary.LittleEndian.Uint32(h[0:])
+			frac := int64(int32(binary.LittleEndian.Uint32(h[4:])))
+			wirelen := binary.LittleEndian.Uint32(h[12:])
+			start := r.pos + 16
+			r.pos = start + int(caplen)
+			*info = packet.Info{CapLen: caplen, WireLen: wirelen, LinkType: r.linkType,
+				Stamp: packet.Stamp{Sec: int64(sec), Frac: uint64(frac), Res: r.res}}
+			if r.nano {
+				info.Timestamp = int64(sec)*1_000_000_000 + frac
+			} else {
+				info.Timestamp = int64(sec)*1_000_000_000 + frac*1000
+			}
+			return r.buf[start:r.pos:r.pos], nil
+		}
+	}
 	off := r.Offset()
 	h := r.take(r.hdrSize)
 	if len(h) < r.hdrSize {
@@ -98,11 +128,16 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 		}
 		return nil, r.readErr(off, "tried to read %d header bytes, only got %d", r.hdrSize, len(h))
 	}
-	o := r.order
-	sec := o.Uint32(h[0:])
-	frac := int32(o.Uint32(h[4:]))
-	caplen := o.Uint32(h[8:])
-	wirelen := o.Uint32(h[12:])
+	h = h[:16]
+	sec := binary.LittleEndian.Uint32(h[0:])
+	fracU := binary.LittleEndian.Uint32(h[4:])
+	caplen := binary.LittleEndian.Uint32(h[8:])
+	wirelen := binary.LittleEndian.Uint32(h[12:])
+	if r.swapped {
+		sec, fracU = bits.ReverseBytes32(sec), bits.ReverseBytes32(fracU)
+		caplen, wirelen = bits.ReverseBytes32(caplen), bits.ReverseBytes32(wirelen)
+	}
+	frac := int32(fracU)
 	switch r.lengths {
 	case lengthsMaybeSwapped:
 		if caplen <= wirelen {
@@ -128,7 +163,11 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 		// data stays valid: skip only moves past it, and take below
 		// never runs. Copy it out of the way of the buffer compaction
 		// that skip may do.
-		data = append(r.scratch(len(data)), data...)
+		if r.src != nil {
+			// Skipping the rest may move the buffers: keep a copy (a
+			// damaged file's rare case).
+			data = append([]byte(nil), data...)
+		}
 		rest := int64(caplen - r.snaplen)
 		if got := r.skip(rest); got < rest {
 			return nil, r.readErr(off, "tried to read %d captured bytes, only got %d", caplen, int64(r.snaplen)+got)
@@ -152,13 +191,4 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 	}
 	info.Timestamp = info.Stamp.Nanos()
 	return data, nil
-}
-
-// scratch returns an empty slice with capacity n that does not alias the
-// read buffer.
-func (r *Reader) scratch(n int) []byte {
-	if cap(r.ng.scratch) < n {
-		r.ng.scratch = make([]byte, 0, n)
-	}
-	return r.ng.scratch[:0]
 }

@@ -36,7 +36,6 @@ type ngState struct {
 	ifaces   []ngIface // of the current section
 	maxBlock uint32
 	mixed    bool // accept interfaces of several link types
-	scratch  []byte
 }
 
 // AllowMixedLinkTypes makes a pcapng reader accept interfaces whose link

@@ -46,6 +46,8 @@ type Reader struct {
 	src    io.Reader
 	closer io.Closer
 	buf    []byte
+	spare  []byte // the other buffer (see fill)
+	swaps  uint64
 	pos    int   // next unread byte in buf
 	end    int   // bytes of buf filled
 	base   int64 // file offset of buf[0]
@@ -63,6 +65,9 @@ type Reader struct {
 
 	// pcap
 	hdrSize int
+	fast    bool   // records can take pcapNext's fast path
+	fastMax uint32 // the largest caplen the fast path takes
+	res     uint64 // timestamp ticks per second
 	lengths lengthOrder
 
 	// pcapng
@@ -70,7 +75,7 @@ type Reader struct {
 }
 
 const (
-	readBufSize = 1 << 20
+	readBufSize = 256 << 10 // about a core's L2 cache: records are parsed while hot
 	maxRecord   = 256 << 20 // never buffer more than this for one record
 )
 
@@ -89,9 +94,29 @@ func Open(name string) (*Reader, error) {
 	return r, nil
 }
 
+// NewReaderBytes reads a capture file held in memory; packets point into b.
+func NewReaderBytes(b []byte, name string) (*Reader, error) {
+	return newReader(nil, name, b)
+}
+
+// Stable reports whether the data ReadPacket returns stays valid until
+// Close (the file is in memory: NewReaderBytes), rather than until the next
+// read.
+func (r *Reader) Stable() bool { return r.src == nil }
+
 // NewReader reads a capture file from src; name identifies it in errors.
 func NewReader(src io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, src: src, buf: make([]byte, readBufSize)}
+	return newReader(src, name, nil)
+}
+
+// newReader reads from src, or from mem when src is nil.
+func newReader(src io.Reader, name string, mem []byte) (*Reader, error) {
+	r := &Reader{name: name, src: src}
+	if src == nil {
+		r.buf, r.end, r.srcEOF = mem, len(mem), true
+	} else {
+		r.buf = make([]byte, readBufSize)
+	}
 	got := r.fill(4)
 	if got < 4 {
 		if r.srcErr != nil {
@@ -162,22 +187,35 @@ func (r *Reader) ReadPacket(info *packet.Info) ([]byte, error) {
 
 // fill makes at least n unread bytes available if the source has them and
 // returns how many are available (which may be fewer, at end of file).
+//
+// The reader keeps two buffers. When the unread bytes and n more do not fit
+// the current one, the unread tail moves to the other buffer and they swap
+// roles (Swaps counts it); so data returned before a swap stays valid until
+// the next swap. A record larger than the buffer gets a new, larger buffer.
 func (r *Reader) fill(n int) int {
-	if r.end-r.pos >= n {
+	if r.end-r.pos >= n || r.src == nil {
 		return r.end - r.pos
 	}
-	if r.pos > 0 {
-		copy(r.buf, r.buf[r.pos:r.end])
+	if len(r.buf)-r.pos < n {
+		size := len(r.buf)
+		var nb []byte
+		if n > size {
+			size = n + readBufSize
+			nb = make([]byte, size)
+		} else if len(r.spare) == size {
+			nb = r.spare
+		} else {
+			nb = make([]byte, size)
+		}
+		copy(nb, r.buf[r.pos:r.end])
+		r.spare = r.buf
+		r.buf = nb
 		r.base += int64(r.pos)
 		r.end -= r.pos
 		r.pos = 0
+		r.swaps++
 	}
-	if n > len(r.buf) {
-		nb := make([]byte, n+readBufSize)
-		copy(nb, r.buf[:r.end])
-		r.buf = nb
-	}
-	for r.end < n && !r.srcEOF {
+	for r.end < r.pos+n && !r.srcEOF {
 		m, err := r.src.Read(r.buf[r.end:])
 		r.end += m
 		if err != nil {
@@ -189,6 +227,12 @@ func (r *Reader) fill(n int) int {
 	}
 	return r.end - r.pos
 }
+
+// Swaps returns how many times the reader moved to its other buffer. Data
+// returned by ReadPacket stays valid until Swaps has advanced twice: a
+// caller holding several packets at once (a batch) stops taking more after
+// a packet whose read made Swaps advance.
+func (r *Reader) Swaps() uint64 { return r.swaps }
 
 // take returns the next n bytes, or what is there (fewer) at end of file.
 func (r *Reader) take(n int) []byte {

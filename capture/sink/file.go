@@ -17,6 +17,9 @@ type File struct {
 // NewFile returns a sink writing to w; Close closes w.
 func NewFile(w pcapfile.PacketWriter) *File { return &File{w: w} }
 
+// UsesRecord reports false: a capture file needs only the bytes.
+func (f *File) UsesRecord() bool { return false }
+
 // Handle writes every packet of the batch.
 func (f *File) Handle(b *packet.Batch) error {
 	f.mu.Lock()
