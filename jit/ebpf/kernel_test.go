@@ -38,8 +38,9 @@ var socketMeta = vm.Meta{Protocol: 0x88b5, PktType: 0, Ifindex: 1}
 // context: the loopback device and its queue 0.
 var xdpMeta = vm.Meta{Ifindex: 1}
 
-// Test-run input limits. The kernel refuses inputs shorter than an
-// Ethernet header; a longer one than fits in a page (less headroom and
+// Test-run input limits. The kernel refuses XDP frames shorter than an
+// Ethernet header, even behind test-run metadata (socket filters get
+// socketPrefix in front, so any length runs there); a longer one than fits in a page (less headroom and
 // the shared info) is either refused or split into fragments the filter
 // does not see as linear data.
 const (
