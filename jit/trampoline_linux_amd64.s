@@ -28,41 +28,50 @@ TEXT ·enter(SB), NOSPLIT, $64-44
 //
 // enterBatch calls the generated code once per packet of a batch, with the
 // same contract as enter, and stores each result. The loop state lives in
-// R12 and R13, which the generated code never touches, and in the frame
-// above the scratch area: 64(SP) the next result, 72(SP) the next wire
-// length (0: use the captured length). Same frame discipline as enter: a
-// fixed frame, and the code adds only its return address.
-TEXT ·enterBatch(SB), NOSPLIT, $80-48
+// R12 (next slice header), R13 (end), R14 (next wire length) and R15 (next
+// result), which the generated code never touches. ABI0 leaves R14 and R15
+// undefined: Go code that calls an ABI0 function reloads g into R14 from
+// thread-local storage when it returns, and this function accesses no
+// global, so no dynamic-linking use of R15 is disturbed. Same frame
+// discipline as enter: a fixed frame, and the code adds only its return
+// address.
+TEXT ·enterBatch(SB), NOSPLIT, $64-48
 	MOVQ pkts+8(FP), R12
 	MOVQ n+32(FP), R13
 	IMULQ $24, R13
 	ADDQ R12, R13
-	MOVQ out+24(FP), AX
-	MOVQ AX, 64(SP)
-	MOVQ wirelens+16(FP), AX
-	MOVQ AX, 72(SP)
-loop:
+	MOVQ wirelens+16(FP), R14
+	MOVQ out+24(FP), R15
+	TESTQ R14, R14
+	JZ whole
+wire:
+	CMPQ R12, R13
+	JAE done
+	MOVQ 0(R12), DI
+	MOVQ 8(R12), SI
+	MOVL (R14), R9
+	MOVQ meta+40(FP), R11
+	MOVQ SP, R10
+	MOVQ code+0(FP), AX
+	CALL AX
+	MOVL AX, (R15)
+	ADDQ $24, R12
+	ADDQ $4, R14
+	ADDQ $4, R15
+	JMP wire
+whole:
 	CMPQ R12, R13
 	JAE done
 	MOVQ 0(R12), DI
 	MOVQ 8(R12), SI
 	MOVL SI, R9
-	MOVQ 72(SP), AX
-	TESTQ AX, AX
-	JZ call
-	MOVL (AX), R9
-	ADDQ $4, AX
-	MOVQ AX, 72(SP)
-call:
 	MOVQ meta+40(FP), R11
 	MOVQ SP, R10
 	MOVQ code+0(FP), AX
 	CALL AX
-	MOVQ 64(SP), CX
-	MOVL AX, (CX)
-	ADDQ $4, CX
-	MOVQ CX, 64(SP)
+	MOVL AX, (R15)
 	ADDQ $24, R12
-	JMP loop
+	ADDQ $4, R15
+	JMP whole
 done:
 	RET
