@@ -30,7 +30,7 @@ type analyzer struct {
 var analyzers = []analyzer{
 	{"http", "filters/http", "go"},
 	{"dns", "filters/dns", "go"},
-	{"tls", "filters/tls", "c"},
+	{"tls", "filters/tls", "go"},
 	{"flow", "filters/flow", "go"},
 }
 
