@@ -72,15 +72,15 @@ func BenchmarkParse(b *testing.B) {
 		// no MPLS DecodingLayer), zero-copy, on the same packets.
 		b.Run(m.name+"/gopacket", func(b *testing.B) {
 			var (
-				eth  layers.Ethernet
-				dot  layers.Dot1Q
-				ip4  layers.IPv4
-				ip6  layers.IPv6
-				tcp  layers.TCP
-				udp  layers.UDP
-				ic4  layers.ICMPv4
-				ic6  layers.ICMPv6
-				pay  gopacket.Payload
+				eth layers.Ethernet
+				dot layers.Dot1Q
+				ip4 layers.IPv4
+				ip6 layers.IPv6
+				tcp layers.TCP
+				udp layers.UDP
+				ic4 layers.ICMPv4
+				ic6 layers.ICMPv6
+				pay gopacket.Payload
 			)
 			parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &dot, &ip4, &ip6, &tcp, &udp, &ic4, &ic6, &pay)
 			parser.IgnoreUnsupported = true
