@@ -8,9 +8,9 @@ import (
 	"github.com/wringcap/wring/verifier"
 )
 
-// maxLinear is one more than the largest offset an XDP frame's linear data
-// can reach, and the kernel verifier's MAX_PACKET_OFF + 1: a guard or a
-// load that needs more than this many bytes can never succeed in XDP.
+// maxLinear is the longest linear frame XDP's direct packet access can
+// cover (the kernel verifier's MAX_PACKET_OFF): a guard or a load that
+// needs more bytes than this can never succeed in XDP.
 const maxLinear = 0xffff
 
 // Translate translates a verified classic BPF program into eBPF for
