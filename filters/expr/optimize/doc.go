@@ -16,7 +16,16 @@
 //     the block's successor;
 //   - deadcode: statements whose results are never read disappear;
 //   - merge: identical blocks become one, jumps to jumps are shortened,
-//     blocks with a single predecessor are joined to it.
+//     blocks with a single predecessor are joined to it;
+//   - peephole: the last ALU operation of a block folds into its jump
+//     (`sub #c; jeq #k` compares with k+c, `and #m; jeq #0` is `jset #m`);
+//   - offsets: a constant added to X moves into the offsets of the
+//     indirect loads that use it (`ld #c; add x; tax; ld [x+k]`);
+//   - share: a block and the blocks after it become a jump into code
+//     elsewhere that does the same: tail merging, and regions that differ
+//     only in the offsets of their loads, which then read X-relative (the
+//     IPv6 port tests of `tcp port 80` reuse the IPv4 ones with X = 40).
+//     It is applied only where the laid-out program gets shorter.
 //
 // Unreachable blocks vanish when the graph is laid out again as a program,
 // with jump offsets of at most 255 (a long `ja` is inserted where needed).
