@@ -207,7 +207,26 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 		}
 		ops = append(ops, op)
 	}
+	// Branches to a ret #k return from the branch.
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.code == pJa:
+			op.jt = retMark(ops, op.jt)
+		case op.code >= pJeqK:
+			op.jt, op.jf = retMark(ops, op.jt), retMark(ops, op.jf)
+		}
+	}
 	return &portable{ops: ops}
+}
+
+// retMark returns target with retTarget set when the operation there is a
+// ret #k.
+func retMark(ops []pop, target uint16) uint16 {
+	if ops[target].code == pRetK {
+		return target | retTarget
+	}
+	return target
 }
 
 // bySize picks the code for a load of 4, 2 or 1 bytes.
@@ -282,12 +301,16 @@ func jumpCode(ins spec.Instruction) pcode {
 	return base
 }
 
+// retTarget marks a branch target that is a ret #k: the branch returns k
+// at once instead of dispatching one more operation.
+const retTarget = 0x8000
+
 // branch returns jt when c holds, else jf.
-func branch(c bool, op *pop) int {
+func branch(c bool, op *pop) uint16 {
 	if c {
-		return int(op.jt)
+		return op.jt
 	}
-	return int(op.jf)
+	return op.jf
 }
 
 // run executes the program on one packet.
@@ -415,60 +438,143 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
 			a >>= x
 
 		case pJa:
+			if op.jt&retTarget != 0 {
+				return ops[op.jt&^retTarget].k
+			}
 			i = int(op.jt)
 		case pJeqK:
-			i = branch(a == op.k, op)
+			t := branch(a == op.k, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJgtK:
-			i = branch(a > op.k, op)
+			t := branch(a > op.k, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJgeK:
-			i = branch(a >= op.k, op)
+			t := branch(a >= op.k, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJsetK:
-			i = branch(a&op.k != 0, op)
+			t := branch(a&op.k != 0, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJeqX:
-			i = branch(a == x, op)
+			t := branch(a == x, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJgtX:
-			i = branch(a > x, op)
+			t := branch(a > x, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJgeX:
-			i = branch(a >= x, op)
+			t := branch(a >= x, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pJsetX:
-			i = branch(a&x != 0, op)
+			t := branch(a&x != 0, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 
 		case pLdWJeq:
 			a = binary.BigEndian.Uint32(pkt[op.k:])
-			i = branch(a == op.k2, op)
+			t := branch(a == op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdWJgt:
 			a = binary.BigEndian.Uint32(pkt[op.k:])
-			i = branch(a > op.k2, op)
+			t := branch(a > op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdWJge:
 			a = binary.BigEndian.Uint32(pkt[op.k:])
-			i = branch(a >= op.k2, op)
+			t := branch(a >= op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdWJset:
 			a = binary.BigEndian.Uint32(pkt[op.k:])
-			i = branch(a&op.k2 != 0, op)
+			t := branch(a&op.k2 != 0, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdHJeq:
 			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			i = branch(a == op.k2, op)
+			t := branch(a == op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdHJgt:
 			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			i = branch(a > op.k2, op)
+			t := branch(a > op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdHJge:
 			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			i = branch(a >= op.k2, op)
+			t := branch(a >= op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdHJset:
 			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			i = branch(a&op.k2 != 0, op)
+			t := branch(a&op.k2 != 0, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdBJeq:
 			a = uint32(pkt[op.k])
-			i = branch(a == op.k2, op)
+			t := branch(a == op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdBJgt:
 			a = uint32(pkt[op.k])
-			i = branch(a > op.k2, op)
+			t := branch(a > op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdBJge:
 			a = uint32(pkt[op.k])
-			i = branch(a >= op.k2, op)
+			t := branch(a >= op.k2, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		case pLdBJset:
 			a = uint32(pkt[op.k])
-			i = branch(a&op.k2 != 0, op)
+			t := branch(a&op.k2 != 0, op)
+			if t&retTarget != 0 {
+				return ops[t&^retTarget].k
+			}
+			i = int(t)
 		}
 	}
 }
