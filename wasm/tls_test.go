@@ -2,8 +2,12 @@ package wasm_test
 
 import (
 	"bytes"
+	"crypto/tls"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +82,6 @@ type tlsFrame struct {
 	alpn          string
 	legacy        string // "0x0303"
 	versions      string // "0x0304,0x0303"
-	segments      []int  // frames of a reassembled ClientHello
 	udp           bool
 	recordVersion string
 }
@@ -88,7 +91,7 @@ func tlsTshark(t testing.TB, file string) map[int]tlsFrame {
 	cmd := exec.Command("tshark", "-r", file, "-Y", "tls.handshake.type == 1", "-T", "fields",
 		"-e", "frame.number", "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.type",
 		"-e", "tls.handshake.extensions_alpn_str", "-e", "tls.handshake.version",
-		"-e", "tls.handshake.extensions.supported_version", "-e", "tcp.segment", "-e", "udp.port",
+		"-e", "tls.handshake.extensions.supported_version", "-e", "tcp.stream", "-e", "udp.port",
 		"-e", "tls.record.version")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -131,12 +134,6 @@ func tlsTshark(t testing.TB, file string) map[int]tlsFrame {
 			names = append(names, "")
 		}
 		f.snis = names
-		if c[6] != "" {
-			for _, s := range strings.Split(c[6], ",") {
-				k, _ := strconv.Atoi(s)
-				f.segments = append(f.segments, k)
-			}
-		}
 		res[n] = f
 	}
 	return res
@@ -178,17 +175,21 @@ func compareTLS(t *testing.T, file string, c *corpus.Capture, ev *swapWriter, ch
 		switch {
 		case f.udp:
 			res.add(tlsCatQUIC, detail)
-		case len(f.segments) > 1:
-			// The analyzer reports on the first segment, partial, with the
-			// same name or none when the name is in a later segment.
-			first := f.segments[0]
-			fo := ours[first]
+		case len(o) == 0:
+			// Reassembled (over TCP segments, or handshake fragments over
+			// records in several segments): the analyzer reported the
+			// ClientHello, partial, on an earlier frame of the connection,
+			// with the same name or none when the name is further on.
+			first := earlierPartial(c, n, ours, handled)
 			cat := ""
-			if len(fo) == 1 && fo[0].Partial && len(f.snis) == 1 && (fo[0].SNI == nil || *fo[0].SNI == f.snis[0]) {
-				cat = tlsCatReasm
-				handled[first] = true
+			if first > 0 {
+				fo := ours[first]
+				if len(f.snis) == 1 && (fo[0].SNI == nil || *fo[0].SNI == f.snis[0]) {
+					cat = tlsCatReasm
+					handled[first] = true
+				}
 			}
-			res.add(cat, fmt.Sprintf("%s; ours on first segment %d: %q", detail, first, snisOf(fo)))
+			res.add(cat, fmt.Sprintf("%s; ours on the frame that starts it, %d: %q", detail, first, snisOf(ours[first])))
 		default:
 			rec, ok := frameRecord(c, n)
 			if ok && rec[spec.RecIPProto] != 6 && len(o) == 0 {
@@ -211,6 +212,24 @@ func compareTLS(t *testing.T, file string, c *corpus.Capture, ev *swapWriter, ch
 		res.add("", detail)
 	}
 	return res
+}
+
+// earlierPartial returns the latest frame before n of the same TCP
+// connection and direction whose events are one partial ClientHello not yet
+// matched, or 0.
+func earlierPartial(c *corpus.Capture, n int, ours map[int][]tlsEvent, handled map[int]bool) int {
+	key := func(k int) string {
+		r, _ := frameRecord(c, k)
+		return string(r[spec.RecIPVersion:spec.RecIPProto+1]) + string(r[spec.RecSrcPort:spec.RecDstPort+2]) +
+			string(r[spec.RecSrcAddr:spec.RecDstAddr+16])
+	}
+	want := key(n)
+	for k := n - 1; k >= 1; k-- {
+		if o := ours[k]; len(o) == 1 && o[0].Partial && !handled[k] && key(k) == want {
+			return k
+		}
+	}
+	return 0
 }
 
 func allPartial(es []tlsEvent) bool {
@@ -316,4 +335,172 @@ func holdsHello(c *corpus.Capture) bool {
 		}
 	}
 	return false
+}
+
+// TestTLSClientHelloAgainstTsharkSegmented compares on a capture built here
+// from ClientHellos written by crypto/tls, sent over TCP connections (with
+// their three-way handshakes) to port 443 and to ports Wireshark does not
+// associate with TLS, whole or split over two or three segments at varied
+// positions, some records further fragmented at the record layer. It is
+// where the reassembly category shows; every frame with a ClientHello must
+// agree or be explained.
+func TestTLSClientHelloAgainstTsharkSegmented(t *testing.T) {
+	needTshark(t)
+	path := filepath.Join(t.TempDir(), "segmented.pcap")
+	w := newPcapWriter()
+	ports := []uint16{443, 443, 8443, 4433, 993, 31337}
+	names := []string{"example.com", "a.very.long.name.of.a.server.somewhere.example.org", "x.test", "wring.test"}
+	for i := 0; i < 96; i++ {
+		cfg := &tls.Config{ServerName: names[i%len(names)], InsecureSkipVerify: true}
+		if i%3 == 0 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		if i%5 == 0 {
+			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+		}
+		hello := tlsClientHelloBytes(t, cfg)
+		if i%7 == 3 {
+			hello = refragment(hello, 100) // record-layer fragments of 100 bytes
+		}
+		var cuts []int
+		switch i % 4 {
+		case 1:
+			cuts = []int{1 + i*37%(len(hello)-1)}
+		case 2:
+			a := 1 + i*53%(len(hello)/2)
+			cuts = []int{a, a + 1 + i*11%(len(hello)-a-1)}
+		case 3:
+			cuts = []int{60} // the server name is in the second segment
+		}
+		w.tcpConnection(t, i, ports[i%len(ports)], hello, cuts)
+	}
+	if err := os.WriteFile(path, w.bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev swapWriter
+	r := compareTLS(t, path, c, &ev, false)
+	if r.agree < 20 || len(r.explained[tlsCatReasm]) < 20 {
+		t.Fatalf("%d frames agree, %d reassembled: the capture or the comparison is wrong", r.agree, len(r.explained[tlsCatReasm]))
+	}
+	report(t, "tls/segmented", r)
+}
+
+// tlsClientHelloBytes returns the handshake record crypto/tls writes first
+// as a client.
+func tlsClientHelloBytes(t testing.TB, cfg *tls.Config) []byte {
+	t.Helper()
+	c, s := net.Pipe()
+	defer s.Close()
+	go func() {
+		cl := tls.Client(c, cfg)
+		cl.SetDeadline(time.Now().Add(5 * time.Second))
+		cl.Handshake() // fails when the test closes its side
+		c.Close()
+	}()
+	s.SetDeadline(time.Now().Add(5 * time.Second))
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(s, hdr); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := io.ReadFull(s, body); err != nil {
+		t.Fatal(err)
+	}
+	return append(hdr, body...)
+}
+
+// refragment splits one handshake record into records of at most size bytes.
+func refragment(rec []byte, size int) []byte {
+	msg := rec[5:]
+	var out []byte
+	for off := 0; off < len(msg); off += size {
+		end := min(off+size, len(msg))
+		out = append(out, rec[0], rec[1], rec[2], byte((end-off)>>8), byte(end-off))
+		out = append(out, msg[off:end]...)
+	}
+	return out
+}
+
+// pcapWriter builds a classic pcap file of Ethernet frames in memory.
+type pcapWriter struct {
+	buf bytes.Buffer
+	ts  int64 // microseconds
+}
+
+func newPcapWriter() *pcapWriter {
+	w := &pcapWriter{ts: 1_700_000_000_000_000}
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
+	w.buf.Write(hdr)
+	return w
+}
+
+func (w *pcapWriter) frame(b []byte) {
+	w.ts += 1000
+	rec := make([]byte, 16)
+	binary.LittleEndian.PutUint32(rec[0:], uint32(w.ts/1e6))
+	binary.LittleEndian.PutUint32(rec[4:], uint32(w.ts%1e6))
+	binary.LittleEndian.PutUint32(rec[8:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(rec[12:], uint32(len(b)))
+	w.buf.Write(rec)
+	w.buf.Write(b)
+}
+
+func (w *pcapWriter) bytes() []byte { return w.buf.Bytes() }
+
+// tcp writes one Ethernet/IPv4/TCP frame (checksums left zero: tshark does
+// not validate them by default).
+func (w *pcapWriter) tcp(src, dst [4]byte, sport, dport uint16, seq, ack uint32, flags byte, payload []byte) {
+	b := make([]byte, 14+20+20+len(payload))
+	copy(b[0:6], []byte{2, 0, 0, 0, 0, 2})
+	copy(b[6:12], []byte{2, 0, 0, 0, 0, 1})
+	binary.BigEndian.PutUint16(b[12:], 0x0800)
+	ip := b[14:]
+	ip[0], ip[8], ip[9] = 0x45, 64, 6
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+20+len(payload)))
+	copy(ip[12:16], src[:])
+	copy(ip[16:20], dst[:])
+	tc := ip[20:]
+	binary.BigEndian.PutUint16(tc[0:], sport)
+	binary.BigEndian.PutUint16(tc[2:], dport)
+	binary.BigEndian.PutUint32(tc[4:], seq)
+	binary.BigEndian.PutUint32(tc[8:], ack)
+	tc[12], tc[13] = 5<<4, flags
+	binary.BigEndian.PutUint16(tc[14:], 64240)
+	copy(tc[20:], payload)
+	w.frame(b)
+}
+
+// tcpConnection writes a three-way handshake and the client's data, cut
+// into segments at the given offsets, each acknowledged by the server.
+func (w *pcapWriter) tcpConnection(t testing.TB, i int, dport uint16, data []byte, cuts []int) {
+	const syn, ack, psh = 0x02, 0x10, 0x08
+	cl := [4]byte{198, 51, 100, byte(1 + i%250)}
+	sv := [4]byte{192, 0, 2, 1}
+	sport := uint16(40000 + i)
+	cseq, sseq := uint32(1000*i+1), uint32(7_000_000+i)
+	w.tcp(cl, sv, sport, dport, cseq, 0, syn, nil)
+	w.tcp(sv, cl, dport, sport, sseq, cseq+1, syn|ack, nil)
+	cseq++
+	sseq++
+	w.tcp(cl, sv, sport, dport, cseq, sseq, ack, nil)
+	prev := 0
+	for _, cut := range append(cuts, len(data)) {
+		if cut <= prev || cut > len(data) {
+			t.Fatalf("bad cut %d after %d of %d", cut, prev, len(data))
+		}
+		seg := data[prev:cut]
+		w.tcp(cl, sv, sport, dport, cseq, sseq, ack|psh, seg)
+		cseq += uint32(len(seg))
+		w.tcp(sv, cl, dport, sport, sseq, cseq, ack, nil)
+		prev = cut
+	}
 }
