@@ -35,6 +35,28 @@ type Host struct {
 	closed  bool
 
 	evMu sync.Mutex
+
+	// Compilations still running, abandoned ones included: the shared
+	// compilation cache (and the engine in it) is closed only after the
+	// last one ends, or a late compile would write into a closed engine.
+	compMu      sync.Mutex
+	compRunning int
+	cacheClose  bool
+}
+
+// compiling counts compilations in and out; the last one out after Close
+// closes the cache.
+func (h *Host) compiling(d int) {
+	h.compMu.Lock()
+	h.compRunning += d
+	closeNow := h.compRunning == 0 && h.cacheClose
+	if closeNow {
+		h.cacheClose = false
+	}
+	h.compMu.Unlock()
+	if closeNow && h.cache != nil {
+		h.cache.Close(context.Background())
+	}
 }
 
 // analyzer is one loaded analyzer and its history of generations.
@@ -316,9 +338,10 @@ func (h *Host) Close(ctx context.Context) error {
 			g.supersede(ctx)
 		}
 	}
-	if h.cache != nil {
-		h.cache.Close(ctx)
-	}
+	h.compMu.Lock()
+	h.cacheClose = true
+	h.compMu.Unlock()
+	h.compiling(0)
 	return nil
 }
 

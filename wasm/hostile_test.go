@@ -262,9 +262,11 @@ func TestHostileAtLoad(t *testing.T) {
 				cfg = tc.cfg(cfg)
 			}
 			start := time.Now()
+			// The hostile module comes first so that a tight cap (1 ms of
+			// compile time) applies to it before it could to the good one.
 			h, err := NewHost(context.Background(), cfg,
-				Analyzer{Name: "good", Binary: analyzerWAT(t, nil)},
-				Analyzer{Name: "hostile", Binary: tc.bin})
+				Analyzer{Name: "hostile", Binary: tc.bin},
+				Analyzer{Name: "good", Binary: analyzerWAT(t, nil)})
 			if err == nil {
 				h.Close(context.Background())
 				t.Fatal("loaded")

@@ -89,7 +89,9 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 	}
 	done := make(chan result, 1)
 	abandon := make(chan struct{})
+	h.compiling(1)
 	go func() {
+		defer h.compiling(-1)
 		cm, err := rt.CompileModule(ctx, metered)
 		select {
 		case done <- result{cm, err}:

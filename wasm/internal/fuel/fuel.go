@@ -29,6 +29,8 @@ var ErrMalformed = errors.New("malformed module")
 var ErrReservedExport = errors.New("module exports the reserved fuel name")
 
 const (
+	secType     = 1
+	secFunction = 3
 	secCustom   = 0
 	secImport   = 2
 	secGlobal   = 6
@@ -57,8 +59,18 @@ func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
 	importedGlobals := uint32(0)
 	definedGlobals := uint32(0)
 	haveGlobal, haveExport := false, false
+	var typeParams []uint32
+	var ft funcTypes
 	for _, s := range secs {
 		switch s.id {
+		case secType:
+			if typeParams, err = parseTypes(s.body); err != nil {
+				return nil, fmt.Errorf("%w: type section: %w", ErrMalformed, err)
+			}
+		case secFunction:
+			if ft, err = parseFunctions(s.body, typeParams); err != nil {
+				return nil, fmt.Errorf("%w: function section: %w", ErrMalformed, err)
+			}
 		case secImport:
 			if importedGlobals, err = countImportedGlobals(s.body); err != nil {
 				return nil, fmt.Errorf("%w: import section: %w", ErrMalformed, err)
@@ -111,7 +123,7 @@ func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
 			}
 			emit(s.id, body)
 		case secCode:
-			body, err := meterCode(s.body, idx)
+			body, err := meterCode(s.body, idx, ft)
 			if err != nil {
 				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
 			}
@@ -271,4 +283,45 @@ func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
 	out := appendU32(nil, n+1)
 	out = append(out, body[hdr.pos:]...)
 	return exportEntry(out, name, idx), nil
+}
+
+// parseTypes returns the number of parameters of each function type.
+func parseTypes(b []byte) ([]uint32, error) {
+	r := reader{b: b}
+	n := r.u32()
+	var out []uint32
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if form := r.byte(); form != 0x60 && r.err == nil {
+			return nil, fmt.Errorf("type %d: form 0x%02x is not a function type", i, form)
+		}
+		params := r.u32()
+		r.bytes(int(params))
+		results := r.u32()
+		r.bytes(int(results))
+		out = append(out, params)
+	}
+	if r.err == nil && r.pos != len(b) {
+		r.fail(errors.New("trailing bytes"))
+	}
+	return out, r.err
+}
+
+// parseFunctions maps each defined function to its parameter count.
+func parseFunctions(b []byte, types []uint32) (funcTypes, error) {
+	r := reader{b: b}
+	n := r.u32()
+	var ft funcTypes
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		t := r.u32()
+		if r.err == nil && int(t) >= len(types) {
+			return ft, fmt.Errorf("function %d: type %d out of range", i, t)
+		}
+		if r.err == nil {
+			ft.params = append(ft.params, types[t])
+		}
+	}
+	if r.err == nil && r.pos != len(b) {
+		r.fail(errors.New("trailing bytes"))
+	}
+	return ft, r.err
 }

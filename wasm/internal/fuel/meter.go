@@ -5,55 +5,88 @@ import (
 	"fmt"
 )
 
-// region is a stretch of code charged at one point: a function body or a loop
-// body, without the loops nested in it.
-type region struct {
-	at   int   // offset in the body where the charge is inserted
-	cost int64 // instructions in the region
+// The metering keeps each function's fuel in a local of its own (a register
+// after compilation) and the global in sync at the points where control can
+// leave the function: calls (written before, read back after), returns,
+// branches to the function's outermost label, br_table (conservatively) and
+// the final end. A charge at a loop header is then a subtraction and a
+// compare on a register, not a load-modify-store chain through memory that
+// every iteration would wait on.
+
+// edit is one insertion into a function body.
+type edit struct {
+	at   int // offset in the body
+	kind editKind
+	cost int64
+}
+
+type editKind uint8
+
+const (
+	editLocals editKind = iota // replace the local declarations (at 0, up to cost bytes)
+	editEntry                  // load the global into the local and charge
+	editCharge                 // charge the local at a loop header
+	editSync                   // write the local to the global
+	editReload                 // read the global into the local
+)
+
+// funcTypes gives, for every defined function, its number of parameters.
+type funcTypes struct {
+	params []uint32 // per defined function, in code section order
 }
 
 // meterCode rewrites every function body of a code section.
-func meterCode(body []byte, global uint32) ([]byte, error) {
+func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	if r.err != nil {
 		return nil, r.err
 	}
-	out := make([]byte, 0, len(body)+len(body)/4+16)
+	if int(n) != len(ft.params) {
+		return nil, fmt.Errorf("%d function bodies for %d declared functions", n, len(ft.params))
+	}
+	out := make([]byte, 0, len(body)+len(body)/2+16)
 	out = appendU32(out, n)
-	var regions []region
-	var stack []int
+	var s scanner
+	var fnOut []byte
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		fn := r.bytes(int(size))
 		if r.err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, r.err)
 		}
-		var err error
-		regions, stack, err = scan(fn, regions[:0], stack[:0])
-		if err != nil {
+		if err := s.scan(fn); err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
-		grown := len(fn) + len(regions)*24
-		start := len(out)
-		out = appendU32(out, uint32(grown)) // placeholder, fixed below
-		bodyStart := len(out)
+		local := ft.params[i] + s.locals
+		fnOut = fnOut[:0]
 		prev := 0
-		for _, rg := range regions {
-			out = append(out, fn[prev:rg.at]...)
-			out = charge(out, global, rg.cost)
-			prev = rg.at
+		for _, e := range s.edits {
+			fnOut = append(fnOut, fn[prev:e.at]...)
+			prev = e.at
+			switch e.kind {
+			case editLocals:
+				fnOut = appendU32(fnOut, s.groups+1)
+				fnOut = append(fnOut, fn[s.groupsStart:e.cost]...)
+				fnOut = append(fnOut, 1, 0x7e) // one i64 local: the fuel
+				prev = int(e.cost)
+			case editEntry:
+				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
+				fnOut = appendCharge(fnOut, e.cost, local, global)
+			case editCharge:
+				fnOut = appendLocal(fnOut, opLocalGet, local)
+				fnOut = appendCharge(fnOut, e.cost, local, global)
+			case editSync:
+				fnOut = appendLocal(fnOut, opLocalGet, local)
+				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
+			case editReload:
+				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
+				fnOut = appendLocal(fnOut, opLocalSet, local)
+			}
 		}
-		out = append(out, fn[prev:]...)
-		// Re-encode the body size now that it is known.
-		newSize := uint32(len(out) - bodyStart)
-		sz := appendU32(nil, newSize)
-		if len(sz) != bodyStart-start {
-			tail := append([]byte(nil), out[bodyStart:]...)
-			out = append(append(out[:start], sz...), tail...)
-		} else {
-			copy(out[start:], sz)
-		}
+		fnOut = append(fnOut, fn[prev:]...)
+		out = appendU32(out, uint32(len(fnOut)))
+		out = append(out, fnOut...)
 	}
 	if r.pos != len(body) {
 		return nil, errors.New("trailing bytes after the last function")
@@ -61,73 +94,118 @@ func meterCode(body []byte, global uint32) ([]byte, error) {
 	return out, nil
 }
 
-// charge appends the metering sequence for cost units:
+const (
+	opLocalGet = 0x20
+	opLocalSet = 0x21
+	opLocalTee = 0x22
+	opReturn   = 0x0f
+	opBr       = 0x0c
+	opBrIf     = 0x0d
+	opBrTable  = 0x0e
+	opCall     = 0x10
+	opCallInd  = 0x11
+)
+
+func appendLocal(b []byte, op byte, idx uint32) []byte    { return appendU32(append(b, op), idx) }
+func appendGlobalOp(b []byte, op byte, idx uint32) []byte { return appendU32(append(b, op), idx) }
+
+// appendCharge subtracts cost from the value on the stack, stores it in the
+// fuel local and traps, after writing it to the global, when it is negative:
 //
-//	global.get g; i64.const cost; i64.sub; global.set g
-//	global.get g; i64.const 0; i64.lt_s; if unreachable end
-func charge(b []byte, g uint32, cost int64) []byte {
-	b = append(b, opGlobalGet)
-	b = appendU32(b, g)
+//	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s
+//	if; local.get f; global.set g; unreachable; end
+func appendCharge(b []byte, cost int64, local, global uint32) []byte {
 	b = append(b, opI64Const)
 	b = appendS64(b, cost)
-	b = append(b, opI64Sub, opGlobalSet)
-	b = appendU32(b, g)
-	b = append(b, opGlobalGet)
-	b = appendU32(b, g)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
-	return b
+	b = append(b, opI64Sub)
+	b = appendLocal(b, opLocalTee, local)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	b = appendGlobalOp(b, opGlobalSet, global)
+	return append(b, opUnreachable, opEnd)
 }
 
-// scan decodes one function body and returns its charge points: the end of
-// the local declarations, then the end of every loop instruction, each with
-// the number of instructions it covers.
-func scan(fn []byte, regions []region, stack []int) ([]region, []int, error) {
+// scanner decodes one function body and plans its edits.
+type scanner struct {
+	edits       []edit
+	stack       []int   // per open block: the region it charges to
+	costs       []int64 // per region: instructions
+	regionEdit  []int   // per region: index of its charge edit
+	locals      uint32  // declared locals
+	groups      uint32  // local declaration groups
+	groupsStart int     // offset of the first group
+}
+
+func (s *scanner) scan(fn []byte) error {
+	s.edits, s.stack, s.costs, s.regionEdit = s.edits[:0], s.stack[:0], s.costs[:0], s.regionEdit[:0]
 	r := reader{b: fn}
-	groups := r.u32()
+	s.groups = r.u32()
+	s.groupsStart = r.pos
 	var locals uint64
-	for g := uint32(0); g < groups && r.err == nil; g++ {
+	for g := uint32(0); g < s.groups && r.err == nil; g++ {
 		locals += uint64(r.u32())
 		r.byte()
 		if locals > 50000 {
-			return regions, stack, errors.New("too many locals")
+			return errors.New("too many locals")
 		}
 	}
 	if r.err != nil {
-		return regions, stack, r.err
+		return r.err
 	}
-	regions = append(regions, region{at: r.pos})
-	// stack holds, per open block, the region it charges to (loops start a
-	// new region; other blocks inherit their parent's).
-	stack = append(stack, 0)
+	if s.groups == ^uint32(0) {
+		return errors.New("too many local groups")
+	}
+	s.locals = uint32(locals)
+	s.edits = append(s.edits, edit{at: 0, kind: editLocals, cost: int64(r.pos)})
+	s.newRegion(r.pos, editEntry)
+	s.stack = append(s.stack, 0)
 	for {
 		if r.pos >= len(fn) {
-			return regions, stack, errors.New("body ends before its final end")
+			return errors.New("body ends before its final end")
 		}
-		cur := stack[len(stack)-1]
-		regions[cur].cost++
+		start := r.pos
+		cur := s.stack[len(s.stack)-1]
+		s.costs[cur]++
 		op, err := r.instr()
 		if err != nil {
-			return regions, stack, err
+			return err
 		}
 		switch op {
 		case opBlock, opIf:
-			stack = append(stack, cur)
+			s.stack = append(s.stack, cur)
 		case opLoop:
-			regions = append(regions, region{at: r.pos})
-			stack = append(stack, len(regions)-1)
+			s.stack = append(s.stack, s.newRegion(r.pos, editCharge))
+		case opCall, opCallInd:
+			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
+		case opReturn, opBrTable:
+			s.edits = append(s.edits, edit{at: start, kind: editSync})
+		case opBr, opBrIf:
+			// The label follows the opcode; branching to the outermost
+			// label returns from the function.
+			lr := reader{b: fn, pos: start + 1}
+			if depth := lr.u32(); int(depth) == len(s.stack)-1 {
+				s.edits = append(s.edits, edit{at: start, kind: editSync})
+			}
 		case opEnd:
-			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
+			s.stack = s.stack[:len(s.stack)-1]
+			if len(s.stack) == 0 {
 				if r.pos != len(fn) {
-					return regions, stack, fmt.Errorf("offset %d: code after the function's final end", r.pos)
+					return fmt.Errorf("offset %d: code after the function's final end", r.pos)
 				}
-				for i := range regions {
-					if regions[i].cost < 1 {
-						regions[i].cost = 1
-					}
+				s.edits = append(s.edits, edit{at: start, kind: editSync})
+				for i, e := range s.regionEdit {
+					s.edits[e].cost = max(s.costs[i], 1)
 				}
-				return regions, stack, nil
+				return nil
 			}
 		}
 	}
+}
+
+// newRegion starts a charged region at offset at and returns its index.
+func (s *scanner) newRegion(at int, kind editKind) int {
+	s.costs = append(s.costs, 0)
+	s.regionEdit = append(s.regionEdit, len(s.edits))
+	s.edits = append(s.edits, edit{at: at, kind: kind})
+	return len(s.costs) - 1
 }
