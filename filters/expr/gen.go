@@ -125,6 +125,8 @@ func (g *gen) loadA(rel offrel, off uint32, size uint16) []ins {
 	var vp []ins
 	switch rel {
 	case orPacket:
+		// Absolute offsets, including Linux ancillary loads.
+		return []ins{stmt(spec.ClassLD|spec.ModeABS|size, off)}
 	case orLinkHdr:
 		vp = g.varpart(&g.offLinkHdr)
 		off += g.offLinkHdr.c
