@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -260,5 +262,34 @@ func TestInitFailures(t *testing.T) {
 				t.Fatalf("error %v does not name the analyzer", err)
 			}
 		})
+	}
+}
+
+// TestCompilationCacheDir: a second host with the same directory loads the
+// module from the compiled code the first one stored.
+func TestCompilationCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	bin := analyzerWAT(t, nil)
+	for i := 0; i < 2; i++ {
+		h, err := NewHost(context.Background(), testConfig(nil).WithCompilationCacheDir(dir), Analyzer{Name: "good", Binary: bin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mkBatch([]uint16{80}, 64)
+		h.Handle(b)
+		h.Close(context.Background())
+		if b.Verdicts[0].Action != packet.ActionMatch {
+			t.Fatalf("run %d: %+v", i, b.Verdicts[0])
+		}
+	}
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n == 0 {
+		t.Fatal("nothing stored in the cache directory")
 	}
 }
