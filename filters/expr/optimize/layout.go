@@ -12,7 +12,8 @@ const maxCondOffset = 255
 
 // layout orders the reachable blocks for emission: topologically, putting
 // an unconditional jump's target right after it when all its other
-// predecessors are already placed (the jump then costs nothing), and
+// predecessors are already placed (the jump then costs nothing), a return
+// reached only from a conditional jump right after that jump, and
 // otherwise the earliest-created ready block.
 func (g *graph) layout() []*block {
 	indeg := make(map[*block]int, len(g.order))
@@ -37,6 +38,16 @@ func (g *graph) layout() []*block {
 		}
 		if cur.kind == termGoto && indeg[cur.succ[0]] == 0 {
 			next = cur.succ[0]
+		}
+		if next == nil && cur.kind == termCond {
+			// A return only this jump reaches goes right after it, so
+			// long chains of tests do not push their returns out of
+			// reach.
+			for i := 0; i < 2 && next == nil; i++ {
+				if s := cur.succ[i]; indeg[s] == 0 && s.kind == termRet && len(s.preds) == 1 {
+					next = s
+				}
+			}
 		}
 		if next == nil && len(ready) > 0 {
 			next = ready[0]

@@ -8,20 +8,23 @@ import (
 )
 
 // longJumpProgram returns a chain of n tests on distinct bytes, each of
-// which returns its own value when it matches; the returns come after all
+// which returns a value of its own half when it matches; the returns come after all
 // the tests, so the tests reach them through `ja` instructions. Optimizing
 // removes the jumps to jumps and must put trampolines back for the
 // offsets past 255.
 func longJumpProgram(n int) spec.Program {
+	// Test i returns the value of return i mod n/2: each return has two
+	// tests far apart, so no layout can put it next to both.
+	h := n / 2
 	var p spec.Program
 	for i := 0; i < n; i++ {
 		p = append(p,
 			spec.Stmt(spec.ClassLD|spec.SizeB|spec.ModeABS, uint32(i)),
 			spec.Jump(spec.ClassJMP|spec.JumpJEQ, uint32(randBytes[i%len(randBytes)]), 0, 1),
-			spec.Stmt(spec.ClassJMP|spec.JumpJA, uint32(3*n+1+i-(3*i+2)-1)))
+			spec.Stmt(spec.ClassJMP|spec.JumpJA, uint32(3*n+1+i%h-(3*i+2)-1)))
 	}
 	p = append(p, spec.Stmt(spec.ClassRET|spec.RetK, 0))
-	for i := 0; i < n; i++ {
+	for i := 0; i < h; i++ {
 		p = append(p, spec.Stmt(spec.ClassRET|spec.RetK, uint32(i+10)))
 	}
 	return p
