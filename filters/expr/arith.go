@@ -16,12 +16,16 @@ type aval struct {
 // computation, as in libpcap.
 func (g *gen) relation(n *nRel) pred {
 	l := g.arith(n.l)
-	r := g.arith(n.r)
 	var b pred
-	if r.isK {
-		b = test(l.s, n.op|spec.SrcK, r.k)
+	var r aval
+	if k, ok := n.r.(*aNum); ok {
+		r = aval{isK: true, k: k.v}
+		b = test(l.s, n.op|spec.SrcK, k.v)
 	} else {
+		// The left value waits in t while the right one is computed, so
+		// t is taken before the right operand's own temporaries.
 		t := g.allocReg()
+		r = g.arith(n.r)
 		s := append(l.s, stmt(spec.ClassST, uint32(t)))
 		s = append(s, r.s...)
 		s = append(s, stmt(spec.ClassMISC|spec.MiscTAX, 0), stmt(spec.ClassLD|spec.ModeMEM, uint32(t)))
@@ -56,26 +60,29 @@ func (g *gen) arith(a arith) aval {
 		return x
 	case *aBin:
 		l := g.arith(a.l)
-		r := g.arith(a.r)
-		if r.isK {
+		if k, ok := a.r.(*aNum); ok {
+			g.at = k.span
 			switch a.op {
 			case spec.ALUDiv:
-				if r.k == 0 {
+				if k.v == 0 {
 					g.fail("division by zero")
 				}
 			case spec.ALUMod:
-				if r.k == 0 {
+				if k.v == 0 {
 					g.fail("modulus by zero")
 				}
 			case spec.ALULsh, spec.ALURsh:
-				if r.k > 31 {
+				if k.v > 31 {
 					g.fail("shift by more than 31 bits")
 				}
 			}
 			// libpcap keeps only the left operand's protocol checks.
-			return aval{s: append(l.s, stmt(spec.ClassALU|a.op|spec.SrcK, r.k)), check: l.check}
+			return aval{s: append(l.s, stmt(spec.ClassALU|a.op|spec.SrcK, k.v)), check: l.check}
 		}
+		// As in relation: hold the left value in t while the right one
+		// is computed.
 		t := g.allocReg()
+		r := g.arith(a.r)
 		s := append(l.s, stmt(spec.ClassST, uint32(t)))
 		s = append(s, r.s...)
 		s = append(s, stmt(spec.ClassMISC|spec.MiscTAX, 0), stmt(spec.ClassLD|spec.ModeMEM, uint32(t)),

@@ -141,7 +141,7 @@ func TestErrorPositions(t *testing.T) {
 		{"host www.example.com", 5, 15, ErrNoResolver},
 		{"tcp and ip6 net 2001:db8::1/32", 16, 14, nil},
 		{"inbound", 0, 7, ErrUnsupported},
-		{"1 / 0 = 1", 0, 5, nil},
+		{"1 / 0 = 1", 4, 1, nil},
 	} {
 		_, err := Compile(tc.src, Options{LinkType: spec.LinkEthernet})
 		var e *Error
