@@ -8,10 +8,12 @@ import (
 
 // keySource draws the blinding keys of one compile attempt: a ChaCha8
 // stream seeded from crypto/rand, which rewind restarts so that every
-// layout pass of the attempt emits the same keys.
+// layout pass of the attempt emits the same keys. The stream's first value
+// is the packet pointer bias, the rest are the per-constant keys.
 type keySource struct {
-	seed [32]byte
-	rng  *mrand.ChaCha8
+	seed  [32]byte
+	rng   *mrand.ChaCha8
+	first uint32
 }
 
 // newKeySource returns a key source with a fresh random seed.
@@ -22,8 +24,16 @@ func newKeySource() *keySource {
 	return k
 }
 
-// rewind restarts the stream.
-func (k *keySource) rewind() { k.rng = mrand.NewChaCha8(k.seed) }
+// rewind restarts the stream after its first value.
+func (k *keySource) rewind() {
+	k.rng = mrand.NewChaCha8(k.seed)
+	k.first = uint32(k.rng.Uint64())
+}
+
+// bias returns the packet pointer bias: between 2^24 and 2^30, so that
+// k - bias fits a 32-bit displacement for every packet offset k < 2^30 and
+// is never a short displacement for small k.
+func (k *keySource) bias() int32 { return int32(1<<24 + k.first%(1<<30-1<<24)) }
 
 // next returns the next 32-bit key.
 func (k *keySource) next() uint32 { return uint32(k.rng.Uint64()) }

@@ -63,6 +63,9 @@ func TestFencedPackets(t *testing.T) {
 			if msg := e.check(p, uint32(len(p)), testMeta(i, p)); msg != "" {
 				t.Fatalf("%d-byte fenced packet: %s", len(p), msg)
 			}
+			if msg := e.checkBatch([][]byte{p, p}, nil); msg != "" {
+				t.Fatalf("%d-byte fenced packet: %s", len(p), msg)
+			}
 		}
 	}
 	var runs int

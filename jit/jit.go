@@ -42,6 +42,7 @@ const blindAttempts = 64
 // use by several goroutines; Close must not run concurrently with them.
 type Filter struct {
 	code   uintptr   // entry point of the native code; 0 when portable or closed
+	batch  uintptr   // entry point of its batch form
 	native *mapping  // the executable mapping; nil when portable
 	port   *portable // the portable form; nil when native or closed
 	checks checkCount
@@ -77,6 +78,7 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 				return nil, fmt.Errorf("jit: map the code: %w", err)
 			}
 			f.native, f.code, f.checks = m, m.entry(), c.checks
+			f.batch = f.code + uintptr(c.batchAt)
 			f.layout = layout{size: len(c.code), keyed: c.keyed, jumps: c.jumps}
 			m.attach(f)
 			return f, nil
@@ -93,7 +95,7 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 // a program constant appears in a keyed field by chance.
 func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) {
 	if !blind {
-		return genX86(p, pl, nil)
+		return genBoth(p, pl, nil)
 	}
 	ks := make([]uint32, p.Len())
 	for pc := range ks {
@@ -101,7 +103,7 @@ func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) 
 	}
 	targets := blindTargets(ks, pl)
 	for range blindAttempts {
-		c, err := genX86(p, pl, newKeySource())
+		c, err := genBoth(p, pl, newKeySource())
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +182,7 @@ func (f *Filter) RunBatch(pkts [][]byte, wirelens []uint32, out []uint32) error 
 		if wirelens != nil {
 			wl = &wirelens[start]
 		}
-		enterBatch(f.code, &pkts[start], wl, &out[start], end-start, &zeroMeta)
+		enterBatch(f.batch, &pkts[start], wl, &out[start], end-start, &zeroMeta)
 	}
 	keepAlive(f)
 	return nil
@@ -203,7 +205,7 @@ func (f *Filter) Close() error {
 		return nil
 	}
 	f.closed = true
-	f.code, f.port = 0, nil
+	f.code, f.batch, f.port = 0, 0, nil
 	if f.native == nil {
 		return nil
 	}

@@ -26,52 +26,34 @@ TEXT ·enter(SB), NOSPLIT, $64-44
 
 // func enterBatch(code uintptr, pkts *[]byte, wirelens *uint32, out *uint32, n int, meta *Meta)
 //
-// enterBatch calls the generated code once per packet of a batch, with the
-// same contract as enter, and stores each result. The loop state lives in
-// R12 (next slice header), R13 (end), R14 (next wire length) and R15 (next
-// result), which the generated code never touches. ABI0 leaves R14 and R15
+// enterBatch calls the batch form of the generated code, which loops over
+// the n packets itself (x86gen.go, emitBatchLoop): R12 points at the first
+// slice header, R13 past the last, R14 at the first wire length, R15 at the
+// first result; 64(SP), just above the scratch area, holds the stride of
+// R14: 4 through an array of wire lengths, 24 through the slice headers'
+// len fields (whose low 32 bits are the captured length) when wirelens is
+// nil. The generated code never writes R10-R15. ABI0 leaves R14 and R15
 // undefined: Go code that calls an ABI0 function reloads g into R14 from
 // thread-local storage when it returns, and this function accesses no
 // global, so no dynamic-linking use of R15 is disturbed. Same frame
 // discipline as enter: a fixed frame, and the code adds only its return
 // address.
-TEXT ·enterBatch(SB), NOSPLIT, $64-48
+TEXT ·enterBatch(SB), NOSPLIT, $72-48
 	MOVQ pkts+8(FP), R12
 	MOVQ n+32(FP), R13
 	IMULQ $24, R13
 	ADDQ R12, R13
 	MOVQ wirelens+16(FP), R14
-	MOVQ out+24(FP), R15
+	MOVQ $4, AX
 	TESTQ R14, R14
-	JZ whole
-wire:
-	CMPQ R12, R13
-	JAE done
-	MOVQ 0(R12), DI
-	MOVQ 8(R12), SI
-	MOVL (R14), R9
+	JNZ strided
+	LEAQ 8(R12), R14
+	MOVQ $24, AX
+strided:
+	MOVQ AX, 64(SP)
+	MOVQ out+24(FP), R15
 	MOVQ meta+40(FP), R11
 	MOVQ SP, R10
 	MOVQ code+0(FP), AX
 	CALL AX
-	MOVL AX, (R15)
-	ADDQ $24, R12
-	ADDQ $4, R14
-	ADDQ $4, R15
-	JMP wire
-whole:
-	CMPQ R12, R13
-	JAE done
-	MOVQ 0(R12), DI
-	MOVQ 8(R12), SI
-	MOVL SI, R9
-	MOVQ meta+40(FP), R11
-	MOVQ SP, R10
-	MOVQ code+0(FP), AX
-	CALL AX
-	MOVL AX, (R15)
-	ADDQ $24, R12
-	ADDQ $4, R15
-	JMP whole
-done:
 	RET

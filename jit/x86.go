@@ -318,6 +318,21 @@ func (a *asm) movLoad64(dst reg, m mem) {
 	a.modrmMem(byte(dst&7), m)
 }
 
+// addRegMem64: dst64 += qword [m].
+func (a *asm) addRegMem64(dst reg, m mem) {
+	a.rex(true, dst, m.x(), m.base)
+	a.byte1(0x03)
+	a.modrmMem(byte(dst&7), m)
+}
+
+// aluRegImm8x64: op r64, imm8 sign-extended (the REX.W 0x83 form).
+func (a *asm) aluRegImm8x64(op alu, r reg, v int8) {
+	a.rex(true, 0, 0, r)
+	a.byte1(0x83)
+	a.modrmReg(byte(op), r)
+	a.byte1(byte(v))
+}
+
 // testRegReg64: test x64, y64.
 func (a *asm) testRegReg64(x, y reg) {
 	a.rex(true, y, 0, x)

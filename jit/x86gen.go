@@ -46,8 +46,10 @@ type x86Code struct {
 	// keyed are the fields whose bytes depend on the blinding keys (empty
 	// without blinding); jumps are the rel32 fields of jumps.
 	keyed, jumps []span
-	// checks counts the length checks in the code, by kind.
+	// checks counts the length checks in the code (of one form), by kind.
 	checks checkCount
+	// batchAt is the offset of the batch form (0: none).
+	batchAt int
 }
 
 // checkCount counts the packet length checks of a compiled program.
@@ -78,6 +80,11 @@ type gen struct {
 	zeroRets []int
 	// nearOnly disables short jumps (the fallback layout).
 	nearOnly bool
+	// batch selects the batch form: the code loops over the packets of a
+	// batch itself and every return stores the result and moves to the
+	// next packet (see emitBatchLoop); storeAt is where that happens.
+	batch   bool
+	storeAt int
 
 	keyed, jumps []span
 	checks       checkCount
@@ -86,9 +93,9 @@ type gen struct {
 // maxPasses bounds the layout passes before falling back to near jumps.
 const maxPasses = 64
 
-// genX86 compiles a verified program to x86-64 machine code. keys is nil
-// without blinding.
-func genX86(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
+// genX86 compiles a verified program to x86-64 machine code, in the
+// one-packet form or the batch form. keys is nil without blinding.
+func genX86(p *verifier.Program, pl *plan, keys *keySource, batch bool) (*x86Code, error) {
 	n := p.Len()
 	insns := make([]spec.Instruction, n)
 	var zeroRets []int
@@ -104,9 +111,8 @@ func genX86(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
 	zeroRets = append(zeroRets, n)
 	var bias int32
 	if keys != nil {
-		// Between 2^24 and 2^30: k - bias stays in int32 for every
-		// k < 2^30 and is never a short displacement for small k.
-		bias = int32(1<<24 + keys.next()%(1<<30-1<<24))
+		keys.rewind()
+		bias = keys.bias()
 	}
 	// Pessimistic start: every instruction very far from the next, so the
 	// first pass chooses only near jumps; later passes shrink.
@@ -116,7 +122,7 @@ func genX86(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
 	}
 	run := func(nearOnly bool) *gen {
 		g := &gen{insns: insns, pl: pl, keys: keys, bias: bias, prev: prev, cur: make([]int, n+1),
-			zeroRets: zeroRets, nearOnly: nearOnly}
+			zeroRets: zeroRets, nearOnly: nearOnly, batch: batch}
 		if keys != nil {
 			keys.rewind()
 		}
@@ -140,6 +146,32 @@ func genX86(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
 		prev = g.cur
 	}
 	return &x86Code{code: g.a.b, keyed: g.keyed, jumps: g.jumps, checks: g.checks}, nil
+}
+
+// genBoth compiles the one-packet form and the batch form into one image:
+// the batch form starts at batchAt, 16-byte aligned, after int3 padding.
+func genBoth(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
+	one, err := genX86(p, pl, keys, false)
+	if err != nil {
+		return nil, err
+	}
+	bat, err := genX86(p, pl, keys, true)
+	if err != nil {
+		return nil, err
+	}
+	c := &x86Code{code: one.code, keyed: one.keyed, jumps: one.jumps, checks: one.checks}
+	for len(c.code)%16 != 0 {
+		c.code = append(c.code, 0xcc)
+	}
+	c.batchAt = len(c.code)
+	c.code = append(c.code, bat.code...)
+	for _, s := range bat.keyed {
+		c.keyed = append(c.keyed, span{s.at + c.batchAt, s.n})
+	}
+	for _, s := range bat.jumps {
+		c.jumps = append(c.jumps, span{s.at + c.batchAt, s.n})
+	}
+	return c, nil
 }
 
 func equalInts(a, b []int) bool {
@@ -166,6 +198,9 @@ func usesNetlink(ins spec.Instruction) bool {
 // emit lays out the whole program once.
 func (g *gen) emit() {
 	a := &g.a
+	if g.batch {
+		g.emitBatchLoop()
+	}
 	// Prologue: A = X = 0, bias the packet pointer, zero the scratch slots
 	// the program reads (the verifier proved each is written first on
 	// every path; zeroing keeps stale stack bytes out even so).
@@ -187,6 +222,71 @@ func (g *gen) emit() {
 	n := len(g.insns)
 	g.cur[n] = a.pos()
 	g.retZero()
+}
+
+// The batch form's contract with enterBatch: r12 points at the next slice
+// header of the batch, r13 past the last; r14 at the next wire length,
+// whose stride is the qword at [r10+64] (4 in an array of lengths, 24 when
+// the lengths are the slice headers' len fields); r15 at the next result;
+// r10 and r11 as in the one-packet form. None of these registers is
+// written by the code of an instruction.
+const (
+	regBatchNext   = r12
+	regBatchEnd    = r13
+	regBatchWire   = r14
+	regBatchOut    = r15
+	batchStrideOff = 64
+)
+
+// emitBatchLoop emits the head of the batch form:
+//
+//	    jmp loop
+//	exit:
+//	    ret
+//	store:                     every return of a packet's run lands here
+//	    mov [r15], eax
+//	    add r12, 24
+//	    add r14, [r10+64]
+//	    add r15, 4
+//	loop:
+//	    cmp r12, r13
+//	    jae exit
+//	    mov rdi, [r12]         packet pointer
+//	    mov rsi, [r12+8]       captured length
+//	    mov r9d, [r14]         wire length
+//
+// and the one-packet prologue follows, run for every packet.
+func (g *gen) emitBatchLoop() {
+	a := &g.a
+	a.byte1(0xeb, 0) // jmp loop, patched below
+	jmpAt := a.pos()
+	exit := a.pos()
+	a.ret()
+	g.storeAt = a.pos()
+	a.movStore32(mem{base: regBatchOut, index: noIndex}, regA)
+	a.aluRegImm8x64(aluAdd, regBatchNext, 24)
+	a.addRegMem64(regBatchWire, mem{base: regScratch, index: noIndex, disp: batchStrideOff})
+	a.aluRegImm8x64(aluAdd, regBatchOut, 4)
+	a.b[jmpAt-1] = byte(a.pos() - jmpAt)
+	a.aluRegReg64(aluCmp, regBatchNext, regBatchEnd)
+	a.jcc(ccAE, exit, true)
+	a.movLoad64(regPkt, mem{base: regBatchNext, index: noIndex})
+	a.movLoad64(regCapLen, mem{base: regBatchNext, index: noIndex, disp: 8})
+	a.movLoad32(regWireLen, mem{base: regBatchWire, index: noIndex})
+}
+
+// leave ends the run with the result in eax: ret in the one-packet form,
+// a jump back to the store sequence in the batch form.
+func (g *gen) leave() {
+	if !g.batch {
+		g.a.ret()
+		return
+	}
+	short := g.storeAt-(g.a.pos()+jmpShortLen) >= -128 && !g.nearOnly
+	g.a.jmp(g.storeAt, short)
+	if !short {
+		g.jumps = append(g.jumps, span{g.a.pos() - 4, 4})
+	}
 }
 
 // markImm32 records the last four bytes as a keyed field.
@@ -225,10 +325,10 @@ func (g *gen) imm(r reg, v uint32) {
 	g.markImm32()
 }
 
-// retZero emits xor eax, eax; ret.
+// retZero emits xor eax, eax and leaves.
 func (g *gen) retZero() {
 	g.a.aluRegReg32(aluXor, regA, regA)
-	g.a.ret()
+	g.leave()
 }
 
 // shortTo reports whether a jump from instruction self (emitted now, of
@@ -285,9 +385,11 @@ func (g *gen) failIf(self int, cc cond) {
 			return
 		}
 	}
-	// jncc over "xor eax, eax; ret" (3 bytes).
-	g.a.byte1(0x70|byte(cc.not()), 3)
+	// jncc over "xor eax, eax; leave".
+	g.a.byte1(0x70|byte(cc.not()), 0)
+	at := g.a.pos()
 	g.retZero()
+	g.a.b[at-1] = byte(g.a.pos() - at)
 }
 
 // checkLen emits "if length < need, return 0" for a 64-bit length in
@@ -430,9 +532,9 @@ func (g *gen) insn(pc int, ins spec.Instruction) {
 			return
 		}
 		g.imm(regA, ins.K)
-		a.ret()
+		g.leave()
 	case opRetA:
-		a.ret()
+		g.leave()
 
 	case opLdAbsW, opLdAbsH, opLdAbsB:
 		if isPacketAbs(ins.K) {
