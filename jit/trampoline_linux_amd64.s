@@ -32,7 +32,8 @@ TEXT ·enter(SB), NOSPLIT, $64-44
 // first result; 64(SP), just above the scratch area, holds the stride of
 // R14: 4 through an array of wire lengths, 24 through the slice headers'
 // len fields (whose low 32 bits are the captured length) when wirelens is
-// nil. The generated code never writes R10-R15. ABI0 leaves R14 and R15
+// nil. The code of the program's instructions never writes R10-R15; the
+// batch form's head advances R12, R14 and R15. ABI0 leaves R14 and R15
 // undefined: Go code that calls an ABI0 function reloads g into R14 from
 // thread-local storage when it returns, and this function accesses no
 // global, so no dynamic-linking use of R15 is disturbed. Same frame
