@@ -126,7 +126,13 @@ func flowKey(r packet.Record) string {
 	src, _ := netip.AddrFromSlice(r[spec.RecSrcAddr : spec.RecSrcAddr+ln])
 	dst, _ := netip.AddrFromSlice(r[spec.RecDstAddr : spec.RecDstAddr+ln])
 	le := func(o int) uint16 { return uint16(r[o]) | uint16(r[o+1])<<8 }
-	return normKey(src, le(spec.RecSrcPort), dst, le(spec.RecDstPort), r[spec.RecIPProto])
+	sp, dp := le(spec.RecSrcPort), le(spec.RecDstPort)
+	// Ports identify a flow only for TCP, UDP and SCTP datagrams that are
+	// not fragments, as in the record's flow hash.
+	if p := r[spec.RecIPProto]; (p != 6 && p != 17 && p != 132) || le(spec.RecFlags)&spec.RecFlagFragment != 0 {
+		sp, dp = 0, 0
+	}
+	return normKey(src, sp, dst, dp, r[spec.RecIPProto])
 }
 
 func normKey(a netip.Addr, pa uint16, b netip.Addr, pb uint16, proto uint8) string {

@@ -1,66 +1,74 @@
 // Command flow is wring's bundled flow-statistics analyzer (PF_RING's
 // in-kernel NetFlow cache idea, in a sandbox). Built for WASI (filters/bundled
 // embeds the result), it reads only the parse records and keeps, per flow
-// (both directions of an IP 5-tuple), packets, bytes, first and last seen.
-// It exports a "flow" event when a TCP flow ends (FIN or RST), when a flow
-// has been idle for idle= seconds or active for active= seconds (on the
-// host's tick, in capture time), and for every flow still open when the
-// host closes.
+// (the record's symmetric flow hash confirmed by the IP version, protocol,
+// addresses and ports, in either direction), packets and bytes (on the
+// wire) per direction, and first and last seen (capture time). Ports count
+// only for TCP, UDP and SCTP datagrams that are not IP fragments, as in the
+// flow hash: both directions of an ICMP exchange are one flow.
+//
+// A flow is exported as a "flow" event when it ends: a TCP RST, or a FIN
+// from each end (reason rst or fin, at that packet); when it has been idle
+// for idle= seconds or open for active= seconds (reason idle or active, at
+// its next packet or on the host's tick, both in capture time); when the
+// table is full and it is the least recently seen flow (reason evicted);
+// and when the host closes (reason end). A packet after a flow's export
+// starts a new flow. Event fields: src and dst (src sent the flow's first
+// packet), sport, dport, proto, hash, packets and bytes (both directions),
+// src_packets, src_bytes, dst_packets, dst_bytes, first, last (ns since the
+// Unix epoch), reason.
 //
 // Configuration: idle=SECONDS (default 30), active=SECONDS (default 300),
-// max_flows=N (default 65536; new flows beyond it are counted, not tracked).
+// max_flows=N (default and maximum 65536).
+//
+// Each instance keeps its own table: with several capture workers, a flow
+// is whole only if the capture sends all its packets to one worker (by flow
+// hash).
 package main
 
 import "github.com/wringcap/wring/wasm/guest"
 
 var (
-	cStarted  = guest.NewCounter("flows_started")
-	cExported = guest.NewCounter("flows_exported")
-	cPackets  = guest.NewCounter("packets")
-	cBytes    = guest.NewCounter("bytes")
-	cNonIP    = guest.NewCounter("non_ip")
-	cFull     = guest.NewCounter("table_full")
-	cActive   = guest.NewCounter("active_flows")
+	cStarted   = guest.NewCounter("flows_started")
+	cExported  = guest.NewCounter("flows_exported")
+	cPackets   = guest.NewCounter("packets")
+	cBytes     = guest.NewCounter("bytes")
+	cNonIP     = guest.NewCounter("non_ip")
+	cEvictions = guest.NewCounter("evictions")
+	cLost      = guest.NewCounter("exports_lost")
+	cActive    = guest.NewCounter("active_flows")
+	cReasons   = [numReasons]*guest.Counter{
+		guest.NewCounter("exported.fin"), guest.NewCounter("exported.rst"),
+		guest.NewCounter("exported.idle"), guest.NewCounter("exported.active"),
+		guest.NewCounter("exported.evicted"), guest.NewCounter("exported.end"),
+	}
 )
 
-// key is a flow's identity with the lower (address, port) end first.
-type key struct {
-	ver, proto uint8
-	a, b       [16]byte
-	pa, pb     uint16
-}
-
-// flow is one tracked flow; src is the end that sent its first packet.
-type flow struct {
-	k           key
-	srcIsA      bool
-	packets     uint64
-	bytes       uint64
-	first, last int64
-	fin         bool
-	live        bool
-}
+const (
+	maxFlows = 65536
+	// flowEventBytes bounds one flow event's size (IPv6: about 260 bytes).
+	flowEventBytes = 320
+	maxPackets     = 256
+)
 
 type analyzer struct {
-	idle, active int64
-	max          int
-	index        map[key]int32
-	flows        []flow
-	free         []int32
-	cursor       int // tick export position, for flushes that take several calls
+	table *Table
+	pkt   Pkt
+	seen  Stats // table statistics already added to the counters
 }
 
 var a = &analyzer{}
 
 func (f *analyzer) Init(cfg guest.Config) error {
-	f.idle = seconds(cfg, "idle", 30)
-	f.active = seconds(cfg, "active", 300)
-	f.max = int(number(cfg, "max_flows", 65536))
-	f.index = make(map[key]int32, 1024)
+	idle := number(cfg, "idle", 30) * 1e9
+	active := number(cfg, "active", 300) * 1e9
+	max := number(cfg, "max_flows", maxFlows)
+	if max > maxFlows {
+		max = maxFlows
+	}
+	f.table = NewTable(int(max), idle, active, exportFlow)
 	return nil
 }
-
-func seconds(cfg guest.Config, k string, def int64) int64 { return number(cfg, k, def) * 1e9 }
 
 func number(cfg guest.Config, k string, def int64) int64 {
 	v, ok := cfg.Get(k)
@@ -69,7 +77,7 @@ func number(cfg guest.Config, k string, def int64) int64 {
 	}
 	var n int64
 	for _, c := range v {
-		if c < '0' || c > '9' {
+		if c < '0' || c > '9' || n > 1e12 {
 			return def
 		}
 		n = n*10 + int64(c-'0')
@@ -82,127 +90,86 @@ func number(cfg guest.Config, k string, def int64) int64 {
 
 func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	ver := p.IPVersion()
-	if ver == 0 {
+	if ver != 4 && ver != 6 {
 		cNonIP.Add(1)
 		return
 	}
+	rec := p.Record()
+	k := &f.pkt
+	k.Version, k.Proto = ver, p.IPProto()
+	copy(k.Src[:], rec[recSrcAddr:recSrcAddr+16])
+	copy(k.Dst[:], rec[recDstAddr:recDstAddr+16])
+	if ver == 4 { // only the first 4 bytes are the address
+		clear(k.Src[4:])
+		clear(k.Dst[4:])
+	}
+	k.SrcPort, k.DstPort = p.SrcPort(), p.DstPort()
+	k.Hash = p.FlowHash()
+	k.Time = p.Timestamp()
+	k.WireLen = p.WireLen()
+	k.TCPFlags = p.TCPFlags()
+	k.Fragment = p.Flags()&guest.FlagFragment != 0
 	cPackets.Add(1)
-	cBytes.Add(uint64(p.WireLen()))
-	src, dst := p.SrcAddr(), p.DstAddr()
-	sp, dp := p.SrcPort(), p.DstPort()
-	var k key
-	k.ver, k.proto = ver, p.IPProto()
-	srcIsA := less(src, sp, dst, dp)
-	if srcIsA {
-		copy(k.a[:], src)
-		copy(k.b[:], dst)
-		k.pa, k.pb = sp, dp
-	} else {
-		copy(k.a[:], dst)
-		copy(k.b[:], src)
-		k.pa, k.pb = dp, sp
-	}
-	now := p.Timestamp()
-	i, ok := f.index[k]
-	if !ok {
-		if len(f.index) >= f.max {
-			cFull.Add(1)
-			return
-		}
-		if n := len(f.free); n > 0 {
-			i = f.free[n-1]
-			f.free = f.free[:n-1]
-		} else {
-			f.flows = append(f.flows, flow{})
-			i = int32(len(f.flows) - 1)
-		}
-		f.flows[i] = flow{k: k, srcIsA: srcIsA, first: now, live: true}
-		f.index[k] = i
-		cStarted.Add(1)
-		cActive.Add(1)
-	}
-	fl := &f.flows[i]
-	fl.packets++
-	fl.bytes += uint64(p.WireLen())
-	fl.last = now
-	if k.proto == 6 && p.TCPFlags()&0x05 != 0 { // FIN or RST
-		reason := "fin"
-		if p.TCPFlags()&0x04 != 0 {
-			reason = "rst"
-		}
-		if fl.fin || reason == "rst" {
-			f.export(i, reason)
-		} else {
-			fl.fin = true
-		}
-	}
+	cBytes.Add(uint64(k.WireLen))
+	f.table.Packet(k)
+	f.sync()
 }
 
-func less(a []byte, pa uint16, b []byte, pb uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+// Record offsets of the addresses (spec/RECORD.md).
+const (
+	recSrcAddr = 48
+	recDstAddr = 64
+)
+
+// sync adds the table's new statistics to the counters.
+func (f *analyzer) sync() {
+	s := &f.table.Stats
+	cStarted.Add(s.Started - f.seen.Started)
+	cExported.Add(s.Exported - f.seen.Exported)
+	cLost.Add(s.Lost - f.seen.Lost)
+	cEvictions.Add(s.Evictions - f.seen.Evictions)
+	for r := range s.ByReason {
+		cReasons[r].Add(s.ByReason[r] - f.seen.ByReason[r])
 	}
-	return pa <= pb
+	cActive.Add(uint64(s.Started-f.seen.Started) - uint64(s.Exported-f.seen.Exported))
+	f.seen = *s
 }
 
-// flowEventBytes bounds one flow event's size.
-const flowEventBytes = 200
-
-// export writes the flow's event and forgets it.
-func (f *analyzer) export(i int32, reason string) {
-	fl := &f.flows[i]
+// exportFlow writes a flow event, or returns false when the event area has
+// no room for it.
+func exportFlow(fl *Flow, r Reason) bool {
+	if guest.EventRoom() < flowEventBytes {
+		return false
+	}
 	ln := 4
-	if fl.k.ver == 6 {
+	if fl.Key.Version == 6 {
 		ln = 16
 	}
-	a, b, pa, pb := fl.k.a[:ln], fl.k.b[:ln], fl.k.pa, fl.k.pb
-	if !fl.srcIsA {
-		a, b, pa, pb = b, a, pb, pa
-	}
-	guest.TickEvent("flow").Addr("src", a).Addr("dst", b).Uint("sport", uint64(pa)).Uint("dport", uint64(pb)).
-		Uint("proto", uint64(fl.k.proto)).Uint("packets", fl.packets).Uint("bytes", fl.bytes).
-		Int("first", fl.first).Int("last", fl.last).String("reason", reason).Done()
-	cExported.Add(1)
-	cActive.Add(^uint64(0))
-	delete(f.index, fl.k)
-	fl.live = false
-	f.free = append(f.free, i)
+	k := &fl.Key
+	guest.TickEvent("flow").Addr("src", k.A[:ln]).Addr("dst", k.B[:ln]).
+		Uint("sport", uint64(k.PortA)).Uint("dport", uint64(k.PortB)).
+		Uint("proto", uint64(k.Proto)).Uint("hash", uint64(fl.Hash)).
+		Uint("packets", fl.Packets[0]+fl.Packets[1]).Uint("bytes", fl.Bytes[0]+fl.Bytes[1]).
+		Uint("src_packets", fl.Packets[0]).Uint("src_bytes", fl.Bytes[0]).
+		Uint("dst_packets", fl.Packets[1]).Uint("dst_bytes", fl.Bytes[1]).
+		Int("first", fl.First).Int("last", fl.Last).String("reason", r.String()).Done()
+	return true
 }
 
 // Tick exports idle and long-active flows, or all of them when final. When
-// the event area fills up it asks to be called again and resumes where it
-// stopped.
+// the event area fills up it asks to be called again and resumes.
 func (f *analyzer) Tick(now int64, final bool) {
-	for ; f.cursor < len(f.flows); f.cursor++ {
-		fl := &f.flows[f.cursor]
-		if !fl.live {
-			continue
-		}
-		reason := ""
-		switch {
-		case final:
-			reason = "end"
-		case now-fl.last >= f.idle:
-			reason = "idle"
-		case now-fl.first >= f.active:
-			reason = "active"
-		}
-		if reason == "" {
-			continue
-		}
-		if guest.EventRoom() < flowEventBytes {
-			guest.TickMore()
-			return
-		}
-		f.export(int32(f.cursor), reason)
+	if !f.table.Expire(now, final) {
+		guest.TickMore()
 	}
-	f.cursor = 0
+	f.sync()
 }
 
 func init() {
-	guest.Register(a, guest.Options{Need: guest.NeedRecord, EventBytes: 256 << 10})
+	// At most three exports per packet (its flow timed out, the least
+	// recently seen one evicted, its own end), so a call's events fit.
+	guest.Register(a, guest.Options{Need: guest.NeedRecord, MaxPackets: maxPackets,
+		EventBytes: 3 * maxPackets * flowEventBytes})
 }
 
 func main() {}

@@ -1,0 +1,333 @@
+package wasm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/wasm"
+)
+
+// The flow analyzer (filters/flow) against a straightforward computation
+// over the same packets' parse records: per flow (IP version, protocol,
+// both addresses and ports as the flow hash counts them), packets and bytes
+// in each direction, first and last seen. A flow may be exported in several
+// records (FIN/RST, timeouts, eviction, a packet after its end); summed per
+// flow, in a canonical direction, they must equal the computation exactly.
+
+type flowRef struct {
+	packets, bytes [2]uint64
+	first, last    int64
+	hash           uint32
+}
+
+// flowRecord is a flow event.
+type flowRecord struct {
+	Src, Dst                string
+	Sport, Dport            uint16
+	Proto                   uint8
+	Hash                    uint32
+	Packets, Bytes          uint64
+	SrcPackets              uint64 `json:"src_packets"`
+	SrcBytes                uint64 `json:"src_bytes"`
+	DstPackets              uint64 `json:"dst_packets"`
+	DstBytes                uint64 `json:"dst_bytes"`
+	First, Last             int64
+	Reason, Event, Analyzer string
+	Ts                      string
+}
+
+// canonFlow orders the two ends; d is 0 when (a, pa) is the first end.
+func canonFlow(ver, proto uint8, a netip.Addr, pa uint16, b netip.Addr, pb uint16) (string, int) {
+	x, y := fmt.Sprintf("%s/%d", a, pa), fmt.Sprintf("%s/%d", b, pb)
+	if c := a.Compare(b); c > 0 || c == 0 && pa > pb {
+		return fmt.Sprintf("%d %d %s %s", ver, proto, y, x), 1
+	}
+	return fmt.Sprintf("%d %d %s %s", ver, proto, x, y), 0
+}
+
+// refFlows computes the per-flow totals from the records.
+func refFlows(b []packet.Packet) (map[string]*flowRef, uint64) {
+	out := map[string]*flowRef{}
+	var ip uint64
+	for i := range b {
+		r := &b[i].Record
+		ver := r[spec.RecIPVersion]
+		if ver != 4 && ver != 6 {
+			continue
+		}
+		ip++
+		ln := 4
+		if ver == 6 {
+			ln = 16
+		}
+		src, _ := netip.AddrFromSlice(r[spec.RecSrcAddr : spec.RecSrcAddr+ln])
+		dst, _ := netip.AddrFromSlice(r[spec.RecDstAddr : spec.RecDstAddr+ln])
+		le16 := func(o int) uint16 { return uint16(r[o]) | uint16(r[o+1])<<8 }
+		sp, dp := le16(spec.RecSrcPort), le16(spec.RecDstPort)
+		proto := r[spec.RecIPProto]
+		if (proto != 6 && proto != 17 && proto != 132) || r[spec.RecFlags]&spec.RecFlagFragment != 0 {
+			sp, dp = 0, 0
+		}
+		k, d := canonFlow(ver, proto, src, sp, dst, dp)
+		f := out[k]
+		ts := b[i].Info.Timestamp
+		if f == nil {
+			f = &flowRef{first: ts, last: ts, hash: uint32(r[spec.RecFlowHash]) | uint32(r[spec.RecFlowHash+1])<<8 |
+				uint32(r[spec.RecFlowHash+2])<<16 | uint32(r[spec.RecFlowHash+3])<<24}
+			out[k] = f
+		}
+		f.packets[d]++
+		f.bytes[d] += uint64(b[i].Info.WireLen)
+		f.first, f.last = min(f.first, ts), max(f.last, ts)
+	}
+	return out, ip
+}
+
+// runFlow feeds the packets through the bundled flow analyzer in batches of
+// 256 and returns its records and counters after the host closed.
+func runFlow(t *testing.T, config string, pkts []packet.Packet) ([]flowRecord, map[string]uint64, wasm.Stats) {
+	t.Helper()
+	bin, err := bundled.Module("flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev bytes.Buffer
+	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithEvents(&ev).WithCompilationCacheDir(cacheDir)
+	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "flow", Binary: bin, Config: []byte(config)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 256
+	b := &packet.Batch{Verdicts: make([]packet.Verdict, n)}
+	for i := 0; i < len(pkts); i += n {
+		b.Packets = pkts[i:min(i+n, len(pkts))]
+		clear(b.Verdicts)
+		if err := h.Handle(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Close(context.Background())
+	var recs []flowRecord
+	for _, l := range bytes.Split(bytes.TrimSpace(ev.Bytes()), []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		var r flowRecord
+		dec := json.NewDecoder(bytes.NewReader(l))
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		recs = append(recs, r)
+	}
+	cs := map[string]uint64{}
+	for _, c := range h.Counters() {
+		cs[c.Name] = c.Value
+	}
+	return recs, cs, h.Stats()[0]
+}
+
+// parsed reads a capture into packets with their records, each packet's
+// time set by stamp.
+func parsed(c *corpus.Capture, stamp func(i int, ts int64) int64) []packet.Packet {
+	out := make([]packet.Packet, len(c.Packets))
+	for i, p := range c.Packets {
+		info := packet.Info{Timestamp: stamp(i, p.TsNanos), CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: c.LinkType}
+		out[i] = packet.Packet{Info: info, Data: p.Data}
+		packet.Parse(info, p.Data, &out[i].Record)
+	}
+	return out
+}
+
+// connectionsCapture writes TCP connections in groups of 20 running at
+// once (a packet of each in turn, 10 ms apart): each a handshake, data, and
+// then a FIN from each end and a last ACK, a RST, or nothing (left open),
+// some of them long (150 data segments, 30 s).
+func connectionsCapture(t *testing.T) *corpus.Capture {
+	const syn, fin, rst, ack, psh = 0x02, 0x01, 0x04, 0x10, 0x08
+	w := newPcapWriter()
+	type step struct {
+		fromClient bool
+		flags      byte
+		n          int
+	}
+	for g := 0; g < 10; g++ {
+		var convs [][]step
+		for k := 0; k < 20; k++ {
+			i := g*20 + k
+			c := []step{{true, syn, 0}, {false, syn | ack, 0}, {true, ack, 0}}
+			data := 3 + i%7
+			if i%9 == 0 {
+				data = 150
+			}
+			for d := 0; d < data; d++ {
+				c = append(c, step{d%3 != 2, ack | psh, 10 + (i*d)%900})
+			}
+			switch i % 4 {
+			case 0, 1:
+				c = append(c, step{true, fin | ack, 0}, step{false, ack, 0}, step{false, fin | ack, 0}, step{true, ack, 0})
+			case 2:
+				c = append(c, step{i%8 == 2, rst, 0})
+			}
+			convs = append(convs, c)
+		}
+		for pos := 0; ; pos++ {
+			any := false
+			for k, c := range convs {
+				if pos >= len(c) {
+					continue
+				}
+				any = true
+				i := g*20 + k
+				cl, sv := [4]byte{10, 1, byte(i >> 8), byte(i)}, [4]byte{192, 0, 2, byte(1 + i%3)}
+				cp, sp := uint16(30000+i), uint16(80+i%2*363)
+				st := c[pos]
+				payload := make([]byte, st.n)
+				if st.fromClient {
+					w.tcp(cl, sv, cp, sp, uint32(pos), 0, st.flags, payload)
+				} else {
+					w.tcp(sv, cl, sp, cp, uint32(pos), 0, st.flags, payload)
+				}
+			}
+			if !any {
+				break
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "connections.pcap")
+	if err := os.WriteFile(path, w.bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestFlowStatisticsExact(t *testing.T) {
+	path := mixedCapture(t, 5000)
+	mixed, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := connectionsCapture(t)
+	spread := func(i int, _ int64) int64 { return 1_700_000_000e9 + int64(i)*10e6 }
+	cases := []struct {
+		name, config string
+		c            *corpus.Capture
+		stamp        func(i int, ts int64) int64
+		want         []string       // export reasons that must occur
+		exact        map[string]int // and how often, where the capture says
+	}{
+		// Connections 10 ms apart: FIN, RST, idle (those left open, 2 s),
+		// active (the long ones, 4 s) and the rest at close.
+		{"connections", "idle=2\nactive=4\n", conns, spread, []string{"fin", "rst", "idle", "active", "end"},
+			// Half the 200 connections close with FINs, a quarter with a RST.
+			map[string]int{"fin": 100, "rst": 50}},
+		// The same with 16 flows for 20 connections at a time.
+		{"connections_small_table", "idle=2\nactive=10\nmax_flows=16\n", conns, spread, []string{"evicted", "end"}, nil},
+
+		// The mixed capture's own times (all within a second): its flows
+		// are mostly single packets with random flags, exported at close.
+		{"mixed_capture_times", "", mixed, func(_ int, ts int64) int64 { return ts }, []string{"end"}, nil},
+		// 10 ms apart with a table of 64 flows.
+		{"mixed_small_table", "idle=2\nactive=10\nmax_flows=64\n", mixed, spread, []string{"evicted", "end"}, nil},
+		// One flow at a time.
+		{"mixed_one_flow", "max_flows=1\n", mixed, func(i int, _ int64) int64 { return int64(i + 1) }, []string{"evicted", "end"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pkts := parsed(tc.c, tc.stamp)
+			want, ip := refFlows(pkts)
+			recs, cs, st := runFlow(t, tc.config, pkts)
+			got := map[string]*flowRef{}
+			reasons := map[string]int{}
+			for _, r := range recs {
+				if r.Event != "flow" || r.Packets != r.SrcPackets+r.DstPackets || r.Bytes != r.SrcBytes+r.DstBytes ||
+					r.Packets == 0 || r.SrcPackets == 0 || r.First > r.Last {
+					t.Fatalf("bad flow record %+v", r)
+				}
+				reasons[r.Reason]++
+				src, err1 := netip.ParseAddr(r.Src)
+				dst, err2 := netip.ParseAddr(r.Dst)
+				if err1 != nil || err2 != nil {
+					t.Fatalf("bad addresses in %+v", r)
+				}
+				ver := uint8(4)
+				if src.Is6() {
+					ver = 6
+				}
+				k, d := canonFlow(ver, r.Proto, src, r.Sport, dst, r.Dport)
+				g := got[k]
+				if g == nil {
+					g = &flowRef{first: r.First, last: r.Last, hash: r.Hash}
+					got[k] = g
+				}
+				if g.hash != r.Hash {
+					t.Fatalf("flow %s exported with hashes %#x and %#x", k, g.hash, r.Hash)
+				}
+				g.packets[d] += r.SrcPackets
+				g.packets[1-d] += r.DstPackets
+				g.bytes[d] += r.SrcBytes
+				g.bytes[1-d] += r.DstBytes
+				g.first, g.last = min(g.first, r.First), max(g.last, r.Last)
+			}
+			bad := 0
+			keys := make([]string, 0, len(want))
+			for k := range want {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if g := got[k]; g == nil || *g != *want[k] {
+					if bad++; bad <= 10 {
+						t.Errorf("flow %s: exported %+v, packets hold %+v", k, g, want[k])
+					}
+				}
+			}
+			for k := range got {
+				if want[k] == nil {
+					t.Errorf("flow %s exported but not in the packets", k)
+				}
+			}
+			if bad > 10 {
+				t.Errorf("%d flows differ in all", bad)
+			}
+			var evicted uint64
+			for _, r := range recs {
+				if r.Reason == "evicted" {
+					evicted++
+				}
+			}
+			if cs["packets"] != ip || cs["non_ip"] != uint64(len(pkts))-ip || cs["flows_started"] != cs["flows_exported"] ||
+				cs["flows_exported"] != uint64(len(recs)) || cs["active_flows"] != 0 || cs["exports_lost"] != 0 ||
+				cs["evictions"] != evicted || cs["exported.evicted"] != evicted || st.EventsLost != 0 || st.Failures != 0 {
+				t.Errorf("counters %v, stats %+v: %d IP packets, %d records, %d evicted", cs, st, ip, len(recs), evicted)
+			}
+			for r, n := range tc.exact {
+				if reasons[r] != n {
+					t.Errorf("%d %s exports, want %d", reasons[r], r, n)
+				}
+			}
+			for _, r := range tc.want {
+				if reasons[r] == 0 {
+					t.Errorf("no %s exports: %v", r, reasons)
+				}
+			}
+			t.Logf("%d packets (%d IP), %d flows, %d records, reasons %v", len(pkts), ip, len(want), len(recs), reasons)
+		})
+	}
+}
