@@ -33,7 +33,8 @@ func encodeProgram(p spec.Program) []byte {
 
 // FuzzJIT: arbitrary program bytes that verify, run on an arbitrary packet
 // (and each of its prefixes), give vm.Run's result in the native code
-// (blinded and not) and the portable form. flags bit 0 allows record
+// (blinded and not, one packet at a time and in a batch) and the portable
+// form. flags bit 0 allows record
 // loads, bit 1 passes metadata, bit 2 passes a parse record with it.
 // The seed corpus (testdata/fuzz/FuzzJIT) holds libpcap's programs and
 // random verified programs with packets that reach their loads.
@@ -47,7 +48,9 @@ func FuzzJIT(f *testing.F) {
 		}
 		e := compileAll(t, p)
 		defer e.close(t)
+		var batch [][]byte
 		for n := len(pkt); n >= 0; n -= 1 + n/8 {
+			batch = append(batch, pkt[:n])
 			meta := testMeta(int(flags)+n, pkt[:n])
 			if flags&2 == 0 {
 				meta = nil
@@ -57,6 +60,9 @@ func FuzzJIT(f *testing.F) {
 			if msg := e.check(pkt[:n], uint32(n)+uint32(extra), meta); msg != "" {
 				t.Fatalf("%d-byte packet: %s\n%s", n, msg, listing(prog))
 			}
+		}
+		if msg := e.checkBatch(batch, nil); msg != "" {
+			t.Fatalf("batch: %s\n%s", msg, listing(prog))
 		}
 	})
 }
