@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/wringcap/wring/spec"
-	"github.com/wringcap/wring/wasm/internal/fuel"
 )
 
 func watFile(b testing.TB, name string) []byte {
@@ -80,48 +78,4 @@ func BenchmarkAnalyzer(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/pkt")
 	})
-}
-
-// BenchmarkFuel measures the injected fuel metering on a byte-scanning loop
-// over 1500 bytes: the same module with and without the rewrite, one call
-// per op.
-func BenchmarkFuel(b *testing.B) {
-	bin := watFile(b, "scan.wat")
-	metered, err := fuel.Rewrite(bin, spec.ExportFuel, 1<<62)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, c := range []struct {
-		name string
-		bin  []byte
-	}{{"scan/metered", metered}, {"scan/unmetered", bin}} {
-		b.Run(c.name, func(b *testing.B) {
-			ctx := context.Background()
-			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
-			defer rt.Close(ctx)
-			mod, err := rt.Instantiate(ctx, c.bin)
-			if err != nil {
-				b.Fatal(err)
-			}
-			data := make([]byte, 1500)
-			for i := range data {
-				data[i] = byte(i * 7)
-			}
-			mod.Memory().Write(0x10000, data)
-			fn := mod.ExportedFunction("scan")
-			g, _ := mod.ExportedGlobal(spec.ExportFuel).(api.MutableGlobal)
-			stack := make([]uint64, 1)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if g != nil {
-					g.Set(1 << 40)
-				}
-				stack[0] = 1500
-				if err := fn.CallWithStack(ctx, stack); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }

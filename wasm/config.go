@@ -27,6 +27,7 @@ type Config struct {
 	tick            time.Duration
 	logLines        int
 	interpreter     bool
+	unmetered       bool // tests only: no fuel rewrite, to measure its cost
 }
 
 // Defaults, chosen for Go guests (the largest): see RATIONALE.md.

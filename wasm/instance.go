@@ -44,6 +44,9 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		return nil, err
 	}
 	in.fuel, _ = mod.ExportedGlobal(spec.ExportFuel).(api.MutableGlobal)
+	if in.fuel == nil && h.cfg.unmetered {
+		in.fuel = noFuel{}
+	}
 	if in.fuel == nil || in.mem == nil {
 		return fail(errorf(name, "instantiate", ErrMissingExport, "fuel global or memory"))
 	}
@@ -210,3 +213,9 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// noFuel stands in for the fuel global of an unmetered module (tests only).
+type noFuel struct{ api.MutableGlobal }
+
+func (noFuel) Set(uint64)  {}
+func (noFuel) Get() uint64 { return 0 }

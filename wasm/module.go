@@ -69,6 +69,9 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}
+	if h.cfg.unmetered {
+		metered = spec_.Binary
+	}
 	rcfg := wazero.NewRuntimeConfigCompiler()
 	if h.cfg.interpreter {
 		rcfg = wazero.NewRuntimeConfigInterpreter()

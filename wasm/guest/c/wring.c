@@ -4,7 +4,7 @@
 #define EXPORT(name) __attribute__((export_name(name)))
 
 static uint32_t info[16];
-static uint8_t batch[WRING_BATCH_BYTES];
+static uint8_t batch[WRING_BATCH_BYTES] __attribute__((aligned(8)));
 static uint8_t verdicts[WRING_MAX_PACKETS * 8];
 static uint8_t events[WRING_EVENT_BYTES];
 static uint8_t config[4096];
@@ -76,9 +76,52 @@ EXPORT("wring_process") int32_t wring_process(int32_t n) {
   return 0;
 }
 
+static int tick_more;
+
+void wring_tick_more(void) { tick_more = 1; }
+
 EXPORT("wring_tick") int32_t wring_tick(int64_t now, int32_t final) {
+  tick_more = 0;
   if (wring_analyzer_tick) wring_analyzer_tick(now, final);
+  return tick_more;
+}
+
+const wring_batch_header *wring_batch(void) { return (const wring_batch_header *)(const void *)batch; }
+
+uint32_t wring_event_room(void) {
+  uint32_t used = 8 + le32(events);
+  return used < sizeof events ? (uint32_t)sizeof events - used : 0;
+}
+
+int wring_config_get(const uint8_t *cfg, uint32_t len, const char *key, const uint8_t **val, uint32_t *vlen) {
+  uint32_t k = slen(key), i = 0;
+  while (i < len) {
+    uint32_t end = i;
+    while (end < len && cfg[end] != '\n') end++;
+    if (end - i > k && cfg[i + k] == '=') {
+      uint32_t j = 0;
+      while (j < k && cfg[i + j] == (uint8_t)key[j]) j++;
+      if (j == k) {
+        *val = cfg + i + k + 1;
+        *vlen = end - (i + k + 1);
+        return 1;
+      }
+    }
+    i = end + 1;
+  }
   return 0;
+}
+
+uint64_t wring_config_uint(const uint8_t *cfg, uint32_t len, const char *key, uint64_t def) {
+  const uint8_t *v;
+  uint32_t n;
+  if (!wring_config_get(cfg, len, key, &v, &n) || n == 0 || n > 19) return def;
+  uint64_t x = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (v[i] < '0' || v[i] > '9') return def;
+    x = x * 10 + (v[i] - '0');
+  }
+  return x;
 }
 
 /* The event being written: its start, write position, field count. */

@@ -130,4 +130,125 @@ static inline const uint8_t *wring_payload(const wring_packet *p, uint32_t *len)
   return p->data + off;
 }
 
+/* ---- Layouts (spec/ABI.md, spec/RECORD.md), for analyzers that prefer
+ * structs to offsets. wring.c keeps the batch area 8-byte aligned, so
+ * p->rec may be read as a wring_record. */
+
+/* The 96-byte parse record. */
+typedef struct {
+  uint64_t timestamp; /* ns since the Unix epoch */
+  uint32_t caplen, wirelen, ifindex;
+  uint16_t queue, linktype;
+  uint16_t l3_off, l4_off, payload_off; /* WRING_NO_OFFSET when absent */
+  uint16_t ethertype, vlan_outer, vlan_inner;
+  uint8_t vlan_count, mpls_count, ip_version, ip_proto, tcp_flags, ttl;
+  uint16_t src_port, dst_port; /* ICMP: src_port is type<<8|code */
+  uint16_t mpls_label;
+  uint8_t src_addr[16], dst_addr[16]; /* IPv4 in the first 4 bytes */
+  uint32_t flow_hash, flags, payload_len, mpls_top;
+} wring_record;
+
+/* A packet descriptor in the batch area: the record, then where its bytes are. */
+typedef struct {
+  wring_record rec;
+  uint32_t data_off; /* from the start of the batch area */
+  uint32_t data_len;
+} wring_desc;
+
+/* The batch area's header. */
+typedef struct {
+  uint32_t count;
+  uint32_t flags; /* WRING_BATCH_RULES_CHANGED */
+  uint64_t seq;   /* call number of this instance, from 1 */
+  uint64_t now;   /* capture time of the batch's last packet, ns */
+  uint32_t rules_gen;
+  uint32_t reserved;
+} wring_batch_header;
+#define WRING_BATCH_RULES_CHANGED 1u
+
+/* The Info block wring_init returns (wring.c fills it). */
+typedef struct {
+  uint32_t version, need, payload_max, max_packets;
+  uint32_t batch_ptr, batch_cap, verdicts_ptr;
+  uint32_t counters_ptr, counter_count, names_ptr, names_len;
+  uint32_t events_ptr, events_cap, sinks_ptr, sinks_len, flags;
+} wring_info;
+
+#define WRING_OFFSET_IS(T, f, off) _Static_assert(__builtin_offsetof(T, f) == (off), #T "." #f " must be at " #off)
+WRING_OFFSET_IS(wring_record, caplen, WRING_REC_CAPLEN);
+WRING_OFFSET_IS(wring_record, wirelen, WRING_REC_WIRELEN);
+WRING_OFFSET_IS(wring_record, l3_off, WRING_REC_L3OFF);
+WRING_OFFSET_IS(wring_record, l4_off, WRING_REC_L4OFF);
+WRING_OFFSET_IS(wring_record, payload_off, WRING_REC_PAYLOADOFF);
+WRING_OFFSET_IS(wring_record, ethertype, WRING_REC_ETHERTYPE);
+WRING_OFFSET_IS(wring_record, ip_version, WRING_REC_IPVERSION);
+WRING_OFFSET_IS(wring_record, ip_proto, WRING_REC_IPPROTO);
+WRING_OFFSET_IS(wring_record, tcp_flags, WRING_REC_TCPFLAGS);
+WRING_OFFSET_IS(wring_record, src_port, WRING_REC_SRCPORT);
+WRING_OFFSET_IS(wring_record, dst_port, WRING_REC_DSTPORT);
+WRING_OFFSET_IS(wring_record, src_addr, WRING_REC_SRCADDR);
+WRING_OFFSET_IS(wring_record, dst_addr, WRING_REC_DSTADDR);
+WRING_OFFSET_IS(wring_record, flow_hash, WRING_REC_FLOWHASH);
+WRING_OFFSET_IS(wring_record, flags, WRING_REC_FLAGS);
+WRING_OFFSET_IS(wring_record, payload_len, WRING_REC_PAYLOADLEN);
+WRING_OFFSET_IS(wring_record, mpls_top, 92);
+WRING_OFFSET_IS(wring_desc, data_off, 96);
+WRING_OFFSET_IS(wring_batch_header, seq, 8);
+WRING_OFFSET_IS(wring_batch_header, now, 16);
+WRING_OFFSET_IS(wring_batch_header, rules_gen, 24);
+WRING_OFFSET_IS(wring_info, flags, 60);
+_Static_assert(sizeof(wring_record) == 96, "wring_record is 96 bytes");
+_Static_assert(sizeof(wring_desc) == 104, "wring_desc is 104 bytes");
+_Static_assert(sizeof(wring_batch_header) == 32, "wring_batch_header is 32 bytes");
+_Static_assert(sizeof(wring_info) == 64, "wring_info is 64 bytes");
+_Static_assert(sizeof(wring_verdict) == 8, "wring_verdict is 8 bytes");
+
+/* The packet's record as a struct. */
+static inline const wring_record *wring_rec(const wring_packet *p) { return (const wring_record *)(const void *)p->rec; }
+
+/* The header of the batch being processed (sequence, time, rule flags). */
+const wring_batch_header *wring_batch(void);
+
+/* Record flag bits (wring_record.flags). */
+#define WRING_FLAG_FRAGMENT 1
+#define WRING_FLAG_LATER_FRAGMENT 2
+#define WRING_FLAG_MALFORMED 8
+
+/* ---- Verdict helpers. */
+#define WRING_ACTION_NONE 0
+#define WRING_ACTION_MATCH 1
+#define WRING_ACTION_FORWARD 2
+#define WRING_ACTION_DROP 3
+static inline void wring_match(wring_verdict *v, uint32_t tag) { v->action = WRING_ACTION_MATCH; v->tag = tag; }
+static inline void wring_forward(wring_verdict *v, uint16_t sink, uint32_t tag) {
+  v->action = WRING_ACTION_FORWARD;
+  v->sink = sink;
+  v->tag = tag;
+}
+static inline void wring_drop(wring_verdict *v) { v->action = WRING_ACTION_DROP; }
+
+/* ---- Configuration: key=value lines (wring --analyzer-config key=value).
+ * wring_config_get finds key and sets *val and *vlen to its value (not
+ * NUL-terminated); it returns 1 when found, 0 otherwise.
+ * wring_config_uint parses a decimal value, def when absent or invalid. */
+int wring_config_get(const uint8_t *cfg, uint32_t len, const char *key, const uint8_t **val, uint32_t *vlen);
+uint64_t wring_config_uint(const uint8_t *cfg, uint32_t len, const char *key, uint64_t def);
+
+/* ---- Events and ticks. */
+uint32_t wring_event_room(void); /* bytes left in the event area */
+/* From wring_analyzer_tick: ask to be called again with the same arguments
+ * once the host has collected the events written so far. */
+void wring_tick_more(void);
+
+/* ---- Host imports. Referencing one makes the module import it.
+ * wring_log: a log line (levels below), rate limited by the host; not per
+ * packet. wring_rules: copies the rule blob if it fits in cap and returns
+ * its length, -1 when there is none; needs the rules capability. */
+#define WRING_LOG_DEBUG 0
+#define WRING_LOG_INFO 1
+#define WRING_LOG_WARN 2
+#define WRING_LOG_ERROR 3
+__attribute__((import_module("wring"), import_name("log"))) void wring_log(int32_t level, const char *msg, int32_t len);
+__attribute__((import_module("wring"), import_name("rules"))) int32_t wring_rules(uint8_t *buf, int32_t cap);
+
 #endif
