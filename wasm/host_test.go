@@ -293,3 +293,28 @@ func TestCompilationCacheDir(t *testing.T) {
 		t.Fatal("nothing stored in the cache directory")
 	}
 }
+
+// TestEngines runs the good analyzer and a runaway one on both of wazero's
+// engines: the fuel rewrite bounds the interpreter too.
+func TestEngines(t *testing.T) {
+	for _, interp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "compiler", true: "interpreter"}[interp], func(t *testing.T) {
+			h := newHost(t, testConfig(nil).WithInterpreter(interp),
+				Analyzer{Name: "spin", Binary: analyzerWAT(t, map[string]string{"{{PROCESS}}": "(loop $l (br $l))"})},
+				Analyzer{Name: "good", Binary: analyzerWAT(t, nil)})
+			b := mkBatch([]uint16{80, 53, 9, 1}, 64)
+			if err := h.Handle(b); err != nil {
+				t.Fatal(err)
+			}
+			want := []packet.Action{packet.ActionMatch, packet.ActionForward, packet.ActionDrop, packet.ActionNone}
+			for i, v := range b.Verdicts {
+				if v.Action != want[i] {
+					t.Fatalf("packet %d: %+v", i, v)
+				}
+			}
+			if s := statsOf(h, "spin"); s.Fuel != 1 {
+				t.Fatalf("spin: %+v", s)
+			}
+		})
+	}
+}
