@@ -137,7 +137,13 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 		sec, fracU = bits.ReverseBytes32(sec), bits.ReverseBytes32(fracU)
 		caplen, wirelen = bits.ReverseBytes32(caplen), bits.ReverseBytes32(wirelen)
 	}
-	frac := int32(fracU)
+	// libpcap sign-extends the fraction of a file in host byte order and
+	// zero-extends that of a byte-swapped one (its SWAPLONG is unsigned);
+	// the difference shows when a nanosecond fraction is scaled down.
+	frac := uint64(int64(int32(fracU)))
+	if r.swapped {
+		frac = uint64(fracU)
+	}
 	switch r.lengths {
 	case lengthsMaybeSwapped:
 		if caplen <= wirelen {
@@ -179,6 +185,9 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 			return nil, r.readErr(off, "tried to read %d captured bytes, only got %d", caplen, len(data))
 		}
 	}
+	if r.swapped {
+		data = r.swapPseudo(data, wirelen)
+	}
 	res := uint64(1_000_000)
 	if r.nano {
 		res = 1_000_000_000
@@ -187,7 +196,7 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 		CapLen:   caplen,
 		WireLen:  wirelen,
 		LinkType: r.linkType,
-		Stamp:    packet.Stamp{Sec: int64(sec), Frac: uint64(int64(frac)), Res: res},
+		Stamp:    packet.Stamp{Sec: int64(sec), Frac: frac, Res: res},
 	}
 	info.Timestamp = info.Stamp.Nanos()
 	return data, nil

@@ -303,6 +303,10 @@ func (r *Reader) ngNext(info *packet.Info) ([]byte, error) {
 			Stamp:     stamp,
 		}
 		info.Timestamp = stamp.Nanos()
-		return data[:caplen], nil
+		data = data[:caplen]
+		if r.swapped {
+			data = r.swapPseudo(data, wirelen)
+		}
+		return data, nil
 	}
 }
