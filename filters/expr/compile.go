@@ -45,6 +45,12 @@ type Options struct {
 	// name that is not a number or an address is an error wrapping
 	// ErrNoResolver.
 	Resolver Resolver
+
+	// noFold turns off the folding of constant predicates ("X or true"
+	// is true without evaluating X; a masked compare with mask 0 is a
+	// constant without a load), which libpcap 1.11 does and 1.10 did not;
+	// tests use it to tell that difference from others.
+	noFold bool
 }
 
 // Resolver resolves the names an expression may use. Implementations

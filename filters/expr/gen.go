@@ -59,7 +59,6 @@ type gen struct {
 	labelDepth, vlanDepth int
 
 	regused [spec.MemWords]bool
-	curreg  int
 }
 
 func (g *gen) fail(format string, args ...any) {
@@ -72,13 +71,32 @@ func (g *gen) failUnsupported(format string, args ...any) {
 	panic(genError{e})
 }
 
+// allocReg takes a scratch slot for a temporary, the lowest free one.
+// Temporaries are freed after use and taken again by later ones.
 func (g *gen) allocReg() int {
-	for n := 0; n < spec.MemWords; n++ {
-		if g.regused[g.curreg] {
-			g.curreg = (g.curreg + 1) % spec.MemWords
-		} else {
-			g.regused[g.curreg] = true
-			return g.curreg
+	for r := 0; r < spec.MemWords; r++ {
+		if !g.regused[r] {
+			g.regused[r] = true
+			return r
+		}
+	}
+	g.fail("too many registers needed to evaluate expression")
+	return 0
+}
+
+// allocOffsetReg takes a scratch slot for a variable header offset, the
+// highest free one. Offsets are computed at the start of the program (or
+// where an encapsulation is recognised) and read anywhere after, so their
+// slots are never freed, and taking them from the other end keeps them
+// apart from temporaries freed earlier in the expression. (libpcap takes
+// both from one pool, so a temporary of an earlier part of the expression
+// can overwrite an offset the prologue computed: a bug wring does not
+// reproduce.)
+func (g *gen) allocOffsetReg() int {
+	for r := spec.MemWords - 1; r >= 0; r-- {
+		if !g.regused[r] {
+			g.regused[r] = true
+			return r
 		}
 	}
 	g.fail("too many registers needed to evaluate expression")
@@ -94,7 +112,7 @@ func (g *gen) varpart(o *absOff) []ins {
 		return nil
 	}
 	if o.reg < 0 {
-		o.reg = g.allocReg()
+		o.reg = g.allocOffsetReg()
 	}
 	return []ins{stmt(spec.ClassLDX|spec.ModeMEM, uint32(o.reg))}
 }
@@ -205,7 +223,7 @@ func (g *gen) cmpLE(rel offrel, off uint32, size uint16, v uint32) pred {
 	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJGT, true, v)
 }
 func (g *gen) mcmp(rel offrel, off uint32, size uint16, v, mask uint32) pred {
-	if mask == 0 {
+	if mask == 0 && !g.opts.noFold {
 		return g.uncond(v == 0)
 	}
 	return g.ncmp(rel, off, size, mask, spec.JumpJEQ, false, v)
@@ -253,6 +271,9 @@ func (g *gen) uncond(v bool) pred {
 		k = 0
 	}
 	p := test([]ins{stmt(spec.ClassLD|spec.ModeIMM, k)}, spec.JumpJEQ|spec.SrcK, 0)
+	if g.opts.noFold {
+		return p
+	}
 	if v {
 		p.meaning = isTrue
 	} else {

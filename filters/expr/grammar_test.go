@@ -170,3 +170,50 @@ func TestCaret(t *testing.T) {
 		t.Error("Caret of a foreign error is not empty")
 	}
 }
+
+// TestOffsetSlotsSurviveArithmetic checks that arithmetic temporaries do
+// not reuse the scratch slot of a variable header offset: on radiotap, the
+// 802.11 payload offset is computed at the start into a slot, and an
+// arithmetic relation evaluated before "ip6" must not overwrite it. (With
+// one pool of slots, libpcap's own programs for the first spelling read a
+// clobbered offset.)
+func TestOffsetSlotsSurviveArithmetic(t *testing.T) {
+	lt := spec.LinkIEEE802_11Radio
+	pkts, wl := packetsFor(t, lt, 400, 3)
+	// Radiotap (8 bytes, no fields), an 802.11 data frame, LLC/SNAP, then
+	// IPv4/UDP or IPv6/UDP and 60 bytes of payload.
+	for _, l3 := range [][]byte{
+		append([]byte{0x08, 0x00, 0x45, 0, 0, 88, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}, make([]byte, 8)...),
+		append(append([]byte{0x86, 0xdd, 0x60, 0, 0, 0, 0, 68, 17, 64}, make([]byte, 32)...), make([]byte, 8)...),
+	} {
+		p := []byte{0, 0, 8, 0, 0, 0, 0, 0, 0x08, 0x00, 0, 0}
+		p = append(p, make([]byte, 20)...)
+		p = append(p, 0xaa, 0xaa, 0x03, 0, 0, 0)
+		p = append(append(p, l3...), make([]byte, 60)...)
+		pkts = append(pkts, p)
+		wl = append(wl, uint32(len(p)))
+	}
+	run := func(e string) []uint32 {
+		prog, err := Compile(e, Options{LinkType: lt})
+		if err != nil {
+			t.Fatalf("%q: %v", e, err)
+		}
+		vp, err := verifier.Verify(prog, verifier.Options{NoAncillary: true})
+		if err != nil {
+			t.Fatalf("%q: %v", e, err)
+		}
+		out := make([]uint32, len(pkts))
+		for i, p := range pkts {
+			out[i] = vm.Run(vp, p, wl[i], nil)
+		}
+		return out
+	}
+	for _, pair := range [][2]string{
+		{"len > ether[0] - len / 2 and ip6", "ip6 and len > ether[0] - len / 2"},
+		{"len - len / 3 > 60 and (tcp or udp)", "(tcp or udp) and len - len / 3 > 60"},
+	} {
+		if !equalVerdicts(run(pair[0]), run(pair[1])) {
+			t.Errorf("%q and %q give different verdicts", pair[0], pair[1])
+		}
+	}
+}

@@ -324,7 +324,7 @@ func (g *gen) vlanLinuxExt(num uint32, has bool) pred {
 	for _, o := range []*absOff{&g.offLinkPL, &g.offLinkType} {
 		o.variable = true
 		if o.reg < 0 {
-			o.reg = g.allocReg()
+			o.reg = g.allocOffsetReg()
 		}
 		adj = append(adj, stmt(spec.ClassLD|spec.ModeMEM, uint32(o.reg)),
 			stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 4), stmt(spec.ClassST, uint32(o.reg)))
@@ -474,12 +474,12 @@ func (g *gen) vxlanOffsets() pred {
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, g.offLinkPL.c+g.offNL+8),
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 8),
 	}
-	g.pushLinkHdr(ltEN10MB, true, 0, g.allocReg())
+	g.pushLinkHdr(ltEN10MB, true, 0, g.allocOffsetReg())
 	s = append(s, stmt(spec.ClassST, uint32(g.offLinkHdr.reg)), stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 12))
-	g.offLinkType = absOff{c: 0, variable: true, reg: g.allocReg()}
+	g.offLinkType = absOff{c: 0, variable: true, reg: g.allocOffsetReg()}
 	s = append(s, stmt(spec.ClassST, uint32(g.offLinkType.reg)),
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 2), stmt(spec.ClassMISC|spec.MiscTAX, 0))
-	g.offLinkPL = absOff{c: 0, variable: true, reg: g.allocReg()}
+	g.offLinkPL = absOff{c: 0, variable: true, reg: g.allocOffsetReg()}
 	s = append(s, stmt(spec.ClassSTX, uint32(g.offLinkPL.reg)))
 	g.offNL = 0
 	t := g.gtrue()
@@ -493,14 +493,14 @@ func (g *gen) geneveOffsets() pred {
 		stmt(spec.ClassMISC|spec.MiscTAX, 0),
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 2),
 	}
-	g.offLinkType = absOff{c: 0, variable: true, reg: g.allocReg()}
+	g.offLinkType = absOff{c: 0, variable: true, reg: g.allocOffsetReg()}
 	s = append(s, stmt(spec.ClassST, uint32(g.offLinkType.reg)),
 		stmt(spec.ClassLD|spec.ModeIND|spec.SizeB, 0),
 		stmt(spec.ClassALU|spec.ALUAnd|spec.SrcK, 0x3f),
 		stmt(spec.ClassALU|spec.ALUMul|spec.SrcK, 4),
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 8),
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcX, 0))
-	g.pushLinkHdr(ltEN10MB, true, 0, g.allocReg())
+	g.pushLinkHdr(ltEN10MB, true, 0, g.allocOffsetReg())
 	s = append(s, stmt(spec.ClassST, uint32(g.offLinkHdr.reg)),
 		stmt(spec.ClassLD|spec.ModeIND|spec.SizeH, 2),
 		stmt(spec.ClassLDX|spec.ModeMEM, uint32(g.offLinkHdr.reg)))
@@ -513,7 +513,7 @@ func (g *gen) geneveOffsets() pred {
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 2),
 		stmt(spec.ClassMISC|spec.MiscTAX, 0),
 	}
-	g.offLinkPL = absOff{c: 0, variable: true, reg: g.allocReg()}
+	g.offLinkPL = absOff{c: 0, variable: true, reg: g.allocOffsetReg()}
 	tail := []ins{stmt(spec.ClassSTX, uint32(g.offLinkPL.reg))}
 	g.offNL = 0
 	t := g.gtrue()

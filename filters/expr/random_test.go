@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/internal/pcaporacle"
-	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 	"github.com/wringcap/wring/vm"
 )
@@ -16,7 +15,7 @@ import (
 // randomExpr builds a random expression from primitives on which libpcap
 // 1.10 and 1.11 agree, joined with and/or/not and parentheses, with
 // random arithmetic relations.
-func randomExpr(r *rand.Rand, depth int) string {
+func randomExpr(r *rand.Rand, depth int, rels bool) string {
 	prims := []string{"ip", "ip6", "arp", "tcp", "udp", "icmp", "icmp6", "vlan", "mpls", "pppoes",
 		"tcp port 80", "udp port 53", "port 443", "src port 22", "dst portrange 1000-2000",
 		"host 10.0.0.1", "src net 192.168.0.0/16", "dst host fe80::1", "net 2001:db8::/32",
@@ -25,20 +24,20 @@ func randomExpr(r *rand.Rand, depth int) string {
 		"icmp[icmptype] = icmp-echo", "ip[8] > 64", "ether proto 0x88cc", "stp", "llc", "atalk",
 		"decnet", "ipx", "iso", "sctp", "ah", "esp", "pim", "vrrp", "igmp"}
 	if depth <= 0 || r.Intn(3) == 0 {
-		if r.Intn(4) == 0 {
+		if rels && r.Intn(4) == 0 {
 			return randomRel(r)
 		}
 		return prims[r.Intn(len(prims))]
 	}
 	switch r.Intn(4) {
 	case 0:
-		return "not " + randomExpr(r, depth-1)
+		return "not " + randomExpr(r, depth-1, rels)
 	case 1:
-		return "(" + randomExpr(r, depth-1) + ")"
+		return "(" + randomExpr(r, depth-1, rels) + ")"
 	case 2:
-		return randomExpr(r, depth-1) + " and " + randomExpr(r, depth-1)
+		return randomExpr(r, depth-1, rels) + " and " + randomExpr(r, depth-1, rels)
 	}
-	return randomExpr(r, depth-1) + " or " + randomExpr(r, depth-1)
+	return randomExpr(r, depth-1, rels) + " or " + randomExpr(r, depth-1, rels)
 }
 
 // randomArith builds an arithmetic expression; with proto false it loads
@@ -81,8 +80,8 @@ func randomRel(r *rand.Rand) string {
 
 // TestRandomAgainstLibpcap compiles random expressions over primitives on
 // which libpcap 1.10 and 1.11 agree, and compares verdicts with Debian's
-// libpcap (tcpdump -ddd, run by libpcap's bpf_filter) on the Ethernet test
-// packets. WRING_RANDOM_EXPRS sets how many (default 150).
+// libpcap (tcpdump -ddd, run by libpcap's bpf_filter) on the test packets
+// of a random link type. WRING_RANDOM_EXPRS sets how many (default 150).
 func TestRandomAgainstLibpcap(t *testing.T) {
 	if _, err := pcaporacle.Tcpdump(); err != nil {
 		t.Skipf("tcpdump not available: %v", err)
@@ -95,20 +94,31 @@ func TestRandomAgainstLibpcap(t *testing.T) {
 		n = 20
 	}
 	r := rand.New(rand.NewSource(42))
-	pkts, wl := packetsFor(t, spec.LinkEthernet, 600, 7)
-	var compared int
+	lts := []string{"EN10MB", "EN10MB", "EN10MB", "LINUX_SLL", "LINUX_SLL2", "RAW", "IPV4", "IPV6", "NULL", "LOOP",
+		"PPP", "IEEE802_11", "IEEE802_11_RADIO", "FDDI", "C_HDLC"}
+	var compared, folded, uninit int
 	for i := 0; i < n; i++ {
-		e := randomExpr(r, 3)
-		ref, err := pcaporacle.Compile(e, "EN10MB", pcaporacle.Options{Unoptimized: true})
+		dlt := lts[r.Intn(len(lts))]
+		// On 802.11 link types the payload offset lives in a scratch slot,
+		// and libpcap 1.10 reuses that slot for arithmetic temporaries
+		// (it takes both from one pool): its verdicts on expressions with
+		// arithmetic there are wrong, so none are generated.
+		e := randomExpr(r, 3, !strings.HasPrefix(dlt, "IEEE802_11"))
+		lt, err := ParseLinkType(dlt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := pcaporacle.Compile(e, dlt, pcaporacle.Options{Unoptimized: true})
 		if err != nil {
 			continue
 		}
-		prog, err := Compile(e, Options{LinkType: spec.LinkEthernet, Optimize: i%2 == 0})
+		pkts, wl := packetsFor(t, lt, 600, int64(i))
+		prog, err := Compile(e, Options{LinkType: lt, Optimize: i%2 == 0})
 		if err != nil {
 			if strings.Contains(err.Error(), "rejects all packets") {
 				continue
 			}
-			t.Errorf("%q: tcpdump compiles it, wring: %v", e, err)
+			t.Errorf("%s %q: tcpdump compiles it, wring: %v", dlt, e, err)
 			continue
 		}
 		vp, err := verifier.Verify(prog, verifier.Options{NoAncillary: true})
@@ -116,14 +126,40 @@ func TestRandomAgainstLibpcap(t *testing.T) {
 			t.Errorf("%q: does not verify: %v", e, err)
 			continue
 		}
+		if len(initScratch(ref)) != len(ref) {
+			// libpcap's program reads a scratch slot it never wrote (as
+			// for "pppoes" on radiotap, where libpcap stores the header
+			// length in the wrong slot): its C interpreter then reads
+			// stack garbage. wring's programs read zero there.
+			uninit++
+			continue
+		}
 		o := pcaporacle.New(ref)
 		compared++
 		for k, p := range pkts {
-			if got, want := vm.Run(vp, p, wl[k], nil), o.Run(p, wl[k]); got != want {
-				t.Errorf("%q packet %d (%x): wring %d, libpcap %d", e, k, p[:min(len(p), 64)], got, want)
+			got, want := vm.Run(vp, p, wl[k], nil), o.Run(p, wl[k])
+			if got == want {
+				continue
+			}
+			// libpcap 1.11 folds constant predicates ("X or true" is
+			// true without evaluating X, whose loads might fail); 1.10
+			// does not. Without folding, wring must agree with 1.10.
+			nf, err := Compile(e, Options{LinkType: lt, noFold: true})
+			if err != nil {
+				t.Fatalf("%q without folding: %v", e, err)
+			}
+			nvp, err := verifier.Verify(nf, verifier.Options{NoAncillary: true})
+			if err != nil {
+				t.Fatalf("%q without folding: %v", e, err)
+			}
+			if vm.Run(nvp, p, wl[k], nil) == want {
+				folded++
 				break
 			}
+			t.Errorf("%s %q packet %d (%x): wring %d, libpcap %d", dlt, e, k, p[:min(len(p), 64)], got, want)
+			break
 		}
 	}
-	t.Logf("%d random expressions compared with libpcap on %d packets each", compared, len(pkts))
+	t.Logf("%d random expressions compared with libpcap on the test packets of their link type; %d differ only by 1.11's constant folding; %d skipped: libpcap's program reads uninitialized scratch memory",
+		compared, folded, uninit)
 }

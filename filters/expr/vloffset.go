@@ -9,7 +9,7 @@ import "github.com/wringcap/wring/spec"
 // insert_compute_vloffsets).
 func (g *gen) vloffsetPrologue() func(pred) pred {
 	if g.offLinkPL.reg != -1 && g.offLinkHdr.variable && g.offLinkHdr.reg == -1 {
-		g.offLinkHdr.reg = g.allocReg()
+		g.offLinkHdr.reg = g.allocOffsetReg()
 	}
 	ld := func(size uint16, k uint32) ins { return stmt(spec.ClassLD|spec.ModeABS|size, k) }
 	jset := func(k uint32, jt, jf *block) *block {
