@@ -17,7 +17,7 @@ func deadcode(g *graph) bool {
 			}
 			continue
 		}
-		in := fl.in[b.pos]
+		in := fl.entry(b)
 		if in == nil || len(b.stmts) == 0 {
 			continue
 		}

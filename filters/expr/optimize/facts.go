@@ -12,13 +12,17 @@ import (
 type rng struct {
 	lo, hi    uint32
 	one, zero uint32
-	ne        []uint32
+	ne        [maxNe]uint32 // the first nne entries
+	nne       uint8
 }
+
+// excluded returns the values r is known to differ from.
+func (r *rng) excluded() []uint32 { return r.ne[:r.nne] }
 
 var anyValue = rng{lo: 0, hi: 0xffffffff}
 
 // maxNe bounds the excluded values remembered per value.
-const maxNe = 16
+const maxNe = 6
 
 // fact is what is known about one value.
 type fact struct {
@@ -64,7 +68,7 @@ func (r *rng) normalize() bool {
 	}
 	for changed := true; changed; {
 		changed = false
-		for _, x := range r.ne {
+		for _, x := range r.excluded() {
 			if x == r.lo && r.lo < r.hi {
 				r.lo++
 				changed = true
@@ -79,7 +83,7 @@ func (r *rng) normalize() bool {
 		return false
 	}
 	if r.lo == r.hi {
-		for _, x := range r.ne {
+		for _, x := range r.excluded() {
 			if x == r.lo {
 				return false
 			}
@@ -94,7 +98,6 @@ func (r *rng) normalize() bool {
 // assume returns r narrowed by the outcome of `j #k` (op is the jump
 // operation), and false when that outcome is impossible.
 func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
-	r.ne = r.ne[:len(r.ne):len(r.ne)] // appends copy
 	switch op {
 	case spec.JumpJEQ:
 		if taken {
@@ -102,8 +105,9 @@ func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
 				return r, false
 			}
 			r.lo, r.hi = k, k
-		} else if len(r.ne) < maxNe {
-			r.ne = append(r.ne, k)
+		} else if r.nne < maxNe {
+			r.ne[r.nne] = k
+			r.nne++
 		}
 	case spec.JumpJGT:
 		if taken {
@@ -151,7 +155,7 @@ func (r rng) decide(op uint16, k uint32) (taken, known bool) {
 		if k < r.lo || k > r.hi || k&r.zero != 0 || r.one&^k != 0 {
 			return false, true
 		}
-		for _, x := range r.ne {
+		for _, x := range r.excluded() {
 			if x == k {
 				return false, true
 			}
@@ -199,10 +203,11 @@ func jumpTaken(op uint16, a, k uint32) bool {
 // meet returns what holds of a value known to satisfy either a or b.
 func (a rng) meet(b rng) rng {
 	r := rng{lo: min(a.lo, b.lo), hi: max(a.hi, b.hi), one: a.one & b.one, zero: a.zero & b.zero}
-	for _, x := range a.ne {
-		for _, y := range b.ne {
+	for _, x := range a.excluded() {
+		for _, y := range b.excluded() {
 			if x == y {
-				r.ne = append(r.ne, x)
+				r.ne[r.nne] = x
+				r.nne++
 				break
 			}
 		}
@@ -216,7 +221,7 @@ func meetFacts(a, b facts) facts {
 	for _, x := range a {
 		if rb, ok := b.get(x.v); ok {
 			r := x.r.meet(rb)
-			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && len(r.ne) == 0 {
+			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && r.nne == 0 {
 				continue
 			}
 			f = append(f, fact{x.v, r})

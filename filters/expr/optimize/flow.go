@@ -34,31 +34,41 @@ const (
 
 // flow is the result of the forward analysis of a graph.
 type flow struct {
-	n    *numbering
-	init [nSlots]vid // values at program entry
-	in   []*state    // by block position: state at entry; nil: unreachable
-	out  [][2]*state // by block position: states on the outgoing edges
+	n       *numbering
+	init    [nSlots]vid // values at program entry
+	in      []*state    // by block position: state at entry; nil: unreachable
+	out     [][2]*state // by block position: states on the outgoing edges
+	slab    []state     // storage for the states above, allocated at once
+	factMem []fact      // storage for facts slices
 }
 
-// analyze numbers the values of every block, in topological order.
+// analyze numbers the values of every block, in topological order. The
+// result is kept until the graph changes (graph.refresh): passes that
+// change nothing share it, and so does the pass after fold, whose changes
+// keep every state true (they preserve values and only remove edges).
 func analyze(g *graph) *flow {
-	fl := &flow{n: newNumbering(), in: make([]*state, len(g.order)), out: make([][2]*state, len(g.order))}
+	if g.flow != nil {
+		return g.flow
+	}
+	fl := &flow{n: newNumbering(), in: make([]*state, g.nextID), out: make([][2]*state, g.nextID),
+		slab: make([]state, 0, 3*len(g.order)+1)}
 	for i := range fl.init {
 		fl.init[i] = fl.n.fresh()
 	}
 	for _, b := range g.order {
 		var st *state
 		if b == g.entry {
-			st = &state{reg: fl.init}
+			st = fl.newState(&state{reg: fl.init})
 		} else {
 			st = fl.meetPreds(b)
 		}
-		fl.in[b.pos] = st
+		fl.in[b.id] = st
 		if st == nil {
 			continue
 		}
-		fl.out[b.pos] = fl.exits(b, st)
+		fl.out[b.id] = fl.exits(b, st)
 	}
+	g.flow = fl
 	return fl
 }
 
@@ -66,18 +76,17 @@ func analyze(g *graph) *flow {
 func (fl *flow) meetPreds(b *block) *state {
 	var st *state
 	for _, p := range b.preds {
-		if fl.in[p.pos] == nil {
+		if fl.in[p.id] == nil {
 			continue
 		}
-		outs := fl.out[p.pos]
+		outs := fl.out[p.id]
 		for i := 0; i < p.nsucc(); i++ {
 			e := outs[i]
 			if p.succ[i] != b || e == nil {
 				continue
 			}
 			if st == nil {
-				c := *e
-				st = &c
+				st = fl.newState(e)
 				continue
 			}
 			for s := range st.reg {
@@ -116,8 +125,7 @@ func (fl *flow) exits(b *block, in *state) [2]*state {
 func (fl *flow) edges(b *block, st *state) [2]*state {
 	switch b.kind {
 	case termGoto:
-		c := *st
-		return [2]*state{&c}
+		return [2]*state{fl.newState(st)}
 	case termCond:
 		var out [2]*state
 		a, op, k, isK := fl.cond(st, b.term)
@@ -137,10 +145,10 @@ func (fl *flow) edges(b *block, st *state) [2]*state {
 					if !ok {
 						continue
 					}
-					c.f = c.f.with(a, r)
+					c.f = fl.with(c.f, a, r)
 				}
 			}
-			out[i] = &c
+			out[i] = fl.newState(&c)
 		}
 		return out
 	}
@@ -330,4 +338,43 @@ func opaqueLoad(ins spec.Instruction) bool {
 		return false
 	}
 	return true
+}
+
+// newState stores a copy of st in the slab and returns it. The slab never
+// grows past its capacity (three states per block), so pointers stay valid;
+// should it be full, the state is allocated on its own.
+func (fl *flow) newState(st *state) *state {
+	if len(fl.slab) == cap(fl.slab) {
+		p := new(state)
+		*p = *st
+		return p
+	}
+	fl.slab = append(fl.slab, *st)
+	return &fl.slab[len(fl.slab)-1]
+}
+
+// with returns a copy of f where v is known to satisfy r, carved from a
+// shared chunk of memory (facts slices are never appended to in place).
+func (fl *flow) with(f facts, v vid, r rng) facts {
+	n := len(f) + 1
+	if cap(fl.factMem)-len(fl.factMem) < n {
+		fl.factMem = make([]fact, 0, max(32, 2*n))
+	}
+	start := len(fl.factMem)
+	for _, x := range f {
+		if x.v != v {
+			fl.factMem = append(fl.factMem, x)
+		}
+	}
+	fl.factMem = append(fl.factMem, fact{v, r})
+	return facts(fl.factMem[start:len(fl.factMem):len(fl.factMem)])
+}
+
+// entry returns the state at b's entry, nil when b is unreachable or newer
+// than the analysis.
+func (fl *flow) entry(b *block) *state {
+	if b.id >= len(fl.in) {
+		return nil
+	}
+	return fl.in[b.id]
 }

@@ -12,7 +12,7 @@ func fold(g *graph) bool {
 	fl := analyze(g)
 	changed := false
 	for _, b := range g.order {
-		in := fl.in[b.pos]
+		in := fl.entry(b)
 		if in == nil {
 			continue
 		}

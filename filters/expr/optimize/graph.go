@@ -50,6 +50,8 @@ type graph struct {
 	entry  *block
 	order  []*block // reachable blocks in topological order
 	nextID int
+	flow   *flow // the analysis of the graph as it is, nil after a change
+	epoch  int   // traversal counter for block.mark
 }
 
 // build splits p into basic blocks.
@@ -219,20 +221,26 @@ func checkOp(ins spec.Instruction) error {
 // refresh recomputes the reachable blocks, their topological order and
 // their predecessors, after passes have rewired edges.
 func (g *graph) refresh() {
+	g.flow = nil
+	g.relink()
+}
+
+// relink recomputes the order and predecessors, keeping the analysis: for
+// changes that leave every state of it true.
+func (g *graph) relink() {
 	// Depth-first post order from the entry, then reversed, gives a
 	// topological order of the DAG; visiting successors in reverse keeps
 	// the original order where it can.
 	for _, b := range g.order {
-		b.mark = 0
 		b.preds = b.preds[:0]
 	}
+	g.epoch++
 	var post []*block
 	var visit func(b *block)
-	seen := map[*block]bool{}
 	visit = func(b *block) {
-		seen[b] = true
+		b.mark = g.epoch
 		for i := b.nsucc() - 1; i >= 0; i-- {
-			if s := b.succ[i]; !seen[s] {
+			if s := b.succ[i]; s.mark != g.epoch {
 				visit(s)
 			}
 		}

@@ -12,6 +12,9 @@ type Pass struct {
 	// Name says what the pass does, for tests and listings.
 	Name string
 	run  func(*graph) bool
+	// keepsFlow is set for passes whose changes leave the analysis of the
+	// graph true (they preserve values and only remove edges).
+	keepsFlow bool
 }
 
 // The passes, in the order the driver tries them.
@@ -19,19 +22,19 @@ var (
 	// Fold propagates and folds constants and known values, removes
 	// redundant loads and recomputations, and turns jumps whose outcome is
 	// known into unconditional ones.
-	Fold = Pass{"fold", fold}
+	Fold = Pass{Name: "fold", run: fold, keepsFlow: true}
 	// Thread sends edges past blocks whose jump is decided on that edge.
-	Thread = Pass{"thread", thread}
+	Thread = Pass{Name: "thread", run: thread}
 	// DeadCode removes statements whose results are never read.
-	DeadCode = Pass{"deadcode", deadcode}
+	DeadCode = Pass{Name: "deadcode", run: deadcode}
 	// Merge joins identical blocks and shortens jumps to jumps.
-	Merge = Pass{"merge", merge}
+	Merge = Pass{Name: "merge", run: merge}
 	// Peephole folds a block's last ALU operation into its jump.
-	Peephole = Pass{"peephole", peephole}
+	Peephole = Pass{Name: "peephole", run: peephole}
 	// Offsets folds a constant added to X into indirect load offsets.
-	Offsets = Pass{"offsets", offsets}
+	Offsets = Pass{Name: "offsets", run: offsets}
 	// Share jumps into equivalent code elsewhere instead of repeating it.
-	Share = Pass{"share", share}
+	Share = Pass{Name: "share", run: share}
 )
 
 // Passes returns every pass in the order Program runs them. Program runs
@@ -56,7 +59,11 @@ func Run(p spec.Program, passes ...Pass) (spec.Program, error) {
 		changed := false
 		for _, ps := range passes {
 			if ps.run(g) {
-				g.refresh()
+				if ps.keepsFlow {
+					g.relink()
+				} else {
+					g.refresh()
+				}
 				changed = true
 			}
 		}

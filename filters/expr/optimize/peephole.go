@@ -106,11 +106,20 @@ func fuseJump(s, j spec.Instruction) (fused, bool) {
 // that the sum cannot wrap, every use of the new X is such a load, and the
 // sum left in A is never read.
 func offsets(g *graph) bool {
+	found := false
+	for _, b := range g.order {
+		for i := 0; i+1 < len(b.stmts) && !found; i++ {
+			found = b.stmts[i].Op == spec.ClassALU|spec.ALUAdd|spec.SrcX && b.stmts[i+1].Op == spec.ClassMISC|spec.MiscTAX
+		}
+	}
+	if !found {
+		return false
+	}
 	fl := analyze(g)
 	lv := computeLiveness(g)
 	changed := false
 	for _, b := range g.order {
-		in := fl.in[b.pos]
+		in := fl.entry(b)
 		if in == nil {
 			continue
 		}

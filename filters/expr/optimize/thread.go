@@ -14,10 +14,13 @@ func thread(g *graph) bool {
 	// before it; the latter is recomputed after each change.
 	for i := len(g.order) - 1; i >= 0; i-- {
 		p := g.order[i]
-		if fl.in[p.pos] == nil {
+		in := fl.entry(p)
+		if in == nil {
 			continue
 		}
-		outs := fl.out[p.pos]
+		// The edge states again from p's entry: the analysis may date from
+		// before fold decided some of p's jumps.
+		outs := fl.exits(p, in)
 		for e := 0; e < p.nsucc(); e++ {
 			est := outs[e]
 			if est == nil {

@@ -35,7 +35,7 @@ type numbering struct {
 }
 
 func newNumbering() *numbering {
-	return &numbering{ids: make(map[vkey]vid)}
+	return &numbering{ids: make(map[vkey]vid, 64), keys: make([]vkey, 0, 128)}
 }
 
 func (n *numbering) get(k vkey) vid {
@@ -48,9 +48,12 @@ func (n *numbering) get(k vkey) vid {
 	return v
 }
 
-// fresh returns a value number equal to no other.
+// fresh returns a value number equal to no other. It needs no entry in
+// the hash table: nothing can look it up.
 func (n *numbering) fresh() vid {
-	return n.get(vkey{kind: vPhi, k: uint32(len(n.keys))})
+	v := vid(len(n.keys))
+	n.keys = append(n.keys, vkey{kind: vPhi, k: uint32(v)})
+	return v
 }
 
 func (n *numbering) cnst(c uint32) vid { return n.get(vkey{kind: vConst, k: c}) }
