@@ -123,6 +123,12 @@ func TestIndirectChecksCoalesce(t *testing.T) {
 			ldInd(spec.SizeH, 16), jeq(80, 0, 1),
 			ret(1), ret(0),
 		}, 2},
+		{"X small enough", spec.Program{ // ldx #2 and a 64-byte guard cover [x+10:2]
+			spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, 60),
+			spec.Stmt(spec.ClassLDX|spec.ModeIMM, 2),
+			ldInd(spec.SizeH, 10),
+			spec.Stmt(spec.ClassRET|spec.RetA, 0),
+		}, 0},
 		{"new X", spec.Program{
 			spec.Stmt(spec.ClassLDX|spec.SizeB|spec.ModeMSH, 14),
 			ldInd(spec.SizeB, 20),

@@ -97,3 +97,39 @@ func listing(prog spec.Program) string {
 	}
 	return s
 }
+
+// TestNearJumpLayout forces the fallback layout (near jumps only, no short
+// jump or nearby return target), which a program only gets when the
+// layout passes do not settle, and runs the differential test on it.
+func TestNearJumpLayout(t *testing.T) {
+	if !nativeSupported {
+		t.Skip("no native backend on this platform")
+	}
+	saved := maxPasses
+	maxPasses = 0
+	defer func() { maxPasses = saved }()
+	g := progen.New(77, progen.Config{Mode: progen.Valid, MaxLen: 300, Record: true, HeaderRelative: true})
+	var runs int
+	for i := range randomCount(1500) {
+		prog := g.Program()
+		p, err := verifier.Verify(prog, verifier.Options{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := compileAll(t, p)
+		var batch [][]byte
+		for j := range 12 {
+			pkt := g.Packet(prog)
+			batch = append(batch, pkt)
+			runs++
+			if msg := e.check(pkt, uint32(len(pkt)), testMeta(i+j, pkt)); msg != "" {
+				t.Fatalf("program %d: %s\n%s", i, msg, listing(prog))
+			}
+		}
+		if msg := e.checkBatch(batch, nil); msg != "" {
+			t.Fatalf("program %d: %s\n%s", i, msg, listing(prog))
+		}
+		e.close(t)
+	}
+	t.Logf("%d packet runs with near jumps only, no disagreement", runs)
+}

@@ -90,8 +90,9 @@ type gen struct {
 	checks       checkCount
 }
 
-// maxPasses bounds the layout passes before falling back to near jumps.
-const maxPasses = 64
+// maxPasses bounds the layout passes before falling back to near jumps
+// (a variable so that a test can force the fallback).
+var maxPasses = 64
 
 // genX86 compiles a verified program to x86-64 machine code, in the
 // one-packet form or the batch form. keys is nil without blinding.
