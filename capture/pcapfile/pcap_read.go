@@ -84,7 +84,7 @@ func (r *Reader) pcapHeader(magic []byte) (bool, error) {
 		}
 	}
 	defer func() {
-		r.fast = !r.swapped && r.lengths == lengthsNormal && r.hdrSize == 16
+		r.fast = !r.swapped && r.lengths == lengthsNormal && r.hdrSize == 16 && r.linkType != linkUSBLinuxMmapped
 		r.fastMax = min(r.snaplen, MaxSnaplen(r.linkType))
 	}()
 	r.rawLink = lt & 0x03ffffff
@@ -187,6 +187,9 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 	}
 	if r.swapped {
 		data = r.swapPseudo(data, wirelen)
+	}
+	if r.linkType == linkUSBLinuxMmapped {
+		wirelen = fixUSBMmappedLength(data, wirelen)
 	}
 	res := uint64(1_000_000)
 	if r.nano {

@@ -307,6 +307,9 @@ func (r *Reader) ngNext(info *packet.Info) ([]byte, error) {
 		if r.swapped {
 			data = r.swapPseudo(data, wirelen)
 		}
+		if info.LinkType == linkUSBLinuxMmapped {
+			info.WireLen = fixUSBMmappedLength(data, wirelen)
+		}
 		return data, nil
 	}
 }

@@ -174,3 +174,38 @@ func (r *Reader) swapPseudo(data []byte, wirelen uint32) []byte {
 	swapPseudoHeader(r.linkType, data, wirelen)
 	return data
 }
+
+// fixUSBMmappedLength is libpcap's fixup_pcap_pkthdr: older libpcap
+// computed the on-the-wire length of memory-mapped Linux USB completion
+// events for incoming isochronous transfers from the raw URB length; when
+// a packet's length matches that computation, libpcap recomputes it from
+// the isochronous descriptors. It applies to every file, byte-swapped or
+// not, and returns the (maybe corrected) wire length.
+func fixUSBMmappedLength(b []byte, wirelen uint32) uint32 {
+	caplen := uint32(len(b))
+	if caplen < 64 || b[15] != 0 { // the whole header; data_flag 0 means data present
+		return wirelen
+	}
+	le := binary.LittleEndian
+	ndesc, urbLen := le.Uint32(b[60:]), le.Uint32(b[32:])
+	if wirelen != 64+ndesc*16+urbLen {
+		return wirelen
+	}
+	const urbComplete, urbIsochronous, urbTransferIn = 'C', 0, 0x80
+	if b[9] != urbIsochronous || b[8] != urbComplete || b[10]&urbTransferIn == 0 {
+		return wirelen
+	}
+	var dataLen uint32
+	left := caplen - 64
+	for d, off := uint32(0), 64; d < ndesc && left >= 16; d, off, left = d+1, off+16, left-16 {
+		if l := le.Uint32(b[off+8:]); l != 0 {
+			if end := le.Uint32(b[off+4:]) + l; end > dataLen {
+				dataLen = end
+			}
+		}
+	}
+	if n := 64 + ndesc*16 + dataLen; n >= caplen {
+		wirelen = n
+	}
+	return max(wirelen, caplen)
+}

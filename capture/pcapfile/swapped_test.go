@@ -180,3 +180,62 @@ func TestPseudoHeadersSwappedLikeTcpdump(t *testing.T) {
 		t.Logf("link type %d: %d packets with converted pseudo-header fields", lt, changed)
 	}
 }
+
+// TestUSBMmappedLengthLikeTcpdump writes memory-mapped Linux USB
+// isochronous completion events whose wire length is, for half of them,
+// the old miscalculation libpcap corrects, and compares the rewrite with
+// tcpdump's.
+func TestUSBMmappedLengthLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	le := binary.LittleEndian
+	var f bytes.Buffer
+	f.Write(le.AppendUint32(nil, 0xa1b2c3d4))
+	f.Write(le.AppendUint16(nil, 2))
+	f.Write(le.AppendUint16(nil, 4))
+	f.Write(make([]byte, 8))
+	f.Write(le.AppendUint32(nil, 65535))
+	f.Write(le.AppendUint32(nil, 220))
+	for i := 0; i < 400; i++ {
+		n := []int{40, 64, 80, 96, 128, 200}[i%6]
+		p := make([]byte, n)
+		for j := range p {
+			p[j] = byte(i*7 + j*13)
+		}
+		if n >= 64 {
+			p[8], p[9], p[10], p[15] = 'C', byte(i/6%2), 0x81, byte(i/12%2)
+			nd := uint32(i % 5)
+			le.PutUint32(p[60:], nd)
+			le.PutUint32(p[32:], uint32(i%90))
+			for d := uint32(0); d < nd; d++ {
+				if o := 64 + 16*int(d); o+16 <= n {
+					le.PutUint32(p[o+4:], d*10)
+					le.PutUint32(p[o+8:], uint32((i+int(d))%40))
+				}
+			}
+		}
+		wire := uint32(n + i%300)
+		if i%2 == 0 && n >= 64 {
+			wire = 64 + le.Uint32(p[60:])*16 + le.Uint32(p[32:])
+		}
+		f.Write(le.AppendUint32(nil, uint32(1000+i)))
+		f.Write(le.AppendUint32(nil, uint32(i)))
+		f.Write(le.AppendUint32(nil, uint32(n)))
+		f.Write(le.AppendUint32(nil, wire))
+		f.Write(p)
+	}
+	path := filepath.Join(t.TempDir(), "usbmm.pcap")
+	os.WriteFile(path, f.Bytes(), 0o644)
+	want, stderr, ok := tcpdumpRewrite(t, path)
+	got, err := rewrite(path)
+	if !ok || err != nil {
+		t.Fatalf("tcpdump ok %v (%s), reader error %v", ok, lastLine(stderr), err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from tcpdump's at byte %d", firstDiff(got, want))
+	}
+	if bytes.Equal(want, f.Bytes()) {
+		t.Error("tcpdump corrected no length: the case tests nothing")
+	}
+}
