@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wringcap/wring/internal/benchdata"
+	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 )
 
@@ -60,6 +61,57 @@ func BenchmarkFilter(b *testing.B) {
 				// spent descheduled does not count.
 				b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "cpu-ns/pkt")
 				b.ReportMetric(ratio, "match-ratio")
+				benchSink = sink
+			})
+		}
+		run("vm", func(pk *benchdata.Packet) uint32 { return Run(p, pk.Data, pk.WireLen, nil) })
+		run("xnet", func(pk *benchdata.Packet) uint32 {
+			n, _ := x.Run(pk.Data)
+			return uint32(n)
+		})
+	}
+}
+
+// BenchmarkOverhead/<case>/<engine> separates the fixed cost of a run from
+// the cost per instruction, for vm and xnet in the same run, over the same
+// working set: ret (one instruction), ldh+ret, ldh+jeq+ret (the short path
+// most benchmark filters take on most packets), and a chain of 8 ALU
+// instructions without loads or branches.
+func BenchmarkOverhead(b *testing.B) {
+	ws := benchdata.WorkingSet(b)
+	ld := func(k uint32) spec.Instruction { return spec.Stmt(spec.ClassLD|spec.SizeH|spec.ModeABS, k) }
+	add1 := spec.Stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, 1)
+	retA := spec.Stmt(spec.ClassRET|spec.RetA, 0)
+	cases := []struct {
+		name string
+		prog spec.Program
+	}{
+		{"ret", spec.Program{spec.Stmt(spec.ClassRET|spec.RetK, 1)}},
+		{"ldh_ret", spec.Program{ld(12), retA}},
+		{"ldh_jeq_ret", spec.Program{ld(12), spec.Jump(spec.ClassJMP|spec.JumpJEQ|spec.SrcK, 0x86dd, 0, 1), spec.Stmt(spec.ClassRET|spec.RetK, 1), spec.Stmt(spec.ClassRET|spec.RetK, 0)}},
+		{"alu_chain_8", spec.Program{spec.Stmt(spec.ClassLD|spec.ModeIMM, 1), add1, add1, add1, add1, add1, add1, retA}},
+	}
+	for _, c := range cases {
+		p, err := verifier.Verify(c.prog, verifier.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := xnetVM(c.prog)
+		run := func(engine string, f func(pk *benchdata.Packet) uint32) {
+			b.Run(c.name+"/"+engine, func(b *testing.B) {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				cpu0 := threadCPU()
+				var sink uint32
+				i := 0
+				for b.Loop() {
+					sink += f(&ws[i])
+					if i++; i == len(ws) {
+						i = 0
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
+				b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "cpu-ns/pkt")
 				benchSink = sink
 			})
 		}
