@@ -4,8 +4,8 @@ import "testing"
 
 func TestParseRequest(t *testing.T) {
 	for _, c := range []struct {
-		in                       string
-		truncated, ok            bool
+		in                      string
+		truncated, ok           bool
 		method, uri, host, vers string
 	}{
 		{"GET /a?b=c HTTP/1.1\r\nHost: x.org\r\nAccept: */*\r\n\r\n", false, true, "GET", "/a?b=c", "x.org", "HTTP/1.1"},
