@@ -23,11 +23,12 @@ type edit struct {
 type editKind uint8
 
 const (
-	editLocals editKind = iota // replace the local declarations (at 0, up to cost bytes)
-	editEntry                  // load the global into the local and charge
-	editCharge                 // charge the local at a loop header
-	editSync                   // write the local to the global
-	editReload                 // read the global into the local
+	editLocals    editKind = iota // replace the local declarations (at 0, up to cost bytes)
+	editEntry                     // load the global into the local and charge
+	editEntryLoad                 // load the global into the local and charge, no check: a loop header checks next
+	editCharge                    // charge the local at a loop header
+	editSync                      // write the local to the global
+	editReload                    // read the global into the local
 )
 
 // funcTypes gives, for every defined function, its number of parameters.
@@ -73,6 +74,12 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 			case editEntry:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
 				fnOut = appendCharge(fnOut, e.cost, local, global)
+			case editEntryLoad:
+				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
+				fnOut = append(fnOut, opI64Const)
+				fnOut = appendS64(fnOut, e.cost)
+				fnOut = append(fnOut, opI64Sub)
+				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editCharge:
 				fnOut = appendLocal(fnOut, opLocalGet, local)
 				fnOut = appendCharge(fnOut, e.cost, local, global)
@@ -159,6 +166,10 @@ func (s *scanner) scan(fn []byte) error {
 	s.edits = append(s.edits, edit{at: 0, kind: editLocals, cost: int64(r.pos)})
 	s.newRegion(r.pos, editEntry)
 	s.stack = append(s.stack, 0)
+	// entry stays true while the code from the function's start is straight
+	// (no branch, call or end): a loop header reached that way checks the
+	// fuel right after the entry's charge, so the entry need not.
+	entry := true
 	for {
 		if r.pos >= len(fn) {
 			return errors.New("body ends before its final end")
@@ -170,6 +181,16 @@ func (s *scanner) scan(fn []byte) error {
 		if err != nil {
 			return err
 		}
+		if entry {
+			switch {
+			case op == opLoop:
+				s.edits[s.regionEdit[0]].kind = editEntryLoad
+				entry = false
+			case op == opBlock:
+			case op <= opBrTable || op == opReturn || op == opCall || op == opCallInd || op == opUnreachable:
+				entry = false
+			}
+		}
 		switch op {
 		case opBlock, opIf:
 			s.stack = append(s.stack, cur)
@@ -177,8 +198,18 @@ func (s *scanner) scan(fn []byte) error {
 			s.stack = append(s.stack, s.newRegion(r.pos, editCharge))
 		case opCall, opCallInd:
 			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
-		case opReturn, opBrTable:
+		case opReturn:
 			s.edits = append(s.edits, edit{at: start, kind: editSync})
+		case opBrTable:
+			// Sync only if one of the targets is the function's label.
+			lr := reader{b: fn, pos: start + 1}
+			n := lr.u32()
+			for i := uint32(0); i <= n && lr.err == nil; i++ {
+				if int(lr.u32()) == len(s.stack)-1 {
+					s.edits = append(s.edits, edit{at: start, kind: editSync})
+					break
+				}
+			}
 		case opBr, opBrIf:
 			// The label follows the opcode; branching to the outermost
 			// label returns from the function.
