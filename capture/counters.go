@@ -17,6 +17,7 @@ const (
 	NumDropReasons
 )
 
+// String names the reason as the counters print it.
 func (r DropReason) String() string {
 	switch r {
 	case DropKernel:

@@ -29,10 +29,12 @@ type Error struct {
 	Err    error  // the cause, wrapping one of the sentinels
 }
 
+// Error formats the error as "file: offset N: cause".
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: offset %d: %v", e.File, e.Offset, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // errf builds an Error at off whose cause wraps sentinel.

@@ -29,6 +29,7 @@ const (
 	FormatPcapNG
 )
 
+// String names the format.
 func (f Format) String() string {
 	switch f {
 	case FormatPcap:

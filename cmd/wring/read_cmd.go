@@ -51,13 +51,14 @@ type readCmd struct {
 // the analyzer flags install it; nil means no analyzers.
 var analyzerHook func(f *analyzerFlags, s *streams) (handlers []capture.Handler, done func() error, err error)
 
+// Run reads, filters, analyzes and writes the packets, then prints the
+// summary.
 func (c *readCmd) Run(s *streams) error {
 	r, err := c.open(s)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	lt := r.LinkType()
 	fmt.Fprintf(s.Err, "reading from file %s, link-type %s, snapshot length %d\n", displayName(c.File), linkName(r), r.Snaplen())
 
 	filter, meta, err := c.filter(r)
@@ -89,7 +90,6 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	_ = lt
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopProgress := startProgress(s.Err, r, p)
