@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/wringcap/wring/internal/pcaporacle"
@@ -215,5 +216,20 @@ func TestOffsetSlotsSurviveArithmetic(t *testing.T) {
 		if !equalVerdicts(run(pair[0]), run(pair[1])) {
 			t.Errorf("%q and %q give different verdicts", pair[0], pair[1])
 		}
+	}
+}
+
+// TestDeepNesting compiles deeply nested parentheses: the parser decides
+// between a parenthesised expression and an arithmetic operand without
+// backtracking through the nesting.
+func TestDeepNesting(t *testing.T) {
+	const depth = 20000
+	src := strings.Repeat("(", depth) + "ip" + strings.Repeat(")", depth) + " and " +
+		strings.Repeat("(", depth) + "ip[0]" + strings.Repeat(")", depth) + " = 0x45"
+	if _, err := Compile(src, Options{LinkType: spec.LinkEthernet}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(strings.Repeat("(", depth)+"ip", Options{LinkType: spec.LinkEthernet}); err == nil {
+		t.Fatal("unbalanced parentheses compiled")
 	}
 }

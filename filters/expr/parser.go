@@ -7,9 +7,10 @@ import "github.com/wringcap/wring/spec"
 // identifier list and a term, or between an arithmetic relation and a
 // parenthesised expression, the parser tries one and backs up.
 type parser struct {
-	src  string
-	toks []token
-	i    int
+	src   string
+	toks  []token
+	i     int
+	match []int // for each '(' token, the index of its ')' (-1 if none)
 }
 
 // parse returns the syntax tree of src, or nil for an empty expression
@@ -19,7 +20,18 @@ func parse(src string) (node, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: toks}
+	p := &parser{src: src, toks: toks, match: make([]int, len(toks))}
+	var open []int
+	for i, t := range toks {
+		p.match[i] = -1
+		switch {
+		case t.isOp("("):
+			open = append(open, i)
+		case t.isOp(")") && len(open) > 0:
+			p.match[open[len(open)-1]] = i
+			open = open[:len(open)-1]
+		}
+	}
 	if p.cur().kind == tEOF {
 		return nil, nil
 	}
@@ -210,25 +222,29 @@ func isPname(t token) (int, bool) {
 func (p *parser) rterm(q qual) (node, qual, *Error) {
 	t := p.cur()
 	_, pname := isPname(t)
-	startsArith := t.kind == tNum || t.isOp("-") || t.is("len") || t.isOp("(") || pname && p.peek(1).isOp("[")
-	if startsArith {
-		save := p.i
-		n, err := p.relation()
-		if err == nil {
-			return n, qerr, nil
+	startsArith := t.kind == tNum || t.isOp("-") || t.is("len") || pname && p.peek(1).isOp("[")
+	if t.isOp("(") {
+		// A parenthesised group starts an arithmetic relation only when
+		// an arithmetic or relational operator follows it. Deciding here
+		// keeps parsing linear for deeply nested parentheses.
+		if m := p.match[p.i]; m >= 0 && m+1 < len(p.toks) {
+			if n := p.toks[m+1]; n.kind == tOp && n.text != "(" && n.text != ")" && n.text != "[" && n.text != "]" && n.text != ":" {
+				startsArith = true
+			}
 		}
-		if !t.isOp("(") {
+	}
+	if startsArith {
+		n, err := p.relation()
+		if err != nil {
 			return nil, q, err
 		}
-		p.i = save
+		return n, qerr, nil
+	}
+	if t.isOp("(") {
 		p.i++
-		x, _, err2 := p.expr(q)
-		if err2 != nil {
-			// Report whichever attempt got further into the text.
-			if err.Pos > err2.Pos {
-				return nil, q, err
-			}
-			return nil, q, err2
+		x, _, err := p.expr(q)
+		if err != nil {
+			return nil, q, err
 		}
 		if _, err := p.expect(")"); err != nil {
 			return nil, q, err
