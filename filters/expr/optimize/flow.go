@@ -50,7 +50,10 @@ func analyze(g *graph) *flow {
 	if g.flow != nil {
 		return g.flow
 	}
-	fl := &flow{n: newNumbering(), in: make([]*state, g.nextID), out: make([][2]*state, g.nextID),
+	if g.num == nil {
+		g.num = newNumbering()
+	}
+	fl := &flow{n: g.num, in: make([]*state, g.nextID), out: make([][2]*state, g.nextID),
 		slab: make([]state, 0, 3*len(g.order)+1)}
 	for i := range fl.init {
 		fl.init[i] = fl.n.fresh()

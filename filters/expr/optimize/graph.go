@@ -52,6 +52,9 @@ type graph struct {
 	nextID int
 	flow   *flow // the analysis of the graph as it is, nil after a change
 	epoch  int   // traversal counter for block.mark
+	// num numbers values for every analysis of the graph: the numbers of
+	// pure values mean the same in each, fresh ones are never reused.
+	num *numbering
 }
 
 // build splits p into basic blocks.
