@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -330,4 +331,91 @@ func TestFlowStatisticsExact(t *testing.T) {
 			t.Logf("%d packets (%d IP), %d flows, %d records, reasons %v", len(pkts), ip, len(want), len(recs), reasons)
 		})
 	}
+}
+
+// TestTLSAndFlowOnTcpdumpCorpus runs both analyzers, in one host, over every
+// readable file of the tcpdump corpus (830 files, many malformed on purpose):
+// neither may fail (trap, exhaust its fuel, break the ABI) or lose events,
+// and the flow analyzer's totals must match the records of each file.
+func TestTLSAndFlowOnTcpdumpCorpus(t *testing.T) {
+	tlsBin, err := bundled.Module("tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flowBin, err := bundled.Module("flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev bytes.Buffer
+	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithEvents(&ev).WithCompilationCacheDir(cacheDir)
+	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "tls", Binary: tlsBin}, wasm.Analyzer{Name: "flow", Binary: flowBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []packet.Packet
+	files := 0
+	for _, f := range corpus.Files(t, "tcpdump") {
+		c, _ := corpus.ReadCapture(f)
+		if c == nil || len(c.Packets) == 0 {
+			continue
+		}
+		files++
+		all = append(all, parsed(c, func(_ int, ts int64) int64 { return ts })...)
+	}
+	// One time line, so that flows of different files with the same
+	// addresses are one flow in both computations.
+	for i := range all {
+		all[i].Info.Timestamp = int64(i + 1)
+		binary.LittleEndian.PutUint64(all[i].Record[spec.RecTimestamp:], uint64(i+1))
+	}
+	b := &packet.Batch{Verdicts: make([]packet.Verdict, 256)}
+	for i := 0; i < len(all); i += 256 {
+		b.Packets = all[i:min(i+256, len(all))]
+		b.Verdicts = b.Verdicts[:len(b.Packets)]
+		clear(b.Verdicts)
+		if err := h.Handle(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Close(context.Background())
+	for _, s := range h.Stats() {
+		if s.Failures != 0 || s.EventsLost != 0 || s.Packets != uint64(len(all)) {
+			t.Errorf("%s: %+v, %d packets", s.Analyzer, s, len(all))
+		}
+	}
+	want, ip := refFlows(all)
+	got := map[string]uint64{}
+	var flows int
+	for _, l := range bytes.Split(bytes.TrimSpace(ev.Bytes()), []byte("\n")) {
+		var r flowRecord
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if r.Event != "flow" {
+			continue
+		}
+		flows++
+		src, _ := netip.ParseAddr(r.Src)
+		dst, _ := netip.ParseAddr(r.Dst)
+		ver := uint8(4)
+		if src.Is6() {
+			ver = 6
+		}
+		k, _ := canonFlow(ver, r.Proto, src, r.Sport, dst, r.Dport)
+		got[k] += r.Packets
+	}
+	for k, w := range want {
+		if got[k] != w.packets[0]+w.packets[1] {
+			t.Errorf("flow %s: %d packets exported, %d in the records", k, got[k], w.packets[0]+w.packets[1])
+		}
+	}
+	cs := map[string]uint64{}
+	for _, c := range h.Counters() {
+		cs[c.Analyzer+"."+c.Name] = c.Value
+	}
+	if cs["flow.packets"] != ip {
+		t.Errorf("flow counted %d IP packets, the records hold %d", cs["flow.packets"], ip)
+	}
+	t.Logf("%d files, %d packets (%d IP), %d flows in %d records; tls: %d ClientHellos, %d malformed", files, len(all), ip,
+		len(want), flows, cs["tls.client_hellos"], cs["tls.malformed"])
 }
