@@ -10,7 +10,8 @@ type parser struct {
 	src   string
 	toks  []token
 	i     int
-	match []int // for each '(' token, the index of its ')' (-1 if none)
+	match []int  // for each '(' token, the index of its ')' (-1 if none)
+	idish []bool // for each '(' token, whether the group holds only identifiers, and/or/not, mask and '/'
 }
 
 // parse returns the syntax tree of src, or nil for an empty expression
@@ -20,16 +21,28 @@ func parse(src string) (node, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, toks: toks, match: make([]int, len(toks))}
+	p := &parser{src: src, toks: toks, match: make([]int, len(toks)), idish: make([]bool, len(toks))}
 	var open []int
 	for i, t := range toks {
 		p.match[i] = -1
 		switch {
 		case t.isOp("("):
 			open = append(open, i)
+			p.idish[i] = true
 		case t.isOp(")") && len(open) > 0:
-			p.match[open[len(open)-1]] = i
+			o := open[len(open)-1]
+			p.match[o] = i
 			open = open[:len(open)-1]
+			if len(open) > 0 && !p.idish[o] {
+				p.idish[open[len(open)-1]] = false
+			}
+		case len(open) > 0:
+			switch {
+			case t.kind == tID, t.kind == tHID, t.kind == tHID6, t.kind == tEID, t.kind == tAID, t.kind == tNum,
+				t.is("and"), t.is("or"), t.is("not"), t.is("mask"), t.isOp("/"):
+			default:
+				p.idish[open[len(open)-1]] = false
+			}
 		}
 	}
 	if p.cur().kind == tEOF {
@@ -127,6 +140,9 @@ func (p *parser) id(q qual) (node, *Error) {
 		}
 		return &nNot{join(spanOf(t), x.at()), x}, nil
 	case t.isOp("("):
+		if !p.idish[p.i] {
+			return nil, p.unexpected(t)
+		}
 		p.i++
 		n, err := p.pid(q)
 		if err != nil {
