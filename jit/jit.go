@@ -38,7 +38,7 @@ var (
 // blindAttempts bounds the key draws of one Compile.
 const blindAttempts = 64
 
-// Filter is a compiled program. Run and RunMeta are safe for concurrent
+// Filter is a compiled program. Run, RunMeta and RunBatch are safe for concurrent
 // use by several goroutines; Close must not run concurrently with them.
 type Filter struct {
 	code   uintptr   // entry point of the native code; 0 when portable or closed
