@@ -19,6 +19,7 @@ type compileCmd struct {
 	Netmask  string   `name:"netmask" help:"IPv4 netmask of the capture network, for 'ip broadcast'."`
 	LinuxExt bool     `name:"linux-ext" help:"Use Linux ancillary loads where libpcap does for live Linux captures (vlan, inbound, outbound, ifindex)."`
 	Depth    int      `name:"protochain-depth" default:"8" help:"How many IPv6 extension headers protochain follows (the program is loop-free, so the walk is unrolled; at most 128)."`
+	Offline  bool     `name:"offline-af" help:"Match the BSD address-family values of any origin in NULL, LOOP, ENC and PFLOG headers, as libpcap does for savefiles."`
 	NoNames  bool     `name:"no-resolve" short:"n" help:"Do not resolve host, Ethernet and network names (they are then errors)."`
 	EBPF     bool     `name:"ebpf" help:"Print the eBPF translation instead of the classic program."`
 	Target   string   `name:"target" enum:"xdp,socket" default:"xdp" help:"eBPF program type for --ebpf: ${enum}."`
@@ -33,7 +34,8 @@ func (c *compileCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "compile: --linktype: %v", err)
 	}
-	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt, ProtochainDepth: c.Depth}
+	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt, ProtochainDepth: c.Depth,
+		OfflineAF: c.Offline}
 	if !c.NoNames {
 		opts.Resolver = expr.SystemResolver()
 	}
