@@ -32,7 +32,7 @@ type Host struct {
 	mu      sync.Mutex
 	free    []*Worker
 	workers []*Worker
-	closed  bool
+	closed  atomic.Bool
 
 	evMu sync.Mutex
 
@@ -64,7 +64,8 @@ type analyzer struct {
 	h     *Host
 	name  string
 	index int
-	spec  Analyzer
+	grant bool     // the rules capability, fixed for the analyzer's life
+	spec  Analyzer // the current module, replaced by Reload (under mu)
 	cur   atomic.Pointer[generation]
 
 	mu       sync.Mutex
@@ -115,7 +116,7 @@ func NewHost(ctx context.Context, cfg Config, analyzers ...Analyzer) (*Host, err
 			h.Close(ctx)
 			return nil, errorf(s.Name, "load", ErrInit, "two analyzers have this name")
 		}
-		a := &analyzer{h: h, name: s.Name, index: i, spec: s}
+		a := &analyzer{h: h, name: s.Name, index: i, spec: s, grant: s.GrantRules}
 		g, err := h.load(ctx, a, s, "load")
 		if err != nil {
 			h.Close(ctx)
@@ -175,7 +176,7 @@ func (h *Host) Handle(b *packet.Batch) error {
 func (h *Host) borrow() (*Worker, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.closed.Load() {
 		return nil, ErrClosed
 	}
 	if n := len(h.free); n > 0 {
@@ -277,7 +278,9 @@ func (h *Host) Reload(ctx context.Context, name string, binary, config []byte) e
 	if a == nil {
 		return errorf(name, "reload", ErrUnknown, "")
 	}
+	a.mu.Lock()
 	s := a.spec
+	a.mu.Unlock()
 	s.Binary, s.Config = binary, config
 	g, err := h.load(ctx, a, s, "reload")
 	if err != nil {
@@ -304,7 +307,7 @@ func (h *Host) SetRules(name string, blob []byte) error {
 	if a == nil {
 		return errorf(name, "rules", ErrUnknown, "")
 	}
-	if !a.spec.GrantRules {
+	if !a.grant {
 		return errorf(name, "rules", ErrCapability, "the rules capability was not granted")
 	}
 	var gen uint32 = 1
@@ -320,11 +323,10 @@ func (h *Host) SetRules(name string, blob []byte) error {
 // use. The counters stay readable.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
-	if h.closed {
+	if h.closed.Swap(true) {
 		h.mu.Unlock()
 		return nil
 	}
-	h.closed = true
 	workers := h.workers
 	h.mu.Unlock()
 	for _, w := range workers {
@@ -418,7 +420,7 @@ func (a *analyzer) hostLog(ctx context.Context, mod api.Module, stack []uint64) 
 func (a *analyzer) hostRules(ctx context.Context, mod api.Module, stack []uint64) {
 	ptr, capacity := uint32(stack[0]), uint32(stack[1])
 	r := a.rules.Load()
-	if r == nil || !a.spec.GrantRules {
+	if r == nil || !a.grant {
 		stack[0] = api.EncodeI32(-1)
 		return
 	}

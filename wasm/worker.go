@@ -25,7 +25,7 @@ type Worker struct {
 // counted, logged and answered with the fail policy. Handle returns an error
 // only when the host is closed.
 func (w *Worker) Handle(b *packet.Batch) error {
-	if w.h.closed {
+	if w.h.closed.Load() {
 		return ErrClosed
 	}
 	n := len(b.Packets)
