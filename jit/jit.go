@@ -38,8 +38,9 @@ var (
 // blindAttempts bounds the key draws of one Compile.
 const blindAttempts = 64
 
-// Filter is a compiled program. Run, RunMeta and RunBatch are safe for concurrent
-// use by several goroutines; Close must not run concurrently with them.
+// Filter is a compiled program. Run, RunMeta and RunBatch are safe for
+// concurrent use by several goroutines; Close must not run concurrently
+// with them.
 type Filter struct {
 	code   uintptr   // entry point of the native code; 0 when portable or closed
 	batch  uintptr   // entry point of its batch form
