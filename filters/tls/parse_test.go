@@ -292,3 +292,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTLSParse measures Parse per packet on a crypto/tls ClientHello
+// and on a payload that is not TLS.
+func BenchmarkTLSParse(b *testing.B) {
+	hello := clientHello(b, &tls.Config{ServerName: "bench.example.com", NextProtos: []string{"h2", "http/1.1"}, InsecureSkipVerify: true})
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{{"client_hello", hello}, {"http", []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")}} {
+		b.Run(c.name+"/native", func(b *testing.B) {
+			p := NewParser(maxRecord)
+			var out [maxHellos]Hello
+			b.ReportAllocs()
+			for b.Loop() {
+				p.Parse(c.b, out[:])
+			}
+		})
+	}
+}
