@@ -218,6 +218,11 @@ func TestOracle(t *testing.T) {
 	}
 	sort.Strings(refLines)
 	t.Logf("pairs tcpdump compiles but wring refuses: %d (%s)", nref, strings.Join(refLines, ", "))
+	for lt, es := range st.wringRefused {
+		for _, e := range es {
+			t.Logf("  wring refuses on %s: %q (%s)", lt, e, expectedRefusals[e])
+		}
+	}
 	t.Logf("libpcap optimizer bugs seen (wring follows libpcap's unoptimized program): %d", len(st.pcapOptBug))
 	for _, s := range st.pcapOptBug {
 		t.Log("  " + s)
