@@ -154,3 +154,37 @@ func TestIndirectChecksCoalesce(t *testing.T) {
 		e.close(t)
 	}
 }
+
+// TestMshAboveNetOff: ldx 4*([k]&0xf) at offsets from SKF_NET_OFF up,
+// including the ancillary range, which the verifier admits for msh, counts
+// from the network header as vm.Run does.
+func TestMshAboveNetOff(t *testing.T) {
+	for _, k := range []uint32{spec.NetOff, spec.NetOff + 6, spec.AncillaryBase - 1, spec.AncillaryBase, 0xffffffff, spec.LLOff + 3, spec.RecordBase, spec.RecordEnd} {
+		prog := spec.Program{
+			spec.Stmt(spec.ClassLDX|spec.SizeB|spec.ModeMSH, k),
+			spec.Stmt(spec.ClassMISC|spec.MiscTXA, 0),
+			spec.Stmt(spec.ClassRET|spec.RetA, 0),
+		}
+		p, err := verifier.Verify(prog, verifier.Options{Record: true})
+		if err != nil {
+			t.Logf("k=%#x: not verified (%v)", k, err)
+			continue
+		}
+		e := compileAll(t, p)
+		// Over 1 MiB, so that offsets from the ancillary range reach it.
+		pkt := make([]byte, 1<<20+0x1000)
+		for i := range pkt {
+			pkt[i] = byte(i*7 + 3)
+		}
+		for _, off := range []uint32{0, 14, 60, 0xffffffff - 0x100000} {
+			m := testMeta(1, pkt)
+			m.NetOffset, m.NetOffsetValid = off, true
+			for _, n := range []int{64, len(pkt)} {
+				if msg := e.check(pkt[:n], uint32(n), m); msg != "" {
+					t.Errorf("k=%#x net offset %d, %d bytes: %s", k, off, n, msg)
+				}
+			}
+		}
+		e.close(t)
+	}
+}

@@ -103,12 +103,12 @@ func (m *Meta) ancillary(off, a, x uint32, pkt []byte) uint32 {
 
 // headerRelative resolves a load offset relative to the link-layer header
 // (spec.LLOff+off: the packet starts with it) or the network header
-// (spec.NetOff+off, when the Meta knows where it is) to a packet offset.
-// Other offsets from spec.RecordEnd up to the ancillary range fail.
+// (spec.NetOff+off, when the Meta knows where it is) to a packet offset,
+// as vm does: everything from spec.NetOff up counts from the network
+// header (ld reaches here only below the ancillary range; ldx msh also
+// above it). Offsets from spec.RecordBase below spec.LLOff fail.
 func (m *Meta) headerRelative(k uint32) (uint64, bool) {
 	switch {
-	case k >= spec.AncillaryBase:
-		return 0, false
 	case k >= spec.NetOff:
 		if !m.NetOffsetValid {
 			return 0, false

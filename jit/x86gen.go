@@ -622,7 +622,7 @@ func (g *gen) loadMsh(pc int, ins spec.Instruction) {
 	switch {
 	case isPacketAbs(k):
 		g.loadAbs(regX, k, 1)
-	case k >= spec.NetOff && k < spec.AncillaryBase:
+	case k >= spec.NetOff: // up to 0xffffffff, as vm reads it
 		var m Meta
 		a.movzxByte(rCX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffsetValid))})
 		a.testRegReg32(rCX, rCX)
