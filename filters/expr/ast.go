@@ -138,7 +138,8 @@ type nNot struct {
 
 // nPrim is an identifier with its qualifiers: host, net, port, proto...
 type nPrim struct {
-	span
+	span      // the qualifiers and the identifier
+	id   span // the identifier alone
 	q    qual
 	kind tokKind // tID, tHID, tHID6, tEID, tAID, tNum
 	s    string  // the address or name

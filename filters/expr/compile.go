@@ -144,6 +144,8 @@ func (g *gen) node(n node) pred {
 	case *nNot:
 		return not(g.node(n.x))
 	case *nPrim:
+		g.atID = n.id
+		defer func() { g.atID = span{} }()
 		return g.prim(n)
 	case *nAbbrev:
 		return g.abbrev(n.proto)

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/wringcap/wring/spec"
 )
@@ -42,6 +43,7 @@ type genError struct{ err *Error }
 type gen struct {
 	opts Options
 	at   span // the node being generated, for errors
+	atID span // the identifier of the primitive being generated, for errors about its value
 
 	linktype, outermost, prevlinktype spec.LinkType
 
@@ -62,7 +64,32 @@ type gen struct {
 }
 
 func (g *gen) fail(format string, args ...any) {
-	panic(genError{g.at.errf(format, args...)})
+	at := g.at
+	if g.atID.end > g.atID.pos && isValueError(format) {
+		at = g.atID
+	}
+	panic(genError{at.errf(format, args...)})
+}
+
+// valueAt is where errors about the current primitive's value point.
+func (g *gen) valueAt() span {
+	if g.atID.end > g.atID.pos {
+		return g.atID
+	}
+	return g.at
+}
+
+// isValueError tells messages about an address, number or name (shown
+// under the identifier) from messages about qualifiers (shown under the
+// whole primitive).
+func isValueError(format string) bool {
+	for _, p := range []string{"invalid", "non-network", "unknown", "illegal", "mask length", "netmask length",
+		"port number", "protocol number", "port '", "port in range", "%s %d greater"} {
+		if strings.HasPrefix(format, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *gen) failUnsupported(format string, args ...any) {

@@ -146,7 +146,7 @@ func (g *gen) host46ByName(name string, proto4, proto6, dir int, negate bool) pr
 
 func (g *gen) resolveHost(name string) []netip.Addr {
 	if g.opts.Resolver == nil {
-		e := g.at.errf("cannot resolve host name '%s': name resolution is off", name)
+		e := g.valueAt().errf("cannot resolve host name '%s': name resolution is off", name)
 		e.Err = ErrNoResolver
 		panic(genError{e})
 	}
@@ -361,7 +361,7 @@ func (g *gen) mac48ByName(name string, dir int, ctx string) pred {
 	if g.opts.Resolver != nil {
 		e, ok = g.opts.Resolver.LookupEther(name)
 	} else {
-		x := g.at.errf("cannot resolve Ethernet host name '%s': name resolution is off", name)
+		x := g.valueAt().errf("cannot resolve Ethernet host name '%s': name resolution is off", name)
 		x.Err = ErrNoResolver
 		panic(genError{x})
 	}
@@ -373,7 +373,7 @@ func (g *gen) mac48ByName(name string, dir int, ctx string) pred {
 
 func (g *gen) resolveNet(name string) (uint32, bool) {
 	if g.opts.Resolver == nil {
-		e := g.at.errf("cannot resolve network name '%s': name resolution is off", name)
+		e := g.valueAt().errf("cannot resolve network name '%s': name resolution is off", name)
 		e.Err = ErrNoResolver
 		panic(genError{e})
 	}

@@ -156,10 +156,10 @@ func (p *parser) id(q qual) (node, *Error) {
 		return n, nil
 	case t.kind == tNum:
 		p.i++
-		return &nPrim{span: spanOf(t), q: q, kind: tNum, num: t.num, s: t.text, plen: -1}, nil
+		return &nPrim{span: spanOf(t), id: spanOf(t), q: q, kind: tNum, num: t.num, s: t.text, plen: -1}, nil
 	case t.kind == tID, t.kind == tEID, t.kind == tAID:
 		p.i++
-		return &nPrim{span: spanOf(t), q: q, kind: t.kind, s: t.text, plen: -1}, nil
+		return &nPrim{span: spanOf(t), id: spanOf(t), q: q, kind: t.kind, s: t.text, plen: -1}, nil
 	case t.kind == tHID, t.kind == tHID6:
 		p.i++
 		n := &nPrim{span: spanOf(t), q: q, kind: t.kind, s: t.text, plen: -1}
@@ -186,6 +186,7 @@ func (p *parser) id(q qual) (node, *Error) {
 			n.mask = m.text
 			n.end = m.end
 		}
+		n.id = n.span
 		return n, nil
 	}
 	return nil, p.unexpected(t)
@@ -342,6 +343,11 @@ func (p *parser) rterm(q qual) (node, qual, *Error) {
 		n, err := p.id(hq)
 		if err != nil {
 			return nil, q, err
+		}
+		if prim, ok := n.(*nPrim); ok {
+			// Errors about the qualifiers point at them too; errors
+			// about the value at the identifier (prim.id).
+			prim.pos = p.toks[start].pos
 		}
 		return n, hq, nil
 	}
