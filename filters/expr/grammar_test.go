@@ -143,7 +143,7 @@ func TestErrorPositions(t *testing.T) {
 		{"tcp and ip6 net 2001:db8::1/32", 16, 14, nil},
 		{"inbound", 0, 7, ErrUnsupported},
 		{"tcp port 80 and udp host 1.2.3.4", 16, 16, nil},
-		{"tcp port 80 and ether src 1.2.3.4", 16, 17, nil},
+		{"tcp port 80 and ether src 1.2.3.4", 26, 7, nil},
 		{"1 / 0 = 1", 4, 1, nil},
 	} {
 		_, err := Compile(tc.src, Options{LinkType: spec.LinkEthernet})
