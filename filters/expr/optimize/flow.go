@@ -35,11 +35,16 @@ const (
 // flow is the result of the forward analysis of a graph.
 type flow struct {
 	n       *numbering
-	init    [nSlots]vid // values at program entry
-	in      []*state    // by block position: state at entry; nil: unreachable
-	out     [][2]*state // by block position: states on the outgoing edges
-	slab    []state     // storage for the states above, allocated at once
-	factMem []fact      // storage for facts slices
+	init    [nSlots]vid   // values at program entry
+	in      []*state      // by block id: state at entry; nil: unreachable or newer block
+	out     [][2]*state   // by block id: states on the outgoing edges
+	slab    []state       // storage for the states above, allocated at once
+	factMem []fact        // storage for facts slices
+	runRegs [][nSlots]vid // scratch for dropNoOpRuns
+	runSafe []bool
+	// stale is set once a pass that keeps the analysis has changed the
+	// graph: entry states stay true, out may not match the edges any more.
+	stale bool
 }
 
 // analyze numbers the values of every block, in topological order. The

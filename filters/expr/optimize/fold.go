@@ -189,11 +189,15 @@ const maxRun = 64
 // value A already holds (`ldb [21]; and #0x1f` after the same two).
 func (fl *flow) dropNoOpRuns(b *block, in *state) bool {
 	n := len(b.stmts)
-	if n == 0 {
+	if n < 2 {
 		return false
 	}
-	regs := make([][nSlots]vid, n+1)
-	safe := make([]bool, n)
+	if cap(fl.runRegs) < n+1 {
+		fl.runRegs = make([][nSlots]vid, n+1)
+		fl.runSafe = make([]bool, n)
+	}
+	regs := fl.runRegs[:n+1]
+	safe := fl.runSafe[:n]
 	st := *in
 	for i, ins := range b.stmts {
 		regs[i] = st.reg
@@ -207,7 +211,13 @@ func (fl *flow) dropNoOpRuns(b *block, in *state) bool {
 		}
 	}
 	regs[n] = st.reg
-	keep := make([]bool, n)
+	var keepBuf [64]bool
+	keep := keepBuf[:0]
+	if n > len(keepBuf) {
+		keep = make([]bool, n)
+	} else {
+		keep = keepBuf[:n]
+	}
 	for i := range keep {
 		keep[i] = true
 	}

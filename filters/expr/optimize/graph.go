@@ -231,6 +231,9 @@ func (g *graph) refresh() {
 // relink recomputes the order and predecessors, keeping the analysis: for
 // changes that leave every state of it true.
 func (g *graph) relink() {
+	if g.flow != nil {
+		g.flow.stale = true
+	}
 	// Depth-first post order from the entry, then reversed, gives a
 	// topological order of the DAG; visiting successors in reverse keeps
 	// the original order where it can.

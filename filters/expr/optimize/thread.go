@@ -18,9 +18,12 @@ func thread(g *graph) bool {
 		if in == nil {
 			continue
 		}
-		// The edge states again from p's entry: the analysis may date from
-		// before fold decided some of p's jumps.
-		outs := fl.exits(p, in)
+		outs := fl.out[p.id]
+		if fl.stale {
+			// The edge states again from p's entry: the analysis dates
+			// from before fold decided some of p's jumps.
+			outs = fl.exits(p, in)
+		}
 		for e := 0; e < p.nsucc(); e++ {
 			est := outs[e]
 			if est == nil {

@@ -28,24 +28,63 @@ type vkey struct {
 	k    uint32
 }
 
-// numbering hash-conses values.
+// numbering hash-conses values: an open-addressing table of value numbers
+// (cheaper than a map for these small keys).
 type numbering struct {
-	ids  map[vkey]vid
-	keys []vkey
+	table []vid // 0: empty, else value number + 1; len is a power of two
+	used  int
+	keys  []vkey
 }
 
 func newNumbering() *numbering {
-	return &numbering{ids: make(map[vkey]vid, 64), keys: make([]vkey, 0, 128)}
+	return &numbering{table: make([]vid, 256), keys: make([]vkey, 0, 128)}
+}
+
+func (k *vkey) hash() uint64 {
+	h := uint64(k.kind)<<48 ^ uint64(k.op)<<32 ^ uint64(k.k)
+	h ^= uint64(uint32(k.a))*0x9e3779b97f4a7c15 ^ uint64(uint32(k.b))*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>32
 }
 
 func (n *numbering) get(k vkey) vid {
-	if v, ok := n.ids[k]; ok {
-		return v
+	mask := uint64(len(n.table) - 1)
+	for i := k.hash() & mask; ; i = (i + 1) & mask {
+		e := n.table[i]
+		if e == 0 {
+			v := vid(len(n.keys))
+			n.keys = append(n.keys, k)
+			n.table[i] = v + 1
+			n.used++
+			if 2*n.used > len(n.table) {
+				n.grow()
+			}
+			return v
+		}
+		if n.keys[e-1] == k {
+			return e - 1
+		}
 	}
-	v := vid(len(n.keys))
-	n.keys = append(n.keys, k)
-	n.ids[k] = v
-	return v
+}
+
+// grow doubles the table and re-inserts the hashed values (fresh values
+// are not in it).
+func (n *numbering) grow() {
+	old := n.table
+	n.table = make([]vid, 2*len(old))
+	mask := uint64(len(n.table) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		k := &n.keys[e-1]
+		i := k.hash() & mask
+		for n.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		n.table[i] = e
+	}
 }
 
 // fresh returns a value number equal to no other. It needs no entry in
