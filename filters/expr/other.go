@@ -231,7 +231,7 @@ func (g *gen) inOut(out bool) pred {
 	case lt == ltSLIP:
 		return g.cmp(orLinkHdr, 0, spec.SizeB, pick(1, 0))
 	case lt == ltIPNet:
-		return g.cmp(orLinkHdr, 2, spec.SizeH, pick(2, 1))
+		return g.cmp(orLinkHdr, 2, spec.SizeH, pick(1, 2)) // IPNET_OUTBOUND 1, IPNET_INBOUND 2
 	case lt == ltSLL:
 		b0 := g.cmp(orLinkHdr, 0, spec.SizeH, 4)
 		if out {

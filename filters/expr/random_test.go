@@ -113,6 +113,8 @@ func TestRandomAgainstLibpcap(t *testing.T) {
 			continue
 		}
 		pkts, wl := packetsFor(t, lt, 600, int64(i))
+		cp, cw := craftPackets(ref, craftedPerCase(), int64(i))
+		pkts, wl = append(pkts, cp...), append(wl, cw...)
 		prog, err := Compile(e, Options{LinkType: lt, Optimize: i%2 == 0})
 		if err != nil {
 			if strings.Contains(err.Error(), "rejects all packets") {

@@ -155,6 +155,66 @@ func offlineFlag(t testing.TB, label string) string {
 	return offlineOf[label]
 }
 
+// craftedPerCase is how many crafted packets each program meets:
+// WRING_CRAFTED, 64 by default.
+func craftedPerCase() int {
+	n := 64
+	if s := os.Getenv("WRING_CRAFTED"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	return n
+}
+
+// craftPackets makes packets that reach deep into prog: starting from
+// random bytes, each absolute load that a conditional jump then tests has,
+// with probability 1/2, the compared constant written at its offset (so
+// link-type, protocol and address tests pass as often as they fail).
+func craftPackets(prog spec.Program, n int, seed int64) ([][]byte, []uint32) {
+	r := rand.New(rand.NewSource(seed))
+	type fact struct {
+		off  uint32
+		size int
+		v    uint32
+	}
+	var facts []fact
+	for pc := 0; pc+1 < len(prog); pc++ {
+		ld := prog[pc]
+		if ld.Class() != spec.ClassLD || ld.Mode() != spec.ModeABS || ld.K > 1<<16 {
+			continue
+		}
+		size := map[uint16]int{spec.SizeW: 4, spec.SizeH: 2, spec.SizeB: 1}[ld.Size()]
+		j := prog[pc+1]
+		if j.Class() == spec.ClassALU && j.Operation() == spec.ALUAnd && pc+2 < len(prog) {
+			j = prog[pc+2]
+		}
+		if j.Class() != spec.ClassJMP || j.Operation() == spec.JumpJA || j.Src() != spec.SrcK {
+			continue
+		}
+		v := j.K
+		if j.Operation() == spec.JumpJGT {
+			v++
+		}
+		facts = append(facts, fact{ld.K, size, v})
+	}
+	var out [][]byte
+	var wl []uint32
+	for i := 0; i < n; i++ {
+		p := make([]byte, 16+r.Intn(200))
+		r.Read(p)
+		for _, f := range facts {
+			if r.Intn(2) == 0 || int(f.off)+f.size > len(p) {
+				continue
+			}
+			for b := 0; b < f.size; b++ {
+				p[int(f.off)+b] = byte(f.v >> (8 * (f.size - 1 - b)))
+			}
+		}
+		out = append(out, p)
+		wl = append(wl, uint32(len(p)))
+	}
+	return out, wl
+}
+
 // caseKey identifies a compile configuration of an accept case.
 func caseKey(t testing.TB, c *corpus.Case) string {
 	s := ""
@@ -248,6 +308,8 @@ func TestTESTrunAccept(t *testing.T) {
 		}
 		oracle := pcaporacle.New(want)
 		pkts, wls := packetsFor(t, o.LinkType, 150, int64(i))
+		cp, cw := craftPackets(want, craftedPerCase(), int64(i))
+		pkts, wls = append(pkts, cp...), append(wls, cw...)
 		compared++
 		for k, pk := range pkts {
 			verdicts++
