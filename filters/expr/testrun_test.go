@@ -179,7 +179,15 @@ func craftPackets(prog spec.Program, n int, seed int64) ([][]byte, []uint32) {
 	var facts []fact
 	for pc := 0; pc+1 < len(prog); pc++ {
 		ld := prog[pc]
-		if ld.Class() != spec.ClassLD || ld.Mode() != spec.ModeABS || ld.K > 1<<16 {
+		if ld.Class() == spec.ClassLDX && ld.Mode() == spec.ModeMSH && ld.K < 1<<16 {
+			// An IPv4 header length: make it 20 bytes.
+			facts = append(facts, fact{ld.K, 1, 0x45})
+			continue
+		}
+		off := ld.K
+		if ld.Class() == spec.ClassLD && ld.Mode() == spec.ModeIND && ld.K < 1<<16 {
+			off += 20 // X as set by the header length above
+		} else if ld.Class() != spec.ClassLD || ld.Mode() != spec.ModeABS || ld.K > 1<<16 {
 			continue
 		}
 		size := map[uint16]int{spec.SizeW: 4, spec.SizeH: 2, spec.SizeB: 1}[ld.Size()]
@@ -194,7 +202,7 @@ func craftPackets(prog spec.Program, n int, seed int64) ([][]byte, []uint32) {
 		if j.Operation() == spec.JumpJGT {
 			v++
 		}
-		facts = append(facts, fact{ld.K, size, v})
+		facts = append(facts, fact{off, size, v})
 	}
 	var out [][]byte
 	var wl []uint32
