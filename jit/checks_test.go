@@ -50,8 +50,8 @@ func TestCoalescedChecks(t *testing.T) {
 				t.Fatal(err)
 			}
 			n, l := f.Checks(), loads(p)
-			if pl := makePlan(p); f.checks.Guard != pl.absChecks || f.checks.Indirect != pl.indChecks {
-				t.Errorf("%s: code has %+v checks, plan %d guards and %d indirect", bf.Name, f.checks, pl.absChecks, pl.indChecks)
+			if pl := makePlan(p); f.checks != (checkCount{pl.absChecks, pl.indChecks, pl.other}) {
+				t.Errorf("%s: code has %+v checks, plan %d guards, %d indirect, %d header-relative", bf.Name, f.checks, pl.absChecks, pl.indChecks, pl.other)
 			}
 			t.Logf("%s (native=%v): %d length checks for %d loads", bf.Name, f.Native(), n, l)
 			if n == 0 || n >= l {
@@ -80,6 +80,13 @@ func TestPlanMatchesVerifier(t *testing.T) {
 	}
 	for i, p := range all {
 		pl := makePlan(p)
+		if f, err := Compile(p, Options{}); err == nil && f.Native() {
+			// The native code holds exactly the checks the plan counts.
+			if f.checks != (checkCount{pl.absChecks, pl.indChecks, pl.other}) {
+				t.Errorf("program %d: code has %+v checks, plan %d guards, %d indirect, %d header-relative", i, f.checks, pl.absChecks, pl.indChecks, pl.other)
+			}
+			f.Close()
+		}
 		if pl.extra != 0 {
 			t.Errorf("program %d: %d absolute loads not covered by the verifier's guards", i, pl.extra)
 		}

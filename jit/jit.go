@@ -88,7 +88,7 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 		}
 	}
 	f.port = newPortable(p, pl)
-	f.checks = checkCount{Guard: pl.absChecks, Indirect: pl.indChecks}
+	f.checks = checkCount{Guard: pl.absChecks, Indirect: pl.indChecks, Other: pl.other}
 	return f, nil
 }
 

@@ -37,9 +37,11 @@ type plan struct {
 	// known[pc] is the packet length proven on every path reaching pc,
 	// the check at pc included; it must equal the verifier's Known(pc).
 	known []uint64
-	// absChecks and indChecks count the checks the plan places; extra
-	// counts the absolute loads the verifier's guards did not cover.
-	absChecks, indChecks, extra int
+	// absChecks and indChecks count the checks the plan places; other
+	// counts the header-relative loads (SKF_LL_OFF, SKF_NET_OFF), which
+	// check at each load; extra counts the absolute loads the verifier's
+	// guards did not cover.
+	absChecks, indChecks, other, extra int
 }
 
 // Opcodes, by full 16-bit code (verifier.ValidOpcode holds for all of
@@ -106,6 +108,19 @@ func absLoadEnd(ins spec.Instruction) (uint64, bool) {
 	return 0, false
 }
 
+// isHeaderRelative reports whether ins loads a packet byte at an offset
+// relative to the link-layer or network header (k from spec.LLOff up; for
+// ld, below the ancillary range).
+func isHeaderRelative(ins spec.Instruction) bool {
+	switch ins.Op {
+	case opLdAbsW, opLdAbsH, opLdAbsB:
+		return ins.K >= spec.LLOff && ins.K < spec.AncillaryBase
+	case opLdxMsh:
+		return ins.K >= spec.LLOff
+	}
+	return false
+}
+
 // writesX reports whether ins assigns X.
 func writesX(ins spec.Instruction) bool {
 	return ins.Class() == spec.ClassLDX || ins.Op == opTax
@@ -158,6 +173,9 @@ func makePlan(p *verifier.Program) *plan {
 		}
 		if ins.Op == opLdMem || ins.Op == opLdxMem {
 			pl.readSlots |= 1 << (ins.K & 15)
+		}
+		if isHeaderRelative(ins) {
+			pl.other++
 		}
 	}
 
