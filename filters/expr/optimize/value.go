@@ -103,8 +103,8 @@ func (n *numbering) constOf(v vid) (uint32, bool) {
 	return k.k, k.kind == vConst
 }
 
-// isLoad reports whether v is the result of a packet load (so a register
-// holding it proves that load ran without ending the program).
+// kind returns how v was computed (vPhi for a value only known to be
+// fixed).
 func (n *numbering) kind(v vid) vkind { return n.keys[v].kind }
 
 func commutative(op uint16) bool {
