@@ -24,7 +24,10 @@ const maxShareBlocks = 1500
 //
 // A replacement is made only when it makes the program shorter.
 func share(g *graph) bool {
-	if len(g.order) > maxShareBlocks {
+	if len(g.order) > maxShareBlocks || len(g.order) < 4 {
+		// Graphs of fewer than four blocks are left alone: they seldom
+		// hold a region worth sharing, and this keeps compiling short
+		// expressions fast.
 		return false
 	}
 	lv := computeLiveness(g)
