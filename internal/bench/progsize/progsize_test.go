@@ -44,9 +44,10 @@ func acceptInputs(t *testing.T) []Input {
 }
 
 // TestProgramSizeTable measures every accept expression and prints the
-// BENCHMARKS.md table between <!-- bench --> markers. It reports the
-// shares against the targets; WRING_PROGSIZE_STRICT=1 makes missing them
-// a failure.
+// BENCHMARKS.md table between <!-- bench --> markers. It fails when
+// wring's program is longer than libpcap's on more than 10% of the
+// expressions, and reports the strictly-shorter share against its target
+// (a failure with WRING_PROGSIZE_STRICT=1).
 func TestProgramSizeTable(t *testing.T) {
 	if _, err := pcaporacle.Tcpdump(); err != nil {
 		corpus.Unavailable(t, err.Error())
@@ -79,10 +80,14 @@ func TestProgramSizeTable(t *testing.T) {
 	if total.N == 0 {
 		t.Fatal("no expression compiled by both")
 	}
-	miss := total.NotLongerPct() < targetNotLonger || total.ShorterPct() < targetShorter
-	if miss {
-		msg := fmt.Sprintf("targets missed: not longer %.1f%% (want ≥ %.0f%%), shorter %.1f%% (want ≥ %.0f%%)",
-			total.NotLongerPct(), targetNotLonger, total.ShorterPct(), targetShorter)
+	if total.NotLongerPct() < targetNotLonger {
+		t.Errorf("wring's program is no longer than libpcap's on %.1f%% of the expressions, want at least %.0f%%", total.NotLongerPct(), targetNotLonger)
+	}
+	if total.ShorterPct() < targetShorter {
+		// The second target is reported, and enforced only on request:
+		// most accept expressions compile to programs libpcap already
+		// gets minimal (five instructions or fewer).
+		msg := fmt.Sprintf("target missed: strictly shorter on %.1f%% (want at least %.0f%%)", total.ShorterPct(), targetShorter)
 		if os.Getenv("WRING_PROGSIZE_STRICT") != "" {
 			t.Error(msg)
 		} else {
