@@ -3,20 +3,16 @@ package optimize
 import "github.com/wringcap/wring/spec"
 
 // deadcode removes statements whose results are never read and that cannot
-// end the run, and every statement of a block that returns 0 (ending the
-// run early there returns 0 too).
+// end the run, and turns every block from which all runs return 0 into a
+// bare `ret #0` (a statement there that ends the run early returns 0 too).
 func deadcode(g *graph) bool {
+	if returnsZero(g) {
+		return true
+	}
 	fl := analyze(g)
 	lv := computeLiveness(g)
 	changed := false
 	for _, b := range g.order {
-		if b.kind == termRet && b.term.Op == spec.ClassRET|spec.RetK && b.term.K == 0 {
-			if len(b.stmts) > 0 {
-				b.stmts = nil
-				changed = true
-			}
-			continue
-		}
 		in := fl.entry(b)
 		if in == nil || len(b.stmts) == 0 {
 			continue
@@ -54,6 +50,31 @@ func deadcode(g *graph) bool {
 		}
 		b.stmts = out
 		changed = true
+	}
+	return changed
+}
+
+// returnsZero replaces each block from which every run returns 0 (it
+// returns 0, or all its successors are such blocks) by a bare `ret #0`,
+// and reports whether it changed one.
+func returnsZero(g *graph) bool {
+	zero := make([]bool, len(g.order))
+	changed := false
+	for i := len(g.order) - 1; i >= 0; i-- {
+		b := g.order[i]
+		switch b.kind {
+		case termRet:
+			zero[i] = b.term.Op == spec.ClassRET|spec.RetK && b.term.K == 0
+		case termGoto:
+			zero[i] = zero[b.succ[0].pos]
+		case termCond:
+			zero[i] = zero[b.succ[0].pos] && zero[b.succ[1].pos]
+		}
+		if zero[i] && (b.kind != termRet || len(b.stmts) > 0) {
+			b.stmts = nil
+			b.kind, b.term, b.succ = termRet, spec.Stmt(spec.ClassRET|spec.RetK, 0), [2]*block{}
+			changed = true
+		}
 	}
 	return changed
 }

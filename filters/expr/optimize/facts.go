@@ -7,13 +7,31 @@ import (
 )
 
 // rng is what the jumps taken so far say about one value: it lies in
-// [lo, hi], has the bits of one set and the bits of zero clear, and differs
-// from every element of ne.
+// [lo, hi], has the bits of one set and the bits of zero clear, differs
+// from every element of ne and, when nin > 0, is one of the elements of in.
 type rng struct {
 	lo, hi    uint32
 	one, zero uint32
 	ne        [maxNe]uint32 // the first nne entries
 	nne       uint8
+	in        [maxIn]uint32 // the first nin entries
+	nin       uint8
+}
+
+// maxIn bounds the set of possible values remembered per value.
+const maxIn = 4
+
+// set returns the values r allows, when they are few enough to list; buf
+// holds a single value.
+func (r *rng) set(buf *[1]uint32) ([]uint32, bool) {
+	if r.nin > 0 {
+		return r.in[:r.nin], true
+	}
+	if r.lo == r.hi {
+		buf[0] = r.lo
+		return buf[:], true
+	}
+	return nil, false
 }
 
 // excluded returns the values r is known to differ from.
@@ -59,6 +77,31 @@ func (f facts) with(v vid, r rng) facts {
 func (r *rng) normalize() bool {
 	if r.one&r.zero != 0 {
 		return false
+	}
+	if r.nin > 0 {
+		var keep [maxIn]uint32
+		n := uint8(0)
+	members:
+		for _, x := range r.in[:r.nin] {
+			if x < r.lo || x > r.hi || x&r.zero != 0 || x&r.one != r.one {
+				continue
+			}
+			for _, y := range r.excluded() {
+				if x == y {
+					continue members
+				}
+			}
+			keep[n] = x
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		r.in, r.nin = keep, n
+		r.lo, r.hi = keep[0], keep[0]
+		for _, x := range keep[:n] {
+			r.lo, r.hi = min(r.lo, x), max(r.hi, x)
+		}
 	}
 	if hi := ^r.zero; r.hi > hi {
 		r.hi = hi
@@ -140,6 +183,19 @@ func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
 			r.zero |= k
 		}
 	}
+	if r.nin > 0 {
+		n := uint8(0)
+		for _, x := range r.in[:r.nin] {
+			if jumpTaken(op, x, k) == taken {
+				r.in[n] = x
+				n++
+			}
+		}
+		if n == 0 {
+			return r, false
+		}
+		r.nin = n
+	}
 	ok := r.normalize()
 	return r, ok
 }
@@ -149,6 +205,19 @@ func (r rng) assume(op uint16, k uint32, taken bool) (rng, bool) {
 func (r rng) decide(op uint16, k uint32) (taken, known bool) {
 	if r.lo == r.hi {
 		return jumpTaken(op, r.lo, k), true
+	}
+	if r.nin > 0 {
+		t := jumpTaken(op, r.in[0], k)
+		all := true
+		for _, x := range r.in[1:r.nin] {
+			if jumpTaken(op, x, k) != t {
+				all = false
+				break
+			}
+		}
+		if all {
+			return t, true
+		}
 	}
 	switch op {
 	case spec.JumpJEQ:
@@ -203,6 +272,26 @@ func jumpTaken(op uint16, a, k uint32) bool {
 // meet returns what holds of a value known to satisfy either a or b.
 func (a rng) meet(b rng) rng {
 	r := rng{lo: min(a.lo, b.lo), hi: max(a.hi, b.hi), one: a.one & b.one, zero: a.zero & b.zero}
+	var ba, bb [1]uint32
+	if sa, ok := a.set(&ba); ok {
+		if sb, ok := b.set(&bb); ok {
+			var u [2 * maxIn]uint32
+			n := copy(u[:], sa)
+		union:
+			for _, y := range sb {
+				for _, x := range u[:n] {
+					if x == y {
+						continue union
+					}
+				}
+				u[n] = y
+				n++
+			}
+			if n <= maxIn {
+				r.nin = uint8(copy(r.in[:], u[:n]))
+			}
+		}
+	}
 	for _, x := range a.excluded() {
 		for _, y := range b.excluded() {
 			if x == y {
@@ -221,7 +310,7 @@ func meetFacts(a, b facts) facts {
 	for _, x := range a {
 		if rb, ok := b.get(x.v); ok {
 			r := x.r.meet(rb)
-			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && r.nne == 0 {
+			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && r.nne == 0 && r.nin == 0 {
 				continue
 			}
 			f = append(f, fact{x.v, r})

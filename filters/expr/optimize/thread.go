@@ -50,14 +50,31 @@ func thread(g *graph) bool {
 // b's statements can be skipped: none can end the run, and every register
 // they change is dead there.
 func (fl *flow) through(b *block, in *state, lv liveness) (*block, bool) {
-	if b.kind == termRet {
+	s, changed, ok := fl.resolve(b, in, maxConverge)
+	if !ok || changed&lv[s.pos] != 0 {
 		return nil, false
+	}
+	return s, true
+}
+
+// maxConverge bounds how many undecided jumps resolve follows down both
+// ways.
+const maxConverge = 3
+
+// resolve returns the block every run entering b in state in reaches first
+// after skipping b (and, through undecided jumps, up to depth more blocks
+// on each side) when all those runs reach the same block without a
+// statement that can end the run, and the slots the skipped statements may
+// change.
+func (fl *flow) resolve(b *block, in *state, depth int) (*block, slots, bool) {
+	if b.kind == termRet {
+		return nil, 0, false
 	}
 	st := *in
 	for _, ins := range b.stmts {
 		_, v, fail, _ := fl.value(&st, ins)
 		if fail == always || (fail == maybe && !fl.held(&st, v)) {
-			return nil, false
+			return nil, 0, false
 		}
 		fl.exec(&st, ins)
 	}
@@ -67,18 +84,39 @@ func (fl *flow) through(b *block, in *state, lv liveness) (*block, bool) {
 			changed |= 1 << i
 		}
 	}
-	s := b.succ[0]
-	if b.kind == termCond {
-		taken, known := fl.decide(&st, b.term)
-		if !known {
-			return nil, false
-		}
-		if !taken {
-			s = b.succ[1]
-		}
+	if b.kind == termGoto {
+		return b.succ[0], changed, true
 	}
-	if changed&lv[s.pos] != 0 {
-		return nil, false
+	taken, known := fl.decide(&st, b.term)
+	if known {
+		if taken {
+			return b.succ[0], changed, true
+		}
+		return b.succ[1], changed, true
 	}
-	return s, true
+	if depth == 0 {
+		return nil, 0, false
+	}
+	// Undecided: both ways must lead to the same block.
+	edges := fl.edges(b, &st)
+	var target *block
+	for i, e := range edges {
+		s := b.succ[i]
+		if e == nil {
+			continue // this way cannot be taken
+		}
+		t, c, ok := fl.resolve(s, e, depth-1)
+		if !ok {
+			t, c = s, 0
+		}
+		if target != nil && t != target {
+			return nil, 0, false
+		}
+		target = t
+		changed |= c
+	}
+	if target == nil {
+		return nil, 0, false
+	}
+	return target, changed, true
 }
