@@ -13,8 +13,12 @@
 //     from the comparisons made on every path to it becomes unconditional;
 //   - thread: an edge into a block whose jump is decided on that edge (after
 //     `jeq #0x800` is true, a later `ldh [12]; jeq #0x800`) goes straight to
-//     the block's successor;
-//   - deadcode: statements whose results are never read disappear;
+//     the block's successor, and so does an edge into a block whose
+//     undecided jump leads both ways to the same block; the facts on a value
+//     are a range, known bits, excluded values and a small set of possible
+//     values (after `jeq #0x806` or `jeq #0x8035`, one of the two);
+//   - deadcode: statements whose results are never read disappear, and a
+//     block from which every run returns 0 becomes `ret #0`;
 //   - merge: identical blocks become one, jumps to jumps are shortened,
 //     blocks with a single predecessor are joined to it;
 //   - peephole: the last ALU operation of a block folds into its jump
