@@ -86,8 +86,8 @@ func appendEvent(dst, b []byte, analyzer string, ts []int64, now int64) ([]byte,
 		if err := checkName(key); err != nil {
 			return dst, 0, fmt.Errorf("field %d key: %w", i, err)
 		}
-		if k := string(key); k == "analyzer" || k == "event" || k == "ts" {
-			return dst, 0, fmt.Errorf("field %d: key %q is reserved", i, k)
+		if reservedKey(key) {
+			return dst, 0, fmt.Errorf("field %d: key %q is reserved", i, key)
 		}
 		r = r[2+keyLen:]
 		dst = append(dst, ',')
@@ -179,4 +179,10 @@ func appendJSONString(dst, s []byte) []byte {
 		i += size
 	}
 	return append(dst, '"')
+}
+
+// reservedKey reports whether a field key collides with the host's own
+// (comparisons of string(b) with constants do not allocate).
+func reservedKey(b []byte) bool {
+	return string(b) == "analyzer" || string(b) == "event" || string(b) == "ts"
 }
