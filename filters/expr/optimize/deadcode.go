@@ -18,7 +18,8 @@ func deadcode(g *graph) bool {
 			continue
 		}
 		st := *in
-		fails := make([]effect, len(b.stmts))
+		fails := grow(g.s.effs, len(b.stmts))
+		g.s.effs = fails
 		for i, ins := range b.stmts {
 			_, v, fail, _ := fl.value(&st, ins)
 			if fail == maybe && fl.held(&st, v) {
@@ -28,7 +29,9 @@ func deadcode(g *graph) bool {
 			fl.exec(&st, ins)
 		}
 		live := lv.out(b)
-		keep := make([]bool, len(b.stmts))
+		keep := grow(g.s.keep, len(b.stmts))
+		g.s.keep = keep
+		clear(keep)
 		n := 0
 		for i := len(b.stmts) - 1; i >= 0; i-- {
 			use, def := useDef(b.stmts[i])
@@ -58,7 +61,8 @@ func deadcode(g *graph) bool {
 // returns 0, or all its successors are such blocks) by a bare `ret #0`,
 // and reports whether it changed one.
 func returnsZero(g *graph) bool {
-	zero := make([]bool, len(g.order))
+	zero := grow(g.s.zero, len(g.order))
+	g.s.zero = zero
 	changed := false
 	for i := len(g.order) - 1; i >= 0; i-- {
 		b := g.order[i]

@@ -62,17 +62,6 @@ func (f facts) get(v vid) (rng, bool) {
 	return rng{}, false
 }
 
-// with returns a copy of f where v is known to satisfy r.
-func (f facts) with(v vid, r rng) facts {
-	g := make(facts, 0, len(f)+1)
-	for _, x := range f {
-		if x.v != v {
-			g = append(g, x)
-		}
-	}
-	return append(g, fact{v, r})
-}
-
 // normalize tightens r and reports whether it can still hold a value.
 func (r *rng) normalize() bool {
 	if r.one&r.zero != 0 {
@@ -302,19 +291,4 @@ func (a rng) meet(b rng) rng {
 		}
 	}
 	return r
-}
-
-// meetFacts keeps what holds in both a and b.
-func meetFacts(a, b facts) facts {
-	var f facts
-	for _, x := range a {
-		if rb, ok := b.get(x.v); ok {
-			r := x.r.meet(rb)
-			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && r.nne == 0 && r.nin == 0 {
-				continue
-			}
-			f = append(f, fact{x.v, r})
-		}
-	}
-	return f
 }

@@ -35,12 +35,12 @@ const (
 // flow is the result of the forward analysis of a graph.
 type flow struct {
 	n       *numbering
-	init    [nSlots]vid   // values at program entry
-	in      []*state      // by block id: state at entry; nil: unreachable or newer block
-	out     [][2]*state   // by block id: states on the outgoing edges
-	slab    []state       // storage for the states above, allocated at once
-	factMem []fact        // storage for facts slices
-	runRegs [][nSlots]vid // scratch for dropNoOpRuns
+	init    [nSlots]vid    // values at program entry
+	in      []*state       // by block id: state at entry; nil: unreachable or newer block
+	out     [][2]*state    // by block id: states on the outgoing edges
+	states  *chunks[state] // storage for the states above
+	facts   *chunks[fact]  // storage for facts slices
+	runRegs [][nSlots]vid  // scratch for dropNoOpRuns
 	runSafe []bool
 	// stale is set once a pass that keeps the analysis has changed the
 	// graph: entry states stay true, out may not match the edges any more.
@@ -58,8 +58,11 @@ func analyze(g *graph) *flow {
 	if g.num == nil {
 		g.num = newNumbering()
 	}
-	fl := &flow{n: g.num, in: make([]*state, g.nextID), out: make([][2]*state, g.nextID),
-		slab: make([]state, 0, 3*len(g.order)+1)}
+	fl := &g.s.fl
+	*fl = flow{n: g.num, in: grow(fl.in, g.nextID), out: grow(fl.out, g.nextID),
+		states: &g.s.states, facts: &g.s.facts, runRegs: fl.runRegs, runSafe: fl.runSafe}
+	clear(fl.in)
+	clear(fl.out)
 	for i := range fl.init {
 		fl.init[i] = fl.n.fresh()
 	}
@@ -103,7 +106,7 @@ func (fl *flow) meetPreds(b *block) *state {
 				}
 			}
 			st.known = min(st.known, e.known)
-			st.f = meetFacts(st.f, e.f)
+			st.f = fl.meetFacts(st.f, e.f)
 		}
 	}
 	if st == nil {
@@ -348,34 +351,45 @@ func opaqueLoad(ins spec.Instruction) bool {
 	return true
 }
 
-// newState stores a copy of st in the slab and returns it. The slab never
-// grows past its capacity (three states per block), so pointers stay valid;
-// should it be full, the state is allocated on its own.
+// newState stores a copy of st and returns it.
 func (fl *flow) newState(st *state) *state {
-	if len(fl.slab) == cap(fl.slab) {
-		p := new(state)
-		*p = *st
-		return p
-	}
-	fl.slab = append(fl.slab, *st)
-	return &fl.slab[len(fl.slab)-1]
+	p := fl.states.one()
+	*p = *st
+	return p
 }
 
-// with returns a copy of f where v is known to satisfy r, carved from a
-// shared chunk of memory (facts slices are never appended to in place).
+// with returns a copy of f where v is known to satisfy r, carved from
+// memory of the analysis (facts slices are never appended to in place).
 func (fl *flow) with(f facts, v vid, r rng) facts {
-	n := len(f) + 1
-	if cap(fl.factMem)-len(fl.factMem) < n {
-		fl.factMem = make([]fact, 0, max(32, 2*n))
-	}
-	start := len(fl.factMem)
+	g := fl.facts.take(len(f) + 1)[:0]
 	for _, x := range f {
 		if x.v != v {
-			fl.factMem = append(fl.factMem, x)
+			g = append(g, x)
 		}
 	}
-	fl.factMem = append(fl.factMem, fact{v, r})
-	return facts(fl.factMem[start:len(fl.factMem):len(fl.factMem)])
+	g = append(g, fact{v, r})
+	return g[:len(g):len(g)]
+}
+
+// meetFacts keeps what holds in both a and b.
+func (fl *flow) meetFacts(a, b facts) facts {
+	if len(a) == 0 || len(b) == 0 {
+		return nil
+	}
+	f := fl.facts.take(len(a))[:0]
+	for _, x := range a {
+		if rb, ok := b.get(x.v); ok {
+			r := x.r.meet(rb)
+			if r.lo == 0 && r.hi == 0xffffffff && r.one == 0 && r.zero == 0 && r.nne == 0 && r.nin == 0 {
+				continue
+			}
+			f = append(f, fact{x.v, r})
+		}
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return f[:len(f):len(f)]
 }
 
 // entry returns the state at b's entry, nil when b is unreachable or newer

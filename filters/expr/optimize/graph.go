@@ -55,15 +55,18 @@ type graph struct {
 	// num numbers values for every analysis of the graph: the numbers of
 	// pure values mean the same in each, fresh ones are never reused.
 	num *numbering
+	s   *scratch // memory for the graph and its analyses
 }
 
-// build splits p into basic blocks.
-func build(p spec.Program) (*graph, error) {
+// build splits p into basic blocks, in memory of s.
+func (s *scratch) build(p spec.Program) (*graph, error) {
 	n := len(p)
 	if n == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrUnsupported)
 	}
-	leader := make([]bool, n+1)
+	leader := grow(s.leader, n+1)
+	clear(leader)
+	s.leader = leader
 	leader[0] = true
 	for pc, ins := range p {
 		if err := checkOp(ins); err != nil {
@@ -73,18 +76,17 @@ func build(p spec.Program) (*graph, error) {
 		case spec.ClassRET:
 			leader[pc+1] = true
 		case spec.ClassJMP:
-			var targets []uint64
+			var t0, t1 uint64
 			if ins.Operation() == spec.JumpJA {
-				targets = []uint64{uint64(pc) + 1 + uint64(ins.K)}
+				t0 = uint64(pc) + 1 + uint64(ins.K)
+				t1 = t0
 			} else {
-				targets = []uint64{uint64(pc) + 1 + uint64(ins.Jt), uint64(pc) + 1 + uint64(ins.Jf)}
+				t0, t1 = uint64(pc)+1+uint64(ins.Jt), uint64(pc)+1+uint64(ins.Jf)
 			}
-			for _, t := range targets {
-				if t >= uint64(n) {
-					return nil, fmt.Errorf("%w: pc %d: jump past the end", ErrUnsupported, pc)
-				}
-				leader[t] = true
+			if t0 >= uint64(n) || t1 >= uint64(n) {
+				return nil, fmt.Errorf("%w: pc %d: jump past the end", ErrUnsupported, pc)
 			}
+			leader[t0], leader[t1] = true, true
 			leader[pc+1] = true
 		default:
 			if pc == n-1 {
@@ -92,21 +94,34 @@ func build(p spec.Program) (*graph, error) {
 			}
 		}
 	}
-	g := &graph{}
-	at := make([]*block, n)
+	s.blocks.reset()
+	s.states.reset()
+	s.facts.reset()
+	s.num.reset()
+	g := &s.g
+	*g = graph{s: s, order: g.order[:0], num: &s.num}
+	// The statements are edited in place: they live in a copy of p, each
+	// block's with no room to grow into the next one's.
+	buf := append(s.stmts[:0], p...)
+	s.stmts = buf
+	at := grow(s.at, n)
+	s.at = at
 	for pc := 0; pc < n; pc++ {
+		at[pc] = nil
 		if leader[pc] {
 			at[pc] = g.newBlock()
 		}
 	}
 	for pc := 0; pc < n; {
 		b := at[pc]
+		start := pc
 	scan:
 		for ; ; pc++ {
 			ins := p[pc]
 			switch ins.Class() {
 			case spec.ClassRET:
 				b.kind, b.term = termRet, ins
+				b.stmts = buf[start:pc:pc]
 				pc++
 				break scan
 			case spec.ClassJMP:
@@ -118,13 +133,14 @@ func build(p spec.Program) (*graph, error) {
 					b.succ[0] = at[pc+1+int(ins.Jt)]
 					b.succ[1] = at[pc+1+int(ins.Jf)]
 				}
+				b.stmts = buf[start:pc:pc]
 				pc++
 				break scan
 			default:
-				b.stmts = append(b.stmts, ins)
 				if leader[pc+1] {
 					b.kind = termGoto
 					b.succ[0] = at[pc+1]
+					b.stmts = buf[start : pc+1 : pc+1]
 					pc++
 					break scan
 				}
@@ -136,8 +152,21 @@ func build(p spec.Program) (*graph, error) {
 	return g, nil
 }
 
+// build splits p into basic blocks, in memory of its own.
+func build(p spec.Program) (*graph, error) { return new(scratch).build(p) }
+
+// grow returns a slice of length n, reusing buf's memory when it can; the
+// contents are left as they were.
+func grow[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n, n+n/4)
+	}
+	return buf[:n]
+}
+
 func (g *graph) newBlock() *block {
-	b := &block{id: g.nextID}
+	b := g.s.blocks.one()
+	*b = block{id: g.nextID, preds: b.preds[:0]}
 	g.nextID++
 	return b
 }
@@ -241,18 +270,24 @@ func (g *graph) relink() {
 		b.preds = b.preds[:0]
 	}
 	g.epoch++
-	var post []*block
-	var visit func(b *block)
-	visit = func(b *block) {
-		b.mark = g.epoch
-		for i := b.nsucc() - 1; i >= 0; i-- {
-			if s := b.succ[i]; s.mark != g.epoch {
-				visit(s)
-			}
+	post := g.s.post[:0]
+	stack := append(g.s.stack[:0], walk{g.entry, g.entry.nsucc() - 1})
+	g.entry.mark = g.epoch
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.i < 0 {
+			post = append(post, top.b)
+			stack = stack[:len(stack)-1]
+			continue
 		}
-		post = append(post, b)
+		s := top.b.succ[top.i]
+		top.i--
+		if s.mark != g.epoch {
+			s.mark = g.epoch
+			stack = append(stack, walk{s, s.nsucc() - 1})
+		}
 	}
-	visit(g.entry)
+	g.s.post, g.s.stack = post, stack
 	g.order = g.order[:0]
 	for i := len(post) - 1; i >= 0; i-- {
 		b := post[i]

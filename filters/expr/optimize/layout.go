@@ -16,12 +16,14 @@ const maxCondOffset = 255
 // reached only from a conditional jump right after that jump, and
 // otherwise the earliest-created ready block.
 func (g *graph) layout() []*block {
-	indeg := make(map[*block]int, len(g.order))
+	indeg := grow(g.s.indeg, len(g.order))
+	g.s.indeg = indeg
 	for _, b := range g.order {
-		indeg[b] = len(b.preds)
+		indeg[b.pos] = len(b.preds)
 	}
-	var ready []*block
-	var out []*block
+	ready := g.s.ready[:0]
+	out := g.s.out[:0]
+	defer func() { g.s.ready, g.s.out = ready[:0], out[:0] }()
 	cur := g.entry
 	for cur != nil {
 		out = append(out, cur)
@@ -31,12 +33,12 @@ func (g *graph) layout() []*block {
 			if i == 1 && s == cur.succ[0] {
 				continue
 			}
-			indeg[s]--
-			if indeg[s] == 0 {
+			indeg[s.pos]--
+			if indeg[s.pos] == 0 {
 				ready = append(ready, s)
 			}
 		}
-		if cur.kind == termGoto && indeg[cur.succ[0]] == 0 {
+		if cur.kind == termGoto && indeg[cur.succ[0].pos] == 0 {
 			next = cur.succ[0]
 		}
 		if next == nil && cur.kind == termCond {
@@ -44,7 +46,7 @@ func (g *graph) layout() []*block {
 			// long chains of tests do not push their returns out of
 			// reach.
 			for i := 0; i < 2 && next == nil; i++ {
-				if s := cur.succ[i]; indeg[s] == 0 && s.kind == termRet && len(s.preds) == 1 {
+				if s := cur.succ[i]; indeg[s.pos] == 0 && s.kind == termRet && len(s.preds) == 1 {
 					next = s
 				}
 			}
@@ -76,15 +78,19 @@ func (g *graph) linearize() (spec.Program, error) {
 	if len(order) != len(g.order) {
 		return nil, fmt.Errorf("optimize: layout placed %d of %d blocks", len(order), len(g.order))
 	}
-	idx := make(map[*block]int, len(order))
+	idx := grow(g.s.idx, len(g.order))
+	g.s.idx = idx
 	for i, b := range order {
-		idx[b] = i
+		idx[b.pos] = i
 	}
 	// far[b][i] is set when successor i of conditional block b needs a
 	// trampoline `ja`. Offsets only grow as trampolines are added, so this
 	// converges.
-	far := make([][2]bool, len(order))
-	pos := make([]int, len(order)+1)
+	far := grow(g.s.far, len(order))
+	clear(far)
+	pos := grow(g.s.pos, len(order)+1)
+	pos[0] = 0
+	g.s.far, g.s.pos = far, pos
 	size := func(i int) int {
 		b := order[i]
 		n := len(b.stmts)
@@ -117,7 +123,7 @@ func (g *graph) linearize() (spec.Program, error) {
 			}
 			jpc := pos[i] + len(b.stmts)
 			for s := 0; s < 2; s++ {
-				if !far[i][s] && pos[idx[b.succ[s]]]-(jpc+1) > maxCondOffset {
+				if !far[i][s] && pos[idx[b.succ[s].pos]]-(jpc+1) > maxCondOffset {
 					far[i][s] = true
 					grew = true
 				}
@@ -135,7 +141,7 @@ func (g *graph) linearize() (spec.Program, error) {
 			prog = append(prog, b.term)
 		case termGoto:
 			if i+1 >= len(order) || order[i+1] != b.succ[0] {
-				off := pos[idx[b.succ[0]]] - (len(prog) + 1)
+				off := pos[idx[b.succ[0].pos]] - (len(prog) + 1)
 				prog = append(prog, spec.Stmt(spec.ClassJMP|spec.JumpJA, uint32(off)))
 			}
 		case termCond:
@@ -150,7 +156,7 @@ func (g *graph) linearize() (spec.Program, error) {
 			}
 			for s := 0; s < 2; s++ {
 				if !far[i][s] {
-					offs[s] = pos[idx[b.succ[s]]] - (jpc + 1)
+					offs[s] = pos[idx[b.succ[s].pos]] - (jpc + 1)
 				}
 			}
 			j := b.term
@@ -158,7 +164,7 @@ func (g *graph) linearize() (spec.Program, error) {
 			prog = append(prog, j)
 			for s := 0; s < 2; s++ {
 				if far[i][s] {
-					off := pos[idx[b.succ[s]]] - (len(prog) + 1)
+					off := pos[idx[b.succ[s].pos]] - (len(prog) + 1)
 					prog = append(prog, spec.Stmt(spec.ClassJMP|spec.JumpJA, uint32(off)))
 				}
 			}

@@ -63,8 +63,11 @@ func termUses(b *block) slots {
 // written on some path from the block's entry.
 type liveness []slots
 
+// computeLiveness computes the liveness of g in memory the graph keeps for
+// it: the result of an earlier call is overwritten.
 func computeLiveness(g *graph) liveness {
-	lv := make(liveness, len(g.order))
+	lv := liveness(grow(g.s.live, len(g.order)))
+	g.s.live = lv
 	for i := len(g.order) - 1; i >= 0; i-- {
 		b := g.order[i]
 		live := lv.out(b)

@@ -1,11 +1,5 @@
 package optimize
 
-import (
-	"encoding/binary"
-
-	"github.com/wringcap/wring/spec"
-)
-
 // merge simplifies the shape of the graph: a conditional jump with one
 // target becomes unconditional, jumps to empty blocks that only jump go to
 // the final target, a block reached only by an unconditional jump from one
@@ -72,49 +66,95 @@ func merge(g *graph) bool {
 		changed = true
 	}
 	// Identical blocks, from the last: successors are already unique.
-	seen := make(map[string]*block)
-	repl := make(map[*block]*block)
-	var key []byte
+	sc := g.s
+	repl := grow(sc.repl, g.nextID)
+	clear(repl)
+	sc.repl = repl
+	if sc.seen == nil {
+		sc.seen = make(map[uint64]*block)
+	}
+	seen := sc.seen
+	clear(seen)
+	kept := sc.kept[:0] // blocks kept, for hash collisions
+	nrepl := 0
 	for i := len(g.order) - 1; i >= 0; i-- {
 		b := g.order[i]
 		for j := 0; j < b.nsucc(); j++ {
-			if r, ok := repl[b.succ[j]]; ok {
+			if r := repl[b.succ[j].id]; r != nil {
 				b.succ[j] = r
 			}
 		}
-		key = blockKey(key[:0], b)
-		if o, ok := seen[string(key)]; ok {
-			repl[b] = o
+		h := blockHash(b)
+		o, ok := seen[h]
+		if ok && !sameBlock(o, b) {
+			o = nil
+			for _, k := range kept {
+				if sameBlock(k, b) {
+					o = k
+					break
+				}
+			}
+		}
+		if o != nil {
+			repl[b.id] = o
+			nrepl++
 			continue
 		}
-		seen[string(key)] = b
+		if !ok {
+			seen[h] = b
+		}
+		kept = append(kept, b)
 	}
-	if r, ok := repl[g.entry]; ok {
+	sc.kept = kept[:0]
+	if r := repl[g.entry.id]; r != nil {
 		g.entry = r
 	}
-	if len(repl) > 0 {
+	if nrepl > 0 {
 		g.refresh()
 		changed = true
 	}
 	return changed
 }
 
-// blockKey encodes what makes two blocks interchangeable.
-func blockKey(buf []byte, b *block) []byte {
-	put := func(ins spec.Instruction) {
-		buf = binary.LittleEndian.AppendUint16(buf, ins.Op)
-		buf = binary.LittleEndian.AppendUint32(buf, ins.K)
+// blockHash hashes what makes two blocks interchangeable (see sameBlock).
+func blockHash(b *block) uint64 {
+	h := uint64(b.kind) + 0x9e3779b97f4a7c15
+	mix := func(x uint64) {
+		h ^= x
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 31
 	}
-	buf = append(buf, byte(b.kind))
 	for _, ins := range b.stmts {
-		put(ins)
+		mix(uint64(ins.Op)<<32 | uint64(ins.K))
 	}
-	buf = append(buf, 0xff)
+	mix(uint64(len(b.stmts)))
 	if b.kind != termGoto {
-		put(b.term)
+		mix(uint64(b.term.Op)<<32 | uint64(b.term.K))
 	}
 	for i := 0; i < b.nsucc(); i++ {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(b.succ[i].id))
+		mix(uint64(b.succ[i].id))
 	}
-	return buf
+	return h
+}
+
+// sameBlock reports whether a and b are interchangeable: same statements,
+// same terminator, same successors.
+func sameBlock(a, b *block) bool {
+	if a.kind != b.kind || len(a.stmts) != len(b.stmts) {
+		return false
+	}
+	for i, x := range a.stmts {
+		if y := b.stmts[i]; x.Op != y.Op || x.K != y.K {
+			return false
+		}
+	}
+	if a.kind != termGoto && (a.term.Op != b.term.Op || a.term.K != b.term.K) {
+		return false
+	}
+	for i := 0; i < a.nsucc(); i++ {
+		if a.succ[i] != b.succ[i] {
+			return false
+		}
+	}
+	return true
 }

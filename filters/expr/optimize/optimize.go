@@ -50,25 +50,29 @@ const maxRounds = 10000
 // again. It returns ErrUnsupported for programs it cannot analyse (see
 // ErrUnsupported); a verified program is always supported.
 func Run(p spec.Program, passes ...Pass) (spec.Program, error) {
-	g, err := build(p)
+	s := scratchPool.Get().(*scratch)
+	if len(p) <= maxPooledInstructions {
+		defer scratchPool.Put(s)
+	}
+	g, err := s.build(p)
 	if err != nil {
 		return nil, err
 	}
-	// Rounds of every pass in order, until a round changes nothing.
-	for round := 0; round < maxRounds; round++ {
-		changed := false
-		for _, ps := range passes {
-			if ps.run(g) {
-				if ps.keepsFlow {
-					g.relink()
-				} else {
-					g.refresh()
-				}
-				changed = true
-			}
+	// Every pass in turn, until each has run on the graph as it is and
+	// changed nothing: this is where rounds of every pass would stop too,
+	// without the last round's repeat of the passes before the last change.
+	clean := 0 // passes in a row that changed nothing
+	for i, runs := 0, 0; clean < len(passes) && runs < maxRounds*len(passes); i, runs = (i+1)%len(passes), runs+1 {
+		ps := passes[i]
+		if !ps.run(g) {
+			clean++
+			continue
 		}
-		if !changed {
-			break
+		clean = 0
+		if ps.keepsFlow {
+			g.relink()
+		} else {
+			g.refresh()
 		}
 	}
 	out, err := g.linearize()

@@ -48,7 +48,7 @@ func share(g *graph) bool {
 				if !probe.stmts(b1, b2, pre) {
 					continue
 				}
-				m := &matcher{mode: mode, seen: map[[2]*block]bool{}, region: map[*block]bool{}, region2: map[*block]bool{}}
+				m := g.s.matcher(mode, g.nextID)
 				if !m.match(b1, b2, pre) || (mode != identical && !m.cset) || !m.exitsOK(lv) {
 					continue
 				}
@@ -79,9 +79,28 @@ type matcher struct {
 	c       uint32
 	cset    bool
 	seen    map[[2]*block]bool
-	region  map[*block]bool // blocks of the first region
-	region2 map[*block]bool // blocks of the second region
-	exits   []*block        // blocks both regions continue at
+	in1     []bool   // by block id: in the first region
+	in2     []bool   // by block id: in the second region
+	region  []*block // blocks of the first region
+	region2 []*block // blocks of the second region
+	exits   []*block // blocks both regions continue at
+}
+
+// matcher returns the scratch matcher, emptied, for a graph whose block
+// ids are below nblocks.
+func (s *scratch) matcher(mode shareMode, nblocks int) *matcher {
+	m := &s.match
+	if m.seen == nil {
+		m.seen = make(map[[2]*block]bool)
+	}
+	clear(m.seen)
+	m.in1 = grow(m.in1, nblocks)
+	m.in2 = grow(m.in2, nblocks)
+	clear(m.in1)
+	clear(m.in2)
+	*m = matcher{mode: mode, seen: m.seen, in1: m.in1, in2: m.in2,
+		region: m.region[:0], region2: m.region2[:0], exits: m.exits[:0]}
+	return m
 }
 
 // match reports whether b1 behaves as b2 from its statement at skip on,
@@ -111,8 +130,14 @@ func (m *matcher) match(b1, b2 *block, skip int) bool {
 			return false
 		}
 	}
-	m.region[b1] = true
-	m.region2[b2] = true
+	if !m.in1[b1.id] {
+		m.in1[b1.id] = true
+		m.region = append(m.region, b1)
+	}
+	if !m.in2[b2.id] {
+		m.in2[b2.id] = true
+		m.region2 = append(m.region2, b2)
+	}
 	for i := 0; i < b1.nsucc(); i++ {
 		if !m.match(b1.succ[i], b2.succ[i], 0) {
 			return false
@@ -178,7 +203,7 @@ func (m *matcher) exitsOK(lv liveness) bool {
 // `ldx #c` first when the match was by offset, and keeps the change only if
 // the program gets shorter.
 func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
-	if reaches(b2, b1) {
+	if g.reaches(b2, b1) {
 		// b2 runs before b1: jumping back would make a loop.
 		return false
 	}
@@ -195,7 +220,11 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 	}
 	// absAbs: the second region's loads become X-relative, with X = 0
 	// on its own paths.
-	saved := map[*block][]spec.Instruction{}
+	type savedStmts struct {
+		b     *block
+		stmts []spec.Instruction
+	}
+	var saved []savedStmts
 	if m.mode == absAbs {
 		if pre == 0 {
 			t := g.newBlock()
@@ -206,11 +235,11 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 			target = t
 		}
 		b2.stmts = append(b2.stmts, spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeIMM, 0))
-		for r := range m.region2 {
+		for _, r := range m.region2 {
 			if r == b2 {
 				continue
 			}
-			saved[r] = r.stmts
+			saved = append(saved, savedStmts{r, r.stmts})
 			r.stmts = toIndirect(r.stmts)
 		}
 		target.stmts = toIndirect(target.stmts)
@@ -225,8 +254,8 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 		return true
 	}
 	*b1, *b2 = save1, save2
-	for r, s := range saved {
-		r.stmts = s
+	for _, s := range saved {
+		s.b.stmts = s.stmts
 	}
 	g.refresh()
 	return false
@@ -252,20 +281,20 @@ func toIndirect(stmts []spec.Instruction) []spec.Instruction {
 // exclusive reports whether the second region, entered at b2, is entered
 // nowhere else, so that its loads can be rewritten.
 func (m *matcher) exclusive(b2 *block) bool {
-	for r := range m.region2 {
+	for _, r := range m.region2 {
 		if r == b2 {
 			continue
 		}
-		if m.region[r] {
+		if m.in1[r.id] {
 			return false
 		}
 		for _, p := range r.preds {
-			if !m.region2[p] {
+			if !m.in2[p.id] {
 				return false
 			}
 		}
 	}
-	return !m.region[b2]
+	return !m.in1[b2.id]
 }
 
 // size returns the length of the program as laid out now.
@@ -278,25 +307,25 @@ func (g *graph) size() int {
 }
 
 // reaches reports whether a path leads from a to b.
-func reaches(a, b *block) bool {
-	seen := map[*block]bool{}
-	var walk func(x *block) bool
-	walk = func(x *block) bool {
+func (g *graph) reaches(a, b *block) bool {
+	g.epoch++
+	stack := append(g.s.post[:0], a)
+	a.mark = g.epoch
+	defer func() { g.s.post = stack[:0] }()
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if x == b {
 			return true
 		}
-		if seen[x] {
-			return false
-		}
-		seen[x] = true
 		for i := 0; i < x.nsucc(); i++ {
-			if walk(x.succ[i]) {
-				return true
+			if s := x.succ[i]; s.mark != g.epoch {
+				s.mark = g.epoch
+				stack = append(stack, s)
 			}
 		}
-		return false
 	}
-	return walk(a)
+	return false
 }
 
 // stmts reports whether b1's statements match b2's from skip on.

@@ -40,6 +40,17 @@ func newNumbering() *numbering {
 	return &numbering{table: make([]vid, 256), keys: make([]vkey, 0, 128)}
 }
 
+// reset forgets every value, keeping the memory.
+func (n *numbering) reset() {
+	if len(n.table) == 0 || len(n.table) > 1<<14 {
+		n.table = make([]vid, 256)
+	} else {
+		clear(n.table)
+	}
+	n.keys = n.keys[:0]
+	n.used = 0
+}
+
 func (k *vkey) hash() uint64 {
 	h := uint64(k.kind)<<48 ^ uint64(k.op)<<32 ^ uint64(k.k)
 	h ^= uint64(uint32(k.a))*0x9e3779b97f4a7c15 ^ uint64(uint32(k.b))*0xc2b2ae3d27d4eb4f
