@@ -9,9 +9,15 @@
 // The host sets the global before each call and reads it after a trap to tell
 // fuel exhaustion from other traps.
 //
-// Appending a global does not shift any existing index, and each injected
-// sequence is a self-contained `if` block, so no branch depth, function index
-// or global index of the original code changes. The module's own code cannot
+// A function whose results fit a one-byte block type has its body wrapped in
+// two blocks: an inner one with the function's results, which the original
+// body's labels and final end now name at the same depths, and an outer one
+// whose end writes the fuel back and traps. A charge that runs out branches
+// to that outer block, so the compiled code falls through on the common path
+// instead of jumping over an inline trap at every loop iteration. Other
+// functions get each trap as a self-contained `if` block. Appending a global
+// does not shift any existing index, so no branch depth, function index or
+// global index of the original code changes. The module's own code cannot
 // name the new global: its index is past every global the module declares.
 package fuel
 
@@ -59,7 +65,7 @@ func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
 	importedGlobals := uint32(0)
 	definedGlobals := uint32(0)
 	haveGlobal, haveExport := false, false
-	var typeParams []uint32
+	var typeParams []funcType
 	var ft funcTypes
 	for _, s := range secs {
 		switch s.id {
@@ -285,11 +291,21 @@ func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
 	return exportEntry(out, name, idx), nil
 }
 
-// parseTypes returns the number of parameters of each function type.
-func parseTypes(b []byte) ([]uint32, error) {
+// funcType is what the metering needs of a function type.
+type funcType struct {
+	params uint32
+	// body is the block type that can wrap the function's body: the empty
+	// type or its single result's value type; 0 when no one-byte block type
+	// fits (several results, or a value type of more than one byte).
+	body byte
+}
+
+// parseTypes returns the parameter count and body block type of each
+// function type.
+func parseTypes(b []byte) ([]funcType, error) {
 	r := reader{b: b}
 	n := r.u32()
-	var out []uint32
+	var out []funcType
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		if form := r.byte(); form != 0x60 && r.err == nil {
 			return nil, fmt.Errorf("type %d: form 0x%02x is not a function type", i, form)
@@ -297,8 +313,15 @@ func parseTypes(b []byte) ([]uint32, error) {
 		params := r.u32()
 		r.bytes(int(params))
 		results := r.u32()
-		r.bytes(int(results))
-		out = append(out, params)
+		res := r.bytes(int(results))
+		t := funcType{params: params}
+		switch {
+		case len(res) == 0:
+			t.body = blockEmpty
+		case len(res) == 1 && isValType(res[0]):
+			t.body = res[0]
+		}
+		out = append(out, t)
 	}
 	if r.err == nil && r.pos != len(b) {
 		r.fail(errors.New("trailing bytes"))
@@ -306,8 +329,9 @@ func parseTypes(b []byte) ([]uint32, error) {
 	return out, r.err
 }
 
-// parseFunctions maps each defined function to its parameter count.
-func parseFunctions(b []byte, types []uint32) (funcTypes, error) {
+// parseFunctions maps each defined function to its parameter count and
+// body block type.
+func parseFunctions(b []byte, types []funcType) (funcTypes, error) {
 	r := reader{b: b}
 	n := r.u32()
 	var ft funcTypes
@@ -317,7 +341,8 @@ func parseFunctions(b []byte, types []uint32) (funcTypes, error) {
 			return ft, fmt.Errorf("function %d: type %d out of range", i, t)
 		}
 		if r.err == nil {
-			ft.params = append(ft.params, types[t])
+			ft.params = append(ft.params, types[t].params)
+			ft.body = append(ft.body, types[t].body)
 		}
 	}
 	if r.err == nil && r.pos != len(b) {

@@ -18,6 +18,15 @@ const (
 	blockEmpty    = 0x40
 )
 
+// isValType reports whether c is a one-byte value type.
+func isValType(c byte) bool {
+	switch c {
+	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
+		return true
+	}
+	return false
+}
+
 // blockType skips a block type: the empty type, a value type, or a signed
 // 33-bit type index.
 func (r *reader) blockType() {

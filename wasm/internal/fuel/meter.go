@@ -18,6 +18,9 @@ type edit struct {
 	at   int // offset in the body
 	kind editKind
 	cost int64
+	// depth is the label depth, at the edit, of the block whose end traps
+	// (for charges in a wrapped body).
+	depth uint32
 }
 
 type editKind uint8
@@ -34,6 +37,7 @@ const (
 // funcTypes gives, for every defined function, its number of parameters.
 type funcTypes struct {
 	params []uint32 // per defined function, in code section order
+	body   []byte   // per defined function: the block type of its body, 0 if none fits
 }
 
 // meterCode rewrites every function body of a code section.
@@ -60,6 +64,7 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		local := ft.params[i] + s.locals
+		wrap := ft.body[i]
 		fnOut = fnOut[:0]
 		prev := 0
 		for _, e := range s.edits {
@@ -71,9 +76,12 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 				fnOut = append(fnOut, fn[s.groupsStart:e.cost]...)
 				fnOut = append(fnOut, 1, 0x7e) // one i64 local: the fuel
 				prev = int(e.cost)
+				if wrap != 0 {
+					fnOut = append(fnOut, opBlock, blockEmpty, opBlock, wrap)
+				}
 			case editEntry:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
-				fnOut = appendCharge(fnOut, e.cost, local, global)
+				fnOut = appendCharge(fnOut, e, wrap != 0, local, global)
 			case editEntryLoad:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
 				fnOut = append(fnOut, opI64Const)
@@ -82,7 +90,7 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editCharge:
 				fnOut = appendLocal(fnOut, opLocalGet, local)
-				fnOut = appendCharge(fnOut, e.cost, local, global)
+				fnOut = appendCharge(fnOut, e, wrap != 0, local, global)
 			case editSync:
 				fnOut = appendLocal(fnOut, opLocalGet, local)
 				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
@@ -92,6 +100,15 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 			}
 		}
 		fnOut = append(fnOut, fn[prev:]...)
+		if wrap != 0 {
+			// The body's final end closed the inner block: return its
+			// results; the outer block's end is reached only by a charge
+			// that ran out.
+			fnOut = append(fnOut, opReturn, opEnd)
+			fnOut = appendLocal(fnOut, opLocalGet, local)
+			fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
+			fnOut = append(fnOut, opUnreachable, opEnd)
+		}
 		out = appendU32(out, uint32(len(fnOut)))
 		out = append(out, fnOut...)
 	}
@@ -116,17 +133,27 @@ const (
 func appendLocal(b []byte, op byte, idx uint32) []byte    { return appendU32(append(b, op), idx) }
 func appendGlobalOp(b []byte, op byte, idx uint32) []byte { return appendU32(append(b, op), idx) }
 
-// appendCharge subtracts cost from the value on the stack, stores it in the
-// fuel local and traps, after writing it to the global, when it is negative:
+// appendCharge subtracts e.cost from the value on the stack, stores it in the
+// fuel local and traps, after writing it to the global, when it is negative.
+// In a wrapped body the trap is a branch out to the outer block, whose end
+// writes the global and traps:
 //
-//	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s
-//	if; local.get f; global.set g; unreachable; end
-func appendCharge(b []byte, cost int64, local, global uint32) []byte {
+//	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s; br_if depth
+//
+// so the compiled code falls through on the common path instead of jumping
+// over an inline trap. Otherwise the trap is inline:
+//
+//	... i64.lt_s; if; local.get f; global.set g; unreachable; end
+func appendCharge(b []byte, e edit, wrapped bool, local, global uint32) []byte {
 	b = append(b, opI64Const)
-	b = appendS64(b, cost)
+	b = appendS64(b, e.cost)
 	b = append(b, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = append(b, opI64Const, 0, opI64LtS)
+	if wrapped {
+		return appendU32(append(b, opBrIf), e.depth)
+	}
+	b = append(b, opIf, blockEmpty)
 	b = appendLocal(b, opLocalGet, local)
 	b = appendGlobalOp(b, opGlobalSet, global)
 	return append(b, opUnreachable, opEnd)
@@ -237,6 +264,8 @@ func (s *scanner) scan(fn []byte) error {
 func (s *scanner) newRegion(at int, kind editKind) int {
 	s.costs = append(s.costs, 0)
 	s.regionEdit = append(s.regionEdit, len(s.edits))
-	s.edits = append(s.edits, edit{at: at, kind: kind})
+	// Inside the region the labels are its own (a loop's, or the wrapped
+	// body's), the len(s.stack) enclosing ones, then the trap block.
+	s.edits = append(s.edits, edit{at: at, kind: kind, depth: uint32(len(s.stack)) + 1})
 	return len(s.costs) - 1
 }
