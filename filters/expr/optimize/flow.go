@@ -140,26 +140,29 @@ func (fl *flow) edges(b *block, st *state) [2]*state {
 	case termCond:
 		var out [2]*state
 		a, op, k, isK := fl.cond(st, b.term)
-		for i, taken := range []bool{true, false} {
-			c := *st
-			if isK {
-				if cst, ok := fl.n.constOf(a); ok {
-					if jumpTaken(op, cst, k) != taken {
-						continue
-					}
-				} else {
-					r, ok := c.f.get(a)
-					if !ok {
-						r = anyValue
-					}
-					r, ok = r.assume(op, k, taken)
-					if !ok {
-						continue
-					}
-					c.f = fl.with(c.f, a, r)
-				}
+		if !isK {
+			return [2]*state{fl.newState(st), fl.newState(st)}
+		}
+		if cst, ok := fl.n.constOf(a); ok {
+			if jumpTaken(op, cst, k) {
+				out[0] = fl.newState(st)
+			} else {
+				out[1] = fl.newState(st)
 			}
-			out[i] = fl.newState(&c)
+			return out
+		}
+		r0, ok := st.f.get(a)
+		if !ok {
+			r0 = anyValue
+		}
+		for i, taken := range [2]bool{true, false} {
+			r, ok := r0.assume(op, k, taken)
+			if !ok {
+				continue
+			}
+			c := fl.newState(st)
+			c.f = fl.with(c.f, a, r)
+			out[i] = c
 		}
 		return out
 	}
@@ -361,14 +364,21 @@ func (fl *flow) newState(st *state) *state {
 // with returns a copy of f where v is known to satisfy r, carved from
 // memory of the analysis (facts slices are never appended to in place).
 func (fl *flow) with(f facts, v vid, r rng) facts {
-	g := fl.facts.take(len(f) + 1)[:0]
-	for _, x := range f {
-		if x.v != v {
-			g = append(g, x)
-		}
+	i := 0
+	for i < len(f) && f[i].v != v {
+		i++
 	}
-	g = append(g, fact{v, r})
-	return g[:len(g):len(g)]
+	n := len(f) + 1
+	if i < len(f) {
+		n--
+	}
+	g := fl.facts.take(n)
+	copy(g, f[:i])
+	if i < len(f) {
+		copy(g[i:], f[i+1:])
+	}
+	g[n-1] = fact{v, r}
+	return g
 }
 
 // meetFacts keeps what holds in both a and b.

@@ -68,7 +68,15 @@ type liveness []slots
 func computeLiveness(g *graph) liveness {
 	lv := liveness(grow(g.s.live, len(g.order)))
 	g.s.live = lv
-	for i := len(g.order) - 1; i >= 0; i-- {
+	lv.update(g, len(g.order)-1)
+	return lv
+}
+
+// update recomputes the liveness of the blocks at positions last and
+// before, after a change to the successors of the block at last (blocks
+// after it are not affected).
+func (lv liveness) update(g *graph, last int) {
+	for i := last; i >= 0; i-- {
 		b := g.order[i]
 		live := lv.out(b)
 		for j := len(b.stmts) - 1; j >= 0; j-- {
@@ -77,7 +85,6 @@ func computeLiveness(g *graph) liveness {
 		}
 		lv[i] = live
 	}
-	return lv
 }
 
 // out returns the slots live at the end of b, before its terminator.

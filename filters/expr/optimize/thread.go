@@ -36,7 +36,7 @@ func thread(g *graph) bool {
 				}
 				p.succ[e] = s
 				changed = true
-				lv = computeLiveness(g)
+				lv.update(g, i)
 			}
 		}
 	}
