@@ -81,7 +81,12 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 				}
 			case editEntry:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
-				fnOut = appendCharge(fnOut, e, wrap != 0, local, global)
+				if wrap != 0 {
+					fnOut = appendLocal(fnOut, opLocalSet, local)
+					fnOut = appendCheckCharge(fnOut, e, local)
+					break
+				}
+				fnOut = appendCharge(fnOut, e, local, global)
 			case editEntryLoad:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
 				fnOut = append(fnOut, opI64Const)
@@ -89,8 +94,12 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 				fnOut = append(fnOut, opI64Sub)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editCharge:
+				if wrap != 0 {
+					fnOut = appendCheckCharge(fnOut, e, local)
+					break
+				}
 				fnOut = appendLocal(fnOut, opLocalGet, local)
-				fnOut = appendCharge(fnOut, e, wrap != 0, local, global)
+				fnOut = appendCharge(fnOut, e, local, global)
 			case editSync:
 				fnOut = appendLocal(fnOut, opLocalGet, local)
 				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
@@ -104,8 +113,9 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 			// The body's final end closed the inner block: return its
 			// results; the outer block's end is reached only by a charge
 			// that ran out.
-			fnOut = append(fnOut, opReturn, opEnd)
-			fnOut = appendLocal(fnOut, opLocalGet, local)
+			// A charge branches here before subtracting, so what is
+			// left is written as -1: the host only reads the sign.
+			fnOut = append(fnOut, opReturn, opEnd, opI64Const, 0x7f)
 			fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
 			fnOut = append(fnOut, opUnreachable, opEnd)
 		}
@@ -133,27 +143,40 @@ const (
 func appendLocal(b []byte, op byte, idx uint32) []byte    { return appendU32(append(b, op), idx) }
 func appendGlobalOp(b []byte, op byte, idx uint32) []byte { return appendU32(append(b, op), idx) }
 
+// appendCheckCharge charges the fuel local f in a wrapped body: it branches
+// out to the trap block when f is less than the cost, then subtracts it:
+//
+//	local.get f; i64.const cost; i64.lt_s; br_if depth
+//	local.get f; i64.const cost; i64.sub; local.set f
+//
+// The compiled code falls through on the common path instead of jumping over
+// an inline trap at every loop iteration, and the compare does not wait for
+// the subtraction.
+func appendCheckCharge(b []byte, e edit, local uint32) []byte {
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, opI64Const)
+	b = appendS64(b, e.cost)
+	b = append(b, opI64LtS)
+	b = appendU32(append(b, opBrIf), e.depth)
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, opI64Const)
+	b = appendS64(b, e.cost)
+	b = append(b, opI64Sub)
+	return appendLocal(b, opLocalSet, local)
+}
+
 // appendCharge subtracts e.cost from the value on the stack, stores it in the
-// fuel local and traps, after writing it to the global, when it is negative.
-// In a wrapped body the trap is a branch out to the outer block, whose end
-// writes the global and traps:
+// fuel local and traps, after writing it to the global, when it is negative
+// (for bodies that are not wrapped):
 //
-//	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s; br_if depth
-//
-// so the compiled code falls through on the common path instead of jumping
-// over an inline trap. Otherwise the trap is inline:
-//
-//	... i64.lt_s; if; local.get f; global.set g; unreachable; end
-func appendCharge(b []byte, e edit, wrapped bool, local, global uint32) []byte {
+//	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s
+//	if; local.get f; global.set g; unreachable; end
+func appendCharge(b []byte, e edit, local, global uint32) []byte {
 	b = append(b, opI64Const)
 	b = appendS64(b, e.cost)
 	b = append(b, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS)
-	if wrapped {
-		return appendU32(append(b, opBrIf), e.depth)
-	}
-	b = append(b, opIf, blockEmpty)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
 	b = appendLocal(b, opLocalGet, local)
 	b = appendGlobalOp(b, opGlobalSet, global)
 	return append(b, opUnreachable, opEnd)
