@@ -24,14 +24,14 @@ import (
 // compiler's current output.
 var goldenFile = filepath.Join("testdata", "golden.txt.gz")
 
-// TestGoldenOutputs checks that the optimizer still turns every stored
-// program into the stored result: work on its speed must not change what
-// it emits. WRING_UPDATE_GOLDEN=1 rewrites the file from the corpus with
-// the optimizer as it is.
-func TestGoldenOutputs(t *testing.T) {
-	if os.Getenv("WRING_UPDATE_GOLDEN") == "1" {
-		writeGolden(t)
-	}
+// goldenCase is one stored program and its stored optimized form.
+type goldenCase struct {
+	name    string
+	in, out spec.Program
+}
+
+// readGolden returns the programs of goldenFile.
+func readGolden(t *testing.T) []goldenCase {
 	f, err := os.Open(goldenFile)
 	if err != nil {
 		t.Fatal(err)
@@ -43,33 +43,72 @@ func TestGoldenOutputs(t *testing.T) {
 	}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(nil, 1<<22)
-	n := 0
+	var cases []goldenCase
 	for sc.Scan() {
+		line := len(cases) + 1
 		fields := strings.Split(sc.Text(), "\t")
 		if len(fields) != 3 {
-			t.Fatalf("%s: line %d: %d fields, want 3", goldenFile, n+1, len(fields))
+			t.Fatalf("%s: line %d: %d fields, want 3", goldenFile, line, len(fields))
 		}
 		in, err := decodeProgram(fields[1])
 		if err != nil {
-			t.Fatalf("%s: line %d: %v", goldenFile, n+1, err)
+			t.Fatalf("%s: line %d: %v", goldenFile, line, err)
 		}
-		want, err := decodeProgram(fields[2])
+		out, err := decodeProgram(fields[2])
 		if err != nil {
-			t.Fatalf("%s: line %d: %v", goldenFile, n+1, err)
+			t.Fatalf("%s: line %d: %v", goldenFile, line, err)
 		}
-		got := optimize.Program(in)
-		if !equalPrograms(got, want) {
-			t.Errorf("%s: optimized output changed (%d instructions, was %d)\ngot:\n%s---\nwant:\n%s", fields[0], len(got), len(want), show(got), show(want))
-		}
-		n++
+		cases = append(cases, goldenCase{fields[0], in, out})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n == 0 {
+	if len(cases) == 0 {
 		t.Fatalf("%s holds no programs", goldenFile)
 	}
-	t.Logf("%d stored programs optimize as before", n)
+	return cases
+}
+
+// TestGoldenOutputs checks that the optimizer still turns every stored
+// program into the stored result: work on its speed must not change what
+// it emits. WRING_UPDATE_GOLDEN=1 rewrites the file from the corpus with
+// the optimizer as it is.
+func TestGoldenOutputs(t *testing.T) {
+	if os.Getenv("WRING_UPDATE_GOLDEN") == "1" {
+		writeGolden(t)
+	}
+	cases := readGolden(t)
+	for _, c := range cases {
+		if got := optimize.Program(c.in); !equalPrograms(got, c.out) {
+			t.Errorf("%s: optimized output changed (%d instructions, was %d)\ngot:\n%s---\nwant:\n%s", c.name, len(got), len(c.out), show(got), show(c.out))
+		}
+	}
+	t.Logf("%d stored programs optimize as before", len(cases))
+}
+
+// TestConcurrentRuns optimizes the stored programs from several goroutines
+// at once: runs share pooled memory and must not see each other's.
+func TestConcurrentRuns(t *testing.T) {
+	cases := readGolden(t)
+	const workers = 4
+	errs := make(chan string, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			bad := ""
+			for i := range cases {
+				c := cases[(i*7+w*131)%len(cases)]
+				if got := optimize.Program(c.in); !equalPrograms(got, c.out) && bad == "" {
+					bad = c.name
+				}
+			}
+			errs <- bad
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if bad := <-errs; bad != "" {
+			t.Errorf("%s: concurrent run gave another result than the stored one", bad)
+		}
+	}
 }
 
 func writeGolden(t *testing.T) {
