@@ -29,7 +29,26 @@ const loopWAT = `(module
       (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $rec (i32.sub (local.get $n) (i32.const 1)))))))
   (func (export "spin") (loop $l (br $l)))
-  (func (export "g") (result i32) (global.get $g)))`
+  (func (export "g") (result i32) (global.get $g))
+  ;; Two results: no one-byte block type wraps the body, so its charges trap
+  ;; inline.
+  (func (export "pair") (param $n i32) (result i32 i64)
+    (local $acc i64)
+    (block $out
+      (loop $top
+        (br_if $out (i32.eqz (local.get $n)))
+        (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get $n))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $top)))
+    (i32.const 1) (local.get $acc))
+  (func (export "spin2") (result i32 i64) (loop $l (br $l)) (unreachable))
+  ;; A branch to the function's label from inside a loop of a wrapped body.
+  (func (export "early") (param $n i32) (result i32)
+    (loop $l
+      (br_if 1 (i32.const 5) (i32.eqz (local.get $n)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l))
+    (i32.const 9)))`
 
 func compileWAT(t testing.TB, src string) []byte {
 	t.Helper()
@@ -96,6 +115,25 @@ func TestMeteredResultsMatch(t *testing.T) {
 			t.Fatalf("sum(%d) used %d fuel", n, used)
 		}
 	}
+	for _, fn := range []string{"pair", "early"} {
+		for _, n := range []uint64{0, 1, 10} {
+			want, err := plain.mod.ExportedFunction(fn).Call(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.fuel.Set(1 << 40)
+			got, err := m.mod.ExportedFunction(fn).Call(ctx, n)
+			if err != nil {
+				t.Fatalf("%s(%d) metered: %v", fn, n, err)
+			}
+			if len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
+				t.Fatalf("%s(%d) = %v metered, %v plain", fn, n, got, want)
+			}
+			if used := int64(1<<40) - int64(m.fuel.Get()); used < int64(n)+1 {
+				t.Fatalf("%s(%d) used %d fuel", fn, n, used)
+			}
+		}
+	}
 	g, err := m.mod.ExportedFunction("g").Call(ctx)
 	if err != nil || g[0] != 7 {
 		t.Fatalf("the module's own global moved: %v %v", g, err)
@@ -113,7 +151,8 @@ func TestFuelTraps(t *testing.T) {
 	for _, tc := range []struct {
 		fn   string
 		args []uint64
-	}{{"spin", nil}, {"rec", []uint64{1 << 30}}, {"sum", []uint64{1 << 31}}} {
+	}{{"spin", nil}, {"rec", []uint64{1 << 30}}, {"sum", []uint64{1 << 31}},
+		{"spin2", nil}, {"pair", []uint64{1 << 31}}, {"early", []uint64{1 << 31}}} {
 		m.fuel.Set(100000)
 		_, err := m.mod.ExportedFunction(tc.fn).Call(ctx, tc.args...)
 		if err == nil {
