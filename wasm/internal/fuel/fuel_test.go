@@ -229,6 +229,31 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// TestFuelNotNameable checks that a module naming the fuel local or global,
+// invalid as it stands and valid once rewritten, is refused: it could
+// otherwise refill its own fuel.
+func TestFuelNotNameable(t *testing.T) {
+	const head = "\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00"
+	for name, body := range map[string]string{
+		"local.set":  "\x00\x42\x00\x21\x00\x0b",     // no locals: index 0 is the fuel local
+		"local.get":  "\x01\x01\x7f\x20\x01\x1a\x0b", // one i32 local: index 1 is the fuel local
+		"global.set": "\x00\x42\x7f\x24\x00\x0b",     // no globals: index 0 is the fuel global
+		"global.get": "\x00\x23\x00\x1a\x0b",
+	} {
+		code := "\x01" + string(rune(len(body)+0)) + body
+		bin := []byte(head + "\x0a" + string(rune(len(code))) + code)
+		if _, err := Rewrite(bin, "__fuel", 0); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+	// The same bodies with the index in range are accepted.
+	ok := "\x01\x01\x7f\x20\x00\x1a\x0b"
+	code := "\x01" + string(rune(len(ok))) + ok
+	if _, err := Rewrite([]byte(head+"\x0a"+string(rune(len(code)))+code), "__fuel", 0); err != nil {
+		t.Errorf("valid local.get: %v", err)
+	}
+}
+
 // FuzzRewrite checks that the rewriter never panics, and that whatever
 // wazero accepts before rewriting it still accepts after.
 func FuzzRewrite(f *testing.F) {

@@ -60,6 +60,7 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, r.err)
 		}
+		s.params, s.globals = ft.params[i], global
 		if err := s.scan(fn); err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
@@ -191,6 +192,8 @@ type scanner struct {
 	locals      uint32  // declared locals
 	groups      uint32  // local declaration groups
 	groupsStart int     // offset of the first group
+	params      uint32  // parameters of the function
+	globals     uint32  // globals of the module before the fuel global
 }
 
 func (s *scanner) scan(fn []byte) error {
@@ -242,6 +245,18 @@ func (s *scanner) scan(fn []byte) error {
 			}
 		}
 		switch op {
+		case opLocalGet, opLocalSet, opLocalTee, opGlobalGet, opGlobalSet:
+			// A module naming the fuel local or global is invalid as it
+			// stands, and would be valid, and could refill its fuel, once
+			// rewritten.
+			lr := reader{b: fn, pos: start + 1}
+			idx, limit, what := lr.u32(), uint64(s.globals), "global"
+			if op <= opLocalTee {
+				limit, what = uint64(s.params)+uint64(s.locals), "local"
+			}
+			if uint64(idx) >= limit {
+				return fmt.Errorf("offset %d: %s index %d out of range", start, what, idx)
+			}
 		case opBlock, opIf:
 			s.stack = append(s.stack, cur)
 		case opLoop:
