@@ -230,8 +230,8 @@ func TestMalformed(t *testing.T) {
 }
 
 // TestFuelNotNameable checks that a module naming the fuel local or global,
-// invalid as it stands and valid once rewritten, is refused: it could
-// otherwise refill its own fuel.
+// or branching to the block that wraps a body, invalid as it stands and
+// valid once rewritten, is refused: it could otherwise refill its own fuel.
 func TestFuelNotNameable(t *testing.T) {
 	const head = "\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00"
 	for name, body := range map[string]string{
@@ -239,6 +239,8 @@ func TestFuelNotNameable(t *testing.T) {
 		"local.get":  "\x01\x01\x7f\x20\x01\x1a\x0b", // one i32 local: index 1 is the fuel local
 		"global.set": "\x00\x42\x7f\x24\x00\x0b",     // no globals: index 0 is the fuel global
 		"global.get": "\x00\x23\x00\x1a\x0b",
+		"br":         "\x00\x0c\x01\x0b", // depth 1 names the block wrapping the body
+		"br_table":   "\x00\x41\x00\x0e\x00\x01\x0b",
 	} {
 		code := "\x01" + string(rune(len(body)+0)) + body
 		bin := []byte(head + "\x0a" + string(rune(len(code))) + code)

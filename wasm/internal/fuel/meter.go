@@ -269,17 +269,26 @@ func (s *scanner) scan(fn []byte) error {
 			// Sync only if one of the targets is the function's label.
 			lr := reader{b: fn, pos: start + 1}
 			n := lr.u32()
+			synced := false
 			for i := uint32(0); i <= n && lr.err == nil; i++ {
-				if int(lr.u32()) == len(s.stack)-1 {
+				depth := lr.u32()
+				if err := s.checkDepth(start, depth); err != nil {
+					return err
+				}
+				if int(depth) == len(s.stack)-1 && !synced {
 					s.edits = append(s.edits, edit{at: start, kind: editSync})
-					break
+					synced = true
 				}
 			}
 		case opBr, opBrIf:
 			// The label follows the opcode; branching to the outermost
 			// label returns from the function.
 			lr := reader{b: fn, pos: start + 1}
-			if depth := lr.u32(); int(depth) == len(s.stack)-1 {
+			depth := lr.u32()
+			if err := s.checkDepth(start, depth); err != nil {
+				return err
+			}
+			if int(depth) == len(s.stack)-1 {
 				s.edits = append(s.edits, edit{at: start, kind: editSync})
 			}
 		case opEnd:
@@ -296,6 +305,15 @@ func (s *scanner) scan(fn []byte) error {
 			}
 		}
 	}
+}
+
+// checkDepth refuses a branch past the function's label: invalid as it
+// stands, it would name a block the rewriter adds.
+func (s *scanner) checkDepth(at int, depth uint32) error {
+	if uint64(depth) >= uint64(len(s.stack)) {
+		return fmt.Errorf("offset %d: branch depth %d out of range", at, depth)
+	}
+	return nil
 }
 
 // newRegion starts a charged region at offset at and returns its index.
