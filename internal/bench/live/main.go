@@ -172,7 +172,21 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		return res
 	}
 	time.Sleep(1500 * time.Millisecond) // attach, rings, first poll
-	res.sent, res.offered, res.err = generate(p, gidx, matchEvery, rate)
+	rx0, rerr := rxPackets(p)
+	if rerr != nil {
+		res.err = rerr
+	}
+	var genSent uint64
+	genSent, res.offered, res.err = generate(p, gidx, matchEvery, rate)
+	// BPF_PROG_RUN may run the generator more often than asked (an
+	// interrupted run restarts), so the frames offered are what the
+	// capture interface received, not what the generator was asked for.
+	rx1, rerr := rxPackets(p)
+	if rerr == nil && rx1 >= rx0 && rx1-rx0 >= genSent {
+		res.offered *= float64(rx1-rx0) / float64(genSent)
+		genSent = rx1 - rx0
+	}
+	res.sent = genSent
 	time.Sleep(700 * time.Millisecond)
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	werr := cmd.Wait()
@@ -199,6 +213,29 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		res.dropped = res.sent - res.captured
 	}
 	return res
+}
+
+// rxPackets reads the capture interface's receive counter in namespace A.
+func rxPackets(p *netns.Pair) (uint64, error) {
+	var v uint64
+	err := netns.Do(p.NSA, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/dev")
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
+			if ok && name == p.IfA {
+				f := strings.Fields(rest)
+				if len(f) > 1 {
+					v, err = strconv.ParseUint(f[1], 10, 64)
+					return err
+				}
+			}
+		}
+		return fmt.Errorf("no counter for %s", p.IfA)
+	})
+	return v, err
 }
 
 func grab(s, re string) (uint64, bool) {
