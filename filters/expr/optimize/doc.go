@@ -5,7 +5,8 @@
 // straight-line statements, each ending in a return, an unconditional jump
 // or a two-way conditional jump. Every pass has the same signature and
 // reports whether it changed the graph; the driver runs them in order,
-// in rounds until a round changes nothing:
+// round after round, until every pass has run on the graph as it is
+// without changing it:
 //
 //   - fold: value numbering of A, X and the scratch slots across blocks, so
 //     that constants are folded and propagated, redundant loads and
@@ -40,4 +41,8 @@
 // earlier load on every path reached as far) or cannot matter (the block
 // returns 0 anyway). Loads of Linux ancillary data and of wring's parse
 // record are kept unless an identical load already ran.
+//
+// The memory of a run (blocks, value numbers, the states and facts of the
+// analyses) comes from a pool and goes back to it, so optimizing a typical
+// filter allocates little besides the program it returns.
 package optimize

@@ -38,7 +38,8 @@ var (
 )
 
 // Passes returns every pass in the order Program runs them. Program runs
-// them in rounds, each pass once per round, until a round changes nothing.
+// them in turn, round after round, until each has run on the graph as it
+// is without changing it.
 func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge, Share} }
 
 // maxRounds bounds the driver. Each change makes the program smaller or its
