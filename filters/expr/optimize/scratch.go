@@ -47,8 +47,9 @@ type walk struct {
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // maxPooledInstructions bounds the programs whose scratch memory goes back
-// to the pool, so that one huge program does not pin its memory.
-const maxPooledInstructions = 1024
+// to the pool, so that an oversized input does not pin its memory (the
+// pool lets go of what stays unused across garbage collections anyway).
+const maxPooledInstructions = spec.MaxInstructions
 
 // chunks hands out values of T from blocks of memory that never move, so
 // pointers to them stay valid until reset.
