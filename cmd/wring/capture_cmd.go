@@ -14,7 +14,6 @@ import (
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/live"
 	"github.com/wringcap/wring/capture/pcapfile"
-	"github.com/wringcap/wring/capture/sink"
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/jit"
 	"github.com/wringcap/wring/spec"
@@ -176,58 +175,10 @@ func (c *captureCmd) userFilter(vp *verifier.Program) (capture.Filter, error) {
 	return capture.VMFilter{Program: vp}, nil
 }
 
-// sink builds the output like read's: a capture file (rotated or not) with
-// -w, JSON lines with --json, text lines otherwise.
+// sink builds the output, as read does.
 func (c *captureCmd) sink(s *streams) (capture.Sink, error) {
-	if c.Write == "" {
-		if c.FileSize != 0 || c.Rotate != 0 || c.FileCount != 0 {
-			return nil, errors.New("-C, -G and -W need -w")
-		}
-		if c.JSON {
-			return sink.NewJSON(s.Out), nil
-		}
-		return sink.NewText(s.Out, nil), nil
-	}
-	open := func(name string) (pcapfile.PacketWriter, error) {
-		var w io.Writer
-		if name == "-" {
-			w = nopCloser{s.Out}
-		} else {
-			f, err := os.Create(name)
-			if err != nil {
-				return nil, err
-			}
-			w = f
-		}
-		if c.PcapNG {
-			return pcapfile.NewNgWriter(w, spec.LinkEthernet, c.Snaplen)
-		}
-		return pcapfile.NewWriter(w, pcapfile.Header{LinkType: uint32(spec.LinkEthernet), Snaplen: c.Snaplen, Nano: c.Nano})
-	}
-	if c.FileSize == 0 && c.Rotate == 0 {
-		if c.FileCount != 0 {
-			return nil, errors.New("-W needs -C or -G")
-		}
-		w, err := open(c.Write)
-		if err != nil {
-			return nil, err
-		}
-		return sink.NewFile(w), nil
-	}
-	if c.Write == "-" {
-		return nil, errors.New("-C and -G cannot write to standard output")
-	}
-	rot, err := pcapfile.NewRotator(pcapfile.RotateOptions{
-		Name:     c.Write,
-		Size:     int64(c.FileSize) * 1_000_000,
-		Interval: time.Duration(c.Rotate) * time.Second,
-		Count:    c.FileCount,
-		Open:     open,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return sink.NewFile(rot), nil
+	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
+		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(spec.LinkEthernet), Snaplen: c.Snaplen}.sink(s)
 }
 
 // printLiveSummary prints tcpdump's closing lines, then both halves of

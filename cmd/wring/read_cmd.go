@@ -10,15 +10,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/capture/sample"
-	"github.com/wringcap/wring/capture/sink"
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/jit"
-	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 )
 
@@ -195,62 +192,15 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 }
 
 // sink builds the output: a capture file (rotated or not) with -w, JSON
-// lines with --json, text lines otherwise.
+// lines with --json, text lines otherwise. Written files keep the input's
+// link type and snapshot length (or -s).
 func (c *readCmd) sink(s *streams, r *pcapfile.Reader) (capture.Sink, error) {
-	if c.Write == "" {
-		if c.FileSize != 0 || c.RotateSeconds != 0 || c.FileCount != 0 {
-			return nil, errors.New("-C, -G and -W need -w")
-		}
-		if c.JSON {
-			return sink.NewJSON(s.Out), nil
-		}
-		return sink.NewText(s.Out, nil), nil
-	}
 	snap := r.Snaplen()
 	if c.Snaplen != 0 {
 		snap = c.Snaplen
 	}
-	linkField := r.LinkTypeValue() | r.LinkTypeExt()
-	open := func(name string) (pcapfile.PacketWriter, error) {
-		var w io.Writer
-		if name == "-" {
-			w = nopCloser{s.Out}
-		} else {
-			f, err := os.Create(name)
-			if err != nil {
-				return nil, err
-			}
-			w = f
-		}
-		if c.PcapNG {
-			return pcapfile.NewNgWriter(w, spec.LinkType(linkField&0xffff), snap)
-		}
-		return pcapfile.NewWriter(w, pcapfile.Header{LinkType: linkField, Snaplen: snap, Nano: c.Nano})
-	}
-	if c.FileSize == 0 && c.RotateSeconds == 0 {
-		if c.FileCount != 0 {
-			return nil, errors.New("-W needs -C or -G")
-		}
-		w, err := open(c.Write)
-		if err != nil {
-			return nil, err
-		}
-		return sink.NewFile(w), nil
-	}
-	if c.Write == "-" {
-		return nil, errors.New("-C and -G cannot write to standard output")
-	}
-	rot, err := pcapfile.NewRotator(pcapfile.RotateOptions{
-		Name:     c.Write,
-		Size:     int64(c.FileSize) * 1_000_000,
-		Interval: time.Duration(c.RotateSeconds) * time.Second,
-		Count:    c.FileCount,
-		Open:     open,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return sink.NewFile(rot), nil
+	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
+		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap}.sink(s)
 }
 
 // analyzers asks the hook for the analyzer handlers.
