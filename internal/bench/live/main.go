@@ -119,6 +119,11 @@ func main() {
 			}
 		}
 		r.all = measure(pair, gidx, c, "udp", 1, 0)
+		// The unpaced run counts too: if it lost nothing, the capturer kept
+		// up with the generator's maximum.
+		if res := r.all; res.err == nil && res.dropped == 0 && res.captured == res.sent && res.offered > r.lossFree {
+			r.lossFree = res.offered
+		}
 		r.one = measure(pair, gidx, c, "udp dst port 80", 100, 0)
 		fmt.Fprintf(os.Stderr, "live: %s max: all %+v, 1%% %+v\n", c.name, r.all, r.one)
 		rows = append(rows, r)
@@ -127,7 +132,7 @@ func main() {
 	var b strings.Builder
 	b.WriteString("<!-- bench -->\n")
 	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
-		"Loss-free rate: the highest paced rate (of %v Mpps) at which every frame was captured. "+
+		"Loss-free rate: the highest offered rate, paced (targets %v Mpps) or unpaced, at which every frame was captured. "+
 		"CPU: user+system time of the capturing process over the whole run.\n\n", *frames, rates)
 	b.WriteString("| capturer | loss-free rate (Mpps) | max rate, filter `udp` (all match): offered Mpps / loss / CPU s | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s |\n|---|---|---|---|\n")
 	for _, r := range rows {
