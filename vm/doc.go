@@ -9,4 +9,11 @@
 // is written, and the last instruction returns: the interpreter checks none
 // of that again, executes at most Len() instructions, never panics and
 // allocates nothing.
+//
+// Run dispatches once per instruction and is the plain statement of the
+// semantics. New decodes a program once for repeated runs (as
+// golang.org/x/net/bpf's NewVM does): a load and the conditional jump after
+// it become one step, and jumps to a return end the run at the jump. Its Run
+// gives the package-level Run's result on every packet (held together by
+// tests and a fuzz target) in about two thirds of the time.
 package vm

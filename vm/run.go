@@ -30,6 +30,10 @@ const (
 	opRetA   = spec.ClassRET | spec.RetA
 	opJa     = spec.ClassJMP | spec.JumpJA
 	opNeg    = spec.ClassALU | spec.ALUNeg
+	opJeqK   = spec.ClassJMP | spec.JumpJEQ | spec.SrcK
+	opJgtK   = spec.ClassJMP | spec.JumpJGT | spec.SrcK
+	opJgeK   = spec.ClassJMP | spec.JumpJGE | spec.SrcK
+	opJsetK  = spec.ClassJMP | spec.JumpJSET | spec.SrcK
 
 	alu  = spec.ClassALU
 	jmp  = spec.ClassJMP
@@ -42,15 +46,18 @@ const (
 // packet's length on the wire (what len and ld #pktlen read; callers pass
 // at least len(pkt)). meta may be nil.
 func Run(p *verifier.Program, pkt []byte, wirelen uint32, meta *Meta) uint32 {
+	return run(p, 0, pkt, wirelen, meta, 0, 0)
+}
+
+// run executes p from pc with registers a and x and an empty scratch
+// memory, one dispatch per instruction.
+func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a, x uint32) uint32 {
 	if meta == nil {
 		meta = &zeroMeta
 	}
-	var (
-		a, x uint32
-		mem  [spec.MemWords]uint32
-	)
+	var mem [spec.MemWords]uint32
 	n := uint64(len(pkt))
-	for pc := 0; pc < p.Len(); pc++ {
+	for ; pc < p.Len(); pc++ {
 		ins := p.At(pc)
 		switch ins.Op {
 		case opRetK:
