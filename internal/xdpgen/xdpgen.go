@@ -56,6 +56,7 @@ func Template() []byte {
 // Generator transmits frames out of one interface.
 type Generator struct {
 	prog    *ebpf.Program
+	counts  *ebpf.Map // per CPU: frames generated, frames made to match
 	ifindex int
 	netns   uint64 // the network namespace (inode) the generator was made in
 }
@@ -77,8 +78,13 @@ func New(ifindex int, matchEvery uint32) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
+	counts, err := ebpf.NewMap(&ebpf.MapSpec{Name: "wring_xdpgen_n", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 16, MaxEntries: 1})
+	if err != nil {
+		return nil, fmt.Errorf("xdpgen: counter map: %w", err)
+	}
 	insns := asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
+		asm.Mov.Imm(asm.R9, 0), // 1 when this frame is made to match
 		asm.FnGetPrandomU32.Call(),
 		asm.Mov.Reg(asm.R7, asm.R0),
 		asm.LoadMem(asm.R2, asm.R6, 0, asm.Word), // data
@@ -97,18 +103,50 @@ func New(ifindex int, matchEvery uint32) (*Generator, error) {
 			asm.Mod.Imm(asm.R8, int32(matchEvery)),
 			asm.JNE.Imm(asm.R8, 0, "store"),
 			asm.Mov.Imm(asm.R5, int32(htons(MatchPort))),
+			asm.Mov.Imm(asm.R9, 1),
 		)
 	}
 	insns = append(insns,
 		asm.StoreMem(asm.R2, offDstPort, asm.R5, asm.Half).WithSymbol("store"),
+		// Count the frame, and whether it matches, in this CPU's slot.
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+		asm.LoadMapPtr(asm.R1, counts.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "tx"),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
+		asm.Add.Imm(asm.R1, 1),
+		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+		asm.Add.Reg(asm.R1, asm.R9),
+		asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord),
 		asm.Mov.Imm(asm.R0, 3).WithSymbol("tx"), // XDP_TX
 		asm.Return(),
 	)
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "wring_xdpgen", Type: ebpf.XDP, License: "Dual BSD/GPL", Instructions: insns})
 	if err != nil {
+		counts.Close()
 		return nil, fmt.Errorf("xdpgen: load: %w", err)
 	}
-	return &Generator{prog: prog, ifindex: ifindex, netns: ns}, nil
+	return &Generator{prog: prog, counts: counts, ifindex: ifindex, netns: ns}, nil
+}
+
+// Counts returns how many frames the generator has built since New, and
+// how many of them it made to match (destination port MatchPort), summed
+// over CPUs: the generator's own count, independent of any receiver. A
+// frame counted here and not received was lost on the way or at the
+// receiver.
+func (g *Generator) Counts() (frames, matches uint64, err error) {
+	var per []struct{ Frames, Matches uint64 }
+	if err := g.counts.Lookup(uint32(0), &per); err != nil {
+		return 0, 0, fmt.Errorf("xdpgen: read counters: %w", err)
+	}
+	for _, c := range per {
+		frames += c.Frames
+		matches += c.Matches
+	}
+	return frames, matches, nil
 }
 
 // xdpMd is struct xdp_md, the context passed to BPF_PROG_RUN.
@@ -161,8 +199,8 @@ func (g *Generator) Close() error {
 	if g == nil || g.prog == nil {
 		return errors.New("xdpgen: closed")
 	}
-	err := g.prog.Close()
-	g.prog = nil
+	err := errors.Join(g.prog.Close(), g.counts.Close())
+	g.prog, g.counts = nil, nil
 	return err
 }
 

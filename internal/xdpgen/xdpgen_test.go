@@ -67,6 +67,7 @@ func TestGeneratorDelivers(t *testing.T) {
 	}
 	before := rxPackets(t, p.NSA, p.IfA)
 	var d float64
+	var frames, matches uint64
 	err = netns.Do(p.NSB, func() error {
 		g, err := New(idx, 100)
 		if err != nil {
@@ -75,6 +76,10 @@ func TestGeneratorDelivers(t *testing.T) {
 		defer g.Close()
 		dur, err := g.Send(100000, -1)
 		d = dur.Seconds()
+		if err != nil {
+			return err
+		}
+		frames, matches, err = g.Counts()
 		return err
 	})
 	if err != nil {
@@ -97,5 +102,12 @@ func TestGeneratorDelivers(t *testing.T) {
 	t.Logf("sent 100000 frames in %.3fs (%.2f Mpps); peer counted %d", d, 0.1/d, got)
 	if got < 100000 {
 		t.Fatalf("peer received %d of 100000 frames", got)
+	}
+	// The generator's own count: every frame, and about one in 100 made
+	// to match (the choice is random: 1000 expected, far outside 500-1500
+	// would mean the count or the choice is wrong).
+	t.Logf("generator counted %d frames, %d matching", frames, matches)
+	if frames != 100000 || matches < 500 || matches > 1500 {
+		t.Fatalf("generator counted %d frames (want 100000), %d matching (want about 1000)", frames, matches)
 	}
 }

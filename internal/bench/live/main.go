@@ -134,9 +134,8 @@ func main() {
 	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
 		"Loss-free rate: the highest offered rate, paced (targets %v Mpps) or unpaced, at which every frame was captured. "+
 		"CPU: user+system time of the capturing process over the whole run. "+
-		"With the 1%%-match filter the generator's matching frames are not counted independently: loss there is what "+
-		"the capturer's kernel counters report (AF_XDP: matched by the XDP program but not delivered; AF_PACKET: "+
-		"PACKET_STATISTICS drops).\n\n", *frames, rates)
+		"Frames expected are the generator's own count (a per-CPU counter in its XDP program) of the frames it built, "+
+		"or with the 1%%-match filter of those it made to match; loss is expected minus captured.\n\n", *frames, rates)
 	b.WriteString("| capturer | loss-free rate (Mpps) | max rate, filter `udp` (all match): offered Mpps / loss / CPU s | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %.2f | %s | %s |\n", r.c.name, r.lossFree, cell(r.all), cell(r.one))
@@ -180,21 +179,16 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		return res
 	}
 	time.Sleep(1500 * time.Millisecond) // attach, rings, first poll
-	rx0, rerr := rxPackets(p)
-	if rerr != nil {
-		res.err = rerr
+	// The generator counts the frames it builds and those it makes match
+	// (BPF_PROG_RUN may run it more often than asked: an interrupted run
+	// restarts), so what should arrive is known independently of the
+	// capturer.
+	var genFrames, genMatches uint64
+	genFrames, genMatches, res.offered, res.err = generate(p, gidx, matchEvery, rate)
+	res.sent = genFrames
+	if matchEvery > 1 {
+		res.sent = genMatches
 	}
-	var genSent uint64
-	genSent, res.offered, res.err = generate(p, gidx, matchEvery, rate)
-	// BPF_PROG_RUN may run the generator more often than asked (an
-	// interrupted run restarts), so the frames offered are what the
-	// capture interface received, not what the generator was asked for.
-	rx1, rerr := rxPackets(p)
-	if rerr == nil && rx1 >= rx0 && rx1-rx0 >= genSent {
-		res.offered *= float64(rx1-rx0) / float64(genSent)
-		genSent = rx1 - rx0
-	}
-	res.sent = genSent
 	time.Sleep(700 * time.Millisecond)
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	werr := cmd.Wait()
@@ -211,10 +205,8 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		res.err = fmt.Errorf("no summary (exit %v): %s", werr, lastLines(out, 5))
 	}
 	res.captured, res.dropped = captured, dropped
-	if matchEvery > 1 {
-		// The matching share is random and not counted by the generator:
-		// loss is what the capturer's own kernel counters report.
-		res.sent = res.captured + res.dropped
+	if res.captured > res.sent && res.err == nil {
+		res.err = fmt.Errorf("captured %d frames of %d the generator made to match", res.captured, res.sent)
 	}
 	if res.captured+res.dropped < res.sent {
 		// Frames that matched but were neither captured nor counted as
@@ -222,29 +214,6 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		res.dropped = res.sent - res.captured
 	}
 	return res
-}
-
-// rxPackets reads the capture interface's receive counter in namespace A.
-func rxPackets(p *netns.Pair) (uint64, error) {
-	var v uint64
-	err := netns.Do(p.NSA, func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/dev")
-		if err != nil {
-			return err
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
-			if ok && name == p.IfA {
-				f := strings.Fields(rest)
-				if len(f) > 1 {
-					v, err = strconv.ParseUint(f[1], 10, 64)
-					return err
-				}
-			}
-		}
-		return fmt.Errorf("no counter for %s", p.IfA)
-	})
-	return v, err
 }
 
 func grab(s, re string) (uint64, bool) {
@@ -265,15 +234,16 @@ func lastLines(s string, n int) string {
 }
 
 // generate sends *frames frames from both CPUs, paced to rate Mpps in
-// chunks when rate > 0, and returns how many it sent and the rate achieved.
-func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (uint64, float64, error) {
+// chunks when rate > 0, and returns the generator's own counts of the frames
+// it built and of those it made to match, and the rate achieved.
+func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (built, matches uint64, mpps float64, err error) {
 	var g *xdpgen.Generator
 	if err := netns.Do(p.NSB, func() error {
 		var err error
 		g, err = xdpgen.New(gidx, matchEvery)
 		return err
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer g.Close()
 	const chunk = 4096
@@ -312,14 +282,14 @@ func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (uint64,
 	el := time.Since(start)
 	for _, err := range errs {
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
-	total := uint64(per) * 2
-	if rate > 0 {
-		total = uint64((per+chunk-1)/chunk*chunk) * 2
+	built, matches, err = g.Counts()
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	return total, float64(total) / el.Seconds() / 1e6, nil
+	return built, matches, float64(built) / el.Seconds() / 1e6, nil
 }
 
 func passProgram(p *netns.Pair) (func(), error) {
