@@ -26,7 +26,7 @@ func loads(p *verifier.Program) int {
 	for pc := range p.Len() {
 		ins := p.At(pc)
 		if (ins.Class() == spec.ClassLD && (ins.Mode() == spec.ModeABS || ins.Mode() == spec.ModeIND)) ||
-			ins.Op == opLdxMsh {
+			ins.Op == spec.OpLdxMsh {
 			n++
 		}
 	}

@@ -44,32 +44,6 @@ type plan struct {
 	absChecks, indChecks, other, extra int
 }
 
-// Opcodes, by full 16-bit code (verifier.ValidOpcode holds for all of
-// them in a verified program).
-const (
-	opLdImm  = spec.ClassLD | spec.ModeIMM
-	opLdMem  = spec.ClassLD | spec.ModeMEM
-	opLdLen  = spec.ClassLD | spec.SizeW | spec.ModeLEN
-	opLdAbsW = spec.ClassLD | spec.SizeW | spec.ModeABS
-	opLdAbsH = spec.ClassLD | spec.SizeH | spec.ModeABS
-	opLdAbsB = spec.ClassLD | spec.SizeB | spec.ModeABS
-	opLdIndW = spec.ClassLD | spec.SizeW | spec.ModeIND
-	opLdIndH = spec.ClassLD | spec.SizeH | spec.ModeIND
-	opLdIndB = spec.ClassLD | spec.SizeB | spec.ModeIND
-	opLdxImm = spec.ClassLDX | spec.ModeIMM
-	opLdxMem = spec.ClassLDX | spec.ModeMEM
-	opLdxLen = spec.ClassLDX | spec.SizeW | spec.ModeLEN
-	opLdxMsh = spec.ClassLDX | spec.SizeB | spec.ModeMSH
-	opSt     = spec.ClassST
-	opStx    = spec.ClassSTX
-	opTax    = spec.ClassMISC | spec.MiscTAX
-	opTxa    = spec.ClassMISC | spec.MiscTXA
-	opRetK   = spec.ClassRET | spec.RetK
-	opRetA   = spec.ClassRET | spec.RetA
-	opJa     = spec.ClassJMP | spec.JumpJA
-	opNeg    = spec.ClassALU | spec.ALUNeg
-)
-
 // loadSize returns the width in bytes of an LD ABS/IND opcode.
 func loadSize(op uint16) uint32 {
 	switch op & 0x18 {
@@ -96,11 +70,11 @@ func isPacketAbs(k uint32) bool { return k < spec.RecordBase }
 // and false for any other instruction.
 func absLoadEnd(ins spec.Instruction) (uint64, bool) {
 	switch ins.Op {
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if isPacketAbs(ins.K) {
 			return uint64(ins.K) + uint64(loadSize(ins.Op)), true
 		}
-	case opLdxMsh:
+	case spec.OpLdxMsh:
 		if isPacketAbs(ins.K) {
 			return uint64(ins.K) + 1, true
 		}
@@ -113,9 +87,9 @@ func absLoadEnd(ins spec.Instruction) (uint64, bool) {
 // ld, below the ancillary range).
 func isHeaderRelative(ins spec.Instruction) bool {
 	switch ins.Op {
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		return ins.K >= spec.LLOff && ins.K < spec.AncillaryBase
-	case opLdxMsh:
+	case spec.OpLdxMsh:
 		return ins.K >= spec.LLOff
 	}
 	return false
@@ -123,14 +97,14 @@ func isHeaderRelative(ins spec.Instruction) bool {
 
 // writesX reports whether ins assigns X.
 func writesX(ins spec.Instruction) bool {
-	return ins.Class() == spec.ClassLDX || ins.Op == opTax
+	return ins.Class() == spec.ClassLDX || ins.Op == spec.OpTax
 }
 
 // successors calls f for each instruction that can run after pc.
 func successors(ins spec.Instruction, pc int, f func(int)) {
 	switch {
 	case ins.Class() == spec.ClassRET:
-	case ins.Op == opJa:
+	case ins.Op == spec.OpJa:
 		f(pc + 1 + int(ins.K))
 	case isCondJump(ins):
 		f(pc + 1 + int(ins.Jt))
@@ -156,11 +130,11 @@ func makePlan(p *verifier.Program) *plan {
 	for pc := n - 1; pc >= 0; pc-- {
 		ins := insns[pc]
 		switch {
-		case ins.Op == opRetK && ins.K == 0:
+		case ins.Op == spec.OpRetK && ins.K == 0:
 			need[pc] = unbounded
 		case ins.Class() == spec.ClassRET:
 			need[pc] = 0
-		case ins.Op == opJa:
+		case ins.Op == spec.OpJa:
 			need[pc] = need[pc+1+int(ins.K)]
 		case isCondJump(ins):
 			need[pc] = min(need[pc+1+int(ins.Jt)], need[pc+1+int(ins.Jf)])
@@ -171,7 +145,7 @@ func makePlan(p *verifier.Program) *plan {
 		default:
 			need[pc] = need[pc+1]
 		}
-		if ins.Op == opLdMem || ins.Op == opLdxMem {
+		if ins.Op == spec.OpLdMem || ins.Op == spec.OpLdxMem {
 			pl.readSlots |= 1 << (ins.K & 15)
 		}
 		if isHeaderRelative(ins) {
@@ -233,9 +207,9 @@ func makePlan(p *verifier.Program) *plan {
 		if writesX(ins) {
 			s.xrel = 0
 			switch ins.Op {
-			case opLdxImm:
+			case spec.OpLdxImm:
 				s.xmax = uint64(ins.K)
-			case opLdxMsh:
+			case spec.OpLdxMsh:
 				s.xmax = 60
 			default:
 				s.xmax = unbounded

@@ -141,11 +141,11 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 		op := pop{k: ins.K}
 		next := pc + 1
 		switch ins.Op {
-		case opRetK:
+		case spec.OpRetK:
 			op.code = pRetK
-		case opRetA:
+		case spec.OpRetA:
 			op.code = pRetA
-		case opLdAbsW, opLdAbsH, opLdAbsB:
+		case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 			size := loadSize(ins.Op)
 			if !isPacketAbs(ins.K) {
 				op.code, op.k2 = pLdSpecial, size
@@ -161,40 +161,40 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 					op.jt, op.jf = at(next+1+int(j.Jt)), at(next+1+int(j.Jf))
 				}
 			}
-		case opLdIndW:
+		case spec.OpLdIndW:
 			op.code = pLdIndW
-		case opLdIndH:
+		case spec.OpLdIndH:
 			op.code = pLdIndH
-		case opLdIndB:
+		case spec.OpLdIndB:
 			op.code = pLdIndB
-		case opLdxMsh:
+		case spec.OpLdxMsh:
 			op.code = pLdxMsh
 			if !isPacketAbs(ins.K) {
 				op.code = pLdxSpecial
 			}
-		case opLdImm:
+		case spec.OpLdImm:
 			op.code = pLdImm
-		case opLdxImm:
+		case spec.OpLdxImm:
 			op.code = pLdxImm
-		case opLdLen:
+		case spec.OpLdLen:
 			op.code = pLdLen
-		case opLdxLen:
+		case spec.OpLdxLen:
 			op.code = pLdxLen
-		case opLdMem:
+		case spec.OpLdMem:
 			op.code, op.k = pLdMem, ins.K&(spec.MemWords-1)
-		case opLdxMem:
+		case spec.OpLdxMem:
 			op.code, op.k = pLdxMem, ins.K&(spec.MemWords-1)
-		case opSt:
+		case spec.OpSt:
 			op.code, op.k = pSt, ins.K&(spec.MemWords-1)
-		case opStx:
+		case spec.OpStx:
 			op.code, op.k = pStx, ins.K&(spec.MemWords-1)
-		case opTax:
+		case spec.OpTax:
 			op.code = pTax
-		case opTxa:
+		case spec.OpTxa:
 			op.code = pTxa
-		case opNeg:
+		case spec.OpNeg:
 			op.code = pNeg
-		case opJa:
+		case spec.OpJa:
 			op.code, op.jt = pJa, at(next+int(ins.K))
 		default:
 			switch ins.Class() {

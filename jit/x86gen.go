@@ -105,7 +105,7 @@ func genX86(p *verifier.Program, pl *plan, keys *keySource, batch bool) (*x86Cod
 		if usesNetlink(insns[pc]) {
 			return nil, errNeedsPortable
 		}
-		if insns[pc].Op == opRetK && insns[pc].K == 0 {
+		if insns[pc].Op == spec.OpRetK && insns[pc].K == 0 {
 			zeroRets = append(zeroRets, pc)
 		}
 	}
@@ -527,50 +527,50 @@ func (g *gen) insn(pc int, ins spec.Instruction) {
 		g.checks.Guard++
 	}
 	switch ins.Op {
-	case opRetK:
+	case spec.OpRetK:
 		if ins.K == 0 {
 			g.retZero()
 			return
 		}
 		g.imm(regA, ins.K)
 		g.leave()
-	case opRetA:
+	case spec.OpRetA:
 		g.leave()
 
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if isPacketAbs(ins.K) {
 			g.loadAbs(regA, ins.K, loadSize(ins.Op))
 			return
 		}
 		g.loadSpecial(pc, ins, loadSize(ins.Op))
-	case opLdIndW, opLdIndH, opLdIndB:
+	case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB:
 		g.loadInd(pc, ins)
-	case opLdxMsh:
+	case spec.OpLdxMsh:
 		g.loadMsh(pc, ins)
 
-	case opLdImm:
+	case spec.OpLdImm:
 		g.imm(regA, ins.K)
-	case opLdxImm:
+	case spec.OpLdxImm:
 		g.imm(regX, ins.K)
-	case opLdLen:
+	case spec.OpLdLen:
 		a.movRegReg32(regA, regWireLen)
-	case opLdxLen:
+	case spec.OpLdxLen:
 		a.movRegReg32(regX, regWireLen)
-	case opLdMem:
+	case spec.OpLdMem:
 		a.movLoad32(regA, scratchMem(ins.K))
-	case opLdxMem:
+	case spec.OpLdxMem:
 		a.movLoad32(regX, scratchMem(ins.K))
-	case opSt:
+	case spec.OpSt:
 		a.movStore32(scratchMem(ins.K), regA)
-	case opStx:
+	case spec.OpStx:
 		a.movStore32(scratchMem(ins.K), regX)
-	case opTax:
+	case spec.OpTax:
 		a.movRegReg32(regX, regA)
-	case opTxa:
+	case spec.OpTxa:
 		a.movRegReg32(regA, regX)
-	case opNeg:
+	case spec.OpNeg:
 		a.negReg32(regA)
-	case opJa:
+	case spec.OpJa:
 		if ins.K != 0 {
 			g.jumpTo(pc, pc+1+int(ins.K), 0, true)
 		}

@@ -13,11 +13,11 @@ const never = ^uint32(0)
 // one-byte load.
 func packetLoadEnd(ins spec.Instruction) (uint32, bool) {
 	switch ins.Op {
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if ins.K < spec.RecordBase {
 			return ins.K + loadSize(ins.Op), true
 		}
-	case opLdxMsh:
+	case spec.OpLdxMsh:
 		if ins.K < spec.RecordBase {
 			return ins.K + 1, true
 		}
@@ -44,13 +44,13 @@ func (p *Program) computeFacts() {
 	for pc := n - 1; pc >= 0; pc-- {
 		ins := p.insns[pc]
 		switch {
-		case ins.Op == opRetK:
+		case ins.Op == spec.OpRetK:
 			if ins.K == 0 {
 				need[pc] = never
 			}
-		case ins.Op == opRetA:
+		case ins.Op == spec.OpRetA:
 			need[pc] = 0
-		case ins.Op == opJa:
+		case ins.Op == spec.OpJa:
 			need[pc] = need[pc+1+int(ins.K)]
 		case isCondJump(ins.Op):
 			need[pc] = min(need[pc+1+int(ins.Jt)], need[pc+1+int(ins.Jf)])
@@ -77,7 +77,7 @@ func (p *Program) computeFacts() {
 	}
 	for pc, ins := range p.insns {
 		known := in[pc] // 0 for an unreachable instruction: assume nothing
-		isRet := ins.Op == opRetK || ins.Op == opRetA
+		isRet := ins.Op == spec.OpRetK || ins.Op == spec.OpRetA
 		if need[pc] > known && !isRet {
 			p.guard[pc] = need[pc]
 			known = need[pc]
@@ -88,7 +88,7 @@ func (p *Program) computeFacts() {
 		}
 		switch {
 		case isRet:
-		case ins.Op == opJa:
+		case ins.Op == spec.OpJa:
 			flow(pc+1+int(ins.K), known)
 		case isCondJump(ins.Op):
 			flow(pc+1+int(ins.Jt), known)

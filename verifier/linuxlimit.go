@@ -16,7 +16,7 @@ const maxConvertedJump = 1<<15 - 1
 // stricter.
 func convertedLen(ins spec.Instruction) int {
 	switch ins.Op {
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if spec.IsAncillary(ins.K) {
 			switch ins.K - spec.AncillaryBase {
 			case spec.AncIfindex, spec.AncHaType, spec.AncPayOffset, spec.AncNLAttr,
@@ -30,20 +30,20 @@ func convertedLen(ins spec.Instruction) int {
 			return 1
 		}
 		return absLoadLen(ins.Op, ins.K)
-	case opLdIndW, opLdIndH, opLdIndB:
+	case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB:
 		// 3 argument moves, X to the 4th, the add of k, the call, the
 		// error check and exit
 		if ins.K != 0 {
 			return 9
 		}
 		return 8
-	case opLdxMsh:
-		return 1 + absLoadLen(opLdAbsB, ins.K) + 5
+	case spec.OpLdxMsh:
+		return 1 + absLoadLen(spec.OpLdAbsB, ins.K) + 5
 	case spec.ClassALU | spec.ALUDiv | spec.SrcX, spec.ClassALU | spec.ALUMod | spec.SrcX:
 		return 5
-	case opRetK:
+	case spec.OpRetK:
 		return 2
-	case opJeqK, opJgtK, opJgeK, opJsetK, opJeqX, opJgtX, opJgeX, opJsetX:
+	case spec.OpJeqK, spec.OpJgtK, spec.OpJgeK, spec.OpJsetK, spec.OpJeqX, spec.OpJgtX, spec.OpJgeX, spec.OpJsetX:
 		n := 2
 		if ins.Jf == 0 || (ins.Jt == 0 && ins.Op&0xf0 != spec.JumpJSET) {
 			n = 1
@@ -72,7 +72,7 @@ func absLoadLen(op uint16, k uint32) int {
 	} else {
 		n += 3 // mov, add, ldx
 	}
-	if op != opLdAbsB {
+	if op != spec.OpLdAbsB {
 		n++ // byte swap
 	}
 	return n + slow
@@ -84,7 +84,7 @@ type jumpSlot struct{ idx, target int }
 
 // convertedJumps lists the eBPF jumps of the classic jump at pc.
 func convertedJumps(pc int, ins spec.Instruction) []jumpSlot {
-	if ins.Op == opJa {
+	if ins.Op == spec.OpJa {
 		return []jumpSlot{{0, pc + 1 + int(ins.K)}}
 	}
 	pre := 0 // a constant of 2^31 or more is first moved to a register
@@ -111,9 +111,9 @@ func checkConvertedJumps(insns spec.Program) error {
 	seenLoad := false // the prologue caches the packet pointer and length
 	for _, ins := range insns {
 		switch ins.Op {
-		case opLdIndW, opLdIndH, opLdIndB, opLdxMsh:
+		case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB, spec.OpLdxMsh:
 			seenLoad = true
-		case opLdAbsW, opLdAbsH, opLdAbsB:
+		case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 			seenLoad = seenLoad || !spec.IsAncillary(ins.K)
 		}
 	}
@@ -126,7 +126,7 @@ func checkConvertedJumps(insns spec.Program) error {
 		addr[i+1] = addr[i] + convertedLen(ins)
 	}
 	for pc, ins := range insns {
-		if ins.Op != opJa && !isCondJump(ins.Op) {
+		if ins.Op != spec.OpJa && !isCondJump(ins.Op) {
 			continue
 		}
 		for _, j := range convertedJumps(pc, ins) {

@@ -2,59 +2,27 @@ package verifier
 
 import "github.com/wringcap/wring/spec"
 
-// Opcodes the verifier accepts: exactly the table of Linux's
-// chk_code_allowed (net/core/filter.c). The full 16-bit opcode is compared,
-// so unused bits, unknown modes and sizes, LDX with an absolute or indirect
-// mode, LD|IMM with a size other than W and so on are all invalid.
+// ALU opcodes with constant operands the verifier checks (spec names the
+// others).
 const (
-	opLdImm  = spec.ClassLD | spec.ModeIMM
-	opLdMem  = spec.ClassLD | spec.ModeMEM
-	opLdLen  = spec.ClassLD | spec.SizeW | spec.ModeLEN
-	opLdAbsW = spec.ClassLD | spec.SizeW | spec.ModeABS
-	opLdAbsH = spec.ClassLD | spec.SizeH | spec.ModeABS
-	opLdAbsB = spec.ClassLD | spec.SizeB | spec.ModeABS
-	opLdIndW = spec.ClassLD | spec.SizeW | spec.ModeIND
-	opLdIndH = spec.ClassLD | spec.SizeH | spec.ModeIND
-	opLdIndB = spec.ClassLD | spec.SizeB | spec.ModeIND
-
-	opLdxImm = spec.ClassLDX | spec.ModeIMM
-	opLdxMem = spec.ClassLDX | spec.ModeMEM
-	opLdxLen = spec.ClassLDX | spec.SizeW | spec.ModeLEN
-	opLdxMsh = spec.ClassLDX | spec.SizeB | spec.ModeMSH
-
-	opSt  = spec.ClassST
-	opStx = spec.ClassSTX
-
-	opTax = spec.ClassMISC | spec.MiscTAX
-	opTxa = spec.ClassMISC | spec.MiscTXA
-
-	opRetK = spec.ClassRET | spec.RetK
-	opRetA = spec.ClassRET | spec.RetA
-
-	opJa    = spec.ClassJMP | spec.JumpJA
-	opNeg   = spec.ClassALU | spec.ALUNeg
-	opDivK  = spec.ClassALU | spec.ALUDiv | spec.SrcK
-	opModK  = spec.ClassALU | spec.ALUMod | spec.SrcK
-	opLshK  = spec.ClassALU | spec.ALULsh | spec.SrcK
-	opRshK  = spec.ClassALU | spec.ALURsh | spec.SrcK
-	opJeqK  = spec.ClassJMP | spec.JumpJEQ | spec.SrcK
-	opJeqX  = spec.ClassJMP | spec.JumpJEQ | spec.SrcX
-	opJgtK  = spec.ClassJMP | spec.JumpJGT | spec.SrcK
-	opJgtX  = spec.ClassJMP | spec.JumpJGT | spec.SrcX
-	opJgeK  = spec.ClassJMP | spec.JumpJGE | spec.SrcK
-	opJgeX  = spec.ClassJMP | spec.JumpJGE | spec.SrcX
-	opJsetK = spec.ClassJMP | spec.JumpJSET | spec.SrcK
-	opJsetX = spec.ClassJMP | spec.JumpJSET | spec.SrcX
+	opDivK = spec.ClassALU | spec.ALUDiv | spec.SrcK
+	opModK = spec.ClassALU | spec.ALUMod | spec.SrcK
+	opLshK = spec.ClassALU | spec.ALULsh | spec.SrcK
+	opRshK = spec.ClassALU | spec.ALURsh | spec.SrcK
 )
 
-// validOps is indexed by opcode; opcodes past its end are invalid.
+// validOps is indexed by opcode; opcodes past its end are invalid. It holds
+// exactly the table of Linux's chk_code_allowed (net/core/filter.c). The
+// full 16-bit opcode is compared, so unused bits, unknown modes and sizes,
+// LDX with an absolute or indirect mode, LD|IMM with a size other than W
+// and so on are all invalid.
 var validOps = func() [0x100]bool {
 	var t [0x100]bool
 	for _, op := range []uint16{
-		opLdImm, opLdMem, opLdLen, opLdAbsW, opLdAbsH, opLdAbsB, opLdIndW, opLdIndH, opLdIndB,
-		opLdxImm, opLdxMem, opLdxLen, opLdxMsh,
-		opSt, opStx, opTax, opTxa, opRetK, opRetA, opNeg,
-		opJa, opJeqK, opJeqX, opJgtK, opJgtX, opJgeK, opJgeX, opJsetK, opJsetX,
+		spec.OpLdImm, spec.OpLdMem, spec.OpLdLen, spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB, spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB,
+		spec.OpLdxImm, spec.OpLdxMem, spec.OpLdxLen, spec.OpLdxMsh,
+		spec.OpSt, spec.OpStx, spec.OpTax, spec.OpTxa, spec.OpRetK, spec.OpRetA, spec.OpNeg,
+		spec.OpJa, spec.OpJeqK, spec.OpJeqX, spec.OpJgtK, spec.OpJgtX, spec.OpJgeK, spec.OpJgeX, spec.OpJsetK, spec.OpJsetX,
 	} {
 		t[op] = true
 	}
@@ -73,7 +41,7 @@ func ValidOpcode(op uint16) bool { return int(op) < len(validOps) && validOps[op
 // isCondJump reports whether op is a conditional jump (with jt and jf).
 func isCondJump(op uint16) bool {
 	switch op {
-	case opJeqK, opJeqX, opJgtK, opJgtX, opJgeK, opJgeX, opJsetK, opJsetX:
+	case spec.OpJeqK, spec.OpJeqX, spec.OpJgtK, spec.OpJgtX, spec.OpJgeK, spec.OpJgeX, spec.OpJsetK, spec.OpJsetX:
 		return true
 	}
 	return false

@@ -29,7 +29,7 @@ func Verify(prog spec.Program, opts Options) (*Program, error) {
 			return nil, err
 		}
 	}
-	if last := p.insns[n-1]; last.Op != opRetK && last.Op != opRetA {
+	if last := p.insns[n-1]; last.Op != spec.OpRetK && last.Op != spec.OpRetA {
 		return nil, errorf(ErrNoReturn, n-1, "the last instruction (opcode 0x%02x) must be ret #k or ret a", last.Op)
 	}
 	if err := checkScratch(p.insns); err != nil {
@@ -66,26 +66,26 @@ func (p *Program) checkInsn(pc int, ins spec.Instruction) error {
 			}
 			return errorf(ErrShiftTooLarge, pc, "%s #%d shifts by 32 or more", name, ins.K)
 		}
-	case opLdMem, opLdxMem, opSt, opStx:
+	case spec.OpLdMem, spec.OpLdxMem, spec.OpSt, spec.OpStx:
 		if ins.K >= spec.MemWords {
 			return errorf(ErrScratchIndex, pc, "M[%d] is past the last slot M[%d]", ins.K, spec.MemWords-1)
 		}
 		p.scratch |= 1 << ins.K
-	case opJa:
+	case spec.OpJa:
 		if ins.K >= uint32(n-pc-1) {
 			if int32(ins.K) < 0 {
 				return errorf(ErrBackwardJump, pc, "ja %d jumps back to PC %d (loops are not allowed)", int32(ins.K), pc+1+int(int32(ins.K)))
 			}
 			return errorf(ErrJumpOutOfRange, pc, "ja +%d lands at PC %d, past the last instruction %d", ins.K, uint64(pc)+1+uint64(ins.K), n-1)
 		}
-	case opJeqK, opJeqX, opJgtK, opJgtX, opJgeK, opJgeX, opJsetK, opJsetX:
+	case spec.OpJeqK, spec.OpJeqX, spec.OpJgtK, spec.OpJgtX, spec.OpJgeK, spec.OpJgeX, spec.OpJsetK, spec.OpJsetX:
 		if pc+int(ins.Jt)+1 >= n {
 			return errorf(ErrJumpOutOfRange, pc, "jt +%d lands at PC %d, past the last instruction %d", ins.Jt, pc+int(ins.Jt)+1, n-1)
 		}
 		if pc+int(ins.Jf)+1 >= n {
 			return errorf(ErrJumpOutOfRange, pc, "jf +%d lands at PC %d, past the last instruction %d", ins.Jf, pc+int(ins.Jf)+1, n-1)
 		}
-	case opLdAbsW, opLdAbsH, opLdAbsB:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		return p.checkAbsLoad(pc, ins)
 	}
 	return nil
@@ -132,16 +132,16 @@ func checkScratch(insns spec.Program) error {
 	for pc, ins := range insns {
 		valid &= masks[pc]
 		switch ins.Op {
-		case opSt, opStx:
+		case spec.OpSt, spec.OpStx:
 			valid |= 1 << ins.K
-		case opLdMem, opLdxMem:
+		case spec.OpLdMem, spec.OpLdxMem:
 			if valid&(1<<ins.K) == 0 {
 				return errorf(ErrUninitScratch, pc, "M[%d] is read before it is written on some path", ins.K)
 			}
-		case opJa:
+		case spec.OpJa:
 			masks[pc+1+int(ins.K)] &= valid
 			valid = 0xffff
-		case opJeqK, opJeqX, opJgtK, opJgtX, opJgeK, opJgeX, opJsetK, opJsetX:
+		case spec.OpJeqK, spec.OpJeqX, spec.OpJgtK, spec.OpJgtX, spec.OpJgeK, spec.OpJgeX, spec.OpJsetK, spec.OpJsetX:
 			masks[pc+1+int(ins.Jt)] &= valid
 			masks[pc+1+int(ins.Jf)] &= valid
 			valid = 0xffff

@@ -14,9 +14,9 @@ func jmp(op uint16, k uint32, jt, jf uint8) spec.Instruction {
 }
 
 var (
-	retA = stmt(opRetA, 0)
-	ret0 = stmt(opRetK, 0)
-	ret1 = stmt(opRetK, 1)
+	retA = stmt(spec.OpRetA, 0)
+	ret0 = stmt(spec.OpRetK, 0)
+	ret1 = stmt(spec.OpRetK, 1)
 )
 
 func TestVerifyRejects(t *testing.T) {
@@ -37,54 +37,54 @@ func TestVerifyRejects(t *testing.T) {
 		{"ldx abs", spec.Program{stmt(spec.ClassLDX|spec.ModeABS|spec.SizeW, 0), ret1}, Options{}, ErrInvalidOpcode, 0},
 		{"ld imm with size h", spec.Program{stmt(spec.ClassLD|spec.SizeH|spec.ModeIMM, 0), ret1}, Options{}, ErrInvalidOpcode, 0},
 		{"ret x", spec.Program{stmt(spec.ClassRET|0x08, 0)}, Options{}, ErrInvalidOpcode, 0},
-		{"high opcode bit", spec.Program{stmt(0x100|opRetK, 0)}, Options{}, ErrInvalidOpcode, 0},
-		{"neg with src x", spec.Program{stmt(opNeg|spec.SrcX, 0), ret1}, Options{}, ErrInvalidOpcode, 0},
+		{"high opcode bit", spec.Program{stmt(0x100|spec.OpRetK, 0)}, Options{}, ErrInvalidOpcode, 0},
+		{"neg with src x", spec.Program{stmt(spec.OpNeg|spec.SrcX, 0), ret1}, Options{}, ErrInvalidOpcode, 0},
 		{"div #0", spec.Program{stmt(opDivK, 0), ret1}, Options{}, ErrDivByZero, 0},
 		{"mod #0", spec.Program{ret1, stmt(opModK, 0), ret1}, Options{}, ErrDivByZero, 1},
 		{"lsh #32", spec.Program{stmt(opLshK, 32), ret1}, Options{}, ErrShiftTooLarge, 0},
 		{"rsh #0xffffffff", spec.Program{stmt(opRshK, 0xffffffff), ret1}, Options{}, ErrShiftTooLarge, 0},
-		{"st M[16]", spec.Program{stmt(opSt, 16), ret1}, Options{}, ErrScratchIndex, 0},
-		{"ldx M[99]", spec.Program{stmt(opLdxMem, 99), ret1}, Options{}, ErrScratchIndex, 0},
-		{"ja to end", spec.Program{stmt(opJa, 1), ret1}, Options{}, ErrJumpOutOfRange, 0},
-		{"ja huge", spec.Program{stmt(opJa, 0x7fffffff), ret1}, Options{}, ErrJumpOutOfRange, 0},
-		{"ja to itself", spec.Program{ret1, stmt(opJa, 0xffffffff), ret1}, Options{}, ErrBackwardJump, 1},
-		{"ja backward", spec.Program{ret1, ret1, stmt(opJa, 0xfffffffd), ret1}, Options{}, ErrBackwardJump, 2},
-		{"jt past end", spec.Program{jmp(opJeqK, 0, 1, 0), ret1}, Options{}, ErrJumpOutOfRange, 0},
-		{"jf past end", spec.Program{jmp(opJsetX, 0, 0, 255), ret1}, Options{}, ErrJumpOutOfRange, 0},
-		{"no return", spec.Program{stmt(opLdImm, 1)}, Options{}, ErrNoReturn, 0},
-		{"ends in jump", spec.Program{ret1, jmp(opJeqK, 0, 0, 0)}, Options{}, ErrJumpOutOfRange, 1},
-		{"uninit read", spec.Program{stmt(opLdMem, 3), ret1}, Options{}, ErrUninitScratch, 0},
+		{"st M[16]", spec.Program{stmt(spec.OpSt, 16), ret1}, Options{}, ErrScratchIndex, 0},
+		{"ldx M[99]", spec.Program{stmt(spec.OpLdxMem, 99), ret1}, Options{}, ErrScratchIndex, 0},
+		{"ja to end", spec.Program{stmt(spec.OpJa, 1), ret1}, Options{}, ErrJumpOutOfRange, 0},
+		{"ja huge", spec.Program{stmt(spec.OpJa, 0x7fffffff), ret1}, Options{}, ErrJumpOutOfRange, 0},
+		{"ja to itself", spec.Program{ret1, stmt(spec.OpJa, 0xffffffff), ret1}, Options{}, ErrBackwardJump, 1},
+		{"ja backward", spec.Program{ret1, ret1, stmt(spec.OpJa, 0xfffffffd), ret1}, Options{}, ErrBackwardJump, 2},
+		{"jt past end", spec.Program{jmp(spec.OpJeqK, 0, 1, 0), ret1}, Options{}, ErrJumpOutOfRange, 0},
+		{"jf past end", spec.Program{jmp(spec.OpJsetX, 0, 0, 255), ret1}, Options{}, ErrJumpOutOfRange, 0},
+		{"no return", spec.Program{stmt(spec.OpLdImm, 1)}, Options{}, ErrNoReturn, 0},
+		{"ends in jump", spec.Program{ret1, jmp(spec.OpJeqK, 0, 0, 0)}, Options{}, ErrJumpOutOfRange, 1},
+		{"uninit read", spec.Program{stmt(spec.OpLdMem, 3), ret1}, Options{}, ErrUninitScratch, 0},
 		{"uninit on one path", spec.Program{
-			jmp(opJeqK, 0, 0, 1),
-			stmt(opSt, 2),
-			stmt(opLdxMem, 2),
+			jmp(spec.OpJeqK, 0, 0, 1),
+			stmt(spec.OpSt, 2),
+			stmt(spec.OpLdxMem, 2),
 			retA,
 		}, Options{}, ErrUninitScratch, 2},
 		{"read after ret inherits mask", spec.Program{
 			ret1,
-			stmt(opLdMem, 0),
+			stmt(spec.OpLdMem, 0),
 			retA,
 		}, Options{}, ErrUninitScratch, 1},
-		{"unknown ancillary", spec.Program{stmt(opLdAbsW, spec.AncillaryBase+spec.AncMax), ret1}, Options{}, ErrUnknownExtension, 0},
-		{"misaligned ancillary", spec.Program{stmt(opLdAbsB, spec.AncillaryBase+1), ret1}, Options{}, ErrUnknownExtension, 0},
-		{"ancillary not allowed", spec.Program{stmt(opLdAbsW, spec.AncillaryBase+spec.AncVLANTag), ret1}, Options{NoAncillary: true}, ErrAncillaryNotAllowed, 0},
-		{"record not allowed", spec.Program{stmt(opLdAbsH, spec.RecordBase+spec.RecSrcPort), ret1}, Options{}, ErrRecordNotAllowed, 0},
-		{"record past end", spec.Program{stmt(opLdAbsW, spec.RecordBase+spec.RecordSize-2), ret1}, Options{Record: true}, ErrRecordOffset, 0},
+		{"unknown ancillary", spec.Program{stmt(spec.OpLdAbsW, spec.AncillaryBase+spec.AncMax), ret1}, Options{}, ErrUnknownExtension, 0},
+		{"misaligned ancillary", spec.Program{stmt(spec.OpLdAbsB, spec.AncillaryBase+1), ret1}, Options{}, ErrUnknownExtension, 0},
+		{"ancillary not allowed", spec.Program{stmt(spec.OpLdAbsW, spec.AncillaryBase+spec.AncVLANTag), ret1}, Options{NoAncillary: true}, ErrAncillaryNotAllowed, 0},
+		{"record not allowed", spec.Program{stmt(spec.OpLdAbsH, spec.RecordBase+spec.RecSrcPort), ret1}, Options{}, ErrRecordNotAllowed, 0},
+		{"record past end", spec.Program{stmt(spec.OpLdAbsW, spec.RecordBase+spec.RecordSize-2), ret1}, Options{Record: true}, ErrRecordOffset, 0},
 		{"ja over 4094 far loads", func() spec.Program {
 			p := make(spec.Program, spec.MaxInstructions)
 			for i := range p {
-				p[i] = stmt(opLdAbsW, 40000) // 16 eBPF instructions each
+				p[i] = stmt(spec.OpLdAbsW, 40000) // 16 eBPF instructions each
 			}
-			p[0] = stmt(opJa, spec.MaxInstructions-2)
+			p[0] = stmt(spec.OpJa, spec.MaxInstructions-2)
 			p[spec.MaxInstructions-1] = retA
 			return p
 		}(), Options{}, ErrJumpTooFar, 0},
 		{"jump past eBPF instruction 32767", func() spec.Program {
 			p := make(spec.Program, 2343)
 			for i := range p {
-				p[i] = stmt(opLdAbsW, 1) // 14 eBPF instructions each, after a 7-instruction prologue
+				p[i] = stmt(spec.OpLdAbsW, 1) // 14 eBPF instructions each, after a 7-instruction prologue
 			}
-			return append(p, jmp(opJeqK, 0, 0, 0), retA)
+			return append(p, jmp(spec.OpJeqK, 0, 0, 0), retA)
 		}(), Options{}, ErrJumpTooFar, 2343},
 	}
 	for _, tt := range tests {
@@ -124,7 +124,7 @@ func TestVerifyAccepts(t *testing.T) {
 	for i := range full {
 		full[i] = ret1
 	}
-	full[0] = stmt(opJa, spec.MaxInstructions-2)
+	full[0] = stmt(spec.OpJa, spec.MaxInstructions-2)
 	tests := []struct {
 		name string
 		prog spec.Program
@@ -137,32 +137,32 @@ func TestVerifyAccepts(t *testing.T) {
 		{"every known ancillary", func() spec.Program {
 			var p spec.Program
 			for off := uint32(0); off < spec.AncMax; off += 4 {
-				p = append(p, stmt(opLdAbsB, spec.AncillaryBase+off))
+				p = append(p, stmt(spec.OpLdAbsB, spec.AncillaryBase+off))
 			}
 			return append(p, retA)
 		}(), Options{}},
-		{"net and ll offsets", spec.Program{stmt(opLdAbsB, spec.NetOff+9), stmt(opLdAbsH, spec.LLOff+12), retA}, Options{}},
+		{"net and ll offsets", spec.Program{stmt(spec.OpLdAbsB, spec.NetOff+9), stmt(spec.OpLdAbsH, spec.LLOff+12), retA}, Options{}},
 		{"written on both paths", spec.Program{
-			jmp(opJeqK, 0, 0, 2),
-			stmt(opSt, 5),
-			stmt(opJa, 1),
-			stmt(opStx, 5),
-			stmt(opLdMem, 5),
+			jmp(spec.OpJeqK, 0, 0, 2),
+			stmt(spec.OpSt, 5),
+			stmt(spec.OpJa, 1),
+			stmt(spec.OpStx, 5),
+			stmt(spec.OpLdMem, 5),
 			retA,
 		}, Options{}},
 		{"unreachable read after ja", spec.Program{
-			stmt(opJa, 1),
-			stmt(opLdMem, 0), // never reached; Linux starts it from "all written"
+			stmt(spec.OpJa, 1),
+			stmt(spec.OpLdMem, 0), // never reached; Linux starts it from "all written"
 			retA,
 		}, Options{}},
-		{"record load", spec.Program{stmt(opLdAbsW, spec.RecordBase+spec.RecordSize-4), retA}, Options{Record: true}},
-		{"jt and jf ignored off jumps", spec.Program{{Op: opTax, Jt: 200, Jf: 200, K: 77}, retA}, Options{}},
+		{"record load", spec.Program{stmt(spec.OpLdAbsW, spec.RecordBase+spec.RecordSize-4), retA}, Options{Record: true}},
+		{"jt and jf ignored off jumps", spec.Program{{Op: spec.OpTax, Jt: 200, Jf: 200, K: 77}, retA}, Options{}},
 		{"jump at eBPF instruction 32767", func() spec.Program {
 			p := make(spec.Program, 2340)
 			for i := range p {
-				p[i] = stmt(opLdAbsW, 1)
+				p[i] = stmt(spec.OpLdAbsW, 1)
 			}
-			return append(p, jmp(opJeqK, 0, 0, 0), retA) // 7 + 2340*14 = 32767: the kernel accepts it
+			return append(p, jmp(spec.OpJeqK, 0, 0, 0), retA) // 7 + 2340*14 = 32767: the kernel accepts it
 		}(), Options{}},
 	}
 	for _, tt := range tests {
@@ -194,11 +194,11 @@ func TestVerifyCopies(t *testing.T) {
 func TestFacts(t *testing.T) {
 	// ldh [12]; jeq #0x800 jt 2 jf 5; ldb [23]; jeq #6 jt 4 jf 5; ret #65535; ret #0
 	ipTCP := spec.Program{
-		stmt(opLdAbsH, 12),
-		jmp(opJeqK, 0x800, 0, 3),
-		stmt(opLdAbsB, 23),
-		jmp(opJeqK, 6, 0, 1),
-		stmt(opRetK, 65535),
+		stmt(spec.OpLdAbsH, 12),
+		jmp(spec.OpJeqK, 0x800, 0, 3),
+		stmt(spec.OpLdAbsB, 23),
+		jmp(spec.OpJeqK, 6, 0, 1),
+		stmt(spec.OpRetK, 65535),
 		ret0,
 	}
 	p, err := Verify(ipTCP, Options{})
@@ -219,15 +219,15 @@ func TestFacts(t *testing.T) {
 	// A path returning A needs nothing beyond what it loads before: the
 	// guard at 0 covers only the byte both non-zero paths load.
 	twoWays := spec.Program{
-		stmt(opLdAbsB, 0),                  // 0
-		jmp(opJeqK, 1, 0, 2),               // 1
-		stmt(opLdAbsW, 100),                // 2
-		stmt(opRetK, 1),                    // 3
-		stmt(opLdxMsh, 14),                 // 4
-		stmt(opLdIndW, 0),                  // 5: indirect, adds nothing
-		stmt(opSt, 3),                      // 6
-		stmt(opLdAbsB, spec.AncillaryBase), // 7: ancillary, adds nothing
-		retA,                               // 8
+		stmt(spec.OpLdAbsB, 0),                  // 0
+		jmp(spec.OpJeqK, 1, 0, 2),               // 1
+		stmt(spec.OpLdAbsW, 100),                // 2
+		stmt(spec.OpRetK, 1),                    // 3
+		stmt(spec.OpLdxMsh, 14),                 // 4
+		stmt(spec.OpLdIndW, 0),                  // 5: indirect, adds nothing
+		stmt(spec.OpSt, 3),                      // 6
+		stmt(spec.OpLdAbsB, spec.AncillaryBase), // 7: ancillary, adds nothing
+		retA,                                    // 8
 	}
 	p, err = Verify(twoWays, Options{})
 	if err != nil {
@@ -253,7 +253,7 @@ func TestFacts(t *testing.T) {
 	}
 
 	// Every path returns 0: the guard says so.
-	p, err = Verify(spec.Program{stmt(opLdAbsB, 0), ret0}, Options{})
+	p, err = Verify(spec.Program{stmt(spec.OpLdAbsB, 0), ret0}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +267,8 @@ func TestFacts(t *testing.T) {
 // Known(pc).
 func TestGuardsCoverAbsoluteLoads(t *testing.T) {
 	progs := []spec.Program{
-		{stmt(opLdAbsW, 40), jmp(opJgtK, 3, 1, 0), stmt(opLdAbsB, 90), stmt(opLdAbsH, 2), retA},
-		{jmp(opJeqK, 0, 0, 2), stmt(opLdAbsB, 10), stmt(opJa, 1), stmt(opLdAbsB, 30), stmt(opLdAbsB, 5), ret0, ret1},
+		{stmt(spec.OpLdAbsW, 40), jmp(spec.OpJgtK, 3, 1, 0), stmt(spec.OpLdAbsB, 90), stmt(spec.OpLdAbsH, 2), retA},
+		{jmp(spec.OpJeqK, 0, 0, 2), stmt(spec.OpLdAbsB, 10), stmt(spec.OpJa, 1), stmt(spec.OpLdAbsB, 30), stmt(spec.OpLdAbsB, 5), ret0, ret1},
 	}
 	for i, prog := range progs {
 		p, err := Verify(prog, Options{})

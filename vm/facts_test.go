@@ -166,7 +166,7 @@ func TestFactsHold(t *testing.T) {
 			}
 			for _, pc := range tr {
 				ins := prog[pc]
-				if ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS || ins.Op == opLdxMsh {
+				if ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS || ins.Op == spec.OpLdxMsh {
 					end := uint64(ins.K) + map[uint16]uint64{spec.SizeW: 4, spec.SizeH: 2, spec.SizeB: 1}[ins.Size()]
 					if end > uint64(p.Known(pc)) {
 						t.Fatalf("program %d pc %d: load ends at %d, Known %d\n%v", i, pc, end, p.Known(pc), prog)

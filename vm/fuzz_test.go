@@ -72,7 +72,7 @@ func FuzzVerifyRun(f *testing.F) {
 // which x/net treats as plain (failing) offsets.
 func hasHeaderRelative(prog spec.Program) bool {
 	for _, ins := range prog {
-		if (ins.Op == opLdAbsW || ins.Op == opLdAbsH || ins.Op == opLdAbsB || ins.Op == opLdxMsh) && ins.K >= spec.LLOff {
+		if (ins.Op == spec.OpLdAbsW || ins.Op == spec.OpLdAbsH || ins.Op == spec.OpLdAbsB || ins.Op == spec.OpLdxMsh) && ins.K >= spec.LLOff {
 			return true
 		}
 	}

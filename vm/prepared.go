@@ -134,9 +134,9 @@ func New(p *verifier.Program) *Program {
 	target = func(pc int) int64 {
 		ins := p.At(pc)
 		switch ins.Op {
-		case opRetK:
+		case spec.OpRetK:
 			return ^int64(ins.K)
-		case opJa:
+		case spec.OpJa:
 			return target(pc + 1 + int(ins.K))
 		}
 		return int64(pc)
@@ -147,13 +147,13 @@ func New(p *verifier.Program) *Program {
 		s.k = ins.K
 		s.op = stepOp(ins)
 		switch ins.Op {
-		case opRetK:
+		case spec.OpRetK:
 			s.op, s.cond = sNop, cNext
 			s.jt = ^int64(ins.K)
 			continue
-		case opRetA:
+		case spec.OpRetA:
 			continue
-		case opJa:
+		case spec.OpJa:
 			s.op, s.cond = sNop, cNext
 			s.jt = target(pc + 1 + int(ins.K))
 			continue
@@ -195,13 +195,13 @@ var jumpOps = [...]uint8{cJeq: sJeqK, cJgt: sJgtK, cJge: sJgeK, cJset: sJsetK, c
 // other instruction.
 func condOp(op uint16) uint8 {
 	switch op {
-	case opJeqK:
+	case spec.OpJeqK:
 		return cJeq
-	case opJgtK:
+	case spec.OpJgtK:
 		return cJgt
-	case opJgeK:
+	case spec.OpJgeK:
 		return cJge
-	case opJsetK:
+	case spec.OpJsetK:
 		return cJset
 	case jmp | spec.JumpJEQ | srcX:
 		return cJeqX
@@ -219,13 +219,13 @@ func condOp(op uint16) uint8 {
 func stepOp(ins spec.Instruction) uint8 {
 	special := ins.K >= spec.RecordBase
 	switch ins.Op {
-	case opRetA:
+	case spec.OpRetA:
 		return sRetA
-	case opLdAbsW, opLdAbsH, opLdAbsB, opLdxMsh:
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB, spec.OpLdxMsh:
 		if special {
 			return sSlow
 		}
-		return map[uint16]uint8{opLdAbsW: sLdAbsW, opLdAbsH: sLdAbsH, opLdAbsB: sLdAbsB, opLdxMsh: sLdxMsh}[ins.Op]
+		return map[uint16]uint8{spec.OpLdAbsW: sLdAbsW, spec.OpLdAbsH: sLdAbsH, spec.OpLdAbsB: sLdAbsB, spec.OpLdxMsh: sLdxMsh}[ins.Op]
 	}
 	if s, ok := stepOps[ins.Op]; ok {
 		return s
@@ -234,9 +234,9 @@ func stepOp(ins spec.Instruction) uint8 {
 }
 
 var stepOps = map[uint16]uint8{
-	opLdIndW: sLdIndW, opLdIndH: sLdIndH, opLdIndB: sLdIndB,
-	opLdImm: sLdImm, opLdLen: sLdLen, opLdxImm: sLdxImm, opLdxLen: sLdxLen,
-	opTax: sTax, opTxa: sTxa, opNeg: sNeg,
+	spec.OpLdIndW: sLdIndW, spec.OpLdIndH: sLdIndH, spec.OpLdIndB: sLdIndB,
+	spec.OpLdImm: sLdImm, spec.OpLdLen: sLdLen, spec.OpLdxImm: sLdxImm, spec.OpLdxLen: sLdxLen,
+	spec.OpTax: sTax, spec.OpTxa: sTxa, spec.OpNeg: sNeg,
 	alu | spec.ALUAdd | srcK: sAddK, alu | spec.ALUAdd | srcX: sAddX,
 	alu | spec.ALUSub | srcK: sSubK, alu | spec.ALUSub | srcX: sSubX,
 	alu | spec.ALUMul | srcK: sMulK, alu | spec.ALUMul | srcX: sMulX,

@@ -7,34 +7,8 @@ import (
 	"github.com/wringcap/wring/verifier"
 )
 
-// Opcodes, spelled as in Linux's chk_code_allowed table.
+// Opcode parts, for the ALU and jump cases (spec names the full opcodes).
 const (
-	opLdImm  = spec.ClassLD | spec.ModeIMM
-	opLdMem  = spec.ClassLD | spec.ModeMEM
-	opLdLen  = spec.ClassLD | spec.SizeW | spec.ModeLEN
-	opLdAbsW = spec.ClassLD | spec.SizeW | spec.ModeABS
-	opLdAbsH = spec.ClassLD | spec.SizeH | spec.ModeABS
-	opLdAbsB = spec.ClassLD | spec.SizeB | spec.ModeABS
-	opLdIndW = spec.ClassLD | spec.SizeW | spec.ModeIND
-	opLdIndH = spec.ClassLD | spec.SizeH | spec.ModeIND
-	opLdIndB = spec.ClassLD | spec.SizeB | spec.ModeIND
-	opLdxImm = spec.ClassLDX | spec.ModeIMM
-	opLdxMem = spec.ClassLDX | spec.ModeMEM
-	opLdxLen = spec.ClassLDX | spec.SizeW | spec.ModeLEN
-	opLdxMsh = spec.ClassLDX | spec.SizeB | spec.ModeMSH
-	opSt     = spec.ClassST
-	opStx    = spec.ClassSTX
-	opTax    = spec.ClassMISC | spec.MiscTAX
-	opTxa    = spec.ClassMISC | spec.MiscTXA
-	opRetK   = spec.ClassRET | spec.RetK
-	opRetA   = spec.ClassRET | spec.RetA
-	opJa     = spec.ClassJMP | spec.JumpJA
-	opNeg    = spec.ClassALU | spec.ALUNeg
-	opJeqK   = spec.ClassJMP | spec.JumpJEQ | spec.SrcK
-	opJgtK   = spec.ClassJMP | spec.JumpJGT | spec.SrcK
-	opJgeK   = spec.ClassJMP | spec.JumpJGE | spec.SrcK
-	opJsetK  = spec.ClassJMP | spec.JumpJSET | spec.SrcK
-
 	alu  = spec.ClassALU
 	jmp  = spec.ClassJMP
 	srcK = spec.SrcK
@@ -60,12 +34,12 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 	for ; pc < p.Len(); pc++ {
 		ins := p.At(pc)
 		switch ins.Op {
-		case opRetK:
+		case spec.OpRetK:
 			return ins.K
-		case opRetA:
+		case spec.OpRetA:
 			return a
 
-		case opLdAbsW:
+		case spec.OpLdAbsW:
 			if ins.K < spec.RecordBase {
 				if uint64(ins.K)+4 > n {
 					return 0
@@ -78,7 +52,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				return 0
 			}
 			a = v
-		case opLdAbsH:
+		case spec.OpLdAbsH:
 			if ins.K < spec.RecordBase {
 				if uint64(ins.K)+2 > n {
 					return 0
@@ -91,7 +65,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				return 0
 			}
 			a = v
-		case opLdAbsB:
+		case spec.OpLdAbsB:
 			if ins.K < spec.RecordBase {
 				if uint64(ins.K) >= n {
 					return 0
@@ -104,25 +78,25 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				return 0
 			}
 			a = v
-		case opLdIndW:
+		case spec.OpLdIndW:
 			off := uint64(x) + uint64(ins.K)
 			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off:])
-		case opLdIndH:
+		case spec.OpLdIndH:
 			off := uint64(x) + uint64(ins.K)
 			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
-		case opLdIndB:
+		case spec.OpLdIndB:
 			off := uint64(x) + uint64(ins.K)
 			if off >= n {
 				return 0
 			}
 			a = uint32(pkt[off])
-		case opLdxMsh:
+		case spec.OpLdxMsh:
 			off := uint64(ins.K)
 			if ins.K >= spec.RecordBase {
 				o, ok := headerRelative(ins.K, meta)
@@ -135,25 +109,25 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				return 0
 			}
 			x = uint32(pkt[off]&0xf) << 2
-		case opLdImm:
+		case spec.OpLdImm:
 			a = ins.K
-		case opLdxImm:
+		case spec.OpLdxImm:
 			x = ins.K
-		case opLdLen:
+		case spec.OpLdLen:
 			a = wirelen
-		case opLdxLen:
+		case spec.OpLdxLen:
 			x = wirelen
-		case opLdMem:
+		case spec.OpLdMem:
 			a = mem[ins.K&(spec.MemWords-1)]
-		case opLdxMem:
+		case spec.OpLdxMem:
 			x = mem[ins.K&(spec.MemWords-1)]
-		case opSt:
+		case spec.OpSt:
 			mem[ins.K&(spec.MemWords-1)] = a
-		case opStx:
+		case spec.OpStx:
 			mem[ins.K&(spec.MemWords-1)] = x
-		case opTax:
+		case spec.OpTax:
 			x = a
-		case opTxa:
+		case spec.OpTxa:
 			a = x
 
 		case alu | spec.ALUAdd | srcK:
@@ -202,10 +176,10 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 			a >>= ins.K
 		case alu | spec.ALURsh | srcX:
 			a >>= x
-		case opNeg:
+		case spec.OpNeg:
 			a = -a
 
-		case opJa:
+		case spec.OpJa:
 			pc += int(ins.K)
 		case jmp | spec.JumpJEQ | srcK:
 			pc += cond(a == ins.K, ins)

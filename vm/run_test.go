@@ -23,7 +23,7 @@ func st(op uint16, k uint32) spec.Instruction { return spec.Stmt(op, k) }
 // programs is tested elsewhere.
 func TestSemantics(t *testing.T) {
 	pkt := []byte{0x45, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06}
-	retA := st(opRetA, 0)
+	retA := st(spec.OpRetA, 0)
 	rec := new([spec.RecordSize]byte)
 	rec[spec.RecSrcPort], rec[spec.RecSrcPort+1] = 0x50, 0x00 // 80, little-endian
 	meta := &Meta{Protocol: 0x86dd, VLANPresent: true, VLANTCI: 0x2064, Random: 7, NetOffset: 2, NetOffsetValid: true, Record: rec}
@@ -34,35 +34,35 @@ func TestSemantics(t *testing.T) {
 		meta    *Meta
 		want    uint32
 	}{
-		{"ld word", spec.Program{st(opLdAbsW, 0), retA}, 8, nil, 0x45000102},
-		{"ld word past end", spec.Program{st(opLdAbsW, 5), retA}, 8, nil, 0},
-		{"ldh last two", spec.Program{st(opLdAbsH, 6), retA}, 8, nil, 0x0506},
-		{"ldb past end", spec.Program{st(opLdAbsB, 8), st(opRetK, 9)}, 8, nil, 0},
-		{"len is wirelen", spec.Program{st(opLdLen, 0), retA}, 1500, nil, 1500},
-		{"ldx len", spec.Program{st(opLdxLen, 0), st(opTxa, 0), retA}, 60, nil, 60},
-		{"msh", spec.Program{st(opLdxMsh, 0), st(opTxa, 0), retA}, 8, nil, 20},
-		{"ind", spec.Program{st(opLdxImm, 4), st(opLdIndH, 1), retA}, 8, nil, 0x0405},
-		{"ind no wrap", spec.Program{st(opLdxImm, 0xffffffff), st(opLdIndB, 1), st(opRetK, 1)}, 8, nil, 0},
-		{"div by x zero", spec.Program{st(opLdImm, 10), st(alu|spec.ALUDiv|srcX, 0), st(opRetK, 1)}, 8, nil, 0},
-		{"mod by x zero", spec.Program{st(opLdImm, 10), st(alu|spec.ALUMod|srcX, 0), st(opRetK, 1)}, 8, nil, 0},
-		{"lsh by x 32", spec.Program{st(opLdImm, 1), st(opLdxImm, 32), st(alu|spec.ALULsh|srcX, 0), retA}, 8, nil, 0},
-		{"rsh by x 31", spec.Program{st(opLdImm, 0x80000000), st(opLdxImm, 31), st(alu|spec.ALURsh|srcX, 0), retA}, 8, nil, 1},
-		{"neg", spec.Program{st(opLdImm, 1), st(opNeg, 0), retA}, 8, nil, 0xffffffff},
-		{"tax txa", spec.Program{st(opLdImm, 5), st(opTax, 0), st(opLdImm, 0), st(opTxa, 0), retA}, 8, nil, 5},
-		{"scratch", spec.Program{st(opLdImm, 3), st(opSt, 15), st(opLdImm, 0), st(opLdxMem, 15), st(opTxa, 0), retA}, 8, nil, 3},
-		{"jset", spec.Program{st(opLdImm, 4), spec.Jump(jmp|spec.JumpJSET|srcK, 6, 0, 1), st(opRetK, 1), st(opRetK, 2)}, 8, nil, 1},
-		{"ja", spec.Program{st(opJa, 1), st(opRetK, 1), st(opRetK, 2)}, 8, nil, 2},
-		{"protocol", spec.Program{st(opLdAbsH, spec.AncillaryBase+spec.AncProtocol), retA}, 8, meta, 0x86dd},
-		{"ancillary ignores size", spec.Program{st(opLdAbsB, spec.AncillaryBase+spec.AncVLANTag), retA}, 8, meta, 0x2064},
-		{"vlan present", spec.Program{st(opLdAbsW, spec.AncillaryBase+spec.AncVLANTagPresent), retA}, 8, meta, 1},
-		{"nil meta", spec.Program{st(opLdAbsW, spec.AncillaryBase+spec.AncVLANTagPresent), retA}, 8, nil, 0},
-		{"xor x", spec.Program{st(opLdxImm, 3), st(opLdImm, 5), st(opLdAbsW, spec.AncillaryBase+spec.AncAluXorX), retA}, 8, nil, 6},
-		{"random", spec.Program{st(opLdAbsW, spec.AncillaryBase+spec.AncRandom), retA}, 8, meta, 7},
-		{"link-layer offset", spec.Program{st(opLdAbsB, spec.LLOff+1), st(opAddK, 1), retA}, 8, nil, 1},
-		{"network offset", spec.Program{st(opLdAbsH, spec.NetOff+1), retA}, 8, meta, 0x0203},
-		{"network offset unknown", spec.Program{st(opLdAbsH, spec.NetOff+1), st(opRetK, 1)}, 8, nil, 0},
-		{"record", spec.Program{st(opLdAbsH, spec.RecordBase+spec.RecSrcPort), retA}, 8, meta, 80},
-		{"record missing", spec.Program{st(opLdAbsH, spec.RecordBase+spec.RecSrcPort), st(opRetK, 1)}, 8, nil, 0},
+		{"ld word", spec.Program{st(spec.OpLdAbsW, 0), retA}, 8, nil, 0x45000102},
+		{"ld word past end", spec.Program{st(spec.OpLdAbsW, 5), retA}, 8, nil, 0},
+		{"ldh last two", spec.Program{st(spec.OpLdAbsH, 6), retA}, 8, nil, 0x0506},
+		{"ldb past end", spec.Program{st(spec.OpLdAbsB, 8), st(spec.OpRetK, 9)}, 8, nil, 0},
+		{"len is wirelen", spec.Program{st(spec.OpLdLen, 0), retA}, 1500, nil, 1500},
+		{"ldx len", spec.Program{st(spec.OpLdxLen, 0), st(spec.OpTxa, 0), retA}, 60, nil, 60},
+		{"msh", spec.Program{st(spec.OpLdxMsh, 0), st(spec.OpTxa, 0), retA}, 8, nil, 20},
+		{"ind", spec.Program{st(spec.OpLdxImm, 4), st(spec.OpLdIndH, 1), retA}, 8, nil, 0x0405},
+		{"ind no wrap", spec.Program{st(spec.OpLdxImm, 0xffffffff), st(spec.OpLdIndB, 1), st(spec.OpRetK, 1)}, 8, nil, 0},
+		{"div by x zero", spec.Program{st(spec.OpLdImm, 10), st(alu|spec.ALUDiv|srcX, 0), st(spec.OpRetK, 1)}, 8, nil, 0},
+		{"mod by x zero", spec.Program{st(spec.OpLdImm, 10), st(alu|spec.ALUMod|srcX, 0), st(spec.OpRetK, 1)}, 8, nil, 0},
+		{"lsh by x 32", spec.Program{st(spec.OpLdImm, 1), st(spec.OpLdxImm, 32), st(alu|spec.ALULsh|srcX, 0), retA}, 8, nil, 0},
+		{"rsh by x 31", spec.Program{st(spec.OpLdImm, 0x80000000), st(spec.OpLdxImm, 31), st(alu|spec.ALURsh|srcX, 0), retA}, 8, nil, 1},
+		{"neg", spec.Program{st(spec.OpLdImm, 1), st(spec.OpNeg, 0), retA}, 8, nil, 0xffffffff},
+		{"tax txa", spec.Program{st(spec.OpLdImm, 5), st(spec.OpTax, 0), st(spec.OpLdImm, 0), st(spec.OpTxa, 0), retA}, 8, nil, 5},
+		{"scratch", spec.Program{st(spec.OpLdImm, 3), st(spec.OpSt, 15), st(spec.OpLdImm, 0), st(spec.OpLdxMem, 15), st(spec.OpTxa, 0), retA}, 8, nil, 3},
+		{"jset", spec.Program{st(spec.OpLdImm, 4), spec.Jump(jmp|spec.JumpJSET|srcK, 6, 0, 1), st(spec.OpRetK, 1), st(spec.OpRetK, 2)}, 8, nil, 1},
+		{"ja", spec.Program{st(spec.OpJa, 1), st(spec.OpRetK, 1), st(spec.OpRetK, 2)}, 8, nil, 2},
+		{"protocol", spec.Program{st(spec.OpLdAbsH, spec.AncillaryBase+spec.AncProtocol), retA}, 8, meta, 0x86dd},
+		{"ancillary ignores size", spec.Program{st(spec.OpLdAbsB, spec.AncillaryBase+spec.AncVLANTag), retA}, 8, meta, 0x2064},
+		{"vlan present", spec.Program{st(spec.OpLdAbsW, spec.AncillaryBase+spec.AncVLANTagPresent), retA}, 8, meta, 1},
+		{"nil meta", spec.Program{st(spec.OpLdAbsW, spec.AncillaryBase+spec.AncVLANTagPresent), retA}, 8, nil, 0},
+		{"xor x", spec.Program{st(spec.OpLdxImm, 3), st(spec.OpLdImm, 5), st(spec.OpLdAbsW, spec.AncillaryBase+spec.AncAluXorX), retA}, 8, nil, 6},
+		{"random", spec.Program{st(spec.OpLdAbsW, spec.AncillaryBase+spec.AncRandom), retA}, 8, meta, 7},
+		{"link-layer offset", spec.Program{st(spec.OpLdAbsB, spec.LLOff+1), st(opAddK, 1), retA}, 8, nil, 1},
+		{"network offset", spec.Program{st(spec.OpLdAbsH, spec.NetOff+1), retA}, 8, meta, 0x0203},
+		{"network offset unknown", spec.Program{st(spec.OpLdAbsH, spec.NetOff+1), st(spec.OpRetK, 1)}, 8, nil, 0},
+		{"record", spec.Program{st(spec.OpLdAbsH, spec.RecordBase+spec.RecSrcPort), retA}, 8, meta, 80},
+		{"record missing", spec.Program{st(spec.OpLdAbsH, spec.RecordBase+spec.RecSrcPort), st(spec.OpRetK, 1)}, 8, nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

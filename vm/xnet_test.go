@@ -77,12 +77,12 @@ func TestAgainstXNet(t *testing.T) {
 // x/net's decoder drops.
 func normalize(ins spec.Instruction) spec.Instruction {
 	class := ins.Op & 0x07
-	if class != spec.ClassJMP || ins.Op == opJa {
+	if class != spec.ClassJMP || ins.Op == spec.OpJa {
 		ins.Jt, ins.Jf = 0, 0
 	}
 	switch {
 	case (class == spec.ClassALU || class == spec.ClassJMP) && ins.Op&spec.SrcX != 0,
-		ins.Op == opTax, ins.Op == opTxa, ins.Op == opRetA, ins.Op == opLdLen, ins.Op == opLdxLen, ins.Op == opNeg:
+		ins.Op == spec.OpTax, ins.Op == spec.OpTxa, ins.Op == spec.OpRetA, ins.Op == spec.OpLdLen, ins.Op == spec.OpLdxLen, ins.Op == spec.OpNeg:
 		ins.K = 0
 	}
 	return ins
