@@ -50,3 +50,11 @@ type MetaFilter interface {
 	Filter
 	RunMeta(pkt []byte, wirelen uint32, meta *jit.Meta) uint32
 }
+
+// BatchFilter is a Filter that can run on a whole batch in one call
+// (the JIT's *jit.Filter): results[i] is what Run would return for
+// packet i. The pipeline uses it when the filter reads no metadata.
+type BatchFilter interface {
+	Filter
+	RunBatch(pkts [][]byte, wirelens []uint32, results []uint32) error
+}

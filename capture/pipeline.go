@@ -54,6 +54,9 @@ type Pipeline struct {
 	counters  []*Counters
 	delivered atomic.Uint64 // across workers, for Count
 	parse     bool          // some handler or sink reads records
+	// batchFilter is the filter when it runs on whole batches: it is a
+	// BatchFilter and reads no metadata.
+	batchFilter BatchFilter
 }
 
 // ErrNoMetaFilter is returned by New when FilterMeta is set for a filter
@@ -77,6 +80,9 @@ func New(cfg Config) (*Pipeline, error) {
 		}
 	}
 	p := &Pipeline{cfg: cfg, parse: len(cfg.Handlers) > 0}
+	if bf, ok := cfg.Filter.(BatchFilter); ok && !cfg.FilterMeta {
+		p.batchFilter = bf
+	}
 	for _, s := range cfg.Sinks {
 		if u, ok := s.(RecordUser); !ok || u.UsesRecord() {
 			p.parse = true
@@ -135,11 +141,18 @@ type worker struct {
 	b     packet.Batch
 	sinkB []packet.Batch // per-sink batches for forwarded packets
 	meta  jit.Meta
+	// For a BatchFilter: the batch's data, wire lengths and results.
+	data []([]byte)
+	wl   []uint32
+	ret  []uint32
 }
 
 func (p *Pipeline) work(ctx context.Context, src Source, c *Counters) error {
 	n := p.cfg.Batch
 	w := &worker{b: packet.Batch{Packets: make([]packet.Packet, n), Verdicts: make([]packet.Verdict, n)}}
+	if p.batchFilter != nil {
+		w.data, w.wl, w.ret = make([][]byte, n), make([]uint32, n), make([]uint32, n)
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -173,6 +186,14 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
 	cfg := &p.cfg
 	c.Received.Add(uint64(got))
 	pk := w.b.Packets
+	if p.batchFilter != nil {
+		for i := range got {
+			w.data[i], w.wl[i] = pk[i].Data, pk[i].Info.WireLen
+		}
+		if err := p.batchFilter.RunBatch(w.data[:got], w.wl[:got], w.ret[:got]); err != nil {
+			return err
+		}
+	}
 	kept := 0
 	for i := 0; i < got; i++ {
 		pp := &pk[i]
@@ -180,7 +201,9 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
 		keep := pp.Info.CapLen
 		if cfg.Filter != nil {
 			var ret uint32
-			if cfg.FilterMeta {
+			if p.batchFilter != nil {
+				ret = w.ret[i]
+			} else if cfg.FilterMeta {
 				packet.Parse(pp.Info, pp.Data, &pp.Record)
 				w.setMeta(pp)
 				ret = cfg.Filter.(MetaFilter).RunMeta(pp.Data, pp.Info.WireLen, &w.meta)

@@ -1,9 +1,6 @@
 package capture
 
 import (
-	"errors"
-	"io"
-
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/spec"
@@ -53,30 +50,8 @@ func (s *FileSource) Queue() int { return 0 }
 func (s *FileSource) Close() error { return s.r.Close() }
 
 // ReadBatch reads packets without copying them: their data points into the
-// reader's buffers.
+// reader's buffers, which stay valid for the whole batch (see
+// pcapfile.Reader.ReadBatch).
 func (s *FileSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	// The reader's data stays valid until its buffers swap twice (never,
-	// for an in-memory reader): end the batch after a packet that made
-	// them swap.
-	swaps := s.r.Swaps()
-	n := 0
-	for n < limit {
-		p := &b.Packets[n]
-		data, err := s.r.ReadPacket(&p.Info)
-		if err != nil {
-			if errors.Is(err, io.EOF) && n > 0 {
-				return n, nil
-			}
-			return n, err
-		}
-		p.Data = data
-		n++
-		if sw := s.r.Swaps(); sw != swaps {
-			if n > 1 {
-				break
-			}
-			swaps = sw
-		}
-	}
-	return n, nil
+	return s.r.ReadBatch(b.Packets[:limit])
 }

@@ -107,13 +107,16 @@ func (r *Reader) pcapNext(info *packet.Info) ([]byte, error) {
 			wirelen := binary.LittleEndian.Uint32(h[12:])
 			start := r.pos + 16
 			r.pos = start + int(caplen)
-			*info = packet.Info{CapLen: caplen, WireLen: wirelen, LinkType: r.linkType,
-				Stamp: packet.Stamp{Sec: int64(sec), Frac: uint64(frac), Res: r.res}}
+			// Field by field: a composite literal would be built on
+			// the stack and copied.
 			if r.nano {
 				info.Timestamp = int64(sec)*1_000_000_000 + frac
 			} else {
 				info.Timestamp = int64(sec)*1_000_000_000 + frac*1000
 			}
+			info.CapLen, info.WireLen, info.LinkType = caplen, wirelen, r.linkType
+			info.Ifindex, info.Queue, info.Interface = 0, 0, 0
+			info.Stamp.Sec, info.Stamp.Frac, info.Stamp.Res, info.Stamp.Bin = int64(sec), uint64(frac), r.res, false
 			return r.buf[start:r.pos:r.pos], nil
 		}
 	}

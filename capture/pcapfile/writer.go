@@ -1,9 +1,7 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
-	"fmt"
 	"io"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -29,17 +27,22 @@ type Header struct {
 // Writer writes a pcap file in the host's (little-endian) byte order, as
 // libpcap's pcap_dump does.
 type Writer struct {
-	w       *bufio.Writer
+	dst     io.Writer
 	closer  io.Closer
+	buf     []byte // buffered bytes; cap is the buffer size
+	err     error  // the first write error; every later write returns it
 	res     uint64
 	written int64
-	hdr     [16]byte
 }
+
+// writeBufSize is the Writer's buffer: large enough that a write system
+// call carries hundreds of packets, small enough to stay in cache.
+const writeBufSize = 128 << 10
 
 // NewWriter writes a pcap file header to w and returns a writer for the
 // records. Close closes w when it is an io.Closer.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
-	pw := &Writer{w: bufio.NewWriterSize(w, 1<<16), res: 1_000_000}
+	pw := &Writer{dst: w, buf: make([]byte, 0, writeBufSize), res: 1_000_000}
 	if c, ok := w.(io.Closer); ok {
 		pw.closer = c
 	}
@@ -53,9 +56,7 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	binary.LittleEndian.PutUint16(fh[6:], 4)
 	binary.LittleEndian.PutUint32(fh[16:], h.Snaplen)
 	binary.LittleEndian.PutUint32(fh[20:], h.LinkType)
-	if _, err := pw.w.Write(fh[:]); err != nil {
-		return nil, fmt.Errorf("write pcap header: %w", err)
-	}
+	pw.buf = append(pw.buf, fh[:]...)
 	pw.written = 24
 	return pw, nil
 }
@@ -79,31 +80,91 @@ func stampFor(info *packet.Info, res uint64) (sec int64, frac uint64) {
 
 // WritePacket appends one record.
 func (pw *Writer) WritePacket(info *packet.Info, data []byte) error {
+	if pw.err != nil {
+		return pw.err
+	}
+	need := 16 + len(data)
+	if len(pw.buf)+need > cap(pw.buf) {
+		if err := pw.Flush(); err != nil {
+			return err
+		}
+		if need > cap(pw.buf) {
+			return pw.writeLarge(info, data)
+		}
+	}
 	sec, frac := stampFor(info, pw.res)
-	h := &pw.hdr
+	n := len(pw.buf)
+	b := pw.buf[n : n+need]
+	binary.LittleEndian.PutUint32(b[0:], uint32(sec))
+	binary.LittleEndian.PutUint32(b[4:], uint32(frac))
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(data)))
+	binary.LittleEndian.PutUint32(b[12:], info.WireLen)
+	copy(b[16:], data)
+	pw.buf = pw.buf[:n+need]
+	pw.written += int64(need)
+	return nil
+}
+
+// WritePackets appends one record per packet, in order.
+func (pw *Writer) WritePackets(pk []packet.Packet) error {
+	for i := range pk {
+		if err := pw.WritePacket(&pk[i].Info, pk[i].Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLarge writes a record larger than the buffer (which is empty)
+// straight to the destination.
+func (pw *Writer) writeLarge(info *packet.Info, data []byte) error {
+	sec, frac := stampFor(info, pw.res)
+	var h [16]byte
 	binary.LittleEndian.PutUint32(h[0:], uint32(sec))
 	binary.LittleEndian.PutUint32(h[4:], uint32(frac))
 	binary.LittleEndian.PutUint32(h[8:], uint32(len(data)))
 	binary.LittleEndian.PutUint32(h[12:], info.WireLen)
-	if _, err := pw.w.Write(h[:]); err != nil {
+	if err := pw.writeOut(h[:]); err != nil {
 		return err
 	}
-	if _, err := pw.w.Write(data); err != nil {
+	if err := pw.writeOut(data); err != nil {
 		return err
 	}
 	pw.written += 16 + int64(len(data))
 	return nil
 }
 
+// writeOut writes b to the destination, remembering the first error.
+func (pw *Writer) writeOut(b []byte) error {
+	n, err := pw.dst.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		pw.err = err
+	}
+	return err
+}
+
 // Written returns the bytes written so far, header included.
 func (pw *Writer) Written() int64 { return pw.written }
 
 // Flush writes buffered records out.
-func (pw *Writer) Flush() error { return pw.w.Flush() }
+func (pw *Writer) Flush() error {
+	if pw.err != nil {
+		return pw.err
+	}
+	if len(pw.buf) == 0 {
+		return nil
+	}
+	err := pw.writeOut(pw.buf)
+	pw.buf = pw.buf[:0]
+	return err
+}
 
 // Close flushes and closes the underlying writer if it is a Closer.
 func (pw *Writer) Close() error {
-	err := pw.w.Flush()
+	err := pw.Flush()
 	if pw.closer != nil {
 		if cerr := pw.closer.Close(); err == nil {
 			err = cerr
