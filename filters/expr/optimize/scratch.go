@@ -34,6 +34,7 @@ type scratch struct {
 	seen   map[uint64]*block // merge: first block by hash
 	kept   []*block          // merge: blocks kept
 	match  matcher           // share's region matcher
+	dom    []*block          // hoist: immediate dominators by block position
 	far    [][2]bool
 	pos    []int
 }

@@ -250,9 +250,19 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 	}
 	b1.kind, b1.succ = termGoto, [2]*block{target}
 	g.refresh()
+	// Setting X earlier, where it is dead, can spare the jump: try it
+	// for the blocks this made (see hoist).
+	var undo undoLog
+	if isConstX(b1) {
+		g.hoistConstX(b1, &undo)
+	}
+	if m.mode == absAbs && isConstX(b2) && len(b2.preds) > 0 {
+		g.hoistConstX(b2, &undo)
+	}
 	if g.size() < before {
 		return true
 	}
+	undo.restore()
 	*b1, *b2 = save1, save2
 	for _, s := range saved {
 		s.b.stmts = s.stmts

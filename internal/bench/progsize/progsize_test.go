@@ -95,3 +95,31 @@ func TestProgramSizeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramSizeDump writes one line per measured pair (wring, libpcap,
+// difference, link type, expression) to the file named by
+// WRING_PROGSIZE_DUMP, to find where the two compilers tie or where wring
+// loses. It is skipped when the variable is unset.
+func TestProgramSizeDump(t *testing.T) {
+	path := os.Getenv("WRING_PROGSIZE_DUMP")
+	if path == "" {
+		t.Skip("set WRING_PROGSIZE_DUMP to a file name to write the per-expression counts")
+	}
+	if _, err := pcaporacle.Tcpdump(); err != nil {
+		corpus.Unavailable(t, err.Error())
+	}
+	rs, err := Measure(acceptInputs(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	for _, r := range rs {
+		if r.Skip != "" {
+			continue
+		}
+		b = fmt.Appendf(b, "%d\t%d\t%d\t%s\t%s\n", r.Wring, r.Libpcap, r.Wring-r.Libpcap, r.DLT, r.Expr)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
