@@ -63,7 +63,11 @@ func analyze(g *graph) *flow {
 		states: &g.s.states, facts: &g.s.facts, runRegs: fl.runRegs, runSafe: fl.runSafe}
 	clear(fl.in)
 	clear(fl.out)
-	for i := range fl.init {
+	// A and X start at 0 (spec/ISA.md §1); the scratch slots are
+	// unknown, as no verified program reads one before writing it.
+	fl.init[slotA] = fl.n.cnst(0)
+	fl.init[slotX] = fl.n.cnst(0)
+	for i := slotM; i < nSlots; i++ {
 		fl.init[i] = fl.n.fresh()
 	}
 	for _, b := range g.order {

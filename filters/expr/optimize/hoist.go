@@ -68,11 +68,19 @@ func (u undoLog) restore() {
 // and that no block between d and b write X: X then holds c on every path
 // into b. The graph is refreshed on success; on failure nothing changed.
 func (g *graph) hoistConstX(b *block, undo *undoLog) bool {
-	if b == g.entry || len(b.preds) == 0 || b.succ[0] == b {
+	if len(b.preds) == 0 && b != g.entry || b.succ[0] == b {
 		return false
 	}
+	ldx := b.stmts[0]
+	if ldx.K == 0 && b != g.entry && g.xStartValue(b, false) {
+		// X still holds its initial 0 here: the block only jumps.
+		undo.save(b)
+		b.stmts = b.stmts[:0]
+		g.bypass(b, undo)
+		return true
+	}
 	d := g.idom(b)
-	if d == nil || d == b {
+	if b == g.entry || d == nil || d == b {
 		return false
 	}
 	lv := computeLiveness(g)
@@ -107,8 +115,14 @@ func (g *graph) hoistConstX(b *block, undo *undoLog) bool {
 		}
 	}
 	undo.save(d)
-	ldx := b.stmts[0]
 	d.stmts = append(d.stmts[:len(d.stmts):len(d.stmts)], ldx)
+	g.bypass(b, undo)
+	return true
+}
+
+// bypass sends the predecessors of b, a block that only jumps and is not
+// the entry, to its successor, and refreshes the graph.
+func (g *graph) bypass(b *block, undo *undoLog) {
 	next := b.succ[0]
 	for _, p := range b.preds {
 		undo.save(p)
@@ -119,6 +133,41 @@ func (g *graph) hoistConstX(b *block, undo *undoLog) bool {
 		}
 	}
 	g.refresh()
+}
+
+// xStartValue reports whether X still holds its initial value 0 at the
+// entry of b (at its end when withB is set): no statement on any path
+// from the program's entry writes X.
+func (g *graph) xStartValue(b *block, withB bool) bool {
+	writesX := func(x *block) bool {
+		for _, s := range x.stmts {
+			if _, def := useDef(s); def&(1<<slotX) != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if withB && writesX(b) {
+		return false
+	}
+	g.epoch++
+	b.mark = g.epoch
+	stack := append(g.s.out[:0], b)
+	defer func() { g.s.out = stack[:0] }()
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, p := range x.preds {
+			if p.mark == g.epoch {
+				continue
+			}
+			if writesX(p) {
+				return false
+			}
+			p.mark = g.epoch
+			stack = append(stack, p)
+		}
+	}
 	return true
 }
 

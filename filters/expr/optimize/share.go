@@ -234,7 +234,9 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 			b2.kind, b2.succ = termGoto, [2]*block{t}
 			target = t
 		}
-		b2.stmts = append(b2.stmts, spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeIMM, 0))
+		if !g.xStartValue(b2, true) {
+			b2.stmts = append(b2.stmts, spec.Stmt(spec.ClassLDX|spec.SizeW|spec.ModeIMM, 0))
+		}
 		for _, r := range m.region2 {
 			if r == b2 {
 				continue
@@ -258,6 +260,12 @@ func (g *graph) replace(b1, b2 *block, pre int, m *matcher) bool {
 	}
 	if m.mode == absAbs && isConstX(b2) && len(b2.preds) > 0 {
 		g.hoistConstX(b2, &undo)
+	}
+	// Blocks left empty are bypassed, so they cost no `ja`.
+	for _, b := range [2]*block{b1, b2} {
+		if len(b.stmts) == 0 && b.kind == termGoto && b != g.entry && len(b.preds) > 0 {
+			g.bypass(b, &undo)
+		}
 	}
 	if g.size() < before {
 		return true
