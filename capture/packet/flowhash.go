@@ -1,10 +1,6 @@
 package packet
 
-import (
-	"math/bits"
-
-	"github.com/wringcap/wring/spec"
-)
+import "math/bits"
 
 // Flow hash constants (spec/RECORD.md, "Flow hash"). The seed is fixed so
 // that every wring process, filter and analyzer computes the same value.
@@ -42,32 +38,4 @@ func flowHashOrdered(ipVersion, proto uint8, a0, a1, b0, b1 uint64, ap, bp uint1
 	h = flowMix(h^b0^flowMul2, b1^flowMul1)
 	h = flowMix(h^w, flowMul2)
 	return uint32(h) ^ uint32(h>>32)
-}
-
-// flowHash fills RecFlowHash. Ports enter the hash only for TCP, UDP and
-// SCTP datagrams that are not fragments, so that every fragment of a
-// datagram, and both directions of an ICMP exchange, hash alike.
-func (p *parser) flowHash() {
-	rec := p.rec
-	var sport, dport uint16
-	if p.flags&spec.RecFlagFragment == 0 {
-		switch p.proto {
-		case ProtoTCP, ProtoUDP, ProtoSCTP:
-			sport, dport = p.sport, p.dport
-		}
-	}
-	var h uint32
-	if p.ipv == 4 {
-		s := uint64(be.Uint32(rec[spec.RecSrcAddr:]))
-		d := uint64(be.Uint32(rec[spec.RecDstAddr:]))
-		if s > d || (s == d && sport > dport) {
-			s, d = d, s
-			sport, dport = dport, sport
-		}
-		h = flowHashOrdered(4, p.proto, s<<32, 0, d<<32, 0, sport, dport)
-	} else {
-		h = FlowHash(6, p.proto, (*[16]byte)(rec[spec.RecSrcAddr:spec.RecSrcAddr+16]),
-			(*[16]byte)(rec[spec.RecDstAddr:spec.RecDstAddr+16]), sport, dport)
-	}
-	le.PutUint32(rec[spec.RecFlowHash:], h)
 }

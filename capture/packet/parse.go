@@ -41,38 +41,82 @@ const MaxMPLSLabels = 16
 // info.LinkType. It never allocates, never panics on any input and never
 // reads past data; what it cannot parse it reports with RecFlagTruncated or
 // RecFlagMalformed.
+//
+// The fields are gathered in the parser (on the stack) and the record is
+// written at the end, eight bytes at a time: no store to rec can delay a
+// later load of the parser's state.
 func Parse(info Info, data []byte, rec *Record) {
-	*rec = Record{}
-	le.PutUint64(rec[spec.RecTimestamp:], uint64(info.Timestamp))
-	le.PutUint32(rec[spec.RecCapLen:], uint32(len(data)))
-	le.PutUint32(rec[spec.RecWireLen:], info.WireLen)
-	le.PutUint32(rec[spec.RecIfindex:], info.Ifindex)
-	le.PutUint16(rec[spec.RecQueue:], info.Queue)
-	le.PutUint16(rec[spec.RecLinkType:], uint16(info.LinkType))
-	// L3, L4 and payload offsets absent, EtherType 0: one store.
-	le.PutUint64(rec[spec.RecL3Off:], 0x0000_ffff_ffff_ffff)
-
-	p := parser{data: data, rec: rec}
+	// Field by field: a composite literal would be built in a temporary
+	// and copied, and the copy's wide loads of the narrow stores stall.
+	var p parser
+	p.data = data
+	p.l3, p.l4, p.pay = spec.NoOffset, spec.NoOffset, spec.NoOffset
 	if uint64(len(data)) < uint64(info.WireLen) {
 		p.flags = spec.RecFlagTruncated
 	}
-	p.link(info.LinkType)
-	if p.ipv != 0 {
-		p.flowHash()
+	// The common case, Ethernet II, without the link-type switch.
+	if info.LinkType == spec.LinkEthernet && len(data) >= 14 && be.Uint16(data[12:]) >= 0x0600 {
+		p.ether(14, be.Uint16(data[12:]))
+	} else {
+		p.link(info.LinkType)
 	}
-	le.PutUint32(rec[spec.RecFlags:], p.flags)
+	// The flow hash (flowHashOrdered written out: a call costs as much as
+	// a mix). Ports enter it only for TCP, UDP and SCTP datagrams that are
+	// not fragments, so that every fragment of a datagram, and both
+	// directions of an ICMP exchange, hash alike.
+	var hash uint32
+	if p.ipv != 0 {
+		var ports uint64 // sport<<16 | dport
+		if p.flags&spec.RecFlagFragment == 0 && (p.proto == ProtoTCP || p.proto == ProtoUDP || p.proto == ProtoSCTP) {
+			ports = uint64(p.sport)<<16 | uint64(p.dport)
+		}
+		s0, s1, d0, d1 := p.src0, p.src1, p.dst0, p.dst1
+		if s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && ports>>16 > ports&0xffff))) {
+			s0, s1, d0, d1 = d0, d1, s0, s1
+			ports = ports>>16 | ports&0xffff<<16
+		}
+		h := flowMix(s0^flowMul1, s1^flowSeed)
+		h = flowMix(h^d0^flowMul2, d1^flowMul1)
+		h = flowMix(h^(ports<<32|uint64(p.proto)<<8|uint64(p.ipv)), flowMul2)
+		hash = uint32(h) ^ uint32(h>>32)
+	}
+	le.PutUint64(rec[spec.RecTimestamp:], uint64(info.Timestamp))
+	le.PutUint64(rec[spec.RecCapLen:], uint64(uint32(len(data)))|uint64(info.WireLen)<<32)
+	le.PutUint64(rec[spec.RecIfindex:], uint64(info.Ifindex)|uint64(info.Queue)<<32|uint64(info.LinkType)<<48)
+	le.PutUint64(rec[spec.RecL3Off:], uint64(p.l3)|uint64(p.l4)<<16|uint64(p.pay)<<32|uint64(p.et)<<48)
+	le.PutUint64(rec[spec.RecVLANOuter:], uint64(p.vlanOuter)|uint64(p.vlanInner)<<16|
+		uint64(p.vlanCount)<<32|uint64(p.mplsCount)<<40|uint64(p.ipv)<<48|uint64(p.proto)<<56)
+	// TCP flags, TTL, the two port fields and the reserved zero.
+	le.PutUint64(rec[spec.RecTCPFlags:], uint64(p.tcpFlags)|uint64(p.ttl)<<8|uint64(p.srcField)<<16|uint64(p.dstField)<<32)
+	be.PutUint64(rec[spec.RecSrcAddr:], p.src0)
+	be.PutUint64(rec[spec.RecSrcAddr+8:], p.src1)
+	be.PutUint64(rec[spec.RecDstAddr:], p.dst0)
+	be.PutUint64(rec[spec.RecDstAddr+8:], p.dst1)
+	le.PutUint64(rec[spec.RecFlowHash:], uint64(hash)|uint64(p.flags)<<32)
+	le.PutUint64(rec[spec.RecPayloadLen:], uint64(p.payLen)|uint64(p.mplsTop)<<32)
 }
 
-// parser is the state of one Parse call; it lives on the stack.
+// parser is the state of one Parse call, the record's fields among it; it
+// lives on the stack.
 type parser struct {
 	data    []byte
-	rec     *Record
 	flags   uint32
 	ipv     uint8
 	proto   uint8
 	clipped bool   // the IP length runs past the captured bytes
 	sport   uint16 // ports that enter the flow hash
 	dport   uint16
+
+	l3, l4, pay          uint16 // offsets, spec.NoOffset when absent
+	et                   uint16 // EtherType of the network layer
+	vlanOuter, vlanInner uint16
+	vlanCount, mplsCount uint8
+	tcpFlags, ttl        uint8
+	srcField, dstField   uint16 // RecSrcPort and RecDstPort
+	src0, src1           uint64 // source address, big-endian halves (IPv4 in the top of src0)
+	dst0, dst1           uint64
+	payLen               uint32
+	mplsTop              uint32
 }
 
 // short reports whether a header of need bytes at off runs past end, the
@@ -162,24 +206,24 @@ func (p *parser) link(lt spec.LinkType) {
 // ether walks VLAN tags and MPLS labels from off, where a header of
 // EtherType et starts, and parses the network layer.
 func (p *parser) ether(off int, et uint16) {
-	d, rec := p.data, p.rec
+	d := p.data
 	var vlans uint32
 	for et == EtherTypeVLAN || et == EtherTypeQinQ || et == EtherTypeQinQOld {
 		if len(d) < off+4 {
 			p.flags |= spec.RecFlagTruncated
 			p.setVLANs(vlans)
-			le.PutUint16(rec[spec.RecEtherType:], et)
+			p.et = et
 			return
 		}
-		tci := be.Uint16(d[off:])
+		h := d[off : off+4]
 		switch vlans {
 		case 0:
-			le.PutUint16(rec[spec.RecVLANOuter:], tci)
+			p.vlanOuter = be.Uint16(h)
 		case 1:
-			le.PutUint16(rec[spec.RecVLANInner:], tci)
+			p.vlanInner = be.Uint16(h)
 		}
 		vlans++
-		et = be.Uint16(d[off+2:])
+		et = be.Uint16(h[2:])
 		off += 4
 	}
 	p.setVLANs(vlans)
@@ -189,12 +233,12 @@ func (p *parser) ether(off int, et uint16) {
 			if len(d) < off+4 {
 				p.flags |= spec.RecFlagTruncated
 				p.setMPLS(n)
-				le.PutUint16(rec[spec.RecEtherType:], et)
+				p.et = et
 				return
 			}
-			e := be.Uint32(d[off:])
+			e := be.Uint32(d[off : off+4])
 			if n == 0 {
-				le.PutUint32(rec[spec.RecMPLSTop:], e)
+				p.mplsTop = e
 			}
 			n++
 			off += 4
@@ -204,7 +248,7 @@ func (p *parser) ether(off int, et uint16) {
 			if n == MaxMPLSLabels {
 				p.flags |= spec.RecFlagMalformed
 				p.setMPLS(n)
-				le.PutUint16(rec[spec.RecEtherType:], et)
+				p.et = et
 				return
 			}
 		}
@@ -220,7 +264,7 @@ func (p *parser) ether(off int, et uint16) {
 			}
 		}
 	}
-	le.PutUint16(rec[spec.RecEtherType:], et)
+	p.et = et
 	switch et {
 	case EtherTypeIPv4:
 		p.ipv4(off)
@@ -236,7 +280,7 @@ func (p *parser) setVLANs(n uint32) {
 	if n > 255 {
 		n = 255
 	}
-	p.rec[spec.RecVLANCount] = uint8(n)
+	p.vlanCount = uint8(n)
 	p.flags |= spec.RecFlagVLAN
 }
 
@@ -244,6 +288,6 @@ func (p *parser) setMPLS(n uint32) {
 	if n > 255 {
 		n = 255
 	}
-	p.rec[spec.RecMPLSCount] = uint8(n)
+	p.mplsCount = uint8(n)
 	p.flags |= spec.RecFlagMPLS
 }

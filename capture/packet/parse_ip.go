@@ -20,8 +20,8 @@ func (p *parser) ipEnd(off, total int) int {
 
 // ipv4 parses an IPv4 header at off.
 func (p *parser) ipv4(off int) {
-	d, rec := p.data, p.rec
-	le.PutUint16(rec[spec.RecL3Off:], uint16(off))
+	d := p.data
+	p.l3 = uint16(off)
 	if len(d) < off+20 {
 		p.flags |= spec.RecFlagTruncated
 		return
@@ -44,11 +44,9 @@ func (p *parser) ipv4(off int) {
 	}
 	p.ipv = 4
 	p.proto = h[9]
-	rec[spec.RecIPVersion] = 4
-	rec[spec.RecIPProto] = h[9]
-	rec[spec.RecTTL] = h[8]
-	copy(rec[spec.RecSrcAddr:spec.RecSrcAddr+4], h[12:16])
-	copy(rec[spec.RecDstAddr:spec.RecDstAddr+4], h[16:20])
+	p.ttl = h[8]
+	p.src0 = uint64(be.Uint32(h[12:])) << 32
+	p.dst0 = uint64(be.Uint32(h[16:])) << 32
 	if ihl > 20 {
 		p.flags |= spec.RecFlagIPOptions
 	}
@@ -69,8 +67,8 @@ func (p *parser) ipv4(off int) {
 
 // ipv6 parses an IPv6 header and its extension headers at off.
 func (p *parser) ipv6(off int) {
-	d, rec := p.data, p.rec
-	le.PutUint16(rec[spec.RecL3Off:], uint16(off))
+	d := p.data
+	p.l3 = uint16(off)
 	if len(d) < off+40 {
 		p.flags |= spec.RecFlagTruncated
 		return
@@ -81,10 +79,9 @@ func (p *parser) ipv6(off int) {
 		return
 	}
 	p.ipv = 6
-	rec[spec.RecIPVersion] = 6
-	rec[spec.RecTTL] = h[7]
-	copy(rec[spec.RecSrcAddr:spec.RecSrcAddr+16], h[8:24])
-	copy(rec[spec.RecDstAddr:spec.RecDstAddr+16], h[24:40])
+	p.ttl = h[7]
+	p.src0, p.src1 = be.Uint64(h[8:]), be.Uint64(h[16:])
+	p.dst0, p.dst1 = be.Uint64(h[24:]), be.Uint64(h[32:])
 	nh := h[6]
 	plen := int(be.Uint16(h[4:]))
 	if plen == 0 && nh == 0 {
@@ -151,5 +148,4 @@ func (p *parser) ipv6(off int) {
 
 func (p *parser) setProto(proto uint8) {
 	p.proto = proto
-	p.rec[spec.RecIPProto] = proto
 }

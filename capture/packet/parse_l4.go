@@ -3,53 +3,60 @@ package packet
 import "github.com/wringcap/wring/spec"
 
 // transport parses the transport header of protocol p.proto at off; end is
-// where the IP datagram ends within the capture.
+// where the IP datagram ends within the capture (off <= end <= len(data):
+// the IP parsers checked their headers fit before end).
 func (p *parser) transport(off, end int) {
-	d, rec := p.data, p.rec
-	le.PutUint16(rec[spec.RecL4Off:], uint16(off))
+	p.l4 = uint16(off)
+	h := p.data[off:end] // the rest of the datagram
 	var hlen int
 	switch p.proto {
 	case ProtoTCP:
-		if p.short(off, 20, end) {
-			p.ports(off, end)
+		if len(h) < 20 {
+			p.shortBy()
+			p.ports(h)
 			return
 		}
-		hlen = int(d[off+12]>>4) * 4
-		rec[spec.RecTCPFlags] = d[off+13]
-		p.ports(off, end)
+		hlen = int(h[12]>>4) * 4
+		p.tcpFlags = h[13]
+		p.ports(h)
 		if hlen < 20 {
 			p.flags |= spec.RecFlagMalformed
 			return
 		}
-		if p.short(off, hlen, end) {
+		if hlen > len(h) {
+			p.shortBy()
 			return
 		}
 	case ProtoUDP:
-		if p.short(off, 8, end) {
-			p.ports(off, end)
+		if len(h) < 8 {
+			p.shortBy()
+			p.ports(h)
 			return
 		}
-		p.ports(off, end)
-		if be.Uint16(d[off+4:]) < 8 {
+		p.ports(h)
+		if be.Uint16(h[4:6]) < 8 {
 			p.flags |= spec.RecFlagMalformed
 		}
 		hlen = 8
 	case ProtoSCTP:
-		if p.short(off, 12, end) {
-			p.ports(off, end)
+		if len(h) < 12 {
+			p.shortBy()
+			p.ports(h)
 			return
 		}
-		p.ports(off, end)
+		p.ports(h)
 		hlen = 12
 	case ProtoICMP, ProtoICMPv6:
-		if p.short(off, 4, end) {
+		if len(h) < 4 {
+			p.shortBy()
 			return
 		}
-		le.PutUint16(rec[spec.RecSrcPort:], be.Uint16(d[off:]))
+		p.srcField = be.Uint16(h[0:2])
 		hlen = 4
 		if p.proto == ProtoICMP {
 			// RFC 792: type, code, checksum and a 4-byte rest-of-header.
-			if p.short(off, 8, end) {
+			if len(h) < 8 {
+				p.shortBy()
 				return
 			}
 			hlen = 8
@@ -57,19 +64,25 @@ func (p *parser) transport(off, end int) {
 	default:
 		return
 	}
-	le.PutUint16(rec[spec.RecPayloadOff:], uint16(off+hlen))
-	le.PutUint32(rec[spec.RecPayloadLen:], uint32(end-off-hlen))
+	p.pay = uint16(off + hlen)
+	p.payLen = uint32(len(h) - hlen)
 }
 
-// ports records the source and destination ports at off when the first
-// four bytes of the header are there.
-func (p *parser) ports(off, end int) {
-	if off+4 > end {
+// shortBy flags a header that runs past the end of its datagram, as short
+// does.
+func (p *parser) shortBy() {
+	if !p.clipped {
+		p.flags |= spec.RecFlagMalformed
+	}
+}
+
+// ports records the source and destination ports at the start of h, the
+// transport header, when its first four bytes are there.
+func (p *parser) ports(h []byte) {
+	if len(h) < 4 {
 		return
 	}
-	d := p.data
-	p.sport = be.Uint16(d[off:])
-	p.dport = be.Uint16(d[off+2:])
-	le.PutUint16(p.rec[spec.RecSrcPort:], p.sport)
-	le.PutUint16(p.rec[spec.RecDstPort:], p.dport)
+	p.sport = be.Uint16(h[0:2])
+	p.dport = be.Uint16(h[2:4])
+	p.srcField, p.dstField = p.sport, p.dport
 }
