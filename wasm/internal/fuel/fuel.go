@@ -58,6 +58,17 @@ type section struct {
 // initial (the budget of the start function and of instantiation) and is
 // exported as exportName.
 func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
+	return rewrite(bin, exportName, initial, options{})
+}
+
+// options turn parts of the rewrite off, for tests and benchmarks that
+// measure what each part costs.
+type options struct {
+	noUnroll bool // do not unroll loops
+	noCharge bool // keep the fuel local and its syncs, but charge nothing
+}
+
+func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte, error) {
 	secs, err := split(bin)
 	if err != nil {
 		return nil, err
@@ -129,7 +140,7 @@ func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
 			}
 			emit(s.id, body)
 		case secCode:
-			body, err := meterCode(s.body, idx, ft)
+			body, err := meterCode(s.body, idx, ft, opt)
 			if err != nil {
 				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
 			}

@@ -41,7 +41,7 @@ type funcTypes struct {
 }
 
 // meterCode rewrites every function body of a code section.
-func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
+func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	if r.err != nil {
@@ -53,7 +53,11 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 	out := make([]byte, 0, len(body)+len(body)/2+16)
 	out = appendU32(out, n)
 	var s scanner
-	var fnOut []byte
+	var fnOut, unrolled []byte
+	u := unroller{budget: unrollBudget + len(body)/4}
+	if opt.noUnroll {
+		u.budget = -1
+	}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		fn := r.bytes(int(size))
@@ -61,7 +65,17 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 			return nil, fmt.Errorf("function %d: %w", i, r.err)
 		}
 		s.params, s.globals = ft.params[i], global
+		orig := fn
+		unrolled, fn = u.unroll(unrolled[:0], fn, ft.body[i])
+		s.free = u.added
 		if err := s.scan(fn); err != nil {
+			if len(u.added) > 0 {
+				// Report offsets in the module's own code.
+				s.free = nil
+				if err2 := s.scan(orig); err2 != nil {
+					err = err2
+				}
+			}
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		local := ft.params[i] + s.locals
@@ -71,6 +85,9 @@ func meterCode(body []byte, global uint32, ft funcTypes) ([]byte, error) {
 		for _, e := range s.edits {
 			fnOut = append(fnOut, fn[prev:e.at]...)
 			prev = e.at
+			if opt.noCharge && (e.kind == editEntry || e.kind == editCharge || e.kind == editEntryLoad) {
+				continue
+			}
 			switch e.kind {
 			case editLocals:
 				fnOut = appendU32(fnOut, s.groups+1)
@@ -193,6 +210,7 @@ type scanner struct {
 	groups      uint32  // local declaration groups
 	groupsStart int     // offset of the first group
 	params      uint32  // parameters of the function
+	free        []int   // offsets, in order, of instructions not charged (added by the unroller)
 	globals     uint32  // globals of the module before the fuel global
 }
 
@@ -229,7 +247,11 @@ func (s *scanner) scan(fn []byte) error {
 		}
 		start := r.pos
 		cur := s.stack[len(s.stack)-1]
-		s.costs[cur]++
+		if len(s.free) > 0 && s.free[0] == start {
+			s.free = s.free[1:] // added by the unroller: not charged
+		} else {
+			s.costs[cur]++
+		}
 		op, err := r.instr()
 		if err != nil {
 			return err
