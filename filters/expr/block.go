@@ -116,7 +116,11 @@ func prepend(stmts []spec.Instruction, p pred) pred {
 // graph out as a program. Blocks are placed in reverse post-order, so every
 // jump goes forward; conditional jumps whose offset does not fit in 8 bits
 // go through an extra ja, as libpcap's assembler does.
-func assemble(p pred, snaplen uint32) (spec.Program, error) {
+//
+// With prove set, it first checks with provesReject whether libpcap's
+// optimizer would find that the program rejects every packet, and then
+// returns no program and rejectsAll true.
+func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll bool, err error) {
 	accept := &block{ret: true, retK: snaplen}
 	reject := &block{ret: true, retK: 0}
 	for _, e := range p.t {
@@ -124,6 +128,9 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 	}
 	for _, e := range p.f {
 		e.set(reject)
+	}
+	if prove && provesReject(p.head, accept) {
+		return nil, true, nil
 	}
 	var order []*block
 	var visit func(b *block)
@@ -153,7 +160,7 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 	order = append(order, accept, reject)
 	for _, b := range order {
 		if !b.ret && !b.cond && b.jt == nil {
-			return nil, fmt.Errorf("internal error: unwired block")
+			return nil, false, fmt.Errorf("internal error: unwired block")
 		}
 	}
 	size := func(i int, b *block) int {
@@ -184,7 +191,7 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 			pos += size(i, b)
 		}
 		if pos > 1<<20 {
-			return nil, fmt.Errorf("program too large")
+			return nil, false, fmt.Errorf("program too large")
 		}
 		changed := false
 		for _, b := range order {
@@ -203,7 +210,7 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 			break
 		}
 	}
-	var prog spec.Program
+	prog = nil
 	for i, b := range order {
 		prog = append(prog, b.stmts...)
 		switch {
@@ -233,5 +240,5 @@ func assemble(p pred, snaplen uint32) (spec.Program, error) {
 			}
 		}
 	}
-	return prog, nil
+	return prog, false, nil
 }

@@ -96,23 +96,32 @@ func Compile(src string, opts Options) (prog spec.Program, err error) {
 		p = g.node(tree)
 	}
 	p = g.finish(p)
-	if opts.Optimize && p.meaning == isFalse {
+	// libpcap refuses an expression when its optimizer reduces the
+	// program to "ret #0"; it does not optimize programs with
+	// protochain (their loop), so it never refuses those.
+	prove := opts.Optimize && !g.protochainUsed
+	if prove && p.meaning == isFalse {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
 	}
-	out, aerr := assemble(p, opts.Snaplen)
+	// Where the link-layer header has a variable length (802.11 and its
+	// radio headers, PFLOG), libpcap's optimizer is seen proving none of
+	// what provesReject would ("tcp and udp" compiles): only constants.
+	out, rejectsAll, aerr := assemble(p, opts.Snaplen, prove && !g.offLinkPL.variable && !g.offLinkHdr.variable)
 	if aerr != nil {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: aerr.Error()}
+	}
+	if rejectsAll {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
 	}
 	out = initScratch(out)
 	if len(out) > spec.MaxInstructions {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: " + itoa(len(out)) + " instructions, the limit is 4096", Err: ErrUnsupported}
 	}
 	if opts.Optimize {
+		// wring's optimizer may still reduce the program to "ret #0"
+		// (it knows value ranges and failing loads, which libpcap's
+		// does not): that program is kept, as libpcap keeps its own.
 		out = optimize.Program(out)
-		if len(out) == 1 && out[0] == stmt(spec.ClassRET|spec.RetK, 0) {
-			// As libpcap's optimizer reports it.
-			return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
-		}
 	}
 	return out, nil
 }

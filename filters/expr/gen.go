@@ -61,6 +61,10 @@ type gen struct {
 	labelDepth, vlanDepth int
 
 	regused [spec.MemWords]bool
+
+	// protochainUsed is set when the expression uses protochain, which
+	// turns libpcap's optimizer off (and with it "rejects all packets").
+	protochainUsed bool
 }
 
 func (g *gen) fail(format string, args ...any) {

@@ -67,9 +67,6 @@ var versionDifferences = map[string]string{
 	// IPV4 listing). Keyed by expression: the same on every link type.
 	"ip multicast": "1.11 matches 224.0.0.0/4 only, 1.10.3 dst[0] >= 224",
 	"ether broadcast or ip multicast or ip6 multicast": "1.11 matches 224.0.0.0/4 only, 1.10.3 dst[0] >= 224",
-	// 1.10.3's SLIP `outbound` is direction byte != 0; 1.11's is == 1
-	// (TESTrun's SLIP listing).
-	"SLIP outbound": "1.11 tests the SLIP direction byte for 1, 1.10.3 for non-zero",
 }
 
 // libpcapBugs lists "LINKTYPE expression" pairs whose libpcap 1.10.3
@@ -85,20 +82,12 @@ var libpcapBugs = map[string]string{
 
 // versionDifferencePackets recognizes, per link type, packets on which
 // libpcap 1.10.3 and 1.11 differ for every expression that tests the link
-// type's protocol field.
+// type's protocol field. (None at present: on ARCnet's RFC 1051 types and
+// SLIP's direction byte wring follows 1.10.3, see testrun_test.go.)
 var versionDifferencePackets = map[spec.LinkType]struct {
 	why   string
 	match func(pkt []byte) bool
-}{
-	// 1.10.3 takes the RFC 1051 ARCnet types 0xf0 (IP) and 0xf1 (ARP) as ip
-	// and arp; 1.11 only the RFC 1201 types 0xd4 and 0xd5 (TESTrun's
-	// ARCNET and ARCNET_LINUX listings). arcnet-rfc1051-arp-icmp-http.pcap
-	// holds only RFC 1051 frames.
-	spec.LinkArcnetLinux: {
-		why:   "RFC 1051 ARCnet protocol types 0xf0/0xf1: 1.10.3 matches them as ip/arp, 1.11 does not",
-		match: func(p []byte) bool { return len(p) > 4 && (p[4] == 0xf0 || p[4] == 0xf1) },
-	},
-}
+}{}
 
 // expectedRefusals lists the expressions wring refuses although tcpdump
 // compiles them, with the reason.

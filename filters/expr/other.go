@@ -111,10 +111,18 @@ func (g *gen) other(n *nOther) pred {
 		if !is80211(g.linktype) {
 			g.failKwOnDLT("type/subtype")
 		}
+		if g.linktype == ltPPI {
+			// libpcap 1.10 (1.11 accepts them on PPI).
+			g.failUnsupported("802.11 link-layer types supported only on 802.11")
+		}
 		return g.mcmp(orLinkHdr, 0, spec.SizeB, n.num, n.num2)
 	case "wlandir":
 		if !is80211(g.linktype) {
 			g.failKwOnDLT("dir")
+		}
+		if g.linktype == ltPPI {
+			// libpcap 1.10 (1.11 accepts it on PPI).
+			g.failUnsupported("frame direction supported only with 802.11 headers")
 		}
 		return g.mcmp(orLinkHdr, 1, spec.SizeB, n.num, 0x03)
 	case "llc":
@@ -229,7 +237,13 @@ func (g *gen) inOut(out bool) pred {
 	}
 	switch lt := g.linktype; {
 	case lt == ltSLIP:
-		return g.cmp(orLinkHdr, 0, spec.SizeB, pick(1, 0))
+		// libpcap 1.10: inbound is direction byte 0, outbound any other
+		// value (1.11: outbound is 1).
+		b0 := g.cmp(orLinkHdr, 0, spec.SizeB, 0)
+		if out {
+			return not(b0)
+		}
+		return b0
 	case lt == ltIPNet:
 		return g.cmp(orLinkHdr, 2, spec.SizeH, pick(1, 2)) // IPNET_OUTBOUND 1, IPNET_INBOUND 2
 	case lt == ltSLL:

@@ -36,6 +36,7 @@ func (g *gen) protochain(v uint32, proto int) pred {
 	if g.offLinkPL.variable {
 		g.fail("'protochain' not supported with variable length headers")
 	}
+	g.protochainUsed = true
 	reg := g.allocReg()
 	defer g.freeReg(reg)
 	nl := g.offLinkPL.c + g.offNL

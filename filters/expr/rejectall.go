@@ -1,0 +1,313 @@
+package expr
+
+import "github.com/wringcap/wring/spec"
+
+// provesReject reports whether the reasoning of libpcap 1.10's optimizer
+// shows that no packet reaches accept, the case in which libpcap refuses
+// an expression with "expression rejects all packets". That optimizer
+// knows constants (loads of immediates and arithmetic on them) and the
+// outcome of tests made before on the same value (the same load is
+// numbered alike wherever it occurs) with the same operation and operand,
+// or of an equality found true with another constant, when those tests
+// lie on every path to the edge (its edge dominators): such an edge is
+// moved past the test whose outcome it knows. Where paths merge, only
+// what all of them know remains. It does not know value ranges, nor
+// that a load past the end of every packet fails, as wring's own
+// optimizer does: an expression that only wring's optimizer reduces to
+// "ret #0" compiles, as it does with libpcap, to a program that rejects
+// every packet.
+//
+// The blocks are visited once, in topological order; each edge into a
+// block first tries to pass through it, with what it knows, and the rest
+// merge.
+func provesReject(head, accept *block) bool {
+	var order []*block
+	seen := map[*block]bool{}
+	var visit func(b *block)
+	visit = func(b *block) {
+		if b == nil || seen[b] {
+			return
+		}
+		seen[b] = true
+		if !b.ret {
+			visit(b.jt)
+			if b.cond {
+				visit(b.jf)
+			}
+		}
+		order = append(order, b)
+	}
+	visit(head)
+	if !seen[accept] {
+		return true
+	}
+	v := &valueTable{ids: map[valueKey]int{}, consts: map[int]uint32{}}
+	var st0 vstate
+	for i := range st0 {
+		st0[i] = v.fresh()
+	}
+	in := map[*block][]vedge{head: {{st: st0}}}
+	for i := len(order) - 1; i >= 0; i-- {
+		b := order[i]
+		edges := in[b]
+		delete(in, b)
+		if len(edges) == 0 {
+			continue
+		}
+		if b == accept {
+			return false
+		}
+		if b.ret {
+			continue
+		}
+		var rest []vedge
+		for _, e := range edges {
+			st := e.st
+			for _, s := range b.stmts {
+				v.step(&st, s)
+			}
+			if !b.cond {
+				in[b.jt] = append(in[b.jt], vedge{st, e.facts})
+				continue
+			}
+			a, op, o := v.test(b, &st)
+			if known, out := v.decide(a, op, o, e.facts); known {
+				to := b.jf
+				if out {
+					to = b.jt
+				}
+				in[to] = append(in[to], vedge{st, e.facts})
+				continue
+			}
+			rest = append(rest, e)
+		}
+		if len(rest) == 0 {
+			continue
+		}
+		st := rest[0].st
+		facts := rest[0].facts
+		for _, e := range rest[1:] {
+			for k := range st {
+				if st[k] != e.st[k] {
+					st[k] = v.fresh()
+				}
+			}
+			facts = intersect(facts, e.facts)
+		}
+		for _, s := range b.stmts {
+			v.step(&st, s)
+		}
+		a, op, o := v.test(b, &st)
+		n := len(facts)
+		in[b.jt] = append(in[b.jt], vedge{st, append(facts[:n:n], fact{a, op, o, true})})
+		in[b.jf] = append(in[b.jf], vedge{st, append(facts[:n:n], fact{a, op, o, false})})
+	}
+	return true
+}
+
+// vedge is what is known on an edge into a block.
+type vedge struct {
+	st    vstate
+	facts []fact
+}
+
+func intersect(a, b []fact) []fact {
+	var out []fact
+	for _, f := range a {
+		for _, g := range b {
+			if f == g {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// test returns the value numbers of a block's conditional jump: A, the
+// operation, and the operand.
+func (v *valueTable) test(b *block, st *vstate) (a int, op uint16, o int) {
+	op = b.op &^ spec.SrcX
+	if b.op&spec.SrcX != 0 {
+		return st[atomA], op, st[atomX]
+	}
+	return st[atomA], op, v.constant(b.k)
+}
+
+// Atoms of the value state: scratch memory, then A and X.
+const (
+	atomA = spec.MemWords
+	atomX = spec.MemWords + 1
+)
+
+type vstate [spec.MemWords + 2]int
+
+type valueKey struct {
+	op   uint16
+	k    uint32
+	a, b int
+}
+
+// valueTable numbers values: equal keys, equal numbers.
+type valueTable struct {
+	ids    map[valueKey]int
+	consts map[int]uint32
+	n      int
+}
+
+func (v *valueTable) fresh() int { v.n++; return v.n }
+
+func (v *valueTable) id(k valueKey) int {
+	if id, ok := v.ids[k]; ok {
+		return id
+	}
+	id := v.fresh()
+	v.ids[k] = id
+	return id
+}
+
+func (v *valueTable) constant(k uint32) int {
+	id := v.id(valueKey{op: spec.ClassLD | spec.ModeIMM, k: k})
+	v.consts[id] = k
+	return id
+}
+
+// step updates the state with one statement.
+func (v *valueTable) step(st *vstate, s ins) {
+	if s == abortLoad {
+		st[atomA] = v.fresh()
+		return
+	}
+	switch s.Class() {
+	case spec.ClassLD, spec.ClassLDX:
+		dst := atomA
+		if s.Class() == spec.ClassLDX {
+			dst = atomX
+		}
+		switch s.Mode() {
+		case spec.ModeIMM:
+			st[dst] = v.constant(s.K)
+		case spec.ModeMEM:
+			if s.K < spec.MemWords {
+				st[dst] = st[s.K]
+			} else {
+				st[dst] = v.fresh()
+			}
+		case spec.ModeIND:
+			st[dst] = v.id(valueKey{op: s.Op, k: s.K, a: st[atomX]})
+		default: // ABS, LEN, MSH
+			st[dst] = v.id(valueKey{op: s.Op, k: s.K})
+		}
+	case spec.ClassST:
+		if s.K < spec.MemWords {
+			st[s.K] = st[atomA]
+		}
+	case spec.ClassSTX:
+		if s.K < spec.MemWords {
+			st[s.K] = st[atomX]
+		}
+	case spec.ClassMISC:
+		if s.Op&spec.MiscTXA != 0 {
+			st[atomA] = st[atomX]
+		} else {
+			st[atomX] = st[atomA]
+		}
+	case spec.ClassALU:
+		st[atomA] = v.alu(s, st[atomA], st[atomX])
+	default:
+		st[atomA] = v.fresh()
+	}
+}
+
+func (v *valueTable) alu(s ins, a, x int) int {
+	op := s.Operation()
+	var o int
+	var ok bool
+	var k uint32
+	if s.Src() == spec.SrcX {
+		o = x
+		k, ok = v.consts[x]
+	} else {
+		o, k, ok = v.constant(s.K), s.K, true
+	}
+	if ok && k == 0 && (op == spec.ALUAnd || op == spec.ALUMul) {
+		return v.constant(0)
+	}
+	if ca, aok := v.consts[a]; aok && ok {
+		var r uint32
+		switch op {
+		case spec.ALUAdd:
+			r = ca + k
+		case spec.ALUSub:
+			r = ca - k
+		case spec.ALUMul:
+			r = ca * k
+		case spec.ALUDiv:
+			if k == 0 {
+				return v.fresh()
+			}
+			r = ca / k
+		case spec.ALUMod:
+			if k == 0 {
+				return v.fresh()
+			}
+			r = ca % k
+		case spec.ALUAnd:
+			r = ca & k
+		case spec.ALUOr:
+			r = ca | k
+		case spec.ALUXor:
+			r = ca ^ k
+		case spec.ALULsh:
+			r = ca << (k & 31)
+		case spec.ALURsh:
+			r = ca >> (k & 31)
+		case spec.ALUNeg:
+			r = -ca
+		default:
+			return v.fresh()
+		}
+		return v.constant(r)
+	}
+	return v.id(valueKey{op: s.Op, a: a, b: o})
+}
+
+// fact is the outcome of a test made on a path.
+type fact struct {
+	a       int
+	op      uint16 // jump opcode without the source bit
+	o       int
+	outcome bool
+}
+
+// decide tells whether the test (a op o) has a known outcome.
+func (v *valueTable) decide(a int, op uint16, o int, facts []fact) (known, outcome bool) {
+	ca, aok := v.consts[a]
+	co, ook := v.consts[o]
+	if aok && ook {
+		switch op & 0xf0 {
+		case spec.JumpJEQ:
+			return true, ca == co
+		case spec.JumpJGT:
+			return true, ca > co
+		case spec.JumpJGE:
+			return true, ca >= co
+		case spec.JumpJSET:
+			return true, ca&co != 0
+		}
+	}
+	for _, f := range facts {
+		if f.a != a || f.op != op {
+			continue
+		}
+		if f.o == o {
+			return true, f.outcome
+		}
+		if f.outcome && op&0xf0 == spec.JumpJEQ && ook {
+			if _, fk := v.consts[f.o]; fk {
+				return true, false
+			}
+		}
+	}
+	return false, false
+}
