@@ -35,6 +35,8 @@ var (
 	Offsets = Pass{Name: "offsets", run: offsets}
 	// Share jumps into equivalent code elsewhere instead of repeating it.
 	Share = Pass{Name: "share", run: share}
+	// Narrow loads only the bytes a mask keeps.
+	Narrow = Pass{Name: "narrow", run: narrow}
 	// Hoist sets X earlier where that removes a block that only sets it.
 	Hoist = Pass{Name: "hoist", run: hoist}
 )
@@ -42,7 +44,9 @@ var (
 // Passes returns every pass in the order Program runs them. Program runs
 // them in turn, round after round, until each has run on the graph as it
 // is without changing it.
-func Passes() []Pass { return []Pass{Fold, Thread, DeadCode, Peephole, Offsets, Merge, Share, Hoist} }
+func Passes() []Pass {
+	return []Pass{Fold, Thread, DeadCode, Peephole, Narrow, Offsets, Merge, Share, Hoist}
+}
 
 // maxRounds bounds the driver. Each change makes the program smaller or its
 // jumps more decided, so a fixed point comes long before; the bound only
