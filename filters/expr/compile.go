@@ -2,6 +2,7 @@ package expr
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/wringcap/wring/filters/expr/optimize"
@@ -39,7 +40,10 @@ type Options struct {
 	// savefiles written elsewhere), instead of the Linux values.
 	OfflineAF bool
 	// ProtochainDepth is how many extension headers "protochain" follows
-	// (DefaultProtochainDepth when 0, at most MaxProtochainDepth).
+	// (DefaultProtochainDepth when 0, at most MaxProtochainDepth). With
+	// ProtochainDeepest (any negative value) it is the largest depth, up
+	// to MaxProtochainDepth, at which the program fits in
+	// spec.MaxInstructions (and at least DefaultProtochainDepth).
 	ProtochainDepth int
 	// Resolver resolves host, Ethernet and network names. When nil, a
 	// name that is not a number or an address is an error wrapping
@@ -68,7 +72,41 @@ type Resolver interface {
 // Compile compiles a pcap filter expression to a classic BPF program. An
 // empty expression matches every packet. Errors are *Error values with the
 // position of the problem.
-func Compile(src string, opts Options) (prog spec.Program, err error) {
+func Compile(src string, opts Options) (spec.Program, error) {
+	if opts.ProtochainDepth >= 0 {
+		return compile(src, opts)
+	}
+	// The deepest protochain that fits: the program grows with the
+	// depth, so search the largest depth that is not too long.
+	o := opts
+	o.ProtochainDepth = MaxProtochainDepth
+	prog, err := compile(src, o)
+	if err == nil || !errors.Is(err, ErrTooLong) {
+		return prog, err
+	}
+	lo, hi := DefaultProtochainDepth, MaxProtochainDepth
+	o.ProtochainDepth = lo
+	prog, err = compile(src, o)
+	if err != nil {
+		return nil, err
+	}
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		o.ProtochainDepth = mid
+		p, err := compile(src, o)
+		switch {
+		case err == nil:
+			lo, prog = mid, p
+		case errors.Is(err, ErrTooLong):
+			hi = mid
+		default:
+			return nil, err
+		}
+	}
+	return prog, nil
+}
+
+func compile(src string, opts Options) (prog spec.Program, err error) {
 	if opts.Snaplen == 0 {
 		opts.Snaplen = DefaultSnaplen
 	}
@@ -115,7 +153,7 @@ func Compile(src string, opts Options) (prog spec.Program, err error) {
 	}
 	out = initScratch(out)
 	if len(out) > spec.MaxInstructions {
-		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: " + itoa(len(out)) + " instructions, the limit is 4096", Err: ErrUnsupported}
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: " + itoa(len(out)) + " instructions, the limit is 4096", Err: errTooLong}
 	}
 	if opts.Optimize {
 		// wring's optimizer may still reduce the program to "ret #0"
@@ -239,6 +277,10 @@ func initScratch(prog spec.Program) spec.Program {
 	}
 	return append(pro, prog...)
 }
+
+// errTooLong is the sentinel of a program over the instruction limit:
+// both ErrUnsupported and ErrTooLong.
+var errTooLong = fmt.Errorf("%w: %w", ErrUnsupported, ErrTooLong)
 
 // IsUnsupported reports whether err is a valid expression that cannot be
 // compiled for the chosen link type or options.

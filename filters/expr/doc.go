@@ -17,13 +17,24 @@
 // pppoes, geneve and vxlan; llc and its frame types; 802.11 type, subtype,
 // direction and addresses; inbound and outbound; pflog fields; SunATM and
 // SS7 fields. Code generation follows libpcap master (1.11) where it
-// differs from 1.10, for every link type libpcap supports.
+// differs from 1.10, for every link type libpcap supports, except where
+// Debian's libpcap 1.10.3 (what `tcpdump -r` runs, the oracle of the
+// verdict and capture-file tests) decides otherwise on packets: ARCnet's
+// RFC 1051 IP and ARP types, SLIP's outbound (direction byte not 0),
+// BACNET_MS_TP protocol tests (the MS/TP preamble), and 802.11
+// type/subtype/dir, refused on PPI.
+//
+// With Options.Optimize, an expression is refused with "expression
+// rejects all packets" exactly when libpcap's optimizer would find it
+// (constants, and tests repeated on the same value along every path; never
+// with protochain, for which libpcap turns its optimizer off). Programs
+// that only wring's stronger optimizer reduces to "ret #0" are returned.
 //
 // Names of services, protocols and EtherTypes come from tables built into
 // the package, so results do not depend on the host's /etc files. Host,
 // Ethernet and network names are resolved only through Options.Resolver.
 //
 // Programs are loop-free: libpcap's protochain loop is unrolled to
-// Options.ProtochainDepth steps (see DefaultProtochainDepth), so every
-// program passes verifier.Verify.
+// Options.ProtochainDepth steps (see DefaultProtochainDepth and
+// ProtochainDeepest), so every program passes verifier.Verify.
 package expr

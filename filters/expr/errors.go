@@ -16,6 +16,9 @@ var (
 	// ErrNoResolver marks a host or network name used while name
 	// resolution is off.
 	ErrNoResolver = errors.New("name resolution is off")
+	// ErrTooLong marks a program longer than spec.MaxInstructions; it
+	// comes wrapped with ErrUnsupported.
+	ErrTooLong = errors.New("program too long")
 )
 
 // Error is a compile error with the position of the offending text.

@@ -16,9 +16,16 @@ import "github.com/wringcap/wring/spec"
 // libpcap's loop would have gone on looking. Each IPv6 step costs about
 // 27 instructions (13 for IPv4), so the depth is a trade between program
 // size and how pathological a header chain may be.
+//
+// ProtochainDeepest asks for the deepest walk that fits in the
+// instruction limit (see Options.ProtochainDepth): with it, programs
+// follow 128 IPv6 extension headers when protochain is used once on IPv6,
+// and fewer when the expression needs more room (an unqualified
+// protochain walks both IPv4 and IPv6).
 const (
 	DefaultProtochainDepth = 8
 	MaxProtochainDepth     = 128
+	ProtochainDeepest      = -1
 )
 
 // protochain matches packets whose chain of IPv4/IPv6 headers contains
