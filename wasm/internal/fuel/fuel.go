@@ -9,12 +9,28 @@
 // The host sets the global before each call and reads it after a trap to tell
 // fuel exhaustion from other traps.
 //
+// Small innermost loops (no nested loop, no call, at most 96 instructions)
+// are first unrolled: their body is copied k = min(8, 192/size) times, so one
+// charge at the header pays for k iterations (see unroll.go). The blocks and
+// branches the unrolling adds are not charged.
+//
+// Accounting. Within one entry of a region control only moves forward, so
+// each of the region's instructions runs at most once per charge: the fuel
+// charged is at least the number of the module's instructions executed, and
+// a call given F units runs at most F of them before it traps. It is more
+// by what the regions entered did not run: a charge counts its whole region
+// (the untaken side of an if, the rest of a body left early), and an
+// unrolled loop entered for m iterations is charged ceil(m/k) groups of k,
+// at most k-1 iterations it did not run per entry of the loop.
+//
 // A function whose results fit a one-byte block type has its body wrapped in
-// two blocks: an inner one with the function's results, which the original
-// body's labels and final end now name at the same depths, and an outer one
-// whose end writes the fuel back and traps. A charge that runs out branches
-// to that outer block, so the compiled code falls through on the common path
-// instead of jumping over an inline trap at every loop iteration. Other
+// blocks: an inner one with the function's results, which the original
+// body's labels and final end now name at the same depths, and around it one
+// per charge (up to 64) whose end writes the fuel back and traps. A charge
+// that runs out branches to its own trap block, so the compiled code falls
+// through on the common path instead of jumping over an inline trap at every
+// loop iteration, and the compare and branch stay fused (wazero does not
+// fuse them on a branch to a block with several predecessors). Other
 // functions get each trap as a self-contained `if` block. Appending a global
 // does not shift any existing index, so no branch depth, function index or
 // global index of the original code changes. The module's own code cannot

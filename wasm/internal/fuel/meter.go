@@ -82,6 +82,23 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 		wrap := ft.body[i]
 		fnOut = fnOut[:0]
 		prev := 0
+		// In a wrapped body each charge that checks gets a trap block of
+		// its own (up to maxTraps; later ones share the last): a
+		// conditional branch to a block with several predecessors is a
+		// critical edge, which the compiler splits and then no longer
+		// fuses with its compare (a setcc, a zero extension and a test
+		// more on every charge).
+		traps := uint32(1)
+		if wrap != 0 && !opt.noCharge {
+			traps = 0
+			for _, e := range s.edits {
+				if e.kind == editEntry || e.kind == editCharge {
+					traps++
+				}
+			}
+			traps = min(max(traps, 1), maxTraps)
+		}
+		trap := uint32(0) // the next charge's trap block
 		for _, e := range s.edits {
 			fnOut = append(fnOut, fn[prev:e.at]...)
 			prev = e.at
@@ -95,12 +112,17 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 				fnOut = append(fnOut, 1, 0x7e) // one i64 local: the fuel
 				prev = int(e.cost)
 				if wrap != 0 {
-					fnOut = append(fnOut, opBlock, blockEmpty, opBlock, wrap)
+					for range traps {
+						fnOut = append(fnOut, opBlock, blockEmpty)
+					}
+					fnOut = append(fnOut, opBlock, wrap)
 				}
 			case editEntry:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
 				if wrap != 0 {
 					fnOut = appendLocal(fnOut, opLocalSet, local)
+					e.depth += min(trap, traps-1)
+					trap++
 					fnOut = appendCheckCharge(fnOut, e, local)
 					break
 				}
@@ -113,6 +135,8 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editCharge:
 				if wrap != 0 {
+					e.depth += min(trap, traps-1)
+					trap++
 					fnOut = appendCheckCharge(fnOut, e, local)
 					break
 				}
@@ -129,13 +153,17 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 		fnOut = append(fnOut, fn[prev:]...)
 		if wrap != 0 {
 			// The body's final end closed the inner block: return its
-			// results; the outer block's end is reached only by a charge
-			// that ran out.
-			// A charge branches here before subtracting, so what is
+			// results; the trap blocks' ends are reached only by a
+			// charge that ran out.
+			// A charge branches there before subtracting, so what is
 			// left is written as -1: the host only reads the sign.
-			fnOut = append(fnOut, opReturn, opEnd, opI64Const, 0x7f)
-			fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
-			fnOut = append(fnOut, opUnreachable, opEnd)
+			fnOut = append(fnOut, opReturn)
+			for range traps {
+				fnOut = append(fnOut, opEnd, opI64Const, 0x7f)
+				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
+				fnOut = append(fnOut, opUnreachable)
+			}
+			fnOut = append(fnOut, opEnd)
 		}
 		out = appendU32(out, uint32(len(fnOut)))
 		out = append(out, fnOut...)
@@ -145,6 +173,9 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 	}
 	return out, nil
 }
+
+// maxTraps caps the trap blocks of a function.
+const maxTraps = 64
 
 const (
 	opLocalGet = 0x20

@@ -13,23 +13,24 @@ package fuel
 //	                                 block                   ;; C(k-1)
 //	                                   ...
 //	                                     block               ;; C1
-//	                                       BODY1; br X
+//	                                       block bt BODY1 end; br X
 //	                                     end
-//	                                     BODY2; br X
+//	                                     block bt BODY2 end; br X
 //	                                   ...
 //	                                 end
-//	                                 BODYk
+//	                                 block bt BODYk end
 //	                               end
 //	                             end
 //
 // In copy j < k the label the body gave its loop names C(j), whose end is the
-// start of copy j+1, at the same depth: a branch back to the loop header
-// continues with the next copy. Falling off the end of copy j (the loop
-// exiting with its results) branches to X. Branches to labels outside the
-// loop gain the k-j+1 labels added between (C(j+1) .. C(k-1), L and X). The
-// last copy sits directly in L, so its branches to the header go back to the
-// header, which charges again. The rewritten code does what the original
-// does, one iteration per copy.
+// start of copy j+1: a branch back to the loop header continues with the
+// next copy. Falling off the end of copy j (the loop exiting with its
+// results) branches to X; the block of the loop's type around each copy
+// checks, as the loop's end did, that the body leaves exactly its results.
+// Branches to labels outside the loop gain the labels added in between. The
+// last copy sits in L, so its branches to the header go back to the header,
+// which charges again. The rewritten code does what the original does, one
+// iteration per copy.
 //
 // Accounting: the charge at L is the size of the k copies (plus the added
 // block, br and end instructions, at most 3 per copy), so it is still at least
@@ -135,7 +136,14 @@ func (u *unroller) unroll(dst, fn []byte, result byte) ([]byte, []byte) {
 				add()
 				dst = append(dst, opBlock, lands[i].label)
 			}
-			dst = appendBody(dst, fn[sp.body:sp.end], m, m+after)
+			// V: a block of the loop's type around the copy checks, as
+			// the loop's end did, that the body leaves exactly its
+			// results (the br to X below would hide extra values).
+			add()
+			dst = append(dst, opBlock, sp.bt)
+			dst = appendBody(dst, fn[sp.body:sp.end], m+1, m+after+1, 1)
+			add()
+			dst = append(dst, opEnd)
 			if j < sp.k || m > 0 {
 				add()
 				dst = appendU32(append(dst, opBr), m+after) // to X
@@ -252,7 +260,7 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 			// Each copy adds at most a block (2 bytes), a br (6) and an
 			// end, and per landing a block, an end and a br; the body
 			// grows by at most 4 bytes per branch.
-			cost := (k-1)*(start-b.body) + k*(9+m*9) + 2
+			cost := (k-1)*(start-b.body) + k*(13+m*9) + 2
 			if k < 2 || grow+cost > u.budget {
 				break
 			}
@@ -264,10 +272,10 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 }
 
 // appendBody appends a copy of a loop body: a branch to the loop's label
-// gains inner (the landing blocks around the copy), the i-th br_if leaving
-// the loop goes to the i-th landing block, and other branches leaving the
-// loop gain outer labels.
-func appendBody(dst, body []byte, inner, outer uint32) []byte {
+// gains inner (the blocks around the copy), the i-th br_if leaving the loop
+// (from 0) goes to the label land+i outside the body, and other branches
+// leaving the loop gain outer labels.
+func appendBody(dst, body []byte, inner, outer, land uint32) []byte {
 	r := reader{b: body}
 	nest := uint32(0) // blocks opened inside the body
 	prev := 0
@@ -295,7 +303,7 @@ func appendBody(dst, body []byte, inner, outer uint32) []byte {
 				case d == nest:
 					d += inner
 				case d > nest && op == opBrIf:
-					d = nest + landed
+					d = nest + land + landed
 					landed++
 				case d > nest:
 					d += outer

@@ -3,6 +3,10 @@ package fuel
 import (
 	"context"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/wringcap/wring/wasm/internal/wat"
 )
 
 // shapesWAT holds loops of the shapes compilers emit, each small enough to
@@ -182,4 +186,103 @@ func TestUnrolledFuelTraps(t *testing.T) {
 			t.Fatalf("%s: trapped with fuel %d left", fn, f)
 		}
 	}
+}
+
+// FuzzUnroll fuzzes function bodies (one i32 parameter, one i32 result, four
+// i32 locals, a page of memory): whatever wazero accepts before rewriting it
+// still accepts after, and the metered module gives the same result with
+// and without unrolling whenever both finish.
+func FuzzUnroll(f *testing.F) {
+	for _, src := range []string{shapesWAT, loopWAT} {
+		b, err := wat.Compile(src)
+		if err != nil {
+			continue
+		}
+		for _, body := range funcBodies(b) {
+			f.Add(body)
+		}
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	f.Fuzz(func(t *testing.T, code []byte) {
+		if len(code) > 4096 {
+			return
+		}
+		body := append([]byte{1, 4, 0x7f}, code...)
+		mod := []byte("\x00asm\x01\x00\x00\x00" +
+			"\x01\x06\x01\x60\x01\x7f\x01\x7f" + // type: (i32) -> i32
+			"\x03\x02\x01\x00" + // one function
+			"\x05\x03\x01\x00\x01" + // memory 1
+			"\x07\x05\x01\x01f\x00\x00") // export "f"
+		sec := appendU32(appendU32(nil, 1), uint32(len(body)))
+		sec = append(sec, body...)
+		mod = append(append(mod, secCode), appendU32(nil, uint32(len(sec)))...)
+		mod = append(mod, sec...)
+		unrolled, err := Rewrite(mod, "__fuel", 0)
+		if err != nil {
+			return
+		}
+		rolled, err := rewrite(mod, "__fuel", 0, options{noUnroll: true})
+		if err != nil {
+			t.Fatalf("rewrites with unrolling, not without: %v", err)
+		}
+		cm, cerr := rt.CompileModule(ctx, mod)
+		cu, uerr := rt.CompileModule(ctx, unrolled)
+		if (cerr == nil) != (uerr == nil) {
+			t.Fatalf("original compiles: %v; unrolled: %v", cerr, uerr)
+		}
+		if cerr != nil {
+			return
+		}
+		defer cm.Close(ctx)
+		defer cu.Close(ctx)
+		var res [2]uint64
+		var ok [2]bool
+		for i, bin := range [][]byte{unrolled, rolled} {
+			m, err := rt.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithName(""))
+			if err != nil {
+				t.Fatalf("instantiate: %v", err)
+			}
+			m.ExportedGlobal("__fuel").(api.MutableGlobal).Set(20000)
+			r, err := m.ExportedFunction("f").Call(ctx, 37)
+			if err == nil {
+				res[i], ok[i] = r[0], true
+			}
+			m.Close(ctx)
+		}
+		if ok[0] && ok[1] && res[0] != res[1] {
+			t.Fatalf("f(37) = %d unrolled, %d not", res[0], res[1])
+		}
+	})
+}
+
+// funcBodies returns the code of each function body of bin (after the local
+// declarations), rewritten to declare nothing: usable by FuzzUnroll when it
+// names at most three locals.
+func funcBodies(bin []byte) [][]byte {
+	secs, err := split(bin)
+	if err != nil {
+		return nil
+	}
+	var out [][]byte
+	for _, s := range secs {
+		if s.id != secCode {
+			continue
+		}
+		r := reader{b: s.body}
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			fn := r.bytes(int(r.u32()))
+			fr := reader{b: fn}
+			for g := fr.u32(); g > 0 && fr.err == nil; g-- {
+				fr.u32()
+				fr.byte()
+			}
+			if fr.err == nil {
+				out = append(out, fn[fr.pos:])
+			}
+		}
+	}
+	return out
 }
