@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture"
+	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/jit"
 	"github.com/wringcap/wring/spec"
@@ -28,13 +29,19 @@ func (c *countingBatch) RunBatch(pkts [][]byte, wirelens []uint32, out []uint32)
 	return c.f.RunBatch(pkts, wirelens, out)
 }
 
+// bytesOnly is a collector that reads no records, so the pipeline skips
+// the parse.
+type bytesOnly struct{ collector }
+
+func (*bytesOnly) UsesRecord() bool { return false }
+
 // perPacket hides a filter's RunBatch, so the pipeline calls Run.
 type perPacket struct{ f capture.Filter }
 
 func (p perPacket) Run(pkt []byte, wirelen uint32) uint32 { return p.f.Run(pkt, wirelen) }
 
 // TestPipelineBatchFilter: a BatchFilter runs once per batch, and the
-// pipeline delivers exactly what the reference interpreter's per-packet
+// pipeline delivers, to a sink that reads records and to one that does not, exactly what the reference interpreter's per-packet
 // results say (truncation included), with the same counters as a filter
 // run packet by packet, for every batch size and with -c.
 func TestPipelineBatchFilter(t *testing.T) {
@@ -75,30 +82,44 @@ func TestPipelineBatchFilter(t *testing.T) {
 		}
 		for _, batch := range []int{1, 7, 128, 4096} {
 			for _, count := range []uint64{0, 33} {
-				cb := &countingBatch{f: f}
-				col, ref := &collector{}, &collector{}
-				cfg := capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: cb, Batch: batch, Count: count, Sinks: []capture.Sink{col}}
-				p := runPipeline(t, cfg)
-				cfg.Sources, cfg.Filter, cfg.Sinks = []capture.Source{streamSource(t, file)}, perPacket{f}, []capture.Sink{ref}
-				q := runPipeline(t, cfg)
-				if cb.runs != 0 || cb.blocks == 0 {
-					t.Fatalf("%s: %d Run calls, %d RunBatch calls", name, cb.runs, cb.blocks)
-				}
-				e := exp
-				if count != 0 {
-					e = e[:count]
-				}
-				if len(col.pkts) != len(e) {
-					t.Fatalf("%s, batch %d, count %d: delivered %d, want %d", name, batch, count, len(col.pkts), len(e))
-				}
-				for i, g := range col.pkts {
-					if !bytes.Equal(g.data, e[i].data) || g.info.CapLen != uint32(len(e[i].data)) || g.info.Timestamp != e[i].info.Timestamp {
-						t.Fatalf("%s, batch %d, count %d: packet %d differs", name, batch, count, i)
+				for _, records := range []bool{true, false} {
+					cb := &countingBatch{f: f}
+					col, ref := &collector{}, &collector{}
+					var sink capture.Sink = col
+					if !records {
+						bo := &bytesOnly{}
+						sink, col = bo, &bo.collector
 					}
-				}
-				s, sr := capture.Sum(p.Counters()), capture.Sum(q.Counters())
-				if s != sr || !s.Reconciles() || s.Delivered != uint64(len(e)) {
-					t.Errorf("%s, batch %d, count %d: counters %v, per packet %v", name, batch, count, s, sr)
+					cfg := capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: cb, Batch: batch, Count: count, Sinks: []capture.Sink{sink}}
+					p := runPipeline(t, cfg)
+					cfg.Sources, cfg.Filter, cfg.Sinks = []capture.Source{streamSource(t, file)}, perPacket{f}, []capture.Sink{ref}
+					q := runPipeline(t, cfg)
+					if cb.runs != 0 || cb.blocks == 0 {
+						t.Fatalf("%s: %d Run calls, %d RunBatch calls", name, cb.runs, cb.blocks)
+					}
+					e := exp
+					if count != 0 {
+						e = e[:count]
+					}
+					if len(col.pkts) != len(e) {
+						t.Fatalf("%s, batch %d, count %d: delivered %d, want %d", name, batch, count, len(col.pkts), len(e))
+					}
+					for i, g := range col.pkts {
+						if !bytes.Equal(g.data, e[i].data) || g.info.CapLen != uint32(len(e[i].data)) || g.info.Timestamp != e[i].info.Timestamp {
+							t.Fatalf("%s, batch %d, count %d: packet %d differs", name, batch, count, i)
+						}
+						if records {
+							var rec packet.Record
+							packet.Parse(g.info, e[i].data, &rec)
+							if rec != g.rec {
+								t.Fatalf("%s, batch %d, count %d: packet %d: record not of the delivered bytes", name, batch, count, i)
+							}
+						}
+					}
+					s, sr := capture.Sum(p.Counters()), capture.Sum(q.Counters())
+					if s != sr || !s.Reconciles() || s.Delivered != uint64(len(e)) {
+						t.Errorf("%s, batch %d, count %d: counters %v, per packet %v", name, batch, count, s, sr)
+					}
 				}
 			}
 		}

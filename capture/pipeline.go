@@ -194,48 +194,13 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
 			return err
 		}
 	}
-	kept := 0
-	for i := 0; i < got; i++ {
-		pp := &pk[i]
-		pp.Info.CapLen = uint32(len(pp.Data))
-		keep := pp.Info.CapLen
-		if cfg.Filter != nil {
-			var ret uint32
-			if p.batchFilter != nil {
-				ret = w.ret[i]
-			} else if cfg.FilterMeta {
-				packet.Parse(pp.Info, pp.Data, &pp.Record)
-				w.setMeta(pp)
-				ret = cfg.Filter.(MetaFilter).RunMeta(pp.Data, pp.Info.WireLen, &w.meta)
-			} else {
-				ret = cfg.Filter.Run(pp.Data, pp.Info.WireLen)
-			}
-			if ret == 0 {
-				continue
-			}
-			keep = min(keep, ret)
-		}
-		if cfg.Snaplen != 0 {
-			keep = min(keep, cfg.Snaplen)
-		}
-		if kept != i {
-			pk[kept].Info = pp.Info
-			pk[kept].Data = pp.Data
-			if cfg.FilterMeta {
-				pk[kept].Record = pp.Record
-			}
-		}
-		q := &pk[kept]
-		if keep < q.Info.CapLen {
-			q.Data = q.Data[:keep]
-			q.Info.CapLen = keep
-			if p.parse || cfg.FilterMeta {
-				packet.Parse(q.Info, q.Data, &q.Record)
-			}
-		} else if p.parse && (!cfg.FilterMeta || cfg.Filter == nil) {
-			packet.Parse(q.Info, q.Data, &q.Record)
-		}
-		kept++
+	var kept int
+	if p.batchFilter != nil && cfg.Snaplen == 0 && !p.parse {
+		// The common offline case (a file rewritten through a filter):
+		// keep the packets the results say, truncated to them.
+		kept = keepPassed(pk[:got], w.ret[:got])
+	} else {
+		kept = p.filterEach(w, pk[:got])
 	}
 	c.FilteredOut.Add(uint64(got - kept))
 	if kept == 0 {
@@ -287,6 +252,84 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
 	c.Delivered.Add(uint64(len(b.Packets)))
 	p.delivered.Add(uint64(len(b.Packets)))
 	return nil
+}
+
+// filterEach runs the filter on each packet of pk (or reads the batch's
+// results), applies the snapshot length and parses what a later stage
+// reads; it moves the packets that pass to the front of pk and returns how
+// many there are.
+func (p *Pipeline) filterEach(w *worker, pk []packet.Packet) int {
+	cfg := &p.cfg
+	kept := 0
+	for i := range pk {
+		pp := &pk[i]
+		pp.Info.CapLen = uint32(len(pp.Data))
+		keep := pp.Info.CapLen
+		if cfg.Filter != nil {
+			var ret uint32
+			if p.batchFilter != nil {
+				ret = w.ret[i]
+			} else if cfg.FilterMeta {
+				packet.Parse(pp.Info, pp.Data, &pp.Record)
+				w.setMeta(pp)
+				ret = cfg.Filter.(MetaFilter).RunMeta(pp.Data, pp.Info.WireLen, &w.meta)
+			} else {
+				ret = cfg.Filter.Run(pp.Data, pp.Info.WireLen)
+			}
+			if ret == 0 {
+				continue
+			}
+			keep = min(keep, ret)
+		}
+		if cfg.Snaplen != 0 {
+			keep = min(keep, cfg.Snaplen)
+		}
+		if kept != i {
+			pk[kept].Info = pp.Info
+			pk[kept].Data = pp.Data
+			if cfg.FilterMeta {
+				pk[kept].Record = pp.Record
+			}
+		}
+		q := &pk[kept]
+		if keep < q.Info.CapLen {
+			q.Data = q.Data[:keep]
+			q.Info.CapLen = keep
+			if p.parse || cfg.FilterMeta {
+				packet.Parse(q.Info, q.Data, &q.Record)
+			}
+		} else if p.parse && (!cfg.FilterMeta || cfg.Filter == nil) {
+			packet.Parse(q.Info, q.Data, &q.Record)
+		}
+		kept++
+	}
+	return kept
+}
+
+// keepPassed moves the packets whose filter result is not 0 to the front
+// of pk, in order, each truncated to its result, and returns how many there
+// are.
+func keepPassed(pk []packet.Packet, results []uint32) int {
+	results = results[:len(pk)]
+	kept := 0
+	for i, ret := range results {
+		if ret == 0 {
+			continue
+		}
+		if kept != i {
+			pk[kept].Info = pk[i].Info
+			pk[kept].Data = pk[i].Data
+		}
+		q := &pk[kept]
+		if n := uint32(len(q.Data)); ret < n {
+			q.Data = q.Data[:ret]
+			q.Info.CapLen = ret
+		} else {
+			q.Info.CapLen = n
+		}
+		kept++
+	}
+	return kept
 }
 
 // dropMarked removes the packets whose verdict is ActionDrop, keeping the
