@@ -308,14 +308,26 @@ func TestNarrowShapes(t *testing.T) {
 			spec.Stmt(spec.ClassLD|size|spec.ModeABS, k),
 			spec.Stmt(spec.ClassALU|spec.ALUAnd|spec.SrcK, mask),
 			spec.Jump(spec.ClassJMP|ops[r.IntN(len(ops))], c, 0, 2))
-		// True: maybe a second load (which may cover the first), then
-		// return 1; false: return 0 or 2.
+		// True: a second load (which may cover the first), then return
+		// 1; false: return 0 or 2. The second load is a masked
+		// comparison of its own half of the time (each of the two may
+		// justify narrowing the other, but not both at once).
 		k2 := uint32(r.IntN(12))
 		p = append(p,
 			spec.Stmt(spec.ClassLD|spec.SizeB|spec.ModeABS, k2),
 			spec.Stmt(spec.ClassRET|spec.RetK, 1))
-		if r.IntN(2) == 0 {
+		switch r.IntN(3) {
+		case 0:
 			p[len(p)-2] = spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeIMM, 7)
+		case 1:
+			m2 := masks4[r.IntN(len(masks4))]
+			p = p[:len(p)-2]
+			p[len(p)-1].Jf = 4
+			p = append(p,
+				spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, k2),
+				spec.Stmt(spec.ClassALU|spec.ALUAnd|spec.SrcK, m2),
+				spec.Jump(spec.ClassJMP|spec.JumpJEQ, m2&c, 0, 1),
+				spec.Stmt(spec.ClassRET|spec.RetK, 1))
 		}
 		p = append(p, spec.Stmt(spec.ClassRET|spec.RetK, uint32(r.IntN(2)*2)))
 		if r.IntN(4) == 0 {

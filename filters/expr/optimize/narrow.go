@@ -14,12 +14,11 @@ import (
 // same packets: it ends where the wide one did, or the packet is known to
 // be long enough already, or every path from the jump to a non-zero
 // return loads that far anyway (so a packet too short for the wide load
-// still returns 0).
+// still returns 0). Each run narrows one load.
 func narrow(g *graph) bool {
 	fl := analyze(g)
 	lv := computeLiveness(g)
 	var ant []uint64 // by block position, computed on first need
-	changed := false
 	for _, b := range g.order {
 		n := len(b.stmts)
 		if b.kind != termCond || n < 2 || b.term.Src() != spec.SrcK {
@@ -78,15 +77,15 @@ func narrow(g *graph) bool {
 		if w == 2 {
 			sz = spec.SizeH
 		}
-		stmts := append(b.stmts[:n-2:n-2], spec.Stmt(spec.ClassLD|sz|spec.ModeABS, ld.K+off))
-		b.stmts = stmts
+		b.stmts = append(b.stmts[:n-2:n-2], spec.Stmt(spec.ClassLD|sz|spec.ModeABS, ld.K+off))
 		b.term.K = k
-		changed = true
-	}
-	if changed {
+		// One change per run: the analysis that justified it is now
+		// stale, and two narrowings must not justify each other (each
+		// by the other's wide load, before or after it).
 		g.refresh()
+		return true
 	}
-	return changed
+	return false
 }
 
 // byteWindow returns the byte offset and width (1 or 2) of the bytes of a
