@@ -1,27 +1,42 @@
 package pcapfile
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
-	"time"
+	"strconv"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
 )
 
-// NgWriter writes a pcapng file with gopacket's pcapgo: one Interface
-// Description Block per (interface, link type) seen, nanosecond
-// timestamps.
+// pcapng block types and option codes the writer uses.
+const (
+	ngBlockSHB = 0x0a0d0d0a
+	ngBlockIDB = 0x00000001
+	ngBlockEPB = 0x00000006
+	ngMagic    = 0x1a2b3c4d
+
+	ngOptEnd      = 0
+	ngOptUserAppl = 4 // SHB shb_userappl
+	ngOptIfName   = 2 // IDB if_name
+	ngOptTSResol  = 9 // IDB if_tsresol
+)
+
+// NgWriter writes a pcapng file (little-endian): a Section Header Block
+// naming wring, one Interface Description Block per (interface, link type)
+// seen, named ifN with nanosecond timestamps, and an Enhanced Packet Block
+// without options per packet. The blocks are those gopacket's pcapgo
+// NgWriter writes for the same calls (a test compares them byte for byte);
+// wring writes them itself so that the binary does not link gopacket.
 type NgWriter struct {
-	w       *pcapgo.NgWriter
-	cw      *countWriter
+	dst     io.Writer
 	closer  io.Closer
+	buf     []byte // buffered bytes; cap is the buffer size
+	err     error  // the first write error; every later write returns it
 	snaplen uint32
-	ifaces  map[ngKey]int
-	logical int64 // bytes written, buffered ones included
+	ifaces  map[ngKey]uint32
+	written int64 // bytes written, buffered ones included
 }
 
 type ngKey struct {
@@ -29,95 +44,148 @@ type ngKey struct {
 	lt    spec.LinkType
 }
 
-// countWriter counts the bytes that pass through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-// Write writes p and counts it.
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // NewNgWriter starts a pcapng file whose first interface has link type lt.
 // Close closes w when it is an io.Closer.
 func NewNgWriter(w io.Writer, lt spec.LinkType, snaplen uint32) (*NgWriter, error) {
-	cw := &countWriter{w: w}
-	ng, err := pcapgo.NewNgWriterInterface(cw, ngInterface(0, lt, snaplen), pcapgo.NgWriterOptions{
-		SectionInfo: pcapgo.NgSectionInfo{Application: "wring"},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("write pcapng header: %w", err)
-	}
-	nw := &NgWriter{w: ng, cw: cw, snaplen: snaplen, ifaces: map[ngKey]int{{0, lt}: 0}}
-	if err := nw.sync(); err != nil {
-		return nil, err
-	}
+	nw := &NgWriter{dst: w, buf: make([]byte, 0, writeBufSize), snaplen: snaplen, ifaces: map[ngKey]uint32{}}
 	if c, ok := w.(io.Closer); ok {
 		nw.closer = c
+	}
+	// Section Header Block: type, length, byte-order magic, version 1.0,
+	// section length unknown (-1), shb_userappl, end of options, length.
+	const app = "wring"
+	optLen := 4 + (len(app)+3)&^3 + 4
+	n := uint32(24 + optLen + 4)
+	b := nw.grow(int(n))
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], ngBlockSHB)
+	le.PutUint32(b[4:], n)
+	le.PutUint32(b[8:], ngMagic)
+	le.PutUint16(b[12:], 1)
+	le.PutUint16(b[14:], 0)
+	le.PutUint64(b[16:], ^uint64(0))
+	putNgString(b[24:], ngOptUserAppl, app)
+	le.PutUint32(b[n-8:], ngOptEnd)
+	le.PutUint32(b[n-4:], n)
+	nw.addInterface(ngKey{0, lt})
+	if err := nw.Flush(); err != nil {
+		return nil, fmt.Errorf("write pcapng header: %w", err)
 	}
 	return nw, nil
 }
 
-func ngInterface(id uint32, lt spec.LinkType, snaplen uint32) pcapgo.NgInterface {
-	return pcapgo.NgInterface{
-		Name:                fmt.Sprintf("if%d", id),
-		LinkType:            layers.LinkType(lt),
-		SnapLength:          snaplen,
-		TimestampResolution: 9,
+// grow appends n zero bytes to the buffer, flushing it first when they do
+// not fit (or growing it for a block larger than the buffer), and returns
+// them.
+func (nw *NgWriter) grow(n int) []byte {
+	if len(nw.buf)+n > cap(nw.buf) {
+		if err := nw.Flush(); err != nil {
+			// Keep buffering: the error is returned by this write's
+			// caller through nw.err.
+			nw.buf = nw.buf[:0]
+		}
+		if n > cap(nw.buf) {
+			nw.buf = make([]byte, 0, n)
+		}
 	}
+	l := len(nw.buf)
+	nw.buf = nw.buf[:l+n]
+	b := nw.buf[l : l+n]
+	clear(b)
+	nw.written += int64(n)
+	return b
+}
+
+// putNgString writes an option holding s, padded to 4 bytes.
+func putNgString(b []byte, code uint16, s string) {
+	binary.LittleEndian.PutUint16(b[0:], code)
+	binary.LittleEndian.PutUint16(b[2:], uint16(len(s)))
+	copy(b[4:], s)
+}
+
+// addInterface appends the Interface Description Block of k and records
+// its index.
+func (nw *NgWriter) addInterface(k ngKey) uint32 {
+	id := uint32(len(nw.ifaces))
+	nw.ifaces[k] = id
+	name := "if" + strconv.FormatUint(uint64(k.iface), 10)
+	// Type, length, link type, reserved, snaplen; if_name, if_tsresol
+	// (9: nanoseconds), end of options; length.
+	n := uint32(16 + 4 + (len(name)+3)&^3 + 8 + 4 + 4)
+	b := nw.grow(int(n))
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], ngBlockIDB)
+	le.PutUint32(b[4:], n)
+	le.PutUint16(b[8:], uint16(k.lt))
+	le.PutUint32(b[12:], nw.snaplen)
+	o := 16
+	putNgString(b[o:], ngOptIfName, name)
+	o += 4 + (len(name)+3)&^3
+	le.PutUint16(b[o:], ngOptTSResol)
+	le.PutUint16(b[o+2:], 1)
+	b[o+4] = 9
+	le.PutUint32(b[n-4:], n)
+	return id
 }
 
 // WritePacket appends an Enhanced Packet Block, adding an Interface
-// Description Block first for a new (interface, link type).
+// Description Block first for a new (interface, link type). A packet with
+// more captured bytes than its wire length is refused, as pcapgo refuses
+// it.
 func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
+	if nw.err != nil {
+		return nw.err
+	}
 	k := ngKey{info.Interface, info.LinkType}
 	id, ok := nw.ifaces[k]
 	if !ok {
-		if err := nw.sync(); err != nil {
-			return err
-		}
-		var err error
-		if id, err = nw.w.AddInterface(ngInterface(info.Interface, info.LinkType, nw.snaplen)); err != nil {
-			return err
-		}
-		nw.ifaces[k] = id
-		if err := nw.sync(); err != nil {
-			return err
-		}
+		id = nw.addInterface(k)
+	}
+	if uint64(len(data)) > uint64(info.WireLen) {
+		return fmt.Errorf("pcapng: packet of %d captured bytes is longer than its wire length of %d", len(data), info.WireLen)
 	}
 	sec, frac := stampFor(info, 1_000_000_000)
-	ci := gopacket.CaptureInfo{
-		Timestamp:      time.Unix(sec, int64(frac)),
-		CaptureLength:  len(data),
-		Length:         int(info.WireLen),
-		InterfaceIndex: id,
-	}
-	// An Enhanced Packet Block without options: 32 bytes and the data
-	// padded to 4.
-	nw.logical += 32 + int64(len(data)+3)&^3
-	return nw.w.WritePacket(ci, data)
-}
-
-// sync flushes and takes the byte count from what reached the writer.
-func (nw *NgWriter) sync() error {
-	err := nw.w.Flush()
-	nw.logical = nw.cw.n
-	return err
+	ts := uint64(sec*1_000_000_000 + int64(frac))
+	// Type, length, interface, timestamp (high, low), captured and wire
+	// lengths, the data padded to 4, length.
+	n := uint32(28 + (len(data)+3)&^3 + 4)
+	b := nw.grow(int(n))
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], ngBlockEPB)
+	le.PutUint32(b[4:], n)
+	le.PutUint32(b[8:], id)
+	le.PutUint32(b[12:], uint32(ts>>32))
+	le.PutUint32(b[16:], uint32(ts))
+	le.PutUint32(b[20:], uint32(len(data)))
+	le.PutUint32(b[24:], info.WireLen)
+	copy(b[28:], data)
+	le.PutUint32(b[n-4:], n)
+	return nw.err
 }
 
 // Written returns the bytes written so far, buffered ones included.
-func (nw *NgWriter) Written() int64 { return nw.logical }
+func (nw *NgWriter) Written() int64 { return nw.written }
 
 // Flush writes buffered blocks out.
-func (nw *NgWriter) Flush() error { return nw.w.Flush() }
+func (nw *NgWriter) Flush() error {
+	if nw.err != nil {
+		return nw.err
+	}
+	if len(nw.buf) == 0 {
+		return nil
+	}
+	m, err := nw.dst.Write(nw.buf)
+	if err == nil && m < len(nw.buf) {
+		err = io.ErrShortWrite
+	}
+	nw.buf = nw.buf[:0]
+	nw.err = err
+	return err
+}
 
 // Close flushes and closes the underlying writer if it is a Closer.
 func (nw *NgWriter) Close() error {
-	err := nw.w.Flush()
+	err := nw.Flush()
 	if nw.closer != nil {
 		if cerr := nw.closer.Close(); err == nil {
 			err = cerr
