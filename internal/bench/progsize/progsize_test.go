@@ -97,7 +97,8 @@ func TestProgramSizeTable(t *testing.T) {
 }
 
 // TestProgramSizeDump writes one line per measured pair (wring, libpcap,
-// difference, link type, expression) to the file named by
+// difference, link type, quoted expression; or "skip", the reason, an
+// empty field, link type, quoted expression) to the file named by
 // WRING_PROGSIZE_DUMP, to find where the two compilers tie or where wring
 // loses. It is skipped when the variable is unset.
 func TestProgramSizeDump(t *testing.T) {
@@ -115,9 +116,10 @@ func TestProgramSizeDump(t *testing.T) {
 	var b []byte
 	for _, r := range rs {
 		if r.Skip != "" {
+			b = fmt.Appendf(b, "skip\t%s\t\t%s\t%q\n", r.Skip, r.DLT, r.Expr)
 			continue
 		}
-		b = fmt.Appendf(b, "%d\t%d\t%d\t%s\t%s\n", r.Wring, r.Libpcap, r.Wring-r.Libpcap, r.DLT, r.Expr)
+		b = fmt.Appendf(b, "%d\t%d\t%d\t%s\t%q\n", r.Wring, r.Libpcap, r.Wring-r.Libpcap, r.DLT, r.Expr)
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
