@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -19,9 +20,10 @@ import (
 	"github.com/wringcap/wring/wasm/internal/fuel"
 )
 
-// TestFuelAB interleaves metered and unmetered calls (set WRING_FUEL_AB=1)
-// and prints the minimum and median per-call times of each: on a noisy
-// machine this pairs the two far better than separate benchmarks.
+// TestFuelAB interleaves metered and unmetered calls of the scan benchmark's
+// module (set WRING_FUEL_AB=1): 400 rounds of 200 calls of each, and prints
+// the minimum and median per-call wall and thread CPU times of each: on a
+// noisy machine this pairs the two far better than separate benchmarks.
 func TestFuelAB(t *testing.T) {
 	if os.Getenv("WRING_FUEL_AB") == "" {
 		t.Skip("set WRING_FUEL_AB=1")
@@ -50,10 +52,12 @@ func TestFuelAB(t *testing.T) {
 	}
 	fs := []fn{mk(metered), mk(bin)}
 	stack := make([]uint64, 1)
-	var times [2][]float64
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var times, cpu [2][]float64
 	for round := 0; round < 400; round++ {
 		for k, f := range fs {
-			start := time.Now()
+			start, c0 := time.Now(), ThreadCPU()
 			for i := 0; i < 200; i++ {
 				if f.g != nil {
 					f.g.Set(1 << 40)
@@ -61,14 +65,21 @@ func TestFuelAB(t *testing.T) {
 				stack[0] = 1500
 				f.f.CallWithStack(ctx, stack)
 			}
+			cpu[k] = append(cpu[k], float64(ThreadCPU()-c0)/200)
 			times[k] = append(times[k], float64(time.Since(start).Nanoseconds())/200)
 		}
 	}
-	for k, name := range []string{"metered", "unmetered"} {
-		sort.Float64s(times[k])
-		t.Logf("%s: min %.0f ns/call, median %.0f", name, times[k][0], times[k][len(times[k])/2])
+	for _, m := range []struct {
+		what string
+		v    *[2][]float64
+	}{{"wall", &times}, {"thread CPU", &cpu}} {
+		for k, name := range []string{"metered", "unmetered"} {
+			sort.Float64s(m.v[k])
+			t.Logf("%s: %s min %.0f ns/call, median %.0f", name, m.what, m.v[k][0], m.v[k][len(m.v[k])/2])
+		}
+		a, b := m.v[0], m.v[1]
+		t.Logf("overhead (%s): min %.1f%%, median %.1f%%", m.what, 100*(a[0]/b[0]-1), 100*(a[len(a)/2]/b[len(b)/2]-1))
 	}
-	t.Logf("overhead: min %.1f%%, median %.1f%%", 100*(times[0][0]/times[1][0]-1), 100*(times[0][len(times[0])/2]/times[1][len(times[1])/2]-1))
 }
 
 // TestFuelABAnalyzers interleaves metered and unmetered hosts running the

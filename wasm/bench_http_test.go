@@ -197,7 +197,7 @@ func benchScan(b *testing.B) {
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			b.ResetTimer()
-			c0 := threadCPU()
+			c0 := wasm.ThreadCPU()
 			for i := 0; i < b.N; i++ {
 				if g != nil {
 					g.Set(1 << 40)
@@ -207,7 +207,7 @@ func benchScan(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(wasm.ThreadCPU()-c0)/float64(b.N), "cpu-ns/op")
 			if stack[0] != scanWant {
 				b.Fatalf("scan returned %d, want %d", stack[0], scanWant)
 			}

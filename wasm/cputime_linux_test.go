@@ -1,13 +1,14 @@
 //go:build linux
 
-package wasm_test
+package wasm
 
 import "golang.org/x/sys/unix"
 
-// threadCPU returns the CPU time of the calling thread in nanoseconds
+// ThreadCPU returns the CPU time of the calling thread in nanoseconds
 // (CLOCK_THREAD_CPUTIME_ID): with the goroutine locked to its thread, time
-// the shared machine gives to other processes does not inflate it.
-func threadCPU() int64 {
+// the shared machine gives to other processes does not inflate it. Exported
+// to the package's external tests only.
+func ThreadCPU() int64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0

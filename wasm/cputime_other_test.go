@@ -1,8 +1,8 @@
 //go:build !linux
 
-package wasm_test
+package wasm
 
 import "time"
 
-// threadCPU falls back to wall time where no per-thread CPU clock is read.
-func threadCPU() int64 { return time.Now().UnixNano() }
+// ThreadCPU falls back to wall time where no per-thread CPU clock is read.
+func ThreadCPU() int64 { return time.Now().UnixNano() }
