@@ -32,6 +32,7 @@ func (g *gen) relation(n *nRel) pred {
 		g.freeReg(t)
 		b = test(s, n.op|spec.SrcX, 0)
 	}
+	b.head.rel = true
 	if n.negate {
 		b = not(b)
 	}

@@ -17,6 +17,7 @@ type block struct {
 	jt, jf *block
 	ret    bool
 	retK   uint32
+	rel    bool // the jump compares the two sides of a relation (proto[x] op y)
 
 	pos  int // layout: index of the first instruction
 	tJA  bool
@@ -140,7 +141,7 @@ func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll
 		}
 		b.seen = true
 		for i, s := range b.stmts {
-			if s == abortLoad {
+			if s.Op == abortOp {
 				b.stmts, b.cond, b.jt, b.jf = b.stmts[:i], false, reject, nil
 				break
 			}

@@ -135,16 +135,13 @@ func compile(src string, opts Options) (prog spec.Program, err error) {
 	}
 	p = g.finish(p)
 	// libpcap refuses an expression when its optimizer reduces the
-	// program to "ret #0"; it does not optimize programs with
-	// protochain (their loop), so it never refuses those.
-	prove := opts.Optimize && !g.protochainUsed
+	// program to "ret #0"; where it turns its optimizer off (see
+	// gen.noOptimize) it never refuses.
+	prove := opts.Optimize && !g.noOptimize
 	if prove && p.meaning == isFalse {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
 	}
-	// Where the link-layer header has a variable length (802.11 and its
-	// radio headers, PFLOG), libpcap's optimizer is seen proving none of
-	// what provesReject would ("tcp and udp" compiles): only constants.
-	out, rejectsAll, aerr := assemble(p, opts.Snaplen, prove && !g.offLinkPL.variable && !g.offLinkHdr.variable)
+	out, rejectsAll, aerr := assemble(p, opts.Snaplen, prove)
 	if aerr != nil {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: aerr.Error()}
 	}

@@ -62,9 +62,11 @@ type gen struct {
 
 	regused [spec.MemWords]bool
 
-	// protochainUsed is set when the expression uses protochain, which
-	// turns libpcap's optimizer off (and with it "rejects all packets").
-	protochainUsed bool
+	// noOptimize is set where libpcap 1.10 turns its optimizer off (and
+	// with it "expression rejects all packets"): protochain, geneve, the
+	// Prism header, and the 802.11 header length when the program needs
+	// the link-layer payload's offset.
+	noOptimize bool
 }
 
 func (g *gen) fail(format string, args ...any) {
@@ -160,14 +162,15 @@ func loadRel(vp []ins, off uint32, size uint16) []ins {
 		// ends the run with 0. Such a load at a huge offset would read
 		// Linux ancillary data instead, so mark it; assemble turns it
 		// into the return of 0.
-		return []ins{abortLoad}
+		return []ins{{Op: abortOp, Jt: uint8(spec.ClassLD | spec.ModeABS | size), K: off}}
 	}
 	return []ins{stmt(spec.ClassLD|spec.ModeABS|size, off)}
 }
 
-// abortLoad marks a load that always fails (an invalid opcode, replaced
-// by a jump to "ret #0" when the program is laid out).
-var abortLoad = ins{Op: 0xffff}
+// abortOp marks a load that always fails (an invalid opcode, replaced by
+// a jump to "ret #0" when the program is laid out); Jt keeps the load's
+// opcode and K its offset.
+const abortOp = 0xffff
 
 // loadA loads size bytes at offset relative to rel into A.
 func (g *gen) loadA(rel offrel, off uint32, size uint16) []ins {

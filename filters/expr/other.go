@@ -502,6 +502,7 @@ func (g *gen) vxlanOffsets() pred {
 }
 
 func (g *gen) geneveOffsets() pred {
+	g.noOptimize = true
 	s := []ins{
 		stmt(spec.ClassALU|spec.ALUAdd|spec.SrcK, g.offLinkPL.c+g.offNL+8),
 		stmt(spec.ClassMISC|spec.MiscTAX, 0),

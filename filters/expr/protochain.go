@@ -43,7 +43,7 @@ func (g *gen) protochain(v uint32, proto int) pred {
 	if g.offLinkPL.variable {
 		g.fail("'protochain' not supported with variable length headers")
 	}
-	g.protochainUsed = true
+	g.noOptimize = true
 	reg := g.allocReg()
 	defer g.freeReg(reg)
 	nl := g.offLinkPL.c + g.offNL

@@ -125,14 +125,28 @@ func intersect(a, b []fact) []fact {
 }
 
 // test returns the value numbers of a block's conditional jump: A, the
-// operation, and the operand.
+// operation, and the operand. libpcap 1.10 compiles a relation
+// (proto[x] op y) with the right side in X, and an equality as "sub x;
+// jeq #0"; its optimizer rewrites them to compare with constants, in
+// time to relate them to other relations ("ip[9] = 6 and ip[9] = 17"
+// rejects all packets) but not, as seen, to the tests of primitives
+// ("ip and ip[0] & 0xf0 = 0x60" on RAW compiles): the value a relation
+// tests is numbered apart.
 func (v *valueTable) test(b *block, st *vstate) (a int, op uint16, o int) {
-	op = b.op &^ spec.SrcX
+	a, op = st[atomA], b.op
 	if b.op&spec.SrcX != 0 {
-		return st[atomA], op, st[atomX]
+		o = st[atomX]
+	} else {
+		o = v.constant(b.k)
 	}
-	return st[atomA], op, v.constant(b.k)
+	if _, k := v.consts[a]; b.rel && !k {
+		a = v.id(valueKey{op: relTag, a: a})
+	}
+	return a, op, o
 }
+
+// relTag numbers the value a relation tests (not an opcode).
+const relTag = 0xfffe
 
 // Atoms of the value state: scratch memory, then A and X.
 const (
@@ -174,8 +188,8 @@ func (v *valueTable) constant(k uint32) int {
 
 // step updates the state with one statement.
 func (v *valueTable) step(st *vstate, s ins) {
-	if s == abortLoad {
-		st[atomA] = v.fresh()
+	if s.Op == abortOp {
+		st[atomA] = v.id(valueKey{op: uint16(s.Jt), k: s.K})
 		return
 	}
 	switch s.Class() {

@@ -11,6 +11,16 @@ func (g *gen) vloffsetPrologue() func(pred) pred {
 	if g.offLinkPL.reg != -1 && g.offLinkHdr.variable && g.offLinkHdr.reg == -1 {
 		g.offLinkHdr.reg = g.allocOffsetReg()
 	}
+	// libpcap 1.10 generates these with jumps inside statement lists,
+	// which its optimizer cannot take: it turns the optimizer off.
+	switch g.outermost {
+	case ltPrism:
+		g.noOptimize = true
+	case ltIEEE80211, ltAVS, ltRadiotap, ltPPI:
+		if g.offLinkPL.reg != -1 {
+			g.noOptimize = true
+		}
+	}
 	ld := func(size uint16, k uint32) ins { return stmt(spec.ClassLD|spec.ModeABS|size, k) }
 	jset := func(k uint32, jt, jf *block) *block {
 		return &block{cond: true, op: spec.ClassJMP | spec.JumpJSET | spec.SrcK, k: k, jt: jt, jf: jf}
