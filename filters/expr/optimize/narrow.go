@@ -16,6 +16,9 @@ import (
 // return loads that far anyway (so a packet too short for the wide load
 // still returns 0). Each run narrows one load.
 func narrow(g *graph) bool {
+	if !hasMaskedLoad(g) {
+		return false // the common case: no analysis needed
+	}
 	fl := analyze(g)
 	lv := computeLiveness(g)
 	var ant []uint64 // by block position, computed on first need
@@ -84,6 +87,28 @@ func narrow(g *graph) bool {
 		// by the other's wide load, before or after it).
 		g.refresh()
 		return true
+	}
+	return false
+}
+
+// hasMaskedLoad reports whether some block ends in a packet load and a
+// mask of whole bytes before a conditional jump.
+func hasMaskedLoad(g *graph) bool {
+	for _, b := range g.order {
+		n := len(b.stmts)
+		if b.kind != termCond || n < 2 || !isPacketAbs(b.stmts[n-2]) || b.stmts[n-1].Op != spec.ClassALU|spec.ALUAnd|spec.SrcK {
+			continue
+		}
+		size := uint32(4)
+		switch b.stmts[n-2].Size() {
+		case spec.SizeH:
+			size = 2
+		case spec.SizeB:
+			continue
+		}
+		if _, _, ok := byteWindow(b.stmts[n-1].K, size); ok {
+			return true
+		}
 	}
 	return false
 }
