@@ -150,8 +150,10 @@ type worker struct {
 func (p *Pipeline) work(ctx context.Context, src Source, c *Counters) error {
 	n := p.cfg.Batch
 	w := &worker{b: packet.Batch{Packets: make([]packet.Packet, n), Verdicts: make([]packet.Verdict, n)}}
+	var vs viewSource // fills the batch filter's arrays as it reads
 	if p.batchFilter != nil {
 		w.data, w.wl, w.ret = make([][]byte, n), make([]uint32, n), make([]uint32, n)
+		vs, _ = src.(viewSource)
 	}
 	for {
 		if ctx.Err() != nil {
@@ -165,9 +167,17 @@ func (p *Pipeline) work(ctx context.Context, src Source, c *Counters) error {
 			}
 			want = int(min(uint64(want), left))
 		}
-		got, err := src.ReadBatch(&w.b, want)
+		var (
+			got int
+			err error
+		)
+		if vs != nil {
+			got, err = vs.ReadBatchViews(&w.b, want, w.data, w.wl)
+		} else {
+			got, err = src.ReadBatch(&w.b, want)
+		}
 		if got > 0 {
-			if herr := p.batch(w, got, c); herr != nil {
+			if herr := p.batch(w, got, c, vs != nil); herr != nil {
 				return herr
 			}
 		}
@@ -181,14 +191,16 @@ func (p *Pipeline) work(ctx context.Context, src Source, c *Counters) error {
 }
 
 // batch runs got freshly read packets through parse, filter, handlers and
-// sinks.
-func (p *Pipeline) batch(w *worker, got int, c *Counters) error {
+// sinks. viewed says the source already filled w.data and w.wl.
+func (p *Pipeline) batch(w *worker, got int, c *Counters, viewed bool) error {
 	cfg := &p.cfg
 	c.Received.Add(uint64(got))
 	pk := w.b.Packets
 	if p.batchFilter != nil {
-		for i := range got {
-			w.data[i], w.wl[i] = pk[i].Data, pk[i].Info.WireLen
+		if !viewed {
+			for i := range got {
+				w.data[i], w.wl[i] = pk[i].Data, pk[i].Info.WireLen
+			}
 		}
 		if err := p.batchFilter.RunBatch(w.data[:got], w.wl[:got], w.ret[:got]); err != nil {
 			return err

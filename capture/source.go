@@ -55,3 +55,15 @@ func (s *FileSource) Close() error { return s.r.Close() }
 func (s *FileSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	return s.r.ReadBatch(b.Packets[:limit])
 }
+
+// ReadBatchViews is ReadBatch that also fills data[i] and wirelens[i] with
+// each packet's data and wire length, for a batch filter, in the same pass.
+func (s *FileSource) ReadBatchViews(b *packet.Batch, limit int, data [][]byte, wirelens []uint32) (int, error) {
+	return s.r.ReadBatchViews(b.Packets[:limit], data, wirelens)
+}
+
+// viewSource is a Source that can fill a batch filter's arrays as it reads
+// (FileSource).
+type viewSource interface {
+	ReadBatchViews(b *packet.Batch, limit int, data [][]byte, wirelens []uint32) (int, error)
+}

@@ -18,24 +18,35 @@ import (
 // It reads exactly the packets ReadPacket would, in one loop: a pcap file's
 // common records are decoded straight from the buffer.
 func (r *Reader) ReadBatch(pk []packet.Packet) (int, error) {
+	return r.ReadBatchViews(pk, nil, nil)
+}
+
+// ReadBatchViews is ReadBatch that also stores each packet's data in
+// data[i] and its wire length in wirelens[i], when they are not nil (they
+// must then be at least as long as pk): the arrays a batch filter takes,
+// filled in the same pass.
+func (r *Reader) ReadBatchViews(pk []packet.Packet, data [][]byte, wirelens []uint32) (int, error) {
 	swaps := r.swaps
 	n := 0
 	for n < len(pk) {
 		if r.fast {
-			n = r.pcapFastBatch(pk, n)
+			n = r.pcapFastBatch(pk, n, data, wirelens)
 			if n == len(pk) {
 				break
 			}
 		}
 		p := &pk[n]
-		data, err := r.ReadPacket(&p.Info)
+		d, err := r.ReadPacket(&p.Info)
 		if err != nil {
 			if errors.Is(err, io.EOF) && n > 0 {
 				return n, nil
 			}
 			return n, err
 		}
-		p.Data = data
+		p.Data = d
+		if data != nil {
+			data[n], wirelens[n] = d, p.Info.WireLen
+		}
 		n++
 		// Data read before a swap stays valid until the next one: end
 		// the batch after a packet whose read swapped the buffers (unless
@@ -51,9 +62,13 @@ func (r *Reader) ReadBatch(pk []packet.Packet) (int, error) {
 }
 
 // pcapFastBatch decodes the buffered records that take pcapNext's fast path
-// into pk[n:], and returns the new count. It stops at the first record that
-// is not wholly buffered or not common (the slow path decides those).
-func (r *Reader) pcapFastBatch(pk []packet.Packet, n int) int {
+// into pk[n:] (and data and wirelens, when not nil), and returns the new
+// count. It stops at the first record that is not wholly buffered or not
+// common (the slow path decides those).
+func (r *Reader) pcapFastBatch(pk []packet.Packet, n int, data [][]byte, wirelens []uint32) int {
+	if data != nil {
+		data, wirelens = data[:len(pk)], wirelens[:len(pk)]
+	}
 	buf := r.buf[:r.end]
 	pos := r.pos
 	lt, res, max := r.linkType, r.res, r.fastMax
@@ -87,6 +102,9 @@ func (r *Reader) pcapFastBatch(pk []packet.Packet, n int) int {
 		p.Info.Stamp.Res = res
 		p.Info.Stamp.Bin = false
 		p.Data = buf[start:pos:pos]
+		if data != nil {
+			data[n], wirelens[n] = p.Data, wirelen
+		}
 	}
 	r.pos = pos
 	return n

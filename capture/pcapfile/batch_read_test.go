@@ -44,8 +44,21 @@ func readAllOne(r *pcapfile.Reader) ([]readPkt, error) {
 func readAllBatch(r *pcapfile.Reader, n int) ([]readPkt, error) {
 	var out []readPkt
 	pk := make([]packet.Packet, n)
-	for {
-		got, err := r.ReadBatch(pk)
+	views, wls := make([][]byte, n), make([]uint32, n)
+	for k := 0; ; k++ {
+		var got int
+		var err error
+		if k%2 == 0 {
+			got, err = r.ReadBatch(pk)
+		} else {
+			// Every other batch with the filter's arrays filled too.
+			got, err = r.ReadBatchViews(pk, views, wls)
+			for i := range got {
+				if len(views[i]) != len(pk[i].Data) || (len(views[i]) > 0 && &views[i][0] != &pk[i].Data[0]) || wls[i] != pk[i].Info.WireLen {
+					return out, fmt.Errorf("packet %d of a batch: the views differ from the packet", i)
+				}
+			}
+		}
 		for i := range got {
 			out = append(out, readPkt{info: pk[i].Info, data: append([]byte(nil), pk[i].Data...)})
 		}
