@@ -108,8 +108,11 @@ func BenchmarkFuel(b *testing.B) {
 				for _, bt := range batches { // warm up, as above
 					w.Handle(bt)
 				}
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
 				b.ReportAllocs()
 				b.ResetTimer()
+				c0 := wasm.ThreadCPU()
 				done, k := 0, 0
 				for done < b.N {
 					bt := batches[k%len(batches)]
@@ -119,6 +122,7 @@ func BenchmarkFuel(b *testing.B) {
 					k++
 				}
 				b.StopTimer()
+				b.ReportMetric(float64(wasm.ThreadCPU()-c0)/float64(done), "cpu-ns/op")
 				if s := h.Stats()[0]; s.Failures != 0 {
 					b.Fatalf("%+v", s)
 				}
