@@ -69,15 +69,16 @@ func BenchmarkHTTP(b *testing.B) {
 
 // BenchmarkFuel measures fuel metering's cost: on a byte-scanning loop
 // (scan, below: the same module with and without the rewrite the host
-// applies, one call per op), and on the bundled HTTP (Go) and TLS (C)
-// analyzers over the mixed capture (ns/op per packet).
+// applies, one call per op), and on the bundled HTTP and TLS analyzers
+// (Go) over the mixed capture (ns/op per packet).
 //
 // scan is testdata/scan.wat: scan(1500) reads the 1500 bytes at 0x10000 one
 // at a time (i32.load8_u, bounds-checked by wazero), adds each to a sum,
 // counts the bytes equal to 'G' (0x47) and returns sum + count; its loop
-// tests the index against n at the top and branches back at the bottom,
-// about ten machine instructions per byte: the worst case for a charge per
-// iteration. The metered module is what fuel.Rewrite makes of it (the loop
+// tests the index against n at the top and branches back at the bottom: 22
+// Wasm instructions per byte, about 20 machine instructions as wazero
+// compiles them (the bounds check included), the worst case for a charge
+// per iteration. The metered module is what fuel.Rewrite makes of it (the loop
 // unrolled eight times with one charge per eight bytes). cpu-ns/op is the
 // benchmarking thread's CPU time per call (the goroutine is locked to its
 // thread), which other processes on a shared machine do not inflate.
