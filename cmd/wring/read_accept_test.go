@@ -107,7 +107,6 @@ var knownDiffs = []struct {
 	{link: "BACNET_MS_TP", expr: "ether broadcast", tdFail: true, why: "libpcap 1.10.3 has no MS/TP broadcast (\"not a broadcast link\"); master has"},
 	// Open differences.
 	{link: "13*", expr: "icmp or icmp6 or arp", why: "open: on Juniper link types every branch after the magic-number test accepts; libpcap 1.10.3's optimizer then drops the loads of the IP/IPv6 protocol bytes, so it accepts packets shorter than those loads, where its unoptimized program (and wring) rejects them"}, // 130-137: the unnamed JUNIPER_* types
-	{file: "ipv6_ext_headers.pcap", expr: "ip6 protochain *", why: "open: wring read compiles with the default protochain depth (8 headers); this packet has 101 extension headers, which libpcap's loop walks. expr.Options{ProtochainDepth: expr.ProtochainDeepest} follows up to 128 in a verified loop-free program that fits the 4096-instruction limit (3679 instructions for ip6 protochain, TestProtochainDeepest) and gives libpcap's verdict; cmd/wring/read_cmd.go does not set it yet"},
 }
 
 // glob matches "" and "*" to anything, "x*" to a prefix, else exactly.

@@ -168,7 +168,10 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 	// tcpdump reading a file compiles with a netmask of 0 (so "ip
 	// broadcast" means 0.0.0.0 or 255.255.255.255) and libpcap's offline
 	// address-family handling.
-	prog, err := expr.Compile(src, expr.Options{LinkType: r.LinkType(), Snaplen: snap, Optimize: true, OfflineAF: true, HasNetmask: true})
+	prog, err := expr.Compile(src, expr.Options{LinkType: r.LinkType(), Snaplen: snap, Optimize: true, OfflineAF: true, HasNetmask: true,
+		// libpcap walks any number of headers; the deepest unrolled walk that
+		// fits the instruction limit comes closest (up to 128).
+		ProtochainDepth: expr.ProtochainDeepest})
 	if err != nil {
 		if caret := expr.Caret(src, err); caret != "" && src != "" {
 			return nil, false, exitf(1, "%v\n%s", err, caret)

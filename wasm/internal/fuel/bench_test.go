@@ -14,8 +14,8 @@ import (
 // 0x10000 and counts those equal to 'G'): unmetered, the full rewrite
 // (metered), the rewrite without charges (unrolled, which shows what the
 // unrolling alone does to the loop) and the rewrite without unrolling (a
-// charge per iteration, as before). cpu-ns/op is the thread's CPU time per
-// call.
+// charge per iteration, as before), as BenchmarkScanParts/scan/<variant>.
+// cpu-ns/op is the thread's CPU time per call.
 func BenchmarkScanParts(b *testing.B) {
 	src, err := os.ReadFile("../../testdata/scan.wat")
 	if err != nil {
@@ -26,7 +26,7 @@ func BenchmarkScanParts(b *testing.B) {
 		name string
 		opt  *options
 	}{{"unmetered", nil}, {"metered", &options{}}, {"unrolled", &options{noCharge: true}}, {"per_iteration", &options{noUnroll: true}}} {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("scan/"+c.name, func(b *testing.B) {
 			mod := bin
 			if c.opt != nil {
 				if mod, err = rewrite(bin, "__fuel", 1<<62, *c.opt); err != nil {
