@@ -45,6 +45,15 @@ type Options struct {
 	// to MaxProtochainDepth, at which the program fits in
 	// spec.MaxInstructions (and at least DefaultProtochainDepth).
 	ProtochainDepth int
+	// Libpcap110 follows libpcap 1.10 where later libpcap changed what a
+	// link-layer primitive means: ARCnet ip and arp also match the RFC 1051
+	// protocol types (0xf0, 0xf1); SLIP outbound is a non-zero direction
+	// byte (later: 1); BACnet MS/TP takes any link-layer protocol as its
+	// preamble test (later: refused); 802.11 type, subtype and dir are
+	// refused on PPI (later: compiled). The default is the later meaning,
+	// as libpcap's own test tables expect; tcpdump linked with libpcap 1.10
+	// (Debian 12's 1.10.3) gives the 1.10 one.
+	Libpcap110 bool
 	// Resolver resolves host, Ethernet and network names. When nil, a
 	// name that is not a number or an address is an error wrapping
 	// ErrNoResolver.

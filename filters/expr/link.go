@@ -377,14 +377,16 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 		return g.cmp(orLinkHdr, 1, spec.SizeB, af)
 	case lt == ltArcnet, lt == ltArcnetLinux:
 		// libpcap 1.10 takes the RFC 1051 types for IP and ARP too
-		// (1.11 only the RFC 1201 ones): wring follows 1.10.
-		switch llProto {
-		case etIP:
+		// (later only the RFC 1201 ones): Options.Libpcap110.
+		switch {
+		case !g.opts.Libpcap110:
+		case llProto == etIP:
 			return or(g.cmp(orLinkType, 0, spec.SizeB, arcTypeIP), g.cmp(orLinkType, 0, spec.SizeB, arcTypeIPOld))
-		case etARP:
+		case llProto == etARP:
 			return or(g.cmp(orLinkType, 0, spec.SizeB, arcTypeARP), g.cmp(orLinkType, 0, spec.SizeB, arcTypeARPOld))
 		}
-		m := map[uint32]uint32{etIPv6: arcTypeINET6, etREVARP: arcTypeREVARP, etATALK: arcTypeATALK}
+		m := map[uint32]uint32{etIPv6: arcTypeINET6, etIP: arcTypeIP, etARP: arcTypeARP,
+			etREVARP: arcTypeREVARP, etATALK: arcTypeATALK}
 		if v, ok := m[llProto]; ok {
 			return g.cmp(orLinkType, 0, spec.SizeB, v)
 		}
@@ -411,9 +413,9 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 	case lt == ltMFR:
 	case isJuniper(lt):
 		return g.mcmp(orLinkHdr, 0, spec.SizeW, 0x4d474300, 0xffffff00)
-	case lt == ltBACnet:
+	case lt == ltBACnet && g.opts.Libpcap110:
 		// libpcap 1.10 tests the MS/TP preamble whatever the protocol
-		// (1.11 refuses): wring follows 1.10.
+		// (later refuses): Options.Libpcap110.
 		return g.mcmp(orLinkHdr, 0, spec.SizeW, 0x55ff0000, 0xffff0000)
 	case lt == ltIPNet:
 		switch llProto {

@@ -111,8 +111,8 @@ func (g *gen) other(n *nOther) pred {
 		if !is80211(g.linktype) {
 			g.failKwOnDLT("type/subtype")
 		}
-		if g.linktype == ltPPI {
-			// libpcap 1.10 (1.11 accepts them on PPI).
+		if g.linktype == ltPPI && g.opts.Libpcap110 {
+			// libpcap 1.10 (later accepts them on PPI).
 			g.failUnsupported("802.11 link-layer types supported only on 802.11")
 		}
 		return g.mcmp(orLinkHdr, 0, spec.SizeB, n.num, n.num2)
@@ -120,8 +120,8 @@ func (g *gen) other(n *nOther) pred {
 		if !is80211(g.linktype) {
 			g.failKwOnDLT("dir")
 		}
-		if g.linktype == ltPPI {
-			// libpcap 1.10 (1.11 accepts it on PPI).
+		if g.linktype == ltPPI && g.opts.Libpcap110 {
+			// libpcap 1.10 (later accepts it on PPI).
 			g.failUnsupported("frame direction supported only with 802.11 headers")
 		}
 		return g.mcmp(orLinkHdr, 1, spec.SizeB, n.num, 0x03)
@@ -236,9 +236,11 @@ func (g *gen) inOut(out bool) pred {
 		return i
 	}
 	switch lt := g.linktype; {
+	case lt == ltSLIP && !g.opts.Libpcap110:
+		return g.cmp(orLinkHdr, 0, spec.SizeB, pick(1, 0))
 	case lt == ltSLIP:
 		// libpcap 1.10: inbound is direction byte 0, outbound any other
-		// value (1.11: outbound is 1).
+		// value (later: outbound is 1).
 		b0 := g.cmp(orLinkHdr, 0, spec.SizeB, 0)
 		if out {
 			return not(b0)

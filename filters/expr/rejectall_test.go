@@ -106,7 +106,7 @@ func TestRejectsAllLikeLibpcap(t *testing.T) {
 					mu.Unlock()
 					continue
 				}
-				_, werr := Compile(j.e, Options{LinkType: j.lt, Optimize: true, OfflineAF: true, HasNetmask: true})
+				_, werr := Compile(j.e, Options{LinkType: j.lt, Optimize: true, OfflineAF: true, HasNetmask: true, Libpcap110: true})
 				wrAll := werr != nil && strings.Contains(werr.Error(), "rejects all packets")
 				key := linkName(j.lt) + "|" + j.e
 				_, known := rejectAllKnown[key]

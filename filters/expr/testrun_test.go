@@ -253,7 +253,7 @@ func TestTESTrunAccept(t *testing.T) {
 			}
 		}
 	}
-	var total, compiled, verified, compared, disagree, verdicts, documented int
+	var total, compiled, verified, compared, disagree, verdicts int
 	skipped := map[string][]string{}
 	failed := map[string][]string{}
 	for i := range cases {
@@ -324,11 +324,6 @@ func TestTESTrunAccept(t *testing.T) {
 			got := vm.Run(vp, pk, wls[k], nil)
 			exp := oracle.Run(pk, wls[k])
 			if got != exp {
-				if why, ok := libpcap110Why(c.DLT, c.Expr); ok {
-					documented++
-					t.Logf("%s (%s %q): documented 1.10.3 difference on packet %d: %s", c.Label, c.DLT, c.Expr, k, why)
-					break
-				}
 				disagree++
 				t.Errorf("%s (%s %q opt=%d): packet %d (%d bytes %x): wring %d, libpcap %d",
 					c.Label, c.DLT, c.Expr, c.Optimize, k, len(pk), pk[:min(len(pk), 48)], got, exp)
@@ -350,8 +345,8 @@ func TestTESTrunAccept(t *testing.T) {
 		t.Logf("skipped (%d): %s", len(v), k)
 	}
 	pct := 100 * float64(compiled) / float64(total)
-	t.Logf("filter_accept: %d cases, %d compiled (%.2f%%), %d verified, %d compared with libpcap's unoptimized program on %d packets, %d disagree, %d documented 1.10.3 differences",
-		total, compiled, pct, verified, compared, verdicts, disagree, documented)
+	t.Logf("filter_accept: %d cases, %d compiled (%.2f%%), %d verified, %d compared with libpcap's unoptimized program on %d packets, %d disagree",
+		total, compiled, pct, verified, compared, verdicts, disagree)
 	if pct < 95 {
 		t.Errorf("only %.2f%% of filter_accept cases compile, want at least 95%%", pct)
 	}
@@ -361,7 +356,7 @@ func TestTESTrunAccept(t *testing.T) {
 // an *Error whose position lies inside the expression.
 func TestTESTrunReject(t *testing.T) {
 	cases := corpus.CasesOf(t, "filter_reject")
-	var total, rejected, sameText, documented int
+	var total, rejected, sameText int
 	accepted := map[string][]string{}
 	otherText := map[string][]string{}
 	skipped := 0
@@ -379,11 +374,6 @@ func TestTESTrunReject(t *testing.T) {
 		}
 		_, err := Compile(c.Expr, o)
 		if err == nil {
-			if why, ok := libpcap110Why(c.DLT, c.Expr); ok {
-				documented++
-				t.Logf("%s (%s %q): compiled, documented 1.10.3 difference: %s", c.Label, c.DLT, c.Expr, why)
-				continue
-			}
 			k := c.Expected
 			accepted[k] = append(accepted[k], c.DLT+": "+c.Expr)
 			continue
@@ -422,11 +412,11 @@ func TestTESTrunReject(t *testing.T) {
 			t.Logf("other message (%d), libpcap says %q: e.g. %s", len(otherText[k]), k, otherText[k][0])
 		}
 	}
-	pct := 100 * float64(rejected) / float64(total-documented)
-	t.Logf("filter_reject: %d cases, %d documented 1.10.3 differences (compiled as libpcap 1.10.3 does), %d of the other %d rejected (%.2f%%), %d with libpcap's message text; %d savefile header cases skipped (no expression)",
-		total, documented, rejected, total-documented, pct, sameText, skipped)
+	pct := 100 * float64(rejected) / float64(total)
+	t.Logf("filter_reject: %d cases, %d rejected (%.2f%%), %d with libpcap's message text; %d savefile header cases skipped (no expression)",
+		total, rejected, pct, sameText, skipped)
 	if len(accepted) > 0 {
-		t.Errorf("%d filter_reject cases wrongly accepted", total-documented-rejected)
+		t.Errorf("%d filter_reject cases wrongly accepted", total-rejected)
 	}
 	if pct < 99 {
 		t.Errorf("only %.2f%% of filter_reject cases rejected, want at least 99%%", pct)
@@ -455,28 +445,66 @@ func readSavefile(path string) (*corpus.Capture, error) {
 	}
 }
 
-// libpcap110 lists where wring follows Debian's libpcap 1.10.3 (the
-// oracle of the capture-file and verdict tests, `tcpdump -r`) and TESTrun's
-// tables, written for libpcap master, expect master's behaviour. Keys are
-// "DLT expr-substring"; the value is the reason. Cases they match are
-// counted and logged as documented 1.10.3 differences, not failures.
+// libpcap110 lists the TESTrun cases where Options.Libpcap110 (libpcap
+// 1.10's meaning, which Debian's tcpdump 1.10.3 gives) differs from the
+// default (libpcap master's, which TESTrun's tables expect): "DLT
+// expr-substring", with the reason.
 var libpcap110 = []struct{ dlt, expr, why string }{
-	{"SLIP", "outbound", "1.10.3's SLIP outbound is direction byte != 0, master's == 1"},
-	{"ARCNET", "", "1.10.3 also takes the RFC 1051 ARCnet types 0xf0 (IP) and 0xf1 (ARP); master only the RFC 1201 ones"},
-	{"ARCNET_LINUX", "", "1.10.3 also takes the RFC 1051 ARCnet types 0xf0 (IP) and 0xf1 (ARP); master only the RFC 1201 ones"},
-	{"PPI", "type", "1.10.3 refuses 802.11 type/subtype on PPI (\"802.11 link-layer types supported only on 802.11\"); master compiles them"},
-	{"PPI", "dir", "1.10.3 refuses 802.11 dir on PPI (\"frame direction supported only with 802.11 headers\"); master compiles it"},
-	{"BACNET_MS_TP", "link proto", "1.10.3 compiles any link-layer protocol on BACNET_MS_TP as the MS/TP preamble test; master refuses"},
+	{"SLIP", "outbound", "1.10's SLIP outbound is direction byte != 0, master's == 1"},
+	{"ARCNET", "", "1.10 also takes the RFC 1051 ARCnet types 0xf0 (IP) and 0xf1 (ARP); master only the RFC 1201 ones"},
+	{"ARCNET_LINUX", "", "1.10 also takes the RFC 1051 ARCnet types 0xf0 (IP) and 0xf1 (ARP); master only the RFC 1201 ones"},
+	{"PPI", "type", "1.10 refuses 802.11 type/subtype on PPI; master compiles them"},
+	{"PPI", "dir", "1.10 refuses 802.11 dir on PPI; master compiles it"},
+	{"BACNET_MS_TP", "link proto", "1.10 compiles any link-layer protocol on BACNET_MS_TP as the MS/TP preamble test; master refuses"},
 }
 
-// libpcap110Why returns the documented 1.10.3 difference a case falls under.
-func libpcap110Why(dlt, expr string) (string, bool) {
-	for _, d := range libpcap110 {
-		if d.dlt == dlt && strings.Contains(expr, d.expr) {
-			return d.why, true
+// TestLibpcap110Option checks that Options.Libpcap110 changes what each
+// listed kind of TESTrun case compiles to (the default is checked against
+// TESTrun itself, the option against tcpdump 1.10.3 by TestOracle and the
+// read acceptance test).
+func TestLibpcap110Option(t *testing.T) {
+	changed := map[string]int{}
+	for _, kind := range []string{"filter_accept", "filter_reject", "filter_apply"} {
+		cases := corpus.CasesOf(t, kind)
+		for i := range cases {
+			c := &cases[i]
+			var o Options
+			if kind == "filter_apply" {
+				lt, err := spec.ParseLinkType(c.DLT)
+				if err != nil {
+					continue
+				}
+				o = Options{LinkType: lt}
+			} else {
+				var ok bool
+				if o, ok = optionsOf(t, c); !ok {
+					continue
+				}
+			}
+			for _, d := range libpcap110 {
+				if d.dlt != c.DLT || !strings.Contains(c.Expr, d.expr) {
+					continue
+				}
+				p0, e0 := Compile(c.Expr, o)
+				o.Libpcap110 = true
+				p1, e1 := Compile(c.Expr, o)
+				if (e0 == nil) != (e1 == nil) || fmt.Sprint(p0) != fmt.Sprint(p1) {
+					changed[d.dlt+" "+d.expr]++
+				}
+				break
+			}
 		}
 	}
-	return "", false
+	for _, d := range libpcap110 {
+		if d.dlt == "ARCNET_LINUX" {
+			continue // counted under whichever ARCnet listing TESTrun has
+		}
+		k := d.dlt + " " + d.expr
+		if changed[k] == 0 {
+			t.Errorf("%s: no TESTrun case changes with Libpcap110 (%s)", k, d.why)
+		}
+		t.Logf("%s: %d cases change with Libpcap110: %s", k, changed[k], d.why)
+	}
 }
 
 // applyDeviations are the filter_apply cases where wring's default
@@ -493,7 +521,7 @@ var applyDeviations = map[string]string{
 func TestTESTrunApply(t *testing.T) {
 	cases := corpus.CasesOf(t, "filter_apply")
 	root := corpus.Need(t)
-	var total, pass, deviations, documented int
+	var total, pass, deviations int
 	for i := range cases {
 		c := &cases[i]
 		total++
@@ -508,13 +536,7 @@ func TestTESTrunApply(t *testing.T) {
 			o.Netmask, o.HasNetmask = uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]), true
 		}
 		prog, err := Compile(c.Expr, o)
-		dlt := linkName(cp.LinkType)
 		if err != nil {
-			if why, ok := libpcap110Why(dlt, c.Expr); ok {
-				documented++
-				t.Logf("%s: %q on %s: %v: documented 1.10.3 difference: %s", c.Label, c.Expr, c.Savefile, err, why)
-				continue
-			}
 			t.Errorf("%s: %q on %s: %v", c.Label, c.Expr, c.Savefile, err)
 			continue
 		}
@@ -557,15 +579,10 @@ func TestTESTrunApply(t *testing.T) {
 			continue
 		}
 		if !same {
-			if why, ok := libpcap110Why(dlt, c.Expr); ok {
-				documented++
-				t.Logf("%s: %q on %s: got %v, master's table %v: documented 1.10.3 difference: %s", c.Label, c.Expr, c.Savefile, got, want, why)
-				continue
-			}
 			t.Errorf("%s: %q on %s:\n got %v\nwant %v", c.Label, c.Expr, c.Savefile, got, want)
 			continue
 		}
 		pass++
 	}
-	t.Logf("filter_apply: %d cases, %d give libpcap's per-packet results, %d documented deviations with the default options, %d documented 1.10.3 differences", total, pass, deviations, documented)
+	t.Logf("filter_apply: %d cases, %d give libpcap's per-packet results, %d documented deviations with the default options", total, pass, deviations)
 }
