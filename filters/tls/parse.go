@@ -170,7 +170,10 @@ func (p *Parser) hellos(hs []byte, recVersion uint16, cut bool, out []Hello, r *
 		} else {
 			partial = true
 		}
-		if typ == typeClientHello {
+		// A ClientHello body starts with legacy_version 3.x: without it,
+		// a record that continues a fragmented handshake message and
+		// happens to start with byte 1 would read as a new ClientHello.
+		if typ == typeClientHello && (len(body) < 2 || body[0] == 3 && body[1] <= 4) {
 			if r.Hellos < len(out) {
 				h := &out[r.Hellos]
 				*h = Hello{RecordVersion: recVersion}

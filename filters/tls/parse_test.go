@@ -311,3 +311,25 @@ func BenchmarkTLSParse(b *testing.B) {
 		})
 	}
 }
+
+// TestContinuationIsNotAHello: a handshake record that continues a
+// fragmented message (its body is the middle of a ClientHello) and happens
+// to start with byte 1, the ClientHello type, is not read as a ClientHello
+// unless legacy_version 3.x follows.
+func TestContinuationIsNotAHello(t *testing.T) {
+	p := NewParser(1 << 16)
+	out := make([]Hello, 4)
+	for _, tc := range []struct {
+		body  []byte
+		hello bool
+	}{
+		{[]byte{1, 0x9c, 0x41, 0x07, 0xd2, 0x55, 0x10, 0x2a}, false}, // key-share bytes
+		{[]byte{1, 0, 0, 40, 3, 3, 0, 0}, true},                      // a real start, cut
+	} {
+		payload := append([]byte{22, 3, 3, 0, byte(len(tc.body))}, tc.body...)
+		r := p.Parse(payload, out)
+		if (r.Hellos > 0) != tc.hello {
+			t.Errorf("body % x: %d hellos, want hello %v", tc.body, r.Hellos, tc.hello)
+		}
+	}
+}
