@@ -41,16 +41,31 @@ func provesReject(head, accept *block) bool {
 	if !seen[accept] {
 		return true
 	}
-	v := &valueTable{ids: map[valueKey]int{}, consts: map[int]uint32{}}
+	v := &valueTable{ids: map[valueKey]int32{}, consts: map[int32]uint32{}}
 	var st0 vstate
 	for i := range st0 {
 		st0[i] = v.fresh()
 	}
-	in := map[*block][]vedge{head: {{st: st0}}}
+	// The edges into each block are a list in one arena (in: the index
+	// of a block's last edge plus one); edges, rest are reused per block.
+	arena := make([]vedge, 0, 2*len(order)+1)
+	in := make(map[*block]int, len(order))
+	add := func(to *block, e vedge) {
+		e.prev = in[to]
+		arena = append(arena, e)
+		in[to] = len(arena)
+	}
+	add(head, vedge{st: st0})
+	var edges, rest []int // arena indices
 	for i := len(order) - 1; i >= 0; i-- {
 		b := order[i]
-		edges := in[b]
-		delete(in, b)
+		edges = edges[:0]
+		for j := in[b]; j != 0; j = arena[j-1].prev {
+			edges = append(edges, j-1)
+		}
+		for l, r := 0, len(edges)-1; l < r; l, r = l+1, r-1 {
+			edges[l], edges[r] = edges[r], edges[l] // arrival order
+		}
 		if len(edges) == 0 {
 			continue
 		}
@@ -60,14 +75,15 @@ func provesReject(head, accept *block) bool {
 		if b.ret {
 			continue
 		}
-		var rest []vedge
-		for _, e := range edges {
+		rest = rest[:0]
+		for _, ei := range edges {
+			e := &arena[ei]
 			st := e.st
 			for _, s := range b.stmts {
 				v.step(&st, s)
 			}
 			if !b.cond {
-				in[b.jt] = append(in[b.jt], vedge{st, e.facts})
+				add(b.jt, vedge{st: st, facts: e.facts})
 				continue
 			}
 			a, op, o := v.test(b, &st)
@@ -76,17 +92,18 @@ func provesReject(head, accept *block) bool {
 				if out {
 					to = b.jt
 				}
-				in[to] = append(in[to], vedge{st, e.facts})
+				add(to, vedge{st: st, facts: e.facts})
 				continue
 			}
-			rest = append(rest, e)
+			rest = append(rest, ei)
 		}
 		if len(rest) == 0 {
 			continue
 		}
-		st := rest[0].st
-		facts := rest[0].facts
-		for _, e := range rest[1:] {
+		st := arena[rest[0]].st
+		facts := arena[rest[0]].facts
+		for _, ei := range rest[1:] {
+			e := &arena[ei]
 			for k := range st {
 				if st[k] != e.st[k] {
 					st[k] = v.fresh()
@@ -99,8 +116,8 @@ func provesReject(head, accept *block) bool {
 		}
 		a, op, o := v.test(b, &st)
 		n := len(facts)
-		in[b.jt] = append(in[b.jt], vedge{st, append(facts[:n:n], fact{a, op, o, true})})
-		in[b.jf] = append(in[b.jf], vedge{st, append(facts[:n:n], fact{a, op, o, false})})
+		add(b.jt, vedge{st: st, facts: append(facts[:n:n], fact{a, op, o, true})})
+		add(b.jf, vedge{st: st, facts: append(facts[:n:n], fact{a, op, o, false})})
 	}
 	return true
 }
@@ -109,6 +126,7 @@ func provesReject(head, accept *block) bool {
 type vedge struct {
 	st    vstate
 	facts []fact
+	prev  int // the block's previous edge in the arena, plus one (0: none)
 }
 
 func intersect(a, b []fact) []fact {
@@ -132,7 +150,7 @@ func intersect(a, b []fact) []fact {
 // rejects all packets) but not, as seen, to the tests of primitives
 // ("ip and ip[0] & 0xf0 = 0x60" on RAW compiles): the value a relation
 // tests is numbered apart.
-func (v *valueTable) test(b *block, st *vstate) (a int, op uint16, o int) {
+func (v *valueTable) test(b *block, st *vstate) (a int32, op uint16, o int32) {
 	a, op = st[atomA], b.op
 	if b.op&spec.SrcX != 0 {
 		o = st[atomX]
@@ -154,24 +172,24 @@ const (
 	atomX = spec.MemWords + 1
 )
 
-type vstate [spec.MemWords + 2]int
+type vstate [spec.MemWords + 2]int32
 
 type valueKey struct {
 	op   uint16
 	k    uint32
-	a, b int
+	a, b int32
 }
 
 // valueTable numbers values: equal keys, equal numbers.
 type valueTable struct {
-	ids    map[valueKey]int
-	consts map[int]uint32
-	n      int
+	ids    map[valueKey]int32
+	consts map[int32]uint32
+	n      int32
 }
 
-func (v *valueTable) fresh() int { v.n++; return v.n }
+func (v *valueTable) fresh() int32 { v.n++; return v.n }
 
-func (v *valueTable) id(k valueKey) int {
+func (v *valueTable) id(k valueKey) int32 {
 	if id, ok := v.ids[k]; ok {
 		return id
 	}
@@ -180,7 +198,7 @@ func (v *valueTable) id(k valueKey) int {
 	return id
 }
 
-func (v *valueTable) constant(k uint32) int {
+func (v *valueTable) constant(k uint32) int32 {
 	id := v.id(valueKey{op: spec.ClassLD | spec.ModeIMM, k: k})
 	v.consts[id] = k
 	return id
@@ -233,9 +251,9 @@ func (v *valueTable) step(st *vstate, s ins) {
 	}
 }
 
-func (v *valueTable) alu(s ins, a, x int) int {
+func (v *valueTable) alu(s ins, a, x int32) int32 {
 	op := s.Operation()
-	var o int
+	var o int32
 	var ok bool
 	var k uint32
 	if s.Src() == spec.SrcX {
@@ -288,14 +306,14 @@ func (v *valueTable) alu(s ins, a, x int) int {
 
 // fact is the outcome of a test made on a path.
 type fact struct {
-	a       int
+	a       int32
 	op      uint16 // jump opcode without the source bit
-	o       int
+	o       int32
 	outcome bool
 }
 
 // decide tells whether the test (a op o) has a known outcome.
-func (v *valueTable) decide(a int, op uint16, o int, facts []fact) (known, outcome bool) {
+func (v *valueTable) decide(a int32, op uint16, o int32, facts []fact) (known, outcome bool) {
 	ca, aok := v.consts[a]
 	co, ook := v.consts[o]
 	if aok && ook {
