@@ -8,6 +8,7 @@ import (
 
 	"github.com/wringcap/wring/internal/benchdata"
 	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/internal/pcapbench"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
@@ -104,10 +105,10 @@ func BenchmarkFilter(b *testing.B) {
 				b.ReportAllocs()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				c0 := threadCPU()
+				c0 := cputime.Thread()
 				benchSink = loop(b)
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
-				b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/pkt")
+				b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/pkt")
 				b.ReportMetric(ratio, "match-ratio")
 			})
 		}
@@ -154,13 +155,13 @@ func BenchmarkFilter(b *testing.B) {
 			defer runtime.UnlockOSThread()
 			out := make([]uint32, len(ws))
 			b.ResetTimer()
-			c0 := threadCPU()
+			c0 := cputime.Thread()
 			for done := 0; done < b.N; done += len(data) {
 				n := min(len(data), b.N-done)
 				native.RunBatch(data[:n], wl[:n], out[:n])
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
-			b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/pkt")
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/pkt")
 			b.ReportMetric(ratio, "match-ratio")
 			benchSink = out[0]
 		})
@@ -171,10 +172,10 @@ func BenchmarkFilter(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ResetTimer()
-			c0 := threadCPU()
+			c0 := cputime.Thread()
 			benchSink = uint32(lp.Loop(b.N))
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
-			b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/pkt")
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/pkt")
 			b.ReportMetric(ratio, "match-ratio")
 		})
 		if lpErr == nil {

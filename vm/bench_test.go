@@ -4,9 +4,8 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wringcap/wring/internal/benchdata"
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 )
@@ -56,12 +55,12 @@ func BenchmarkFilter(b *testing.B) {
 				b.ReportAllocs()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				cpu0 := threadCPU()
+				cpu0 := cputime.Thread()
 				benchSink = loop(b)
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
 				// CPU time of this thread only: on a shared machine, time
 				// spent descheduled does not count.
-				b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "cpu-ns/pkt")
+				b.ReportMetric(float64(cputime.Thread()-cpu0)/float64(b.N), "cpu-ns/pkt")
 				b.ReportMetric(ratio, "match-ratio")
 			})
 		}
@@ -124,7 +123,7 @@ func BenchmarkOverhead(b *testing.B) {
 			b.Run(c.name+"/"+engine, func(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				cpu0 := threadCPU()
+				cpu0 := cputime.Thread()
 				var sink uint32
 				i := 0
 				for b.Loop() {
@@ -134,7 +133,7 @@ func BenchmarkOverhead(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
-				b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N), "cpu-ns/pkt")
+				b.ReportMetric(float64(cputime.Thread()-cpu0)/float64(b.N), "cpu-ns/pkt")
 				benchSink = sink
 			})
 		}
@@ -148,12 +147,3 @@ func BenchmarkOverhead(b *testing.B) {
 
 // benchSink keeps results alive.
 var benchSink uint32
-
-// threadCPU returns the CPU time the calling thread has used, in ns.
-func threadCPU() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return ts.Nano()
-}

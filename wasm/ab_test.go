@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm/internal/fuel"
 )
@@ -57,7 +58,7 @@ func TestFuelAB(t *testing.T) {
 	var times, cpu [2][]float64
 	for round := 0; round < 400; round++ {
 		for k, f := range fs {
-			start, c0 := time.Now(), ThreadCPU()
+			start, c0 := time.Now(), cputime.Thread()
 			for i := 0; i < 200; i++ {
 				if f.g != nil {
 					f.g.Set(1 << 40)
@@ -65,7 +66,7 @@ func TestFuelAB(t *testing.T) {
 				stack[0] = 1500
 				f.f.CallWithStack(ctx, stack)
 			}
-			cpu[k] = append(cpu[k], float64(ThreadCPU()-c0)/200)
+			cpu[k] = append(cpu[k], float64(cputime.Thread()-c0)/200)
 			times[k] = append(times[k], float64(time.Since(start).Nanoseconds())/200)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/cputime"
 )
 
 // BenchmarkHTTP measures the bundled HTTP analyzer over the generated mixed
@@ -113,7 +114,7 @@ func BenchmarkFuel(b *testing.B) {
 				defer runtime.UnlockOSThread()
 				b.ReportAllocs()
 				b.ResetTimer()
-				c0 := wasm.ThreadCPU()
+				c0 := cputime.Thread()
 				done, k := 0, 0
 				for done < b.N {
 					bt := batches[k%len(batches)]
@@ -123,7 +124,7 @@ func BenchmarkFuel(b *testing.B) {
 					k++
 				}
 				b.StopTimer()
-				b.ReportMetric(float64(wasm.ThreadCPU()-c0)/float64(done), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Thread()-c0)/float64(done), "cpu-ns/op")
 				if s := h.Stats()[0]; s.Failures != 0 {
 					b.Fatalf("%+v", s)
 				}
@@ -202,7 +203,7 @@ func benchScan(b *testing.B) {
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			b.ResetTimer()
-			c0 := wasm.ThreadCPU()
+			c0 := cputime.Thread()
 			for i := 0; i < b.N; i++ {
 				if g != nil {
 					g.Set(1 << 40)
@@ -212,7 +213,7 @@ func benchScan(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(wasm.ThreadCPU()-c0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/op")
 			if stack[0] != scanWant {
 				b.Fatalf("scan returned %d, want %d", stack[0], scanWant)
 			}

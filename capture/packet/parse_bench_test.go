@@ -2,25 +2,15 @@ package packet_test
 
 import (
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/spec"
 )
-
-// threadCPU returns the calling thread's CPU time (user and system).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 type benchPkt struct {
 	lt   spec.LinkType
@@ -75,12 +65,12 @@ func BenchmarkParse(b *testing.B) {
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
 			b.ResetTimer()
-			c0 := threadCPU()
+			c0 := cputime.Thread()
 			for i := 0; i < b.N; i++ {
 				p := &m.pkts[i%n]
 				packet.Parse(packet.Info{CapLen: uint32(len(p.data)), WireLen: uint32(len(p.data)), LinkType: p.lt}, p.data, &rec)
 			}
-			c1 := threadCPU()
+			c1 := cputime.Thread()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
 			// The thread's CPU time per packet: what the parse costs on a
 			// shared, loaded machine, where wall time includes waiting.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,17 +14,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/internal/trafficgen"
 )
-
-// threadCPU returns the calling thread's CPU time (user and system).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkReadFile reads a generated 100,000-packet pcap file held in
 // memory with wring's reader and with gopacket's pcapgo (its zero-copy
@@ -40,14 +31,14 @@ func BenchmarkReadFile(b *testing.B) {
 	data := file.Bytes()
 	// Each case runs on a locked thread and reports its CPU time per
 	// packet beside the wall time (the machine is shared).
-	var c0 time.Duration
+	var c0 int64
 	start := func(b *testing.B) {
 		runtime.LockOSThread()
 		b.ResetTimer()
-		c0 = threadCPU()
+		c0 = cputime.Thread()
 	}
 	perPkt := func(b *testing.B) {
-		c1 := threadCPU()
+		c1 := cputime.Thread()
 		runtime.UnlockOSThread()
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/pkt")
 		b.ReportMetric(float64(c1-c0)/float64(b.N)/n, "cpu-ns/pkt")

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/wringcap/wring/internal/cputime"
 )
 
 // BenchmarkScanParts splits the metering's cost on the wasm package's scan
@@ -50,14 +52,14 @@ func BenchmarkScanParts(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ResetTimer()
-			c0 := threadCPU()
+			c0 := cputime.Thread()
 			for i := 0; i < b.N; i++ {
 				stack[0] = 1500
 				if err := fn.CallWithStack(ctx, stack); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
