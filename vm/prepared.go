@@ -217,15 +217,11 @@ func condOp(op uint16) uint8 {
 
 // stepOp decodes the statement part of ins.
 func stepOp(ins spec.Instruction) uint8 {
-	special := ins.K >= spec.RecordBase
 	switch ins.Op {
-	case spec.OpRetA:
-		return sRetA
 	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB, spec.OpLdxMsh:
-		if special {
+		if ins.K >= spec.RecordBase { // record, ancillary or header-relative
 			return sSlow
 		}
-		return map[uint16]uint8{spec.OpLdAbsW: sLdAbsW, spec.OpLdAbsH: sLdAbsH, spec.OpLdAbsB: sLdAbsB, spec.OpLdxMsh: sLdxMsh}[ins.Op]
 	}
 	if s, ok := stepOps[ins.Op]; ok {
 		return s
@@ -234,6 +230,8 @@ func stepOp(ins spec.Instruction) uint8 {
 }
 
 var stepOps = map[uint16]uint8{
+	spec.OpRetA:   sRetA,
+	spec.OpLdAbsW: sLdAbsW, spec.OpLdAbsH: sLdAbsH, spec.OpLdAbsB: sLdAbsB, spec.OpLdxMsh: sLdxMsh,
 	spec.OpLdIndW: sLdIndW, spec.OpLdIndH: sLdIndH, spec.OpLdIndB: sLdIndB,
 	spec.OpLdImm: sLdImm, spec.OpLdLen: sLdLen, spec.OpLdxImm: sLdxImm, spec.OpLdxLen: sLdxLen,
 	spec.OpTax: sTax, spec.OpTxa: sTxa, spec.OpNeg: sNeg,
