@@ -45,14 +45,23 @@ type Options struct {
 	// to MaxProtochainDepth, at which the program fits in
 	// spec.MaxInstructions (and at least DefaultProtochainDepth).
 	ProtochainDepth int
-	// Libpcap110 follows libpcap 1.10 where later libpcap changed what a
-	// link-layer primitive means: ARCnet ip and arp also match the RFC 1051
-	// protocol types (0xf0, 0xf1); SLIP outbound is a non-zero direction
-	// byte (later: 1); BACnet MS/TP takes any link-layer protocol as its
-	// preamble test (later: refused); 802.11 type, subtype and dir are
-	// refused on PPI (later: compiled). The default is the later meaning,
-	// as libpcap's own test tables expect; tcpdump linked with libpcap 1.10
-	// (Debian 12's 1.10.3) gives the 1.10 one.
+	// Libpcap110 compiles as libpcap 1.10 did where later libpcap changed
+	// the language, so that a program gives the verdicts of tcpdump linked
+	// with libpcap 1.10 (Debian 12's 1.10.3). The default is the later
+	// meaning, as libpcap's own test tables expect. With Libpcap110:
+	//   - ARCnet ip and arp also match the RFC 1051 protocol types (0xf0,
+	//     0xf1); SLIP outbound is a non-zero direction byte (later: 1);
+	//     "ip multicast" is a destination whose first byte is at least 224
+	//     (later: 224.0.0.0/4); IS-IS PDU types are read at offset 4 on
+	//     every link type, unmasked (later: 5 on Cisco HDLC, masked 0x1f);
+	//   - BACnet MS/TP takes any link-layer protocol as its preamble test
+	//     (later: refused) and has no broadcast or 8-bit host address;
+	//     802.11 type, subtype and dir are refused on PPI; the DSA tag link
+	//     types (DSA_TAG_BRCM, DSA_TAG_DSA) have no link-layer filtering;
+	//     vxlan is not a keyword (later: all compiled);
+	//   - EtherTypes, LLC SAPs, PPP and HDLC protocols, IP protocol
+	//     numbers, ISO and IS-IS values, VPI, VCI and "byte" operands are
+	//     not range-checked (later: an error above their field's maximum).
 	Libpcap110 bool
 	// Resolver resolves host, Ethernet and network names. When nil, a
 	// name that is not a number or an address is an error wrapping
@@ -119,7 +128,7 @@ func compile(src string, opts Options) (prog spec.Program, err error) {
 	if opts.Snaplen == 0 {
 		opts.Snaplen = DefaultSnaplen
 	}
-	tree, perr := parse(src)
+	tree, perr := parseWith(src, opts.Libpcap110)
 	if perr != nil {
 		return nil, perr
 	}

@@ -157,20 +157,20 @@ func (g *gen) resolveHost(name string) []netip.Addr {
 	return addrs
 }
 
-func isMAC48Linktype(lt spec.LinkType) bool {
+func (g *gen) mac48Linktype(lt spec.LinkType) bool {
 	switch lt {
 	case ltEN10MB, ltFDDI, ltIEEE802, ltIEEE80211, ltRadiotap, ltAVS, ltIPOverFC, ltNetAnalyzer,
-		ltNetAnalyzerTr, ltDSABRCM, ltDSADSA, ltPPI, ltPrism:
+		ltNetAnalyzerTr, ltPPI, ltPrism:
 		return true
 	}
-	return false
+	return g.dsa(lt)
 }
 
 func (g *gen) mac48host(e [6]byte, dir int, kw string) pred {
 	var b1 *pred
 	var src, dst uint32
 	switch lt := g.linktype; {
-	case isEthernetLike(lt):
+	case g.ethernetLike(lt):
 		b1 = g.prevLinkHdrCheck()
 		src, dst = 6, 0
 	case lt == ltFDDI:
@@ -272,6 +272,10 @@ func (g *gen) mac8host(v uint32, dir int, ctx string) pred {
 	case ltArcnet, ltArcnetLinux:
 		src, dst = 0, 1
 	case ltBACnet:
+		if g.opts.Libpcap110 {
+			// libpcap 1.10 has 8-bit addresses on ARCnet only.
+			g.failUnsupported("aid supported only on ARCnet")
+		}
 		src, dst = 4, 3
 	default:
 		g.failKwOnDLT(ctx)
@@ -327,7 +331,7 @@ func (g *gen) ecode(s string, q qual) pred {
 	if !((q.addr == aHost || q.addr == qDefault) && q.proto == pLink) {
 		g.fail("Ethernet address used in non-ether expression")
 	}
-	if !isMAC48Linktype(g.linktype) {
+	if !g.mac48Linktype(g.linktype) {
 		g.failKwOnDLT(ctx)
 	}
 	e, ok := parseMAC(s)
@@ -353,7 +357,7 @@ func (g *gen) acode(s string, q qual) pred {
 }
 
 func (g *gen) mac48ByName(name string, dir int, ctx string) pred {
-	if !isMAC48Linktype(g.linktype) {
+	if !g.mac48Linktype(g.linktype) {
 		g.failKwOnDLT(ctx)
 	}
 	var e [6]byte

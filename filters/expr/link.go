@@ -101,12 +101,21 @@ func is80211(t spec.LinkType) bool {
 	return false
 }
 
-func isEthernetLike(t spec.LinkType) bool {
-	switch t {
-	case ltEN10MB, ltNetAnalyzer, ltNetAnalyzerTr, ltDSABRCM, ltDSADSA:
+// ethernetLike reports whether lt carries an Ethernet header (after a
+// fixed prefix).
+func (g *gen) ethernetLike(lt spec.LinkType) bool {
+	switch lt {
+	case ltEN10MB, ltNetAnalyzer, ltNetAnalyzerTr:
 		return true
 	}
-	return false
+	return g.dsa(lt)
+}
+
+// dsa reports whether lt is a DSA switch-tag link type libpcap filters as
+// Ethernet after the tag. libpcap 1.10 filters nothing on them beyond raw
+// loads and lengths (Options.Libpcap110).
+func (g *gen) dsa(lt spec.LinkType) bool {
+	return (lt == ltDSABRCM || lt == ltDSADSA) && !g.opts.Libpcap110
 }
 
 // Protocol numbers used by link-type tests.
@@ -289,7 +298,11 @@ func (g *gen) initLinktype(lt spec.LinkType) bool {
 		g.offLinkHdr.c = 12
 		set(12+12, 12+14, 0, 3)
 	case ltDSABRCM, ltDSADSA:
-		set(16, 18, 0, 3)
+		if g.opts.Libpcap110 {
+			set(notSet, notSet, notSet, notSet)
+		} else {
+			set(16, 18, 0, 3)
+		}
 	case ltEN3MB, ltAX25, ltPronet, ltChaos, ltHIPPI, ltHHDLC, ltAX25KISS, ltBACnet, ltRedback:
 		set(notSet, notSet, notSet, notSet)
 	default:
@@ -310,7 +323,7 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 		return g.mplsLinktype(llProto)
 	}
 	switch lt := g.linktype; {
-	case isEthernetLike(lt):
+	case g.ethernetLike(lt):
 		var b0 *pred
 		if !g.isEncap {
 			b0 = g.prevLinkHdrCheck()
@@ -321,7 +334,7 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 		}
 		return b1
 	case lt == ltCHDLC || lt == ltHDLC:
-		g.assertMax("HDLC protocol", llProto, 0xffff)
+		g.assertMax111("HDLC protocol", llProto, 0xffff)
 		if llProto == llcsapISONS {
 			llProto = llProto<<8 | llcsapISONS
 		}
@@ -427,7 +440,7 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 		return g.gfalse()
 	default:
 		if g.offLinkType.c != notSet {
-			g.assertMax("EtherType", llProto, 0xffff)
+			g.assertMax111("EtherType", llProto, 0xffff)
 			return g.cmp(orLinkType, 0, spec.SizeH, llProto)
 		}
 	}
@@ -438,6 +451,15 @@ func (g *gen) linktypeTest(llProto uint32) pred {
 func (g *gen) assertMax(what string, v, max uint32) {
 	if v > max {
 		g.fail("%s %d greater than maximum %d", what, v, max)
+	}
+}
+
+// assertMax111 is assertMax for a limit libpcap 1.11 added: libpcap 1.10
+// compiles the comparison with the value as given, and so does
+// Options.Libpcap110.
+func (g *gen) assertMax111(what string, v, max uint32) {
+	if !g.opts.Libpcap110 {
+		g.assertMax(what, v, max)
 	}
 }
 
@@ -468,7 +490,7 @@ func (g *gen) etherToPPP(p uint32) uint32 {
 	case llcsapIPX:
 		return 0x002b
 	}
-	g.assertMax("PPP protocol", p, 0xffff)
+	g.assertMax111("PPP protocol", p, 0xffff)
 	return p
 }
 
@@ -519,12 +541,12 @@ func (g *gen) etherLinktype(p uint32) pred {
 		return or(b0, b1)
 	}
 	if p <= etherMTU {
-		g.assertMax("LLC DSAP", p, 0xff)
+		g.assertMax111("LLC DSAP", p, 0xff)
 		b0 := g.cmpLE(orLinkType, 0, spec.SizeH, etherMTU)
 		b1 := g.cmp(orLinkType, 2, spec.SizeB, p)
 		return and(b0, b1)
 	}
-	g.assertMax("EtherType", p, 0xffff)
+	g.assertMax111("EtherType", p, 0xffff)
 	return g.cmp(orLinkType, 0, spec.SizeH, p)
 }
 
@@ -557,12 +579,12 @@ func (g *gen) sllLinktype(p uint32) pred {
 		return or(b0, b1)
 	}
 	if p <= etherMTU {
-		g.assertMax("LLC DSAP", p, 0xff)
+		g.assertMax111("LLC DSAP", p, 0xff)
 		b0 := g.cmp(orLinkType, 0, spec.SizeH, sllP8022)
 		b1 := g.cmp(orLinkHdr, g.offLinkPL.c, spec.SizeB, p)
 		return and(b0, b1)
 	}
-	g.assertMax("EtherType", p, 0xffff)
+	g.assertMax111("EtherType", p, 0xffff)
 	return g.cmp(orLinkType, 0, spec.SizeH, p)
 }
 
@@ -576,10 +598,10 @@ func (g *gen) llcLinktype(p uint32) pred {
 		return g.snap(0x080007, etATALK)
 	}
 	if p <= etherMTU {
-		g.assertMax("LLC DSAP", p, 0xff)
+		g.assertMax111("LLC DSAP", p, 0xff)
 		return g.cmp(orLLC, 0, spec.SizeB, p)
 	}
-	g.assertMax("EtherType", p, 0xffff)
+	g.assertMax111("EtherType", p, 0xffff)
 	return g.cmp(orLLC, 6, spec.SizeH, p)
 }
 

@@ -24,7 +24,7 @@ func (g *gen) other(n *nOther) pred {
 	case "greater":
 		return test([]ins{stmt(spec.ClassLD|spec.ModeLEN|spec.SizeW, 0)}, spec.JumpJGE|spec.SrcK, n.num)
 	case "byte":
-		g.assertMax("byte argument", n.num2, 0xff)
+		g.assertMax111("byte argument", n.num2, 0xff)
 		switch n.s {
 		case "=":
 			return g.cmp(orLinkHdr, n.num, spec.SizeB, n.num2)
@@ -166,6 +166,9 @@ func (g *gen) broadcast(proto int) pred {
 		case ltArcnet, ltArcnetLinux:
 			return g.mac8host(0, dDst, "broadcast")
 		case ltBACnet:
+			if g.opts.Libpcap110 {
+				g.failUnsupported("not a broadcast link")
+			}
 			return g.mac8host(0xff, dDst, "broadcast")
 		}
 		return g.mac48host([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, dDst, "broadcast")
@@ -191,7 +194,7 @@ func (g *gen) multicast(proto int) pred {
 		switch lt := g.linktype; {
 		case lt == ltArcnet || lt == ltArcnetLinux:
 			return g.mac8host(0, dDst, "multicast")
-		case isEthernetLike(lt):
+		case g.ethernetLike(lt):
 			b1 := g.prevLinkHdrCheck()
 			b0 := g.macMulticast(0)
 			if b1 != nil {
@@ -219,6 +222,11 @@ func (g *gen) multicast(proto int) pred {
 		g.failKwOnDLT("multicast")
 	case pIP:
 		b0 := g.linktypeTest(etIP)
+		if g.opts.Libpcap110 {
+			// libpcap 1.10: the first byte of the destination is at
+			// least 224 (so 240.0.0.0/4 and 255.255.255.255 match).
+			return and(b0, g.cmpGE(orLinkPL, 16, spec.SizeB, 0xe0))
+		}
 		return and(b0, g.mcmp(orLinkPL, 16, spec.SizeB, 0xe0, 0xf0))
 	case pIPv6:
 		b0 := g.linktypeTest(etIPv6)
@@ -266,9 +274,9 @@ func (g *gen) inOut(out bool) pred {
 		return g.cmp(orLinkHdr, 0, spec.SizeB, pick(1, 0))
 	case isJuniper(lt):
 		return g.mcmp(orLinkHdr, 3, spec.SizeB, pick(0, 1), 0x01)
-	case lt == ltDSABRCM:
+	case lt == ltDSABRCM && g.dsa(lt):
 		return g.mcmp(orLinkHdr, 12, spec.SizeB, pick(0x20, 0), 0xe0)
-	case lt == ltDSADSA:
+	case lt == ltDSADSA && g.dsa(lt):
 		return g.mcmp(orLinkHdr, 12, spec.SizeB, pick(0x40, 0), pick(0xc0, 0x40))
 	}
 	kw := "inbound"
@@ -298,7 +306,7 @@ func (g *gen) vlan(num uint32, has bool) pred {
 		g.fail("no VLAN match after MPLS")
 	}
 	switch lt := g.linktype; {
-	case isEthernetLike(lt), lt == ltIEEE80211, lt == ltPrism, lt == ltAVS, lt == ltRadiotap:
+	case g.ethernetLike(lt), lt == ltIEEE80211, lt == ltPrism, lt == ltAVS, lt == ltRadiotap:
 	default:
 		g.failKwOnDLT("vlan")
 	}
@@ -385,7 +393,7 @@ func (g *gen) mpls(num uint32, has bool) pred {
 		b0 = not(g.justAfterMPLSStack())
 	} else {
 		switch lt := g.linktype; {
-		case lt == ltCHDLC, lt == ltHDLC, isEthernetLike(lt):
+		case lt == ltCHDLC, lt == ltHDLC, g.ethernetLike(lt):
 			b0 = g.linktypeTest(etMPLS)
 		case lt == ltPPP:
 			b0 = g.linktypeTest(0x0281)
@@ -551,7 +559,7 @@ func (g *gen) encapLLCheck() pred {
 
 func (g *gen) llcInternal() pred {
 	switch lt := g.linktype; {
-	case lt == ltEN10MB, lt == ltDSABRCM, lt == ltDSADSA:
+	case lt == ltEN10MB, g.dsa(lt):
 		b0 := g.cmpLE(orLinkType, 0, spec.SizeH, etherMTU)
 		b1 := g.cmpNE(orLLC, 0, spec.SizeH, 0xffff)
 		return and(b0, b1)
@@ -608,10 +616,10 @@ func (g *gen) atmPrototype(v uint32) pred {
 func (g *gen) atmField(what string, v uint32, op uint16, neg bool) pred {
 	g.assertATM(what)
 	if what == "vpi" {
-		g.assertMax("VPI", v, 0xff)
+		g.assertMax111("VPI", v, 0xff)
 		return g.ncmp(orLinkHdr, g.offVPI, spec.SizeB, 0xffffffff, op, neg, v)
 	}
-	g.assertMax("VCI", v, 0xffff)
+	g.assertMax111("VCI", v, 0xffff)
 	return g.ncmp(orLinkHdr, g.offVCI, spec.SizeH, 0xffffffff, op, neg, v)
 }
 

@@ -16,10 +16,21 @@ type parser struct {
 
 // parse returns the syntax tree of src, or nil for an empty expression
 // (which matches every packet).
-func parse(src string) (node, *Error) {
+func parse(src string) (node, *Error) { return parseWith(src, false) }
+
+// parseWith is parse; with libpcap110 the words libpcap 1.10 did not
+// reserve (vxlan) are names, as they were there.
+func parseWith(src string, libpcap110 bool) (node, *Error) {
 	toks, err := lex(src)
 	if err != nil {
 		return nil, err
+	}
+	if libpcap110 {
+		for i := range toks {
+			if toks[i].kind == tKW && toks[i].text == "vxlan" {
+				toks[i].kind = tID
+			}
+		}
 	}
 	p := &parser{src: src, toks: toks, match: make([]int, len(toks)), idish: make([]bool, len(toks))}
 	var open []int

@@ -199,11 +199,11 @@ func (g *gen) proto(v uint32, proto int) pred {
 	case pLink:
 		return g.linktypeTest(v)
 	case pIP:
-		g.assertMax("protocol number", v, 0xff)
+		g.assertMax111("protocol number", v, 0xff)
 		b0 := g.linktypeTest(etIP)
 		return and(b0, g.ipProto(v))
 	case pIPv6:
-		g.assertMax("protocol number", v, 0xff)
+		g.assertMax111("protocol number", v, 0xff)
 		b0 := g.linktypeTest(etIPv6)
 		b2 := g.ip6Proto(ipprotoFragment)
 		b1 := g.cmp(orLinkPL, 40, spec.SizeB, v)
@@ -212,7 +212,7 @@ func (g *gen) proto(v uint32, proto int) pred {
 		b1 = or(b2, b1)
 		return and(b0, b1)
 	case pISO:
-		g.assertMax("ISO protocol", v, 0xff)
+		g.assertMax111("ISO protocol", v, 0xff)
 		switch g.linktype {
 		case ltFrelay:
 			return g.frelayNLPID(v)
@@ -223,8 +223,14 @@ func (g *gen) proto(v uint32, proto int) pred {
 		b0 := g.linktypeTest(llcsapISONS)
 		return and(b0, g.cmp(orLinkPLNoSnap, 0, spec.SizeB, v))
 	case pISIS:
-		g.assertMax("IS-IS PDU type", v, 0x1f)
+		g.assertMax111("IS-IS PDU type", v, 0x1f)
 		b0 := g.proto(isoISIS, pISO)
+		if g.opts.Libpcap110 {
+			// libpcap 1.10 reads the PDU type at offset 4 on every link
+			// type (on Cisco HDLC that is the ID length field, one byte
+			// early) and compares it unmasked.
+			return and(b0, g.cmp(orLinkPLNoSnap, 4, spec.SizeB, v))
+		}
 		off := uint32(4)
 		if g.linktype == ltCHDLC || g.linktype == ltHDLC {
 			off = 5

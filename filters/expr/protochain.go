@@ -33,7 +33,7 @@ const (
 func (g *gen) protochain(v uint32, proto int) pred {
 	switch proto {
 	case pIP, pIPv6:
-		g.assertMax("protocol number", v, 0xff)
+		g.assertMax111("protocol number", v, 0xff)
 	case qDefault:
 		b0 := g.protochain(v, pIP)
 		return or(b0, g.protochain(v, pIPv6))

@@ -456,6 +456,13 @@ var libpcap110 = []struct{ dlt, expr, why string }{
 	{"PPI", "type", "1.10 refuses 802.11 type/subtype on PPI; master compiles them"},
 	{"PPI", "dir", "1.10 refuses 802.11 dir on PPI; master compiles it"},
 	{"BACNET_MS_TP", "link proto", "1.10 compiles any link-layer protocol on BACNET_MS_TP as the MS/TP preamble test; master refuses"},
+	{"BACNET_MS_TP", "broadcast", "1.10 has no MS/TP broadcast (\"not a broadcast link\"); master has"},
+	{"BACNET_MS_TP", "$", "1.10 has 8-bit host addresses on ARCnet only; master also on MS/TP"},
+	{"DSA_TAG_BRCM", "", "1.10 has no link-layer filtering on DSA tags; master filters the Ethernet frame after the tag"},
+	{"DSA_TAG_DSA", "", "1.10 has no link-layer filtering on DSA tags; master filters the Ethernet frame after the tag"},
+	{"IPV4", "ip multicast", "1.10 tests dst >= 224.0.0.0; master dst & 0xf0 == 0xe0"},
+	{"EN10MB", "vxlan", "vxlan is not a keyword in 1.10 (a syntax error alone, a host name after and/or)"},
+	{"EN10MB", "1500", "1.10 compiles an LLC SAP above 255 (ether proto 1500) as given; master refuses it"},
 }
 
 // TestLibpcap110Option checks that Options.Libpcap110 changes what each
