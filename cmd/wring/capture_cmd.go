@@ -24,6 +24,7 @@ import (
 // has them.
 type captureCmd struct {
 	analyzerFlags `embed:""`
+	libpcapFlag   `embed:""`
 
 	Interface   string   `short:"i" name:"interface" required:"" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only."`
 	Mode        string   `name:"mode" enum:"auto,xdp,packet" default:"auto" help:"Capture path: auto tries AF_XDP (zero-copy, copy, generic XDP) then AF_PACKET; xdp or packet forces one (${enum})."`
@@ -144,7 +145,8 @@ func (c *captureCmd) compile(src string) (live.Filters, error) {
 	}
 	var f live.Filters
 	for _, linuxExt := range []bool{false, true} {
-		prog, err := expr.Compile(src, expr.Options{LinkType: spec.LinkEthernet, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt})
+		prog, err := expr.Compile(src, expr.Options{LinkType: spec.LinkEthernet, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt,
+			Libpcap110: c.libpcap110()})
 		if err != nil {
 			if caret := expr.Caret(src, err); caret != "" {
 				return f, exitf(1, "%v\n%s", err, caret)

@@ -12,6 +12,8 @@ import (
 
 // compileCmd compiles a pcap filter expression, as tcpdump -d does.
 type compileCmd struct {
+	libpcapFlag `embed:""`
+
 	Dump     int      `short:"d" type:"counter" help:"Output format: -d listing (the default), -dd C array, -ddd decimal."`
 	Opt      int      `short:"O" name:"optimize" default:"1" help:"Optimization level: -O0 turns the optimizer off, -O1 (the default) on."`
 	LinkType string   `name:"linktype" short:"y" default:"EN10MB" help:"Link-layer type of the packets: a name (EN10MB, LINUX_SLL, RAW, ...) or a LINKTYPE_ number."`
@@ -35,7 +37,7 @@ func (c *compileCmd) Run(s *streams) error {
 		return exitf(2, "compile: --linktype: %v", err)
 	}
 	opts := expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: c.Opt != 0, LinuxExt: c.LinuxExt, ProtochainDepth: c.Depth,
-		OfflineAF: c.Offline}
+		OfflineAF: c.Offline, Libpcap110: c.libpcap110()}
 	if !c.NoNames {
 		opts.Resolver = expr.SystemResolver()
 	}

@@ -85,18 +85,20 @@ func acceptSubsetFiles(all []string) []string {
 // acceptAllFilesExprs run on every corpus file by default.
 var acceptAllFilesExprs = []string{"", "ip", "tcp port 80", "udp", "ip6 and not icmp6", "vlan and tcp"}
 
-// knownDiffs are the differences between wring's expression compiler
-// (filters/expr, which follows libpcap master) and the oracle, Debian's
-// libpcap 1.10.3, that the acceptance runs meet. A mismatch that a rule
-// matches is counted and logged with its cause instead of failing; any
+// knownDiffs are the differences between wring's expression compiler by
+// default (filters/expr, which follows libpcap master) and the oracle,
+// Debian's libpcap 1.10.3, that the acceptance runs meet. A mismatch that a
+// rule matches is counted and logged with its cause instead of failing; any
 // other mismatch fails the test. The reader and writer have no entry here:
 // every difference listed is in what the expression selects or accepts.
+// With --libpcap=1.10 only the rules marked v110 apply.
 var knownDiffs = []struct {
 	link, file, expr string // globs on the file's link type, base name and expression ("" or "*": any)
 	tdErr            string // tcpdump failed with this in its message
 	wrErr            string // wring failed with this in its message
 	tdNone           bool   // tcpdump succeeded and wrote no packet
 	tdFail           bool   // tcpdump failed and wring did not
+	v110             bool   // the difference remains with --libpcap=1.10
 	why              string
 }{
 	// libpcap master changed these since 1.10.
@@ -105,9 +107,8 @@ var knownDiffs = []struct {
 	{link: "284", tdFail: true, why: "libpcap 1.10.3 rejects most primitives on DSA_TAG_BRCM (281) and DSA_TAG_DSA (284); master compiles them"},
 	{expr: "ip multicast", why: "libpcap 1.10.3 tests dst >= 224.0.0.0 (so 255.255.255.255 matches); master tests dst & 0xf0 == 0xe0"},
 	{link: "BACNET_MS_TP", expr: "ether broadcast", tdFail: true, why: "libpcap 1.10.3 has no MS/TP broadcast (\"not a broadcast link\"); master has"},
-	// These four follow master by default (TESTrun's tables expect it);
-	// expr.Options.Libpcap110 gives 1.10's meaning (TestOracle checks it
-	// against tcpdump 1.10.3).
+	// Each of these follows master by default (TESTrun's tables expect
+	// it); --libpcap=1.10 (expr.Options.Libpcap110) gives 1.10's meaning.
 	{link: "BACNET_MS_TP", why: "libpcap 1.10.3 compiles link-layer protocol tests (ip, ip6, ...) on BACNET_MS_TP as its MS/TP preamble test; master refuses them"},
 	{link: "ARCNET_LINUX", file: "arcnet-rfc1051-*", why: "libpcap 1.10.3 also takes the RFC 1051 ARCnet types 0xf0/0xf1 as ip/arp; master only the RFC 1201 ones"},
 	{link: "SLIP", expr: "outbound", why: "libpcap 1.10.3's SLIP outbound is a non-zero direction byte; master's is 1"},
@@ -115,7 +116,7 @@ var knownDiffs = []struct {
 	{link: "PPI", expr: "subtype *", why: "libpcap 1.10.3 refuses 802.11 type/subtype on PPI; master compiles them"},
 	{link: "PPI", expr: "dir *", why: "libpcap 1.10.3 refuses 802.11 dir on PPI; master compiles it"},
 	// Open differences.
-	{link: "13*", expr: "icmp or icmp6 or arp", why: "open: on Juniper link types every branch after the magic-number test accepts; libpcap 1.10.3's optimizer then drops the loads of the IP/IPv6 protocol bytes, so it accepts packets shorter than those loads, where its unoptimized program (and wring) rejects them"}, // 130-137: the unnamed JUNIPER_* types
+	{link: "13*", expr: "icmp or icmp6 or arp", v110: true, why: "open: on Juniper link types every branch after the magic-number test accepts; libpcap 1.10.3's optimizer then drops the loads of the IP/IPv6 protocol bytes, so it accepts packets shorter than those loads, where its unoptimized program (and wring) rejects them"}, // 130-137: the unnamed JUNIPER_* types
 }
 
 // glob matches "" and "*" to anything, "x*" to a prefix, else exactly.
@@ -129,8 +130,11 @@ func glob(pat, s string) bool {
 	return pat == s
 }
 
-func knownDiff(c acceptCase, r acceptResult) (string, bool) {
+func knownDiff(c acceptCase, r acceptResult, v110 bool) (string, bool) {
 	for _, k := range knownDiffs {
+		if v110 && !k.v110 {
+			continue
+		}
 		if !glob(k.link, r.link) || !glob(k.file, filepath.Base(c.file)) || !glob(k.expr, c.expr) {
 			continue
 		}
@@ -167,7 +171,10 @@ type acceptCase struct {
 // writes exactly the bytes `tcpdump -r F -w OUT EXPR` writes (same packets,
 // record headers and timestamps, same file header), and where tcpdump
 // fails (an unreadable file, an expression it rejects) wring fails too,
-// after writing the same packets. It runs wring in-process.
+// after writing the same packets. It runs wring in-process, twice per
+// case: by default (libpcap master's filter language, where the known
+// differences with tcpdump's libpcap 1.10.3 are listed in knownDiffs) and
+// with --libpcap=1.10, which must give tcpdump's output on every run.
 //
 // Coverage by default: every file of ../shared/corpus/tcpdump,
 // libpcap/filter and libpcap/savefile with the 6 expressions of
@@ -213,12 +220,36 @@ func TestReadLikeTcpdump(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	var (
-		mu                                                  sync.Mutex
+	// Two tallies: wring by default (libpcap master's language) and with
+	// --libpcap=1.10, the oracle's own version.
+	type tally struct {
 		same, bothFail, mismatches, matchedSomething, known int
 		failures                                            []string
-		knownWhy                                            = map[string]int{}
+		knownWhy                                            map[string]int
+	}
+	var (
+		mu      sync.Mutex
+		current = tally{knownWhy: map[string]int{}}
+		v110    = tally{knownWhy: map[string]int{}}
 	)
+	count := func(tl *tally, c acceptCase, r acceptResult, is110 bool) {
+		why, isKnown := knownDiff(c, r, is110)
+		switch {
+		case !r.ok && isKnown:
+			tl.known++
+			tl.knownWhy[why]++
+		case !r.ok:
+			tl.mismatches++
+			tl.failures = append(tl.failures, r.msg)
+		case r.bothFailed:
+			tl.bothFail++
+		default:
+			tl.same++
+			if r.nonEmpty {
+				tl.matchedSomething++
+			}
+		}
+	}
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < 2; w++ {
@@ -227,24 +258,10 @@ func TestReadLikeTcpdump(t *testing.T) {
 			defer wg.Done()
 			for i := range work {
 				c := cases[i]
-				r := acceptOne(dir, i, c)
+				r, r110 := acceptOne(dir, i, c)
 				mu.Lock()
-				why, isKnown := knownDiff(c, r)
-				switch {
-				case !r.ok && isKnown:
-					known++
-					knownWhy[why]++
-				case !r.ok:
-					mismatches++
-					failures = append(failures, r.msg)
-				case r.bothFailed:
-					bothFail++
-				default:
-					same++
-					if r.nonEmpty {
-						matchedSomething++
-					}
-				}
+				count(&current, c, r, false)
+				count(&v110, c, r110, true)
 				mu.Unlock()
 			}
 		}()
@@ -254,27 +271,31 @@ func TestReadLikeTcpdump(t *testing.T) {
 	}
 	close(work)
 	wg.Wait()
-	for i, f := range failures {
-		if i == 400 {
-			t.Errorf("... and %d more", len(failures)-400)
-			break
+	for _, m := range []struct {
+		name string
+		tl   *tally
+	}{{"wring read", &current}, {"wring read --libpcap=1.10", &v110}} {
+		tl := m.tl
+		for i, f := range tl.failures {
+			if i == 400 {
+				t.Errorf("%s: ... and %d more", m.name, len(tl.failures)-400)
+				break
+			}
+			t.Errorf("%s: %s", m.name, f)
 		}
-		t.Error(f)
+		for why, n := range tl.knownWhy {
+			t.Logf("%s: known difference, %d runs: %s", m.name, n, why)
+		}
+		t.Logf("%s: %d runs (%d files, %d expressions): %d identical outputs (%d with packets), %d failed in both, %d known differences, %d mismatches",
+			m.name, len(cases), len(files), len(acceptExprs), tl.same, tl.matchedSomething, tl.bothFail, tl.known, tl.mismatches)
 	}
-	for why, n := range knownWhy {
-		t.Logf("known difference, %d runs: %s", n, why)
-	}
-	t.Logf("%d runs (%d files, %d expressions): %d identical outputs (%d with packets), %d failed in both, %d known differences, %d mismatches",
-		len(cases), len(files), len(acceptExprs), same, matchedSomething, bothFail, known, mismatches)
 }
 
-// acceptOne runs one case; ok is false on a mismatch (described by msg).
-func acceptOne(dir string, i int, c acceptCase) acceptResult {
-	name := filepath.Base(c.file)
+// acceptOne runs one case: tcpdump once, then wring by default and with
+// --libpcap=1.10. ok is false on a mismatch (described by msg).
+func acceptOne(dir string, i int, c acceptCase) (current, v110 acceptResult) {
 	tdOut := filepath.Join(dir, fmt.Sprintf("td%d.pcap", i))
-	wrOut := filepath.Join(dir, fmt.Sprintf("wr%d.pcap", i))
 	defer os.Remove(tdOut)
-	defer os.Remove(wrOut)
 	args := []string{"-r", c.file, "-w", tdOut}
 	if c.expr != "" {
 		args = append(args, c.expr)
@@ -282,38 +303,57 @@ func acceptOne(dir string, i int, c acceptCase) acceptResult {
 	var tdErr bytes.Buffer
 	cmd := exec.Command("tcpdump", args...)
 	cmd.Stderr = &tdErr
-	tdOK := cmd.Run() == nil
-	want, _ := os.ReadFile(tdOut)
+	td := tcpdumpRun{ok: cmd.Run() == nil, err: tdErr.String()}
+	td.out, _ = os.ReadFile(tdOut)
+	link := ""
+	if pr, err := pcapfile.Open(c.file); err == nil {
+		link = pr.LinkType().String()
+		pr.Close()
+	}
+	current = acceptWring(dir, i, c, td, link)
+	v110 = acceptWring(dir, i, c, td, link, "--libpcap=1.10")
+	return current, v110
+}
 
-	wargs := []string{"read", "-r", c.file, "-w", wrOut}
+// tcpdumpRun is what tcpdump did with one case.
+type tcpdumpRun struct {
+	ok  bool
+	out []byte
+	err string
+}
+
+// acceptWring runs wring read with the extra flags on one case and compares
+// its output with tcpdump's.
+func acceptWring(dir string, i int, c acceptCase, td tcpdumpRun, link string, flags ...string) acceptResult {
+	name := filepath.Base(c.file)
+	wrOut := filepath.Join(dir, fmt.Sprintf("wr%d.pcap", i))
+	defer os.Remove(wrOut)
+	wargs := append([]string{"read", "-r", c.file, "-w", wrOut}, flags...)
 	if c.expr != "" {
 		wargs = append(wargs, strings.Fields(c.expr)...)
 	}
 	var wrErr bytes.Buffer
 	code := run(wargs, strings.NewReader(""), io.Discard, &wrErr)
 	got, _ := os.ReadFile(wrOut)
-	r := acceptResult{tdOK: tdOK, wrOK: code == 0, tdPackets: len(want) > 24, tdErr: tdErr.String(), wrErr: wrErr.String()}
-	if pr, err := pcapfile.Open(c.file); err == nil {
-		r.link = pr.LinkType().String()
-		pr.Close()
-	}
+	want := td.out
+	r := acceptResult{tdOK: td.ok, wrOK: code == 0, tdPackets: len(want) > 24, tdErr: td.err, wrErr: wrErr.String(), link: link}
 	switch {
-	case tdOK && code == 0:
+	case td.ok && code == 0:
 		if !bytes.Equal(got, want) {
 			r.msg = fmt.Sprintf("%s %q: output differs from tcpdump's (%d vs %d bytes)", name, c.expr, len(got), len(want))
 			return r
 		}
 		r.ok, r.nonEmpty = true, len(want) > 24
-	case !tdOK && code != 0:
+	case !td.ok && code != 0:
 		if len(want) > 24 && !bytes.Equal(got, want) {
 			r.msg = fmt.Sprintf("%s %q: both fail, but the packets written before differ", name, c.expr)
 			return r
 		}
 		r.ok, r.bothFailed = true, true
-	case tdOK:
+	case td.ok:
 		r.msg = fmt.Sprintf("%s %q: tcpdump succeeds, wring fails (exit %d): %s", name, c.expr, code, lastLine(wrErr.String()))
 	default:
-		r.msg = fmt.Sprintf("%s %q: tcpdump fails (%s), wring succeeds", name, c.expr, lastLine(tdErr.String()))
+		r.msg = fmt.Sprintf("%s %q: tcpdump fails (%s), wring succeeds", name, c.expr, lastLine(td.err))
 	}
 	return r
 }

@@ -24,6 +24,7 @@ import (
 // are tcpdump's where tcpdump has them.
 type readCmd struct {
 	analyzerFlags `embed:""`
+	libpcapFlag   `embed:""`
 
 	File          string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
 	Write         string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
@@ -171,7 +172,7 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 	prog, err := expr.Compile(src, expr.Options{LinkType: r.LinkType(), Snaplen: snap, Optimize: true, OfflineAF: true, HasNetmask: true,
 		// libpcap walks any number of headers; the deepest unrolled walk that
 		// fits the instruction limit comes closest (up to 128).
-		ProtochainDepth: expr.ProtochainDeepest})
+		ProtochainDepth: expr.ProtochainDeepest, Libpcap110: c.libpcap110()})
 	if err != nil {
 		if caret := expr.Caret(src, err); caret != "" && src != "" {
 			return nil, false, exitf(1, "%v\n%s", err, caret)
