@@ -18,10 +18,8 @@
 // direction and addresses; inbound and outbound; pflog fields; SunATM and
 // SS7 fields. Code generation follows libpcap master (1.11) where it
 // differs from 1.10, for every link type libpcap supports. Options.Libpcap110
-// gives 1.10's meaning (what Debian's tcpdump 1.10.3 runs) where it differs
-// in link-layer details: ARCnet's RFC 1051 IP and ARP types, SLIP's
-// outbound (direction byte not 0), BACNET_MS_TP protocol tests (the MS/TP
-// preamble), and 802.11 type/subtype/dir, refused on PPI.
+// gives 1.10's meaning (what Debian's tcpdump 1.10.3 runs) everywhere the
+// two differ; its documentation lists where.
 //
 // With Options.Optimize, an expression is refused with "expression
 // rejects all packets" exactly when libpcap's optimizer would find it
