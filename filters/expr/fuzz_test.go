@@ -10,7 +10,8 @@ import (
 
 // fuzzLinkTypes are the link types the compile fuzzer picks from.
 var fuzzLinkTypes = []spec.LinkType{ltEN10MB, ltRaw, ltIPv4, ltIPv6, ltSLL, ltSLL2, ltNull, ltLoop, ltPPP,
-	ltIEEE80211, ltRadiotap, ltFDDI, ltPFLog, ltSunATM, ltMTP2, ltArcnet, ltPPI, ltPrism}
+	ltIEEE80211, ltRadiotap, ltFDDI, ltPFLog, ltSunATM, ltMTP2, ltArcnet, ltPPI, ltPrism, ltCHDLC, ltBACnet,
+	ltDSABRCM, ltDSADSA, ltSLIP}
 
 var fuzzSeeds = []string{
 	"tcp port 80 and host 192.0.2.1", "host 1.2.3.4 or 5.6.7.8", "src or dst net 10/8 and not port 22",
@@ -22,6 +23,7 @@ var fuzzSeeds = []string{
 	"vpi 10 and vci (1 or 2)", "dpc != 0x1273", "decnet src 1.1", "iso proto \\isis", "l1",
 	"ether proto \\arp", "link[0:4] & 0xffff0000 = 0", "byte 8 & 5", "(", "tcp port", "ip6 net ::/0",
 	"net 192.168 mask 255.255", "portrange smtp-domain", "less 64 or greater 1500", "\\tcp", "$0e",
+	"ether proto 70000 or ip proto 300", "isis proto 40 or byte 0 = 300", "ether broadcast or ip multicast",
 }
 
 // FuzzParse checks that the parser never panics and that its errors point
@@ -44,9 +46,12 @@ func FuzzParse(f *testing.F) {
 func FuzzCompile(f *testing.F) {
 	for i, s := range fuzzSeeds {
 		f.Add(s, uint8(i))
+		f.Add(s, uint8(i)|0x80)
 	}
 	f.Fuzz(func(t *testing.T, src string, lt uint8) {
-		o := Options{LinkType: fuzzLinkTypes[int(lt)%len(fuzzLinkTypes)], Resolver: testResolver{}}
+		// The high bit of lt chooses libpcap 1.10's language.
+		o := Options{LinkType: fuzzLinkTypes[int(lt&0x7f)%len(fuzzLinkTypes)], Resolver: testResolver{},
+			Libpcap110: lt&0x80 != 0}
 		for _, opt := range []bool{false, true} {
 			o.Optimize = opt
 			prog, err := Compile(src, o)
@@ -61,7 +66,7 @@ func FuzzCompile(f *testing.F) {
 				return
 			}
 			if _, err := verifier.Verify(prog, verifier.Options{NoAncillary: true}); err != nil {
-				t.Fatalf("%q on %v (optimize %v): program does not verify: %v", src, o.LinkType, opt, err)
+				t.Fatalf("%q on %v (optimize %v, libpcap 1.10 %v): program does not verify: %v", src, o.LinkType, opt, o.Libpcap110, err)
 			}
 		}
 	})
