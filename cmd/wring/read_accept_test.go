@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -408,6 +409,75 @@ func TestReadGeneratedLikeTcpdump(t *testing.T) {
 			if !bytes.Equal(gb, wb) {
 				t.Errorf("expression %q, batch %s: output differs from tcpdump's (%d vs %d bytes)", e, batch, len(gb), len(wb))
 			}
+		}
+	}
+}
+
+// TestReadNullByteOrderLikeTcpdump: a NULL (BSD loopback) header holds the
+// address family in the byte order of the host that wrote the file.
+// libpcap 1.10 compares it in the savefile's byte order only, later libpcap
+// in either. Both a little- and a big-endian file hold an IPv4 packet with
+// AF_INET in each order: with --libpcap=1.10 wring writes what tcpdump
+// (libpcap 1.10.3) writes, one packet; by default it keeps both.
+func TestReadNullByteOrderLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	// A minimal IPv4/UDP packet after the 4-byte NULL header.
+	ip := []byte{0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+		0x30, 0x39, 0, 53, 0, 8, 0, 0}
+	dir := t.TempDir()
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		var b []byte
+		b = order.AppendUint32(b, 0xa1b2c3d4)
+		b = order.AppendUint16(b, 2)
+		b = order.AppendUint16(b, 4)
+		b = order.AppendUint32(b, 0)
+		b = order.AppendUint32(b, 0)
+		b = order.AppendUint32(b, 65535)
+		b = order.AppendUint32(b, 0) // LINKTYPE_NULL
+		for i, af := range [][]byte{{2, 0, 0, 0}, {0, 0, 0, 2}} {
+			pkt := append(append([]byte{}, af...), ip...)
+			b = order.AppendUint32(b, uint32(1000+i))
+			b = order.AppendUint32(b, 0)
+			b = order.AppendUint32(b, uint32(len(pkt)))
+			b = order.AppendUint32(b, uint32(len(pkt)))
+			b = append(b, pkt...)
+		}
+		in := filepath.Join(dir, order.String()+".pcap")
+		if err := os.WriteFile(in, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := filepath.Join(dir, "td.pcap")
+		if out, err := exec.Command("tcpdump", "-r", in, "-w", want, "ip").CombinedOutput(); err != nil {
+			t.Fatalf("tcpdump: %v: %s", err, out)
+		}
+		wb, _ := os.ReadFile(want)
+		count := func(file []byte) int { // records in a little-endian pcap file tcpdump or wring wrote
+			n := 0
+			for off := 24; off+16 <= len(file); n++ {
+				off += 16 + int(binary.LittleEndian.Uint32(file[off+8:]))
+			}
+			return n
+		}
+		if count(wb) != 1 {
+			t.Fatalf("%v file: tcpdump wrote %d packets for ip, want the 1 in the file's byte order", order, count(wb))
+		}
+		for _, flags := range [][]string{{"--libpcap=1.10"}, nil} {
+			got := filepath.Join(dir, "wr.pcap")
+			args := append(append([]string{"read", "-r", in, "-w", got}, flags...), "ip")
+			var stderr bytes.Buffer
+			if code := run(args, nil, io.Discard, &stderr); code != 0 {
+				t.Fatalf("wring %v: exit %d: %s", args, code, stderr.String())
+			}
+			gb, _ := os.ReadFile(got)
+			if flags != nil && !bytes.Equal(gb, wb) {
+				t.Errorf("%v file, %v: %d packets, not tcpdump's output", order, flags, count(gb))
+			}
+			if flags == nil && count(gb) != 2 {
+				t.Errorf("%v file, default: %d packets, want both (libpcap 1.11 takes either byte order)", order, count(gb))
+			}
+			t.Logf("%v file, wring read %v ip: %d packets (tcpdump 1.10.3: %d)", order, flags, count(gb), count(wb))
 		}
 	}
 }

@@ -172,7 +172,7 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 	prog, err := expr.Compile(src, expr.Options{LinkType: r.LinkType(), Snaplen: snap, Optimize: true, OfflineAF: true, HasNetmask: true,
 		// libpcap walks any number of headers; the deepest unrolled walk that
 		// fits the instruction limit comes closest (up to 128).
-		ProtochainDepth: expr.ProtochainDeepest, Libpcap110: c.libpcap110()})
+		ProtochainDepth: expr.ProtochainDeepest, Libpcap110: c.libpcap110(), SavefileBigEndian: r.Swapped()})
 	if err != nil {
 		if caret := expr.Caret(src, err); caret != "" && src != "" {
 			return nil, false, exitf(1, "%v\n%s", err, caret)

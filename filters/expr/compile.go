@@ -39,6 +39,11 @@ type Options struct {
 	// NULL, LOOP, ENC and PFLOG headers (libpcap's offline handling for
 	// savefiles written elsewhere), instead of the Linux values.
 	OfflineAF bool
+	// SavefileBigEndian says, with OfflineAF, that the capture file is
+	// big-endian (else little-endian). Only Libpcap110 uses it: libpcap
+	// 1.10 compares the address family of NULL and ENC headers in the
+	// savefile's byte order alone; later libpcap accepts either order.
+	SavefileBigEndian bool
 	// ProtochainDepth is how many extension headers "protochain" follows
 	// (DefaultProtochainDepth when 0, at most MaxProtochainDepth). With
 	// ProtochainDeepest (any negative value) it is the largest depth, up
@@ -61,7 +66,9 @@ type Options struct {
 	//     vxlan is not a keyword (later: all compiled);
 	//   - EtherTypes, LLC SAPs, PPP and HDLC protocols, IP protocol
 	//     numbers, ISO and IS-IS values, VPI, VCI and "byte" operands are
-	//     not range-checked (later: an error above their field's maximum).
+	//     not range-checked (later: an error above their field's maximum);
+	//   - with OfflineAF, NULL and ENC address families are compared in
+	//     the savefile's byte order only (SavefileBigEndian; later: either).
 	Libpcap110 bool
 	// Resolver resolves host, Ethernet and network names. When nil, a
 	// name that is not a number or an address is an error wrapping

@@ -657,6 +657,11 @@ func (g *gen) loopbackLinktype(p uint32) pred {
 	if g.linktype == ltLoop {
 		return g.bsdAFOffline(0, spec.SizeW, p, false, orLinkHdr)
 	}
+	if g.opts.Libpcap110 {
+		// libpcap 1.10 reads the AF in the savefile's byte order only (a
+		// word load of a little-endian file's value sees it swapped).
+		return g.bsdAFOffline(0, spec.SizeW, p, !g.opts.SavefileBigEndian, orLinkHdr)
+	}
 	b0 := g.bsdAFOffline(0, spec.SizeW, p, false, orLinkHdr)
 	b1 := g.bsdAFOffline(0, spec.SizeW, p, true, orLinkHdr)
 	return or(b0, b1)

@@ -95,6 +95,7 @@ var requiredLinkTypes = map[spec.LinkType]bool{
 type capFile struct {
 	path string
 	lt   spec.LinkType
+	be   bool // a big-endian file (libpcap 1.10 reads NULL and ENC headers in its order)
 	pkts []oraclePacket
 }
 
@@ -145,20 +146,27 @@ func TestOracle(t *testing.T) {
 	files = append(files, traffic)
 	t.Logf("%d expressions, %d capture files (%d packets), read in %v", len(exprs), len(files), countPackets(files), time.Since(start).Round(time.Millisecond))
 
-	// Group files by link type: libpcap compiles each expression once per
-	// link type, from a file of that type (tcpdump -r FILE -ddd).
-	groups := map[spec.LinkType][]*capFile{}
+	// Group files by link type and byte order: libpcap compiles each
+	// expression once per group, from a file of it (tcpdump -r FILE -ddd).
+	type group struct {
+		lt spec.LinkType
+		be bool
+	}
+	groups := map[group][]*capFile{}
 	for _, f := range files {
-		groups[f.lt] = append(groups[f.lt], f)
+		g := group{f.lt, f.be}
+		groups[g] = append(groups[g], f)
 	}
-	var lts []spec.LinkType
-	for lt := range groups {
-		lts = append(lts, lt)
+	var lts []group
+	for g := range groups {
+		lts = append(lts, g)
 	}
-	sort.Slice(lts, func(i, j int) bool { return lts[i] < lts[j] })
+	sort.Slice(lts, func(i, j int) bool {
+		return lts[i].lt < lts[j].lt || lts[i].lt == lts[j].lt && !lts[i].be && lts[j].be
+	})
 
 	type job struct {
-		lt   spec.LinkType
+		g    group
 		expr string
 	}
 	jobs := make(chan job)
@@ -169,20 +177,20 @@ func TestOracle(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				oracleOne(t, st, j.lt, groups[j.lt], j.expr)
+				oracleOne(t, st, j.g.lt, groups[j.g], j.expr)
 			}
 		}()
 	}
-	for _, lt := range lts {
+	for _, g := range lts {
 		for _, e := range exprs {
-			jobs <- job{lt, e}
+			jobs <- job{g, e}
 		}
 	}
 	close(jobs)
 	wg.Wait()
 
 	compiled := st.pairs - st.refusedByPcap
-	t.Logf("%d (link type, expression) pairs: %d refused by tcpdump 1.10.3 and skipped, %d compared", st.pairs, st.refusedByPcap, compiled)
+	t.Logf("%d (link type and byte order, expression) pairs: %d refused by tcpdump 1.10.3 and skipped, %d compared", st.pairs, st.refusedByPcap, compiled)
 	t.Logf("%d per-packet verdicts compared (each for wring unoptimized and optimized), %d matches", st.verdicts, st.matches)
 	nref := 0
 	var refLines []string
@@ -238,7 +246,8 @@ func TestOracle(t *testing.T) {
 	spotCheck(t, exprs, files)
 }
 
-// oracleOne compares one expression on every file of one link type.
+// oracleOne compares one expression on every file of one link type and
+// byte order.
 func oracleOne(t *testing.T, st *oracleStats, lt spec.LinkType, files []*capFile, src string) {
 	st.add(func(s *oracleStats) { s.pairs++ })
 	key := lt.String() + " " + src
@@ -251,7 +260,7 @@ func oracleOne(t *testing.T, st *oracleStats, lt spec.LinkType, files []*capFile
 		st.add(func(s *oracleStats) { s.refusedByPcap++ })
 		return
 	}
-	wp, err := expr.Compile(src, expr.Options{LinkType: lt, OfflineAF: true, Libpcap110: true})
+	wp, err := expr.Compile(src, expr.Options{LinkType: lt, OfflineAF: true, Libpcap110: true, SavefileBigEndian: files[0].be})
 	if err != nil {
 		st.add(func(s *oracleStats) { s.wringRefused[lt.String()] = append(s.wringRefused[lt.String()], src) })
 		if requiredLinkTypes[lt] {
@@ -395,7 +404,7 @@ func readCapture(path string) (*capFile, error) {
 		return nil, err
 	}
 	defer r.Close()
-	f := &capFile{path: path, lt: r.LinkType()}
+	f := &capFile{path: path, lt: r.LinkType(), be: r.Swapped()}
 	var info packet.Info
 	for {
 		data, err := r.ReadPacket(&info)
@@ -460,7 +469,7 @@ func spotCheck(t *testing.T, exprs []string, files []*capFile) {
 	for i := 0; i < 40 && len(sample) > 0; i++ {
 		f := sample[(i*7)%len(sample)]
 		src := exprs[(i*37)%len(exprs)]
-		wp, err := expr.Compile(src, expr.Options{LinkType: f.lt, OfflineAF: true, Libpcap110: true})
+		wp, err := expr.Compile(src, expr.Options{LinkType: f.lt, OfflineAF: true, Libpcap110: true, SavefileBigEndian: f.be})
 		if err != nil {
 			continue
 		}
