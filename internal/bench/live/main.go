@@ -38,6 +38,7 @@ var (
 	verb   = flag.Bool("v", false, "print each capturer's own summary")
 	rateFl = flag.String("rates", "", "paced rates to try, Mpps, comma-separated (default 0.25,0.5,1,1.5,2,3)")
 	extra  = flag.String("wring-args", "", "extra flags for wring capture, space-separated (experiments)")
+	fifo   = flag.Int("fifo", 0, "run every capturer under SCHED_FIFO at this priority (chrt -f), 0 for the default policy")
 )
 
 type capturer struct {
@@ -138,6 +139,9 @@ func main() {
 
 	var b strings.Builder
 	b.WriteString("<!-- bench -->\n")
+	if *fifo > 0 {
+		fmt.Fprintf(&b, "Every capturer ran under SCHED_FIFO priority %d (`chrt -f %d`). ", *fifo, *fifo)
+	}
 	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
 		"Runs with the all-match filter `udp`: paced (targets %v Mpps; the generator shares the two CPUs with the capturer, so the rate it achieves, offered, can fall short of the target) and unpaced; each is listed as offered Mpps:frames lost. "+
 		"Loss-free rate: the highest offered rate at or below which no run lost a frame. "+
@@ -208,6 +212,9 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		defer detach()
 	}
 	args := append([]string{"netns", "exec", p.NSA}, c.args(p.IfA, expr)...)
+	if *fifo > 0 {
+		args = append([]string{"netns", "exec", p.NSA, "chrt", "-f", strconv.Itoa(*fifo)}, c.args(p.IfA, expr)...)
+	}
 	cmd := exec.Command("ip", args...)
 	stderr := &watchBuffer{want: "listening on ", ready: make(chan struct{})}
 	cmd.Stderr = stderr
