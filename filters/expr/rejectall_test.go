@@ -41,13 +41,8 @@ var rejectAllExprs = []string{
 // reasons over wring's code, which follows libpcap master's layout; where
 // that layout differs from 1.10.3's, what an optimizer can relate differs.
 var rejectAllKnown = map[string]string{
-	"*|port 80 and not port 80":              "master's layout tests the port once after a merge of the TCP, UDP and SCTP tests, where the source and destination outcomes of the first test are lost; 1.10.3 repeats the port test per protocol and relates them (wring compiles it, to a program that rejects every packet)",
-	"NULL|(tcp or udp) and icmp":             "with OfflineAF wring tests the address family in both byte orders (a merge); 1.10.3 tests the file's byte order only and relates the tests",
-	"NULL|icmp and tcp":                      "with OfflineAF wring tests the address family in both byte orders (a merge); 1.10.3 tests the file's byte order only and relates the tests",
-	"NULL|host 1.2.3.4 and not host 1.2.3.4": "with OfflineAF wring tests the address family in both byte orders (a merge); 1.10.3 tests the file's byte order only and relates the tests",
-	"NULL|ip multicast and not ip multicast": "with OfflineAF wring tests the address family in both byte orders (a merge); 1.10.3 tests the file's byte order only and relates the tests",
-	"NULL|not tcp and tcp port 80":           "with OfflineAF wring tests the address family in both byte orders (a merge); 1.10.3 tests the file's byte order only and relates the tests",
-	"PPI|ether[0] & 0 != 0":                  "1.10.3's optimizer leaves a jump whose both branches return 0 after the PPI header test, so its program's first block is not ret #0 and it compiles; wring refuses",
+	"*|port 80 and not port 80": "master's layout tests the port once after a merge of the TCP, UDP and SCTP tests, where the source and destination outcomes of the first test are lost; 1.10.3 repeats the port test per protocol and relates them (wring compiles it, to a program that rejects every packet)",
+	"PPI|ether[0] & 0 != 0":     "1.10.3's optimizer leaves a jump whose both branches return 0 after the PPI header test, so its program's first block is not ret #0 and it compiles; wring refuses",
 }
 
 // TestRejectsAllLikeLibpcap compares, for every link type of the tcpdump
