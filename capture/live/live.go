@@ -15,6 +15,12 @@
 // AF_PACKET, one socket per worker shares the interface's flows by hash
 // (PACKET_FANOUT). The pipeline reads each source from its own worker,
 // parses every packet once and runs the rest of the chain.
+//
+// Each worker is locked to its own thread and sleeps in poll. A program
+// that captures several queues should run with GOMAXPROCS of at least the
+// number of sources plus two, as wring capture sets it: a worker woken with
+// frames waiting must otherwise wait for a P, and at a few Mpps that wait
+// can empty an AF_XDP fill ring (RATIONALE.md).
 package live
 
 import (
