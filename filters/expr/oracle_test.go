@@ -47,15 +47,6 @@ var libpcapOptimizerBugs = map[string]string{
 	"tcp and (port 80 or port 443)":    "optimizer skips an out-of-bounds load of the destination port",
 }
 
-// versionDifferences lists expressions, or "LINKTYPE expression" pairs,
-// where libpcap 1.10.3 and 1.11 give different verdicts and wring (with
-// Options.Libpcap110, which the oracle compiles with) still follows 1.11,
-// each with the reason. The disagreeing verdicts are counted and logged,
-// not ignored silently. None at present: Libpcap110 follows 1.10 on every
-// difference the corpus has shown (IS-IS on Cisco HDLC, ip multicast,
-// ARCnet, SLIP, MS/TP, PPI, DSA tags, unchecked ranges).
-var versionDifferences = map[string]string{}
-
 // libpcapBugs lists "LINKTYPE expression" pairs whose libpcap 1.10.3
 // program (optimized or not) contradicts libpcap itself, with the evidence.
 // wring gives the logically consistent verdict.
@@ -66,22 +57,6 @@ var libpcapBugs = map[string]string{
 	// the order of its terms.
 	"IEEE802_11_RADIO ether[0] & 1 = 0 and ip": "order-dependent conjunction on radiotap: `ip` alone matches none of these packets",
 }
-
-// versionDifferencePackets recognizes, per link type, packets on which
-// libpcap 1.10.3 and 1.11 differ for every expression that tests the link
-// type's protocol field. (None at present: the oracle test compiles with
-// Options.Libpcap110, which follows 1.10 on ARCnet's RFC 1051 types and
-// SLIP's direction byte.)
-var versionDifferencePackets = map[spec.LinkType]struct {
-	why   string
-	match func(pkt []byte) bool
-}{}
-
-// expectedRefusals lists the expressions wring refuses although tcpdump
-// compiles them, with the reason. None at present: libpcap 1.11's range
-// checks (an LLC SAP above 255 in "ether proto 1500", ...) are off with
-// Options.Libpcap110.
-var expectedRefusals = map[string]string{}
 
 // requiredLinkTypes are the link types on which wring must compile every
 // expression that tcpdump compiles (the issue's list).
@@ -115,7 +90,7 @@ type oracleStats struct {
 	disagree             []string
 	verifyFail           []string
 	optDiffers           []string       // wring's optimized and unoptimized programs disagree
-	documented           map[string]int // verdicts that differ as versionDifferences says
+	documented           map[string]int // verdicts that differ as libpcapBugs says
 }
 
 func (s *oracleStats) add(f func(s *oracleStats)) {
@@ -128,7 +103,9 @@ func (s *oracleStats) add(f func(s *oracleStats)) {
 // of the tcpdump corpus and on a generated mixed-traffic capture, for every
 // expression of testdata/oracle/exprs.txt, with and without wring's
 // optimizer (see the package documentation of internal/pcaporacle for how
-// libpcap's verdicts are obtained).
+// libpcap's verdicts are obtained). wring compiles with Options.Libpcap110,
+// the oracle being libpcap 1.10.3, so any disagreement fails the test
+// unless libpcapOptimizerBugs or libpcapBugs explains it.
 func TestOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the libpcap oracle takes minutes; not run with -short")
@@ -202,7 +179,7 @@ func TestOracle(t *testing.T) {
 	t.Logf("pairs tcpdump compiles but wring refuses: %d (%s)", nref, strings.Join(refLines, ", "))
 	for lt, es := range st.wringRefused {
 		for _, e := range es {
-			t.Logf("  wring refuses on %s: %q (%s)", lt, e, expectedRefusals[e])
+			t.Logf("  wring refuses on %s: %q", lt, e)
 		}
 	}
 	t.Logf("libpcap optimizer bugs seen (wring follows libpcap's unoptimized program): %d", len(st.pcapOptBug))
@@ -218,14 +195,7 @@ func TestOracle(t *testing.T) {
 	}
 	sort.Strings(docKeys)
 	for _, k := range docKeys {
-		why := versionDifferences[k]
-		if b, ok := libpcapBugs[k]; ok {
-			why = "libpcap bug: " + b
-		}
-		if why == "" {
-			why = "by packet"
-		}
-		t.Logf("documented difference %q: %d verdicts (%s)", k, st.documented[k], why)
+		t.Logf("documented difference %q: %d verdicts (libpcap bug: %s)", k, st.documented[k], libpcapBugs[k])
 	}
 	t.Logf("packets where wring's optimized and unoptimized programs disagree: %d", len(st.optDiffers))
 	for i, s := range st.optDiffers {
@@ -264,11 +234,9 @@ func oracleOne(t *testing.T, st *oracleStats, lt spec.LinkType, files []*capFile
 	if err != nil {
 		st.add(func(s *oracleStats) { s.wringRefused[lt.String()] = append(s.wringRefused[lt.String()], src) })
 		if requiredLinkTypes[lt] {
-			if _, ok := expectedRefusals[src]; !ok {
-				st.add(func(s *oracleStats) {
-					s.disagree = append(s.disagree, fmt.Sprintf("%s: wring refuses what tcpdump compiles: %v", key, err))
-				})
-			}
+			st.add(func(s *oracleStats) {
+				s.disagree = append(s.disagree, fmt.Sprintf("%s: wring refuses what tcpdump compiles: %v", key, err))
+			})
 		}
 		return
 	}
@@ -329,21 +297,8 @@ func oracleOne(t *testing.T, st *oracleStats, lt spec.LinkType, files []*capFile
 				reported = true
 				continue
 			}
-			if _, ok := versionDifferences[key]; ok {
-				st.add(func(s *oracleStats) { s.documented[key]++ })
-				continue
-			}
-			if _, ok := versionDifferences[src]; ok {
-				st.add(func(s *oracleStats) { s.documented[src]++ })
-				continue
-			}
 			if _, ok := libpcapBugs[key]; ok {
 				st.add(func(s *oracleStats) { s.documented[key]++ })
-				continue
-			}
-			if d, ok := versionDifferencePackets[lt]; ok && d.match(p.data) {
-				k := lt.String() + " packets: " + d.why
-				st.add(func(s *oracleStats) { s.documented[k]++ })
 				continue
 			}
 			st.add(func(s *oracleStats) {
