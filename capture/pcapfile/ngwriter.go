@@ -30,13 +30,9 @@ const (
 // NgWriter writes for the same calls (a test compares them byte for byte);
 // wring writes them itself so that the binary does not link gopacket.
 type NgWriter struct {
-	dst     io.Writer
-	closer  io.Closer
-	buf     []byte // buffered bytes; cap is the buffer size
-	err     error  // the first write error; every later write returns it
+	out
 	snaplen uint32
 	ifaces  map[ngKey]uint32
-	written int64 // bytes written, buffered ones included
 }
 
 type ngKey struct {
@@ -47,10 +43,7 @@ type ngKey struct {
 // NewNgWriter starts a pcapng file whose first interface has link type lt.
 // Close closes w when it is an io.Closer.
 func NewNgWriter(w io.Writer, lt spec.LinkType, snaplen uint32) (*NgWriter, error) {
-	nw := &NgWriter{dst: w, buf: make([]byte, 0, writeBufSize), snaplen: snaplen, ifaces: map[ngKey]uint32{}}
-	if c, ok := w.(io.Closer); ok {
-		nw.closer = c
-	}
+	nw := &NgWriter{out: newOut(w), snaplen: snaplen, ifaces: map[ngKey]uint32{}}
 	// Section Header Block: type, length, byte-order magic, version 1.0,
 	// section length unknown (-1), shb_userappl, end of options, length.
 	const app = "wring"
@@ -161,35 +154,4 @@ func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
 	copy(b[28:], data)
 	le.PutUint32(b[n-4:], n)
 	return nw.err
-}
-
-// Written returns the bytes written so far, buffered ones included.
-func (nw *NgWriter) Written() int64 { return nw.written }
-
-// Flush writes buffered blocks out.
-func (nw *NgWriter) Flush() error {
-	if nw.err != nil {
-		return nw.err
-	}
-	if len(nw.buf) == 0 {
-		return nil
-	}
-	m, err := nw.dst.Write(nw.buf)
-	if err == nil && m < len(nw.buf) {
-		err = io.ErrShortWrite
-	}
-	nw.buf = nw.buf[:0]
-	nw.err = err
-	return err
-}
-
-// Close flushes and closes the underlying writer if it is a Closer.
-func (nw *NgWriter) Close() error {
-	err := nw.Flush()
-	if nw.closer != nil {
-		if cerr := nw.closer.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
 }

@@ -27,25 +27,75 @@ type Header struct {
 // Writer writes a pcap file in the host's (little-endian) byte order, as
 // libpcap's pcap_dump does.
 type Writer struct {
-	dst     io.Writer
-	closer  io.Closer
-	buf     []byte // buffered bytes; cap is the buffer size
-	err     error  // the first write error; every later write returns it
-	res     uint64
-	written int64
+	out
+	res uint64
 }
 
-// writeBufSize is the Writer's buffer: large enough that a write system
+// writeBufSize is the writers' buffer: large enough that a write system
 // call carries hundreds of packets, small enough to stay in cache.
 const writeBufSize = 128 << 10
+
+// out is the output half of Writer and NgWriter: a buffer in front of the
+// destination, the first write error (every later write returns it), and
+// the count of bytes accepted.
+type out struct {
+	dst     io.Writer
+	closer  io.Closer // dst, when it is an io.Closer
+	buf     []byte    // buffered bytes; cap is the buffer size
+	err     error
+	written int64 // bytes accepted, buffered ones and the file header included
+}
+
+func newOut(w io.Writer) out {
+	o := out{dst: w, buf: make([]byte, 0, writeBufSize)}
+	o.closer, _ = w.(io.Closer)
+	return o
+}
+
+// writeOut writes b to the destination, remembering the first error.
+func (o *out) writeOut(b []byte) error {
+	n, err := o.dst.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		o.err = err
+	}
+	return err
+}
+
+// Written returns the bytes written so far, buffered ones and the file
+// header included.
+func (o *out) Written() int64 { return o.written }
+
+// Flush writes the buffered bytes out.
+func (o *out) Flush() error {
+	if o.err != nil {
+		return o.err
+	}
+	if len(o.buf) == 0 {
+		return nil
+	}
+	err := o.writeOut(o.buf)
+	o.buf = o.buf[:0]
+	return err
+}
+
+// Close flushes and closes the destination if it is an io.Closer.
+func (o *out) Close() error {
+	err := o.Flush()
+	if o.closer != nil {
+		if cerr := o.closer.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
 
 // NewWriter writes a pcap file header to w and returns a writer for the
 // records. Close closes w when it is an io.Closer.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
-	pw := &Writer{dst: w, buf: make([]byte, 0, writeBufSize), res: 1_000_000}
-	if c, ok := w.(io.Closer); ok {
-		pw.closer = c
-	}
+	pw := &Writer{out: newOut(w), res: 1_000_000}
 	var fh [24]byte
 	magic := uint32(magicMicro)
 	if h.Nano {
@@ -132,43 +182,4 @@ func (pw *Writer) writeLarge(info *packet.Info, data []byte) error {
 	}
 	pw.written += 16 + int64(len(data))
 	return nil
-}
-
-// writeOut writes b to the destination, remembering the first error.
-func (pw *Writer) writeOut(b []byte) error {
-	n, err := pw.dst.Write(b)
-	if err == nil && n < len(b) {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
-		pw.err = err
-	}
-	return err
-}
-
-// Written returns the bytes written so far, header included.
-func (pw *Writer) Written() int64 { return pw.written }
-
-// Flush writes buffered records out.
-func (pw *Writer) Flush() error {
-	if pw.err != nil {
-		return pw.err
-	}
-	if len(pw.buf) == 0 {
-		return nil
-	}
-	err := pw.writeOut(pw.buf)
-	pw.buf = pw.buf[:0]
-	return err
-}
-
-// Close flushes and closes the underlying writer if it is a Closer.
-func (pw *Writer) Close() error {
-	err := pw.Flush()
-	if pw.closer != nil {
-		if cerr := pw.closer.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
 }
