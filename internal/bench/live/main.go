@@ -286,7 +286,7 @@ func (w *watchBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, err := w.buf.Write(p)
-	if !w.seen && strings.Contains(w.buf.String(), w.want) {
+	if !w.seen && bytes.Contains(w.buf.Bytes(), []byte(w.want)) {
 		w.seen = true
 		close(w.ready)
 	}
