@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/trafficgen"
 

@@ -15,7 +15,7 @@ import (
 	"github.com/wringcap/wring/wasm/internal/fuel"
 	"github.com/wringcap/wring/wasm/internal/wat"
 
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/wasm"
 
 	"github.com/wringcap/wring/capture/packet"

@@ -10,7 +10,7 @@ import (
 // BenchmarkBundledAnalyzer measures the bundled TLS and flow analyzers over
 // the generated mixed capture (5000 packets, in batches of 256) through one
 // worker: ns/op is per packet. The native parsers' costs are
-// BenchmarkTLSParse (filters/tls) and BenchmarkFlowTable (filters/flow).
+// BenchmarkTLSParse (analyzers/tls) and BenchmarkFlowTable (analyzers/flow).
 func BenchmarkBundledAnalyzer(b *testing.B) {
 	path := mixedCapture(b, 5000)
 	c, err := corpus.ReadCapture(path)

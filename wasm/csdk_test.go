@@ -23,7 +23,7 @@ import (
 // over the same parse records.
 
 // cFlagsFreestanding builds a freestanding module: the SDK's runtime needs
-// no libc. These are filters/bundled/gen's flags.
+// no libc. These are analyzers/bundled/gen's flags.
 var cFlagsFreestanding = []string{"--target=wasm32", "-O2", "-nostdlib", "-fno-builtin-memcpy", "-fno-builtin-memset",
 	"-Wall", "-Wextra", "-Werror", "-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-all", "-Wl,-z,stack-size=65536"}
 

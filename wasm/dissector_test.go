@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/trafficgen"
 	"github.com/wringcap/wring/wasm"

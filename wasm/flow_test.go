@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"

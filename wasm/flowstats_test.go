@@ -15,13 +15,13 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
 )
 
-// The flow analyzer (filters/flow) against a straightforward computation
+// The flow analyzer (analyzers/flow) against a straightforward computation
 // over the same packets' parse records: per flow (IP version, protocol,
 // both addresses and ports as the flow hash counts them), packets and bytes
 // in each direction, first and last seen. A flow may be exported in several

@@ -8,7 +8,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/wasm"
 )

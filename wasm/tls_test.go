@@ -21,7 +21,7 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
-// The bundled TLS analyzer (filters/tls) against Wireshark: for every frame,
+// The bundled TLS analyzer (analyzers/tls) against Wireshark: for every frame,
 // the server names of the ClientHellos the analyzer reports must be those of
 //
 //	tshark -r F -Y "tls.handshake.type == 1" -T fields -e tls.handshake.extensions_server_name

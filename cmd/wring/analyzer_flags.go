@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/wringcap/wring/capture"
-	"github.com/wringcap/wring/filters/bundled"
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/wasm"
 )
 

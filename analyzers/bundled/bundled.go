@@ -1,6 +1,6 @@
 // Package bundled embeds the analyzers that ship with wring, built from
-// filters/http, filters/dns, filters/tls and filters/flow. The .wasm files
-// are committed; `go generate ./filters/bundled` rebuilds them, and a test
+// analyzers/http, analyzers/dns, analyzers/tls and analyzers/flow. The .wasm files
+// are committed; `go generate ./analyzers/bundled` rebuilds them, and a test
 // checks that they match their sources.
 package bundled
 

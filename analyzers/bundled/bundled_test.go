@@ -19,7 +19,7 @@ func TestCommittedMatchesSource(t *testing.T) {
 		t.Skip("rebuilding the analyzers takes a while")
 	}
 	if want := strings.TrimSpace(Toolchain()); want != runtime.Version() {
-		t.Fatalf("the bundled analyzers were built with %s, this toolchain is %s: run go generate ./filters/bundled", want, runtime.Version())
+		t.Fatalf("the bundled analyzers were built with %s, this toolchain is %s: run go generate ./analyzers/bundled", want, runtime.Version())
 	}
 	dir := t.TempDir()
 	for _, a := range List() {
@@ -42,7 +42,7 @@ func TestCommittedMatchesSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, committed) {
-				t.Fatalf("%s.wasm (%d bytes) differs from a fresh build of its source (%d bytes): run go generate ./filters/bundled", a.Name, len(committed), len(got))
+				t.Fatalf("%s.wasm (%d bytes) differs from a fresh build of its source (%d bytes): run go generate ./analyzers/bundled", a.Name, len(committed), len(got))
 			}
 		})
 	}

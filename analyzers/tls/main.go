@@ -1,5 +1,5 @@
 // Command tls is wring's bundled TLS ClientHello analyzer. Built for WASI
-// (filters/bundled embeds the result), it recognises TLS records at the start
+// (analyzers/bundled embeds the result), it recognises TLS records at the start
 // of TCP payloads on any port (by content: a record header of a known type
 // and version 3.x, then a handshake record holding a ClientHello) and reports
 // each ClientHello as a "client_hello" event:

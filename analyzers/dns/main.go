@@ -1,4 +1,4 @@
-// Command dns is wring's bundled DNS analyzer. Built for WASI (filters/bundled
+// Command dns is wring's bundled DNS analyzer. Built for WASI (analyzers/bundled
 // embeds the result), it decodes DNS messages over UDP (ports 53, 5353 mDNS
 // and 5355 LLMNR) and TCP (port 53, a message at the start of a segment) and
 // reports queries (name, type) and responses (name, type, response code,

@@ -1,5 +1,5 @@
 // Command http is wring's bundled HTTP/1.x analyzer. Built for WASI
-// (filters/bundled embeds the result), it reads the first bytes of each TCP
+// (analyzers/bundled embeds the result), it reads the first bytes of each TCP
 // payload and reports requests (method, host, URI) and responses (status
 // code, content length) as events, with counters per method and per status
 // class. It matches requests (tag 1) and responses (tag 2).

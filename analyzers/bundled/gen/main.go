@@ -1,6 +1,6 @@
-// Command gen builds the bundled analyzers into filters/bundled:
+// Command gen builds the bundled analyzers into analyzers/bundled:
 //
-//	go generate ./filters/bundled        (or: go run ./filters/bundled/gen -o filters/bundled)
+//	go generate ./analyzers/bundled        (or: go run ./analyzers/bundled/gen -o analyzers/bundled)
 //
 // Go analyzers are built with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared
 // -trimpath and no build id, so the same toolchain gives the same bytes; the
@@ -28,10 +28,10 @@ type analyzer struct {
 }
 
 var analyzers = []analyzer{
-	{"http", "filters/http", "go"},
-	{"dns", "filters/dns", "go"},
-	{"tls", "filters/tls", "go"},
-	{"flow", "filters/flow", "go"},
+	{"http", "analyzers/http", "go"},
+	{"dns", "analyzers/dns", "go"},
+	{"tls", "analyzers/tls", "go"},
+	{"flow", "analyzers/flow", "go"},
 }
 
 // cFlags are the clang flags for C analyzers, fixed for reproducible output.

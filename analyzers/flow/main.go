@@ -1,5 +1,5 @@
 // Command flow is wring's bundled flow-statistics analyzer (PF_RING's
-// in-kernel NetFlow cache idea, in a sandbox). Built for WASI (filters/bundled
+// in-kernel NetFlow cache idea, in a sandbox). Built for WASI (analyzers/bundled
 // embeds the result), it reads only the parse records and keeps, per flow
 // (the record's symmetric flow hash confirmed by the IP version, protocol,
 // addresses and ports, in either direction), packets and bytes (on the
