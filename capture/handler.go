@@ -2,7 +2,7 @@ package capture
 
 import (
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/jit"
+	"github.com/wringcap/wring/spec"
 )
 
 // Handler receives batches of packets that passed the filter. It may set a
@@ -38,7 +38,8 @@ type RecordUser interface {
 // Filter is a userspace packet filter with classic BPF semantics: it
 // returns how many bytes of the packet to keep, 0 to reject it. pkt holds
 // the captured bytes, wirelen the length on the wire. The JIT's *jit.Filter
-// satisfies it, as does VMFilter.
+// satisfies it, as does the reference interpreter's vm.Filter; capture
+// imports neither, and the caller (cmd/wring) picks the engine.
 type Filter interface {
 	Run(pkt []byte, wirelen uint32) uint32
 }
@@ -48,7 +49,7 @@ type Filter interface {
 // configuration says the filter reads them.
 type MetaFilter interface {
 	Filter
-	RunMeta(pkt []byte, wirelen uint32, meta *jit.Meta) uint32
+	RunMeta(pkt []byte, wirelen uint32, meta *spec.Meta) uint32
 }
 
 // BatchFilter is a Filter that can run on a whole batch in one call

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/jit"
+	"github.com/wringcap/wring/spec"
 )
 
 // Default and largest batch sizes.
@@ -140,7 +140,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 type worker struct {
 	b     packet.Batch
 	sinkB []packet.Batch // per-sink batches for forwarded packets
-	meta  jit.Meta
+	meta  spec.Meta
 	// For a BatchFilter: the batch's data, wire lengths and results.
 	data []([]byte)
 	wl   []uint32
@@ -398,7 +398,7 @@ func (p *Pipeline) route(w *worker, b *packet.Batch) error {
 func (w *worker) setMeta(pp *packet.Packet) {
 	r := &pp.Record
 	m := &w.meta
-	*m = jit.Meta{
+	*m = spec.Meta{
 		Protocol:  uint32(r.EtherType()),
 		Ifindex:   pp.Info.Ifindex,
 		Queue:     uint32(pp.Info.Queue),

@@ -14,6 +14,7 @@ import (
 	"github.com/wringcap/wring/internal/trafficgen"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
+	"github.com/wringcap/wring/vm"
 )
 
 // genFile returns a generated capture of n packets.
@@ -231,7 +232,7 @@ func TestPipelineRecordFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := &collector{}
-	runPipeline(t, capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: capture.VMFilter{Program: vp}, FilterMeta: true, Sinks: []capture.Sink{col}})
+	runPipeline(t, capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: vm.Filter{Program: vp}, FilterMeta: true, Sinks: []capture.Sink{col}})
 	n := 0
 	for _, w := range want {
 		if w.rec.DstPort() == 53 {
@@ -248,7 +249,7 @@ func TestPipelineRecordFilter(t *testing.T) {
 	}
 	// Without FilterMeta the record load fails and nothing passes.
 	col = &collector{}
-	runPipeline(t, capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: capture.VMFilter{Program: vp}, Sinks: []capture.Sink{col}})
+	runPipeline(t, capture.Config{Sources: []capture.Source{streamSource(t, file)}, Filter: vm.Filter{Program: vp}, Sinks: []capture.Sink{col}})
 	if len(col.pkts) != 0 {
 		t.Errorf("without metadata, %d packets passed a record filter", len(col.pkts))
 	}

@@ -25,10 +25,9 @@ import (
 //	jit-batch  the same code through RunBatch: the loop over packets runs
 //	           in native code, in calls of 64 packets (what libpcap's
 //	           column does in C)
-//	portable   the portable backend
-//	vm        the interpreter on the program decoded once, vm.New(p).Run
-//	          (as x/net's column decodes once with bpf.NewVM)
-//	vm-step   the interpreter one instruction per dispatch, vm.Run
+//	portable   the portable backend: the program decoded once (as x/net's
+//	           column decodes once with bpf.NewVM)
+//	vm-step   the reference interpreter, one instruction per dispatch, vm.Run
 //	xnet      golang.org/x/net/bpf's VM
 //	libpcap   libpcap's C bpf_filter in a C loop (internal/pcapbench)
 //
@@ -40,7 +39,7 @@ import (
 // of the benchmarking thread per packet (the goroutine is locked to its
 // thread; CLOCK_THREAD_CPUTIME_ID), which time the shared machine gives to
 // other processes does not inflate (the same metrics as vm's benchmark).
-// allocs/op must be 0 for jit, jit-batch, portable, vm and vm-step.
+// allocs/op must be 0 for jit, jit-batch, portable and vm-step.
 func BenchmarkFilter(b *testing.B) {
 	ws := packed(benchdata.WorkingSet(b))
 	for _, bf := range benchdata.Filters() {
@@ -121,18 +120,6 @@ func BenchmarkFilter(b *testing.B) {
 		measure("portable", func(b *testing.B) (sink uint32) {
 			for i := 0; b.Loop(); i = next(i, len(ws)) {
 				sink += port.Run(ws[i].Data, ws[i].WireLen)
-			}
-			return sink
-		})
-		decoded := vm.New(p)
-		for i, pk := range ws {
-			if got, want := decoded.Run(pk.Data, pk.WireLen, nil), vm.Run(p, pk.Data, pk.WireLen, nil); got != want {
-				b.Fatalf("%s packet %d: vm.New(p).Run %d, vm.Run %d", bf.Name, i, got, want)
-			}
-		}
-		measure("vm", func(b *testing.B) (sink uint32) {
-			for i := 0; b.Loop(); i = next(i, len(ws)) {
-				sink += decoded.Run(ws[i].Data, ws[i].WireLen, nil)
 			}
 			return sink
 		})

@@ -68,7 +68,7 @@ func (e *engines) close(tb testing.TB) {
 func (e *engines) check(pkt []byte, wirelen uint32, meta *vm.Meta) string {
 	want := vm.Run(e.p, pkt, wirelen, meta)
 	for _, n := range e.named {
-		if got := n.f.RunMeta(pkt, wirelen, (*Meta)(meta)); got != want {
+		if got := n.f.RunMeta(pkt, wirelen, meta); got != want {
 			return fmt.Sprintf("%s returned %d, vm.Run %d", n.name, got, want)
 		}
 	}
@@ -132,14 +132,4 @@ func mustVerify(tb testing.TB, prog spec.Program, opts verifier.Options) *verifi
 		tb.Fatalf("verify: %v", err)
 	}
 	return p
-}
-
-// TestMetaConvertsFromVM keeps Meta identical to vm.Meta: the conversion
-// below only compiles while both have the same fields in the same order.
-func TestMetaConvertsFromVM(t *testing.T) {
-	m := &vm.Meta{Protocol: 0x800, VLANPresent: true, Random: 9}
-	j := (*Meta)(m)
-	if j.Protocol != 0x800 || !j.VLANPresent || j.Random != 9 {
-		t.Fatalf("converted Meta reads %+v", *j)
-	}
 }

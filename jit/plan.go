@@ -44,17 +44,6 @@ type plan struct {
 	absChecks, indChecks, other, extra int
 }
 
-// loadSize returns the width in bytes of an LD ABS/IND opcode.
-func loadSize(op uint16) uint32 {
-	switch op & 0x18 {
-	case spec.SizeH:
-		return 2
-	case spec.SizeB:
-		return 1
-	}
-	return 4
-}
-
 // isCondJump reports whether ins is a conditional jump.
 func isCondJump(ins spec.Instruction) bool {
 	return ins.Class() == spec.ClassJMP && ins.Operation() != spec.JumpJA
@@ -72,7 +61,7 @@ func absLoadEnd(ins spec.Instruction) (uint64, bool) {
 	switch ins.Op {
 	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if isPacketAbs(ins.K) {
-			return uint64(ins.K) + uint64(loadSize(ins.Op)), true
+			return uint64(ins.K) + uint64(spec.LoadSize(ins.Op)), true
 		}
 	case spec.OpLdxMsh:
 		if isPacketAbs(ins.K) {
@@ -141,7 +130,7 @@ func makePlan(p *verifier.Program) *plan {
 		case writesX(ins):
 			need[pc] = 0
 		case ins.Mode() == spec.ModeIND && ins.Class() == spec.ClassLD:
-			need[pc] = max(need[pc+1], uint64(ins.K)+uint64(loadSize(ins.Op)))
+			need[pc] = max(need[pc+1], uint64(ins.K)+uint64(spec.LoadSize(ins.Op)))
 		default:
 			need[pc] = need[pc+1]
 		}
@@ -191,7 +180,7 @@ func makePlan(p *verifier.Program) *plan {
 			s.abs = max(s.abs, end)
 		}
 		if ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeIND {
-			end := uint64(ins.K) + uint64(loadSize(ins.Op))
+			end := uint64(ins.K) + uint64(spec.LoadSize(ins.Op))
 			nd := max(need[pc], end)
 			switch {
 			case s.xrel >= end:

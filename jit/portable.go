@@ -146,7 +146,7 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 		case spec.OpRetA:
 			op.code = pRetA
 		case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
-			size := loadSize(ins.Op)
+			size := spec.LoadSize(ins.Op)
 			if !isPacketAbs(ins.K) {
 				op.code, op.k2 = pLdSpecial, size
 				break
@@ -355,13 +355,13 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
 		case pLdxMsh:
 			x = uint32(pkt[op.k]&0xf) << 2
 		case pLdSpecial:
-			v, ok := loadSpecial(op.k, op.k2, a, x, pkt, m)
+			v, ok := m.Load(op.k, op.k2, a, x, pkt)
 			if !ok {
 				return 0
 			}
 			a = v
 		case pLdxSpecial:
-			off, ok := m.headerRelative(op.k)
+			off, ok := m.HeaderOffset(op.k)
 			if !ok || off >= n {
 				return 0
 			}
@@ -577,38 +577,4 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
 			i = int(t)
 		}
 	}
-}
-
-// loadSpecial performs an absolute load at k >= spec.RecordBase of size
-// bytes: a parse record field, an ancillary value or a header-relative
-// packet load. ok is false when the load fails.
-func loadSpecial(k, size, a, x uint32, pkt []byte, m *Meta) (uint32, bool) {
-	switch {
-	case k < spec.RecordEnd:
-		r := m.Record
-		off := k - spec.RecordBase
-		if r == nil || off+size > spec.RecordSize {
-			return 0, false
-		}
-		switch size {
-		case 4:
-			return binary.LittleEndian.Uint32(r[off:]), true
-		case 2:
-			return uint32(binary.LittleEndian.Uint16(r[off:])), true
-		}
-		return uint32(r[off]), true
-	case spec.IsAncillary(k):
-		return m.ancillary(k-spec.AncillaryBase, a, x, pkt), true
-	}
-	off, ok := m.headerRelative(k)
-	if !ok || off+uint64(size) > uint64(len(pkt)) {
-		return 0, false
-	}
-	switch size {
-	case 4:
-		return binary.BigEndian.Uint32(pkt[off:]), true
-	case 2:
-		return uint32(binary.BigEndian.Uint16(pkt[off:])), true
-	}
-	return uint32(pkt[off]), true
 }

@@ -539,10 +539,10 @@ func (g *gen) insn(pc int, ins spec.Instruction) {
 
 	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if isPacketAbs(ins.K) {
-			g.loadAbs(regA, ins.K, loadSize(ins.Op))
+			g.loadAbs(regA, ins.K, spec.LoadSize(ins.Op))
 			return
 		}
-		g.loadSpecial(pc, ins, loadSize(ins.Op))
+		g.loadSpecial(pc, ins, spec.LoadSize(ins.Op))
 	case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB:
 		g.loadInd(pc, ins)
 	case spec.OpLdxMsh:
@@ -592,7 +592,7 @@ func scratchMem(k uint32) mem {
 // loadInd emits ld [x + k].
 func (g *gen) loadInd(pc int, ins spec.Instruction) {
 	a := &g.a
-	size := loadSize(ins.Op)
+	size := spec.LoadSize(ins.Op)
 	if need := g.pl.indCheck[pc]; need != 0 {
 		g.checks.Indirect++
 		if need > 1<<32-1 {

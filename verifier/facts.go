@@ -15,7 +15,7 @@ func packetLoadEnd(ins spec.Instruction) (uint32, bool) {
 	switch ins.Op {
 	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
 		if ins.K < spec.RecordBase {
-			return ins.K + loadSize(ins.Op), true
+			return ins.K + spec.LoadSize(ins.Op), true
 		}
 	case spec.OpLdxMsh:
 		if ins.K < spec.RecordBase {

@@ -46,14 +46,3 @@ func isCondJump(op uint16) bool {
 	}
 	return false
 }
-
-// loadSize returns the size in bytes of an LD ABS/IND opcode.
-func loadSize(op uint16) uint32 {
-	switch op & 0x18 {
-	case spec.SizeH:
-		return 2
-	case spec.SizeB:
-		return 1
-	}
-	return 4
-}

@@ -109,7 +109,7 @@ func (p *Program) checkAbsLoad(pc int, ins spec.Instruction) error {
 		if !p.opts.Record {
 			return errorf(ErrRecordNotAllowed, pc, "load from parse record offset %d needs Options.Record", off)
 		}
-		if size := loadSize(ins.Op); off+size > spec.RecordSize {
+		if size := spec.LoadSize(ins.Op); off+size > spec.RecordSize {
 			return errorf(ErrRecordOffset, pc, "%d-byte load at record offset %d ends past the %d-byte record", size, off, spec.RecordSize)
 		}
 		p.ext |= ExtRecord

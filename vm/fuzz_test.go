@@ -29,9 +29,8 @@ func encodeProgram(p spec.Program) []byte {
 }
 
 // FuzzVerifyRun feeds arbitrary bytes to Verify as a program and runs
-// whatever verifies on the packet: neither may panic, the decoded Program
-// must give Run's result, and a verified program must agree with x/net/bpf
-// wherever x/net can run it.
+// whatever verifies on the packet: neither may panic, and a verified
+// program must agree with x/net/bpf wherever x/net can run it.
 func FuzzVerifyRun(f *testing.F) {
 	g := progen.New(11, progen.Config{NoLong: true})
 	for range 40 {
@@ -54,9 +53,6 @@ func FuzzVerifyRun(f *testing.F) {
 		}
 		copy(rec[:], pkt)
 		got := Run(p, pkt, wirelen, meta)
-		if pre := New(p).Run(pkt, wirelen, meta); pre != got {
-			t.Fatalf("New(p).Run %d, Run %d", pre, got)
-		}
 		if p.Extensions() != 0 || wirelen != uint32(len(pkt)) {
 			return
 		}

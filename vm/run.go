@@ -47,7 +47,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				a = binary.BigEndian.Uint32(pkt[ins.K:])
 				continue
 			}
-			v, ok := special(ins.K, 4, a, x, pkt, meta)
+			v, ok := meta.Load(ins.K, 4, a, x, pkt)
 			if !ok {
 				return 0
 			}
@@ -60,7 +60,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				a = uint32(binary.BigEndian.Uint16(pkt[ins.K:]))
 				continue
 			}
-			v, ok := special(ins.K, 2, a, x, pkt, meta)
+			v, ok := meta.Load(ins.K, 2, a, x, pkt)
 			if !ok {
 				return 0
 			}
@@ -73,7 +73,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 				a = uint32(pkt[ins.K])
 				continue
 			}
-			v, ok := special(ins.K, 1, a, x, pkt, meta)
+			v, ok := meta.Load(ins.K, 1, a, x, pkt)
 			if !ok {
 				return 0
 			}
@@ -99,7 +99,7 @@ func run(p *verifier.Program, pc int, pkt []byte, wirelen uint32, meta *Meta, a,
 		case spec.OpLdxMsh:
 			off := uint64(ins.K)
 			if ins.K >= spec.RecordBase {
-				o, ok := headerRelative(ins.K, meta)
+				o, ok := meta.HeaderOffset(ins.K)
 				if !ok {
 					return 0
 				}

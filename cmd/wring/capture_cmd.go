@@ -19,6 +19,7 @@ import (
 	"github.com/wringcap/wring/jit"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
+	"github.com/wringcap/wring/vm"
 )
 
 // captureCmd captures live packets. Flag names are tcpdump's where tcpdump
@@ -176,7 +177,7 @@ func (c *captureCmd) userFilter(vp *verifier.Program) (capture.Filter, error) {
 			return f, nil
 		}
 	}
-	return capture.VMFilter{Program: vp}, nil
+	return vm.Filter{Program: vp}, nil
 }
 
 // sink builds the output, as read does.

@@ -17,6 +17,7 @@ import (
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/jit"
 	"github.com/wringcap/wring/verifier"
+	"github.com/wringcap/wring/vm"
 )
 
 // readCmd reads packets from a capture file (or the bundled sample),
@@ -192,7 +193,7 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 			return f, meta, nil
 		}
 	}
-	return capture.VMFilter{Program: vp}, meta, nil
+	return vm.Filter{Program: vp}, meta, nil
 }
 
 // sink builds the output: a capture file (rotated or not) with -w, JSON

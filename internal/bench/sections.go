@@ -16,7 +16,7 @@ var sections = []Section{
 		Intro: "The five filters of the foundation issue over a warm working set of about 4096 packets " +
 			"(`internal/benchdata`). Columns: `jit` native amd64 code called once per packet (`Filter.Run`), " +
 			"`jit-batch` the same code through `Filter.RunBatch` (the loop over packets runs in native code, " +
-			"as libpcap's loop runs in C), `portable` the pre-decoded fallback, `vm` the interpreter on a program decoded once (`vm.New(p).Run`, as x/net decodes once with `bpf.NewVM`), `vm-step` the same interpreter one instruction per dispatch (`vm.Run`), `xnet` golang.org/x/net/bpf's VM, `libpcap` libpcap's C " +
+			"as libpcap's loop runs in C), `portable` the pre-decoded fallback (the program decoded once, as x/net decodes once with `bpf.NewVM`), `vm-step` the reference interpreter, one instruction per dispatch (`vm.Run`), `xnet` golang.org/x/net/bpf's VM, `libpcap` libpcap's C " +
 			"`bpf_filter` (cgo harness), `kernel` the translated eBPF program in the kernel's JIT " +
 			"(`BPF_PROG_TEST_RUN` with repeat, the kernel's per-iteration time). Ratios are anchor time / subject time, " +
 			"so higher means the subject is faster.",
@@ -34,10 +34,10 @@ var sections = []Section{
 					rs[k] = v
 				}
 			}
-			order := []string{"jit", "jit-batch", "portable", "vm", "vm-step", "xnet", "libpcap", "kernel"}
+			order := []string{"jit", "jit-batch", "portable", "vm-step", "xnet", "libpcap", "kernel"}
 			var b strings.Builder
 			b.WriteString(pivotTable(rs, "BenchmarkFilter", "ns/pkt", order,
-				[][2]string{{"vm", "xnet"}, {"vm-step", "xnet"}, {"jit", "xnet"}, {"jit", "libpcap"}, {"jit", "kernel"},
+				[][2]string{{"portable", "xnet"}, {"vm-step", "xnet"}, {"jit", "xnet"}, {"jit", "libpcap"}, {"jit", "kernel"},
 					{"jit-batch", "xnet"}, {"jit-batch", "libpcap"}, {"jit-batch", "kernel"}}))
 			// The kernel reports whole nanoseconds per iteration of its own
 			// test-run loop; an empty XDP program measured the same way

@@ -127,17 +127,6 @@ func packetEnd(ins spec.Instruction) (uint32, bool) {
 	return 0, false
 }
 
-// loadSize returns the size in bytes of a classic load.
-func loadSize(ins spec.Instruction) uint64 {
-	switch ins.Size() {
-	case spec.SizeH:
-		return 2
-	case spec.SizeB:
-		return 1
-	}
-	return 4
-}
-
 // unreachableLoad reports whether an instruction is a packet load that can
 // never succeed on the target, so that it always ends the run with 0: in
 // XDP an absolute or link-layer-relative load past maxLinear, or one at an
@@ -151,7 +140,7 @@ func unreachableLoad(ins spec.Instruction, target Target) bool {
 	}
 	switch {
 	case ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeIND:
-		return uint64(ins.K)+loadSize(ins) > limit
+		return uint64(ins.K)+uint64(spec.LoadSize(ins.Op)) > limit
 	case target == SocketFilter:
 		return false
 	case ins.Op == opLdxMsh, ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS:
@@ -169,7 +158,7 @@ func unreachableLoad(ins spec.Instruction, target Target) bool {
 	case ins.K >= spec.RecordBase:
 		return true
 	}
-	return k+loadSize(ins) > limit
+	return k+uint64(spec.LoadSize(ins.Op)) > limit
 }
 
 func isCond(op uint16) bool {
@@ -346,7 +335,7 @@ func (t *translator) computeNeedX() {
 		case writesX(ins):
 			t.needX[pc] = 0
 		case isIndirect(ins):
-			end := uint64(ins.K) + loadSize(ins)
+			end := uint64(ins.K) + uint64(spec.LoadSize(ins.Op))
 			t.needX[pc] = t.needX[pc+1]
 			if end > uint64(maxLinear) {
 				t.needX[pc] = never

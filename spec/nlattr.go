@@ -1,22 +1,22 @@
-package jit
+package spec
 
 import "encoding/binary"
 
 // The netlink attribute searches of SKF_AD_NLATTR and SKF_AD_NLATTR_NEST,
-// as Linux's bpf_skb_get_nlattr and bpf_skb_get_nlattr_nest define them:
-// the packet holds netlink attributes (struct nlattr: u16 length, u16 type,
-// host byte order, little-endian on the hosts wring runs on), A is where
-// the search starts and X the attribute type wanted. The result is the
-// packet offset of the first matching attribute, or 0. They only mean
-// something on netlink sockets; the native backend leaves programs that use
-// them to the portable one (see Filter.Native).
+// as Linux's __skb_get_nlattr and __skb_get_nlattr_nest define them: the
+// packet holds netlink attributes (struct nlattr: u16 length, u16 type, in
+// host byte order, little-endian on the hosts wring runs on), A is the
+// offset where the search starts and X the attribute type wanted. They only
+// mean something on netlink sockets.
 
 const (
 	nlaHeader   = 4      // sizeof(struct nlattr)
 	nlaTypeBits = 0x3fff // the type without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 )
 
-func nlattr(pkt []byte, a, x uint32) uint32 {
+// nlAttr returns the packet offset of the first netlink attribute of type x
+// at or after offset a, or 0 (SKF_AD_NLATTR).
+func nlAttr(pkt []byte, a, x uint32) uint32 {
 	if uint64(len(pkt)) > 1<<32-1 {
 		return 0
 	}
@@ -24,10 +24,12 @@ func nlattr(pkt []byte, a, x uint32) uint32 {
 	if n < nlaHeader || a > n-nlaHeader {
 		return 0
 	}
-	return nlaSearch(pkt, a, int64(n-a), x)
+	return nlaFind(pkt, a, int64(n-a), x)
 }
 
-func nlattrNest(pkt []byte, a, x uint32) uint32 {
+// nlAttrNest returns the packet offset of the first netlink attribute of
+// type x nested in the attribute at offset a, or 0 (SKF_AD_NLATTR_NEST).
+func nlAttrNest(pkt []byte, a, x uint32) uint32 {
 	if uint64(len(pkt)) > 1<<32-1 {
 		return 0
 	}
@@ -40,13 +42,13 @@ func nlattrNest(pkt []byte, a, x uint32) uint32 {
 		return 0
 	}
 	// The nested attributes follow the outer header; a length below the
-	// header leaves nothing to search.
-	return nlaSearch(pkt, a+nlaHeader, int64(outer)-nlaHeader, x)
+	// header (nla_len(nla) < 0) leaves nothing to search.
+	return nlaFind(pkt, a+nlaHeader, int64(outer)-nlaHeader, x)
 }
 
-// nlaSearch walks the attributes starting at pos with rem bytes left
+// nlaFind walks the attributes starting at pos with rem bytes left
 // (nla_find) and returns the offset of the first of type typ, or 0.
-func nlaSearch(pkt []byte, pos uint32, rem int64, typ uint32) uint32 {
+func nlaFind(pkt []byte, pos uint32, rem int64, typ uint32) uint32 {
 	for rem >= nlaHeader {
 		size := int64(binary.LittleEndian.Uint16(pkt[pos:]))
 		if size < nlaHeader || size > rem {
