@@ -136,7 +136,7 @@ var sections = []Section{
 			"each part in CPU time per call: the original module, the full rewrite, the rewrite without charges (what " +
 			"unrolling alone does) and the old charge per iteration; the charges' own cost is metered against unrolled.",
 		Run: func(env Env) (string, error) {
-			rs, err := goBench(env, "^(BenchmarkAnalyzer|BenchmarkFuel|BenchmarkHTTP|BenchmarkScanParts)$", "./wasm/...")
+			rs, err := goBench(env, "^(BenchmarkAnalyzer|BenchmarkFuel|BenchmarkHTTP|BenchmarkScanParts)$", "./wasm/...", "./analyzers/...")
 			if err != nil {
 				return "", err
 			}

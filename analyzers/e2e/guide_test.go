@@ -1,9 +1,10 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestGuideExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go and C analyzers")
 	}
-	guide, err := os.ReadFile("../spec/WRITING-ANALYZERS.md")
+	guide, err := os.ReadFile("../../spec/WRITING-ANALYZERS.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +31,10 @@ func TestGuideExamples(t *testing.T) {
 	if goSrc == nil || cSrc == nil {
 		t.Fatal("the guide has no Go or C example")
 	}
-	root, _ := filepath.Abs("..")
+	root, _ := filepath.Abs("../..")
 	dir := t.TempDir()
 	// The Go example, built inside the module so that it can import the SDK.
-	gdir := filepath.Join(root, "wasm", "internal", "guidetmp"+filepath.Base(dir))
+	gdir := filepath.Join(root, "analyzers", "e2e", "guidetmp"+filepath.Base(dir))
 	if err := os.MkdirAll(gdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestGuideExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close(context.Background())
-	c, err := corpus.ReadCapture(mixedCapture(t, 2000))
+	c, err := corpus.ReadCapture(analyzertest.MixedCapture(t, 2000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,9 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -16,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/corpus"
-	"github.com/wringcap/wring/internal/trafficgen"
 	"github.com/wringcap/wring/wasm"
 )
 
@@ -40,36 +34,6 @@ func (s *swapWriter) take() []byte {
 	b := bytes.Clone(s.w.Bytes())
 	s.w.Reset()
 	return b
-}
-
-var (
-	cacheOnce sync.Once
-	cacheDir  string
-)
-
-// bundledHost loads one bundled analyzer with its events going to ev.
-func bundledHost(t testing.TB, name string, ev io.Writer) *wasm.Host {
-	t.Helper()
-	bin, err := bundled.Module(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cacheOnce.Do(func() {
-		d, err := os.UserCacheDir()
-		if err == nil {
-			cacheDir = filepath.Join(d, "wring", "wazero-test")
-		}
-	})
-	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithCompilationCacheDir(cacheDir)
-	if ev != nil {
-		cfg = cfg.WithEvents(ev)
-	}
-	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: name, Binary: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	return h
 }
 
 // feed runs every packet of a capture through h in batches of 256.
@@ -209,22 +173,4 @@ func needTshark(t testing.TB) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		corpus.Unavailable(t, "tshark is not installed")
 	}
-}
-
-// mixedCapture writes the generated mixed capture used by the comparisons
-// and the benchmark.
-func mixedCapture(t testing.TB, count int) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "mixed.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trafficgen.Generate(f, trafficgen.Config{Seed: 1, Count: count}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -1,4 +1,4 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
@@ -6,16 +6,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
@@ -106,7 +105,7 @@ func runFlow(t *testing.T, config string, pkts []packet.Packet) ([]flowRecord, m
 		t.Fatal(err)
 	}
 	var ev bytes.Buffer
-	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithEvents(&ev).WithCompilationCacheDir(cacheDir)
+	cfg := analyzertest.Config().WithEvents(&ev)
 	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "flow", Binary: bin, Config: []byte(config)})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +218,7 @@ func connectionsCapture(t *testing.T) *corpus.Capture {
 }
 
 func TestFlowStatisticsExact(t *testing.T) {
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	mixed, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +346,7 @@ func TestTLSAndFlowOnTcpdumpCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev bytes.Buffer
-	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithEvents(&ev).WithCompilationCacheDir(cacheDir)
+	cfg := analyzertest.Config().WithEvents(&ev)
 	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "tls", Binary: tlsBin}, wasm.Analyzer{Name: "flow", Binary: flowBin})
 	if err != nil {
 		t.Fatal(err)

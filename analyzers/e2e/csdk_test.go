@@ -1,9 +1,10 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"io"
 	"log/slog"
 	"os"
@@ -39,7 +40,7 @@ func buildC(t *testing.T, example string, flags []string) []byte {
 	if _, err := exec.LookPath("clang"); err != nil {
 		corpus.Unavailable(t, "clang is not installed (CI installs clang, lld and wasi-libc)")
 	}
-	sdk, err := filepath.Abs("guest/c")
+	sdk, err := filepath.Abs("../../wasm/guest/c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func runC(t *testing.T, name string, bin []byte, config string, pkts []packet.Pa
 }
 
 func TestCSDKPortsExample(t *testing.T) {
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +186,7 @@ func TestCSDKPortsBadConfig(t *testing.T) {
 // server name, and it reports nothing elsewhere except from ClientHellos the
 // Go analyzer marks partial.
 func TestCSDKClientHelloExample(t *testing.T) {
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func TestCSDKClientHelloExample(t *testing.T) {
 	bin := buildC(t, "clienthello", cFlagsFreestanding)
 	_, cev, cs, _ := runC(t, "clienthello", bin, "", pkts)
 	var ev swapWriter
-	feedFrames(t, bundledHost(t, "tls", &ev), c)
+	feedFrames(t, analyzertest.Host(t, "tls", &ev), c)
 	goEvents := tlsOurs(t, ev.take())
 	cEvents := tlsOurs(t, cev)
 	agree := 0
@@ -289,7 +290,7 @@ func TestCSDKTicksAndBatchHeader(t *testing.T) {
 	if err := os.WriteFile(src, []byte(sdkCheckC), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sdk, _ := filepath.Abs("guest/c")
+	sdk, _ := filepath.Abs("../../wasm/guest/c")
 	out := filepath.Join(dir, "sdkcheck.wasm")
 	args := append(append([]string{}, cFlagsFreestanding...), "-I", sdk, src, filepath.Join(sdk, "wring.c"), "-o", out)
 	if b, err := exec.Command("clang", args...).CombinedOutput(); err != nil {
@@ -299,7 +300,7 @@ func TestCSDKTicksAndBatchHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := mixedCapture(t, 1000)
+	path := analyzertest.MixedCapture(t, 1000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -283,18 +284,18 @@ func merge(a *comparison, b comparison) {
 
 func TestHTTPAndDNSAgainstTsharkOnMixedCapture(t *testing.T) {
 	needTshark(t)
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ev swapWriter
-	r := compareHTTP(t, path, c, &ev, bundledHost(t, "http", &ev))
+	r := compareHTTP(t, path, c, &ev, analyzertest.Host(t, "http", &ev))
 	if r.agree < 500 {
 		t.Fatalf("only %d HTTP requests agree: the capture or the comparison is wrong", r.agree)
 	}
 	report(t, "http/mixed", r)
-	r = compareDNS(t, path, c, &ev, bundledHost(t, "dns", &ev))
+	r = compareDNS(t, path, c, &ev, analyzertest.Host(t, "dns", &ev))
 	if r.agree < 400 {
 		t.Fatalf("only %d DNS queries agree", r.agree)
 	}
@@ -310,8 +311,8 @@ func TestHTTPAndDNSAgainstTsharkOnCorpus(t *testing.T) {
 	files := corpus.Files(t, "tcpdump")
 	all := os.Getenv("WRING_TSHARK_ALL") == "1"
 	var ev swapWriter
-	hh := bundledHost(t, "http", &ev)
-	hd := bundledHost(t, "dns", &ev)
+	hh := analyzertest.Host(t, "http", &ev)
+	hd := analyzertest.Host(t, "dns", &ev)
 	var rh, rd comparison
 	checked := 0
 	for _, f := range files {
@@ -357,13 +358,13 @@ func TestHTTPAndDNSAgainstTsharkOnCorpus(t *testing.T) {
 // bundled example) with Wireshark's ClientHello server names.
 func TestTLSAgainstTsharkOnMixedCapture(t *testing.T) {
 	needTshark(t)
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ev swapWriter
-	h := bundledHost(t, "tls", &ev)
+	h := analyzertest.Host(t, "tls", &ev)
 	feedFrames(t, h, c)
 	ours := frameTuples(t, ev.take(), "client_hello", "sni")
 	theirs := tsharkFrames(t, path, "tls.handshake.type == 1", 1, "tls.handshake.extensions_server_name")

@@ -1,17 +1,16 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"net/netip"
 	"testing"
 
-	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
@@ -23,7 +22,7 @@ import (
 // records: per 5-tuple, the packets and bytes of all its exported records
 // add up to what the capture holds, and every flow is exported by the end.
 func TestFlowConservation(t *testing.T) {
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +32,7 @@ func TestFlowConservation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev bytes.Buffer
-	cfg := wasm.NewConfig().WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))).WithEvents(&ev).WithCompilationCacheDir(cacheDir)
+	cfg := analyzertest.Config().WithEvents(&ev)
 	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "flow", Binary: bin, Config: []byte("idle=20\nactive=120\n")})
 	if err != nil {
 		t.Fatal(err)

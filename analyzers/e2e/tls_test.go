@@ -1,4 +1,4 @@
-package wasm_test
+package e2e_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"io"
 	"net"
 	"os"
@@ -154,7 +155,7 @@ func snisOf(es []tlsEvent) []string {
 // compareTLS compares one capture; checkFields also compares ALPN and the
 // versions on the frames whose names agree.
 func compareTLS(t *testing.T, file string, c *corpus.Capture, ev *swapWriter, checkFields bool) comparison {
-	h := bundledHost(t, "tls", ev)
+	h := analyzertest.Host(t, "tls", ev)
 	feedFrames(t, h, c)
 	ours := tlsOurs(t, ev.take())
 	theirs := tlsTshark(t, file)
@@ -278,7 +279,7 @@ func hexVersions(s string) string {
 // versions.
 func TestTLSClientHelloAgainstTsharkMixed(t *testing.T) {
 	needTshark(t)
-	path := mixedCapture(t, 5000)
+	path := analyzertest.MixedCapture(t, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		t.Fatal(err)

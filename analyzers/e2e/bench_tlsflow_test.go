@@ -1,6 +1,7 @@
-package wasm_test
+package e2e_test
 
 import (
+	"github.com/wringcap/wring/internal/analyzertest"
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -12,7 +13,7 @@ import (
 // worker: ns/op is per packet. The native parsers' costs are
 // BenchmarkTLSParse (analyzers/tls) and BenchmarkFlowTable (analyzers/flow).
 func BenchmarkBundledAnalyzer(b *testing.B) {
-	path := mixedCapture(b, 5000)
+	path := analyzertest.MixedCapture(b, 5000)
 	c, err := corpus.ReadCapture(path)
 	if err != nil {
 		b.Fatal(err)
@@ -26,7 +27,7 @@ func BenchmarkBundledAnalyzer(b *testing.B) {
 	}
 	for _, name := range []string{"tls", "flow"} {
 		b.Run("mixed_"+name+"/wring", func(b *testing.B) {
-			h := bundledHost(b, name, nil)
+			h := analyzertest.Host(b, name, nil)
 			w := h.NewWorker()
 			w.Handle(batches[0])
 			b.ReportAllocs()

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"io"
 	"log/slog"
 	"os"
@@ -11,62 +12,16 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/wringcap/wring/spec"
-	"github.com/wringcap/wring/wasm/internal/fuel"
-	"github.com/wringcap/wring/wasm/internal/wat"
 
 	"github.com/wringcap/wring/analyzers/bundled"
-	"github.com/wringcap/wring/wasm"
-
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/cputime"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/wasm"
+	"github.com/wringcap/wring/wasm/internal/fuel"
+	"github.com/wringcap/wring/wasm/internal/wat"
 )
-
-// BenchmarkHTTP measures the bundled HTTP analyzer over the generated mixed
-// capture (5000 packets, in batches of 256): ns/op is per packet.
-func BenchmarkHTTP(b *testing.B) {
-	path := mixedCapture(b, 5000)
-	c, err := corpus.ReadCapture(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	const n = 256
-	var batches []*packet.Batch
-	for i := 0; i < len(c.Packets); i += n {
-		end := min(i+n, len(c.Packets))
-		bt := &packet.Batch{Verdicts: make([]packet.Verdict, end-i)}
-		for _, p := range c.Packets[i:end] {
-			info := packet.Info{Timestamp: p.TsNanos, CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: c.LinkType}
-			pk := packet.Packet{Info: info, Data: p.Data}
-			packet.Parse(info, pk.Data, &pk.Record)
-			bt.Packets = append(bt.Packets, pk)
-		}
-		batches = append(batches, bt)
-	}
-	b.Run("mixed/wring", func(b *testing.B) {
-		h := bundledHost(b, "http", nil)
-		w := h.NewWorker()
-		for _, bt := range batches { // warm up: the guest's heap and the event buffer reach their size
-			w.Handle(bt)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		done, k := 0, 0
-		for done < b.N {
-			bt := batches[k%len(batches)]
-			clear(bt.Verdicts)
-			w.Handle(bt)
-			done += len(bt.Packets)
-			k++
-		}
-		b.StopTimer()
-		if s := h.Stats()[0]; s.Failures != 0 {
-			b.Fatalf("%+v %+v", s, h.Counters())
-		}
-		b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "pkts/s")
-	})
-}
 
 // BenchmarkFuel measures fuel metering's cost: on a byte-scanning loop
 // (scan, below: the same module with and without the rewrite the host
@@ -133,20 +88,15 @@ func BenchmarkFuel(b *testing.B) {
 	}
 }
 
-func mkBatches(c *corpus.Capture, n int) []*packet.Batch {
-	var batches []*packet.Batch
-	for i := 0; i < len(c.Packets); i += n {
-		end := min(i+n, len(c.Packets))
-		bt := &packet.Batch{Verdicts: make([]packet.Verdict, end-i)}
-		for _, p := range c.Packets[i:end] {
-			info := packet.Info{Timestamp: p.TsNanos, CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: c.LinkType}
-			pk := packet.Packet{Info: info, Data: p.Data}
-			packet.Parse(info, pk.Data, &pk.Record)
-			bt.Packets = append(bt.Packets, pk)
-		}
-		batches = append(batches, bt)
-	}
-	return batches
+// The analyzer workloads of these tests come from internal/analyzertest.
+var cacheDir = analyzertest.CacheDir()
+
+func mixedCapture(tb testing.TB, count int) string { return analyzertest.MixedCapture(tb, count) }
+
+func mkBatches(c *corpus.Capture, n int) []*packet.Batch { return analyzertest.Batches(c, n) }
+
+func bundledHost(tb testing.TB, name string, ev io.Writer) *wasm.Host {
+	return analyzertest.Host(tb, name, ev)
 }
 
 // scanWant is scan(1500) over the benchmark's bytes (byte i = i*7 mod 256),
