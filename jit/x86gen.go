@@ -3,6 +3,7 @@ package jit
 import (
 	"errors"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/wringcap/wring/spec"
@@ -141,7 +142,7 @@ func genX86(p *verifier.Program, pl *plan, keys *keySource, batch bool) (*x86Cod
 			break
 		}
 		g = run(false)
-		if equalInts(g.cur, prev) {
+		if slices.Equal(g.cur, prev) {
 			break
 		}
 		prev = g.cur
@@ -173,18 +174,6 @@ func genBoth(p *verifier.Program, pl *plan, keys *keySource) (*x86Code, error) {
 		c.jumps = append(c.jumps, span{s.at + c.batchAt, s.n})
 	}
 	return c, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // usesNetlink reports whether ins is a netlink attribute search.

@@ -17,11 +17,8 @@ const (
 // nlAttr returns the packet offset of the first netlink attribute of type x
 // at or after offset a, or 0 (SKF_AD_NLATTR).
 func nlAttr(pkt []byte, a, x uint32) uint32 {
-	if uint64(len(pkt)) > 1<<32-1 {
-		return 0
-	}
-	n := uint32(len(pkt))
-	if n < nlaHeader || a > n-nlaHeader {
+	n, ok := nlaStart(pkt, a)
+	if !ok {
 		return 0
 	}
 	return nlaFind(pkt, a, int64(n-a), x)
@@ -30,11 +27,8 @@ func nlAttr(pkt []byte, a, x uint32) uint32 {
 // nlAttrNest returns the packet offset of the first netlink attribute of
 // type x nested in the attribute at offset a, or 0 (SKF_AD_NLATTR_NEST).
 func nlAttrNest(pkt []byte, a, x uint32) uint32 {
-	if uint64(len(pkt)) > 1<<32-1 {
-		return 0
-	}
-	n := uint32(len(pkt))
-	if n < nlaHeader || a > n-nlaHeader {
+	n, ok := nlaStart(pkt, a)
+	if !ok {
 		return 0
 	}
 	outer := uint32(binary.LittleEndian.Uint16(pkt[a:]))
@@ -44,6 +38,16 @@ func nlAttrNest(pkt []byte, a, x uint32) uint32 {
 	// The nested attributes follow the outer header; a length below the
 	// header (nla_len(nla) < 0) leaves nothing to search.
 	return nlaFind(pkt, a+nlaHeader, int64(outer)-nlaHeader, x)
+}
+
+// nlaStart returns the packet's length, and whether an attribute header
+// fits at offset a (Linux's first check of both searches).
+func nlaStart(pkt []byte, a uint32) (uint32, bool) {
+	if uint64(len(pkt)) > 1<<32-1 {
+		return 0, false
+	}
+	n := uint32(len(pkt))
+	return n, n >= nlaHeader && a <= n-nlaHeader
 }
 
 // nlaFind walks the attributes starting at pos with rem bytes left

@@ -58,9 +58,9 @@ var (
 func needKernel(tb testing.TB) {
 	tb.Helper()
 	privOnce.Do(func() {
-		spec := &ebpf.ProgramSpec{Type: ebpf.XDP, License: "Dual MIT/GPL"}
-		spec.Instructions = append(spec.Instructions, xdpPassInsns()...)
-		p, err := ebpf.NewProgram(spec)
+		ps := &ebpf.ProgramSpec{Type: ebpf.XDP, License: "Dual MIT/GPL"}
+		ps.Instructions = append(ps.Instructions, xdpPassInsns()...)
+		p, err := ebpf.NewProgram(ps)
 		if err != nil {
 			privErr = fmt.Errorf("load an XDP program: %w", err)
 			return
