@@ -1,5 +1,7 @@
 package main
 
+import "bytes"
+
 // Request is a parsed request line with its Host header.
 type Request struct {
 	Method, URI, Version, Host []byte
@@ -24,7 +26,7 @@ func ParseRequest(b []byte, truncated bool) (Request, bool) {
 	if !ok {
 		return r, false
 	}
-	sp := indexByte(line, ' ')
+	sp := bytes.IndexByte(line, ' ')
 	if sp < 0 && truncated && rest == nil && knownMethod(line) {
 		r.Method = line // the line was cut right after the method
 		return r, true
@@ -34,7 +36,7 @@ func ParseRequest(b []byte, truncated bool) (Request, bool) {
 	}
 	r.Method = line[:sp]
 	tail := line[sp+1:]
-	sp2 := lastIndexByte(tail, ' ')
+	sp2 := bytes.LastIndexByte(tail, ' ')
 	switch {
 	case sp2 > 0:
 		r.URI, r.Version = tail[:sp2], tail[sp2+1:]
@@ -48,7 +50,7 @@ func ParseRequest(b []byte, truncated bool) (Request, bool) {
 	default:
 		return r, false
 	}
-	if indexByte(r.URI, ' ') >= 0 {
+	if bytes.IndexByte(r.URI, ' ') >= 0 {
 		return r, false
 	}
 	for {
@@ -95,7 +97,7 @@ func ParseResponse(b []byte, truncated bool) (Response, bool) {
 // cutLine splits the first line off b. Without a line break it fails,
 // unless the packet was truncated: then all of b is the line and rest is nil.
 func cutLine(b []byte, truncated bool) (line, rest []byte, ok bool) {
-	i := indexByte(b, '\n')
+	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		if !truncated || len(b) == 0 {
 			return nil, nil, false
@@ -110,7 +112,7 @@ func cutLine(b []byte, truncated bool) (line, rest []byte, ok bool) {
 }
 
 func header(line []byte) (name, value []byte, ok bool) {
-	i := indexByte(line, ':')
+	i := bytes.IndexByte(line, ':')
 	if i <= 0 {
 		return nil, nil, false
 	}
@@ -152,6 +154,9 @@ func isToken(b []byte) bool {
 	return len(b) > 0
 }
 
+// equalFold reports whether b equals lower with ASCII letters folded to
+// lower case: header names are ASCII tokens, so Unicode folding
+// (bytes.EqualFold would also match the Kelvin sign to k) is not wanted.
 func equalFold(b []byte, lower string) bool {
 	if len(b) != len(lower) {
 		return false
@@ -165,24 +170,6 @@ func equalFold(b []byte, lower string) bool {
 		}
 	}
 	return true
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func lastIndexByte(b []byte, c byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // methods Wireshark recognises at the start of a request without a version.
