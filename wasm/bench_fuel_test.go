@@ -3,7 +3,6 @@ package wasm_test
 import (
 	"context"
 	"errors"
-	"github.com/wringcap/wring/internal/analyzertest"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/spec"

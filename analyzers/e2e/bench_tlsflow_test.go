@@ -1,10 +1,10 @@
 package e2e_test
 
 import (
-	"github.com/wringcap/wring/internal/analyzertest"
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 )
 

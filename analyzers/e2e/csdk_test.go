@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/wringcap/wring/internal/analyzertest"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"

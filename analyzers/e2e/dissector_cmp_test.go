@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/wringcap/wring/internal/analyzertest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
@@ -116,11 +117,9 @@ func feedFrames(t testing.TB, h *wasm.Host, c *corpus.Capture) {
 	feed(t, h, stamped)
 }
 
+// sameTuples reports whether a and b hold the same tuples in any order.
 func sameTuples(a, b []string) bool {
-	a, b = append([]string(nil), a...), append([]string(nil), b...)
-	sort.Strings(a)
-	sort.Strings(b)
-	return strings.Join(a, "\n") == strings.Join(b, "\n")
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 // comparison is one capture's result: frames that agree, and differences by

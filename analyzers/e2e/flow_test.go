@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wringcap/wring/internal/analyzertest"
 	"net/netip"
 	"testing"
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"

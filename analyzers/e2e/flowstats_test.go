@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/wringcap/wring/internal/analyzertest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"

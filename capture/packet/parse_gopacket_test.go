@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -271,12 +272,7 @@ func offsetOf(p gopacket.Packet, i int) int {
 }
 
 func layerIndex(p gopacket.Packet, l gopacket.Layer) int {
-	for i, x := range p.Layers() {
-		if x == l {
-			return i
-		}
-	}
-	return -1
+	return slices.Index(p.Layers(), l)
 }
 
 func tcpFlags(t *layers.TCP) uint8 {
