@@ -296,6 +296,19 @@ func (a *asm) movLoad32(dst reg, m mem) {
 	a.modrmMem(byte(dst&7), m)
 }
 
+// movzxSized: dst32 = the size-byte (1, 2 or 4) little-endian value at
+// [m], zero-extended.
+func (a *asm) movzxSized(dst reg, size uint32, m mem) {
+	switch size {
+	case 1:
+		a.movzxByte(dst, m)
+	case 2:
+		a.movzxWord(dst, m)
+	default:
+		a.movLoad32(dst, m)
+	}
+}
+
 // movStore32: dword [m] = src32.
 func (a *asm) movStore32(m mem, src reg) {
 	a.rex(false, src, m.x(), m.base)

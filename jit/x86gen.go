@@ -419,14 +419,7 @@ func (g *gen) pktMem(k uint32, index reg) (mem, bool) {
 // loadPkt emits dst = big-endian value of size bytes at m.
 func (g *gen) loadPkt(dst reg, size uint32, m mem) {
 	a := &g.a
-	switch size {
-	case 1:
-		a.movzxByte(dst, m)
-	case 2:
-		a.movzxWord(dst, m)
-	default:
-		a.movLoad32(dst, m)
-	}
+	a.movzxSized(dst, size, m)
 	g.markDisp()
 	switch size {
 	case 2:
@@ -480,15 +473,7 @@ func (g *gen) loadSpecial(self int, ins spec.Instruction, size uint32) {
 		a.movLoad64(rDX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.Record))})
 		a.testRegReg64(rDX, rDX)
 		g.failIf(self, ccE)
-		rm := mem{base: rDX, index: noIndex, disp: off}
-		switch size {
-		case 1:
-			a.movzxByte(regA, rm)
-		case 2:
-			a.movzxWord(regA, rm)
-		default:
-			a.movLoad32(regA, rm)
-		}
+		a.movzxSized(regA, size, mem{base: rDX, index: noIndex, disp: off})
 	case k >= spec.NetOff:
 		a.movzxByte(rCX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffsetValid))})
 		a.testRegReg32(rCX, rCX)
