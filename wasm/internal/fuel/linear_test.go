@@ -30,8 +30,8 @@ func moduleOf(bodies [][]byte) []byte {
 	}
 	sec(secType, []byte{1, 0x60, 1, 0x7f, 1, 0x7f})
 	sec(secFunction, funcs)
-	sec(4, []byte{1, 0x70, 0, 1})    // table
-	sec(5, []byte{1, 0, 1})          // memory
+	sec(4, []byte{1, 0x70, 0, 1}) // table
+	sec(5, []byte{1, 0, 1})       // memory
 	sec(secExport, []byte{1, 1, 'f', 0, 0})
 	sec(secCode, code)
 	return m
