@@ -48,7 +48,7 @@ func Measure(bin []byte) (Shape, error) {
 
 func unlimited() Limits {
 	m := uint64(math.MaxUint64)
-	return Limits{m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m}
+	return Limits{m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m, m}
 }
 
 // checker walks a module, keeping the running counts in s.
@@ -342,6 +342,16 @@ func (c *checker) elements(at int) error {
 	return nil
 }
 
+// splitsBlock reports whether the 0xfc-prefixed instruction with this
+// sub-opcode is a bulk memory or table operation (table.grow included).
+func splitsBlock(sub uint32) bool {
+	switch sub {
+	case 8, 10, 11, 12, 14, 15, 17:
+		return true
+	}
+	return false
+}
+
 // constExpr reads a constant expression up to its end.
 func (c *checker) constExpr() error {
 	depth := uint64(0)
@@ -416,6 +426,7 @@ func (c *checker) body() error {
 	c.s.Locals += locals
 	c.s.LocalsPerFunction = max(c.s.LocalsPerFunction, locals)
 	depth := uint64(1) // the function's own block
+	blocks := uint64(0)
 	for r.err == nil {
 		if r.pos >= r.end {
 			r.fail(errors.New("body ends before its final end"))
@@ -427,6 +438,23 @@ func (c *checker) body() error {
 			return err
 		}
 		switch op {
+		case opBlock, opLoop, opIf, opElse, opBrIf, opBrTable, opMisc:
+			if op == opMisc {
+				sub := reader{b: r.b, pos: start + 1, end: r.pos}
+				if !splitsBlock(sub.u32()) {
+					break
+				}
+			}
+			blocks++
+			if err := c.exceed("BlocksPerFunction", "basic-block instructions of one function", blocks, l.BlocksPerFunction, start); err != nil {
+				return err
+			}
+			if err := c.exceed("Blocks", "basic-block instructions of all functions", c.s.Blocks+blocks, l.Blocks, start); err != nil {
+				return err
+			}
+			c.s.BlocksPerFunction = max(c.s.BlocksPerFunction, blocks)
+		}
+		switch op {
 		case opBlock, opLoop, opIf:
 			depth++
 			if err := c.exceed("Nesting", "nesting depth", depth-1, l.Nesting, start); err != nil {
@@ -436,6 +464,7 @@ func (c *checker) body() error {
 		case opEnd:
 			depth--
 			if depth == 0 {
+				c.s.Blocks += blocks
 				if r.pos != r.end {
 					r.fail(errors.New("code after the function's final end"))
 				}

@@ -71,13 +71,32 @@ var hostile = []struct {
 	{"br_table of 1M targets", "BrTableTargets", func() []byte {
 		return module(funcs(cat([]byte{0, 0x02, 0x40, 0x41, 0, 0x0e}, vec(1_000_000, []byte{0}), []byte{0, 0x0b, 0x0b})))
 	}},
-	{"deep br_table: 9,000 blocks, 200k targets naming the outermost", "BrTableTargets", func() []byte {
-		table := cat([]byte{0x41, 0, 0x0e}, vec(200_000, leb(8999)), leb(8999))
-		deep := cat(bytes.Repeat([]byte{0x02, 0x40}, 9000), table, bytes.Repeat([]byte{0x0b}, 9000))
+	{"deep br_table: 1,400 blocks, 200k targets naming the outermost", "BrTableTargets", func() []byte {
+		table := cat([]byte{0x41, 0, 0x0e}, vec(200_000, leb(1399)), leb(1399))
+		deep := cat(bytes.Repeat([]byte{0x02, 0x40}, 1400), table, bytes.Repeat([]byte{0x0b}, 1400))
 		return module(funcs(cat([]byte{0}, deep, []byte{0x0b})))
 	}},
 	{"br_table declaring 2^32-1 targets", "", func() []byte {
 		return module(funcs(cat([]byte{0, 0x41, 0, 0x0e}, leb(1<<32-1), []byte{0, 0x0b})))
+	}},
+	{"function of 3,000 memory.fill (each a loop in wazero's compiler)", "BlocksPerFunction", func() []byte {
+		fill := []byte{0x41, 0, 0x41, 0, 0x41, 64, 0xfc, 11, 0}
+		return module(funcs(cat([]byte{0}, bytes.Repeat(fill, 3000), []byte{0x0b})))
+	}},
+	{"memory.fill with a padded sub-opcode", "BlocksPerFunction", func() []byte {
+		fill := []byte{0x41, 0, 0x41, 0, 0x41, 64, 0xfc, 0x8b, 0x80, 0x00, 0}
+		return module(funcs(cat([]byte{0}, bytes.Repeat(fill, 3000), []byte{0x0b})))
+	}},
+	{"function of 3,000 br_if", "BlocksPerFunction", func() []byte {
+		return module(funcs(cat([]byte{0}, bytes.Repeat([]byte{0x41, 0, 0x0d, 0}, 3000), []byte{0x0b})))
+	}},
+	{"300 functions of 1,000 if/else", "Blocks", func() []byte {
+		body := cat([]byte{0}, bytes.Repeat([]byte{0x41, 0, 0x04, 0x40, 0x05, 0x0b}, 500), []byte{0x0b})
+		bodies := make([][]byte, 300)
+		for i := range bodies {
+			bodies[i] = body
+		}
+		return module(funcs(bodies...))
 	}},
 	{"function body of 2 MiB", "FunctionBodyBytes", func() []byte {
 		return module(funcs(cat([]byte{0}, bytes.Repeat([]byte{0x01}, 2<<20), []byte{0x0b})))

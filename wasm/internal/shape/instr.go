@@ -6,7 +6,10 @@ const (
 	opBlock    = 0x02
 	opLoop     = 0x03
 	opIf       = 0x04
+	opElse     = 0x05
 	opEnd      = 0x0b
+	opBrIf     = 0x0d
+	opMisc     = 0xfc
 	opBrTable  = 0x0e
 	blockEmpty = 0x40
 )

@@ -37,6 +37,13 @@ type Limits struct {
 	Locals            uint64 // locals declared by all functions together
 	Nesting           uint64 // depth of nested blocks, loops and ifs in a function body
 	BrTableTargets    uint64 // labels of one br_table, the default included
+	// BlocksPerFunction bounds the instructions of one function that start
+	// or split a basic block in wazero's compiler (block, loop, if, else,
+	// br_if, br_table, and the bulk memory and table operations, which it
+	// compiles to loops): its compile time grows faster than linearly
+	// with their number.
+	BlocksPerFunction uint64
+	Blocks            uint64 // the same instructions in all functions together
 	FunctionBodyBytes uint64 // bytes of one function body, local declarations included
 	DataSegments      uint64 // data segments (and the data count section's value)
 	DataBytes         uint64 // bytes of all data segments together
@@ -61,8 +68,10 @@ func DefaultLimits() Limits {
 		Exports:           10_000,
 		LocalsPerFunction: 50_000,
 		Locals:            2_000_000,
-		Nesting:           10_000,
+		Nesting:           1_500,
 		BrTableTargets:    100_000,
+		BlocksPerFunction: 2_048,
+		Blocks:            250_000,
 		FunctionBodyBytes: 1 << 20,
 		DataSegments:      500_000,
 		DataBytes:         8 << 20,
@@ -92,6 +101,8 @@ func (l Limits) withDefaults() Limits {
 	set(&l.Locals, d.Locals)
 	set(&l.Nesting, d.Nesting)
 	set(&l.BrTableTargets, d.BrTableTargets)
+	set(&l.BlocksPerFunction, d.BlocksPerFunction)
+	set(&l.Blocks, d.Blocks)
 	set(&l.FunctionBodyBytes, d.FunctionBodyBytes)
 	set(&l.DataSegments, d.DataSegments)
 	set(&l.DataBytes, d.DataBytes)
