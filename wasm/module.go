@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm/internal/fuel"
+	"github.com/wringcap/wring/wasm/internal/shape"
 )
 
 // Analyzer names one analyzer module to load.
@@ -65,7 +66,11 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 	if len(spec_.Binary) > h.cfg.maxModuleSize {
 		return nil, errorf(name, op, ErrTooLarge, "%d bytes, the cap is %d", len(spec_.Binary), h.cfg.maxModuleSize)
 	}
-	metered, err := fuel.Rewrite(spec_.Binary, spec.ExportFuel, h.cfg.initFuel)
+	lim := shape.DefaultLimits()
+	if err := shape.Check(spec_.Binary, lim); err != nil {
+		return nil, errorf(name, op, ErrCompile, "%w", err)
+	}
+	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{TableElements: lim.TableElements})
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}
