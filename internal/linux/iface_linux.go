@@ -93,7 +93,10 @@ const (
 // IP packet the host sent on the device, each Write delivers one to the
 // host. The device goes away when the file is closed.
 func OpenTun(name string) (*os.File, error) {
-	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	// Attach before Go's poller sees the descriptor: os.NewFile registers
+	// a non-blocking descriptor with epoll, and a tun file polled before
+	// TUNSETIFF reports only an error.
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tun %s: %w", name, err)
 	}
@@ -104,21 +107,9 @@ func OpenTun(name string) (*os.File, error) {
 	}
 	copy(ifr.Name[:], name)
 	ifr.Flags = iffTun | iffNoPI
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("tun %s: %w", name, err)
-	}
-	var errno unix.Errno
-	if err := rc.Control(func(fd uintptr) {
-		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, tunSetIff, uintptr(unsafe.Pointer(&ifr)))
-	}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("tun %s: %w", name, err)
-	}
-	if errno != 0 {
-		f.Close()
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), tunSetIff, uintptr(unsafe.Pointer(&ifr))); errno != 0 {
+		unix.Close(fd)
 		return nil, fmt.Errorf("tun %s: TUNSETIFF: %w", name, errno)
 	}
-	return f, nil
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -258,6 +259,9 @@ func CompareFiles(reference, got string) (Difference, error) {
 	return ComparePcaps(r, g), nil
 }
 
+// droppedRe finds tcpdump's closing count of packets the kernel dropped.
+var droppedRe = regexp.MustCompile(`(?m)^(\d+) packets? dropped by kernel$`)
+
 // Comparison is one run of a capture program against tcpdump: both
 // capture on Interface in namespace NS with the same Filter while Load
 // runs from ClientNS to Server in ServerNS.
@@ -282,6 +286,7 @@ type ComparisonResult struct {
 	Got        Capture // the program's file
 	Difference Difference
 	Stderr     string // the program's standard error
+	RefStderr  string // tcpdump's
 }
 
 // Run starts tcpdump and the program, waits until both listen, runs the
@@ -294,7 +299,7 @@ func (c Comparison) Run() (ComparisonResult, error) {
 	if c.Filter != "" {
 		filter = []string{c.Filter}
 	}
-	td := append([]string{"tcpdump", "-i", c.Interface, "-w", refFile, "-U", "--immediate-mode", "-s", "262144", "-n"}, c.Tcpdump...)
+	td := append([]string{"tcpdump", "-i", c.Interface, "-w", refFile, "-U", "--immediate-mode", "-s", "262144", "-n", "-B", "65536"}, c.Tcpdump...)
 	ref, err := StartCapture("tcpdump", c.NS, append(td, filter...))
 	if err != nil {
 		return res, err
@@ -309,9 +314,13 @@ func (c Comparison) Run() (ComparisonResult, error) {
 	time.Sleep(500 * time.Millisecond) // the last FIN and ACK, and a block timeout or two
 	stderr, gerr := got.Stop()
 	res.Stderr = stderr
-	_, rerr := ref.Stop()
+	var rerr error
+	res.RefStderr, rerr = ref.Stop()
 	if err = errors.Join(err, gerr, rerr); err != nil {
 		return res, err
+	}
+	if m := droppedRe.FindStringSubmatch(res.RefStderr); m != nil && m[1] != "0" {
+		return res, fmt.Errorf("tcpdump dropped %s packets: the reference is incomplete: %s", m[1], res.RefStderr)
 	}
 	if res.Reference, err = ReadCapture(refFile); err != nil {
 		return res, err
