@@ -99,14 +99,15 @@ func TestAcceptPacketAny(t *testing.T) {
 		ServerNS: p.NSA, ClientNS: p.NSB, Server: a}, spec.LinkLinuxSLL2)
 }
 
-// TestAcceptPacketVLAN: VLAN-tagged traffic captured on the parent device,
-// tags shown in the frames as tcpdump shows them.
+// TestAcceptPacketVLAN: VLAN-tagged traffic, the tags shown in the frames
+// as tcpdump shows them (AF_PACKET strips them; both put them back).
 func TestAcceptPacketVLAN(t *testing.T) {
 	p := netns.New(t, 1)
-	_, _, a, _, err := p.AddVLAN(7, 74)
+	a, _, err := p.AddAddresses(74)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.TagVLAN(t, 7)
 	res := compareWithTcpdump(t, netns.Comparison{NS: p.NSA, Interface: p.IfA, Filter: "vlan 7 and (" + acceptFilter + ")",
 		ServerNS: p.NSA, ClientNS: p.NSB, Server: a}, spec.LinkEthernet)
 	for i, f := range res.Got.Frames {

@@ -61,26 +61,6 @@ func addAddresses(nsA, ifA, nsB, ifB string, n int) (a, b netip.Addr, err error)
 	return a, b, nil
 }
 
-// AddVLAN adds an 802.1Q sub-interface with the given id on each end of
-// the pair, up and addressed 10.n.0.1 and 10.n.0.2, and returns their
-// names and addresses. Frames between the addresses cross IfA and IfB
-// tagged.
-func (p *Pair) AddVLAN(id, n int) (ifA, ifB string, a, b netip.Addr, err error) {
-	ifA, ifB = fmt.Sprintf("%s.%d", p.IfA, id), fmt.Sprintf("%s.%d", p.IfB, id)
-	for _, s := range [][]string{
-		{"-n", p.NSA, "link", "add", "link", p.IfA, "name", ifA, "type", "vlan", "id", fmt.Sprint(id)},
-		{"-n", p.NSB, "link", "add", "link", p.IfB, "name", ifB, "type", "vlan", "id", fmt.Sprint(id)},
-		{"-n", p.NSA, "link", "set", ifA, "up"},
-		{"-n", p.NSB, "link", "set", ifB, "up"},
-	} {
-		if err := ip(s...); err != nil {
-			return ifA, ifB, a, b, err
-		}
-	}
-	a, b, err = addAddresses(p.NSA, ifA, p.NSB, ifB, n)
-	return ifA, ifB, a, b, err
-}
-
 // TunLink is two namespaces, each with a tun device (a raw IP interface,
 // ARPHRD_NONE), joined by the test: every packet the host in A sends on
 // IfA is written to IfB in B, and back. Addresses: A 10.n.0.1, B 10.n.0.2,
