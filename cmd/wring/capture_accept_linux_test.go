@@ -74,11 +74,16 @@ func TestAcceptPacketVeth(t *testing.T) {
 }
 
 // TestAcceptPacketLoopback: on lo inside a namespace, where each frame
-// passes twice (sent, then received) and is captured once.
+// passes twice (sent, then received) and is captured once; lo@0, its only
+// queue, is the whole device (lo records no receive queue).
 func TestAcceptPacketLoopback(t *testing.T) {
-	ns := netns.NewNamespace(t)
-	compareWithTcpdump(t, netns.Comparison{NS: ns, Interface: "lo", Filter: acceptFilter,
-		ServerNS: ns, ClientNS: ns, Server: netip.MustParseAddr("127.0.0.1")}, spec.LinkEthernet)
+	for _, dev := range []string{"lo", "lo@0"} {
+		t.Run(dev, func(t *testing.T) {
+			ns := netns.NewNamespace(t)
+			compareWithTcpdump(t, netns.Comparison{NS: ns, Interface: "lo", GotInterface: dev, Filter: acceptFilter,
+				ServerNS: ns, ClientNS: ns, Server: netip.MustParseAddr("127.0.0.1")}, spec.LinkEthernet)
+		})
+	}
 }
 
 // TestAcceptPacketTun: on a tun device, link type RAW.

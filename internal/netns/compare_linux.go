@@ -267,16 +267,19 @@ var droppedRe = regexp.MustCompile(`(?m)^(\d+) packets? dropped by kernel$`)
 // runs from ClientNS to Server in ServerNS.
 type Comparison struct {
 	NS        string
-	Interface string   // -i argument for both
-	Filter    string   // pcap expression for both ("" captures everything)
-	Capture   []string // the program under test and its arguments before -i, -w and the filter (e.g. wring capture --mode packet)
-	Env       []string // extra environment for it
-	Tcpdump   []string // extra tcpdump arguments (e.g. -Q in)
-	Load      Load
-	ServerNS  string
-	ClientNS  string
-	Server    netip.Addr
-	Dir       string // where the files go (a test's TempDir)
+	Interface string // -i argument for both
+	// GotInterface, when set, is the program's -i argument instead (e.g.
+	// lo@0, a queue tcpdump cannot name).
+	GotInterface string
+	Filter       string   // pcap expression for both ("" captures everything)
+	Capture      []string // the program under test and its arguments before -i, -w and the filter (e.g. wring capture --mode packet)
+	Env          []string // extra environment for it
+	Tcpdump      []string // extra tcpdump arguments (e.g. -Q in)
+	Load         Load
+	ServerNS     string
+	ClientNS     string
+	Server       netip.Addr
+	Dir          string // where the files go (a test's TempDir)
 }
 
 // ComparisonResult is what a comparison found.
@@ -304,7 +307,11 @@ func (c Comparison) Run() (ComparisonResult, error) {
 	if err != nil {
 		return res, err
 	}
-	args := append(append([]string(nil), c.Capture...), "-i", c.Interface, "-w", gotFile)
+	gotIf := c.Interface
+	if c.GotInterface != "" {
+		gotIf = c.GotInterface
+	}
+	args := append(append([]string(nil), c.Capture...), "-i", gotIf, "-w", gotFile)
 	got, err := StartCapture(c.Capture[0], c.NS, append(args, filter...), c.Env...)
 	if err != nil {
 		_, _ = ref.Stop()
