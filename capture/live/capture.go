@@ -58,7 +58,15 @@ func Open(dev Device, opts Options) (*Capture, error) {
 	if opts.Mode == ModeAuto || opts.Mode == ModeXDP {
 		err := xdpUsable(ifc)
 		if err == nil {
-			err = missing(ModeXDP)
+			queues := uint64(ifc.queues)
+			if dev.Queue >= 0 {
+				queues = 1
+			}
+			frames := uint64(opts.Frames)
+			if frames == 0 {
+				frames = 32768 // afxdp's default
+			}
+			err = missing(ModeXDP, queues*frames*2048)
 		}
 		if err != nil && opts.Mode == ModeXDP {
 			c.Close()
@@ -80,7 +88,7 @@ func Open(dev Device, opts Options) (*Capture, error) {
 		}
 	}
 	if opts.Mode == ModeAuto || opts.Mode == ModePacket {
-		if err := missing(ModePacket); err != nil {
+		if err := missing(ModePacket, 0); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("capture %s: %w", dev, err)
 		}

@@ -43,6 +43,7 @@ func TestCaptureMissingCapability(t *testing.T) {
 		{"", "auto", "AF_PACKET capture needs CAP_NET_RAW"},
 		{"+net_raw", "xdp", "AF_XDP capture needs CAP_BPF"},
 		{"+net_raw,+bpf", "xdp", "AF_XDP capture needs CAP_NET_ADMIN"},
+		{"+net_raw,+bpf,+net_admin", "xdp", "needs CAP_IPC_LOCK"}, // with the usual 8 MiB memlock limit
 	} {
 		args := append(append([]string{"netns", "exec", p.NSA}, withCaps(c.caps)...), argv...)
 		args = append(args, "capture", "--mode", c.mode, "-i", p.IfA, "-w", filepath.Join(t.TempDir(), "x.pcap"), "--duration", "1s")
@@ -92,5 +93,21 @@ func TestCaptureNetRawOnly(t *testing.T) {
 			}
 			t.Logf("CAP_NET_RAW only, mode %s: %d frames, tcpdump %d", mode, len(res.Got.Frames), len(res.Reference.Frames))
 		})
+	}
+}
+
+// TestCaptureXDPLeastCapabilities: AF_XDP works with CAP_NET_RAW, CAP_BPF,
+// CAP_NET_ADMIN and CAP_IPC_LOCK (for the UMEM), and nothing else.
+func TestCaptureXDPLeastCapabilities(t *testing.T) {
+	requireSetpriv(t)
+	p := netns.New(t, 1)
+	argv, env := wringCommand(t)
+	args := append(append([]string{"netns", "exec", p.NSA}, withCaps("+net_raw,+bpf,+net_admin,+ipc_lock")...), argv...)
+	args = append(args, "capture", "--mode", "xdp", "-i", p.IfA, "-w", filepath.Join(t.TempDir(), "x.pcap"), "--duration", "1s")
+	cmd := exec.Command("ip", args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "capture path: AF_XDP") {
+		t.Fatalf("AF_XDP with CAP_NET_RAW, CAP_BPF, CAP_NET_ADMIN, CAP_IPC_LOCK: %v\n%s", err, out)
 	}
 }

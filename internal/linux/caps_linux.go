@@ -16,6 +16,7 @@ const (
 	CapSysAdmin Capability = unix.CAP_SYS_ADMIN // implies CapBPF and CapPerfmon on older kernels
 	CapPerfmon  Capability = unix.CAP_PERFMON   // BPF programs that the verifier checks as trusted (pointer arithmetic without masking)
 	CapBPF      Capability = unix.CAP_BPF       // load BPF programs and create maps
+	CapIPCLock  Capability = unix.CAP_IPC_LOCK  // lock memory beyond RLIMIT_MEMLOCK (AF_XDP UMEM)
 )
 
 func (c Capability) String() string {
@@ -30,6 +31,8 @@ func (c Capability) String() string {
 		return "CAP_PERFMON"
 	case CapBPF:
 		return "CAP_BPF"
+	case CapIPCLock:
+		return "CAP_IPC_LOCK"
 	}
 	return fmt.Sprintf("capability %d", int(c))
 }
@@ -60,4 +63,17 @@ func Missing(caps ...Capability) (Capability, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MemlockLimit returns the calling process's RLIMIT_MEMLOCK soft limit in
+// bytes (^uint64(0) when unlimited).
+func MemlockLimit() (uint64, error) {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &r); err != nil {
+		return 0, fmt.Errorf("getrlimit memlock: %w", err)
+	}
+	if r.Cur == unix.RLIM_INFINITY {
+		return ^uint64(0), nil
+	}
+	return r.Cur, nil
 }
