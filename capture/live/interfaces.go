@@ -29,6 +29,9 @@ func (i Interface) String() string {
 	if i.Loopback {
 		flags = append(flags, "Loopback")
 	}
+	if len(flags) == 0 {
+		flags = append(flags, "none")
+	}
 	modes := make([]string, len(i.Modes))
 	for k, m := range i.Modes {
 		modes[k] = m.String()

@@ -24,7 +24,7 @@ var acceptLoad = netns.Load{UDP: 40, TCP: 6, Rounds: 5}
 func compareWithTcpdump(t *testing.T, c netns.Comparison, wantLink spec.LinkType) netns.ComparisonResult {
 	t.Helper()
 	argv, env := wringCommand(t)
-	c.Capture = append(argv, "capture", "--mode", "packet")
+	c.Capture = append(append(argv, "capture", "--mode", "packet"), c.Capture...) // c.Capture: extra flags
 	c.Env = env
 	c.Load = acceptLoad
 	c.Dir = t.TempDir()
@@ -62,14 +62,15 @@ func compareWithTcpdump(t *testing.T, c netns.Comparison, wantLink spec.LinkType
 
 const acceptFilter = "udp port 7007 or tcp port 7008"
 
-// TestAcceptPacketVeth: on a veth, the server's end.
+// TestAcceptPacketVeth: on a veth, the server's end, two fanout sockets
+// sharing -B 1024 (two rings of 2 x 256 KiB).
 func TestAcceptPacketVeth(t *testing.T) {
 	p := netns.New(t, 2)
 	a, _, err := p.AddAddresses(71)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareWithTcpdump(t, netns.Comparison{NS: p.NSA, Interface: p.IfA, Filter: acceptFilter,
+	compareWithTcpdump(t, netns.Comparison{NS: p.NSA, Interface: p.IfA, Filter: acceptFilter, Capture: []string{"-B", "1024"},
 		ServerNS: p.NSA, ClientNS: p.NSB, Server: a}, spec.LinkEthernet)
 }
 
