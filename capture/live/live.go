@@ -16,6 +16,17 @@
 // (PACKET_FANOUT). The pipeline reads each source from its own worker,
 // parses every packet once and runs the rest of the chain.
 //
+// On AF_PACKET every interface tcpdump handles can be captured, with the
+// link type libpcap reports for it (from the ARPHRD type: Ethernet and lo
+// as EN10MB, tun and IP tunnels as RAW, "any" and unknown types cooked, as
+// LINUX_SLL2), in one or both directions (Options.Direction), VLAN tags
+// put back into the frames, the device promiscuous unless
+// Options.NoPromiscuous. Each path checks first that the process holds the
+// capabilities it needs (Capabilities) and names the one missing.
+//
+// Live capture is Linux's: elsewhere Open, LinkTypeOf and Interfaces
+// return an error wrapping ErrNotSupported that names the platform.
+//
 // Each worker is locked to its own thread and sleeps in poll. A program
 // that captures several queues should run with GOMAXPROCS of at least the
 // number of sources plus two, as wring capture sets it: a worker woken with
