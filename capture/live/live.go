@@ -16,6 +16,17 @@
 // (PACKET_FANOUT). The pipeline reads each source from its own worker,
 // parses every packet once and runs the rest of the chain.
 //
+// On AF_PACKET every interface tcpdump handles can be captured, with the
+// link type libpcap reports for it (from the ARPHRD type: Ethernet and lo
+// as EN10MB, tun and IP tunnels as RAW, "any" and unknown types cooked, as
+// LINUX_SLL2), in one or both directions (Options.Direction), VLAN tags
+// put back into the frames, the device promiscuous unless
+// Options.NoPromiscuous. Each path checks first that the process holds the
+// capabilities it needs (Capabilities) and names the one missing.
+//
+// Live capture is Linux's: elsewhere Open, LinkTypeOf and Interfaces
+// return an error wrapping ErrNotSupported that names the platform.
+//
 // Each worker is locked to its own thread and sleeps in poll. A program
 // that captures several queues should run with GOMAXPROCS of at least the
 // number of sources plus two, as wring capture sets it: a worker woken with
@@ -28,7 +39,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/verifier"
 )
 
@@ -53,6 +64,16 @@ func ParseMode(s string) (Mode, error) {
 		return ModePacket, nil
 	}
 	return 0, fmt.Errorf("capture mode %q: want auto, xdp or packet", s)
+}
+
+func (m Mode) String() string {
+	switch m {
+	case ModeXDP:
+		return "xdp"
+	case ModePacket:
+		return "packet"
+	}
+	return "auto"
 }
 
 // Filters are the verified programs of one expression, compiled for the
@@ -90,6 +111,16 @@ type Options struct {
 	Poll time.Duration
 	// Log receives one line per fallback decision; nil discards them.
 	Log func(format string, args ...any)
+
+	// Direction keeps frames received, sent, or both (the default).
+	Direction Direction
+	// NoPromiscuous leaves the interface out of promiscuous mode (tcpdump
+	// -p); by default a capture turns it on while it runs.
+	NoPromiscuous bool
+	// BufferSize is the kernel memory for frames waiting to be read, in
+	// bytes, shared by the AF_PACKET sockets of the capture (tcpdump -B,
+	// which counts KiB); 0 keeps the default of 64 MiB per socket.
+	BufferSize uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -124,5 +155,46 @@ func (s QueueStats) Reconciles() bool { return s.Seen == s.FilteredOut+s.Dropped
 // ErrNoPath is returned when no capture path could be opened.
 var ErrNoPath = errors.New("no capture path available")
 
-// ethernetOnly is the link type every live path delivers.
-const ethernetOnly = spec.LinkEthernet
+// ErrNotSupported is returned by Open off Linux, and wrapped when the
+// kernel or a driver cannot do what a mode needs. It is the same value as
+// capture.ErrNotSupported.
+var ErrNotSupported = linux.ErrNotSupported
+
+// platformError is the one-line error of every live entry point off
+// Linux, naming the platform.
+func platformError(what, goos, goarch string) error {
+	return fmt.Errorf("%s: live capture needs linux (AF_PACKET, AF_XDP, eBPF), this is %s/%s: %w", what, goos, goarch, ErrNotSupported)
+}
+
+// Direction says which frames to capture by who sent them (tcpdump -Q).
+type Direction int
+
+// Directions. The zero value captures both.
+const (
+	InOut Direction = iota // frames received and sent by the host
+	In                     // frames received
+	Out                    // frames the host sent
+)
+
+// ParseDirection parses tcpdump's -Q argument: "in", "out" or "inout".
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "", "inout":
+		return InOut, nil
+	case "in":
+		return In, nil
+	case "out":
+		return Out, nil
+	}
+	return 0, fmt.Errorf("direction %q: want in, out or inout", s)
+}
+
+func (d Direction) String() string {
+	switch d {
+	case In:
+		return "in"
+	case Out:
+		return "out"
+	}
+	return "inout"
+}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package live
 
 import (
@@ -6,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux" // the x/sys/unix names, through wring's one door
 
 	"github.com/wringcap/wring/capture/afxdp"
 	"github.com/wringcap/wring/capture/packet"
