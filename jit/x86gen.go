@@ -475,14 +475,7 @@ func (g *gen) loadSpecial(self int, ins spec.Instruction, size uint32) {
 		g.failIf(self, ccE)
 		a.movzxSized(regA, size, mem{base: rDX, index: noIndex, disp: off})
 	case k >= spec.NetOff:
-		a.movzxByte(rCX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffsetValid))})
-		a.testRegReg32(rCX, rCX)
-		g.failIf(self, ccE)
-		a.movLoad32(rDX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffset))})
-		if d := k - spec.NetOff; d != 0 {
-			g.imm(regTmp, d)
-			a.aluRegReg64(aluAdd, rDX, regTmp)
-		}
+		g.netOffset(self, k)
 		g.loadAtRDX(self, regA, size)
 	case k >= spec.LLOff:
 		g.imm(rDX, k-spec.LLOff)
@@ -589,6 +582,22 @@ func (g *gen) loadInd(pc int, ins spec.Instruction) {
 	g.loadPkt(regA, size, mem{base: regPkt, index: rDX, disp: -g.bias})
 }
 
+// netOffset emits rDX = the packet offset of a load at k >= spec.NetOff
+// (Meta.NetOffset + k - spec.NetOff, as spec.Meta.HeaderOffset computes
+// it), failing the run at pc when the Meta has no network offset.
+func (g *gen) netOffset(pc int, k uint32) {
+	a := &g.a
+	var m Meta
+	a.movzxByte(rCX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffsetValid))})
+	a.testRegReg32(rCX, rCX)
+	g.failIf(pc, ccE)
+	a.movLoad32(rDX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffset))})
+	if d := k - spec.NetOff; d != 0 {
+		g.imm(regTmp, d)
+		a.aluRegReg64(aluAdd, rDX, regTmp)
+	}
+}
+
 // loadMsh emits ldx 4*([k]&0xf).
 func (g *gen) loadMsh(pc int, ins spec.Instruction) {
 	a := &g.a
@@ -597,15 +606,7 @@ func (g *gen) loadMsh(pc int, ins spec.Instruction) {
 	case isPacketAbs(k):
 		g.loadAbs(regX, k, 1)
 	case k >= spec.NetOff: // up to 0xffffffff, as vm reads it
-		var m Meta
-		a.movzxByte(rCX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffsetValid))})
-		a.testRegReg32(rCX, rCX)
-		g.failIf(pc, ccE)
-		a.movLoad32(rDX, mem{base: regMeta, index: noIndex, disp: int32(unsafe.Offsetof(m.NetOffset))})
-		if d := k - spec.NetOff; d != 0 {
-			g.imm(regTmp, d)
-			a.aluRegReg64(aluAdd, rDX, regTmp)
-		}
+		g.netOffset(pc, k)
 		g.loadAtRDX(pc, regX, 1)
 	case k >= spec.LLOff && k < spec.NetOff:
 		g.imm(rDX, k-spec.LLOff)
