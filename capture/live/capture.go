@@ -23,6 +23,7 @@ type Capture struct {
 	path    string // the path chosen, for the summary
 	xdp     *xdpPath
 	pkt     *packetPath
+	pas     *passivePath
 	netdev  *os.File // /proc/thread-self/net/dev of the device's namespace
 	rxStart uint64
 	closed  atomic.Bool
@@ -58,7 +59,17 @@ func Open(dev Device, opts Options) (*Capture, error) {
 		c.rxStart, _ = c.rxPackets()
 	}
 	var errs []error
-	if opts.Mode == ModeAuto || opts.Mode == ModeXDP {
+	if opts.Mode == ModeAuto || opts.Mode == ModePassive {
+		p, err := openPassive(dev, ifi.Index, opts)
+		if err == nil {
+			c.pas = p
+			c.path = p.describe()
+			return c, nil
+		}
+		opts.Log("capture %s: passive: %v", dev, err)
+		errs = append(errs, err)
+	}
+	if opts.Mode == ModeXDP {
 		for _, generic := range []bool{false, true} {
 			x, err := openXDP(dev, ifi.Index, nq, opts, generic)
 			if err == nil {
@@ -95,6 +106,9 @@ func (c *Capture) workers() []worker {
 	if c.pkt != nil {
 		return c.pkt.workers
 	}
+	if c.pas != nil {
+		return c.pas.workers
+	}
 	return nil
 }
 
@@ -113,6 +127,9 @@ func (c *Capture) Sources() []capture.Source {
 func (c *Capture) FilterInKernel() bool {
 	if c.xdp != nil {
 		return c.xdp.inKernel
+	}
+	if c.pas != nil {
+		return c.pas.inKernel
 	}
 	return c.pkt != nil && c.pkt.inKernel
 }
@@ -166,6 +183,9 @@ func (c *Capture) rxPackets() (uint64, error) {
 func (c *Capture) Close() error {
 	if c.closed.Swap(true) {
 		return nil
+	}
+	if c.pas != nil {
+		c.pas.close()
 	}
 	for _, w := range c.workers() {
 		w.close()

@@ -37,12 +37,13 @@ type Mode int
 
 // Capture paths.
 const (
-	ModeAuto   Mode = iota // the fastest that works
-	ModeXDP                // AF_XDP only (native, then generic XDP)
-	ModePacket             // AF_PACKET only
+	ModeAuto    Mode = iota // passive, else AF_PACKET: never takes packets from the host
+	ModeXDP                 // AF_XDP only (native, then generic XDP): takes the packets it captures
+	ModePacket              // AF_PACKET only
+	ModePassive             // the passive kernel path only (tc and BPF ring buffers)
 )
 
-// ParseMode parses "auto", "xdp" or "packet".
+// ParseMode parses "auto", "passive", "xdp" or "packet".
 func ParseMode(s string) (Mode, error) {
 	switch s {
 	case "", "auto":
@@ -51,8 +52,10 @@ func ParseMode(s string) (Mode, error) {
 		return ModeXDP, nil
 	case "packet":
 		return ModePacket, nil
+	case "passive":
+		return ModePassive, nil
 	}
-	return 0, fmt.Errorf("capture mode %q: want auto, xdp or packet", s)
+	return 0, fmt.Errorf("capture mode %q: want auto, passive, xdp or packet", s)
 }
 
 // Filters are the verified programs of one expression, compiled for the
@@ -85,6 +88,11 @@ type Options struct {
 	Workers int
 	// Frames is the UMEM size in frames per AF_XDP socket (default 32768).
 	Frames uint32
+	// Buffer is the kernel memory, in bytes, for the whole capture
+	// (tcpdump -B): the passive path's rings (default
+	// DefaultPassiveBuffer), shared out among the CPUs; for AF_XDP, when
+	// set, it replaces Frames with Buffer / 2 KiB frames per queue.
+	Buffer uint64
 	// Poll is how long a worker waits for frames before checking for stop
 	// (default 100 ms).
 	Poll time.Duration

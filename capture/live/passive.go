@@ -1,0 +1,268 @@
+package live
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/passive"
+	jitebpf "github.com/wringcap/wring/jit/ebpf"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+)
+
+// DefaultPassiveBuffer is the ring memory of a passive capture when
+// Options.Buffer is zero: 64 MiB shared out among the CPUs' rings, about
+// 760,000 60-byte frames (88 bytes of ring each).
+const DefaultPassiveBuffer = 64 << 20
+
+// passivePath is the passive kernel path: tc ingress and egress programs
+// copying matching packets into one BPF ring buffer per CPU.
+type passivePath struct {
+	probe    *passive.Probe
+	workers  []worker
+	inKernel bool
+	ringSize uint32
+}
+
+func (p *passivePath) describe() string {
+	where := "every packet to userspace"
+	if p.inKernel {
+		where = "filter in the kernel"
+	}
+	return fmt.Sprintf("passive: tc ingress and egress (tcx) copying into %d BPF ring buffer(s) of %d KiB, %s; the host receives every packet as before",
+		len(p.workers), p.ringSize>>10, where)
+}
+
+// ringBytes shares total bytes out among n rings: the largest power of two
+// no larger than total/n, at least one page.
+func ringBytes(total uint64, n int) uint32 {
+	per := total / uint64(max(n, 1))
+	r := uint64(os.Getpagesize())
+	for r*2 <= per && r*2 <= 1<<30 {
+		r *= 2
+	}
+	return uint32(r)
+}
+
+// passiveFilter returns the classic program the passive path runs: the
+// kernel program (tc sees VLAN tags in metadata, as an AF_PACKET socket
+// filter does), restricted to untagged packets when it reads no VLAN
+// metadata and to one queue for IF@Q.
+func passiveFilter(dev Device, opts Options) (*verifier.Program, error) {
+	k := opts.Filters.Kernel
+	if k == nil && dev.Queue < 0 {
+		return nil, nil
+	}
+	var prog spec.Program
+	if k != nil {
+		prog = k.Instructions()
+		vlan := verifier.Ancillary(spec.AncVLANTagPresent) | verifier.Ancillary(spec.AncVLANTag) | verifier.Ancillary(spec.AncVLANTPID)
+		if k.Extensions()&vlan == 0 {
+			prog = untaggedOnly(prog)
+		}
+	} else {
+		prog = accept(opts.Snaplen)
+	}
+	if dev.Queue >= 0 {
+		prog = queueFilter(prog, dev.Name, dev.Queue)
+	}
+	return verifier.Verify(prog, verifier.Options{})
+}
+
+func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
+	p := &passivePath{}
+	ps := passive.Spec{Snaplen: min(opts.Snaplen, passive.MaxSnaplen)}
+	vp, err := passiveFilter(dev, opts)
+	if err != nil {
+		return nil, fmt.Errorf("passive: %w", err)
+	}
+	if vp != nil {
+		regs := jitebpf.DefaultRegisters()
+		insns, err := jitebpf.Translate(vp, jitebpf.Options{
+			Target:       jitebpf.SocketFilter,
+			MatchLabel:   passive.MatchLabel,
+			NoMatchLabel: passive.NoMatchLabel,
+			StackOffset:  passive.StackOffset,
+		})
+		switch {
+		case err == nil:
+			ps.Filter, ps.MatchLen = insns, regs.A
+			p.inKernel = true
+		case dev.Queue >= 0:
+			return nil, fmt.Errorf("passive: the queue check cannot run in the kernel: %w", err)
+		default:
+			opts.Log("capture %s: the filter cannot run in the kernel, it runs in userspace: %v", dev, err)
+		}
+	} else {
+		p.inKernel = opts.Filters.InBand == nil
+	}
+	total := opts.Buffer
+	if total == 0 {
+		total = DefaultPassiveBuffer
+	}
+	probe, err := loadPassive(ps, total)
+	if err != nil {
+		return nil, err
+	}
+	p.probe = probe
+	p.ringSize = ringBytes(total, probe.Rings())
+	veth := driver(dev.Name) == "veth"
+	off := taiOffset()
+	for i := 0; i < probe.Rings(); i++ {
+		rd, err := ringbuf.NewReader(probe.Ring(i))
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("passive: reader of ring %d: %w", i, err)
+		}
+		cpu := -1
+		if len(opts.CPUs) > 0 {
+			cpu = opts.CPUs[i%len(opts.CPUs)]
+		}
+		p.workers = append(p.workers, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
+			veth: veth, taiOffset: off})
+	}
+	// Attach last: every ring has its reader before the first packet.
+	if err := probe.Attach(ifindex, true, true); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// loadPassive loads the programs with rings sized from total bytes.
+func loadPassive(ps passive.Spec, total uint64) (*passive.Probe, error) {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("passive: possible cpus: %w", err)
+	}
+	ps.RingBytes = ringBytes(total, n)
+	return passive.Load(ps)
+}
+
+func (p *passivePath) close() {
+	if p.probe != nil {
+		_ = p.probe.Detach()
+	}
+	for _, w := range p.workers {
+		w.close()
+	}
+	if p.probe != nil {
+		_ = p.probe.Close()
+	}
+}
+
+// ringSource reads one CPU's ring.
+type ringSource struct {
+	rd        *ringbuf.Reader
+	probe     *passive.Probe
+	ring      int
+	cpu       int
+	poll      time.Duration
+	veth      bool
+	taiOffset int64
+
+	recs     []ringbuf.Record // one per batch slot: the slot's data lives here
+	pinned   bool
+	received atomic.Uint64
+	closed   atomic.Bool
+}
+
+// ReadBatch waits up to the poll interval for a first record, then takes
+// every record already in the ring, up to limit, without waiting again.
+// Each packet's data is copied once, out of the ring into its batch slot's
+// buffer, and is valid until the next ReadBatch.
+func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !s.pinned {
+		s.pinned = true
+		if err := pin(s.cpu); err != nil {
+			return 0, err
+		}
+	}
+	if len(s.recs) < limit {
+		s.recs = make([]ringbuf.Record, limit)
+	}
+	s.rd.SetDeadline(time.Now().Add(s.poll))
+	n := 0
+	for n < limit {
+		if n > 0 && s.rd.AvailableBytes() == 0 {
+			break
+		}
+		if err := s.rd.ReadInto(&s.recs[n]); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return n, fmt.Errorf("ring %d: %w", s.ring, err)
+			}
+			return n, fmt.Errorf("ring %d: %w", s.ring, err)
+		}
+		h, data, err := passive.Parse(s.recs[n].RawSample)
+		if err != nil {
+			return n, fmt.Errorf("ring %d: %w", s.ring, err)
+		}
+		q := h.Queue
+		if h.Dir == passive.In && !s.veth && q > 0 {
+			q-- // drivers record receive queue q as q+1
+		}
+		b.Packets[n].Info = packet.Info{Timestamp: h.TAI - s.taiOffset, CapLen: uint32(len(data)), WireLen: h.WireLen,
+			LinkType: ethernetOnly, Ifindex: h.Ifindex, Queue: q}
+		b.Packets[n].Data = data
+		n++
+	}
+	s.received.Add(uint64(n))
+	return n, nil
+}
+
+// LinkType returns Ethernet.
+func (s *ringSource) LinkType() spec.LinkType { return ethernetOnly }
+
+// Queue returns the ring's number (its CPU).
+func (s *ringSource) Queue() int { return s.ring }
+
+// Close closes the reader.
+func (s *ringSource) Close() error { s.close(); return nil }
+
+// KernelDropped returns the packets the filter matched that found the ring
+// full.
+func (s *ringSource) KernelDropped() uint64 {
+	c, err := s.probe.Counters(s.ring)
+	if err != nil {
+		return 0
+	}
+	return c.Dropped
+}
+
+// stats reports the ring's books. Records still in the ring when the
+// capture stopped were copied but never read: they are counted as dropped,
+// with their number in the detail.
+func (s *ringSource) stats() QueueStats {
+	st := QueueStats{Queue: s.ring, Received: s.received.Load()}
+	c, err := s.probe.Counters(s.ring)
+	if err != nil {
+		st.DropDetail = err.Error()
+		return st
+	}
+	st.Seen = c.Seen
+	st.FilteredOut = c.Seen - c.Matched
+	st.Dropped = c.Dropped
+	var unread uint64
+	if c.Matched > c.Dropped+st.Received {
+		unread = c.Matched - c.Dropped - st.Received
+	}
+	st.Dropped += unread
+	st.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d", c.Dropped, unread)
+	return st
+}
+
+func (s *ringSource) close() {
+	if !s.closed.Swap(true) {
+		_ = s.rd.Close()
+	}
+}
