@@ -9,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/passive"
@@ -29,6 +30,7 @@ type passivePath struct {
 	workers  []worker
 	inKernel bool
 	ringSize uint32
+	stampFD  int // a socket asking for receive timestamps, -1 if none
 }
 
 func (p *passivePath) describe() string {
@@ -77,7 +79,7 @@ func passiveFilter(dev Device, opts Options) (*verifier.Program, error) {
 }
 
 func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
-	p := &passivePath{}
+	p := &passivePath{stampFD: stampReceives()}
 	ps := passive.Spec{Snaplen: min(opts.Snaplen, passive.MaxSnaplen)}
 	vp, err := passiveFilter(dev, opts)
 	if err != nil {
@@ -156,6 +158,29 @@ func (p *passivePath) close() {
 	if p.probe != nil {
 		_ = p.probe.Close()
 	}
+	if p.stampFD >= 0 {
+		_ = unix.Close(p.stampFD)
+		p.stampFD = -1
+	}
+}
+
+// stampReceives makes the kernel stamp every packet it receives, as it
+// does while tcpdump runs: it opens a socket with SO_TIMESTAMPNS, which
+// turns the kernel's receive stamping on for as long as the socket is open.
+// The ingress program then records the kernel's own receive time
+// (skb->tstamp), the stamp tcpdump reports, rather than the later time the
+// tc hook ran. It returns the socket, or -1 when it cannot (the program
+// then reads the TAI clock).
+func stampReceives() int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
 }
 
 // ringSource reads one CPU's ring.
@@ -211,7 +236,11 @@ func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if h.Dir == passive.In && !s.veth && q > 0 {
 			q-- // drivers record receive queue q as q+1
 		}
-		b.Packets[n].Info = packet.Info{Timestamp: h.TAI - s.taiOffset, CapLen: uint32(len(data)), WireLen: h.WireLen,
+		ts := h.Time
+		if !h.Realtime {
+			ts -= s.taiOffset
+		}
+		b.Packets[n].Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
 			LinkType: ethernetOnly, Ifindex: h.Ifindex, Queue: q}
 		b.Packets[n].Data = data
 		n++
@@ -266,3 +295,7 @@ func (s *ringSource) close() {
 		_ = s.rd.Close()
 	}
 }
+
+// TakesPackets reports whether the capture takes the packets it captures
+// away from the host (AF_XDP): the host's stack never receives them.
+func (c *Capture) TakesPackets() bool { return c.xdp != nil }

@@ -192,8 +192,9 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, "wring_passive_drop"),
 			asm.Mov.Reg(rec, asm.R0),
-			asm.FnKtimeGetTaiNs.Call(),
-			asm.StoreMem(rec, offTime, asm.R0, asm.DWord),
+		)
+		insns = append(insns, stampInsns(dir, rec)...)
+		insns = append(insns,
 			asm.LoadMem(asm.R1, CtxReg, skbLen, asm.Word),
 			asm.StoreMem(rec, offWireLen, asm.R1, asm.Word),
 			asm.LoadMem(asm.R1, CtxReg, skbIfindex, asm.Word),
@@ -201,7 +202,6 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.LoadMem(asm.R1, CtxReg, skbQueueMapping, asm.Word),
 			asm.StoreMem(rec, offQueue, asm.R1, asm.Half),
 			asm.StoreImm(rec, offDir, int64(dir), asm.Byte),
-			asm.StoreImm(rec, offFlags, 0, asm.Byte),
 			// bpf_skb_load_bytes(skb, 0, rec+HeaderLen, keep)
 			asm.Mov.Reg(asm.R1, CtxReg),
 			asm.Mov.Imm(asm.R2, 0),
@@ -240,11 +240,38 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 	)
 }
 
+// stampInsns writes the record's timestamp and flags. On ingress it takes
+// the kernel's receive stamp (skb->tstamp, on the realtime clock: the
+// stamp tcpdump reports) when the kernel took one; otherwise, and always
+// on egress, where skb->tstamp may hold a departure time on another clock,
+// it reads the TAI clock.
+func stampInsns(dir Direction, rec asm.Register) asm.Instructions {
+	var insns asm.Instructions
+	if dir == In {
+		// At ingress the kernel reads a delivery time (monotonic) as 0
+		// for a program that does not ask for tstamp_type.
+		insns = append(insns,
+			asm.LoadMem(asm.R1, CtxReg, skbTstamp, asm.DWord),
+			asm.JEq.Imm(asm.R1, 0, "wring_passive_tai"),
+			asm.StoreMem(rec, offTime, asm.R1, asm.DWord),
+			asm.StoreImm(rec, offFlags, FlagRealtime, asm.Byte),
+			asm.Ja.Label("wring_passive_stamped"),
+		)
+	}
+	return append(insns,
+		asm.FnKtimeGetTaiNs.Call().WithSymbol("wring_passive_tai"),
+		asm.StoreMem(rec, offTime, asm.R0, asm.DWord),
+		asm.StoreImm(rec, offFlags, 0, asm.Byte),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("wring_passive_stamped"),
+	)
+}
+
 // __sk_buff field offsets (include/uapi/linux/bpf.h).
 const (
 	skbLen          = 0
 	skbQueueMapping = 12
 	skbIfindex      = 40
+	skbTstamp       = 152
 )
 
 func references(insns asm.Instructions, label string) bool {

@@ -12,13 +12,17 @@ const HeaderLen = 20
 // Header layout, little-endian (the kernel writes it in host order; wring
 // runs on little-endian hosts, and Parse refuses nothing it can read).
 const (
-	offTime    = 0  // u64: bpf_ktime_get_tai_ns() when the program ran
+	offTime    = 0  // u64: the kernel's receive stamp (FlagRealtime) or bpf_ktime_get_tai_ns()
 	offWireLen = 8  // u32: skb->len, the packet's length
 	offIfindex = 12 // u32: skb->ifindex
 	offQueue   = 16 // u16: skb->queue_mapping as the kernel had it
 	offDir     = 18 // u8: Direction
-	offFlags   = 19 // u8: reserved, 0
+	offFlags   = 19 // u8: FlagRealtime or 0
 )
+
+// FlagRealtime marks a record whose time is the kernel's receive stamp on
+// the realtime clock (skb->tstamp), not the TAI clock.
+const FlagRealtime = 1
 
 // Direction says which hook copied a packet.
 type Direction uint8
@@ -39,11 +43,12 @@ func (d Direction) String() string {
 
 // Header is the metadata of one copied packet.
 type Header struct {
-	TAI     int64     // kernel time, nanoseconds on the TAI clock (CLOCK_TAI)
-	WireLen uint32    // length of the packet
-	Ifindex uint32    // interface the packet was seen on
-	Queue   uint16    // the skb's queue_mapping (see the package live for its meaning)
-	Dir     Direction // ingress or egress
+	Time     int64     // kernel time in nanoseconds: on the realtime clock if Realtime, else on the TAI clock (CLOCK_TAI)
+	Realtime bool      // Time is the kernel's receive stamp, wall time already
+	WireLen  uint32    // length of the packet
+	Ifindex  uint32    // interface the packet was seen on
+	Queue    uint16    // the skb's queue_mapping (see the package live for its meaning)
+	Dir      Direction // ingress or egress
 }
 
 // ErrShortRecord is returned by Parse for a record shorter than HeaderLen.
@@ -56,11 +61,12 @@ func Parse(rec []byte) (Header, []byte, error) {
 		return Header{}, nil, ErrShortRecord
 	}
 	h := Header{
-		TAI:     int64(binary.LittleEndian.Uint64(rec[offTime:])),
-		WireLen: binary.LittleEndian.Uint32(rec[offWireLen:]),
-		Ifindex: binary.LittleEndian.Uint32(rec[offIfindex:]),
-		Queue:   binary.LittleEndian.Uint16(rec[offQueue:]),
-		Dir:     Direction(rec[offDir]),
+		Time:     int64(binary.LittleEndian.Uint64(rec[offTime:])),
+		Realtime: rec[offFlags]&FlagRealtime != 0,
+		WireLen:  binary.LittleEndian.Uint32(rec[offWireLen:]),
+		Ifindex:  binary.LittleEndian.Uint32(rec[offIfindex:]),
+		Queue:    binary.LittleEndian.Uint16(rec[offQueue:]),
+		Dir:      Direction(rec[offDir]),
 	}
 	return h, rec[HeaderLen:], nil
 }
