@@ -1,0 +1,352 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wringcap/wring/capture"
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/filters/expr"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/netns"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+)
+
+// Addresses of the echo test: IfA (the capture interface, server side) and
+// IfB (client side).
+const (
+	echoAddrA = "10.199.72.1"
+	echoAddrB = "10.199.72.2"
+	echoExpr  = "udp port 7777 or tcp port 7778"
+)
+
+// compileBoth compiles src as wring capture does: the in-band program and
+// the one with Linux ancillary loads for filters on the skb.
+func compileBoth(t *testing.T, src string) Filters {
+	t.Helper()
+	var f Filters
+	for _, ext := range []bool{false, true} {
+		prog, err := expr.Compile(src, expr.Options{LinkType: spec.LinkEthernet, Snaplen: 262144, Optimize: true, LinuxExt: ext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verified(t, prog, verifier.Options{})
+		if ext {
+			f.Kernel = v
+		} else {
+			f.InBand = v
+		}
+	}
+	return f
+}
+
+// frameLog keeps every delivered frame with its stamp.
+type frameLog struct {
+	mu     sync.Mutex
+	frames []stampedData
+}
+
+type stampedData struct {
+	ts   int64
+	data string
+}
+
+func (l *frameLog) Handle(b *packet.Batch) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range b.Packets {
+		l.frames = append(l.frames, stampedData{p.Info.Timestamp, string(p.Data)})
+	}
+	return nil
+}
+
+// flowKey names an IPv4 TCP or UDP frame's flow in its direction: "out"
+// when the capture side (echoAddrA) sent it.
+func flowKey(f []byte) string {
+	if len(f) < 38 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
+		return "other"
+	}
+	ip := f[14:]
+	ihl := int(ip[0]&15) * 4
+	if len(ip) < ihl+4 {
+		return "other"
+	}
+	src, dst := net.IP(ip[12:16]).String(), net.IP(ip[16:20]).String()
+	dir := "in"
+	if src == echoAddrA {
+		dir = "out"
+	}
+	return fmt.Sprintf("%s proto %d %s:%d > %s:%d", dir, ip[9], src, binary.BigEndian.Uint16(ip[ihl:]), dst, binary.BigEndian.Uint16(ip[ihl+2:]))
+}
+
+func byFlow(frames []string) map[string][]string {
+	m := map[string][]string{}
+	for _, f := range frames {
+		k := flowKey([]byte(f))
+		m[k] = append(m[k], f)
+	}
+	return m
+}
+
+// runEchoLoad runs a UDP echo server and a TCP request/response server in
+// namespace A and their clients in B, and returns how many of the replies
+// each client got.
+func runEchoLoad(t *testing.T, p *netns.Pair, n int) (udpReplies, tcpReplies int) {
+	t.Helper()
+	var uc *net.UDPConn
+	var ln net.Listener
+	if err := netns.Do(p.NSA, func() error {
+		var err error
+		if uc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(echoAddrA), Port: 7777}); err != nil {
+			return err
+		}
+		ln, err = net.Listen("tcp4", echoAddrA+":7778")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	defer ln.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			k, from, err := uc.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			_, _ = uc.WriteToUDP(buf[:k], from)
+		}
+	}()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, "response to "+line); err != nil {
+				return
+			}
+		}
+	}()
+	var cu net.Conn
+	var ct net.Conn
+	if err := netns.Do(p.NSB, func() error {
+		var err error
+		if cu, err = net.Dial("udp4", echoAddrA+":7777"); err != nil {
+			return err
+		}
+		ct, err = net.DialTimeout("tcp4", echoAddrA+":7778", 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer cu.Close()
+	buf := make([]byte, 2048)
+	for i := 0; i < n; i++ {
+		msg := fmt.Sprintf("echo request %d", i)
+		if _, err := cu.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_ = cu.SetReadDeadline(time.Now().Add(time.Second))
+		k, err := cu.Read(buf)
+		if err == nil && string(buf[:k]) == msg {
+			udpReplies++
+		}
+	}
+	r := bufio.NewReader(ct)
+	for i := 0; i < n; i++ {
+		if _, err := fmt.Fprintf(ct, "request %d\n", i); err != nil {
+			t.Fatal(err)
+		}
+		_ = ct.SetReadDeadline(time.Now().Add(time.Second))
+		line, err := r.ReadString('\n')
+		if err == nil && line == fmt.Sprintf("response to request %d\n", i) {
+			tcpReplies++
+		}
+	}
+	ct.Close()
+	time.Sleep(100 * time.Millisecond) // the FIN exchange
+	return udpReplies, tcpReplies
+}
+
+// readPcap returns a capture file's frames in file order.
+func readPcap(t *testing.T, name string) []string {
+	t.Helper()
+	r, err := pcapfile.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []string
+	for {
+		var info packet.Info
+		data, err := r.ReadPacket(&info)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(data))
+	}
+}
+
+// TestAutoPassiveEcho is issue 12's first acceptance test for the default
+// mode on a veth with addresses: a UDP echo and a TCP request/response load
+// run through the capture interface while the capture (ModeAuto) and
+// tcpdump capture it with the same filter. Auto must pick the passive
+// path, every reply must arrive (the host is unaffected), and both
+// captures must hold the same frames per flow and direction, in the same
+// order.
+func TestAutoPassiveEcho(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "the echo comparison needs tcpdump")
+	}
+	p := netns.New(t, 2)
+	for _, s := range [][]string{
+		{"-n", p.NSA, "addr", "add", echoAddrA + "/24", "dev", p.IfA},
+		{"-n", p.NSB, "addr", "add", echoAddrB + "/24", "dev", p.IfB},
+	} {
+		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
+		}
+	}
+	var c *Capture
+	if err := netns.Do(p.NSA, func() error {
+		var err error
+		c, err = Open(Device{Name: p.IfA, Queue: -1}, Options{Log: t.Logf, Filters: compileBoth(t, echoExpr)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Logf("path: %s", c.Path())
+	if c.TakesPackets() || !strings.HasPrefix(c.Path(), "passive") {
+		t.Fatalf("auto mode on an interface with an address chose %q: want the passive path", c.Path())
+	}
+	out := filepath.Join(t.TempDir(), "tcpdump.pcap")
+	td := exec.Command("ip", "netns", "exec", p.NSA, "tcpdump", "-i", p.IfA, "-n", "-U", "--immediate-mode", "-B", "65536", "-w", out, echoExpr)
+	tdErr := &syncBuffer{}
+	td.Stderr = tdErr
+	if err := td.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; !strings.Contains(tdErr.String(), "listening on"); i++ {
+		if i == 100 {
+			_ = td.Process.Kill()
+			t.Fatalf("tcpdump not listening: %s", tdErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log := &frameLog{}
+	pl, err := capture.New(capture.Config{Sources: c.Sources(), Handlers: []capture.Handler{log}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pl.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond)
+
+	const n = 50
+	udp, tcp := runEchoLoad(t, p, n)
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_ = td.Process.Signal(unix.SIGINT)
+	_ = td.Wait()
+	t.Logf("tcpdump said: %s", tdErr.String())
+	t.Logf("replies: udp %d of %d, tcp %d of %d", udp, n, tcp, n)
+	if udp != n || tcp != n {
+		t.Errorf("the host lost replies while the capture ran: udp %d of %d, tcp %d of %d", udp, n, tcp, n)
+	}
+
+	// wring's frames in time order (the rings are per CPU); tcpdump's in
+	// file order.
+	sort.SliceStable(log.frames, func(i, j int) bool { return log.frames[i].ts < log.frames[j].ts })
+	var mine []string
+	for _, f := range log.frames {
+		mine = append(mine, f.data)
+	}
+	theirs := readPcap(t, out)
+	w, d := byFlow(mine), byFlow(theirs)
+	var dirs = map[string]int{}
+	for k, fs := range d {
+		dirs[strings.Fields(k)[0]] += len(fs)
+		got := w[k]
+		if len(got) != len(fs) {
+			t.Errorf("flow %s: wring has %d frames, tcpdump %d", k, len(got), len(fs))
+			continue
+		}
+		for i := range fs {
+			if got[i] != fs[i] {
+				t.Errorf("flow %s: frame %d differs:\nwring   % x\ntcpdump % x", k, i, got[i], fs[i])
+				break
+			}
+		}
+	}
+	for k := range w {
+		if _, ok := d[k]; !ok {
+			t.Errorf("flow %s: wring has %d frames, tcpdump none", k, len(w[k]))
+		}
+	}
+	t.Logf("tcpdump: %d frames (%d in, %d out) in %d flows; wring: %d frames", len(theirs), dirs["in"], dirs["out"], len(d), len(mine))
+	if dirs["in"] < 2*n || dirs["out"] < 2*n {
+		t.Errorf("expected at least %d frames each way, tcpdump saw %v", 2*n, dirs)
+	}
+	st := c.Stats()
+	reconcileKernel(t, st)
+}
+
+// reconcileKernel checks the kernel half of the books of every queue.
+func reconcileKernel(t *testing.T, st []QueueStats) {
+	t.Helper()
+	for _, s := range st {
+		t.Logf("queue %d: seen %d = filtered out %d + dropped %d + received %d (%s)", s.Queue, s.Seen, s.FilteredOut, s.Dropped, s.Received, s.DropDetail)
+		if !s.Reconciles() {
+			t.Errorf("queue %d does not reconcile: %+v", s.Queue, s)
+		}
+	}
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
