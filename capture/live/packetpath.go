@@ -52,7 +52,7 @@ func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) 
 	}
 	group := uint16(os.Getpid()) ^ uint16(ifindex)<<8
 	for i := 0; i < n; i++ {
-		s, err := afpacket.Open(ifindex, prog, afpacket.Config{Snaplen: opts.Snaplen, Fanout: n > 1, FanoutID: group})
+		s, err := afpacket.Open(ifindex, prog, afpacket.Config{Snaplen: opts.Snaplen, Fanout: n > 1, FanoutID: group, Blocks: packetBlocks(opts.Buffer, n)})
 		if err != nil {
 			for _, w := range p.workers {
 				w.close()

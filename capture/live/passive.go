@@ -23,6 +23,11 @@ import (
 // 760,000 60-byte frames (88 bytes of ring each).
 const DefaultPassiveBuffer = 64 << 20
 
+// ringPoll is the longest a passive worker waits before it looks at its
+// ring again: the bound on how long a packet waits there when the ring is
+// not filling up (the program then does not wake the reader).
+const ringPoll = 5 * time.Millisecond
+
 // passivePath is the passive kernel path: tc ingress and egress programs
 // copying matching packets into one BPF ring buffer per CPU.
 type passivePath struct {
@@ -213,7 +218,9 @@ func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	if len(s.recs) < limit {
 		s.recs = make([]ringbuf.Record, limit)
 	}
-	s.rd.SetDeadline(time.Now().Add(s.poll))
+	// The program wakes the reader only when the ring fills up (see
+	// passive.WakeFraction): look at it every ringPoll otherwise.
+	s.rd.SetDeadline(time.Now().Add(min(s.poll, ringPoll)))
 	n := 0
 	for n < limit {
 		if n > 0 && s.rd.AvailableBytes() == 0 {
@@ -299,3 +306,12 @@ func (s *ringSource) close() {
 // TakesPackets reports whether the capture takes the packets it captures
 // away from the host (AF_XDP): the host's stack never receives them.
 func (c *Capture) TakesPackets() bool { return c.xdp != nil }
+
+// packetBlocks shares -B's bytes among n AF_PACKET sockets in 1 MiB ring
+// blocks (0: afpacket's default).
+func packetBlocks(buffer uint64, n int) uint32 {
+	if buffer == 0 {
+		return 0
+	}
+	return uint32(max(buffer>>20/uint64(max(n, 1)), 1))
+}

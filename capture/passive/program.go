@@ -42,6 +42,20 @@ const (
 	cntSize    = 32
 )
 
+// Ring buffer flags and queries (include/uapi/linux/bpf.h).
+const (
+	rbNoWakeup    = 1 // BPF_RB_NO_WAKEUP
+	rbForceWakeup = 2 // BPF_RB_FORCE_WAKEUP
+	rbAvailData   = 0 // BPF_RB_AVAIL_DATA
+)
+
+// WakeFraction sets when the program wakes a ring's reader: once more than
+// 1/WakeFraction of the ring holds unread records. Below that the reader
+// is not woken; it must look at the ring on a timer of its own (a few
+// milliseconds), as an AF_PACKET reader does when TPACKET_V3 retires a
+// block on its timeout.
+const WakeFraction = 8
+
 // tcxNext lets the packet continue to the next tcx program, or to the
 // stack when there is none (TCX_NEXT).
 const tcxNext = -1
@@ -144,6 +158,7 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 	const (
 		keep = asm.R9 // bytes to copy
 		rec  = asm.R8 // the record in the scratch map
+		ring = asm.R7 // this CPU's ring (the filter's A is dead by then)
 	)
 	insns := asm.Instructions{
 		// The kernel wants line information on the first instruction when
@@ -216,11 +231,20 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.Add.Imm(asm.R2, slotCPU),
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, "wring_passive_drop"),
-			asm.Mov.Reg(asm.R1, asm.R0),
+			// Wake the reader only once the ring is filling up: it reads
+			// on a short timer anyway, so a quiet ring costs no wakeup
+			// per packet (BPF_RB_NO_WAKEUP), a filling one forces one.
+			asm.Mov.Reg(ring, asm.R0),
+			asm.Mov.Reg(asm.R1, ring),
+			asm.Mov.Imm(asm.R2, rbAvailData),
+			asm.FnRingbufQuery.Call(),
+			asm.Mov.Imm(asm.R4, rbNoWakeup),
+			asm.JLT.Imm(asm.R0, int32(s.RingBytes/WakeFraction), "wring_passive_output"),
+			asm.Mov.Imm(asm.R4, rbForceWakeup),
+			asm.Mov.Reg(asm.R1, ring).WithSymbol("wring_passive_output"),
 			asm.Mov.Reg(asm.R2, rec),
 			asm.Mov.Reg(asm.R3, keep),
 			asm.Add.Imm(asm.R3, HeaderLen),
-			asm.Mov.Imm(asm.R4, 0),
 			asm.FnRingbufOutput.Call(),
 			asm.JEq.Imm(asm.R0, 0, "wring_passive_out"),
 			// The ring was full (or the copy failed): count the drop.
