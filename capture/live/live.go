@@ -1,20 +1,24 @@
 // Package live captures from network interfaces, as capture.Sources for the
-// capture pipeline. It chooses the fastest path
-// the interface and the kernel allow, in this order, and reports the one it
-// chose:
+// capture pipeline. It chooses a path by mode and reports the one it chose:
 //
-//  1. AF_XDP zero-copy, the filter in a native XDP program;
-//  2. AF_XDP copy mode, the filter in a native XDP program;
-//  3. AF_XDP copy mode behind a generic (skb) XDP program;
-//  4. AF_PACKET with a TPACKET_V3 ring and the classic filter attached in
-//     the kernel.
+//   - ModeAuto, the default: the passive kernel path, else AF_PACKET. It
+//     never takes a packet from the host.
+//   - ModePassive: tc ingress and egress programs (tcx) run the filter,
+//     copy the packets it matches into one BPF ring buffer per CPU with a
+//     kernel timestamp, and let every packet continue (package passive).
+//   - ModeXDP, for interfaces dedicated to capture: AF_XDP zero-copy, else
+//     copy mode, behind a native XDP program, else a generic one. The
+//     packets it captures are redirected to its sockets and are not
+//     delivered to the host; the others pass untouched.
+//   - ModePacket: AF_PACKET with a TPACKET_V3 ring and the classic filter
+//     attached in the kernel.
 //
 // With AF_XDP there is one socket and one worker goroutine per receive
-// queue, and frames the filter rejects stay in the kernel (XDP_PASS): they
-// are never copied, and the host's own traffic is unaffected. With
-// AF_PACKET, one socket per worker shares the interface's flows by hash
-// (PACKET_FANOUT). The pipeline reads each source from its own worker,
-// parses every packet once and runs the rest of the chain.
+// queue; with the passive path one worker per CPU's ring; with AF_PACKET,
+// one socket per worker shares the interface's flows by hash
+// (PACKET_FANOUT). Frames the filter rejects in the kernel are never
+// copied. The pipeline reads each source from its own worker, parses every
+// packet once and runs the rest of the chain.
 //
 // Each worker is locked to its own thread and sleeps in poll. A program
 // that captures several queues should run with GOMAXPROCS of at least the
