@@ -3,6 +3,7 @@ package live
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -135,8 +136,14 @@ func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
 		p.workers = append(p.workers, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
 			veth: veth, taiOffset: off})
 	}
-	// Attach last: every ring has its reader before the first packet.
-	if err := probe.Attach(ifindex, true, true); err != nil {
+	// Attach last: every ring has its reader before the first packet. On a
+	// loopback device every packet sent is also received: take it once,
+	// on ingress, as libpcap does (it drops the outgoing copies there).
+	out := true
+	if ifi, err := net.InterfaceByIndex(ifindex); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+		out = false
+	}
+	if err := probe.Attach(ifindex, true, out); err != nil {
 		p.close()
 		return nil, err
 	}

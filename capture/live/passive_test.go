@@ -1,9 +1,12 @@
 package live
 
 import (
+	"context"
+	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 
 	"github.com/wringcap/wring/internal/netns"
@@ -103,4 +106,45 @@ func TestPassiveReadAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("ReadBatch allocates %.1f times per batch", allocs)
 	}
+}
+
+// TestPassiveLoopback: on lo the passive path sees each packet once, like
+// tcpdump: 5 pings are 5 requests and 5 replies.
+func TestPassiveLoopback(t *testing.T) {
+	p := netns.New(t, 1)
+	var c *Capture
+	if err := netns.Do(p.NSA, func() error {
+		var err error
+		c, err = Open(Device{Name: "lo", Queue: -1}, Options{Mode: ModePassive, Log: t.Logf, Filters: compileBoth(t, "icmp")})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	log := &frameLog{}
+	pl, err := capture.New(capture.Config{Sources: c.Sources(), Handlers: []capture.Handler{log}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pl.Run(ctx) }()
+	if out, err := exec.Command("ip", "netns", "exec", p.NSA, "ping", "-c", "5", "-i", "0.05", "127.0.0.1").CombinedOutput(); err != nil {
+		t.Fatalf("ping: %v: %s", err, out)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	types := map[byte]int{}
+	for _, f := range log.frames {
+		if len(f.data) > 34 {
+			types[f.data[34]]++
+		}
+	}
+	if len(log.frames) != 10 || types[8] != 5 || types[0] != 5 {
+		t.Errorf("captured %d frames, ICMP types %v: want 5 echo requests (8) and 5 replies (0)", len(log.frames), types)
+	}
+	reconcileKernel(t, c.Stats())
 }
