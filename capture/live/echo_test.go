@@ -77,8 +77,13 @@ func (l *frameLog) Handle(b *packet.Batch) error {
 }
 
 // flowKey names an IPv4 TCP or UDP frame's flow in its direction: "out"
-// when the capture side (echoAddrA) sent it.
-func flowKey(f []byte) string {
+// when the capture side (local) sent it. A VLAN tag is part of the name.
+func flowKey(f []byte, local string) string {
+	vlan := ""
+	if len(f) >= 18 && binary.BigEndian.Uint16(f[12:]) == 0x8100 {
+		vlan = fmt.Sprintf("vlan %d ", binary.BigEndian.Uint16(f[14:])&0xfff)
+		f = append(append([]byte(nil), f[:12]...), f[16:]...)
+	}
 	if len(f) < 38 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
 		return "other"
 	}
@@ -89,16 +94,16 @@ func flowKey(f []byte) string {
 	}
 	src, dst := net.IP(ip[12:16]).String(), net.IP(ip[16:20]).String()
 	dir := "in"
-	if src == echoAddrA {
+	if src == local {
 		dir = "out"
 	}
-	return fmt.Sprintf("%s proto %d %s:%d > %s:%d", dir, ip[9], src, binary.BigEndian.Uint16(ip[ihl:]), dst, binary.BigEndian.Uint16(ip[ihl+2:]))
+	return fmt.Sprintf("%s %sproto %d %s:%d > %s:%d", dir, vlan, ip[9], src, binary.BigEndian.Uint16(ip[ihl:]), dst, binary.BigEndian.Uint16(ip[ihl+2:]))
 }
 
-func byFlow(frames []string) map[string][]string {
+func byFlow(frames []string, local string) map[string][]string {
 	m := map[string][]string{}
 	for _, f := range frames {
-		k := flowKey([]byte(f))
+		k := flowKey([]byte(f), local)
 		m[k] = append(m[k], f)
 	}
 	return m
@@ -107,16 +112,16 @@ func byFlow(frames []string) map[string][]string {
 // runEchoLoad runs a UDP echo server and a TCP request/response server in
 // namespace A and their clients in B, and returns how many of the replies
 // each client got.
-func runEchoLoad(t *testing.T, p *netns.Pair, n int) (udpReplies, tcpReplies int) {
+func runEchoLoad(t *testing.T, p *netns.Pair, addrA string, n int) (udpReplies, tcpReplies int) {
 	t.Helper()
 	var uc *net.UDPConn
 	var ln net.Listener
 	if err := netns.Do(p.NSA, func() error {
 		var err error
-		if uc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(echoAddrA), Port: 7777}); err != nil {
+		if uc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addrA), Port: 7777}); err != nil {
 			return err
 		}
-		ln, err = net.Listen("tcp4", echoAddrA+":7778")
+		ln, err = net.Listen("tcp4", addrA+":7778")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -154,10 +159,10 @@ func runEchoLoad(t *testing.T, p *netns.Pair, n int) (udpReplies, tcpReplies int
 	var ct net.Conn
 	if err := netns.Do(p.NSB, func() error {
 		var err error
-		if cu, err = net.Dial("udp4", echoAddrA+":7777"); err != nil {
+		if cu, err = net.Dial("udp4", addrA+":7777"); err != nil {
 			return err
 		}
-		ct, err = net.DialTimeout("tcp4", echoAddrA+":7778", 5*time.Second)
+		ct, err = net.DialTimeout("tcp4", addrA+":7778", 5*time.Second)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -221,22 +226,140 @@ func readPcap(t *testing.T, name string) []string {
 // captures must hold the same frames per flow and direction, in the same
 // order.
 func TestAutoPassiveEcho(t *testing.T) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		corpus.Unavailable(t, "the echo comparison needs tcpdump")
-	}
 	p := netns.New(t, 2)
-	for _, s := range [][]string{
+	ipRun(t, [][]string{
 		{"-n", p.NSA, "addr", "add", echoAddrA + "/24", "dev", p.IfA},
 		{"-n", p.NSB, "addr", "add", echoAddrB + "/24", "dev", p.IfB},
-	} {
+	})
+	echoCompare(t, p, echoAddrA, echoExpr)
+}
+
+// TestPassiveVLAN: VLAN-tagged frames (this kernel has no 802.1Q devices,
+// so they are written raw) cross the veth both ways while the passive path
+// and tcpdump capture `vlan 5 and udp dst port 80`. On ingress the kernel
+// moves the tag into metadata before tc and the taps; the passive path
+// puts it back, as libpcap does. Both captures must hold exactly the
+// matching frames as sent, in order, in each direction.
+func TestPassiveVLAN(t *testing.T) {
+	p := netns.New(t, 1)
+	const filter = "vlan 5 and udp dst port 80"
+	mk := func(vid uint16, dport uint16, seq uint32) []byte {
+		f, _ := frames(1)
+		g := append(append(append([]byte(nil), f[0][:12]...), 0x81, 0x00, byte(vid>>8), byte(vid)), f[0][12:]...)
+		binary.BigEndian.PutUint16(g[40:], dport) // UDP destination port, behind the tag
+		binary.BigEndian.PutUint32(g[46:], seq)
+		return g
+	}
+	var in, out [][]byte
+	want := map[string]bool{}
+	for i := 0; i < 60; i++ {
+		vid, dport := uint16(5), uint16(80)
+		switch i % 3 {
+		case 1:
+			vid = 6
+		case 2:
+			dport = 9
+		}
+		f := mk(vid, dport, uint32(i))
+		if vid == 5 && dport == 80 {
+			want[string(f)] = true
+		}
+		if i%2 == 0 {
+			in = append(in, f)
+		} else {
+			out = append(out, f)
+		}
+	}
+	c := openIn(t, p, Options{Mode: ModePassive, Filters: compileBoth(t, filter)})
+	dump := filepath.Join(t.TempDir(), "tcpdump.pcap")
+	stop := startTcpdumpFile(t, p.NSA, p.IfA, filter, dump)
+	log := &frameLog{}
+	pl, err := capture.New(capture.Config{Sources: c.Sources(), Handlers: []capture.Handler{log}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pl.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond)
+	sendRaw(t, p.NSB, p.IfB, in)
+	sendRaw(t, p.NSA, p.IfA, out)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	sort.SliceStable(log.frames, func(i, j int) bool { return log.frames[i].ts < log.frames[j].ts })
+	var mine []string
+	for _, f := range log.frames {
+		mine = append(mine, f.data)
+	}
+	theirs := readPcap(t, dump)
+	if len(theirs) != len(want) {
+		t.Errorf("tcpdump captured %d frames, %d match", len(theirs), len(want))
+	}
+	if len(mine) != len(theirs) {
+		t.Fatalf("wring captured %d frames, tcpdump %d", len(mine), len(theirs))
+	}
+	for i := range mine {
+		if mine[i] != theirs[i] {
+			t.Errorf("frame %d differs:\nwring   % x\ntcpdump % x", i, mine[i], theirs[i])
+		}
+		if !want[mine[i]] {
+			t.Errorf("frame %d is not one of the matching frames as sent: % x", i, mine[i])
+		}
+	}
+	reconcileKernel(t, c.Stats())
+}
+
+// sendRaw sends frames from namespace ns through the qdisc (so that tc
+// egress and the taps see them), one sendto each.
+func sendRaw(t *testing.T, ns, ifname string, frames [][]byte) {
+	t.Helper()
+	err := netns.Do(ns, func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		for _, f := range frames {
+			if err := unix.Sendto(fd, f, 0, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+				return err
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ipRun(t *testing.T, steps [][]string) {
+	t.Helper()
+	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
 		}
 	}
+}
+
+// echoCompare captures p.IfA in auto mode and with tcpdump while the echo
+// load runs against addrA, and compares.
+func echoCompare(t *testing.T, p *netns.Pair, addrA, filter string) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "the echo comparison needs tcpdump")
+	}
 	var c *Capture
 	if err := netns.Do(p.NSA, func() error {
 		var err error
-		c, err = Open(Device{Name: p.IfA, Queue: -1}, Options{Log: t.Logf, Filters: compileBoth(t, echoExpr)})
+		c, err = Open(Device{Name: p.IfA, Queue: -1}, Options{Log: t.Logf, Filters: compileBoth(t, filter)})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -247,7 +370,7 @@ func TestAutoPassiveEcho(t *testing.T) {
 		t.Fatalf("auto mode on an interface with an address chose %q: want the passive path", c.Path())
 	}
 	out := filepath.Join(t.TempDir(), "tcpdump.pcap")
-	td := exec.Command("ip", "netns", "exec", p.NSA, "tcpdump", "-i", p.IfA, "-n", "-U", "--immediate-mode", "-B", "65536", "-w", out, echoExpr)
+	td := exec.Command("ip", "netns", "exec", p.NSA, "tcpdump", "-i", p.IfA, "-n", "-U", "--immediate-mode", "-B", "65536", "-w", out, filter)
 	tdErr := &syncBuffer{}
 	td.Stderr = tdErr
 	if err := td.Start(); err != nil {
@@ -271,7 +394,7 @@ func TestAutoPassiveEcho(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 
 	const n = 50
-	udp, tcp := runEchoLoad(t, p, n)
+	udp, tcp := runEchoLoad(t, p, addrA, n)
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {
@@ -293,7 +416,7 @@ func TestAutoPassiveEcho(t *testing.T) {
 		mine = append(mine, f.data)
 	}
 	theirs := readPcap(t, out)
-	w, d := byFlow(mine), byFlow(theirs)
+	w, d := byFlow(mine, addrA), byFlow(theirs, addrA)
 	var dirs = map[string]int{}
 	for k, fs := range d {
 		dirs[strings.Fields(k)[0]] += len(fs)

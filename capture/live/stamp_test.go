@@ -54,10 +54,40 @@ func (s *stamped) Handle(b *packet.Batch) error {
 // each frame's stamp by sequence number.
 func startTcpdump(t *testing.T, ns, ifname, expr string) (stop func() map[uint32]int64) {
 	t.Helper()
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		corpus.Unavailable(t, "timestamp comparison needs tcpdump")
-	}
 	out := filepath.Join(t.TempDir(), "tcpdump.pcap")
+	wait := startTcpdumpFile(t, ns, ifname, expr, out)
+	return func() map[uint32]int64 {
+		wait()
+		r, err := pcapfile.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		m := map[uint32]int64{}
+		for {
+			var info packet.Info
+			data, err := r.ReadPacket(&info)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) >= 46 {
+				m[binary.BigEndian.Uint32(data[42:])] = info.Timestamp
+			}
+		}
+		return m
+	}
+}
+
+// startTcpdumpFile runs tcpdump on ifname in namespace ns, writing
+// nanosecond stamps to out, and returns once it listens; stop ends it.
+func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "the comparison needs tcpdump")
+	}
 	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "--time-stamp-precision=nano", "-w", out, expr)
 	errp, err := cmd.StderrPipe()
 	if err != nil {
@@ -83,30 +113,10 @@ func startTcpdump(t *testing.T, ns, ifname, expr string) (stop func() map[uint32
 		_ = cmd.Process.Kill()
 		t.Fatal("tcpdump is not listening after 10 s")
 	}
-	return func() map[uint32]int64 {
+	return func() {
 		time.Sleep(200 * time.Millisecond)
 		_ = cmd.Process.Signal(unix.SIGINT)
 		_ = cmd.Wait()
-		r, err := pcapfile.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		m := map[uint32]int64{}
-		for {
-			var info packet.Info
-			data, err := r.ReadPacket(&info)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(data) >= 46 {
-				m[binary.BigEndian.Uint32(data[42:])] = info.Timestamp
-			}
-		}
-		return m
 	}
 }
 

@@ -217,14 +217,9 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.LoadMem(asm.R1, CtxReg, skbQueueMapping, asm.Word),
 			asm.StoreMem(rec, offQueue, asm.R1, asm.Half),
 			asm.StoreImm(rec, offDir, int64(dir), asm.Byte),
-			// bpf_skb_load_bytes(skb, 0, rec+HeaderLen, keep)
-			asm.Mov.Reg(asm.R1, CtxReg),
-			asm.Mov.Imm(asm.R2, 0),
-			asm.Mov.Reg(asm.R3, rec),
-			asm.Add.Imm(asm.R3, HeaderLen),
-			asm.Mov.Reg(asm.R4, keep),
-			asm.FnSkbLoadBytes.Call(),
-			asm.JNE.Imm(asm.R0, 0, "wring_passive_drop"),
+		)
+		insns = append(insns, copyInsns(keep, rec, s.Snaplen)...)
+		insns = append(insns,
 			// ring = rings[cpu]; bpf_ringbuf_output(ring, rec, HeaderLen+keep, 0)
 			asm.LoadMapPtr(asm.R1, ringsFD),
 			asm.Mov.Reg(asm.R2, asm.RFP),
@@ -264,6 +259,62 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 	)
 }
 
+// copyInsns copies keep bytes of the packet behind the record's header.
+// When the kernel holds the packet's VLAN tag in metadata (it moves it
+// out of the frame before tc, as before the AF_PACKET taps), the copy puts
+// it back after the MAC addresses, as libpcap does, and the record's
+// lengths grow by the tag's 4 bytes (within the snapshot length).
+func copyInsns(keep, rec asm.Register, snaplen uint32) asm.Instructions {
+	const tag = 4
+	return asm.Instructions{
+		asm.LoadMem(asm.R1, CtxReg, skbVLANPresent, asm.Word),
+		asm.JEq.Imm(asm.R1, 0, "wring_passive_plain"),
+		asm.JLT.Imm(keep, 2*6+1, "wring_passive_plain"),
+		// The MAC addresses.
+		asm.Mov.Reg(asm.R1, CtxReg),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.Mov.Reg(asm.R3, rec),
+		asm.Add.Imm(asm.R3, HeaderLen),
+		asm.Mov.Imm(asm.R4, 2*6),
+		asm.FnSkbLoadBytes.Call(),
+		asm.JNE.Imm(asm.R0, 0, "wring_passive_drop"),
+		// The tag: TPID as the skb keeps it (network order), TCI in host
+		// order turned to network order.
+		asm.LoadMem(asm.R1, CtxReg, skbVLANProto, asm.Word),
+		asm.StoreMem(rec, HeaderLen+12, asm.R1, asm.Half),
+		asm.LoadMem(asm.R1, CtxReg, skbVLANTCI, asm.Word),
+		asm.HostTo(asm.BE, asm.R1, asm.Half),
+		asm.StoreMem(rec, HeaderLen+14, asm.R1, asm.Half),
+		asm.LoadMem(asm.R1, rec, offWireLen, asm.Word),
+		asm.Add.Imm(asm.R1, tag),
+		asm.StoreMem(rec, offWireLen, asm.R1, asm.Word),
+		// keep = min(keep+4, snaplen); the rest of the frame follows the
+		// tag: keep-16 bytes from offset 12.
+		asm.Add.Imm(keep, tag),
+		asm.JLE.Imm(keep, int32(snaplen), "wring_passive_tagkeep"),
+		asm.Mov.Imm(keep, int32(snaplen)),
+		asm.JLT.Imm(keep, 2*6+tag+1, "wring_passive_copied").WithSymbol("wring_passive_tagkeep"),
+		asm.Mov.Reg(asm.R1, CtxReg),
+		asm.Mov.Imm(asm.R2, 2*6),
+		asm.Mov.Reg(asm.R3, rec),
+		asm.Add.Imm(asm.R3, HeaderLen+2*6+tag),
+		asm.Mov.Reg(asm.R4, keep),
+		asm.Add.Imm(asm.R4, -(2*6 + tag)),
+		asm.FnSkbLoadBytes.Call(),
+		asm.JNE.Imm(asm.R0, 0, "wring_passive_drop"),
+		asm.Ja.Label("wring_passive_copied"),
+		// bpf_skb_load_bytes(skb, 0, rec+HeaderLen, keep)
+		asm.Mov.Reg(asm.R1, CtxReg).WithSymbol("wring_passive_plain"),
+		asm.Mov.Imm(asm.R2, 0),
+		asm.Mov.Reg(asm.R3, rec),
+		asm.Add.Imm(asm.R3, HeaderLen),
+		asm.Mov.Reg(asm.R4, keep),
+		asm.FnSkbLoadBytes.Call(),
+		asm.JNE.Imm(asm.R0, 0, "wring_passive_drop"),
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("wring_passive_copied"),
+	}
+}
+
 // stampInsns writes the record's timestamp and flags. On ingress it takes
 // the kernel's receive stamp (skb->tstamp, on the realtime clock: the
 // stamp tcpdump reports) when the kernel took one; otherwise, and always
@@ -294,6 +345,9 @@ func stampInsns(dir Direction, rec asm.Register) asm.Instructions {
 const (
 	skbLen          = 0
 	skbQueueMapping = 12
+	skbVLANPresent  = 20
+	skbVLANTCI      = 24
+	skbVLANProto    = 28
 	skbIfindex      = 40
 	skbTstamp       = 152
 )
