@@ -1,7 +1,6 @@
 package live
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -124,7 +122,7 @@ func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
 	veth := driver(dev.Name) == "veth"
 	off := taiOffset()
 	for i := 0; i < probe.Rings(); i++ {
-		rd, err := ringbuf.NewReader(probe.Ring(i))
+		rd, err := passive.NewReader(probe.Ring(i))
 		if err != nil {
 			p.close()
 			return nil, fmt.Errorf("passive: reader of ring %d: %w", i, err)
@@ -197,7 +195,7 @@ func stampReceives() int {
 
 // ringSource reads one CPU's ring.
 type ringSource struct {
-	rd        *ringbuf.Reader
+	rd        *passive.Reader
 	probe     *passive.Probe
 	ring      int
 	cpu       int
@@ -205,16 +203,16 @@ type ringSource struct {
 	veth      bool
 	taiOffset int64
 
-	recs     []ringbuf.Record // one per batch slot: the slot's data lives here
+	recs     [][]byte // the records of the batch, in the ring
 	pinned   bool
 	received atomic.Uint64
 	closed   atomic.Bool
 }
 
-// ReadBatch waits up to the poll interval for a first record, then takes
-// every record already in the ring, up to limit, without waiting again.
-// Each packet's data is copied once, out of the ring into its batch slot's
-// buffer, and is valid until the next ReadBatch.
+// ReadBatch hands the previous batch's records back to the kernel, waits
+// up to ringPoll for records if there are none, and takes up to limit of
+// them. The packets' data points into the ring, without a copy, and is
+// valid until the next ReadBatch.
 func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	if !s.pinned {
 		s.pinned = true
@@ -223,28 +221,18 @@ func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		}
 	}
 	if len(s.recs) < limit {
-		s.recs = make([]ringbuf.Record, limit)
+		s.recs = make([][]byte, limit)
 	}
 	// The program wakes the reader only when the ring fills up (see
 	// passive.WakeFraction): look at it every ringPoll otherwise.
-	s.rd.SetDeadline(time.Now().Add(min(s.poll, ringPoll)))
-	n := 0
-	for n < limit {
-		if n > 0 && s.rd.AvailableBytes() == 0 {
-			break
-		}
-		if err := s.rd.ReadInto(&s.recs[n]); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
-				return n, fmt.Errorf("ring %d: %w", s.ring, err)
-			}
-			return n, fmt.Errorf("ring %d: %w", s.ring, err)
-		}
-		h, data, err := passive.Parse(s.recs[n].RawSample)
+	k, err := s.rd.Read(s.recs[:limit], min(s.poll, ringPoll))
+	if err != nil {
+		return 0, fmt.Errorf("ring %d: %w", s.ring, err)
+	}
+	for n, rec := range s.recs[:k] {
+		h, data, err := passive.Parse(rec)
 		if err != nil {
-			return n, fmt.Errorf("ring %d: %w", s.ring, err)
+			return 0, fmt.Errorf("ring %d: %w", s.ring, err)
 		}
 		q := h.Queue
 		if h.Dir == passive.In && !s.veth && q > 0 {
@@ -257,10 +245,9 @@ func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		b.Packets[n].Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
 			LinkType: ethernetOnly, Ifindex: h.Ifindex, Queue: q}
 		b.Packets[n].Data = data
-		n++
 	}
-	s.received.Add(uint64(n))
-	return n, nil
+	s.received.Add(uint64(k))
+	return k, nil
 }
 
 // LinkType returns Ethernet.

@@ -84,7 +84,7 @@ func TestPassiveReadAllocs(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	var src *ringSource
 	for _, w := range c.workers() {
-		if s := w.(*ringSource); s.rd.AvailableBytes() > 0 {
+		if s := w.(*ringSource); s.rd.Pending() > 0 {
 			src = s
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/wringcap/wring/internal/corpus"
 )
@@ -35,9 +34,9 @@ func TestProgramRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	readers := make([]*ringbuf.Reader, p.Rings())
+	readers := make([]*Reader, p.Rings())
 	for i := range readers {
-		if readers[i], err = ringbuf.NewReader(p.Ring(i)); err != nil {
+		if readers[i], err = NewReader(p.Ring(i)); err != nil {
 			t.Fatal(err)
 		}
 		defer readers[i].Close()
@@ -57,21 +56,19 @@ func TestProgramRun(t *testing.T) {
 	}
 	var got []Header
 	var data [][]byte
+	recs := make([][]byte, 16)
 	for _, rd := range readers {
-		// The programs do not wake a reader for a few records: read
-		// against a deadline.
-		rd.SetDeadline(time.Now().Add(time.Second))
-		for rd.AvailableBytes() > 0 {
-			rec, err := rd.Read()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, d, err := Parse(rec.RawSample)
+		k, err := rd.Read(recs, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs[:k] {
+			h, d, err := Parse(rec)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got = append(got, h)
-			data = append(data, d)
+			data = append(data, append([]byte(nil), d...))
 		}
 	}
 	if len(got) != 2*len(sizes) {
