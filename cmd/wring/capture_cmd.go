@@ -42,7 +42,7 @@ type captureCmd struct {
 	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
 	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
 	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
-	BufferKiB   uint64   `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer in KiB for the whole capture, as tcpdump -B: passive ring buffers (default 65536), AF_XDP UMEM (shared among the queues in 2 KiB frames)."`
+	BufferKiB   uint64   `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer in KiB for the whole capture, as tcpdump -B: passive ring buffers (default 65536), AF_PACKET rings (1 MiB blocks), AF_XDP UMEM (2 KiB frames); shared among the rings, sockets or queues."`
 	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
 	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
 	Expr        []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
