@@ -1,10 +1,12 @@
+//go:build linux
+
 package afxdp
 
 import (
 	"sync/atomic"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux" // the x/sys/unix names, through wring's one door
 )
 
 // ring is one single-producer single-consumer ring shared with the kernel.

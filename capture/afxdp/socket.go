@@ -1,12 +1,15 @@
+//go:build linux
+
 package afxdp
 
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux" // the x/sys/unix names, through wring's one door
 )
 
 // Mode is how a socket is bound to its queue.
@@ -103,12 +106,17 @@ type Socket struct {
 	held      []uint64 // frames handed out by Receive, returned by Release
 	pollfds   [1]unix.PollFd
 	closed    bool
-	ReadWaits uint64 // times Receive slept in poll
+	readWaits atomic.Uint64 // times Receive slept in poll
 }
 
+// ReadWaits returns how many times Receive has slept in poll so far; it
+// may be called from any goroutine.
+func (s *Socket) ReadWaits() uint64 { return s.readWaits.Load() }
+
 // ErrNotSupported is returned when the kernel or the driver cannot do what
-// was asked (no AF_XDP, no zero-copy); callers fall back.
-var ErrNotSupported = errors.New("not supported")
+// was asked (no AF_XDP, no zero-copy); callers fall back. It is the one
+// value of capture.ErrNotSupported.
+var ErrNotSupported = unix.ErrNotSupported
 
 // NewSocket creates a socket with its UMEM and rings and binds it to
 // (ifindex, queue). The socket receives nothing until its descriptor is put
@@ -262,7 +270,7 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 			if timeout >= 0 {
 				ms = int(timeout / time.Millisecond)
 			}
-			s.ReadWaits++
+			s.readWaits.Add(1)
 			if _, err := unix.Poll(s.pollfds[:], ms); err != nil && !errors.Is(err, unix.EINTR) {
 				return 0, fmt.Errorf("afxdp: poll queue %d: %w", s.queue, err)
 			}

@@ -1,23 +1,24 @@
+//go:build linux
+
 package live
 
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wringcap/wring/capture"
+	"github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/spec"
 )
 
 // Capture is an open live capture on one device.
 type Capture struct {
 	dev     Device
+	ifc     iface
 	ifindex int
 	opts    Options
 	path    string // the path chosen, for the summary
@@ -39,39 +40,54 @@ type worker interface {
 
 // Open opens a live capture on dev with the first path that works (see the
 // package doc). It must be called in the network namespace of the device;
-// the workers it starts later may run on any thread.
+// the workers it starts later may run on any thread. Without the
+// capabilities a path needs, the error names the first one missing.
 func Open(dev Device, opts Options) (*Capture, error) {
 	opts = opts.withDefaults()
-	ifi, err := net.InterfaceByName(dev.Name)
+	ifc, err := lookup(dev)
 	if err != nil {
 		return nil, fmt.Errorf("capture %s: %w", dev, err)
 	}
-	nq, err := rxQueues(dev.Name)
-	if err != nil {
-		return nil, fmt.Errorf("capture %s: %w", dev, err)
-	}
-	if dev.Queue >= nq {
-		return nil, fmt.Errorf("capture %s: the interface has %d receive queue(s), 0 to %d", dev, nq, nq-1)
-	}
-	c := &Capture{dev: dev, ifindex: ifi.Index, opts: opts}
-	if f, err := os.Open("/proc/thread-self/net/dev"); err == nil {
-		c.netdev = f
-		c.rxStart, _ = c.rxPackets()
+	c := &Capture{dev: dev, ifc: ifc, ifindex: ifc.index, opts: opts}
+	if ifc.index != 0 {
+		if f, err := os.Open("/proc/thread-self/net/dev"); err == nil {
+			c.netdev = f
+			c.rxStart, _ = c.rxPackets()
+		}
 	}
 	var errs []error
 	if opts.Mode == ModeAuto || opts.Mode == ModePassive {
-		p, err := openPassive(dev, ifi.Index, opts)
+		err := passiveUsable(ifc)
 		if err == nil {
-			c.pas = p
-			c.path = p.describe()
-			return c, nil
+			err = missing(ModePassive)
 		}
-		opts.Log("capture %s: passive: %v", dev, err)
+		if err == nil {
+			var p *passivePath
+			if p, err = openPassive(dev, ifc, opts); err == nil {
+				c.pas = p
+				c.path = p.describe()
+				return c, nil
+			}
+		}
+		if opts.Mode == ModePassive {
+			c.Close()
+			return nil, fmt.Errorf("capture %s: %w", dev, err)
+		}
+		opts.Log("capture %s: not passive: %v", dev, err)
 		errs = append(errs, err)
 	}
+	// Auto mode never takes packets from the host: AF_XDP only when asked.
 	if opts.Mode == ModeXDP {
+		err := xdpUsable(ifc)
+		if err == nil {
+			err = missing(ModeXDP)
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("capture %s: %w", dev, err)
+		}
 		for _, generic := range []bool{false, true} {
-			x, err := openXDP(dev, ifi.Index, nq, opts, generic)
+			x, err := openXDP(dev, ifc.index, ifc.queues, opts, generic)
 			if err == nil {
 				c.xdp = x
 				c.path = x.describe()
@@ -82,7 +98,11 @@ func Open(dev Device, opts Options) (*Capture, error) {
 		}
 	}
 	if opts.Mode == ModeAuto || opts.Mode == ModePacket {
-		p, err := openPacket(dev, ifi.Index, nq, opts)
+		if err := missing(ModePacket); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("capture %s: %w", dev, err)
+		}
+		p, err := openPacket(dev, ifc, opts)
 		if err == nil {
 			c.pkt = p
 			c.path = p.describe()
@@ -94,6 +114,11 @@ func Open(dev Device, opts Options) (*Capture, error) {
 	c.Close()
 	return nil, fmt.Errorf("capture %s: %w: %w", dev, ErrNoPath, errors.Join(errs...))
 }
+
+// LinkType returns the link-layer type of the captured frames, as libpcap
+// reports it for the device: Ethernet, RAW for a tun device, LINUX_SLL2 for
+// any.
+func (c *Capture) LinkType() spec.LinkType { return c.ifc.linkType }
 
 // Path describes the capture path in use, e.g. "AF_XDP copy mode, native
 // XDP, 4 queues, filter in the kernel".
@@ -216,7 +241,7 @@ func guard(p spec.Program, anc, k uint32) spec.Program {
 // is the receive queue veth's XDP path reports, so there it is q itself.
 func queueFilter(p spec.Program, ifname string, q int) spec.Program {
 	v := uint32(q + 1)
-	if driver(ifname) == "veth" {
+	if linux.Driver(ifname) == "veth" {
 		v = uint32(q)
 	}
 	return guard(p, spec.AncQueue, v)
@@ -232,18 +257,47 @@ func untaggedOnly(p spec.Program) spec.Program {
 	return guard(p, spec.AncVLANTagPresent, 0)
 }
 
-// driver returns the kernel driver of an interface ("" when unknown).
-func driver(ifname string) string {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return ""
+// ethernetOnly is the link type the AF_XDP path delivers.
+const ethernetOnly = spec.LinkEthernet
+
+// pktOutgoing is PACKET_OUTGOING, the packet type of frames the host sent.
+const pktOutgoing = 4
+
+// directionFilter prepends the checks of tcpdump -Q to an AF_PACKET kernel
+// filter, as libpcap makes them in pcap-linux.c: frames the host sent are
+// dropped for -Q in, received ones for -Q out, and when loop is lo's
+// ifindex, frames sent on lo, which the host also receives there (each
+// would otherwise be captured twice).
+func directionFilter(p spec.Program, dir Direction, loop int) spec.Program {
+	ld := func(anc uint32) spec.Instruction {
+		return spec.Stmt(spec.ClassLD|spec.SizeW|spec.ModeABS, spec.AncillaryBase+anc)
 	}
-	defer unix.Close(fd)
-	info, err := unix.IoctlGetEthtoolDrvinfo(fd, ifname)
-	if err != nil {
-		return ""
+	jeq := func(k uint32, jt, jf int) spec.Instruction {
+		return spec.Jump(spec.ClassJMP|spec.JumpJEQ|spec.SrcK, k, uint8(jt), uint8(jf))
 	}
-	return unix.ByteSliceToString(info.Driver[:])
+	// Layout: 0 ld type; 1 jeq outgoing; [2 ld ifidx; 3 jeq lo]; sent: ja;
+	// received: ja; drop: ret #0; then p. Jumps count from the next
+	// instruction.
+	sent := 2
+	if loop != 0 {
+		sent = 4
+	}
+	received, drop, start := sent+1, sent+2, sent+3
+	to := func(from, target int) int { return target - from - 1 }
+	ja := func(from int, toDrop bool) spec.Instruction {
+		t := start
+		if toDrop {
+			t = drop
+		}
+		return spec.Stmt(spec.ClassJMP|spec.JumpJA, uint32(to(from, t)))
+	}
+	out := make(spec.Program, 0, start+len(p))
+	out = append(out, ld(spec.AncPktType), jeq(pktOutgoing, 0, to(1, received)))
+	if loop != 0 {
+		out = append(out, ld(spec.AncIfindex), jeq(uint32(loop), to(3, drop), 0))
+	}
+	out = append(out, ja(sent, dir == In), ja(received, dir == Out), spec.Stmt(spec.ClassRET|spec.RetK, 0))
+	return append(out, p...)
 }
 
 func accept(snaplen uint32) spec.Program {

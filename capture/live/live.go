@@ -32,7 +32,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/verifier"
 )
 
@@ -60,6 +60,18 @@ func ParseMode(s string) (Mode, error) {
 		return ModePassive, nil
 	}
 	return 0, fmt.Errorf("capture mode %q: want auto, passive, xdp or packet", s)
+}
+
+func (m Mode) String() string {
+	switch m {
+	case ModeXDP:
+		return "xdp"
+	case ModePacket:
+		return "packet"
+	case ModePassive:
+		return "passive"
+	}
+	return "auto"
 }
 
 // Filters are the verified programs of one expression, compiled for the
@@ -92,16 +104,24 @@ type Options struct {
 	Workers int
 	// Frames is the UMEM size in frames per AF_XDP socket (default 32768).
 	Frames uint32
-	// Buffer is the kernel memory, in bytes, for the whole capture
-	// (tcpdump -B): the passive path's rings (default
-	// DefaultPassiveBuffer), shared out among the CPUs; for AF_XDP, when
-	// set, it replaces Frames with Buffer / 2 KiB frames per queue.
-	Buffer uint64
 	// Poll is how long a worker waits for frames before checking for stop
 	// (default 100 ms).
 	Poll time.Duration
 	// Log receives one line per fallback decision; nil discards them.
 	Log func(format string, args ...any)
+
+	// Direction keeps frames received, sent, or both (the default).
+	Direction Direction
+	// NoPromiscuous leaves the interface out of promiscuous mode (tcpdump
+	// -p); by default a capture turns it on while it runs.
+	NoPromiscuous bool
+	// BufferSize is the kernel memory for frames waiting to be read, in
+	// bytes, for the whole capture (tcpdump -B, which counts KiB): the
+	// passive path's rings, shared out among the CPUs (0:
+	// DefaultPassiveBuffer); the AF_PACKET sockets' rings (0: 64 MiB per
+	// socket); the AF_XDP sockets' UMEMs, in 2 KiB frames shared out among
+	// the queues (0: Frames per queue).
+	BufferSize uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -136,5 +156,46 @@ func (s QueueStats) Reconciles() bool { return s.Seen == s.FilteredOut+s.Dropped
 // ErrNoPath is returned when no capture path could be opened.
 var ErrNoPath = errors.New("no capture path available")
 
-// ethernetOnly is the link type every live path delivers.
-const ethernetOnly = spec.LinkEthernet
+// ErrNotSupported is returned by Open off Linux, and wrapped when the
+// kernel or a driver cannot do what a mode needs. It is the same value as
+// capture.ErrNotSupported.
+var ErrNotSupported = linux.ErrNotSupported
+
+// platformError is the one-line error of every live entry point off
+// Linux, naming the platform.
+func platformError(what, goos, goarch string) error {
+	return fmt.Errorf("%s: live capture needs linux (AF_PACKET, AF_XDP, eBPF), this is %s/%s: %w", what, goos, goarch, ErrNotSupported)
+}
+
+// Direction says which frames to capture by who sent them (tcpdump -Q).
+type Direction int
+
+// Directions. The zero value captures both.
+const (
+	InOut Direction = iota // frames received and sent by the host
+	In                     // frames received
+	Out                    // frames the host sent
+)
+
+// ParseDirection parses tcpdump's -Q argument: "in", "out" or "inout".
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "", "inout":
+		return InOut, nil
+	case "in":
+		return In, nil
+	case "out":
+		return Out, nil
+	}
+	return 0, fmt.Errorf("direction %q: want in, out or inout", s)
+}
+
+func (d Direction) String() string {
+	switch d {
+	case In:
+		return "in"
+	case Out:
+		return "out"
+	}
+	return "inout"
+}

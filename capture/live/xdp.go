@@ -1,3 +1,5 @@
+//go:build linux
+
 package live
 
 import (
@@ -6,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux" // the x/sys/unix names, through wring's one door
 
 	"github.com/wringcap/wring/capture/afxdp"
 	"github.com/wringcap/wring/capture/packet"
@@ -75,10 +77,10 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		sockMode = afxdp.ModeCopy
 	}
 	frames := opts.Frames
-	if opts.Buffer > 0 {
+	if opts.BufferSize > 0 {
 		// -B is the memory of the whole capture: share it among the
 		// queues' UMEMs, in 2 KiB frames.
-		frames = uint32(max(opts.Buffer/2048/uint64(len(queues)), 64))
+		frames = uint32(max(opts.BufferSize/2048/uint64(len(queues)), 64))
 	}
 	for i, q := range queues {
 		s, err := afxdp.NewSocket(ifindex, q, afxdp.Config{Frames: frames, Mode: sockMode})

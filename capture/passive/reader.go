@@ -1,3 +1,5 @@
+//go:build linux
+
 package passive
 
 import (
@@ -9,7 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	unix "github.com/wringcap/wring/internal/linux"
 )
 
 // Ring record header bits (kernel/bpf/ringbuf.c).

@@ -27,7 +27,7 @@ type captureCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
 
-	Interface   string   `short:"i" name:"interface" required:"" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only."`
+	Interface   string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
 	Mode        string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
 	Write       string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
 	Count       uint64   `short:"c" name:"count" placeholder:"N" help:"Stop after N packets."`
@@ -42,16 +42,58 @@ type captureCmd struct {
 	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
 	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
 	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
-	BufferKiB   uint64   `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer in KiB for the whole capture, as tcpdump -B: passive ring buffers (default 65536), AF_PACKET rings (1 MiB blocks), AF_XDP UMEM (2 KiB frames); shared among the rings, sockets or queues."`
 	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
 	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
 	Expr        []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
+
+	deviceFlags `embed:""`
+}
+
+// deviceFlags are the capture command's device flags, tcpdump's: -D, -Q,
+// -p and -B.
+type deviceFlags struct {
+	List      bool   `short:"D" name:"list-interfaces" help:"List the interfaces with their receive queues, link type and the capture modes each supports, then exit."`
+	Direction string `short:"Q" name:"direction" enum:"in,out,inout" default:"inout" help:"Capture the frames received (in), sent (out) or both (${enum})."`
+	NoPromisc bool   `short:"p" name:"no-promiscuous-mode" help:"Do not put the interface into promiscuous mode."`
+	BufferKiB uint64 `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer for frames waiting to be read, in KiB, as tcpdump -B, for the whole capture: the passive rings (shared by the CPUs; default 64 MiB), AF_PACKET's rings (shared by its sockets; default 64 MiB per socket), AF_XDP's UMEMs (shared by the queues in 2 KiB frames; replaces --umem-frames)."`
+}
+
+// linkDescription is the text tcpdump prints in brackets after a live
+// capture's link type.
+func linkDescription(lt spec.LinkType) string {
+	switch lt {
+	case spec.LinkEthernet:
+		return "Ethernet"
+	case spec.LinkRaw:
+		return "Raw IP"
+	case spec.LinkLinuxSLL2:
+		return "Linux cooked v2"
+	}
+	return lt.String()
+}
+
+// listInterfaces prints tcpdump -D's list, numbered, with wring's details.
+func listInterfaces(s *streams) error {
+	ifs, err := live.Interfaces()
+	if err != nil {
+		return exitf(1, "%v", err)
+	}
+	for i, it := range ifs {
+		fmt.Fprintf(s.Out, "%d.%s\n", i+1, it)
+	}
+	return nil
 }
 
 // Duration is a time.Duration flag.
 type Duration = time.Duration
 
 func (c *captureCmd) Run(s *streams) error {
+	if c.List {
+		return listInterfaces(s)
+	}
+	if c.Interface == "" {
+		return exitf(2, "capture: -i IF is required (wring capture -D lists the interfaces)")
+	}
 	dev, err := live.ParseDevice(c.Interface)
 	if err != nil {
 		return exitf(2, "%v", err)
@@ -60,19 +102,29 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
+	dir, err := live.ParseDirection(c.Direction)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	lt, err := live.LinkTypeOf(dev)
+	if err != nil {
+		return exitf(1, "%v", err)
+	}
 	src := strings.Join(c.Expr, " ")
-	filters, err := c.compile(src)
+	filters, err := c.compile(src, lt)
 	if err != nil {
 		return err
 	}
 	capt, err := live.Open(dev, live.Options{
-		Mode:    mode,
-		Filters: filters,
-		Snaplen: c.Snaplen,
-		CPUs:    c.CPUs,
-		Frames:  c.UMEMFrames,
-		Buffer:  c.BufferKiB << 10,
-		Log:     func(f string, a ...any) { fmt.Fprintf(s.Err, "wring: "+f+"\n", a...) },
+		Mode:          mode,
+		Filters:       filters,
+		Snaplen:       c.Snaplen,
+		CPUs:          c.CPUs,
+		Frames:        c.UMEMFrames,
+		Log:           func(f string, a ...any) { fmt.Fprintf(s.Err, "wring: "+f+"\n", a...) },
+		Direction:     dir,
+		NoPromiscuous: c.NoPromisc,
+		BufferSize:    c.BufferKiB << 10,
 	})
 	if err != nil {
 		return exitf(1, "%v", err)
@@ -86,7 +138,7 @@ func (c *captureCmd) Run(s *streams) error {
 			return exitf(1, "%v", err)
 		}
 	}
-	out, err := c.sink(s)
+	out, err := c.sink(s, capt.LinkType())
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
@@ -111,7 +163,7 @@ func (c *captureCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	fmt.Fprintf(s.Err, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", dev, c.Snaplen)
+	fmt.Fprintf(s.Err, "listening on %s, link-type %s (%s), snapshot length %d bytes\n", dev, capt.LinkType(), linkDescription(capt.LinkType()), c.Snaplen)
 	fmt.Fprintf(s.Err, "wring: capture path: %s\n", capt.Path())
 	if capt.TakesPackets() {
 		fmt.Fprintf(s.Err, "wring: dedicated mode: packets captured on %s are not delivered to this host\n", dev.Name)
@@ -146,13 +198,13 @@ func (c *captureCmd) Run(s *streams) error {
 // the frame (XDP and userspace) and one for the AF_PACKET socket filter,
 // where the kernel has moved them to metadata (libpcap's Linux live-capture
 // code with ancillary loads).
-func (c *captureCmd) compile(src string) (live.Filters, error) {
+func (c *captureCmd) compile(src string, lt spec.LinkType) (live.Filters, error) {
 	if strings.TrimSpace(src) == "" {
 		return live.Filters{}, nil
 	}
 	var f live.Filters
 	for _, linuxExt := range []bool{false, true} {
-		prog, err := expr.Compile(src, expr.Options{LinkType: spec.LinkEthernet, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt,
+		prog, err := expr.Compile(src, expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt,
 			Libpcap110: c.libpcap110()})
 		if err != nil {
 			if caret := expr.Caret(src, err); caret != "" {
@@ -185,9 +237,9 @@ func (c *captureCmd) userFilter(vp *verifier.Program) (capture.Filter, error) {
 }
 
 // sink builds the output, as read does.
-func (c *captureCmd) sink(s *streams) (capture.Sink, error) {
+func (c *captureCmd) sink(s *streams, lt spec.LinkType) (capture.Sink, error) {
 	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
-		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(spec.LinkEthernet), Snaplen: c.Snaplen}.sink(s)
+		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(lt), Snaplen: c.Snaplen}.sink(s)
 }
 
 // printLiveSummary prints tcpdump's closing lines, then both halves of

@@ -6,13 +6,13 @@
 // inflate it.
 package cputime
 
-import "golang.org/x/sys/unix"
+import "github.com/wringcap/wring/internal/linux"
 
 // Thread returns the CPU time the calling thread has used, in nanoseconds
 // (CLOCK_THREAD_CPUTIME_ID), or 0 when the clock cannot be read.
 func Thread() int64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+	var ts linux.Timespec
+	if err := linux.ClockGettime(linux.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0
 	}
 	return ts.Nano()

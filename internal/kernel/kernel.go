@@ -1,6 +1,14 @@
 package kernel
 
-import "errors"
+import (
+	"fmt"
 
-// ErrNotSupported is returned off Linux.
-var ErrNotSupported = errors.New("classic socket filters need linux")
+	"github.com/wringcap/wring/internal/linux"
+)
+
+// ErrNotSupported is returned off Linux (wrapped with what needs Linux);
+// it is wring's one not-supported value, linux.ErrNotSupported.
+var ErrNotSupported = linux.ErrNotSupported
+
+// errNotLinux is what every entry point returns off Linux.
+var errNotLinux = fmt.Errorf("classic socket filters need linux: %w", ErrNotSupported)

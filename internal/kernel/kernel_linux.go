@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/wringcap/wring/internal/linux"
 
 	"github.com/wringcap/wring/spec"
 )
@@ -17,13 +17,13 @@ import (
 // has the layout of struct sock_filter, so the slice is passed as is. An
 // empty program is passed with a valid pointer, so that the kernel judges
 // its length rather than the address.
-func sockFprog(prog spec.Program) *unix.SockFprog {
+func sockFprog(prog spec.Program) *linux.SockFprog {
 	var dummy [1]spec.Instruction
 	p := &dummy[0]
 	if len(prog) > 0 {
 		p = &prog[0]
 	}
-	return &unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(p))}
+	return &linux.SockFprog{Len: uint16(len(prog)), Filter: (*linux.SockFilter)(unsafe.Pointer(p))}
 }
 
 // Checker attaches programs to one socket to ask the kernel whether it
@@ -54,7 +54,7 @@ func NewChecker() (*Checker, error) {
 		// The thread is never unlocked once it has left the namespace:
 		// the runtime then ends it with this goroutine.
 		runtime.LockOSThread()
-		private := unix.Unshare(unix.CLONE_NEWNET) == nil
+		private := linux.Unshare(linux.CLONE_NEWNET) == nil
 		if private {
 			if err := os.WriteFile("/proc/sys/net/core/optmem_max", []byte(strconv.Itoa(checkerOptMem)), 0); err != nil {
 				private = false // still isolated, but with the default limit
@@ -62,7 +62,7 @@ func NewChecker() (*Checker, error) {
 		} else {
 			runtime.UnlockOSThread()
 		}
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		fd, err := linux.Socket(linux.AF_UNIX, linux.SOCK_DGRAM|linux.SOCK_CLOEXEC, 0)
 		if err != nil {
 			done <- result{err: fmt.Errorf("kernel: socket: %w", err)}
 			return
@@ -79,25 +79,25 @@ func (c *Checker) Private() bool { return c.private }
 
 // Attach attaches prog with SO_ATTACH_FILTER and detaches it again. It
 // returns nil when the kernel accepts the program, or the kernel's errno
-// (unix.EINVAL for a rejected program, unix.ENOMEM when the converted
+// (linux.EINVAL for a rejected program, linux.ENOMEM when the converted
 // program exceeds the socket's option memory, net.core.optmem_max). A
 // program longer than 65535 instructions cannot be expressed and is
 // reported as EINVAL without asking.
 func (c *Checker) Attach(prog spec.Program) error {
 	if len(prog) > 0xffff {
-		return fmt.Errorf("kernel: %d instructions: %w", len(prog), unix.EINVAL)
+		return fmt.Errorf("kernel: %d instructions: %w", len(prog), linux.EINVAL)
 	}
-	if err := unix.SetsockoptSockFprog(c.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, sockFprog(prog)); err != nil {
+	if err := linux.SetsockoptSockFprog(c.fd, linux.SOL_SOCKET, linux.SO_ATTACH_FILTER, sockFprog(prog)); err != nil {
 		return fmt.Errorf("kernel: SO_ATTACH_FILTER: %w", err)
 	}
-	if err := unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0); err != nil {
+	if err := linux.SetsockoptInt(c.fd, linux.SOL_SOCKET, linux.SO_DETACH_FILTER, 0); err != nil {
 		return fmt.Errorf("kernel: SO_DETACH_FILTER: %w", err)
 	}
 	return nil
 }
 
 // Close closes the socket.
-func (c *Checker) Close() error { return unix.Close(c.fd) }
+func (c *Checker) Close() error { return linux.Close(c.fd) }
 
 // Attach reports whether the kernel accepts prog as a classic socket
 // filter: nil, or the kernel's errno wrapped (see Checker.Attach).
@@ -123,22 +123,22 @@ type Runner struct {
 // NewRunner opens an AF_UNIX datagram socket pair with buffers large enough
 // for packets of up to 1 MiB.
 func NewRunner() (*Runner, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := linux.Socketpair(linux.AF_UNIX, linux.SOCK_DGRAM|linux.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("kernel: socketpair: %w", err)
 	}
 	r := &Runner{send: fds[0], recv: fds[1], buf: make([]byte, 1)}
 	// Without CAP_NET_ADMIN these fail and the default buffers still carry
 	// ordinary packets; a larger one fails in Run with EMSGSIZE.
-	_ = unix.SetsockoptInt(r.send, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4*maxDatagram)
-	_ = unix.SetsockoptInt(r.recv, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4*maxDatagram)
+	_ = linux.SetsockoptInt(r.send, linux.SOL_SOCKET, linux.SO_SNDBUFFORCE, 4*maxDatagram)
+	_ = linux.SetsockoptInt(r.recv, linux.SOL_SOCKET, linux.SO_RCVBUFFORCE, 4*maxDatagram)
 	return r, nil
 }
 
 // SetFilter attaches prog to the receiving socket, replacing any earlier
 // filter.
 func (r *Runner) SetFilter(prog spec.Program) error {
-	if err := unix.SetsockoptSockFprog(r.recv, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, sockFprog(prog)); err != nil {
+	if err := linux.SetsockoptSockFprog(r.recv, linux.SOL_SOCKET, linux.SO_ATTACH_FILTER, sockFprog(prog)); err != nil {
 		return fmt.Errorf("kernel: SO_ATTACH_FILTER: %w", err)
 	}
 	return nil
@@ -151,11 +151,11 @@ func (r *Runner) Run(pkt []byte) (n int, kept bool, err error) {
 	if len(pkt) > maxDatagram {
 		return 0, false, fmt.Errorf("kernel: %d-byte packet is larger than %d", len(pkt), maxDatagram)
 	}
-	if err := unix.Send(r.send, pkt, 0); err != nil {
+	if err := linux.Send(r.send, pkt, 0); err != nil {
 		return 0, false, fmt.Errorf("kernel: send: %w", err)
 	}
-	n, _, err = unix.Recvfrom(r.recv, r.buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
-	if errors.Is(err, unix.EAGAIN) {
+	n, _, err = linux.Recvfrom(r.recv, r.buf, linux.MSG_DONTWAIT|linux.MSG_TRUNC)
+	if errors.Is(err, linux.EAGAIN) {
 		return 0, false, nil
 	}
 	if err != nil {
@@ -166,5 +166,5 @@ func (r *Runner) Run(pkt []byte) (n int, kept bool, err error) {
 
 // Close closes the socket pair.
 func (r *Runner) Close() error {
-	return errors.Join(unix.Close(r.send), unix.Close(r.recv))
+	return errors.Join(linux.Close(r.send), linux.Close(r.recv))
 }

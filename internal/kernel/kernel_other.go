@@ -8,10 +8,10 @@ import "github.com/wringcap/wring/spec"
 type Checker struct{}
 
 // NewChecker returns ErrNotSupported off Linux.
-func NewChecker() (*Checker, error) { return nil, ErrNotSupported }
+func NewChecker() (*Checker, error) { return nil, errNotLinux }
 
 // Attach returns ErrNotSupported off Linux.
-func (c *Checker) Attach(prog spec.Program) error { return ErrNotSupported }
+func (c *Checker) Attach(prog spec.Program) error { return errNotLinux }
 
 // Close does nothing off Linux.
 func (c *Checker) Close() error { return nil }
@@ -20,19 +20,19 @@ func (c *Checker) Close() error { return nil }
 func (c *Checker) Private() bool { return false }
 
 // Attach returns ErrNotSupported off Linux.
-func Attach(prog spec.Program) error { return ErrNotSupported }
+func Attach(prog spec.Program) error { return errNotLinux }
 
 // Runner runs filters in the kernel (Linux only).
 type Runner struct{}
 
 // NewRunner returns ErrNotSupported off Linux.
-func NewRunner() (*Runner, error) { return nil, ErrNotSupported }
+func NewRunner() (*Runner, error) { return nil, errNotLinux }
 
 // SetFilter returns ErrNotSupported off Linux.
-func (r *Runner) SetFilter(prog spec.Program) error { return ErrNotSupported }
+func (r *Runner) SetFilter(prog spec.Program) error { return errNotLinux }
 
 // Run returns ErrNotSupported off Linux.
-func (r *Runner) Run(pkt []byte) (int, bool, error) { return 0, false, ErrNotSupported }
+func (r *Runner) Run(pkt []byte) (int, bool, error) { return 0, false, errNotLinux }
 
 // Close does nothing off Linux.
 func (r *Runner) Close() error { return nil }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kernel
 
 import (
@@ -10,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/wringcap/wring/internal/linux"
 
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/progen"
@@ -62,7 +64,7 @@ func (v *verdicts) add(c *Checker, prog spec.Program, name string) {
 		v.rejectCodes[code]++
 	}
 	if kerr != nil {
-		var errno unix.Errno
+		var errno linux.Errno
 		if errors.As(kerr, &errno) {
 			v.kernelErrno[errno.Error()]++
 		} else {
@@ -110,7 +112,7 @@ func (v *verdicts) report(t *testing.T, what string) {
 	if len(v.wringOnly) > 0 || len(v.unexplained) > 0 {
 		t.Errorf("%s: %d programs wring accepts and the kernel rejects, %d other disagreements not documented", what, len(v.wringOnly), len(v.unexplained))
 	}
-	if n := v.kernelErrno[unix.ENOMEM.Error()]; n > 0 {
+	if n := v.kernelErrno[linux.ENOMEM.Error()]; n > 0 {
 		t.Errorf("%s: the kernel ran out of option memory on %d programs: the comparison needs the private namespace", what, n)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package xdpgen is a traffic generator for live-capture tests and
 // benchmarks: an XDP program run by BPF_PROG_RUN in live-frame mode
 // (BPF_F_TEST_XDP_LIVE_FRAMES) transmits a template frame out of an
@@ -16,7 +18,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux" // the x/sys/unix names, through wring's one door
 )
 
 // Frame layout of the template: Ethernet (14) + IPv4 (20) + UDP (8) +

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ebpf
 
 import (
@@ -10,9 +12,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/verifier"
 	"github.com/wringcap/wring/vm"
-	"golang.org/x/sys/unix"
 )
 
 // The kernel runs test packets for a socket filter after pulling an
@@ -71,7 +73,7 @@ func needKernel(tb testing.TB) {
 		}
 	})
 	if privErr != nil {
-		if errors.Is(privErr, unix.EPERM) || errors.Is(privErr, ebpf.ErrNotSupported) || os.Geteuid() != 0 {
+		if errors.Is(privErr, linux.EPERM) || errors.Is(privErr, ebpf.ErrNotSupported) || os.Geteuid() != 0 {
 			corpus.Unavailable(tb, "kernel BPF (root with CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON): "+privErr.Error())
 		}
 		tb.Fatalf("kernel BPF: %v", privErr)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command live measures live capture on a veth pair between two network
 // namespaces, whole process against whole process: `wring capture`
 // (passive, AF_XDP and AF_PACKET) and tcpdump, every one given the same

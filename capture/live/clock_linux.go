@@ -1,9 +1,11 @@
+//go:build linux
+
 package live
 
 import (
 	"time"
 
-	"golang.org/x/sys/unix"
+	unix "github.com/wringcap/wring/internal/linux"
 )
 
 // taiOffset returns CLOCK_TAI minus CLOCK_REALTIME in nanoseconds: the

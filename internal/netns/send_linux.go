@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"golang.org/x/sys/unix"
+	"github.com/wringcap/wring/internal/linux"
 )
 
 func netInterfaceIndex(name string) (int, error) {
@@ -26,18 +26,18 @@ func Send(ns, ifname string, frames [][]byte) (int, error) {
 		if err != nil {
 			return fmt.Errorf("netns: %s in %s: %w", ifname, ns, err)
 		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+		fd, err := linux.Socket(linux.AF_PACKET, linux.SOCK_RAW, int(htons(linux.ETH_P_ALL)))
 		if err != nil {
 			return fmt.Errorf("netns: packet socket: %w", err)
 		}
-		defer unix.Close(fd)
+		defer linux.Close(fd)
 		// Bypass the qdisc so frames are not dropped by a full queue.
-		_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1)
-		sa := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(unix.ETH_P_ALL)}
+		_ = linux.SetsockoptInt(fd, linux.SOL_PACKET, linux.PACKET_QDISC_BYPASS, 1)
+		sa := &linux.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(linux.ETH_P_ALL)}
 		for _, f := range frames {
 			for {
-				err := unix.Sendto(fd, f, 0, sa)
-				if err == unix.ENOBUFS || err == unix.EAGAIN {
+				err := linux.Sendto(fd, f, 0, sa)
+				if err == linux.ENOBUFS || err == linux.EAGAIN {
 					continue
 				}
 				if err != nil {

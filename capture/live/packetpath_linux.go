@@ -26,14 +26,16 @@ func (p *packetPath) describe() string {
 	return fmt.Sprintf("AF_PACKET TPACKET_V3, %d socket(s) in a fanout group, %s", len(p.workers), where)
 }
 
-func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) {
+func openPacket(dev Device, ifc iface, opts Options) (*packetPath, error) {
 	p := &packetPath{}
 	var prog spec.Program
-	if k := opts.Filters.Kernel; k != nil {
+	if k := opts.Filters.Kernel; k != nil && !ifc.cooked {
+		// A cooked frame reaches the socket filter without the SLL2 header
+		// the program was compiled for: such captures filter in userspace.
 		prog = k.Instructions()
 		p.inKernel = true
 		vlan := verifier.Ancillary(spec.AncVLANTagPresent) | verifier.Ancillary(spec.AncVLANTag) | verifier.Ancillary(spec.AncVLANTPID)
-		if k.Extensions()&vlan == 0 {
+		if k.Extensions()&vlan == 0 && ifc.linkType == spec.LinkEthernet {
 			prog = untaggedOnly(prog)
 		}
 	}
@@ -43,16 +45,30 @@ func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) 
 		}
 		prog = queueFilter(prog, dev.Name, dev.Queue)
 	}
+	loop := 0
+	if ifc.index == 0 || ifc.index == ifc.loopIndex {
+		loop = ifc.loopIndex
+	}
+	if opts.Direction != InOut || loop != 0 {
+		if prog == nil {
+			prog = accept(opts.Snaplen)
+		}
+		prog = directionFilter(prog, opts.Direction, loop)
+	}
 	n := opts.Workers
 	if n <= 0 {
-		n = nq
+		n = ifc.queues
 		if dev.Queue >= 0 {
 			n = 1
 		}
 	}
-	group := uint16(os.Getpid()) ^ uint16(ifindex)<<8
+	cfg := afpacket.Config{Snaplen: opts.Snaplen, Fanout: n > 1, Promiscuous: !opts.NoPromiscuous}
+	cfg.FanoutID = uint16(os.Getpid()) ^ uint16(ifc.index)<<8
+	if opts.BufferSize > 0 {
+		cfg.SetBufferSize(opts.BufferSize/uint64(n), os.Getpagesize())
+	}
 	for i := 0; i < n; i++ {
-		s, err := afpacket.Open(ifindex, prog, afpacket.Config{Snaplen: opts.Snaplen, Fanout: n > 1, FanoutID: group, Blocks: packetBlocks(opts.Buffer, n)})
+		s, err := afpacket.Open(ifc.index, prog, cfg)
 		if err != nil {
 			for _, w := range p.workers {
 				w.close()
@@ -67,18 +83,19 @@ func openPacket(dev Device, ifindex, nq int, opts Options) (*packetPath, error) 
 		if dev.Queue >= 0 {
 			label = dev.Queue
 		}
-		p.workers = append(p.workers, &packetSource{sock: s, index: label, cpu: cpu, poll: opts.Poll, ifindex: ifindex})
+		p.workers = append(p.workers, &packetSource{sock: s, index: label, cpu: cpu, poll: opts.Poll, ifindex: ifc.index, linkType: ifc.linkType})
 	}
 	return p, nil
 }
 
 // packetSource reads one AF_PACKET socket of the fanout group.
 type packetSource struct {
-	sock    *afpacket.Socket
-	index   int // the fanout socket's number, or the queue it keeps
-	cpu     int
-	ifindex int
-	poll    time.Duration
+	sock     *afpacket.Socket
+	index    int // the fanout socket's number, or the queue it keeps
+	cpu      int
+	ifindex  int // 0 for any: each frame says its own
+	linkType spec.LinkType
+	poll     time.Duration
 
 	frames   []afpacket.Frame // the current block's frames not yet handed out
 	pending  []afpacket.Frame
@@ -112,7 +129,7 @@ func (s *packetSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	k := min(limit, len(s.pending))
 	for i, f := range s.pending[:k] {
 		b.Packets[i].Info = packet.Info{Timestamp: int64(f.Sec)*1e9 + int64(f.Nsec), CapLen: uint32(len(f.Data)),
-			WireLen: f.WireLen, LinkType: ethernetOnly, Ifindex: uint32(s.ifindex), Queue: uint16(max(s.index, 0))}
+			WireLen: f.WireLen, LinkType: s.linkType, Ifindex: uint32(f.Ifindex), Queue: uint16(max(s.index, 0))}
 		b.Packets[i].Data = f.Data
 	}
 	s.pending = s.pending[k:]
@@ -120,8 +137,8 @@ func (s *packetSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	return k, nil
 }
 
-// LinkType returns Ethernet.
-func (s *packetSource) LinkType() spec.LinkType { return ethernetOnly }
+// LinkType returns the device's link type.
+func (s *packetSource) LinkType() spec.LinkType { return s.linkType }
 
 // Queue returns the socket's number (or the queue it keeps).
 func (s *packetSource) Queue() int { return s.index }

@@ -1,17 +1,19 @@
+//go:build linux
+
 package live
 
 import (
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/passive"
+	unix "github.com/wringcap/wring/internal/linux"
 	jitebpf "github.com/wringcap/wring/jit/ebpf"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
@@ -34,7 +36,8 @@ type passivePath struct {
 	workers  []worker
 	inKernel bool
 	ringSize uint32
-	stampFD  int // a socket asking for receive timestamps, -1 if none
+	stampFD  int           // a socket asking for receive timestamps, -1 if none
+	linkType spec.LinkType // of the frames the programs copy
 }
 
 func (p *passivePath) describe() string {
@@ -82,8 +85,23 @@ func passiveFilter(dev Device, opts Options) (*verifier.Program, error) {
 	return verifier.Verify(prog, verifier.Options{})
 }
 
-func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
-	p := &passivePath{stampFD: stampReceives()}
+// passiveUsable says whether the passive path can capture ifc: one
+// interface (not any), whose frames at tc start with the header of the
+// link type libpcap reports for it (Ethernet and loopback: the MAC header;
+// tun and IP tunnels: the IP header).
+func passiveUsable(ifc iface) error {
+	switch {
+	case ifc.index == 0:
+		return errors.New("the passive path needs one interface, not any")
+	case ifc.cooked:
+		return fmt.Errorf("the passive path captures Ethernet, loopback and raw IP devices, %s is %s", ifc.name, hwName(ifc.hwType))
+	}
+	return nil
+}
+
+func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
+	ifindex := ifc.index
+	p := &passivePath{stampFD: stampReceives(), linkType: ifc.linkType}
 	ps := passive.Spec{Snaplen: min(opts.Snaplen, passive.MaxSnaplen)}
 	vp, err := passiveFilter(dev, opts)
 	if err != nil {
@@ -109,7 +127,7 @@ func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
 	} else {
 		p.inKernel = opts.Filters.InBand == nil
 	}
-	total := opts.Buffer
+	total := opts.BufferSize
 	if total == 0 {
 		total = DefaultPassiveBuffer
 	}
@@ -119,7 +137,7 @@ func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
 	}
 	p.probe = probe
 	p.ringSize = ringBytes(total, probe.Rings())
-	veth := driver(dev.Name) == "veth"
+	veth := unix.Driver(dev.Name) == "veth"
 	off := taiOffset()
 	for i := 0; i < probe.Rings(); i++ {
 		rd, err := passive.NewReader(probe.Ring(i))
@@ -132,16 +150,16 @@ func openPassive(dev Device, ifindex int, opts Options) (*passivePath, error) {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
 		p.workers = append(p.workers, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
-			veth: veth, taiOffset: off})
+			veth: veth, taiOffset: off, linkType: ifc.linkType})
 	}
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
-	out := true
-	if ifi, err := net.InterfaceByIndex(ifindex); err == nil && ifi.Flags&net.FlagLoopback != 0 {
+	in, out := opts.Direction != Out, opts.Direction != In
+	if ifc.hwType == arphrdLoopback {
 		out = false
 	}
-	if err := probe.Attach(ifindex, true, out); err != nil {
+	if err := probe.Attach(ifindex, in, out); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -202,6 +220,7 @@ type ringSource struct {
 	poll      time.Duration
 	veth      bool
 	taiOffset int64
+	linkType  spec.LinkType
 
 	recs     [][]byte // the records of the batch, in the ring
 	pinned   bool
@@ -243,15 +262,15 @@ func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			ts -= s.taiOffset
 		}
 		b.Packets[n].Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
-			LinkType: ethernetOnly, Ifindex: h.Ifindex, Queue: q}
+			LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
 		b.Packets[n].Data = data
 	}
 	s.received.Add(uint64(k))
 	return k, nil
 }
 
-// LinkType returns Ethernet.
-func (s *ringSource) LinkType() spec.LinkType { return ethernetOnly }
+// LinkType returns the interface's link type.
+func (s *ringSource) LinkType() spec.LinkType { return s.linkType }
 
 // Queue returns the ring's number (its CPU).
 func (s *ringSource) Queue() int { return s.ring }

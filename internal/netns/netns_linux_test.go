@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/wringcap/wring/internal/linux"
 )
 
 // TestPairCarriesFrames sends frames from B and receives them on A with a
@@ -18,16 +18,16 @@ func TestPairCarriesFrames(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+		fd, err = linux.Socket(linux.AF_PACKET, linux.SOCK_RAW, int(htons(linux.ETH_P_ALL)))
 		if err != nil {
 			return err
 		}
-		return unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(unix.ETH_P_ALL)})
+		return linux.Bind(fd, &linux.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(linux.ETH_P_ALL)})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
+	defer linux.Close(fd)
 	frame := make([]byte, 60)
 	copy(frame, []byte{0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5}) // local experimental EtherType
 	for i := range frame[14:] {
@@ -37,12 +37,12 @@ func TestPairCarriesFrames(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("sent %d: %v", n, err)
 	}
-	tv := unix.NsecToTimeval(int64(2 * time.Second))
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	tv := linux.NsecToTimeval(int64(2 * time.Second))
+	_ = linux.SetsockoptTimeval(fd, linux.SOL_SOCKET, linux.SO_RCVTIMEO, &tv)
 	got := 0
 	buf := make([]byte, 2048)
 	for got < 3 {
-		m, _, err := unix.Recvfrom(fd, buf, 0)
+		m, _, err := linux.Recvfrom(fd, buf, 0)
 		if err != nil {
 			t.Fatalf("received %d of 3 frames: %v", got, err)
 		}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package live
 
 import (
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -16,13 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/internal/corpus"
+	unix "github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/internal/netns"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
@@ -400,7 +402,7 @@ func echoCompare(t *testing.T, p *netns.Pair, addrA, filter string) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	_ = td.Process.Signal(unix.SIGINT)
+	_ = td.Process.Signal(os.Interrupt)
 	_ = td.Wait()
 	t.Logf("tcpdump said: %s", tdErr.String())
 	t.Logf("replies: udp %d of %d, tcp %d of %d", udp, n, tcp, n)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package live
 
 import (
@@ -48,7 +50,7 @@ func openIn(t *testing.T, p *netns.Pair, opts Options) *Capture {
 // left unread) + received.
 func TestPassiveRingFull(t *testing.T) {
 	p := netns.New(t, 2)
-	c := openIn(t, p, Options{Mode: ModePassive, Buffer: 8 << 10})
+	c := openIn(t, p, Options{Mode: ModePassive, BufferSize: 8 << 10})
 	send, _ := frames(3000)
 	if _, err := netns.Send(p.NSB, p.IfB, send); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,3 @@
-// Package netns is the test harness for live paths: it makes a pair of
-// network namespaces joined by a veth pair (with as many RX/TX queues as
-// asked), runs code inside either namespace, sends raw frames from one end,
-// and removes everything when the test ends. Traffic never leaves the pair.
 package netns
 
 import (
@@ -15,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/wringcap/wring/internal/linux"
 
 	"github.com/wringcap/wring/internal/corpus"
 )
@@ -132,7 +128,7 @@ func (p *Pair) Close() {
 func Do(ns string, fn func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", linux.Gettid()))
 	if err != nil {
 		return fmt.Errorf("netns: open current namespace: %w", err)
 	}
@@ -142,11 +138,11 @@ func Do(ns string, fn func() error) error {
 		return fmt.Errorf("netns: open %s: %w", ns, err)
 	}
 	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+	if err := linux.Setns(int(target.Fd()), linux.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("netns: enter %s: %w", ns, err)
 	}
 	ferr := fn()
-	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+	if err := linux.Setns(int(self.Fd()), linux.CLONE_NEWNET); err != nil {
 		// The thread is stuck in the wrong namespace: never hand it back.
 		runtime.Goexit()
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package live
 
 import (
@@ -7,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -15,12 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/internal/corpus"
+	unix "github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/internal/netns"
 	"github.com/wringcap/wring/verifier"
 )
@@ -115,7 +117,7 @@ func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) 
 	}
 	return func() {
 		time.Sleep(200 * time.Millisecond)
-		_ = cmd.Process.Signal(unix.SIGINT)
+		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}
 }
