@@ -319,12 +319,3 @@ func (s *ringSource) close() {
 // TakesPackets reports whether the capture takes the packets it captures
 // away from the host (AF_XDP): the host's stack never receives them.
 func (c *Capture) TakesPackets() bool { return c.xdp != nil }
-
-// packetBlocks shares -B's bytes among n AF_PACKET sockets in 1 MiB ring
-// blocks (0: afpacket's default).
-func packetBlocks(buffer uint64, n int) uint32 {
-	if buffer == 0 {
-		return 0
-	}
-	return uint32(max(buffer>>20/uint64(max(n, 1)), 1))
-}

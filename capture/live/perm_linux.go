@@ -9,7 +9,9 @@ import (
 // Capabilities returns the capabilities the path of mode m needs, in the
 // order they are checked: AF_PACKET needs CAP_NET_RAW only; AF_XDP also
 // loads a BPF program and its maps (CAP_BPF) and attaches it to the
-// interface (CAP_NET_ADMIN). ModeAuto needs what its least path needs.
+// interface (CAP_NET_ADMIN); the passive path loads its programs and rings
+// (CAP_BPF) and attaches them to tc (CAP_NET_ADMIN). ModeAuto needs what
+// its least path needs.
 func Capabilities(m Mode) []linux.Capability {
 	switch m {
 	case ModeXDP:
