@@ -90,7 +90,7 @@ func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) 
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		corpus.Unavailable(t, "the comparison needs tcpdump")
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "--time-stamp-precision=nano", "-w", out, expr)
+	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-B", "65536", "--time-stamp-precision=nano", "-w", out, expr)
 	errp, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -33,3 +33,16 @@ func EpollWait(epfd int, events []EpollEvent, msec int) (n int, err error) {
 
 // SchedGetaffinity is unix.SchedGetaffinity.
 func SchedGetaffinity(pid int, set *CPUSet) error { return unix.SchedGetaffinity(pid, set) }
+
+// Names the passive path's tests use to make a tun device.
+const (
+	IFF_NO_PI = unix.IFF_NO_PI
+	IFF_TUN   = unix.IFF_TUN
+	TUNSETIFF = unix.TUNSETIFF
+)
+
+// Read is unix.Read.
+func Read(fd int, p []byte) (n int, err error) { return unix.Read(fd, p) }
+
+// Write is unix.Write.
+func Write(fd int, p []byte) (n int, err error) { return unix.Write(fd, p) }
