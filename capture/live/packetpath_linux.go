@@ -39,7 +39,10 @@ func openPacket(dev Device, ifc iface, opts Options) (*packetPath, error) {
 			prog = untaggedOnly(prog)
 		}
 	}
-	if dev.Queue >= 0 {
+	if dev.Queue >= 0 && ifc.queues > 1 {
+		// Queue 0 of a single-queue device is the whole device; such
+		// devices (lo, tun) often record no receive queue at all, and a
+		// queue check would reject every frame.
 		if prog == nil {
 			prog = accept(opts.Snaplen)
 		}

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"fmt"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -77,4 +78,38 @@ func HardwareType(ifname string) (uint16, error) {
 		return 0, fmt.Errorf("interface %s: hardware type: %w", ifname, err)
 	}
 	return ifr.Uint16(), nil
+}
+
+// tunSetIff is TUNSETIFF; iffTun and iffNoPI ask for a raw-IP tun device
+// without the 4-byte packet information header.
+const (
+	tunSetIff = 0x400454ca
+	iffTun    = 0x0001
+	iffNoPI   = 0x1000
+)
+
+// OpenTun creates (or attaches to) the tun device name in the calling
+// thread's network namespace and returns its file: each Read returns one
+// IP packet the host sent on the device, each Write delivers one to the
+// host. The device goes away when the file is closed.
+func OpenTun(name string) (*os.File, error) {
+	// Attach before Go's poller sees the descriptor: os.NewFile registers
+	// a non-blocking descriptor with epoll, and a tun file polled before
+	// TUNSETIFF reports only an error.
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("tun %s: %w", name, err)
+	}
+	var ifr struct {
+		Name  [unix.IFNAMSIZ]byte
+		Flags uint16
+		_     [22]byte
+	}
+	copy(ifr.Name[:], name)
+	ifr.Flags = iffTun | iffNoPI
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), tunSetIff, uintptr(unsafe.Pointer(&ifr))); errno != 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tun %s: TUNSETIFF: %w", name, errno)
+	}
+	return os.NewFile(uintptr(fd), "/dev/net/tun"), nil
 }
