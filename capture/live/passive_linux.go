@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
 
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/passive"
 	unix "github.com/wringcap/wring/internal/linux"
@@ -118,6 +120,7 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 		switch {
 		case err == nil:
 			ps.Filter, ps.MatchLen = insns, regs.A
+			ps.MinLen = absoluteEnd(vp.Instructions())
 			p.inKernel = true
 		case dev.Queue >= 0:
 			return nil, fmt.Errorf("passive: the queue check cannot run in the kernel: %w", err)
@@ -139,9 +142,16 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	p.ringSize = ringBytes(total, probe.Rings())
 	veth := unix.Driver(dev.Name) == "veth"
 	off := taiOffset()
+	var rings []*ringSource
+	closeRings := func() {
+		for _, r := range rings {
+			r.close()
+		}
+	}
 	for i := 0; i < probe.Rings(); i++ {
 		rd, err := passive.NewReader(probe.Ring(i))
 		if err != nil {
+			closeRings()
 			p.close()
 			return nil, fmt.Errorf("passive: reader of ring %d: %w", i, err)
 		}
@@ -149,9 +159,14 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 		if len(opts.CPUs) > 0 {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
-		p.workers = append(p.workers, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
+		rings = append(rings, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
 			veth: veth, taiOffset: off, linkType: ifc.linkType})
 	}
+	cpu := -1
+	if len(opts.CPUs) > 0 {
+		cpu = opts.CPUs[0]
+	}
+	p.workers = []worker{&mergedSource{rings: rings, cpu: cpu, poll: opts.Poll, linkType: ifc.linkType}}
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
@@ -211,7 +226,8 @@ func stampReceives() int {
 	return fd
 }
 
-// ringSource reads one CPU's ring.
+// ringSource is one CPU's ring: its reader, the records read from it and
+// not yet handed out, and its books.
 type ringSource struct {
 	rd        *passive.Reader
 	probe     *passive.Probe
@@ -222,81 +238,71 @@ type ringSource struct {
 	taiOffset int64
 	linkType  spec.LinkType
 
-	recs     [][]byte // the records of the batch, in the ring
-	pinned   bool
+	recs     [][]byte // the records of the last read, in the ring
+	pend     [][]byte // of recs, those not handed out yet
 	received atomic.Uint64
 	closed   atomic.Bool
 }
 
-// ReadBatch hands the previous batch's records back to the kernel, waits
-// up to ringPoll for records if there are none, and takes up to limit of
-// them. The packets' data points into the ring, without a copy, and is
-// valid until the next ReadBatch.
-func (s *ringSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	if !s.pinned {
-		s.pinned = true
-		if err := pin(s.cpu); err != nil {
-			return 0, err
-		}
+// refill gives the records handed out before back to the kernel and reads
+// the ring's records, waiting up to timeout for some when there are none.
+// It must be called only once every record read before has been handed
+// out and the batch holding them is done.
+func (s *ringSource) refill(timeout time.Duration) error {
+	if s.recs == nil {
+		s.recs = make([][]byte, capture.MaxBatch)
 	}
-	if len(s.recs) < limit {
-		s.recs = make([][]byte, limit)
-	}
-	// The program wakes the reader only when the ring fills up (see
-	// passive.WakeFraction): look at it every ringPoll otherwise.
-	k, err := s.rd.Read(s.recs[:limit], min(s.poll, ringPoll))
+	k, err := s.rd.Read(s.recs, timeout)
 	if err != nil {
-		return 0, fmt.Errorf("ring %d: %w", s.ring, err)
+		return fmt.Errorf("ring %d: %w", s.ring, err)
 	}
-	for n, rec := range s.recs[:k] {
-		h, data, err := passive.Parse(rec)
-		if err != nil {
-			return 0, fmt.Errorf("ring %d: %w", s.ring, err)
-		}
-		q := h.Queue
-		if h.Dir == passive.In && !s.veth && q > 0 {
-			q-- // drivers record receive queue q as q+1
-		}
-		ts := h.Time
-		if !h.Realtime {
-			ts -= s.taiOffset
-		}
-		b.Packets[n].Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
-			LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
-		b.Packets[n].Data = data
-	}
-	s.received.Add(uint64(k))
-	return k, nil
+	s.pend = s.recs[:k]
+	return nil
 }
 
-// LinkType returns the interface's link type.
-func (s *ringSource) LinkType() spec.LinkType { return s.linkType }
-
-// Queue returns the ring's number (its CPU).
-func (s *ringSource) Queue() int { return s.ring }
-
-// Close closes the reader.
-func (s *ringSource) Close() error { s.close(); return nil }
-
-// KernelDropped returns the packets the filter matched that found the ring
-// full.
-func (s *ringSource) KernelDropped() uint64 {
-	c, err := s.probe.Counters(s.ring)
+// headTime returns the wall time of the next pending record.
+func (s *ringSource) headTime() int64 {
+	h, _, err := passive.Parse(s.pend[0])
 	if err != nil {
 		return 0
 	}
-	return c.Dropped
+	if h.Realtime {
+		return h.Time
+	}
+	return h.Time - s.taiOffset
+}
+
+// take fills p with the next pending record.
+func (s *ringSource) take(p *packet.Packet) error {
+	h, data, err := passive.Parse(s.pend[0])
+	if err != nil {
+		return fmt.Errorf("ring %d: %w", s.ring, err)
+	}
+	s.pend = s.pend[1:]
+	q := h.Queue
+	if h.Dir == passive.In && !s.veth && q > 0 {
+		q-- // drivers record receive queue q as q+1
+	}
+	ts := h.Time
+	if !h.Realtime {
+		ts -= s.taiOffset
+	}
+	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
+		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
+	p.Data = data
+	s.received.Add(1)
+	return nil
 }
 
 // stats reports the ring's books. Records still in the ring when the
 // capture stopped were copied but never read: they are counted as dropped,
 // with their number in the detail.
-func (s *ringSource) stats() QueueStats {
+func (s *ringSource) stats() (QueueStats, uint64, uint64) {
 	st := QueueStats{Queue: s.ring, Received: s.received.Load()}
 	c, err := s.probe.Counters(s.ring)
 	if err != nil {
 		st.DropDetail = err.Error()
-		return st
+		return st, 0, 0
 	}
 	st.Seen = c.Seen
 	st.FilteredOut = c.Seen - c.Matched
@@ -306,14 +312,152 @@ func (s *ringSource) stats() QueueStats {
 		unread = c.Matched - c.Dropped - st.Received
 	}
 	st.Dropped += unread
-	st.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d", c.Dropped, unread)
-	return st
+	return st, c.Dropped, unread
 }
 
 func (s *ringSource) close() {
 	if !s.closed.Swap(true) {
 		_ = s.rd.Close()
 	}
+}
+
+// mergedSource is the passive path's one source: it reads every CPU's ring
+// and hands out their records in timestamp order, so that a flow whose
+// packets are processed on different CPUs (a request received on one, its
+// reply sent from another) comes out in order, as from tcpdump's single
+// socket. Records that reach their rings later than a batch already
+// handed out, with an earlier stamp, stay out of order: only packets
+// processed within the same few microseconds on different CPUs.
+type mergedSource struct {
+	rings    []*ringSource
+	cpu      int
+	poll     time.Duration
+	linkType spec.LinkType
+	pinned   bool
+}
+
+// ReadBatch reads every ring whose records have all been handed out
+// (giving their space back to the kernel), waits up to ringPoll when no
+// ring has any, and hands out up to limit records, oldest first. The
+// packets' data points into the rings, without a copy, and is valid until
+// the next ReadBatch.
+func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !m.pinned {
+		m.pinned = true
+		if err := pin(m.cpu); err != nil {
+			return 0, err
+		}
+	}
+	any := false
+	for _, r := range m.rings {
+		if len(r.pend) == 0 {
+			if err := r.refill(0); err != nil {
+				return 0, err
+			}
+		}
+		any = any || len(r.pend) > 0
+	}
+	if !any {
+		// The program wakes a reader only when its ring fills up (see
+		// passive.WakeFraction): wait on the first ring for at most
+		// ringPoll, then look at them all.
+		if err := m.rings[0].refill(min(m.poll, ringPoll)); err != nil {
+			return 0, err
+		}
+		for _, r := range m.rings[1:] {
+			if err := r.refill(0); err != nil {
+				return 0, err
+			}
+		}
+	}
+	n := 0
+	for n < limit {
+		var best *ringSource
+		var bestTime int64
+		for _, r := range m.rings {
+			if len(r.pend) == 0 {
+				continue
+			}
+			if t := r.headTime(); best == nil || t < bestTime {
+				best, bestTime = r, t
+			}
+		}
+		if best == nil {
+			break
+		}
+		if err := best.take(&b.Packets[n]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// LinkType returns the interface's link type.
+func (m *mergedSource) LinkType() spec.LinkType { return m.linkType }
+
+// Queue returns 0: the source reads every ring.
+func (m *mergedSource) Queue() int { return 0 }
+
+// Close closes the rings' readers.
+func (m *mergedSource) Close() error { m.close(); return nil }
+
+// KernelDropped returns the packets the filter matched that found their
+// ring full, over all rings.
+func (m *mergedSource) KernelDropped() uint64 {
+	var d uint64
+	for _, r := range m.rings {
+		if c, err := r.probe.Counters(r.ring); err == nil {
+			d += c.Dropped
+		}
+	}
+	return d
+}
+
+// stats adds up the rings' books; the detail gives each ring's.
+func (m *mergedSource) stats() QueueStats {
+	t := QueueStats{Queue: 0}
+	var full, unread uint64
+	var detail []string
+	for _, r := range m.rings {
+		st, f, u := r.stats()
+		t.Seen += st.Seen
+		t.FilteredOut += st.FilteredOut
+		t.Dropped += st.Dropped
+		t.Received += st.Received
+		full += f
+		unread += u
+		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
+	}
+	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
+	return t
+}
+
+func (m *mergedSource) close() {
+	for _, r := range m.rings {
+		r.close()
+	}
+}
+
+// absoluteEnd returns the end of the furthest absolute packet load of a
+// classic program (ld [k], ldx 4*([k]&0xf)): a packet shorter than that
+// could make the kernel end the translated filter early (see
+// passive.Spec.MinLen).
+func absoluteEnd(p spec.Program) uint32 {
+	var end uint32
+	for _, ins := range p {
+		var e uint32
+		switch {
+		case ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS && !spec.IsAncillary(ins.K):
+			e = ins.K + map[uint16]uint32{spec.SizeW: 4, spec.SizeH: 2, spec.SizeB: 1}[ins.Size()]
+		case ins.Class() == spec.ClassLDX && ins.Mode() == spec.ModeMSH && !spec.IsAncillary(ins.K):
+			e = ins.K + 1
+		}
+		if e > end && e < spec.AncillaryBase {
+			end = e
+		}
+	}
+	return end
 }
 
 // TakesPackets reports whether the capture takes the packets it captures

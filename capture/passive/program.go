@@ -80,6 +80,15 @@ type Spec struct {
 	// RingBytes is the size of each CPU's ring: a power of two and a
 	// multiple of the page size.
 	RingBytes uint32
+	// MinLen, when not 0, sends a packet shorter than MinLen bytes to
+	// NoMatchLabel without running the filter. A translated filter reads
+	// the packet with LD_ABS and LD_IND, and a load past the end of the
+	// packet ends the whole program with 0, which tcx reads as TCX_PASS:
+	// the programs attached after wring's would not run for that packet.
+	// Set it to the end of the filter's furthest absolute load, so that a
+	// runt frame cannot skip them (loads at a variable offset, LD_IND, are
+	// not covered).
+	MinLen uint32
 }
 
 // Probe is the loaded programs, rings and counters of one capture.
@@ -183,11 +192,18 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 		lenReg = keep
 		insns = append(insns, asm.Mov.Imm32(keep, int32(s.Snaplen)), asm.Ja.Label(MatchLabel))
 	} else {
+		if s.MinLen > 0 {
+			insns = append(insns,
+				asm.LoadMem(asm.R1, CtxReg, skbLen, asm.Word),
+				asm.JLT.Imm(asm.R1, int32(s.MinLen), NoMatchLabel),
+			)
+		}
 		insns = append(insns, s.Filter...)
 	}
 	match, noMatch := true, false
 	if s.Filter != nil {
-		match, noMatch = references(s.Filter, MatchLabel), references(s.Filter, NoMatchLabel)
+		match = references(s.Filter, MatchLabel)
+		noMatch = s.MinLen > 0 || references(s.Filter, NoMatchLabel)
 	}
 	if match {
 		insns = append(insns,
@@ -370,15 +386,24 @@ func (p *Probe) Rings() int { return len(p.rings) }
 func (p *Probe) Ring(i int) *ebpf.Map { return p.rings[i] }
 
 // Attach attaches the ingress and egress programs to the interface with
-// tcx links, after any programs already there, so that the packets wring
-// sees are those the host's own tc programs let through on egress and it
-// never changes their verdicts. in and out select the directions.
+// tcx links: the ingress program before any program already there and the
+// egress program after them, so that wring sees each packet where
+// tcpdump's taps do (before tc on ingress, after it on egress). Both
+// return TCX_NEXT: the other programs run and keep their verdicts. A tc
+// egress program before wring's that ends the chain (TCX_PASS) hides its
+// packets from it. in and out select the directions.
 func (p *Probe) Attach(ifindex int, in, out bool) error {
 	for d, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
 		if (d == 0 && !in) || (d == 1 && !out) {
 			continue
 		}
-		l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: p.progs[d], Attach: at, Anchor: link.Tail()})
+		// Ingress first, where tcpdump's taps run before tc; egress
+		// last, where they run after it.
+		anchor := link.Head()
+		if d == 1 {
+			anchor = link.Tail()
+		}
+		l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: p.progs[d], Attach: at, Anchor: anchor})
 		if err != nil {
 			if errors.Is(err, ebpf.ErrNotSupported) {
 				err = fmt.Errorf("%w: %w", ErrNotSupported, err)
