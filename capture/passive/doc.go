@@ -6,8 +6,9 @@
 // never copied.
 //
 // There is one ring per CPU: a packet is written to the ring of the CPU the
-// kernel processes it on, so producers never contend for a ring and each
-// ring has one reader. Each ring's counters (packets seen, matched, and
+// kernel processes it on, so producers never contend for a ring. A Reader
+// reads one ring in place; capture/live reads all of a capture's rings
+// from one source, merging their records in time order. Each ring's counters (packets seen, matched, and
 // matched but dropped because the ring was full) are kept in the kernel
 // beside it.
 //
