@@ -86,20 +86,25 @@ func TestCaptureAllQueues(t *testing.T) {
 		frames[i] = udpFrame(uint16(1000+i%64), uint32(i))
 	}
 	got := make([][]uint32, 4)
+	unstamped := make([]int, 4)
 	var wg sync.WaitGroup
 	for q, s := range socks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			bufs := make([][]byte, 64)
+			stamps := make([]int64, 64)
 			deadline := time.Now().Add(3 * time.Second)
 			for time.Now().Before(deadline) {
-				k, err := s.Receive(bufs, 50*time.Millisecond)
+				k, err := s.ReceiveStamped(bufs, stamps, 50*time.Millisecond)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				for _, b := range bufs[:k] {
+				for i, b := range bufs[:k] {
+					if stamps[i] == 0 {
+						unstamped[q]++
+					}
 					if len(b) == 60 {
 						got[q] = append(got[q], binary.BigEndian.Uint32(b[42:]))
 					}
@@ -130,6 +135,11 @@ func TestCaptureAllQueues(t *testing.T) {
 	}
 	if sent != n || total != n || len(seen) != n {
 		t.Fatalf("sent %d, received %d (%d distinct), want %d", sent, total, len(seen), n)
+	}
+	for q, u := range unstamped {
+		if u != 0 {
+			t.Errorf("queue %d: %d frames without the program's timestamp", q, u)
+		}
 	}
 	used := 0
 	for q := range got {

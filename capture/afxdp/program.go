@@ -37,6 +37,8 @@ const MaxQueues = 256
 
 // xdp_md field offsets.
 const (
+	xdpData         = 0
+	xdpDataMeta     = 8
 	xdpRxQueueIndex = 16
 )
 
@@ -95,8 +97,9 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 	}
 	if match {
 		insns = append(insns, count(MatchLabel, counterMatched)...)
+		insns = append(insns, stamp()...)
 		insns = append(insns,
-			asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word),
+			asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word).WithSymbol("wring_redirect"),
 			asm.LoadMapPtr(asm.R1, xsksFD),
 			asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
 			asm.FnRedirectMap.Call(),
@@ -110,6 +113,32 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 		)
 	}
 	return insns
+}
+
+// MetaLen is the size of the metadata the program puts in front of a
+// redirected frame: the kernel's TAI clock (bpf_ktime_get_tai_ns) when the
+// program matched it, a little-endian u64. The socket copies it into the
+// frame's headroom with the frame (copy mode) or finds it there
+// (zero-copy); Socket.ReceiveStamped reads it.
+const MetaLen = 8
+
+// stamp grows the frame's metadata area by MetaLen bytes and writes the
+// TAI clock there. A driver without metadata support fails the adjust; the
+// frame then goes without a stamp and the socket reports 0 for it.
+func stamp() asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R1, CtxReg),
+		asm.Mov.Imm(asm.R2, -MetaLen),
+		asm.FnXdpAdjustMeta.Call(),
+		asm.JNE.Imm(asm.R0, 0, "wring_redirect"),
+		asm.FnKtimeGetTaiNs.Call(),
+		asm.LoadMem(asm.R2, CtxReg, xdpDataMeta, asm.Word),
+		asm.LoadMem(asm.R3, CtxReg, xdpData, asm.Word),
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.Add.Imm(asm.R4, MetaLen),
+		asm.JGT.Reg(asm.R4, asm.R3, "wring_redirect"),
+		asm.StoreMem(asm.R2, 0, asm.R0, asm.DWord),
+	}
 }
 
 func references(insns asm.Instructions, label string) bool {

@@ -251,6 +251,15 @@ func (s *Socket) refill() {
 // until the next Release, which must come before the next Receive.
 // A zero timeout polls without sleeping; a negative one waits forever.
 func (s *Socket) Receive(bufs [][]byte, timeout time.Duration) (int, error) {
+	return s.ReceiveStamped(bufs, nil, timeout)
+}
+
+// ReceiveStamped is Receive that also stores in stamps[i] (when stamps is
+// not nil; it must be as long as bufs) the kernel TAI time, in
+// nanoseconds, the XDP program wrote in front of frame i (see MetaLen), or
+// 0 when the frame carries none. It clears each stamp it reads, so a frame
+// reused without one never shows an old one.
+func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Duration) (int, error) {
 	if s.closed {
 		return 0, errors.New("afxdp: receive on a closed socket")
 	}
@@ -279,6 +288,14 @@ func (s *Socket) Receive(bufs [][]byte, timeout time.Duration) (int, error) {
 	for i := uint32(0); i < n; i++ {
 		d := s.rx.desc(s.rx.cachedCons + i)
 		bufs[i] = s.umem[d.Addr : d.Addr+uint64(d.Len) : d.Addr+uint64(d.Len)]
+		if stamps != nil {
+			stamps[i] = 0
+			if d.Addr&mask >= MetaLen {
+				p := (*uint64)(unsafe.Pointer(&s.umem[d.Addr-MetaLen]))
+				stamps[i] = int64(*p)
+				*p = 0
+			}
+		}
 		s.held = append(s.held, d.Addr&^mask)
 	}
 	s.rx.release(n)

@@ -24,6 +24,7 @@ type Capture struct {
 	path    string // the path chosen, for the summary
 	xdp     *xdpPath
 	pkt     *packetPath
+	pas     *passivePath
 	netdev  *os.File // /proc/thread-self/net/dev of the device's namespace
 	rxStart uint64
 	closed  atomic.Bool
@@ -55,7 +56,28 @@ func Open(dev Device, opts Options) (*Capture, error) {
 		}
 	}
 	var errs []error
-	if opts.Mode == ModeAuto || opts.Mode == ModeXDP {
+	if opts.Mode == ModeAuto || opts.Mode == ModePassive {
+		err := passiveUsable(ifc)
+		if err == nil {
+			err = missing(ModePassive, 0)
+		}
+		if err == nil {
+			var p *passivePath
+			if p, err = openPassive(dev, ifc, opts); err == nil {
+				c.pas = p
+				c.path = p.describe()
+				return c, nil
+			}
+		}
+		if opts.Mode == ModePassive {
+			c.Close()
+			return nil, fmt.Errorf("capture %s: %w", dev, err)
+		}
+		opts.Log("capture %s: not passive: %v", dev, err)
+		errs = append(errs, err)
+	}
+	// Auto mode never takes packets from the host: AF_XDP only when asked.
+	if opts.Mode == ModeXDP {
 		err := xdpUsable(ifc)
 		if err == nil {
 			queues := uint64(ifc.queues)
@@ -68,23 +90,19 @@ func Open(dev Device, opts Options) (*Capture, error) {
 			}
 			err = missing(ModeXDP, queues*frames*2048)
 		}
-		if err != nil && opts.Mode == ModeXDP {
+		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("capture %s: %w", dev, err)
 		}
-		if err != nil {
-			opts.Log("capture %s: not AF_XDP: %v", dev, err)
-		} else {
-			for _, generic := range []bool{false, true} {
-				x, err := openXDP(dev, ifc.index, ifc.queues, opts, generic)
-				if err == nil {
-					c.xdp = x
-					c.path = x.describe()
-					return c, nil
-				}
-				opts.Log("capture %s: %s XDP: %v", dev, map[bool]string{false: "native", true: "generic"}[generic], err)
-				errs = append(errs, err)
+		for _, generic := range []bool{false, true} {
+			x, err := openXDP(dev, ifc.index, ifc.queues, opts, generic)
+			if err == nil {
+				c.xdp = x
+				c.path = x.describe()
+				return c, nil
 			}
+			opts.Log("capture %s: %s XDP: %v", dev, map[bool]string{false: "native", true: "generic"}[generic], err)
+			errs = append(errs, err)
 		}
 	}
 	if opts.Mode == ModeAuto || opts.Mode == ModePacket {
@@ -121,6 +139,9 @@ func (c *Capture) workers() []worker {
 	if c.pkt != nil {
 		return c.pkt.workers
 	}
+	if c.pas != nil {
+		return c.pas.workers
+	}
 	return nil
 }
 
@@ -139,6 +160,9 @@ func (c *Capture) Sources() []capture.Source {
 func (c *Capture) FilterInKernel() bool {
 	if c.xdp != nil {
 		return c.xdp.inKernel
+	}
+	if c.pas != nil {
+		return c.pas.inKernel
 	}
 	return c.pkt != nil && c.pkt.inKernel
 }
@@ -192,6 +216,9 @@ func (c *Capture) rxPackets() (uint64, error) {
 func (c *Capture) Close() error {
 	if c.closed.Swap(true) {
 		return nil
+	}
+	if c.pas != nil {
+		c.pas.close()
 	}
 	for _, w := range c.workers() {
 		w.close()

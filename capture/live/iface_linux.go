@@ -139,8 +139,11 @@ func Interfaces() ([]Interface, error) {
 		}
 		it := Interface{Name: ifi.Name, Index: ifi.Index, Queues: ifc.queues, LinkType: ifc.linkType,
 			Up: ifi.Flags&net.FlagUp != 0, Loopback: ifi.Flags&net.FlagLoopback != 0, Modes: []Mode{ModePacket}}
+		if passiveUsable(ifc) == nil {
+			it.Modes = []Mode{ModePassive, ModePacket}
+		}
 		if xdpUsable(ifc) == nil {
-			it.Modes = []Mode{ModeXDP, ModePacket}
+			it.Modes = append([]Mode{ModeXDP}, it.Modes...)
 		}
 		out = append(out, it)
 	}

@@ -1,20 +1,24 @@
 // Package live captures from network interfaces, as capture.Sources for the
-// capture pipeline. It chooses the fastest path
-// the interface and the kernel allow, in this order, and reports the one it
-// chose:
+// capture pipeline. It chooses a path by mode and reports the one it chose:
 //
-//  1. AF_XDP zero-copy, the filter in a native XDP program;
-//  2. AF_XDP copy mode, the filter in a native XDP program;
-//  3. AF_XDP copy mode behind a generic (skb) XDP program;
-//  4. AF_PACKET with a TPACKET_V3 ring and the classic filter attached in
-//     the kernel.
+//   - ModeAuto, the default: the passive kernel path, else AF_PACKET. It
+//     never takes a packet from the host.
+//   - ModePassive: tc ingress and egress programs (tcx) run the filter,
+//     copy the packets it matches into one BPF ring buffer per CPU with a
+//     kernel timestamp, and let every packet continue (package passive).
+//   - ModeXDP, for interfaces dedicated to capture: AF_XDP zero-copy, else
+//     copy mode, behind a native XDP program, else a generic one. The
+//     packets it captures are redirected to its sockets and are not
+//     delivered to the host; the others pass untouched.
+//   - ModePacket: AF_PACKET with a TPACKET_V3 ring and the classic filter
+//     attached in the kernel.
 //
 // With AF_XDP there is one socket and one worker goroutine per receive
-// queue, and frames the filter rejects stay in the kernel (XDP_PASS): they
-// are never copied, and the host's own traffic is unaffected. With
-// AF_PACKET, one socket per worker shares the interface's flows by hash
-// (PACKET_FANOUT). The pipeline reads each source from its own worker,
-// parses every packet once and runs the rest of the chain.
+// queue; with the passive path one worker per CPU's ring; with AF_PACKET,
+// one socket per worker shares the interface's flows by hash
+// (PACKET_FANOUT). Frames the filter rejects in the kernel are never
+// copied. The pipeline reads each source from its own worker, parses every
+// packet once and runs the rest of the chain.
 //
 // On AF_PACKET every interface tcpdump handles can be captured, with the
 // link type libpcap reports for it (from the ARPHRD type: Ethernet and lo
@@ -48,12 +52,13 @@ type Mode int
 
 // Capture paths.
 const (
-	ModeAuto   Mode = iota // the fastest that works
-	ModeXDP                // AF_XDP only (native, then generic XDP)
-	ModePacket             // AF_PACKET only
+	ModeAuto    Mode = iota // passive, else AF_PACKET: never takes packets from the host
+	ModeXDP                 // AF_XDP only (native, then generic XDP): takes the packets it captures
+	ModePacket              // AF_PACKET only
+	ModePassive             // the passive kernel path only (tc and BPF ring buffers)
 )
 
-// ParseMode parses "auto", "xdp" or "packet".
+// ParseMode parses "auto", "passive", "xdp" or "packet".
 func ParseMode(s string) (Mode, error) {
 	switch s {
 	case "", "auto":
@@ -62,8 +67,10 @@ func ParseMode(s string) (Mode, error) {
 		return ModeXDP, nil
 	case "packet":
 		return ModePacket, nil
+	case "passive":
+		return ModePassive, nil
 	}
-	return 0, fmt.Errorf("capture mode %q: want auto, xdp or packet", s)
+	return 0, fmt.Errorf("capture mode %q: want auto, passive, xdp or packet", s)
 }
 
 func (m Mode) String() string {
@@ -72,6 +79,8 @@ func (m Mode) String() string {
 		return "xdp"
 	case ModePacket:
 		return "packet"
+	case ModePassive:
+		return "passive"
 	}
 	return "auto"
 }
@@ -118,8 +127,11 @@ type Options struct {
 	// -p); by default a capture turns it on while it runs.
 	NoPromiscuous bool
 	// BufferSize is the kernel memory for frames waiting to be read, in
-	// bytes, shared by the AF_PACKET sockets of the capture (tcpdump -B,
-	// which counts KiB); 0 keeps the default of 64 MiB per socket.
+	// bytes, for the whole capture (tcpdump -B, which counts KiB): the
+	// passive path's rings, shared out among the CPUs (0:
+	// DefaultPassiveBuffer); the AF_PACKET sockets' rings (0: 64 MiB per
+	// socket); the AF_XDP sockets' UMEMs, in 2 KiB frames shared out among
+	// the queues (0: Frames per queue).
 	BufferSize uint64
 }
 

@@ -214,8 +214,9 @@ func TestPacketMode(t *testing.T) {
 	reconcile(t, st, pc, len(send))
 }
 
-// TestFallbackWhenXDPBusy: another XDP program already holds the interface,
-// so auto mode falls back to AF_PACKET and still captures exactly.
+// TestFallbackWhenXDPBusy: another XDP program already holds the interface;
+// auto mode, which is passive and uses tc rather than XDP, still captures
+// exactly.
 func TestFallbackWhenXDPBusy(t *testing.T) {
 	p := netns.New(t, 2)
 	if err := netns.Do(p.NSA, func() error {
@@ -241,8 +242,8 @@ func TestFallbackWhenXDPBusy(t *testing.T) {
 	v := verified(t, udpDst80, verifier.Options{})
 	col, st, pc, path := runCapture(t, p, Device{Name: p.IfA, Queue: -1},
 		Options{Mode: ModeAuto, Filters: Filters{InBand: v, Kernel: v}}, send)
-	if !bytes.HasPrefix([]byte(path), []byte("AF_PACKET")) {
-		t.Fatalf("path %q: want the AF_PACKET fallback", path)
+	if !bytes.HasPrefix([]byte(path), []byte("passive")) {
+		t.Fatalf("path %q: want the passive path", path)
 	}
 	checkExact(t, col, matching)
 	reconcile(t, st, pc, len(send))

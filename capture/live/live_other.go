@@ -42,3 +42,6 @@ func (c *Capture) Stats() []QueueStats { return nil }
 
 // Close does nothing.
 func (c *Capture) Close() error { return nil }
+
+// TakesPackets returns false.
+func (c *Capture) TakesPackets() bool { return false }

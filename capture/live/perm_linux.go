@@ -10,12 +10,16 @@ import (
 // order they are checked: AF_PACKET needs CAP_NET_RAW only; AF_XDP also
 // loads a BPF program and its maps (CAP_BPF) and attaches it to the
 // interface (CAP_NET_ADMIN), and its UMEM needs CAP_IPC_LOCK when the
-// memlock limit is smaller (Open checks that too). ModeAuto needs what its
-// least path needs.
+// memlock limit is smaller (Open checks that too); the passive path loads
+// its programs and rings (CAP_BPF) and attaches them to tc (CAP_NET_ADMIN).
+// ModeAuto needs what its least path needs.
 func Capabilities(m Mode) []linux.Capability {
 	switch m {
 	case ModeXDP:
 		return []linux.Capability{linux.CapNetRaw, linux.CapBPF, linux.CapNetAdmin}
+	case ModePassive:
+		// Load the programs and rings; attach them with tcx links.
+		return []linux.Capability{linux.CapBPF, linux.CapNetAdmin}
 	}
 	return []linux.Capability{linux.CapNetRaw}
 }
@@ -63,8 +67,11 @@ func missingCaps(m Mode) error {
 }
 
 func pathName(m Mode) string {
-	if m == ModeXDP {
+	switch m {
+	case ModeXDP:
 		return "AF_XDP capture"
+	case ModePassive:
+		return "passive capture"
 	}
 	return "AF_PACKET capture"
 }

@@ -76,8 +76,14 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 	if generic {
 		sockMode = afxdp.ModeCopy
 	}
+	frames := opts.Frames
+	if opts.BufferSize > 0 {
+		// -B is the memory of the whole capture: share it among the
+		// queues' UMEMs, in 2 KiB frames.
+		frames = uint32(max(opts.BufferSize/2048/uint64(len(queues)), 64))
+	}
 	for i, q := range queues {
-		s, err := afxdp.NewSocket(ifindex, q, afxdp.Config{Frames: opts.Frames, Mode: sockMode})
+		s, err := afxdp.NewSocket(ifindex, q, afxdp.Config{Frames: frames, Mode: sockMode})
 		if err == nil {
 			err = prog.Register(s)
 		}
@@ -97,7 +103,7 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
 		x.workers = append(x.workers, &xdpSource{
-			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex,
+			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex, taiOffset: taiOffset(),
 		})
 	}
 	return x, nil
@@ -112,10 +118,12 @@ type xdpSource struct {
 	ifindex int
 	poll    time.Duration
 
-	bufs     [][]byte
-	pinned   bool
-	received atomic.Uint64
-	closed   bool
+	bufs      [][]byte
+	stamps    []int64
+	taiOffset int64 // CLOCK_TAI - CLOCK_REALTIME
+	pinned    bool
+	received  atomic.Uint64
+	closed    bool
 }
 
 // pin locks the calling goroutine to its thread and, when cpu >= 0, the
@@ -146,17 +154,27 @@ func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	s.sock.Release()
 	if cap(s.bufs) < limit {
 		s.bufs = make([][]byte, limit)
+		s.stamps = make([]int64, limit)
 	}
-	k, err := s.sock.Receive(s.bufs[:limit], s.poll)
+	k, err := s.sock.ReceiveStamped(s.bufs[:limit], s.stamps[:limit], s.poll)
 	if err != nil {
 		return 0, fmt.Errorf("queue %d: %w", s.queue, err)
 	}
 	if k == 0 {
 		return 0, nil
 	}
-	now := time.Now().UnixNano()
+	// Each frame carries the kernel time the XDP program matched it;
+	// userspace time is the fallback for a driver without metadata.
+	now := int64(0)
 	for i, data := range s.bufs[:k] {
-		b.Packets[i].Info = packet.Info{Timestamp: now, CapLen: uint32(len(data)), WireLen: uint32(len(data)),
+		ts := s.stamps[i] - s.taiOffset
+		if s.stamps[i] == 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			ts = now
+		}
+		b.Packets[i].Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: uint32(len(data)),
 			LinkType: ethernetOnly, Ifindex: uint32(s.ifindex), Queue: uint16(s.queue)}
 		b.Packets[i].Data = data
 	}

@@ -29,7 +29,7 @@ type captureCmd struct {
 	libpcapFlag   `embed:""`
 
 	Interface   string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
-	Mode        string   `name:"mode" enum:"auto,xdp,packet" default:"auto" help:"Capture path: auto tries AF_XDP (zero-copy, copy, generic XDP) then AF_PACKET; xdp or packet forces one (${enum})."`
+	Mode        string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
 	Write       string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
 	Count       uint64   `short:"c" name:"count" placeholder:"N" help:"Stop after N packets."`
 	NoResolve   bool     `short:"n" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n)."`
@@ -42,7 +42,7 @@ type captureCmd struct {
 	PcapNG      bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
 	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
 	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
-	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each)."`
+	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
 	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
 	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
 	Expr        []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
@@ -56,7 +56,7 @@ type deviceFlags struct {
 	List      bool   `short:"D" name:"list-interfaces" help:"List the interfaces with their receive queues, link type and the capture modes each supports, then exit."`
 	Direction string `short:"Q" name:"direction" enum:"in,out,inout" default:"inout" help:"Capture the frames received (in), sent (out) or both (${enum})."`
 	NoPromisc bool   `short:"p" name:"no-promiscuous-mode" help:"Do not put the interface into promiscuous mode."`
-	BufferKiB uint64 `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer for frames waiting to be read, in KiB, as tcpdump -B (AF_PACKET: shared by its sockets; default 64 MiB per socket)."`
+	BufferKiB uint64 `short:"B" name:"buffer-size" placeholder:"KiB" help:"Kernel buffer for frames waiting to be read, in KiB, as tcpdump -B, for the whole capture: the passive rings (shared by the CPUs; default 64 MiB), AF_PACKET's rings (shared by its sockets; default 64 MiB per socket), AF_XDP's UMEMs (shared by the queues in 2 KiB frames; replaces --umem-frames)."`
 }
 
 // linkDescription is the text tcpdump prints in brackets after a live
@@ -166,6 +166,9 @@ func (c *captureCmd) Run(s *streams) error {
 	}
 	fmt.Fprintf(s.Err, "listening on %s, link-type %s (%s), snapshot length %d bytes\n", dev, capt.LinkType(), linkDescription(capt.LinkType()), c.Snaplen)
 	fmt.Fprintf(s.Err, "wring: capture path: %s\n", capt.Path())
+	if capt.TakesPackets() {
+		fmt.Fprintf(s.Err, "wring: dedicated mode: packets captured on %s are not delivered to this host\n", dev.Name)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

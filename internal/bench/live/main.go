@@ -1,13 +1,16 @@
 //go:build linux
 
 // Command live measures live capture on a veth pair between two network
-// namespaces, whole process against whole process: `wring capture` (AF_XDP
-// and AF_PACKET) and tcpdump, fed by the XDP live-frame generator
-// (internal/xdpgen) at paced rates and at its maximum. For each capturer
-// it reports the highest loss-free rate found, the loss at the maximum rate
-// with a filter that matches every frame and with one that matches 1%, and
-// the CPU time the capturing process used. It needs root. It prints a
-// markdown fragment for BENCHMARKS.md between <!-- bench --> markers.
+// namespaces, whole process against whole process: `wring capture`
+// (passive, AF_XDP and AF_PACKET) and tcpdump, every one given the same
+// kernel buffer (-B), fed by the XDP live-frame generator (internal/xdpgen)
+// at paced rates and at its maximum. For each capturer and each of several
+// series it measures the highest loss-free rate, the loss at the maximum
+// rate with a filter that matches every frame and with one that matches 1%,
+// the CPU time the capturing process used, and how many frames of a burst
+// its buffer holds while the process is stopped; it reports the median of
+// the series beside every series. It needs root. It prints a markdown
+// fragment for BENCHMARKS.md between <!-- bench --> markers.
 package main
 
 import (
@@ -41,6 +44,9 @@ var (
 	rateFl = flag.String("rates", "", "paced rates to try, Mpps, comma-separated (default 0.25,0.5,1,1.5,2,3)")
 	extra  = flag.String("wring-args", "", "extra flags for wring capture, space-separated (experiments)")
 	fifo   = flag.Int("fifo", 0, "run every capturer under SCHED_FIFO at this priority (chrt -f), 0 for the default policy")
+	bufKiB = flag.Int("buffer", 65536, "kernel buffer of every capturer in KiB (-B)")
+	series = flag.Int("series", 3, "series of runs per capturer; figures are their medians")
+	burst  = flag.Int("burst", 1_500_000, "frames of the burst sent while the capturer is stopped (0: no burst test)")
 )
 
 type capturer struct {
@@ -51,7 +57,8 @@ type capturer struct {
 
 type result struct {
 	offered  float64 // Mpps the generator achieved
-	sent     uint64
+	built    uint64  // frames the generator built
+	sent     uint64  // of those, frames meant to match
 	captured uint64
 	dropped  uint64
 	cpu      time.Duration
@@ -83,15 +90,19 @@ func main() {
 	build.Stderr = os.Stderr
 	check(build.Run())
 
+	B := strconv.Itoa(*bufKiB)
 	caps := []capturer{
+		{name: "wring passive", args: func(i, e string) []string {
+			return append(append([]string{wring, "capture", "-i", i, "--mode", "passive", "-B", B, "-w", "/dev/null"}, strings.Fields(*extra)...), e)
+		}},
 		{name: "wring AF_XDP", xdp: true, args: func(i, e string) []string {
-			return append(append([]string{wring, "capture", "-i", i, "--mode", "xdp", "-w", "/dev/null"}, strings.Fields(*extra)...), e)
+			return append(append([]string{wring, "capture", "-i", i, "--mode", "xdp", "-B", B, "-w", "/dev/null"}, strings.Fields(*extra)...), e)
 		}},
 		{name: "wring AF_PACKET", args: func(i, e string) []string {
-			return []string{wring, "capture", "-i", i, "--mode", "packet", "-w", "/dev/null", e}
+			return append(append([]string{wring, "capture", "-i", i, "--mode", "packet", "-B", B, "-w", "/dev/null"}, strings.Fields(*extra)...), e)
 		}},
 		{name: "tcpdump", args: func(i, e string) []string {
-			return []string{"tcpdump", "-i", i, "-n", "-w", "/dev/null", e}
+			return []string{"tcpdump", "-i", i, "-n", "-B", B, "-w", "/dev/null", e}
 		}},
 	}
 	rates := []float64{0.25, 0.5, 1, 1.5, 2, 3}
@@ -115,28 +126,43 @@ func main() {
 
 	type row struct {
 		c        capturer
-		lossFree float64
-		all, one result
-		runs     []result // every all-match run, paced and unpaced
+		lossFree []float64  // per series
+		all, one []result   // per series: unpaced, all match and 1% match
+		held     []result   // per series: the burst
+		runs     [][]result // per series: every all-match run, paced and unpaced
 	}
-	var rows []row
+	var rows []*row
 	for _, c := range caps {
 		if *only != "" && !strings.Contains(c.name, *only) {
 			continue
 		}
-		r := row{c: c}
-		for _, rate := range rates {
-			res := measure(pair, gidx, c, "udp", 1, rate)
-			fmt.Fprintf(os.Stderr, "live: %s at %.2f Mpps: offered %.2f, sent %d, captured %d, dropped %d, err %v\n",
-				c.name, rate, res.offered, res.sent, res.captured, res.dropped, res.err)
-			r.runs = append(r.runs, res)
+		rows = append(rows, &row{c: c})
+	}
+	// Series are interleaved (every capturer once, then again) so that a
+	// change in the machine's load falls on all of them alike.
+	for k := 0; k < *series; k++ {
+		for _, r := range rows {
+			c := r.c
+			var runs []result
+			for _, rate := range rates {
+				res := measure(pair, gidx, c, "udp", 1, rate, *frames, false)
+				fmt.Fprintf(os.Stderr, "live: series %d: %s at %.2f Mpps: offered %.2f, sent %d, captured %d, dropped %d, cpu %v, err %v\n",
+					k+1, c.name, rate, res.offered, res.sent, res.captured, res.dropped, res.cpu, res.err)
+				runs = append(runs, res)
+			}
+			all := measure(pair, gidx, c, "udp", 1, 0, *frames, false)
+			runs = append(runs, all)
+			one := measure(pair, gidx, c, "udp dst port 80", 100, 0, *frames, false)
+			r.runs = append(r.runs, runs)
+			r.all, r.one = append(r.all, all), append(r.one, one)
+			r.lossFree = append(r.lossFree, lossFreeRate(runs))
+			fmt.Fprintf(os.Stderr, "live: series %d: %s: loss-free %.2f; max: all %+v, 1%% %+v\n", k+1, c.name, lossFreeRate(runs), all, one)
+			if *burst > 0 {
+				h := measure(pair, gidx, c, "udp", 1, 0, *burst, true)
+				fmt.Fprintf(os.Stderr, "live: series %d: %s: burst of %d while stopped: captured %d, dropped %d, err %v\n", k+1, c.name, h.sent, h.captured, h.dropped, h.err)
+				r.held = append(r.held, h)
+			}
 		}
-		r.all = measure(pair, gidx, c, "udp", 1, 0)
-		r.runs = append(r.runs, r.all)
-		r.lossFree = lossFreeRate(r.runs)
-		r.one = measure(pair, gidx, c, "udp dst port 80", 100, 0)
-		fmt.Fprintf(os.Stderr, "live: %s max: all %+v, 1%% %+v\n", c.name, r.all, r.one)
-		rows = append(rows, r)
 	}
 
 	var b strings.Builder
@@ -145,21 +171,105 @@ func main() {
 		fmt.Fprintf(&b, "Every capturer ran under SCHED_FIFO priority %d (`chrt -f %d`). ", *fifo, *fifo)
 	}
 	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
-		"Runs with the all-match filter `udp`: paced (targets %v Mpps; the generator shares the two CPUs with the capturer, so the rate it achieves, offered, can fall short of the target) and unpaced; each is listed as offered Mpps:frames lost. "+
-		"Loss-free rate: the highest offered rate at or below which no run lost a frame. "+
-		"CPU: user+system time of the capturing process over the whole run. "+
+		"Every capturer is given the same kernel buffer, %d KiB (`-B %d`: tcpdump's ring; wring's passive rings, one per CPU; "+
+		"wring AF_PACKET's rings, one per fanout socket; wring AF_XDP's UMEMs, one per queue, in 2 KiB frames). "+
+		"%d series, interleaved; each figure is the median of the series, and every series is listed. "+
+		"Runs with the all-match filter `udp`: paced (targets %v Mpps; the generator shares the two CPUs with the capturer, so the rate it achieves, offered, can fall short of the target) and unpaced. "+
+		"Loss-free rate: in one series, the highest offered rate at or below which no run lost a frame. "+
+		"CPU: user+system time of the capturing process over the whole unpaced run, per million frames the generator built. "+
 		"Frames expected are the generator's own count (a per-CPU counter in its XDP program) of the frames it built, "+
-		"or with the 1%%-match filter of those it made to match; loss is expected minus captured.\n\n", *frames, rates)
-	b.WriteString("| capturer | loss-free rate (Mpps) | max rate, filter `udp` (all match): offered Mpps / loss / CPU s | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s | all-match runs by offered rate (Mpps:lost) |\n|---|---|---|---|---|\n")
+		"or with the 1%%-match filter of those it made to match; loss is expected minus captured. "+
+		"Burst: the capturer is stopped (SIGSTOP) while the generator sends %d frames as fast as it can, then resumed: "+
+		"the frames captured are those its buffer held.\n\n", *frames, *bufKiB, *bufKiB, *series, rates, *burst)
+	b.WriteString("| capturer | loss-free rate, Mpps (series) | max rate, `udp` (all match): offered Mpps / loss / CPU s per M frames | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s per M frames | burst held, frames (series) |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %.2f | %s | %s | %s |\n", r.c.name, r.lossFree, cell(r.all), cell(r.one), runList(r.runs))
+		fmt.Fprintf(&b, "| %s | **%.2f** (%s) | %s | %s | %s |\n", r.c.name, median(r.lossFree), floats(r.lossFree),
+			medianCell(r.all), medianCell(r.one), heldCell(r.held))
 	}
-	if len(rows) == 3 && rows[2].lossFree > 0 {
-		fmt.Fprintf(&b, "\nLoss-free rate against tcpdump: AF_XDP %.1fx, AF_PACKET %.1fx.\n",
-			rows[0].lossFree/rows[2].lossFree, rows[1].lossFree/rows[2].lossFree)
+	var tcp *row
+	for _, r := range rows {
+		if r.c.name == "tcpdump" {
+			tcp = r
+		}
+	}
+	if tcp != nil && median(tcp.lossFree) > 0 {
+		b.WriteString("\nLoss-free rate against tcpdump (medians):")
+		for _, r := range rows {
+			if r != tcp {
+				fmt.Fprintf(&b, " %s %.1fx;", r.c.name, median(r.lossFree)/median(tcp.lossFree))
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nEvery all-match run, by series, as offered Mpps:frames lost:\n\n")
+	for _, r := range rows {
+		for k, runs := range r.runs {
+			fmt.Fprintf(&b, "- %s, series %d: %s\n", r.c.name, k+1, runList(runs))
+		}
 	}
 	b.WriteString("<!-- /bench -->\n")
 	fmt.Print(b.String())
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func floats(v []float64) string {
+	var parts []string
+	for _, f := range v {
+		parts = append(parts, fmt.Sprintf("%.2f", f))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// medianCell gives the medians of offered rate, loss and CPU per million
+// frames over the series, then every series.
+func medianCell(rs []result) string {
+	var off, loss, cpu []float64
+	var each []string
+	for _, r := range rs {
+		if r.err != nil {
+			each = append(each, "error: "+r.err.Error())
+			continue
+		}
+		c := cpuPerM(r)
+		off, loss, cpu = append(off, r.offered), append(loss, r.loss()), append(cpu, c)
+		each = append(each, fmt.Sprintf("%.2f/%.3f%%/%.3f", r.offered, r.loss(), c))
+	}
+	return fmt.Sprintf("**%.2f / %.3f%% / %.3f** (%s)", median(off), median(loss), median(cpu), strings.Join(each, "; "))
+}
+
+func cpuPerM(r result) float64 {
+	if r.built == 0 {
+		return 0
+	}
+	return r.cpu.Seconds() / (float64(r.built) / 1e6)
+}
+
+func heldCell(rs []result) string {
+	if len(rs) == 0 {
+		return "not run"
+	}
+	var h []float64
+	var each []string
+	for _, r := range rs {
+		if r.err != nil {
+			each = append(each, "error: "+r.err.Error())
+			continue
+		}
+		h = append(h, float64(r.captured))
+		each = append(each, fmt.Sprintf("%d of %d", r.captured, r.sent))
+	}
+	return fmt.Sprintf("**%.0f** (%s)", median(h), strings.Join(each, "; "))
 }
 
 // lossFreeRate is the highest offered rate at or below which no run lost a
@@ -192,16 +302,11 @@ func runList(runs []result) string {
 	return strings.Join(parts, " ")
 }
 
-func cell(r result) string {
-	if r.err != nil {
-		return "error: " + r.err.Error()
-	}
-	return fmt.Sprintf("%.2f / %.3f%% (%d of %d) / %.2f", r.offered, r.loss(), r.dropped, r.sent, r.cpu.Seconds())
-}
-
-// measure runs one capturer against the generator at rate Mpps (0: as fast
-// as it goes) with one frame in matchEvery matching `udp dst port 80`.
-func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32, rate float64) result {
+// measure runs one capturer against the generator: n frames at rate Mpps
+// (0: as fast as it goes) with one frame in matchEvery matching `udp dst
+// port 80`. With stopped, the capturer is stopped (SIGSTOP) while the
+// generator sends and resumed afterwards: its buffer must hold the burst.
+func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32, rate float64, n int, stopped bool) result {
 	var res result
 	// veth hands XDP_TX frames to its peer only when the peer runs XDP: give
 	// the capturers that do not attach their own a pass-through program.
@@ -241,9 +346,17 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 	// (BPF_PROG_RUN may run it more often than asked: an interrupted run
 	// restarts), so what should arrive is known independently of the
 	// capturer.
+	if stopped {
+		_ = cmd.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(100 * time.Millisecond)
+	}
 	var genFrames, genMatches uint64
-	genFrames, genMatches, res.offered, res.err = generate(p, gidx, matchEvery, rate)
-	res.sent = genFrames
+	genFrames, genMatches, res.offered, res.err = generate(p, gidx, matchEvery, rate, n)
+	if stopped {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		time.Sleep(time.Second)
+	}
+	res.sent, res.built = genFrames, genFrames
 	if matchEvery > 1 {
 		res.sent = genMatches
 	}
@@ -318,10 +431,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, " | ")
 }
 
-// generate sends *frames frames from both CPUs, paced to rate Mpps in
+// generate sends n frames from both CPUs, paced to rate Mpps in
 // chunks when rate > 0, and returns the generator's own counts of the frames
 // it built and of those it made to match, and the rate achieved.
-func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (built, matches uint64, mpps float64, err error) {
+func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64, n int) (built, matches uint64, mpps float64, err error) {
 	var g *xdpgen.Generator
 	if err := netns.Do(p.NSB, func() error {
 		var err error
@@ -332,7 +445,7 @@ func generate(p *netns.Pair, gidx int, matchEvery uint32, rate float64) (built, 
 	}
 	defer g.Close()
 	const chunk = 4096
-	per := uint32(*frames / 2)
+	per := uint32(n / 2)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	start := time.Now()

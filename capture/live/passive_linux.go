@@ -1,0 +1,465 @@
+//go:build linux
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/wringcap/wring/capture"
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/passive"
+	unix "github.com/wringcap/wring/internal/linux"
+	jitebpf "github.com/wringcap/wring/jit/ebpf"
+	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/verifier"
+)
+
+// DefaultPassiveBuffer is the ring memory of a passive capture when
+// Options.Buffer is zero: 64 MiB shared out among the CPUs' rings, about
+// 760,000 60-byte frames (88 bytes of ring each).
+const DefaultPassiveBuffer = 64 << 20
+
+// ringPoll is the longest a passive worker waits before it looks at its
+// ring again: the bound on how long a packet waits there when the ring is
+// not filling up (the program then does not wake the reader).
+const ringPoll = 5 * time.Millisecond
+
+// passivePath is the passive kernel path: tc ingress and egress programs
+// copying matching packets into one BPF ring buffer per CPU.
+type passivePath struct {
+	probe    *passive.Probe
+	workers  []worker
+	inKernel bool
+	ringSize uint32
+	stampFD  int           // a socket asking for receive timestamps, -1 if none
+	linkType spec.LinkType // of the frames the programs copy
+}
+
+func (p *passivePath) describe() string {
+	where := "every packet to userspace"
+	if p.inKernel {
+		where = "filter in the kernel"
+	}
+	return fmt.Sprintf("passive: tc ingress and egress (tcx) copying into %d BPF ring buffer(s) of %d KiB, %s; the host receives every packet as before",
+		len(p.workers), p.ringSize>>10, where)
+}
+
+// ringBytes shares total bytes out among n rings: the largest power of two
+// no larger than total/n, at least one page.
+func ringBytes(total uint64, n int) uint32 {
+	per := total / uint64(max(n, 1))
+	r := uint64(os.Getpagesize())
+	for r*2 <= per && r*2 <= 1<<30 {
+		r *= 2
+	}
+	return uint32(r)
+}
+
+// passiveFilter returns the classic program the passive path runs: the
+// kernel program (tc sees VLAN tags in metadata, as an AF_PACKET socket
+// filter does), restricted to untagged packets when it reads no VLAN
+// metadata and to one queue for IF@Q.
+func passiveFilter(dev Device, opts Options) (*verifier.Program, error) {
+	k := opts.Filters.Kernel
+	if k == nil && dev.Queue < 0 {
+		return nil, nil
+	}
+	var prog spec.Program
+	if k != nil {
+		prog = k.Instructions()
+		vlan := verifier.Ancillary(spec.AncVLANTagPresent) | verifier.Ancillary(spec.AncVLANTag) | verifier.Ancillary(spec.AncVLANTPID)
+		if k.Extensions()&vlan == 0 {
+			prog = untaggedOnly(prog)
+		}
+	} else {
+		prog = accept(opts.Snaplen)
+	}
+	if dev.Queue >= 0 {
+		prog = queueFilter(prog, dev.Name, dev.Queue)
+	}
+	return verifier.Verify(prog, verifier.Options{})
+}
+
+// passiveUsable says whether the passive path can capture ifc: one
+// interface (not any), whose frames at tc start with the header of the
+// link type libpcap reports for it (Ethernet and loopback: the MAC header;
+// tun and IP tunnels: the IP header).
+func passiveUsable(ifc iface) error {
+	switch {
+	case ifc.index == 0:
+		return errors.New("the passive path needs one interface, not any")
+	case ifc.cooked:
+		return fmt.Errorf("the passive path captures Ethernet, loopback and raw IP devices, %s is %s", ifc.name, hwName(ifc.hwType))
+	}
+	return nil
+}
+
+func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
+	ifindex := ifc.index
+	p := &passivePath{stampFD: stampReceives(), linkType: ifc.linkType}
+	ps := passive.Spec{Snaplen: min(opts.Snaplen, passive.MaxSnaplen)}
+	vp, err := passiveFilter(dev, opts)
+	if err != nil {
+		return nil, fmt.Errorf("passive: %w", err)
+	}
+	if vp != nil {
+		regs := jitebpf.DefaultRegisters()
+		insns, err := jitebpf.Translate(vp, jitebpf.Options{
+			Target:       jitebpf.SocketFilter,
+			MatchLabel:   passive.MatchLabel,
+			NoMatchLabel: passive.NoMatchLabel,
+			StackOffset:  passive.StackOffset,
+		})
+		switch {
+		case err == nil:
+			ps.Filter, ps.MatchLen = insns, regs.A
+			ps.MinLen = absoluteEnd(vp.Instructions())
+			p.inKernel = true
+		case dev.Queue >= 0:
+			return nil, fmt.Errorf("passive: the queue check cannot run in the kernel: %w", err)
+		default:
+			opts.Log("capture %s: the filter cannot run in the kernel, it runs in userspace: %v", dev, err)
+		}
+	} else {
+		p.inKernel = opts.Filters.InBand == nil
+	}
+	total := opts.BufferSize
+	if total == 0 {
+		total = DefaultPassiveBuffer
+	}
+	probe, err := loadPassive(ps, total)
+	if err != nil {
+		return nil, err
+	}
+	p.probe = probe
+	p.ringSize = ringBytes(total, probe.Rings())
+	veth := unix.Driver(dev.Name) == "veth"
+	off := taiOffset()
+	var rings []*ringSource
+	closeRings := func() {
+		for _, r := range rings {
+			r.close()
+		}
+	}
+	for i := 0; i < probe.Rings(); i++ {
+		rd, err := passive.NewReader(probe.Ring(i))
+		if err != nil {
+			closeRings()
+			p.close()
+			return nil, fmt.Errorf("passive: reader of ring %d: %w", i, err)
+		}
+		cpu := -1
+		if len(opts.CPUs) > 0 {
+			cpu = opts.CPUs[i%len(opts.CPUs)]
+		}
+		rings = append(rings, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
+			veth: veth, taiOffset: off, linkType: ifc.linkType})
+	}
+	cpu := -1
+	if len(opts.CPUs) > 0 {
+		cpu = opts.CPUs[0]
+	}
+	p.workers = []worker{&mergedSource{rings: rings, cpu: cpu, poll: opts.Poll, linkType: ifc.linkType}}
+	// Attach last: every ring has its reader before the first packet. On a
+	// loopback device every packet sent is also received: take it once,
+	// on ingress, as libpcap does (it drops the outgoing copies there).
+	in, out := opts.Direction != Out, opts.Direction != In
+	if ifc.hwType == arphrdLoopback {
+		out = false
+	}
+	if err := probe.Attach(ifindex, in, out); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// loadPassive loads the programs with rings sized from total bytes.
+func loadPassive(ps passive.Spec, total uint64) (*passive.Probe, error) {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("passive: possible cpus: %w", err)
+	}
+	ps.RingBytes = ringBytes(total, n)
+	return passive.Load(ps)
+}
+
+func (p *passivePath) close() {
+	if p.probe != nil {
+		_ = p.probe.Detach()
+	}
+	for _, w := range p.workers {
+		w.close()
+	}
+	if p.probe != nil {
+		_ = p.probe.Close()
+	}
+	if p.stampFD >= 0 {
+		_ = unix.Close(p.stampFD)
+		p.stampFD = -1
+	}
+}
+
+// stampReceives makes the kernel stamp every packet it receives, as it
+// does while tcpdump runs: it opens a socket with SO_TIMESTAMPNS, which
+// turns the kernel's receive stamping on for as long as the socket is open.
+// The ingress program then records the kernel's own receive time
+// (skb->tstamp), the stamp tcpdump reports, rather than the later time the
+// tc hook ran. It returns the socket, or -1 when it cannot (the program
+// then reads the TAI clock).
+func stampReceives() int {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// ringSource is one CPU's ring: its reader, the records read from it and
+// not yet handed out, and its books.
+type ringSource struct {
+	rd        *passive.Reader
+	probe     *passive.Probe
+	ring      int
+	cpu       int
+	poll      time.Duration
+	veth      bool
+	taiOffset int64
+	linkType  spec.LinkType
+
+	recs     [][]byte // the records of the last read, in the ring
+	pend     [][]byte // of recs, those not handed out yet
+	received atomic.Uint64
+	closed   atomic.Bool
+}
+
+// refill gives the records handed out before back to the kernel and reads
+// the ring's records, waiting up to timeout for some when there are none.
+// It must be called only once every record read before has been handed
+// out and the batch holding them is done.
+func (s *ringSource) refill(timeout time.Duration) error {
+	if s.recs == nil {
+		s.recs = make([][]byte, capture.MaxBatch)
+	}
+	k, err := s.rd.Read(s.recs, timeout)
+	if err != nil {
+		return fmt.Errorf("ring %d: %w", s.ring, err)
+	}
+	s.pend = s.recs[:k]
+	return nil
+}
+
+// headTime returns the wall time of the next pending record.
+func (s *ringSource) headTime() int64 {
+	h, _, err := passive.Parse(s.pend[0])
+	if err != nil {
+		return 0
+	}
+	if h.Realtime {
+		return h.Time
+	}
+	return h.Time - s.taiOffset
+}
+
+// take fills p with the next pending record.
+func (s *ringSource) take(p *packet.Packet) error {
+	h, data, err := passive.Parse(s.pend[0])
+	if err != nil {
+		return fmt.Errorf("ring %d: %w", s.ring, err)
+	}
+	s.pend = s.pend[1:]
+	q := h.Queue
+	if h.Dir == passive.In && !s.veth && q > 0 {
+		q-- // drivers record receive queue q as q+1
+	}
+	ts := h.Time
+	if !h.Realtime {
+		ts -= s.taiOffset
+	}
+	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
+		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
+	p.Data = data
+	s.received.Add(1)
+	return nil
+}
+
+// stats reports the ring's books. Records still in the ring when the
+// capture stopped were copied but never read: they are counted as dropped,
+// with their number in the detail.
+func (s *ringSource) stats() (QueueStats, uint64, uint64) {
+	st := QueueStats{Queue: s.ring, Received: s.received.Load()}
+	c, err := s.probe.Counters(s.ring)
+	if err != nil {
+		st.DropDetail = err.Error()
+		return st, 0, 0
+	}
+	st.Seen = c.Seen
+	st.FilteredOut = c.Seen - c.Matched
+	st.Dropped = c.Dropped
+	var unread uint64
+	if c.Matched > c.Dropped+st.Received {
+		unread = c.Matched - c.Dropped - st.Received
+	}
+	st.Dropped += unread
+	return st, c.Dropped, unread
+}
+
+func (s *ringSource) close() {
+	if !s.closed.Swap(true) {
+		_ = s.rd.Close()
+	}
+}
+
+// mergedSource is the passive path's one source: it reads every CPU's ring
+// and hands out their records in timestamp order, so that a flow whose
+// packets are processed on different CPUs (a request received on one, its
+// reply sent from another) comes out in order, as from tcpdump's single
+// socket. Records that reach their rings later than a batch already
+// handed out, with an earlier stamp, stay out of order: only packets
+// processed within the same few microseconds on different CPUs.
+type mergedSource struct {
+	rings    []*ringSource
+	cpu      int
+	poll     time.Duration
+	linkType spec.LinkType
+	pinned   bool
+}
+
+// ReadBatch reads every ring whose records have all been handed out
+// (giving their space back to the kernel), waits up to ringPoll when no
+// ring has any, and hands out up to limit records, oldest first. The
+// packets' data points into the rings, without a copy, and is valid until
+// the next ReadBatch.
+func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !m.pinned {
+		m.pinned = true
+		if err := pin(m.cpu); err != nil {
+			return 0, err
+		}
+	}
+	any := false
+	for _, r := range m.rings {
+		if len(r.pend) == 0 {
+			if err := r.refill(0); err != nil {
+				return 0, err
+			}
+		}
+		any = any || len(r.pend) > 0
+	}
+	if !any {
+		// The program wakes a reader only when its ring fills up (see
+		// passive.WakeFraction): wait on the first ring for at most
+		// ringPoll, then look at them all.
+		if err := m.rings[0].refill(min(m.poll, ringPoll)); err != nil {
+			return 0, err
+		}
+		for _, r := range m.rings[1:] {
+			if err := r.refill(0); err != nil {
+				return 0, err
+			}
+		}
+	}
+	n := 0
+	for n < limit {
+		var best *ringSource
+		var bestTime int64
+		for _, r := range m.rings {
+			if len(r.pend) == 0 {
+				continue
+			}
+			if t := r.headTime(); best == nil || t < bestTime {
+				best, bestTime = r, t
+			}
+		}
+		if best == nil {
+			break
+		}
+		if err := best.take(&b.Packets[n]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// LinkType returns the interface's link type.
+func (m *mergedSource) LinkType() spec.LinkType { return m.linkType }
+
+// Queue returns 0: the source reads every ring.
+func (m *mergedSource) Queue() int { return 0 }
+
+// Close closes the rings' readers.
+func (m *mergedSource) Close() error { m.close(); return nil }
+
+// KernelDropped returns the packets the filter matched that found their
+// ring full, over all rings.
+func (m *mergedSource) KernelDropped() uint64 {
+	var d uint64
+	for _, r := range m.rings {
+		if c, err := r.probe.Counters(r.ring); err == nil {
+			d += c.Dropped
+		}
+	}
+	return d
+}
+
+// stats adds up the rings' books; the detail gives each ring's.
+func (m *mergedSource) stats() QueueStats {
+	t := QueueStats{Queue: 0}
+	var full, unread uint64
+	var detail []string
+	for _, r := range m.rings {
+		st, f, u := r.stats()
+		t.Seen += st.Seen
+		t.FilteredOut += st.FilteredOut
+		t.Dropped += st.Dropped
+		t.Received += st.Received
+		full += f
+		unread += u
+		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
+	}
+	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
+	return t
+}
+
+func (m *mergedSource) close() {
+	for _, r := range m.rings {
+		r.close()
+	}
+}
+
+// absoluteEnd returns the end of the furthest absolute packet load of a
+// classic program (ld [k], ldx 4*([k]&0xf)): a packet shorter than that
+// could make the kernel end the translated filter early (see
+// passive.Spec.MinLen).
+func absoluteEnd(p spec.Program) uint32 {
+	var end uint32
+	for _, ins := range p {
+		var e uint32
+		switch {
+		case ins.Class() == spec.ClassLD && ins.Mode() == spec.ModeABS && !spec.IsAncillary(ins.K):
+			e = ins.K + map[uint16]uint32{spec.SizeW: 4, spec.SizeH: 2, spec.SizeB: 1}[ins.Size()]
+		case ins.Class() == spec.ClassLDX && ins.Mode() == spec.ModeMSH && !spec.IsAncillary(ins.K):
+			e = ins.K + 1
+		}
+		if e > end && e < spec.AncillaryBase {
+			end = e
+		}
+	}
+	return end
+}
+
+// TakesPackets reports whether the capture takes the packets it captures
+// away from the host (AF_XDP): the host's stack never receives them.
+func (c *Capture) TakesPackets() bool { return c.xdp != nil }
