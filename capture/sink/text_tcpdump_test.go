@@ -1,0 +1,310 @@
+package sink
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/capture/sample"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/spec"
+)
+
+// flagSets are the tcpdump flag sets TestTextLikeTcpdump compares, with
+// the options that mean the same.
+var flagSets = []struct {
+	name  string
+	flags []string
+	o     TextOptions
+	dump  bool // a raw dump: must match for every packet
+}{
+	{"none", nil, TextOptions{}, false},
+	{"-v", []string{"-v"}, TextOptions{Verbose: 1}, false},
+	{"-e", []string{"-e"}, TextOptions{LinkHeader: true}, false},
+	{"-tt", []string{"-tt"}, TextOptions{TimeFormat: 2}, false},
+	{"-x", []string{"-x"}, TextOptions{Hex: 1}, true},
+	{"-X", []string{"-X"}, TextOptions{Hex: 1, HexASCII: true}, true},
+	{"-A", []string{"-A"}, TextOptions{ASCII: 1}, true},
+}
+
+// tcpdumpOutput runs tcpdump -n -r file with flags in UTC, or reads the
+// output cached under $WRING_TCPDUMP_CACHE (a development aid: the corpus
+// takes minutes to print seven times).
+func tcpdumpOutput(t *testing.T, file string, flags []string) []byte {
+	cache := os.Getenv("WRING_TCPDUMP_CACHE")
+	var cf string
+	if cache != "" {
+		name := strings.TrimPrefix(strings.Join(flags, ""), "-")
+		if name == "" {
+			name = "none"
+		}
+		cf = filepath.Join(cache, filepath.Base(file)+"."+name)
+		if b, err := os.ReadFile(cf); err == nil {
+			return b
+		}
+	}
+	args := append([]string{"-n", "-r", file}, flags...)
+	cmd := exec.Command("tcpdump", args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	_ = cmd.Run() // damaged files end with an error after their packets
+	if cf != "" {
+		os.WriteFile(cf, out.Bytes(), 0o644)
+	}
+	return out.Bytes()
+}
+
+type capturedPacket struct {
+	info packet.Info
+	data []byte
+	rec  packet.Record
+}
+
+func readCapture(t *testing.T, file string) []capturedPacket {
+	r, err := pcapfile.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	var out []capturedPacket
+	for {
+		var c capturedPacket
+		d, err := r.ReadPacket(&c.info)
+		if errors.Is(err, io.EOF) || err != nil {
+			return out
+		}
+		c.data = append([]byte(nil), d...)
+		packet.Parse(c.info, c.data, &c.rec)
+		out = append(out, c)
+	}
+}
+
+// class names the protocol a packet is counted under: the innermost layer
+// wring's parse record decodes.
+func class(r *packet.Record) string {
+	switch r.LinkType() {
+	case spec.LinkEthernet, spec.LinkLinuxSLL, spec.LinkNull, spec.LinkLoop, spec.LinkRaw, spec.LinkIPv4, spec.LinkIPv6:
+	default:
+		return "other link"
+	}
+	switch r.IPVersion() {
+	case 0:
+		if r.EtherType() == 0x0806 {
+			return "ARP"
+		}
+		if r.LinkType() == spec.LinkEthernet {
+			return "Ethernet"
+		}
+		return "other link"
+	}
+	if r.L4Off() == spec.NoOffset || r.Flags()&spec.RecFlagLaterFragment != 0 {
+		if r.IPVersion() == 4 {
+			return "IPv4"
+		}
+		return "IPv6"
+	}
+	switch r.IPProto() {
+	case packet.ProtoTCP, packet.ProtoUDP:
+		if r.SrcPort() == 53 || r.DstPort() == 53 {
+			return "DNS"
+		}
+		if r.IPProto() == packet.ProtoTCP {
+			return "TCP"
+		}
+		return "UDP"
+	case packet.ProtoICMP:
+		return "ICMP"
+	case packet.ProtoICMPv6:
+		return "ICMPv6"
+	}
+	if r.IPVersion() == 4 {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// mustMatch are the classes whose well-formed packets must print exactly
+// as tcpdump prints them.
+var mustMatch = map[string]bool{"Ethernet": true, "ARP": true, "IPv4": true, "IPv6": true, "TCP": true, "UDP": true, "ICMP": true, "ICMPv6": true, "DNS": true}
+
+// knownDifferences bounds, per flag set and category, the packets printed
+// differently from tcpdump: the counts may fall, never rise.
+var knownDifferences = map[string]int{}
+
+type tally struct{ same, total int }
+
+// TestTextLikeTcpdump prints every packet of tcpdump's corpus and the
+// bundled sample with each flag set and compares the text line by line
+// with tcpdump -n's.
+func TestTextLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	files := corpus.Files(t, "tcpdump")
+	smp := filepath.Join(t.TempDir(), "sample.pcap")
+	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, smp)
+	sort.Strings(files)
+
+	lines := map[string]map[string]*tally{} // flag set -> class -> lines
+	diffs := map[string]int{}               // "flags|category" -> packets
+	examples := map[string]string{}
+	for _, fs := range flagSets {
+		lines[fs.name] = map[string]*tally{}
+	}
+	for _, f := range files {
+		pk := readCapture(t, f)
+		if len(pk) == 0 {
+			continue
+		}
+		for _, fs := range flagSets {
+			ref := string(tcpdumpOutput(t, f, fs.flags))
+			o := fs.o
+			o.Loc = time.UTC
+			pr := printer{o: o, loc: time.UTC}
+			ts := printer{o: o, loc: time.UTC}
+			for i := range pk {
+				c := &pk[i]
+				pr.b = pr.b[:0]
+				pr.packet(&c.info, c.data)
+				got := pr.b
+				// tcpdump's text for this packet runs to the start of the
+				// next packet's time stamp.
+				var block string
+				if i+1 < len(pk) {
+					ts.b = ts.b[:0]
+					ts.timestamp(&pk[i+1].info)
+					next := "\n" + string(ts.b)
+					if n := &pk[i+1].info; n.CapLen == 0 || n.WireLen == 0 || n.WireLen < n.CapLen || n.WireLen > maxSnaplen || n.CapLen > maxSnaplen {
+						next = "\n[Invalid header"
+					}
+					if j := strings.Index(ref, next); j >= 0 {
+						block, ref = ref[:j+1], ref[j+1:]
+					} else {
+						block, ref = ref, ""
+					}
+				} else {
+					block, ref = ref, ""
+				}
+				cl := class(&c.rec)
+				tl := lines[fs.name][cl]
+				if tl == nil {
+					tl = &tally{}
+					lines[fs.name][cl] = tl
+				}
+				want := strings.SplitAfter(block, "\n")
+				have := strings.SplitAfter(string(got), "\n")
+				for k, l := range want {
+					if l == "" {
+						continue
+					}
+					tl.total++
+					if k < len(have) && have[k] == l {
+						tl.same++
+					}
+				}
+				if fs.dump {
+					// The dump is the end of tcpdump's text; what comes
+					// before it is the decoded line.
+					dump := string(got[pr.dumpStart:])
+					ok := strings.HasSuffix(block, dump)
+					if ok && fs.o.ASCII > 0 {
+						ok = !strings.Contains(block[:len(block)-len(dump)], "\n")
+					} else if ok {
+						ok = strings.Count(block, "\n\t0x") == strings.Count(dump, "\n\t0x")
+					}
+					if !ok {
+						key := fs.name + "|dump"
+						diffs[key]++
+						if _, ok := examples[key]; !ok {
+							examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
+						}
+					}
+					continue
+				}
+				if block == string(got) {
+					continue
+				}
+				cat := category(cl, &c.rec, pr.undecoded, block)
+				key := fs.name + "|" + cat
+				diffs[key]++
+				if _, ok := examples[key]; !ok {
+					examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
+				}
+			}
+		}
+	}
+	// The tables.
+	var sb strings.Builder
+	classes := []string{"Ethernet", "ARP", "IPv4", "IPv6", "TCP", "UDP", "ICMP", "ICMPv6", "DNS", "other link"}
+	fmt.Fprintf(&sb, "%-10s", "lines")
+	for _, cl := range classes {
+		fmt.Fprintf(&sb, " %15s", cl)
+	}
+	sb.WriteString("\n")
+	for _, fs := range flagSets {
+		fmt.Fprintf(&sb, "%-10s", fs.name)
+		for _, cl := range classes {
+			tl := lines[fs.name][cl]
+			if tl == nil || tl.total == 0 {
+				fmt.Fprintf(&sb, " %15s", "-")
+				continue
+			}
+			fmt.Fprintf(&sb, " %6.2f%% %7d", 100*float64(tl.same)/float64(tl.total), tl.total)
+		}
+		sb.WriteString("\n")
+	}
+	t.Logf("identical lines per flag set and class (share, tcpdump lines):\n%s", sb.String())
+	keys := make([]string, 0, len(diffs))
+	for k := range diffs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return diffs[keys[i]] > diffs[keys[j]] })
+	var db strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&db, "%6d  %s\n", diffs[k], k)
+	}
+	t.Logf("packets printed differently, by flag set and category:\n%s", db.String())
+	if testing.Verbose() {
+		for _, k := range keys {
+			t.Logf("%s: %s", k, examples[k])
+		}
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "|well-formed ") || strings.HasSuffix(k, "|dump") {
+			t.Errorf("%d packets: %s: %s", diffs[k], k, examples[k])
+			continue
+		}
+		if n, ok := knownDifferences[k]; !ok || diffs[k] > n {
+			t.Errorf("%s: %d packets differ, at most %d known", k, diffs[k], n)
+		}
+	}
+}
+
+// category says why a packet prints differently: something tcpdump decodes
+// here and this printer does not, a damaged packet, or (the failures) a
+// well-formed packet of a class that must match.
+func category(cl string, r *packet.Record, undecoded, ref string) string {
+	switch {
+	case undecoded != "":
+		return "not decoded: " + undecoded
+	case r.Flags()&(spec.RecFlagMalformed|spec.RecFlagTruncated) != 0 || r.CapLen() < r.WireLen() || strings.Contains(ref, "[|"):
+		return "damaged " + cl
+	case !mustMatch[cl]:
+		return cl
+	}
+	return "well-formed " + cl
+}
