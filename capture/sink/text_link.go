@@ -103,6 +103,11 @@ func (p *printer) ether(off, length, caplen int) int {
 		caplen -= 4
 		hdrlen += 4
 	}
+	if lt == 0x88e5 || lt == 0xd28b || lt == 0x8870 {
+		// MACsec, Arista and jumbo LLC: tcpdump decodes these.
+		p.skip("ethertype")
+		return hdrlen
+	}
 	if lt <= 1500 {
 		// An IEEE 802.3 length: LLC follows, which is not decoded; tcpdump's
 		// header length includes the LLC header it decodes.

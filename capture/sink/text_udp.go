@@ -71,6 +71,8 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case sport == 53 || dport == 53:
 			p.dnsPrint(cp, length, false)
 			return
+		case p.has(cp+2, 1) && p.pkt[cp+2] == 2 && (atalkPort(sport) || atalkPort(dport)):
+			p.skip("appletalk")
 		case udpDecodedPort(sport, dport):
 			p.skip("udp payload")
 		}
@@ -102,20 +104,24 @@ func (p *printer) udpSum(ver, ipOff, off, length int, field uint16) {
 // udpDecodedPort reports whether tcpdump decodes the payload of a UDP
 // datagram between these ports as some protocol not decoded here.
 func udpDecodedPort(sport, dport uint16) bool {
-	either := func(ports ...uint16) bool {
-		for _, x := range ports {
-			if sport == x || dport == x {
-				return true
-			}
-		}
-		return false
-	}
-	if either(5353, 137, 138, 69, 161, 162, 123, 67, 68, 520, 521, 496, 500, 4500, 1645, 1646, 1812, 1813, 1700, 3799,
-		1701, 5060, 2123, 2152, 3386, 1985, 3784, 3785, 4784, 6784, 5246, 5247, 12222, 12223, 6081, 4789, 8472, 4341, 4342,
-		6343, 9995, 2055, 4739, 514, 547, 546, 111, 2049, 5355, 5678, 7000, 1812, 3503, 1645, 319, 320, 30490, 646, 4754,
-		1935, 1293, 8467, 4342, 5000, 2154, 6696, 8805, 3868, 6632, 3222, 1719, 1720, 5351, 5004, 5005, 6363, 2443, 1027,
-		2000, 4500, 5059) {
+	switch dport {
+	case 3784, 3785, 6784, 4784, 1985, 12223, 3456, 4567:
 		return true
 	}
+	if sport == 49152 || sport == 12223 {
+		return true
+	}
+	for _, x := range [...]uint16{5359, 654, 6696, 6697, 68, 67, 496, 547, 546, 6081, 8231, 500, 4500, 7500, 8500, 88,
+		750, 1701, 646, 4342, 701, 12222, 921, 3503, 6635, 5353, 138, 137, 123, 698, 8472, 319, 320, 1646, 1700, 3799,
+		1813, 1812, 1645, 521, 520, 6343, 5060, 162, 161, 30490, 514, 69, 525, 1589, 4790, 4789, 2104, 2103, 17754} {
+		if sport == x || dport == x {
+			return true
+		}
+	}
 	return (sport >= 7000 && sport <= 7009) || (dport >= 7000 && dport <= 7009)
+}
+
+// atalkPort reports the ports tcpdump takes for AppleTalk over UDP.
+func atalkPort(port uint16) bool {
+	return port-16512 < 128 || port-200 < 128 || port-768 < 128
 }
