@@ -207,9 +207,16 @@ func (p *printer) icmpUnreach(off int, code uint8, ipdst int) bool {
 // icmp6Print decodes the common ICMPv6 messages at off (icmp6_print).
 func (p *printer) icmp6Print(off, length, ipOff int) {
 	p.proto = "icmp6"
+	if length == 0 {
+		p.s("ICMP6, length 0 (invalid)")
+		return
+	}
 	typ := p.u8(off)
 	if p.jumped {
 		return
+	}
+	if p.o.Verbose > 0 {
+		p.skip("icmp6 verbose")
 	}
 	p.s("ICMP6, ")
 	switch typ {
@@ -242,8 +249,7 @@ func (p *printer) icmp6Print(off, length, ipOff int) {
 // arp decodes an ARP or RARP packet at off (arp_print).
 func (p *printer) arp(off, length, caplen int) {
 	p.proto = "arp"
-	if !p.has(off, 8) {
-		p.trunc()
+	if !p.check(off, 8) {
 		return
 	}
 	hrd, pro, op := p.be16(off), p.be16(off+2), p.be16(off+6)
@@ -256,8 +262,7 @@ func (p *printer) arp(off, length, caplen int) {
 	spa := sha + hln
 	tha := spa + pln
 	tpa := tha + hln
-	if !p.has(tpa, pln) {
-		p.trunc()
+	if !p.check(tpa, pln) {
 		return
 	}
 	if !p.o.LinkHeader {
@@ -346,7 +351,8 @@ func (p *printer) arp(off, length, caplen int) {
 		p.s(" at ")
 		paddr(spa)
 	default:
-		p.defaultPrint(off, caplen)
+		// arp_print dumps an unknown operation even with -x/-X/-A.
+		p.hexASCII("\n\t", off, caplen)
 		return
 	}
 	p.s(", length ")

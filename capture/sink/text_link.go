@@ -254,14 +254,8 @@ func (p *printer) raw(lt spec.LinkType, length int) {
 	if p.o.LinkHeader {
 		p.s("ip: ")
 	}
-	switch lt {
-	case spec.LinkIPv4:
-		p.ip(0, length)
-		return
-	case spec.LinkIPv6:
-		p.ip6(0, length)
-		return
-	}
+	// tcpdump decodes LINKTYPE_IPV4 and LINKTYPE_IPV6 by the version
+	// field too.
 	switch p.u8(0) & 0xf0 {
 	case 0x40:
 		p.ip(0, length)

@@ -303,10 +303,11 @@ func (p *printer) packet(info *packet.Info, data []byte) {
 	p.pkt = nil
 }
 
-// suppressDefault is tcpdump's ndo_suppress_default_print: with a raw dump
-// requested, undecoded data is not also dumped by the decoders.
+// suppressDefault is tcpdump's ndo_suppress_default_print: with a hex dump
+// requested (-x/-X, not -A), undecoded data is not also dumped by the
+// decoders.
 func (p *printer) suppressDefault() bool {
-	return p.o.Hex > 0 || p.o.ASCII > 0
+	return p.o.Hex > 0
 }
 
 // defaultPrint is ND_DEFAULTPRINT: hex and ASCII of undecoded bytes.

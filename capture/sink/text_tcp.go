@@ -429,6 +429,18 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32) bool {
 			p.s(" ecr ")
 			p.u(uint64(p.be32(cp + 4)))
 		case 0, 1, 4:
+		case 20:
+			datalen = 2
+			switch lencheck(2) {
+			case 1:
+				return bad()
+			case 2:
+				return truncd()
+			}
+			p.s(" cap ")
+			p.hexN(uint64(p.u8(cp)), 2)
+			p.s(" id ")
+			p.u(uint64(p.u8(cp + 1)))
 		case 28:
 			datalen = 2
 			switch lencheck(2) {

@@ -66,6 +66,13 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 			p.udpSum(ver, ipOff, off, length, p.be16(off+6))
 		}
 	}
+	if !p.o.Quiet && p.has(cp+4, 4) {
+		// Sun RPC to or from NFS, which tcpdump decodes.
+		if d := p.be32(cp + 4); (dport == 2049 && d == 0) || (sport == 2049 && d == 1) {
+			p.skip("nfs")
+			return
+		}
+	}
 	if !p.o.Quiet {
 		switch {
 		case sport == 53 || dport == 53:
