@@ -81,13 +81,19 @@ func FuzzTextPrinter(f *testing.F) {
 	for _, c := range samplePackets(f)[:64] {
 		f.Add(uint16(spec.LinkEthernet), uint32(len(c.data)), c.data)
 	}
+	// One printer per flag set for the whole run, as a sink keeps one:
+	// its connection table carries over from packet to packet.
+	printers := make([]printer, len(flagSets))
+	for i, fs := range flagSets {
+		printers[i] = printer{o: fs.o, loc: time.UTC}
+		printers[i].o.Verbose = 2
+	}
 	f.Fuzz(func(t *testing.T, lt uint16, wire uint32, data []byte) {
 		data = data[:len(data):len(data)]
 		info := packet.Info{CapLen: uint32(len(data)), WireLen: wire, LinkType: spec.LinkType(lt), Timestamp: 1}
-		for _, fs := range flagSets {
-			o := fs.o
-			o.Verbose = 2
-			pr := printer{o: o, loc: time.UTC}
+		for i, fs := range flagSets {
+			pr := &printers[i]
+			pr.b = pr.b[:0]
 			pr.packet(&info, data)
 			if len(pr.b) == 0 || pr.b[len(pr.b)-1] != '\n' {
 				t.Fatalf("%s: output %q does not end a line", fs.name, pr.b)
