@@ -127,9 +127,8 @@ func (p *printer) timestamp(info *packet.Info) {
 		sec = info.Timestamp / 1_000_000_000
 		frac = uint64(info.Timestamp%1_000_000_000) / (1_000_000_000 / res)
 	}
-	// libpcap's fields are 32-bit: the seconds unsigned, the fraction as C
-	// prints an unsigned int.
-	sec = int64(uint32(sec))
+	// tcpdump refuses seconds with bit 31 set and prints the epoch form
+	// and the fraction as C unsigned ints; the clock uses all the bits.
 	f := uint32(frac)
 	switch p.o.TimeFormat {
 	case 0:
@@ -137,10 +136,10 @@ func (p *printer) timestamp(info *packet.Info) {
 		p.c(' ')
 	case 1:
 	case 2:
-		if sec&0x80000000 != 0 {
+		if uint32(sec)&0x80000000 != 0 {
 			p.s("[Error converting time]")
 		} else {
-			p.u(uint64(sec))
+			p.u(uint64(uint32(sec)))
 			p.frac(f)
 		}
 		p.c(' ')
@@ -175,7 +174,7 @@ func (p *printer) timestamp(info *packet.Info) {
 
 // clock prints HH:MM:SS (with the date first if asked) and the fraction.
 func (p *printer) clock(sec int64, f uint32, date bool, loc *time.Location) {
-	if sec&0x80000000 != 0 {
+	if uint32(sec)&0x80000000 != 0 {
 		p.s("[Error converting time]")
 		return
 	}

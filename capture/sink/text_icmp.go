@@ -492,8 +492,3 @@ func (p *printer) txtLine(prefix string, off, idx, n int) int {
 	return 0
 }
 
-// dnsPrint decodes a DNS message.
-func (p *printer) dnsPrint(off, length int, tcp bool) {
-	p.proto = "domain"
-	p.skip("dns")
-}

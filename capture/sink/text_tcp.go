@@ -276,7 +276,7 @@ func (p *printer) tcpPrint(off, length, ver, ipOff int, fragmented bool) {
 		p.s(": ")
 		p.httpPrint(body, length)
 	case sport == 53 || dport == 53:
-		p.dnsPrint(body, length, true)
+		p.dnsPrint(body, length, true, false)
 	default:
 		if tcpDecodedPort(sport) || tcpDecodedPort(dport) {
 			p.skip("tcp payload")

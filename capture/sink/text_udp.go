@@ -76,7 +76,10 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 	if !p.o.Quiet {
 		switch {
 		case sport == 53 || dport == 53:
-			p.dnsPrint(cp, length, false)
+			p.dnsPrint(cp, length, false, false)
+			return
+		case sport == 5353 || dport == 5353:
+			p.dnsPrint(cp, length, false, true)
 			return
 		case p.has(cp+2, 1) && p.pkt[cp+2] == 2 && (atalkPort(sport) || atalkPort(dport)):
 			p.skip("appletalk")
