@@ -491,4 +491,3 @@ func (p *printer) txtLine(prefix string, off, idx, n int) int {
 	p.trunc()
 	return 0
 }
-

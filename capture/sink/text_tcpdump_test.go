@@ -330,11 +330,13 @@ func TestTextLikeTcpdump(t *testing.T) {
 	files = append(files, smp)
 	sort.Strings(files)
 
-	lines := map[string]map[string]*tally{} // flag set -> class -> lines
-	diffs := map[string]int{}               // "flags|category" -> packets
+	lines := map[string]map[string]*tally{}   // flag set -> class -> lines
+	decoded := map[string]map[string]*tally{} // the same, packets decoded throughout
+	diffs := map[string]int{}                 // "flags|category" -> packets
 	examples := map[string]string{}
 	for _, fs := range flagSets {
 		lines[fs.name] = map[string]*tally{}
+		decoded[fs.name] = map[string]*tally{}
 	}
 	for _, f := range files {
 		pk := readCapture(t, f)
@@ -376,15 +378,26 @@ func TestTextLikeTcpdump(t *testing.T) {
 					tl = &tally{}
 					lines[fs.name][cl] = tl
 				}
+				td := decoded[fs.name][cl]
+				if td == nil {
+					td = &tally{}
+					decoded[fs.name][cl] = td
+				}
 				want := strings.SplitAfter(block, "\n")
 				have := strings.SplitAfter(string(got), "\n")
 				for k, l := range want {
 					if l == "" {
 						continue
 					}
-					tl.total++
-					if k < len(have) && have[k] == l {
-						tl.same++
+					same := k < len(have) && have[k] == l
+					for _, x := range []*tally{tl, td} {
+						if x == td && pr.undecoded != "" {
+							continue
+						}
+						x.total++
+						if same {
+							x.same++
+						}
 					}
 				}
 				if fs.dump {
@@ -421,26 +434,30 @@ func TestTextLikeTcpdump(t *testing.T) {
 		}
 	}
 	// The tables.
-	var sb strings.Builder
 	classes := []string{"Ethernet", "ARP", "IPv4", "IPv6", "TCP", "UDP", "ICMP", "ICMPv6", "DNS", "other link"}
-	fmt.Fprintf(&sb, "%-10s", "lines")
-	for _, cl := range classes {
-		fmt.Fprintf(&sb, " %15s", cl)
-	}
-	sb.WriteString("\n")
-	for _, fs := range flagSets {
-		fmt.Fprintf(&sb, "%-10s", fs.name)
+	table := func(title string, m map[string]map[string]*tally) {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "%-6s", "flags")
 		for _, cl := range classes {
-			tl := lines[fs.name][cl]
-			if tl == nil || tl.total == 0 {
-				fmt.Fprintf(&sb, " %15s", "-")
-				continue
-			}
-			fmt.Fprintf(&sb, " %6.2f%% %7d", 100*float64(tl.same)/float64(tl.total), tl.total)
+			fmt.Fprintf(&sb, " %15s", cl)
 		}
 		sb.WriteString("\n")
+		for _, fs := range flagSets {
+			fmt.Fprintf(&sb, "%-6s", fs.name)
+			for _, cl := range classes {
+				tl := m[fs.name][cl]
+				if tl == nil || tl.total == 0 {
+					fmt.Fprintf(&sb, " %15s", "-")
+					continue
+				}
+				fmt.Fprintf(&sb, " %6.2f%% %7d", 100*float64(tl.same)/float64(tl.total), tl.total)
+			}
+			sb.WriteString("\n")
+		}
+		t.Logf("%s (share identical, tcpdump's lines):\n%s", title, sb.String())
 	}
-	t.Logf("identical lines per flag set and class (share, tcpdump lines):\n%s", sb.String())
+	table("lines of all packets", lines)
+	table("lines of packets whose every protocol the printer decodes", decoded)
 	keys := make([]string, 0, len(diffs))
 	for k := range diffs {
 		keys = append(keys, k)
