@@ -222,6 +222,10 @@ func (p *printer) ipOptions(off, length int) bool {
 		switch code {
 		case 0:
 			return true
+		case 68:
+			if !p.ipTimestamps(off, olen) {
+				return false
+			}
 		case 7, 137, 131:
 			if olen < 3 {
 				p.s(" [bad length ")
@@ -377,18 +381,24 @@ func (p *printer) ip6(off, length int) {
 		case 44: // fragment
 			p.proto = "frag6"
 			offlg := p.be16(cp + 2)
+			var ident uint32
+			if p.o.Verbose > 0 {
+				ident = p.be32(cp + 4)
+			}
+			size := uint64(40+int64(p.be16(off+4))) - uint64(cp-off) - 8
+			if p.jumped {
+				return
+			}
 			if p.o.Verbose > 0 {
 				p.s("frag (0x")
-				p.hexN(uint64(p.be32(cp+4)), 8)
+				p.hexN(uint64(ident), 8)
 				p.c(':')
-				p.u(uint64(offlg & 0xfff8))
-				p.c('|')
 			} else {
 				p.s("frag (")
-				p.u(uint64(offlg & 0xfff8))
-				p.c('|')
 			}
-			p.u(uint64(uint32(40 + int(p.be16(off+4)) - (cp - off) - 8)))
+			p.u(uint64(offlg & 0xfff8))
+			p.c('|')
+			p.u(size)
 			p.c(')')
 			if offlg&0xfff8 != 0 {
 				return
@@ -621,4 +631,73 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		p.c(' ')
 		p.u(uint64(length))
 	}
+}
+
+// ipTimestamps prints an IPv4 timestamp option (ip_printts); false means
+// truncated.
+func (p *printer) ipTimestamps(cp, length int) bool {
+	if length < 4 {
+		p.s("[bad length ")
+		p.u(uint64(length))
+		p.c(']')
+		return true
+	}
+	p.s(" TS{")
+	flg := p.u8(cp + 3)
+	hoplen := 8
+	if flg&0xf == 0 {
+		hoplen = 4
+	}
+	if (length-4)&(hoplen-1) != 0 {
+		p.s("[bad length ")
+		p.u(uint64(length))
+		p.c(']')
+	}
+	ptr := int(p.u8(cp+2)) - 1
+	if ptr < 4 || (ptr-4)&(hoplen-1) != 0 || ptr > length+1 {
+		p.s("[bad ptr ")
+		p.u(uint64(p.u8(cp + 2)))
+		p.c(']')
+	}
+	l := 0
+	switch flg & 0xf {
+	case 0:
+		p.s("TSONLY")
+	case 1:
+		p.s("TS+ADDR")
+	case 3:
+		p.s("PRESPEC")
+	default:
+		p.s("[bad ts type ")
+		p.u(uint64(flg & 0xf))
+		p.c(']')
+		goto done
+	}
+	for l = 4; l < length; l += hoplen {
+		typ := " "
+		if ptr == l {
+			typ = " ^ "
+		}
+		if !p.has(cp+l, hoplen) {
+			return false
+		}
+		p.s(typ)
+		p.u(uint64(p.be32(cp + l + hoplen - 4)))
+		p.c('@')
+		if hoplen == 8 {
+			p.ipv4(cp + l)
+		}
+	}
+done:
+	if ptr == l {
+		p.s(" ^ ")
+	}
+	if flg>>4 != 0 {
+		p.s(" [")
+		p.u(uint64(flg >> 4))
+		p.s(" hops not recorded]} ")
+	} else {
+		p.c('}')
+	}
+	return true
 }

@@ -255,15 +255,21 @@ func (p *printer) raw(lt spec.LinkType, length int) {
 		p.s("ip: ")
 	}
 	// tcpdump decodes LINKTYPE_IPV4 and LINKTYPE_IPV6 by the version
-	// field too.
-	switch p.u8(0) & 0xf0 {
+	// field too (ipN_print).
+	p.proto = "ipn"
+	if length < 1 {
+		p.s("truncated-ip ")
+		p.u(uint64(length))
+		return
+	}
+	switch v := p.u8(0) & 0xf0; v {
 	case 0x40:
 		p.ip(0, length)
 	case 0x60:
 		p.ip6(0, length)
 	default:
-		p.s("IP")
-		p.u(uint64(p.u8(0) >> 4))
+		p.s("unknown ip ")
+		p.u(uint64(v >> 4))
 	}
 }
 

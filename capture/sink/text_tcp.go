@@ -477,7 +477,48 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32) bool {
 			} else {
 				p.hexN(uint64(magic), 4)
 			}
-		case 19, 29, 30, 34:
+		case 19:
+			datalen = 16
+			switch lencheck(16) {
+			case 1:
+				return bad()
+			case 2:
+				return truncd()
+			}
+			// Without a secret (-M) tcpdump cannot check the signature.
+			p.s(" can't check - ")
+			for i := 0; i < 16; i++ {
+				p.hexN(uint64(p.pkt[cp+i]), 2)
+			}
+		case 29:
+			datalen = ln - 2
+			if datalen < 2 {
+				p.s(" (invalid)")
+				break
+			}
+			for i, label := range [2]string{" keyid ", " rnextkeyid "} {
+				switch lencheck(i + 1) {
+				case 1:
+					return bad()
+				case 2:
+					return truncd()
+				}
+				p.s(label)
+				p.u(uint64(p.pkt[cp+i]))
+			}
+			if datalen > 2 {
+				p.s(" mac 0x")
+				for i := 2; i < datalen; i++ {
+					switch lencheck(i + 1) {
+					case 1:
+						return bad()
+					case 2:
+						return truncd()
+					}
+					p.hexN(uint64(p.pkt[cp+i]), 2)
+				}
+			}
+		case 30, 34:
 			// tcpdump decodes these (MD5 signature, TCP-AO, MPTCP, TFO);
 			// not here.
 			datalen = ln - 2
