@@ -258,6 +258,10 @@ func (p *printer) arp(off, length, caplen int) {
 		p.skip("atm arp")
 		return
 	}
+	if hrd == 15 {
+		// tcpdump prints frame relay DLCIs for the link addresses.
+		p.skip("frame relay arp")
+	}
 	sha := off + 8
 	spa := sha + hln
 	tha := spa + pln

@@ -211,6 +211,10 @@ func (p *printer) mac(off, n int) {
 	if !p.check(off, n) {
 		return
 	}
+	if n == 0 {
+		p.s("<empty>")
+		return
+	}
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			p.c(':')

@@ -248,7 +248,7 @@ func (p *printer) tcpPrint(off, length, ver, ipOff int, fragmented bool) {
 		p.u(uint64(urp))
 	}
 	if hlen > 20 {
-		if !p.tcpOptions(off+20, hlen-20, rev, thseq, thack) {
+		if !p.tcpOptions(off+20, hlen-20, rev, thseq, thack, flags) {
 			return
 		}
 	}
@@ -296,7 +296,7 @@ func tcpDecodedPort(port uint16) bool {
 
 // tcpOptions prints ", options [...]"; false means tcpdump stopped the line
 // there (a bad or truncated option).
-func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32) bool {
+func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32, flags uint8) bool {
 	p.s(", options [")
 	ch := byte(0)
 	bad := func() bool {
@@ -518,7 +518,19 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32) bool {
 					p.hexN(uint64(p.pkt[cp+i]), 2)
 				}
 			}
-		case 30, 34:
+		case 30:
+			datalen = ln - 2
+			switch lencheck(datalen) {
+			case 1:
+				return bad()
+			case 2:
+				return truncd()
+			}
+			if !p.mptcp(cp-2, ln, flags) {
+				return bad()
+			}
+			p.proto = "tcp"
+		case 34:
 			// tcpdump decodes these (MD5 signature, TCP-AO, MPTCP, TFO);
 			// not here.
 			datalen = ln - 2
