@@ -204,46 +204,163 @@ func (p *printer) icmpUnreach(off int, code uint8, ipdst int) bool {
 	return true
 }
 
-// icmp6Print decodes the common ICMPv6 messages at off (icmp6_print).
-func (p *printer) icmp6Print(off, length, ipOff int) {
+// icmp6Print decodes an ICMPv6 message at off (icmp6_print). Under -v
+// only the messages without options or multi-line details are decoded.
+func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 	p.proto = "icmp6"
 	if length == 0 {
 		p.s("ICMP6, length 0 (invalid)")
 		return
 	}
-	typ := p.u8(off)
-	if p.jumped {
-		return
-	}
-	if p.o.Verbose > 0 {
-		p.skip("icmp6 verbose")
-	}
-	p.s("ICMP6, ")
-	switch typ {
-	case 128, 129:
-		if typ == 128 {
-			p.s("echo request")
+	v := p.o.Verbose > 0
+	if v && !fragmented && p.has(off, length) {
+		sum := p.cksum(p.pseudoSum(6, ipOff, 58, length), off, length)
+		field := p.be16(off + 2)
+		if sum != 0 {
+			p.s("[bad icmp6 cksum 0x")
+			p.hexN(uint64(field), 4)
+			p.s(" -> 0x")
+			p.hexN(uint64(shouldbe(field, sum)), 4)
+			p.s("!] ")
 		} else {
-			p.s("echo reply")
+			p.s("[icmp6 sum ok] ")
 		}
+	}
+	typ := p.u8(off)
+	p.s("ICMP6, ")
+	if n, ok := icmp6TypeNames[uint32(typ)]; ok {
+		p.s(n)
+	} else {
+		p.s("unknown icmp6 type (")
+		p.u(uint64(typ))
+		p.c(')')
+	}
+	code := p.u8(off + 1)
+	oip := off + 8
+	switch typ {
+	case 1:
+		switch code {
+		case 0:
+			p.s(", unreachable route ")
+			p.ipv6(oip + 24)
+		case 1:
+			p.s(",  unreachable prohibited ")
+			p.ipv6(oip + 24)
+		case 3:
+			p.s(", unreachable address ")
+			p.ipv6(oip + 24)
+		case 2:
+			p.s(", beyond scope ")
+			p.ipv6(oip + 24)
+			p.s(", source address ")
+			p.ipv6(oip + 8)
+		default:
+			p.skip("icmp6 unreachable")
+			return
+		}
+	case 2:
+		p.s(", mtu ")
+		p.u(uint64(p.be32(off + 4)))
+	case 3:
+		switch code {
+		case 0:
+			p.s(" for ")
+			p.ipv6(oip + 24)
+		case 1:
+			p.s(" (reassembly)")
+		default:
+			p.s(", unknown code (")
+			p.u(uint64(code))
+			p.c(')')
+		}
+	case 4:
+		if !p.has(oip+24, 16) {
+			p.trunc()
+			return
+		}
+		switch code {
+		case 0:
+			p.s(", erroneous - octet ")
+		case 1:
+			p.s(", next header - octet ")
+		case 2:
+			p.s(", option - octet ")
+		case 3:
+			p.s(", incomplete header chain - octet ")
+		default:
+			p.s(", code-#")
+			p.u(uint64(code))
+		}
+		if code <= 3 {
+			p.u(uint64(p.be32(off + 4)))
+		}
+	case 128, 129:
 		p.s(", id ")
 		p.u(uint64(p.be16(off + 4)))
 		p.s(", seq ")
 		p.u(uint64(p.be16(off + 6)))
-	case 133:
-		p.s("router solicitation")
+	case 131, 132:
+		p.mld6(off)
+	case 143:
+		if length < 8 {
+			p.s(" [invalid len ")
+			p.u(uint64(length))
+			p.c(']')
+			break
+		}
+		p.s(", ")
+		p.u(uint64(p.be16(off + 6)))
+		p.s(" group record(s)")
+		if v {
+			p.skip("mldv2 records")
+		}
 	case 135:
-		p.s("neighbor solicitation, who has ")
+		p.s(", who has ")
 		p.ipv6(off + 8)
+		if v {
+			p.skip("icmp6 options")
+		}
 	case 136:
-		p.s("neighbor advertisement, tgt is ")
+		p.s(", tgt is ")
 		p.ipv6(off + 8)
+		if v {
+			p.skip("icmp6 options")
+		}
+	case 133, 134:
+		if v {
+			p.skip("icmp6 options")
+		}
+	case 137:
+		p.s(", ")
+		p.ipv6(off + 24)
+		p.s(" to ")
+		p.ipv6(off + 8)
+		if v {
+			p.skip("icmp6 options")
+		}
+	case 141, 142:
+	case 146, 144:
+		p.s(", id 0x")
+		p.hexN(uint64(p.be16(off+4)), 4)
 	default:
 		p.skip("icmp6 type")
 		return
 	}
-	p.s(", length ")
-	p.u(uint64(length))
+	if !v {
+		p.s(", length ")
+		p.u(uint64(length))
+	}
+}
+
+// mld6 prints an MLDv1 message (mld6_print).
+func (p *printer) mld6(off int) {
+	if !p.has(off, 24) {
+		return
+	}
+	p.s("max resp delay: ")
+	p.u(uint64(p.be16(off + 4)))
+	p.s(" addr: ")
+	p.ipv6(off + 8)
 }
 
 // arp decodes an ARP or RARP packet at off (arp_print).

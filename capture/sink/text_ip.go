@@ -612,7 +612,7 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		}
 	case 58:
 		if ver == 6 {
-			p.icmp6Print(off, length, ipOff)
+			p.icmp6Print(off, length, ipOff, fragmented)
 		} else {
 			p.s("[ICMPv6 for IPv4 (invalid)]")
 		}
