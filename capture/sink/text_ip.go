@@ -622,7 +622,9 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		p.ip6(off, length)
 	case 59:
 		p.s("no next header")
-	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 2, 46, 47, 55, 103, 112, 113, 97:
+	case 47:
+		p.gre(off, length)
+	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 2, 46, 55, 103, 112, 113, 97:
 		// Decoded by tcpdump, not here.
 		p.skip(ipprotoName(nh))
 	default:
