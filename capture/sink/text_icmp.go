@@ -95,6 +95,9 @@ func (p *printer) icmpPrint(off, plen, ipOff int, fragmented bool) {
 		}
 	}
 	if p.jumped {
+		// tcpdump formats the message into a buffer first: a read past
+		// the data prints none of it.
+		p.b = p.b[:start]
 		return
 	}
 	p.s(", length ")
@@ -237,26 +240,28 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 	}
 	code := p.u8(off + 1)
 	oip := off + 8
+	// Each ND_PRINT of tcpdump's prints all or nothing: a field past the
+	// data drops the text printed since mark.
+	mark := len(p.b)
+	defer func() {
+		if p.jumped {
+			p.b = p.b[:mark]
+		}
+	}()
 	switch typ {
 	case 1:
-		switch code {
-		case 0:
-			p.s(", unreachable route ")
-			p.ipv6(oip + 24)
-		case 1:
-			p.s(",  unreachable prohibited ")
-			p.ipv6(oip + 24)
-		case 3:
-			p.s(", unreachable address ")
-			p.ipv6(oip + 24)
-		case 2:
-			p.s(", beyond scope ")
-			p.ipv6(oip + 24)
-			p.s(", source address ")
-			p.ipv6(oip + 8)
-		default:
+		names := [...]string{", unreachable route", ",  unreachable prohibited", ", beyond scope", ", unreachable address"}
+		if code > 3 {
 			p.skip("icmp6 unreachable")
 			return
+		}
+		p.s(names[code])
+		mark = len(p.b)
+		p.c(' ')
+		p.ipv6(oip + 24)
+		if code == 2 {
+			p.s(", source address ")
+			p.ipv6(oip + 8)
 		}
 	case 2:
 		p.s(", mtu ")
