@@ -48,6 +48,7 @@ func tcpdumpOutput(t *testing.T, file string, flags []string) []byte {
 	var cf string
 	if cache != "" {
 		name := strings.TrimPrefix(strings.Join(flags, ""), "-")
+		name = strings.ReplaceAll(name, "=", "")
 		if name == "" {
 			name = "none"
 		}
@@ -363,7 +364,8 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 			o := fs.o
 			o.Loc = time.UTC
 			pr := printer{o: o, loc: time.UTC}
-			ts := printer{o: o, loc: time.UTC}
+			ts := printer{o: o, loc: time.UTC} // the time stamps alone, one packet ahead
+			ts.timestamp(&pk[0].info)
 			for i := range pk {
 				c := &pk[i]
 				pr.b = pr.b[:0]
@@ -523,4 +525,62 @@ func dumpCategory(r *packet.Record, undecoded, ref string) string {
 		return "not decoded: " + undecoded
 	}
 	return "decoded"
+}
+
+// moreFlagSets are the other forms a user can ask for, compared on the
+// sample and the mixed capture.
+var moreFlagSets = []flagSet{
+	{"-q", []string{"-q"}, TextOptions{Quiet: true}, false},
+	{"-vv", []string{"-vv"}, TextOptions{Verbose: 2}, false},
+	{"-ev", []string{"-e", "-v"}, TextOptions{LinkHeader: true, Verbose: 1}, false},
+	{"-t", []string{"-t"}, TextOptions{TimeFormat: 1}, false},
+	{"-ttt", []string{"-ttt"}, TextOptions{TimeFormat: 3}, false},
+	{"-tttt", []string{"-tttt"}, TextOptions{TimeFormat: 4}, false},
+	{"-ttttt", []string{"-ttttt"}, TextOptions{TimeFormat: 5}, false},
+	{"nano", []string{"--time-stamp-precision=nano"}, TextOptions{Nano: true}, false},
+	{"-xx", []string{"-xx"}, TextOptions{Hex: 2}, true},
+	{"-XX", []string{"-XX"}, TextOptions{Hex: 2, HexASCII: true}, true},
+	{"-AA", []string{"-AA"}, TextOptions{ASCII: 2}, true},
+}
+
+// knownMoreDifferences is knownDifferences for moreFlagSets.
+var knownMoreDifferences = map[string]int{
+	"-ev|not decoded: appletalk":      1,
+	"-ev|not decoded: ethertype":      105,
+	"-ev|not decoded: icmp6 options":  88,
+	"-ev|not decoded: udp payload":    211,
+	"-q|not decoded: ethertype":       105,
+	"-ttttt|not decoded: appletalk":   1,
+	"-ttttt|not decoded: ethertype":   105,
+	"-ttttt|not decoded: udp payload": 211,
+	"-tttt|not decoded: appletalk":    1,
+	"-tttt|not decoded: ethertype":    105,
+	"-tttt|not decoded: udp payload":  211,
+	"-ttt|not decoded: appletalk":     1,
+	"-ttt|not decoded: ethertype":     105,
+	"-ttt|not decoded: udp payload":   211,
+	"-t|not decoded: appletalk":       1,
+	"-t|not decoded: ethertype":       105,
+	"-t|not decoded: udp payload":     211,
+	"-vv|not decoded: appletalk":      1,
+	"-vv|not decoded: ethertype":      105,
+	"-vv|not decoded: icmp6 options":  88,
+	"-vv|not decoded: udp payload":    211,
+	"nano|not decoded: appletalk":     1,
+	"nano|not decoded: ethertype":     105,
+	"nano|not decoded: udp payload":   211,
+}
+
+// TestTextFlagsLikeTcpdump compares the remaining flag forms on the sample
+// and the mixed capture.
+func TestTextFlagsLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	tmp := t.TempDir()
+	smp := filepath.Join(tmp, "sample.pcap")
+	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	compareWithTcpdump(t, []string{smp, mixedCapture(t, tmp)}, moreFlagSets, knownMoreDifferences)
 }
