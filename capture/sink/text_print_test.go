@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"io"
 	"testing"
 	"time"
 
@@ -100,4 +101,25 @@ func FuzzTextPrinter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTextSinkAllocatesNothing: the sink itself, batch after batch, adds
+// no allocation to the printer's none.
+func TestTextSinkAllocatesNothing(t *testing.T) {
+	pk := samplePackets(t)
+	b := &packet.Batch{Packets: make([]packet.Packet, len(pk)), Verdicts: make([]packet.Verdict, len(pk))}
+	for i := range pk {
+		b.Packets[i] = packet.Packet{Info: pk[i].info, Data: pk[i].data, Record: pk[i].rec}
+	}
+	s := NewTextWith(io.Discard, TextOptions{Loc: time.UTC, Verbose: 1, Hex: 1, HexASCII: true})
+	if err := s.Handle(b); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() {
+		if err := s.Handle(b); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Handle: %v allocations per batch of %d packets", n, len(pk))
+	}
 }
