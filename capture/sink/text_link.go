@@ -397,3 +397,93 @@ func (p *printer) sllHeader(length int) {
 		p.s(": ")
 	}
 }
+
+// chdlc decodes Cisco HDLC (chdlc_print); its header is 4 bytes.
+func (p *printer) chdlc(length int) int {
+	p.proto = "chdlc"
+	if length < 4 {
+		p.trunc()
+		return 0
+	}
+	proto := p.be16(2)
+	if p.jumped {
+		return 0
+	}
+	if p.o.LinkHeader {
+		switch c := p.pkt[0]; c {
+		case 0x0f:
+			p.s("unicast")
+		case 0x8f:
+			p.s("bcast")
+		default:
+			p.s("0x")
+			p.hexN(uint64(c), 2)
+		}
+		p.s(", ethertype ")
+		p.s(etherTypeName(proto))
+		p.s(" (0x")
+		p.hexN(uint64(proto), 4)
+		p.s("), length ")
+		p.u(uint64(length))
+		p.s(": ")
+	}
+	switch proto {
+	case 0x0800:
+		p.ip(4, length-4)
+	case 0x86dd:
+		p.ip6(4, length-4)
+	case 0x8035, 0x8847, 0x8848, 0xfefe:
+		p.skip("chdlc protocol")
+	default:
+		if !p.o.LinkHeader {
+			p.s("unknown CHDLC protocol (0x")
+			p.hexN(uint64(proto), 4)
+			p.c(')')
+		}
+	}
+	return 4
+}
+
+// ppp decodes PPP (ppp_if_print, ppp_print) for IPv4 and IPv6; the link
+// header tcpdump leaves out of -x is always 4 bytes.
+func (p *printer) ppp(length int) int {
+	p.proto = "ppp"
+	if p.end < 4 {
+		p.trunc()
+		return p.end
+	}
+	if p.o.LinkHeader {
+		p.skip("ppp header")
+		return 4
+	}
+	if length < 2 {
+		p.trunc()
+		return 4
+	}
+	q, n := 0, length
+	switch p.be16(0) {
+	case 0x0003, 0x0103, 0xff03:
+		q, n = 2, n-2
+	}
+	if n < 2 {
+		p.trunc()
+		return 4
+	}
+	var proto uint16
+	if p.u8(q)%2 != 0 {
+		proto = uint16(p.u8(q))
+		q, n = q+1, n-1
+	} else {
+		proto = p.be16(q)
+		q, n = q+2, n-2
+	}
+	switch proto {
+	case 0x0021, 0x0800, 0x002d:
+		p.ip(q, n)
+	case 0x0057, 0x86dd:
+		p.ip6(q, n)
+	default:
+		p.skip("ppp protocol")
+	}
+	return 4
+}

@@ -336,6 +336,10 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return 0
 	case spec.LinkLinuxSLL:
 		return p.sll(wirelen)
+	case spec.LinkCHDLC:
+		return p.chdlc(wirelen)
+	case spec.LinkPPP:
+		return p.ppp(wirelen)
 	}
 	// Not decoded: tcpdump's decoder for the link type is not reproduced.
 	p.skip("link type")
