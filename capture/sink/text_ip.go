@@ -624,7 +624,9 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		p.s("no next header")
 	case 47:
 		p.gre(off, length)
-	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 2, 46, 55, 103, 112, 113, 97:
+	case 112:
+		p.vrrp(off, length, ver, ipOff)
+	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 2, 46, 55, 103, 113, 97:
 		// Decoded by tcpdump, not here.
 		p.skip(ipprotoName(nh))
 	default:
