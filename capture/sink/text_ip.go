@@ -608,13 +608,13 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		if ver == 4 {
 			p.icmpPrint(off, length, ipOff, fragmented)
 		} else {
-			p.s("[ICMP for IPv6 (invalid)]")
+			p.s("[ICMP requires IPv4] (invalid)")
 		}
 	case 58:
 		if ver == 6 {
 			p.icmp6Print(off, length, ipOff, fragmented)
 		} else {
-			p.s("[ICMPv6 for IPv4 (invalid)]")
+			p.s("[ICMPv6 requires IPv6] (invalid)")
 		}
 	case 4:
 		p.ip(off, length)
@@ -626,7 +626,13 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		p.gre(off, length)
 	case 112:
 		p.vrrp(off, length, ver, ipOff)
-	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 2, 46, 55, 103, 113, 97:
+	case 2:
+		if ver == 6 {
+			p.s("[IGMP requires IPv4] (invalid)")
+		} else {
+			p.igmp(off, length)
+		}
+	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
 		// Decoded by tcpdump, not here.
 		p.skip(ipprotoName(nh))
 	default:
