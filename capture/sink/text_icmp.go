@@ -349,6 +349,8 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 		p.hexN(uint64(p.be16(off+4)), 4)
 	default:
 		p.skip("icmp6 type")
+		p.s(", length ")
+		p.u(uint64(length))
 		return
 	}
 	if !v {

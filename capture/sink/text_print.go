@@ -26,9 +26,11 @@ type printer struct {
 
 	proto     string // protocol being decoded (ndo_protocol)
 	jumped    bool
-	undecoded string // what tcpdump decodes in this packet that is not decoded here
-	jumbo     bool   // the last options header held a valid jumbo payload option
-	dumpStart int    // where the -x/-X/-A dump of the last packet begins in b
+	undecoded string        // what tcpdump decodes in this packet that is not decoded here
+	lt        spec.LinkType // the link type ltName names
+	ltName    string
+	jumbo     bool // the last options header held a valid jumbo payload option
+	dumpStart int  // where the -x/-X/-A dump of the last packet begins in b
 	jproto    string
 
 	tcp   tcpSeqTable
@@ -341,8 +343,18 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 	case spec.LinkPPP:
 		return p.ppp(wirelen)
 	}
-	// Not decoded: tcpdump's decoder for the link type is not reproduced.
+	// Not decoded: tcpdump's decoder for the link type is not reproduced;
+	// its name, the length and the bytes are printed instead.
 	p.skip("link type")
+	if p.ltName == "" || p.lt != lt {
+		// Named once per link type: String formats unnamed numbers.
+		p.lt, p.ltName = lt, lt.String()
+	}
+	p.s(p.ltName)
+	p.s(", length ")
+	p.u(uint64(wirelen))
+	p.s(": ")
+	p.defaultPrint(0, p.end)
 	return 0
 }
 
