@@ -117,7 +117,9 @@ func (p *printer) gre(off, length int) {
 	case 0x6558:
 		p.proto = "ether"
 		p.ether(bp, ln, max(p.end-bp, 0))
-	case 0x8847, 0x8137, 0x809b, 0x00fe:
+	case 0x8847:
+		p.mpls(bp, ln)
+	case 0x8137, 0x809b, 0x00fe:
 		p.skip("GRE payload")
 	default:
 		p.s("gre-proto-0x")

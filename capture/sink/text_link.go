@@ -164,8 +164,10 @@ func (p *printer) etherTypeBody(t uint16, off, length, caplen int) bool {
 		p.ip6(off, length)
 	case 0x0806, 0x8035:
 		p.arp(off, length, caplen)
+	case 0x8847, 0x8848:
+		p.mpls(off, length)
 	case 0x6003, 0x809b, 0x80f3, 0x8137, 0xfefe, 0x8863, 0x8864, 0x3c12, 0x3c13, 0x888e, 0x8899, 0x880b, 0x8808,
-		0x8809, 0x8902, 0xabcd, 0x88cc, 0x894f, 0x9000, 0x8847, 0x8848, 0x88ca, 0x886f, 0x0707, 0x8947, 0x1111,
+		0x8809, 0x8902, 0xabcd, 0x88cc, 0x894f, 0x9000, 0x88ca, 0x886f, 0x0707, 0x8947, 0x1111,
 		0x88a2, 0x88f7:
 		// tcpdump decodes these; this printer prints them as it prints an
 		// EtherType it does not know.
@@ -434,7 +436,9 @@ func (p *printer) chdlc(length int) int {
 		p.ip(4, length-4)
 	case 0x86dd:
 		p.ip6(4, length-4)
-	case 0x8035, 0x8847, 0x8848, 0xfefe:
+	case 0x8847, 0x8848:
+		p.mpls(4, length-4)
+	case 0x8035, 0xfefe:
 		p.skip("chdlc protocol")
 	default:
 		if !p.o.LinkHeader {
@@ -484,6 +488,8 @@ func (p *printer) ppp(length int) int {
 		p.ip(q, n)
 	case 0x0057, 0x86dd:
 		p.ip6(q, n)
+	case 0x0281, 0x0283:
+		p.mpls(q, n)
 	default:
 		p.skip("ppp protocol")
 	}
