@@ -412,7 +412,13 @@ func (p *printer) ip6(off, length int) {
 			nh = p.u8(cp)
 			fragmented = true
 		case 43, 135, 62:
+			// Routing and mobility headers: printed as tcpdump prints a
+			// next header it does not know.
 			p.skip("ipv6 extension header")
+			p.s(" ip-proto-")
+			p.u(uint64(nh))
+			p.c(' ')
+			p.u(uint64(ln))
 			return
 		default:
 			if p.jumbo {
