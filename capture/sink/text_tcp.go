@@ -473,7 +473,7 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32, flags 
 			magic := p.be16(cp)
 			p.c('-')
 			if magic == 0xf989 {
-				p.skip("tcp fast open")
+				p.tfo(cp+2, datalen-2, true)
 			} else {
 				p.hexN(uint64(magic), 4)
 			}
@@ -531,8 +531,6 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32, flags 
 			}
 			p.proto = "tcp"
 		case 34:
-			// tcpdump decodes these (MD5 signature, TCP-AO, MPTCP, TFO);
-			// not here.
 			datalen = ln - 2
 			switch lencheck(datalen) {
 			case 1:
@@ -540,7 +538,8 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32, flags 
 			case 2:
 				return truncd()
 			}
-			p.skip("tcp option")
+			p.c(' ')
+			p.tfo(cp, datalen, false)
 		default:
 			datalen = ln - 2
 			if datalen != 0 {
@@ -574,4 +573,23 @@ func (p *printer) tcpOptions(cp, hlen int, rev bool, thseq, thack uint32, flags 
 	}
 	p.c(']')
 	return true
+}
+
+// tfo prints a TCP Fast Open option's cookie (print_tcp_fastopen_option);
+// exp marks the experimental option kind.
+func (p *printer) tfo(cp, n int, exp bool) {
+	if exp {
+		p.s("tfo")
+	}
+	switch {
+	case n == 0:
+		p.s(" cookiereq")
+	case n%2 != 0 || n < 4 || n > 16:
+		p.s(" (invalid)")
+	default:
+		p.s(" cookie ")
+		for i := 0; i < n; i++ {
+			p.hexN(uint64(p.u8(cp+i)), 2)
+		}
+	}
 }
