@@ -149,7 +149,9 @@ func (p *printer) ip(off, length int) {
 		}
 	}
 	if frag&0x1fff == 0 {
-		if proto != 6 && proto != 17 && proto != 132 && proto != 33 {
+		// tcpdump's TCP, UDP, SCTP and DCCP printers print the addresses
+		// with the ports; SCTP and DCCP are not decoded here.
+		if proto != 6 && proto != 17 {
 			p.ipv4(off + 12)
 			p.s(" > ")
 			p.ipv4(off + 16)
@@ -343,7 +345,7 @@ func (p *printer) ip6(off, length int) {
 		cp += advance
 		ln -= advance
 		total += advance
-		if cp == off+40 && nh != 6 && nh != 17 && nh != 33 && nh != 132 {
+		if cp == off+40 && nh != 6 && nh != 17 {
 			p.ipv6(off + 8)
 			p.s(" > ")
 			p.ipv6(off + 24)

@@ -127,7 +127,19 @@ func (p *printer) ether(off, length, caplen int) int {
 		}
 		saved := p.end
 		p.end = min(p.end, q+length)
-		hdrlen += p.llc(q, length, caplen)
+		n := p.llc(q, length, caplen)
+		if p.undecoded == "llc" && !p.o.LinkHeader {
+			// Not decoded: the frame's addresses and bytes, as for an
+			// EtherType tcpdump does not know.
+			p.etherAddrs(off)
+			p.s("802.3, length ")
+			p.u(uint64(length))
+			p.s(": ")
+			p.defaultPrint(q, min(caplen, max(p.end-q, 0)))
+		} else if p.undecoded == "llc" {
+			p.defaultPrint(q, min(caplen, max(p.end-q, 0)))
+		}
+		hdrlen += n
 		p.end = saved
 		return hdrlen
 	}
