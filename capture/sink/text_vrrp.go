@@ -72,9 +72,11 @@ func (p *printer) vrrp(off, length, ver, ipOff int) {
 			sum = p.cksum(p.pseudoSum(ver, ipOff, 112, length), off, length)
 		}
 		if sum != 0 {
-			p.s(", (bad vrrp cksum ")
-			p.hexN(uint64(p.be16(off+6)), 1)
-			p.c(')')
+			if f := p.be16(off + 6); !p.jumped {
+				p.s(", (bad vrrp cksum ")
+				p.hexN(uint64(f), 1)
+				p.c(')')
+			}
 		}
 	}
 	p.s(", addrs")
