@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ var flagSets = []flagSet{
 // tcpdumpOutput runs tcpdump -n -r file with flags in UTC, or reads the
 // output cached under $WRING_TCPDUMP_CACHE (a development aid: the corpus
 // takes minutes to print seven times).
-func tcpdumpOutput(t *testing.T, file string, flags []string) []byte {
+func tcpdumpOutput(file string, flags []string) []byte {
 	cache := os.Getenv("WRING_TCPDUMP_CACHE")
 	var cf string
 	if cache != "" {
@@ -364,8 +365,20 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 		if len(pk) == 0 {
 			continue
 		}
-		for _, fs := range flagSets {
-			ref := string(tcpdumpOutput(t, f, fs.flags))
+		// tcpdump runs for every flag set at once: the corpus takes
+		// minutes to print seven times over.
+		refs := make([][]byte, len(flagSets))
+		var wg sync.WaitGroup
+		for k := range flagSets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				refs[k] = tcpdumpOutput(f, flagSets[k].flags)
+			}()
+		}
+		wg.Wait()
+		for k, fs := range flagSets {
+			ref := string(refs[k])
 			o := fs.o
 			o.Loc = time.UTC
 			pr := printer{o: o, loc: time.UTC}
