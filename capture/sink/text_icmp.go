@@ -41,8 +41,6 @@ func (p *printer) icmpPrint(off, plen, ipOff int, fragmented bool) {
 			p.u(uint64(code))
 		}
 	case 5:
-		var dst uint32 = 0
-		_ = dst
 		switch code {
 		case 0:
 			p.s("redirect ")

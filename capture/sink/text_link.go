@@ -354,6 +354,8 @@ func (p *printer) sll(length int) int {
 	}
 }
 
+// defaultPrintSLL handles a Linux cooked frame whose protocol field is a
+// length: 802.2 LLC, raw 802.3 (IPX), or bytes tcpdump dumps.
 func (p *printer) defaultPrintSLL(t uint16, q, length, caplen int, hdrlen *int) {
 	if t == 4 {
 		*hdrlen += p.llc(q, length, caplen)
@@ -366,6 +368,7 @@ func (p *printer) defaultPrintSLL(t uint16, q, length, caplen int, hdrlen *int) 
 	p.defaultPrint(q, caplen)
 }
 
+// sllHeader prints the cooked header as -e shows it (sll_print).
 func (p *printer) sllHeader(length int) {
 	var dir string
 	switch p.be16(0) {
