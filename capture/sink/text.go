@@ -12,38 +12,45 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
-// Text writes one tcpdump-like line per packet, built from its parse
-// record: time, protocol, addresses and ports, TCP flags, length. Names are
-// never resolved (as with tcpdump -n).
+// Text writes packets as tcpdump -n prints them: one line per packet (more
+// with -v, -x and the like), decoded from the packet bytes for the
+// protocols the printer knows, with tcpdump's fallback elsewhere.
 type Text struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	c   io.Closer
-	loc *time.Location
-	buf []byte
+	mu sync.Mutex
+	w  *bufio.Writer
+	c  io.Closer
+	pr printer
 }
 
 // NewText returns a text sink writing to w in the given time zone (nil:
 // local time, as tcpdump prints).
 func NewText(w io.Writer, loc *time.Location) *Text {
-	if loc == nil {
-		loc = time.Local
+	return NewTextWith(w, TextOptions{Loc: loc})
+}
+
+// NewTextWith returns a text sink writing to w with the given options.
+func NewTextWith(w io.Writer, o TextOptions) *Text {
+	t := &Text{w: bufio.NewWriterSize(w, 1<<16)}
+	t.pr.o = o
+	t.pr.loc = o.Loc
+	if t.pr.loc == nil {
+		t.pr.loc = time.Local
 	}
-	t := &Text{w: bufio.NewWriterSize(w, 1<<16), loc: loc}
 	if c, ok := w.(io.Closer); ok {
 		t.c = c
 	}
 	return t
 }
 
-// Handle writes one line per packet.
+// Handle writes the text of each packet of the batch.
 func (t *Text) Handle(b *packet.Batch) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range b.Packets {
-		t.buf = AppendSummary(t.buf[:0], &b.Packets[i], t.loc)
-		t.buf = append(t.buf, '\n')
-		if _, err := t.w.Write(t.buf); err != nil {
+		pk := &b.Packets[i]
+		t.pr.b = t.pr.b[:0]
+		t.pr.packet(&pk.Info, pk.Data)
+		if _, err := t.w.Write(t.pr.b); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,125 @@
+package sink
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/capture/sample"
+	"github.com/wringcap/wring/spec"
+)
+
+func samplePackets(tb testing.TB) []capturedPacket {
+	r, err := pcapfile.NewReaderBytes(sample.Pcap, "sample")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []capturedPacket
+	for {
+		var c capturedPacket
+		d, err := r.ReadPacket(&c.info)
+		if err != nil {
+			return out
+		}
+		c.data = append([]byte(nil), d...)
+		packet.Parse(c.info, c.data, &c.rec)
+		out = append(out, c)
+	}
+}
+
+// TestTextPrinterAllocatesNothing: printing a packet, with any flag set,
+// appends into the reusable buffer without allocating.
+func TestTextPrinterAllocatesNothing(t *testing.T) {
+	pk := samplePackets(t)
+	if len(pk) < 100 {
+		t.Fatalf("%d sample packets", len(pk))
+	}
+	for _, fs := range flagSets {
+		pr := printer{o: fs.o, loc: time.UTC}
+		for i := range pk { // warm up: buffer and connection table
+			pr.b = pr.b[:0]
+			pr.packet(&pk[i].info, pk[i].data)
+		}
+		n := testing.AllocsPerRun(20, func() {
+			for i := range pk {
+				pr.b = pr.b[:0]
+				pr.packet(&pk[i].info, pk[i].data)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations for %d packets", fs.name, n, len(pk))
+		}
+	}
+}
+
+// TestTCPSeqTableBounded: the relative-sequence state never grows past its
+// fixed table, and a connection's state survives while it is in use.
+func TestTCPSeqTableBounded(t *testing.T) {
+	var tb tcpSeqTable
+	var k tcpSeqKey
+	for i := 0; i < 3*tcpSeqSets*tcpSeqWays; i++ {
+		k.port = uint32(i)
+		e, _ := tb.lookup(&k)
+		e.seq = uint32(i)
+	}
+	k.port = 7
+	e, found := tb.lookup(&k)
+	e.seq = 99
+	k.port = 8
+	tb.lookup(&k)
+	k.port = 7
+	if e2, ok := tb.lookup(&k); !found && (!ok || e2.seq != 99) {
+		t.Errorf("entry lost right after use: found %v, seq %d", ok, e2.seq)
+	}
+}
+
+// FuzzTextPrinter prints arbitrary bytes as each link type with each flag
+// set: it must neither panic nor read past the captured bytes (the slice
+// is cut to its length, so any overrun panics).
+func FuzzTextPrinter(f *testing.F) {
+	for _, c := range samplePackets(f)[:64] {
+		f.Add(uint16(spec.LinkEthernet), uint32(len(c.data)), c.data)
+	}
+	// One printer per flag set for the whole run, as a sink keeps one:
+	// its connection table carries over from packet to packet.
+	printers := make([]printer, len(flagSets))
+	for i, fs := range flagSets {
+		printers[i] = printer{o: fs.o, loc: time.UTC}
+		printers[i].o.Verbose = 2
+	}
+	f.Fuzz(func(t *testing.T, lt uint16, wire uint32, data []byte) {
+		data = data[:len(data):len(data)]
+		info := packet.Info{CapLen: uint32(len(data)), WireLen: wire, LinkType: spec.LinkType(lt), Timestamp: 1}
+		for i, fs := range flagSets {
+			pr := &printers[i]
+			pr.b = pr.b[:0]
+			pr.packet(&info, data)
+			if len(pr.b) == 0 || pr.b[len(pr.b)-1] != '\n' {
+				t.Fatalf("%s: output %q does not end a line", fs.name, pr.b)
+			}
+		}
+	})
+}
+
+// TestTextSinkAllocatesNothing: the sink itself, batch after batch, adds
+// no allocation to the printer's none.
+func TestTextSinkAllocatesNothing(t *testing.T) {
+	pk := samplePackets(t)
+	b := &packet.Batch{Packets: make([]packet.Packet, len(pk)), Verdicts: make([]packet.Verdict, len(pk))}
+	for i := range pk {
+		b.Packets[i] = packet.Packet{Info: pk[i].info, Data: pk[i].data, Record: pk[i].rec}
+	}
+	s := NewTextWith(io.Discard, TextOptions{Loc: time.UTC, Verbose: 1, Hex: 1, HexASCII: true})
+	if err := s.Handle(b); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() {
+		if err := s.Handle(b); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Handle: %v allocations per batch of %d packets", n, len(pk))
+	}
+}

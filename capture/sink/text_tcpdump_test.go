@@ -1,0 +1,596 @@
+package sink
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/capture/sample"
+	"github.com/wringcap/wring/internal/corpus"
+	"github.com/wringcap/wring/internal/trafficgen"
+	"github.com/wringcap/wring/spec"
+)
+
+// flagSet is a set of tcpdump flags and the options that mean the same.
+type flagSet struct {
+	name  string
+	flags []string
+	o     TextOptions
+	dump  bool // a raw dump: must match for every decoded packet
+}
+
+// flagSets are the tcpdump flag sets TestTextLikeTcpdump compares.
+var flagSets = []flagSet{
+	{"none", nil, TextOptions{}, false},
+	{"-v", []string{"-v"}, TextOptions{Verbose: 1}, false},
+	{"-e", []string{"-e"}, TextOptions{LinkHeader: true}, false},
+	{"-tt", []string{"-tt"}, TextOptions{TimeFormat: 2}, false},
+	{"-x", []string{"-x"}, TextOptions{Hex: 1}, true},
+	{"-X", []string{"-X"}, TextOptions{Hex: 1, HexASCII: true}, true},
+	{"-A", []string{"-A"}, TextOptions{ASCII: 1}, true},
+}
+
+// tcpdumpOutput runs tcpdump -n -r file with flags in UTC, or reads the
+// output cached under $WRING_TCPDUMP_CACHE (a development aid: the corpus
+// takes minutes to print seven times).
+func tcpdumpOutput(file string, flags []string) []byte {
+	cache := os.Getenv("WRING_TCPDUMP_CACHE")
+	var cf string
+	if cache != "" {
+		name := strings.TrimPrefix(strings.Join(flags, ""), "-")
+		name = strings.ReplaceAll(name, "=", "")
+		if name == "" {
+			name = "none"
+		}
+		cf = filepath.Join(cache, filepath.Base(file)+"."+name)
+		if b, err := os.ReadFile(cf); err == nil {
+			return b
+		}
+	}
+	args := append([]string{"-n", "-r", file}, flags...)
+	cmd := exec.Command("tcpdump", args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	_ = cmd.Run() // damaged files end with an error after their packets
+	if cf != "" {
+		os.WriteFile(cf, out.Bytes(), 0o644)
+	}
+	return out.Bytes()
+}
+
+type capturedPacket struct {
+	info packet.Info
+	data []byte
+	rec  packet.Record
+}
+
+func readCapture(t *testing.T, file string) []capturedPacket {
+	r, err := pcapfile.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	var out []capturedPacket
+	for {
+		var c capturedPacket
+		d, err := r.ReadPacket(&c.info)
+		if errors.Is(err, io.EOF) || err != nil {
+			return out
+		}
+		c.data = append([]byte(nil), d...)
+		packet.Parse(c.info, c.data, &c.rec)
+		out = append(out, c)
+	}
+}
+
+// class names the protocol a packet is counted under: the innermost layer
+// wring's parse record decodes.
+func class(r *packet.Record) string {
+	switch r.LinkType() {
+	case spec.LinkEthernet, spec.LinkLinuxSLL, spec.LinkNull, spec.LinkLoop, spec.LinkRaw, spec.LinkIPv4, spec.LinkIPv6:
+	default:
+		return "other link"
+	}
+	switch r.IPVersion() {
+	case 0:
+		if r.EtherType() == 0x0806 {
+			return "ARP"
+		}
+		if r.LinkType() == spec.LinkEthernet {
+			return "Ethernet"
+		}
+		return "other link"
+	}
+	if r.L4Off() == spec.NoOffset || r.Flags()&spec.RecFlagLaterFragment != 0 {
+		if r.IPVersion() == 4 {
+			return "IPv4"
+		}
+		return "IPv6"
+	}
+	switch r.IPProto() {
+	case packet.ProtoTCP, packet.ProtoUDP:
+		if r.SrcPort() == 53 || r.DstPort() == 53 {
+			return "DNS"
+		}
+		if r.IPProto() == packet.ProtoTCP {
+			return "TCP"
+		}
+		return "UDP"
+	case packet.ProtoICMP:
+		return "ICMP"
+	case packet.ProtoICMPv6:
+		return "ICMPv6"
+	}
+	if r.IPVersion() == 4 {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// mustMatch are the classes whose well-formed packets must print exactly
+// as tcpdump prints them.
+var mustMatch = map[string]bool{"Ethernet": true, "ARP": true, "IPv4": true, "IPv6": true, "TCP": true, "UDP": true, "ICMP": true, "ICMPv6": true, "DNS": true}
+
+// knownDifferences bounds, per flag set and category, the packets printed
+// differently from tcpdump: the counts may fall, never rise. "not decoded"
+// names what tcpdump decodes there and this printer does not; "damaged"
+// packets are truncated or malformed ones whose decoding tcpdump carries
+// further than this printer.
+var knownDifferences = map[string]int{
+	"-A|dump: not decoded: AH":                        1,
+	"-A|dump: not decoded: Compressed IP":             1,
+	"-A|dump: not decoded: IGRP":                      1,
+	"-A|dump: not decoded: SCTP":                      58,
+	"-A|dump: not decoded: atm arp":                   1,
+	"-A|dump: not decoded: chdlc protocol":            3,
+	"-A|dump: not decoded: ethertype":                 31,
+	"-A|dump: not decoded: icmp6 type":                6,
+	"-A|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
+	"-A|dump: not decoded: link type":                 610,
+	"-A|dump: not decoded: llc":                       113,
+	"-A|dump: not decoded: nfs":                       2,
+	"-A|dump: not decoded: tcp payload":               303,
+	"-A|dump: not decoded: udp payload":               105,
+	"-X|dump: not decoded: AH":                        1,
+	"-X|dump: not decoded: Compressed IP":             1,
+	"-X|dump: not decoded: IGRP":                      1,
+	"-X|dump: not decoded: atm arp":                   1,
+	"-X|dump: not decoded: chdlc protocol":            3,
+	"-X|dump: not decoded: ethertype":                 31,
+	"-X|dump: not decoded: icmp6 type":                6,
+	"-X|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
+	"-X|dump: not decoded: link type":                 610,
+	"-X|dump: not decoded: llc":                       110,
+	"-X|dump: not decoded: nfs":                       2,
+	"-X|dump: not decoded: tcp payload":               12,
+	"-X|dump: not decoded: udp payload":               66,
+	"-e|not decoded: AH":                              63,
+	"-e|not decoded: Compressed IP":                   1,
+	"-e|not decoded: DCCP":                            45,
+	"-e|not decoded: EIGRP":                           106,
+	"-e|not decoded: ESP":                             24,
+	"-e|not decoded: GRE payload":                     5,
+	"-e|not decoded: GRE source routes":               1,
+	"-e|not decoded: GRE version 1":                   1,
+	"-e|not decoded: IGRP":                            1,
+	"-e|not decoded: OSPF":                            119,
+	"-e|not decoded: PGM":                             38,
+	"-e|not decoded: PIM":                             346,
+	"-e|not decoded: RSVP":                            13,
+	"-e|not decoded: SCTP":                            255,
+	"-e|not decoded: appletalk":                       1,
+	"-e|not decoded: atm arp":                         1,
+	"-e|not decoded: chdlc protocol":                  65,
+	"-e|not decoded: dns record data":                 1,
+	"-e|not decoded: ethertype":                       885,
+	"-e|not decoded: icmp6 type":                      26,
+	"-e|not decoded: igmp dvmrp, pimv1, mtrace":       10,
+	"-e|not decoded: igmp long response time":         2,
+	"-e|not decoded: ipv6 extension header":           41,
+	"-e|not decoded: link type":                       642,
+	"-e|not decoded: llc":                             487,
+	"-e|not decoded: nfs":                             5,
+	"-e|not decoded: ppp header":                      57,
+	"-e|not decoded: tcp payload":                     522,
+	"-e|not decoded: udp payload":                     1586,
+	"-tt|not decoded: AH":                             63,
+	"-tt|not decoded: Compressed IP":                  1,
+	"-tt|not decoded: DCCP":                           45,
+	"-tt|not decoded: EIGRP":                          106,
+	"-tt|not decoded: ESP":                            24,
+	"-tt|not decoded: GRE payload":                    5,
+	"-tt|not decoded: GRE source routes":              1,
+	"-tt|not decoded: GRE version 1":                  1,
+	"-tt|not decoded: IGRP":                           1,
+	"-tt|not decoded: OSPF":                           119,
+	"-tt|not decoded: PGM":                            38,
+	"-tt|not decoded: PIM":                            346,
+	"-tt|not decoded: RSVP":                           13,
+	"-tt|not decoded: SCTP":                           255,
+	"-tt|not decoded: appletalk":                      1,
+	"-tt|not decoded: atm arp":                        1,
+	"-tt|not decoded: chdlc protocol":                 65,
+	"-tt|not decoded: dns record data":                1,
+	"-tt|not decoded: ethertype":                      885,
+	"-tt|not decoded: icmp6 type":                     26,
+	"-tt|not decoded: igmp dvmrp, pimv1, mtrace":      10,
+	"-tt|not decoded: igmp long response time":        2,
+	"-tt|not decoded: ipv6 extension header":          41,
+	"-tt|not decoded: link type":                      642,
+	"-tt|not decoded: llc":                            487,
+	"-tt|not decoded: nfs":                            5,
+	"-tt|not decoded: ppp protocol":                   4,
+	"-tt|not decoded: tcp payload":                    525,
+	"-tt|not decoded: udp payload":                    1613,
+	"-v|not decoded: AH":                              63,
+	"-v|not decoded: Compressed IP":                   1,
+	"-v|not decoded: DCCP":                            45,
+	"-v|not decoded: EIGRP":                           106,
+	"-v|not decoded: ESP":                             24,
+	"-v|not decoded: GRE payload":                     5,
+	"-v|not decoded: GRE source routes":               1,
+	"-v|not decoded: GRE version 1":                   1,
+	"-v|not decoded: IGRP":                            1,
+	"-v|not decoded: OSPF":                            119,
+	"-v|not decoded: PGM":                             38,
+	"-v|not decoded: PIM":                             346,
+	"-v|not decoded: RSVP":                            13,
+	"-v|not decoded: SCTP":                            255,
+	"-v|not decoded: appletalk":                       1,
+	"-v|not decoded: atm arp":                         1,
+	"-v|not decoded: chdlc protocol":                  65,
+	"-v|not decoded: dns record data":                 1,
+	"-v|not decoded: ethertype":                       885,
+	"-v|not decoded: icmp extensions":                 11,
+	"-v|not decoded: icmp6 options":                   107,
+	"-v|not decoded: icmp6 type":                      27,
+	"-v|not decoded: igmp dvmrp, pimv1, mtrace":       10,
+	"-v|not decoded: igmp long response time":         2,
+	"-v|not decoded: igmp v3 records":                 2,
+	"-v|not decoded: ipv6 extension header":           41,
+	"-v|not decoded: link type":                       642,
+	"-v|not decoded: llc":                             487,
+	"-v|not decoded: mldv2 records":                   20,
+	"-v|not decoded: nfs":                             5,
+	"-v|not decoded: ppp protocol":                    4,
+	"-v|not decoded: tcp payload":                     525,
+	"-v|not decoded: tcp rst data":                    4,
+	"-v|not decoded: udp payload":                     1630,
+	"-x|dump: not decoded: AH":                        1,
+	"-x|dump: not decoded: Compressed IP":             1,
+	"-x|dump: not decoded: IGRP":                      1,
+	"-x|dump: not decoded: atm arp":                   1,
+	"-x|dump: not decoded: chdlc protocol":            3,
+	"-x|dump: not decoded: ethertype":                 31,
+	"-x|dump: not decoded: icmp6 type":                6,
+	"-x|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
+	"-x|dump: not decoded: link type":                 610,
+	"-x|dump: not decoded: llc":                       110,
+	"-x|dump: not decoded: nfs":                       2,
+	"-x|dump: not decoded: tcp payload":               12,
+	"-x|dump: not decoded: udp payload":               66,
+	"none|not decoded: AH":                            63,
+	"none|not decoded: Compressed IP":                 1,
+	"none|not decoded: DCCP":                          45,
+	"none|not decoded: EIGRP":                         106,
+	"none|not decoded: ESP":                           24,
+	"none|not decoded: GRE payload":                   5,
+	"none|not decoded: GRE source routes":             1,
+	"none|not decoded: GRE version 1":                 1,
+	"none|not decoded: IGRP":                          1,
+	"none|not decoded: OSPF":                          119,
+	"none|not decoded: PGM":                           38,
+	"none|not decoded: PIM":                           346,
+	"none|not decoded: RSVP":                          13,
+	"none|not decoded: SCTP":                          255,
+	"none|not decoded: appletalk":                     1,
+	"none|not decoded: atm arp":                       1,
+	"none|not decoded: chdlc protocol":                65,
+	"none|not decoded: dns record data":               1,
+	"none|not decoded: ethertype":                     885,
+	"none|not decoded: icmp6 type":                    26,
+	"none|not decoded: igmp dvmrp, pimv1, mtrace":     10,
+	"none|not decoded: igmp long response time":       2,
+	"none|not decoded: ipv6 extension header":         41,
+	"none|not decoded: link type":                     642,
+	"none|not decoded: llc":                           487,
+	"none|not decoded: nfs":                           5,
+	"none|not decoded: ppp protocol":                  4,
+	"none|not decoded: tcp payload":                   525,
+	"none|not decoded: udp payload":                   1613,
+}
+
+type tally struct{ same, total int }
+
+// TestTextLikeTcpdump prints every packet of tcpdump's corpus and the
+// bundled sample with each flag set and compares the text line by line
+// with tcpdump -n's.
+func TestTextLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	files := corpus.Files(t, "tcpdump")
+	tmp := t.TempDir()
+	smp := filepath.Join(tmp, "sample.pcap")
+	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, smp, mixedCapture(t, tmp))
+	sort.Strings(files)
+	compareWithTcpdump(t, files, flagSets, knownDifferences)
+}
+
+// mixedCapture writes the generated mixed capture (HTTP, DNS, TCP
+// handshakes, UDP applications, ICMP, ARP, fragments, VLAN and MPLS
+// tags, some packets cut short) to dir and returns its path.
+func mixedCapture(t *testing.T, dir string) string {
+	var b bytes.Buffer
+	if err := trafficgen.Generate(&b, trafficgen.Config{Seed: 13, Count: 4096}); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "mixed.pcap")
+	if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// compareWithTcpdump prints every packet of files with each flag set and
+// compares the text with tcpdump's, logging the tables and failing on any
+// difference in a packet the printer decodes throughout or on a count of
+// differences above known.
+func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownDifferences map[string]int) {
+	lines := map[string]map[string]*tally{}   // flag set -> class -> lines
+	decoded := map[string]map[string]*tally{} // the same, packets decoded throughout
+	diffs := map[string]int{}                 // "flags|category" -> packets
+	examples := map[string]string{}
+	for _, fs := range flagSets {
+		lines[fs.name] = map[string]*tally{}
+		decoded[fs.name] = map[string]*tally{}
+	}
+	for _, f := range files {
+		pk := readCapture(t, f)
+		if len(pk) == 0 {
+			continue
+		}
+		// tcpdump runs for every flag set at once: the corpus takes
+		// minutes to print seven times over.
+		refs := make([][]byte, len(flagSets))
+		var wg sync.WaitGroup
+		for k := range flagSets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				refs[k] = tcpdumpOutput(f, flagSets[k].flags)
+			}()
+		}
+		wg.Wait()
+		for k, fs := range flagSets {
+			ref := string(refs[k])
+			o := fs.o
+			o.Loc = time.UTC
+			pr := printer{o: o, loc: time.UTC}
+			ts := printer{o: o, loc: time.UTC} // the time stamps alone, one packet ahead
+			ts.timestamp(&pk[0].info)
+			for i := range pk {
+				c := &pk[i]
+				pr.b = pr.b[:0]
+				pr.packet(&c.info, c.data)
+				got := pr.b
+				// tcpdump's text for this packet runs to the start of the
+				// next packet's time stamp.
+				var block string
+				if i+1 < len(pk) {
+					ts.b = ts.b[:0]
+					ts.timestamp(&pk[i+1].info)
+					next := "\n" + string(ts.b)
+					if n := &pk[i+1].info; n.CapLen == 0 || n.WireLen == 0 || n.WireLen < n.CapLen || n.WireLen > maxSnaplen || n.CapLen > maxSnaplen {
+						next = "\n[Invalid header"
+					}
+					if j := strings.Index(ref, next); j >= 0 {
+						block, ref = ref[:j+1], ref[j+1:]
+					} else {
+						block, ref = ref, ""
+					}
+				} else {
+					block, ref = ref, ""
+				}
+				cl := class(&c.rec)
+				tl := lines[fs.name][cl]
+				if tl == nil {
+					tl = &tally{}
+					lines[fs.name][cl] = tl
+				}
+				td := decoded[fs.name][cl]
+				if td == nil {
+					td = &tally{}
+					decoded[fs.name][cl] = td
+				}
+				want := strings.SplitAfter(block, "\n")
+				have := strings.SplitAfter(string(got), "\n")
+				for k, l := range want {
+					if l == "" {
+						continue
+					}
+					same := k < len(have) && have[k] == l
+					for _, x := range []*tally{tl, td} {
+						if x == td && pr.undecoded != "" {
+							continue
+						}
+						x.total++
+						if same {
+							x.same++
+						}
+					}
+				}
+				if fs.dump {
+					// The dump is the end of tcpdump's text; what comes
+					// before it is the decoded line.
+					dump := string(got[pr.dumpStart:])
+					ok := strings.HasSuffix(block, dump)
+					if block == string(got) {
+						ok = true
+					} else if ok && fs.o.ASCII > 0 {
+						ok = !strings.Contains(block[:len(block)-len(dump)], "\n")
+					} else if ok {
+						ok = strings.Count(block, "\n\t0x") == strings.Count(dump, "\n\t0x")
+					}
+					if !ok {
+						key := fs.name + "|dump: " + dumpCategory(&c.rec, pr.undecoded, block)
+						diffs[key]++
+						if _, ok := examples[key]; !ok {
+							examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
+						}
+					}
+					continue
+				}
+				if block == string(got) {
+					continue
+				}
+				cat := category(cl, &c.rec, pr.undecoded, block)
+				key := fs.name + "|" + cat
+				diffs[key]++
+				if _, ok := examples[key]; !ok {
+					examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
+				}
+			}
+		}
+	}
+	// The tables.
+	classes := []string{"Ethernet", "ARP", "IPv4", "IPv6", "TCP", "UDP", "ICMP", "ICMPv6", "DNS", "other link"}
+	table := func(title string, m map[string]map[string]*tally) {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "%-6s", "flags")
+		for _, cl := range classes {
+			fmt.Fprintf(&sb, " %15s", cl)
+		}
+		sb.WriteString("\n")
+		for _, fs := range flagSets {
+			fmt.Fprintf(&sb, "%-6s", fs.name)
+			for _, cl := range classes {
+				tl := m[fs.name][cl]
+				if tl == nil || tl.total == 0 {
+					fmt.Fprintf(&sb, " %15s", "-")
+					continue
+				}
+				fmt.Fprintf(&sb, " %6.2f%% %7d", 100*float64(tl.same)/float64(tl.total), tl.total)
+			}
+			sb.WriteString("\n")
+		}
+		t.Logf("%s (share identical, tcpdump's lines):\n%s", title, sb.String())
+	}
+	table("lines of all packets", lines)
+	table("lines of packets whose every protocol the printer decodes", decoded)
+	keys := make([]string, 0, len(diffs))
+	for k := range diffs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return diffs[keys[i]] > diffs[keys[j]] })
+	var db strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&db, "%6d  %s\n", diffs[k], k)
+	}
+	t.Logf("packets printed differently, by flag set and category:\n%s", db.String())
+	if testing.Verbose() {
+		for _, k := range keys {
+			t.Logf("%s: %s", k, examples[k])
+		}
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "|well-formed ") || strings.HasSuffix(k, "|dump: decoded") {
+			t.Errorf("%d packets: %s: %s", diffs[k], k, examples[k])
+			continue
+		}
+		if n, ok := knownDifferences[k]; !ok || diffs[k] > n {
+			t.Errorf("%s: %d packets differ, at most %d known", k, diffs[k], n)
+		}
+	}
+}
+
+// category says why a packet prints differently: something tcpdump decodes
+// here and this printer does not, a damaged packet, or (the failures) a
+// well-formed packet of a class that must match.
+func category(cl string, r *packet.Record, undecoded, ref string) string {
+	switch {
+	case undecoded != "":
+		return "not decoded: " + undecoded
+	case r.Flags()&(spec.RecFlagMalformed|spec.RecFlagTruncated) != 0 || r.CapLen() < r.WireLen() || strings.Contains(ref, "[|"):
+		return "damaged " + cl
+	case !mustMatch[cl]:
+		return cl
+	}
+	return "well-formed " + cl
+}
+
+// dumpCategory says why a raw dump differs: where the packet holds a
+// protocol this printer does not decode, the dump's start (after the link
+// header, or the whole packet when tcpdump's decoder stopped on truncated
+// data) is not known.
+func dumpCategory(r *packet.Record, undecoded, ref string) string {
+	if undecoded != "" {
+		return "not decoded: " + undecoded
+	}
+	return "decoded"
+}
+
+// moreFlagSets are the other forms a user can ask for, compared on the
+// sample and the mixed capture.
+var moreFlagSets = []flagSet{
+	{"-q", []string{"-q"}, TextOptions{Quiet: true}, false},
+	{"-vv", []string{"-vv"}, TextOptions{Verbose: 2}, false},
+	{"-ev", []string{"-e", "-v"}, TextOptions{LinkHeader: true, Verbose: 1}, false},
+	{"-t", []string{"-t"}, TextOptions{TimeFormat: 1}, false},
+	{"-ttt", []string{"-ttt"}, TextOptions{TimeFormat: 3}, false},
+	{"-tttt", []string{"-tttt"}, TextOptions{TimeFormat: 4}, false},
+	{"-ttttt", []string{"-ttttt"}, TextOptions{TimeFormat: 5}, false},
+	{"nano", []string{"--time-stamp-precision=nano"}, TextOptions{Nano: true}, false},
+	{"-xx", []string{"-xx"}, TextOptions{Hex: 2}, true},
+	{"-XX", []string{"-XX"}, TextOptions{Hex: 2, HexASCII: true}, true},
+	{"-AA", []string{"-AA"}, TextOptions{ASCII: 2}, true},
+}
+
+// knownMoreDifferences is knownDifferences for moreFlagSets.
+var knownMoreDifferences = map[string]int{
+	"-ev|not decoded: appletalk":      1,
+	"-ev|not decoded: icmp6 options":  88,
+	"-ev|not decoded: udp payload":    217,
+	"-ttttt|not decoded: appletalk":   1,
+	"-ttttt|not decoded: udp payload": 217,
+	"-tttt|not decoded: appletalk":    1,
+	"-tttt|not decoded: udp payload":  217,
+	"-ttt|not decoded: appletalk":     1,
+	"-ttt|not decoded: udp payload":   217,
+	"-t|not decoded: appletalk":       1,
+	"-t|not decoded: udp payload":     217,
+	"-vv|not decoded: appletalk":      1,
+	"-vv|not decoded: icmp6 options":  88,
+	"-vv|not decoded: udp payload":    217,
+	"nano|not decoded: appletalk":     1,
+	"nano|not decoded: udp payload":   217,
+}
+
+// TestTextFlagsLikeTcpdump compares the remaining flag forms on the sample
+// and the mixed capture.
+func TestTextFlagsLikeTcpdump(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		corpus.Unavailable(t, "tcpdump is not installed")
+	}
+	tmp := t.TempDir()
+	smp := filepath.Join(tmp, "sample.pcap")
+	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	compareWithTcpdump(t, []string{smp, mixedCapture(t, tmp)}, moreFlagSets, knownMoreDifferences)
+}
