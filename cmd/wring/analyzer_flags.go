@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/wasm"
 )
 
@@ -22,14 +23,17 @@ type analyzerFlags struct {
 	Events         string   `name:"events" placeholder:"FILE" help:"Write analyzer events as JSON lines to FILE instead of standard output."`
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
+
+	results []wasm.Stats   // filled when the analyzers are done, for --json's stats object
+	counts  []wasm.Counter // likewise
 }
 
 func init() {
-	analyzerHook = func(f *analyzerFlags, s *streams) ([]capture.Handler, func() error, error) {
+	analyzerHook = func(f *analyzerFlags, s *streams, stop func()) ([]capture.Handler, func() error, error) {
 		if len(f.Analyzer) == 0 {
 			return nil, nil, nil
 		}
-		h, done, err := f.host(s, []string{"out"})
+		h, done, err := f.host(s, []string{"out"}, stop)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,36 +121,100 @@ func hostConfig(s *streams) wasm.Config {
 	return cfg
 }
 
+// eventsWriteError is a failed write of analyzer events.
+type eventsWriteError struct{ err error }
+
+func (e *eventsWriteError) Error() string { return e.err.Error() }
+func (e *eventsWriteError) Unwrap() error { return e.err }
+
+// eventsFailure returns the events write error in err, or nil.
+func eventsFailure(err error) error {
+	var e *eventsWriteError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// eventsConflict refuses analyzer events on standard output when packet
+// text or JSON lines go there too: the two streams would interleave.
+func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) error {
+	if len(f.Analyzer) == 0 {
+		if f.Events != "" {
+			return errors.New("--events needs --analyzer")
+		}
+		return nil
+	}
+	eventsOut := f.Events == "" || f.Events == "-" || sameAsStdout(f.Events, s.Out)
+	packetsOut := !countOnly && (write == "" || write == "-" || sameAsStdout(write, s.Out))
+	if eventsOut && packetsOut {
+		return errors.New("analyzer events and packets would both go to standard output: give --events FILE (or -w FILE, or --count)")
+	}
+	if f.Events != "" && f.Events != "-" && write != "" && write != "-" && sameFile(f.Events, write) {
+		return fmt.Errorf("--events %s and -w %s are the same file", f.Events, write)
+	}
+	return nil
+}
+
+// sameAsStdout reports whether path names the file standard output is.
+func sameAsStdout(path string, out io.Writer) bool {
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	a, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b, err := f.Stat()
+	return err == nil && os.SameFile(a, b)
+}
+
+// sameFile reports whether two paths name one existing file (or are equal).
+func sameFile(p, q string) bool {
+	if filepath.Clean(p) == filepath.Clean(q) {
+		return true
+	}
+	a, err1 := os.Stat(p)
+	b, err2 := os.Stat(q)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
 // host loads the analyzers and returns the host (a capture handler) and the
 // function to call when the packets are done: it flushes the analyzers,
-// prints their counters to stderr and closes the events file.
-func (f *analyzerFlags) host(s *streams, sinks []string) (*wasm.Host, func() error, error) {
+// prints their counters to stderr and closes the events file. The first
+// failed write of events calls stop, and done reports it.
+func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Host, func() error, error) {
 	specs, err := f.analyzerSpecs()
 	if err != nil {
 		return nil, nil, err
 	}
-	var events io.Writer = s.Out
-	var file *os.File
+	d := &dest{what: "analyzer events (standard output)", stop: stop}
+	events := &destWriter{d: d, w: s.Out}
 	if f.Events != "" && f.Events != "-" {
-		file, err = os.Create(f.Events)
+		file, err := createOutput(f.Events)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--events: %w", err)
 		}
-		events = file
+		d.what = "--events " + f.Events
+		events.w, events.c = file, file
 	}
 	cfg := hostConfig(s).WithEvents(events).WithFailClosed(f.FailClosed).WithSinks(sinks...)
 	h, err := wasm.NewHost(context.Background(), cfg, specs...)
 	if err != nil {
-		if file != nil {
-			file.Close()
-		}
+		events.Close()
 		return nil, nil, err
 	}
 	done := func() error {
 		h.Close(context.Background())
+		f.results, f.counts = h.Stats(), h.Counters()
 		printCounters(s.Err, h)
-		if file != nil {
-			return file.Close()
+		cerr := events.Close()
+		if err := d.failure(); err != nil {
+			return &eventsWriteError{err}
+		}
+		if cerr != nil {
+			return &eventsWriteError{fmt.Errorf("%s: %w", d.what, cerr)}
 		}
 		return nil
 	}

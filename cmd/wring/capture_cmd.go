@@ -26,25 +26,28 @@ import (
 type captureCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
+	printFlags    `embed:""`
 
 	Interface   string   `short:"i" name:"interface" required:"" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only."`
 	Mode        string   `name:"mode" enum:"auto,xdp,packet" default:"auto" help:"Capture path: auto tries AF_XDP (zero-copy, copy, generic XDP) then AF_PACKET; xdp or packet forces one (${enum})."`
 	Write       string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
-	Count       uint64   `short:"c" name:"count" placeholder:"N" help:"Stop after N packets."`
-	NoResolve   bool     `short:"n" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n)."`
+	Count       uint64   `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets."`
+	NoResolve   int      `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
 	JSON        bool     `name:"json" help:"Print one JSON object per packet instead of a text line."`
 	FileSize    uint64   `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
 	Rotate      uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds; OUT is a strftime pattern (tcpdump -G)."`
 	FileCount   int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
-	Snaplen     uint32   `short:"s" name:"snaplen" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
-	Nano        bool     `name:"nano" help:"Write nanosecond timestamps with -w."`
+	PostRotate  string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
+	User        string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"Switch to USER once the capture and output files are open (tcpdump -Z)."`
+	Snaplen     uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
+	Nano        bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano)."`
 	PcapNG      bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
 	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
 	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
 	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each)."`
 	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
 	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
-	Expr        []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
+	Expr        []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
 }
 
 // Duration is a time.Duration flag.
@@ -59,7 +62,16 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	src := strings.Join(c.Expr, " ")
+	if c.Batch < 1 || c.Batch > capture.MaxBatch {
+		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
+	}
+	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
+		return exitf(2, "%v", err)
+	}
+	src, err := expression(c.Expr, "", s.Err)
+	if err != nil {
+		return err
+	}
 	filters, err := c.compile(src)
 	if err != nil {
 		return err
@@ -84,17 +96,23 @@ func (c *captureCmd) Run(s *streams) error {
 			return exitf(1, "%v", err)
 		}
 	}
-	out, err := c.sink(s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, err := c.sink(s, cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
 	var handlers []capture.Handler
 	var done func() error
 	if analyzerHook != nil {
-		if handlers, done, err = analyzerHook(&c.analyzerFlags, s); err != nil {
+		if handlers, done, err = analyzerHook(&c.analyzerFlags, s, cancel); err != nil {
 			out.Close()
 			return exitf(2, "%v", err)
 		}
+	}
+	if err := dropPrivileges(c.User); err != nil {
+		out.Close()
+		return exitf(2, "%v", err)
 	}
 	p, err := capture.New(capture.Config{
 		Sources:  capt.Sources(),
@@ -112,8 +130,10 @@ func (c *captureCmd) Run(s *streams) error {
 	fmt.Fprintf(s.Err, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", dev, c.Snaplen)
 	fmt.Fprintf(s.Err, "wring: capture path: %s\n", capt.Path())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters()) })
+	defer stopInfo()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -125,8 +145,18 @@ func (c *captureCmd) Run(s *streams) error {
 	if done != nil {
 		doneErr = done()
 	}
+	writeErr := out.dest.failure()
+	if writeErr == nil {
+		writeErr = eventsFailure(doneErr)
+	}
+	if c.CountOnly && writeErr == nil {
+		t := capture.Sum(p.Counters())
+		fmt.Fprintf(s.Out, "%d packet%s\n", t.Delivered, plural(t.Delivered))
+	}
 	printLiveSummary(s.Err, capt.Stats(), p.Counters())
 	switch {
+	case writeErr != nil:
+		return exitf(1, "%v", writeErr)
 	case runErr != nil && !errors.Is(runErr, pcapfile.ErrFileLimit):
 		return exitf(1, "%v", runErr)
 	case closeErr != nil:
@@ -180,9 +210,14 @@ func (c *captureCmd) userFilter(vp *verifier.Program) (capture.Filter, error) {
 }
 
 // sink builds the output, as read does.
-func (c *captureCmd) sink(s *streams) (capture.Sink, error) {
-	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
-		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(spec.LinkEthernet), Snaplen: c.Snaplen}.sink(s)
+func (c *captureCmd) sink(s *streams, stop func()) (*outputSink, error) {
+	text, err := c.textOptions(c.Nano)
+	if err != nil {
+		return nil, err
+	}
+	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
+		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(spec.LinkEthernet), Snaplen: c.Snaplen,
+		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
 // printLiveSummary prints tcpdump's closing lines, then both halves of
