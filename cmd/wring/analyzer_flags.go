@@ -18,8 +18,8 @@ import (
 
 // analyzerFlags are the Wasm analyzer flags shared by read and capture.
 type analyzerFlags struct {
-	Analyzer       []string `name:"analyzer" placeholder:"NAME|FILE" help:"Run a Wasm analyzer over the packets that pass the filter: a bundled one by name (see wring analyzers) or a .wasm file. Repeatable; analyzers run in the order given."`
-	AnalyzerConfig []string `name:"analyzer-config" placeholder:"[NAME:]K=V" help:"Configuration handed to the analyzers (all of them, or NAME's only). Repeatable."`
+	Analyzer       []string `name:"analyzer" sep:"none" placeholder:"NAME|FILE" help:"Run a Wasm analyzer over the packets that pass the filter: a bundled one by name (see wring analyzers) or a .wasm file. Repeatable; analyzers run in the order given."`
+	AnalyzerConfig []string `name:"analyzer-config" sep:"none" placeholder:"[NAME:]K=V" help:"Configuration handed to the analyzers (all of them, or NAME's only). Repeatable."`
 	Events         string   `name:"events" placeholder:"FILE" help:"Write analyzer events as JSON lines to FILE instead of standard output."`
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
@@ -42,14 +42,26 @@ func init() {
 }
 
 // analyzerSpecs resolves --analyzer and --analyzer-config into the modules
-// to load.
+// to load. Each configuration key is checked against what the analyzer
+// declares (analyzers/bundled): an undeclared key, a bad value, an empty
+// key or a key given twice is an error naming the analyzer, the key and the
+// value, never a silent fallback to the default. A .wasm file declares
+// nothing, so it gets its keys unchecked.
 func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 	var out []wasm.Analyzer
+	var decl []*bundled.Analyzer // nil for a .wasm file
 	seen := map[string]int{}
 	for _, a := range f.Analyzer {
+		if strings.TrimSpace(a) == "" {
+			return nil, fmt.Errorf("--analyzer %q: empty analyzer name (%s, or a .wasm file)", a, bundledNames())
+		}
 		var spec wasm.Analyzer
+		var d *bundled.Analyzer
 		if bin, err := bundled.Module(a); err == nil && !strings.ContainsAny(a, "/.") {
 			spec = wasm.Analyzer{Name: a, Binary: bin}
+			if desc, ok := bundled.Describe(a); ok {
+				d = &desc
+			}
 		} else {
 			bin, err := os.ReadFile(a)
 			if err != nil {
@@ -62,27 +74,85 @@ func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 			spec.Name = fmt.Sprintf("%s-%d", spec.Name, n)
 		}
 		out = append(out, spec)
+		decl = append(decl, d)
 	}
-	for _, kv := range f.AnalyzerConfig {
-		target := ""
+	if len(out) == 0 && len(f.AnalyzerConfig) > 0 {
+		return nil, fmt.Errorf("--analyzer-config %s: no --analyzer to configure", f.AnalyzerConfig[0])
+	}
+	given := make([]map[string]string, len(out))
+	for i := range given {
+		given[i] = map[string]string{}
+	}
+	for _, arg := range f.AnalyzerConfig {
+		target, kv := "", arg
 		if i := strings.IndexByte(kv, ':'); i >= 0 && i < strings.IndexByte(kv+"=", '=') {
 			target, kv = kv[:i], kv[i+1:]
 		}
-		if !strings.Contains(kv, "=") {
-			return nil, fmt.Errorf("--analyzer-config %q: want K=V or NAME:K=V", kv)
+		key, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--analyzer-config %q: want KEY=VALUE or NAME:KEY=VALUE", arg)
 		}
-		matched := false
+		var targets []int
 		for i := range out {
 			if target == "" || out[i].Name == target {
-				out[i].Config = append(append(out[i].Config, kv...), '\n')
-				matched = true
+				targets = append(targets, i)
 			}
 		}
-		if !matched {
-			return nil, fmt.Errorf("--analyzer-config %s:%s: no analyzer named %q", target, kv, target)
+		if len(targets) == 0 {
+			return nil, fmt.Errorf("--analyzer-config %s: no analyzer named %q", arg, target)
+		}
+		if key == "" || strings.ContainsAny(key, " \t\n\r") || strings.ContainsAny(val, "\n\r") {
+			return nil, fmt.Errorf("analyzer %s: --analyzer-config %q: key %q, value %q: the key must be a non-empty word and the value one line", out[targets[0]].Name, arg, key, val)
+		}
+		applied := false
+		for _, i := range targets {
+			if d := decl[i]; d != nil {
+				k, declared := findKey(d.Config, key)
+				if !declared {
+					if target == "" {
+						continue // another analyzer may declare it
+					}
+					return nil, undeclared(out[i].Name, d, key, val)
+				}
+				if err := k.Check(val); err != nil {
+					return nil, fmt.Errorf("analyzer %s: key %s, value %q: %w", out[i].Name, key, val, err)
+				}
+			}
+			if prev, dup := given[i][key]; dup {
+				return nil, fmt.Errorf("analyzer %s: key %s given twice (%q and %q)", out[i].Name, key, prev, val)
+			}
+			given[i][key] = val
+			out[i].Config = append(append(out[i].Config, kv...), '\n')
+			applied = true
+		}
+		if !applied {
+			i := targets[0]
+			return nil, undeclared(out[i].Name, decl[i], key, val)
 		}
 	}
 	return out, nil
+}
+
+// findKey returns the declared key name.
+func findKey(keys []bundled.ConfigKey, name string) (bundled.ConfigKey, bool) {
+	for _, k := range keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return bundled.ConfigKey{}, false
+}
+
+// undeclared is the error for a key the analyzer does not declare.
+func undeclared(name string, d *bundled.Analyzer, key, val string) error {
+	if len(d.Config) == 0 {
+		return fmt.Errorf("analyzer %s: unknown key %q (value %q): %s takes no configuration", name, key, val, name)
+	}
+	var keys []string
+	for _, k := range d.Config {
+		keys = append(keys, k.Name)
+	}
+	return fmt.Errorf("analyzer %s: unknown key %q (value %q): %s takes %s", name, key, val, name, strings.Join(keys, ", "))
 }
 
 // moduleName derives an analyzer name from a file name.
@@ -136,17 +206,28 @@ func eventsFailure(err error) error {
 	return nil
 }
 
-// eventsConflict refuses analyzer events on standard output when packet
-// text or JSON lines go there too: the two streams would interleave.
+// eventsConflict checks the analyzer flags before anything is opened: the
+// analyzers and their configuration (analyzerSpecs), --events and
+// --analyzer-config without an analyzer, and analyzer events on standard
+// output when packet text or JSON lines go there too (the two streams would
+// interleave).
 func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) error {
 	if len(f.Analyzer) == 0 {
-		if f.Events != "" {
+		switch {
+		case f.Events != "":
 			return errors.New("--events needs --analyzer")
+		case len(f.AnalyzerConfig) > 0:
+			return fmt.Errorf("--analyzer-config %s: no --analyzer to configure", f.AnalyzerConfig[0])
+		case f.FailClosed || f.FailOpen:
+			return errors.New("--fail-closed and --fail-open need --analyzer")
 		}
 		return nil
 	}
+	if _, err := f.analyzerSpecs(); err != nil {
+		return err
+	}
 	eventsOut := f.Events == "" || f.Events == "-" || sameAsStdout(f.Events, s.Out)
-	packetsOut := !countOnly && (write == "" || write == "-" || sameAsStdout(write, s.Out))
+	packetsOut := !countOnly && (write == "" || write == "-" || write != os.DevNull && sameAsStdout(write, s.Out))
 	if eventsOut && packetsOut {
 		return errors.New("analyzer events and packets would both go to standard output: give --events FILE (or -w FILE, or --count)")
 	}

@@ -12,7 +12,7 @@ import (
 func TestReadWithAnalyzers(t *testing.T) {
 	ev := filepath.Join(t.TempDir(), "events.json")
 	var out, errw bytes.Buffer
-	code := run([]string{"read", "--analyzer", "http", "--analyzer", "dns", "--analyzer-config", "http:x=1", "--events", ev, "-w", os.DevNull}, nil, &out, &errw)
+	code := run([]string{"read", "--analyzer", "http", "--analyzer", "dns", "--events", ev, "-w", os.DevNull}, nil, &out, &errw)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errw.String())
 	}

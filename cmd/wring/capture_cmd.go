@@ -72,7 +72,7 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return err
 	}
-	filters, err := c.compile(src)
+	filters, err := c.compile(src, interfaceNetmask(dev.Name))
 	if err != nil {
 		return err
 	}
@@ -171,14 +171,14 @@ func (c *captureCmd) Run(s *streams) error {
 // the frame (XDP and userspace) and one for the AF_PACKET socket filter,
 // where the kernel has moved them to metadata (libpcap's Linux live-capture
 // code with ancillary loads).
-func (c *captureCmd) compile(src string) (live.Filters, error) {
+func (c *captureCmd) compile(src string, netmask uint32) (live.Filters, error) {
 	if strings.TrimSpace(src) == "" {
 		return live.Filters{}, nil
 	}
 	var f live.Filters
 	for _, linuxExt := range []bool{false, true} {
 		prog, err := expr.Compile(src, expr.Options{LinkType: spec.LinkEthernet, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt,
-			Libpcap110: c.libpcap110()})
+			Libpcap110: c.libpcap110(), Netmask: netmask, HasNetmask: true})
 		if err != nil {
 			if caret := expr.Caret(src, err); caret != "" {
 				return f, exitf(1, "%v\n%s", err, caret)

@@ -70,7 +70,7 @@ func run(args []string, in io.Reader, out, errw io.Writer) (code int) {
 		parser.Parse([]string{"--help"})
 		return 2
 	}
-	ctx, err := parser.Parse(args)
+	ctx, err := parser.Parse(permute(parser.Model, args))
 	if exited {
 		return code
 	}
