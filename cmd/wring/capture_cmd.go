@@ -152,8 +152,9 @@ func (c *captureCmd) Run(s *streams) error {
 	if c.CountOnly && writeErr == nil {
 		t := capture.Sum(p.Counters())
 		fmt.Fprintf(s.Out, "%d packet%s\n", t.Delivered, plural(t.Delivered))
+	} else {
+		printLiveSummary(s.Err, capt.Stats(), p.Counters())
 	}
-	printLiveSummary(s.Err, capt.Stats(), p.Counters())
 	switch {
 	case writeErr != nil:
 		return exitf(1, "%v", writeErr)

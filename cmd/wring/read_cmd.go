@@ -137,6 +137,8 @@ func (c *readCmd) finish(s *streams, qs []capture.Snapshot, runErr, closeErr, do
 		writeErr = eventsFailure(doneErr)
 	}
 	switch {
+	case c.CountOnly && writeErr != nil:
+		printSummary(s.Err, qs)
 	case c.CountOnly:
 		if writeErr == nil {
 			t := capture.Sum(qs)
