@@ -280,7 +280,13 @@ func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Hos
 		d.what = "--events " + f.Events
 		events.w, events.c = file, file
 	}
-	cfg := hostConfig(s).WithEvents(events).WithFailClosed(f.FailClosed).WithSinks(sinks...)
+	var dnsInstances []string
+	for i, a := range f.Analyzer {
+		if a == "dns" && i < len(specs) {
+			dnsInstances = append(dnsInstances, specs[i].Name)
+		}
+	}
+	cfg := hostConfig(s).WithEvents(newDNSNames(events, dnsInstances)).WithFailClosed(f.FailClosed).WithSinks(sinks...)
 	h, err := wasm.NewHost(context.Background(), cfg, specs...)
 	if err != nil {
 		events.Close()

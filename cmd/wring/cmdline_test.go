@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -239,4 +240,45 @@ func TestIPBroadcastOffline(t *testing.T) {
 	if out.String() != string(td) {
 		t.Errorf("wring compile:\n%s\ntcpdump -d:\n%s", out.String(), td)
 	}
+}
+
+// FuzzCommandLine: any command line parses to a result or an error, never
+// a panic, and permuting keeps every word.
+func FuzzCommandLine(f *testing.F) {
+	for _, c := range tcpdumpLines {
+		f.Add("read " + c.line)
+	}
+	f.Add("read -- -c 5 tcp")
+	f.Add("compile -dd -- tcp -O0")
+	f.Add("read -w")
+	f.Add("read --analyzer-config")
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, " ")
+		var c cli
+		p, err := newParser(&c, nil, io.Discard, io.Discard, func(int) { panic(exitSentinel{}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm := permute(p.Model, args)
+		words := func(l []string) map[string]int {
+			m := map[string]int{}
+			for _, w := range l {
+				if w != "--" {
+					m[w]++
+				}
+			}
+			return m
+		}
+		if a, b := words(args), words(perm); !reflect.DeepEqual(a, b) {
+			t.Fatalf("permute(%q) = %q: words lost or added", args, perm)
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(exitSentinel); !ok {
+					t.Fatalf("%q: panic %v", args, r)
+				}
+			}
+		}()
+		p.Parse(perm)
+	})
 }
