@@ -65,6 +65,12 @@ func (c *captureCmd) Run(s *streams) error {
 	if c.Batch < 1 || c.Batch > capture.MaxBatch {
 		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
 	}
+	if c.JSON && c.CountOnly {
+		return exitf(2, "--json and --count: give one of them")
+	}
+	if f := c.textOnly(); f != "" && (c.JSON || c.CountOnly) {
+		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
+	}
 	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
 		return exitf(2, "%v", err)
 	}
@@ -148,6 +154,11 @@ func (c *captureCmd) Run(s *streams) error {
 	writeErr := out.dest.failure()
 	if writeErr == nil {
 		writeErr = eventsFailure(doneErr)
+	}
+	if c.JSON && writeErr == nil {
+		if err := writeStats(s.Out, p.Counters(), &c.analyzerFlags); err != nil {
+			writeErr = fmt.Errorf("standard output: %w", err)
+		}
 	}
 	if c.CountOnly && writeErr == nil {
 		t := capture.Sum(p.Counters())

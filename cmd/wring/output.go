@@ -252,6 +252,14 @@ type postRotate struct {
 	errw io.Writer
 }
 
+// Written passes on the writer's byte count, which -C's rotation reads.
+func (p *postRotate) Written() int64 {
+	if s, ok := p.PacketWriter.(interface{ Written() int64 }); ok {
+		return s.Written()
+	}
+	return 0
+}
+
 func (p *postRotate) Close() error {
 	err := p.PacketWriter.Close()
 	cmd := exec.Command(p.cmd, p.name)
