@@ -38,6 +38,7 @@ type captureCmd struct {
 	Rotate      uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds; OUT is a strftime pattern (tcpdump -G)."`
 	FileCount   int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
 	PostRotate  string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
+	FilterFile  string   `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
 	User        string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"Switch to USER once the capture and output files are open (tcpdump -Z)."`
 	Snaplen     uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
 	Nano        bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano)."`
@@ -74,7 +75,7 @@ func (c *captureCmd) Run(s *streams) error {
 	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
 		return exitf(2, "%v", err)
 	}
-	src, err := expression(c.Expr, "", s.Err)
+	src, err := expression(c.Expr, c.FilterFile, s.Err)
 	if err != nil {
 		return err
 	}

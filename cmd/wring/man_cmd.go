@@ -36,9 +36,16 @@ func writeMan(w io.Writer, app *kong.Application) error {
 		if n.Hidden || n.Type != kong.CommandNode {
 			continue
 		}
-		fmt.Fprintf(&b, ".B wring %s\n.RI [ flags ]", n.Name)
+		fmt.Fprintf(&b, "\\fBwring %s\\fR [\\fIflags\\fR]", n.Name)
 		for _, p := range n.Positional {
-			fmt.Fprintf(&b, " %s", roff(strings.ToUpper(p.Name)))
+			arg := `\fI` + roff(strings.ToUpper(p.Name)) + `\fR`
+			if p.IsSlice() {
+				arg += " ..."
+			}
+			if !p.Required {
+				arg = "[" + arg + "]"
+			}
+			b.WriteString(" " + arg)
 		}
 		b.WriteString("\n.br\n")
 	}
