@@ -22,12 +22,12 @@ func expression(args []string, file string, errw io.Writer) (string, error) {
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return "", exitf(2, "-F: %v", err)
+		return "", exitf(2, "-F: %w", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxFilterFile+1))
 	if err != nil {
-		return "", exitf(2, "-F: %v", err)
+		return "", exitf(2, "-F: %w", err)
 	}
 	if len(b) > maxFilterFile {
 		return "", exitf(2, "-F %s: larger than %d bytes", file, maxFilterFile)

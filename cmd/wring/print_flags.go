@@ -49,8 +49,9 @@ func (f *printFlags) textOptions(nano bool) (sink.TextOptions, error) {
 	return o, nil
 }
 
-// dumpFlags reports whether a flag that only changes the printed text was
-// given (they make no sense with -w, --json or --count).
+// textOnly returns the first given flag that only changes the printed
+// text ("-v", "-x", ...), or "": such flags make no sense with --json or
+// --count.
 func (f *printFlags) textOnly() string {
 	switch {
 	case f.Verbose > 0:
