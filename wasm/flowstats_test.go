@@ -14,8 +14,8 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
