@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/wringcap/wring/spec"
@@ -71,9 +70,10 @@ func appendEvent(dst, b []byte, analyzer string, ts []int64, now int64) ([]byte,
 	dst = appendJSONString(dst, []byte(analyzer))
 	dst = append(dst, `,"event":`...)
 	dst = appendJSONString(dst, kind)
-	dst = append(dst, `,"ts":"`...)
-	dst = time.Unix(0, t).UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, '"')
+	// The capture time in nanoseconds since the Unix epoch, the one form
+	// of every timestamp in wring's JSON (spec/JSON.md).
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, t, 10)
 	for i := 0; i < fields; i++ {
 		if len(r) < 2 {
 			return dst, 0, fmt.Errorf("field %d: truncated", i)

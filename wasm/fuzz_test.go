@@ -105,7 +105,7 @@ func TestValidEventsDecode(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("%v %d", err, n)
 	}
-	want := `{"analyzer":"x","event":"dns","ts":"1970-01-01T00:00:00Z","name":"a\"\ufffd","u":578437695752307201,"i":-1,"b":true,"a":"10.0.0.1"}` + "\n"
+	want := `{"analyzer":"x","event":"dns","ts":0,"name":"a\"\ufffd","u":578437695752307201,"i":-1,"b":true,"a":"10.0.0.1"}` + "\n"
 	if string(out) != want {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}

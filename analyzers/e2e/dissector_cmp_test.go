@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/analyzertest"
@@ -41,9 +40,9 @@ func frameTuples(t testing.TB, lines []byte, kind string, fields ...string) map[
 		if m["event"] != kind {
 			continue
 		}
-		ts, err := time.Parse(time.RFC3339Nano, m["ts"].(string))
-		if err != nil {
-			t.Fatal(err)
+		var ts struct{ Ts int64 }
+		if err := json.Unmarshal(l, &ts); err != nil {
+			t.Fatalf("bad event time %q: %v", l, err)
 		}
 		var vals []string
 		for _, f := range fields {
@@ -53,7 +52,7 @@ func frameTuples(t testing.TB, lines []byte, kind string, fields ...string) map[
 				vals = append(vals, "")
 			}
 		}
-		n := int(ts.UnixNano())
+		n := int(ts.Ts)
 		out[n] = append(out[n], strings.Join(vals, "\t"))
 	}
 	return out

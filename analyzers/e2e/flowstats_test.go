@@ -46,7 +46,7 @@ type flowRecord struct {
 	DstBytes                uint64 `json:"dst_bytes"`
 	First, Last             int64
 	Reason, Event, Analyzer string
-	Ts                      string
+	Ts                      int64
 }
 
 // canonFlow orders the two ends; d is 0 when (a, pa) is the first end.

@@ -5,14 +5,13 @@ import (
 	"io"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
 )
 
 // JSON writes one JSON object per packet (JSON lines) with the fields of
-// its parse record.
+// its parse record, in the schema spec/JSON.md describes.
 type JSON struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
@@ -56,13 +55,20 @@ var flagNames = []struct {
 	{spec.RecFlagVLAN, "vlan"}, {spec.RecFlagMPLS, "mpls"},
 }
 
-// AppendJSON appends the JSON object of one packet (no newline). Absent
-// layers leave their fields out.
+// protoNames are the names of the IP protocols the record parses, as
+// tcpdump's expressions spell them.
+var protoNames = map[uint8]string{
+	packet.ProtoICMP: "icmp", packet.ProtoTCP: "tcp", packet.ProtoUDP: "udp", packet.ProtoICMPv6: "icmp6", packet.ProtoSCTP: "sctp",
+	2: "igmp", 4: "ipip", 41: "ip6", 47: "gre", 50: "esp", 51: "ah", 103: "pim", 112: "vrrp",
+}
+
+// AppendJSON appends the JSON object of one packet (no newline): the
+// "packet" line of spec/JSON.md. Absent layers leave their fields out.
 func AppendJSON(b []byte, p *packet.Packet) []byte {
 	r := &p.Record
-	b = append(b, `{"ts":"`...)
-	b = time.Unix(0, r.Timestamp()).UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","caplen":`...)
+	b = append(b, `{"type":"packet","ts":`...)
+	b = strconv.AppendInt(b, r.Timestamp(), 10)
+	b = append(b, `,"caplen":`...)
 	b = strconv.AppendUint(b, uint64(r.CapLen()), 10)
 	b = append(b, `,"len":`...)
 	b = strconv.AppendUint(b, uint64(r.WireLen()), 10)
@@ -72,9 +78,13 @@ func AppendJSON(b []byte, p *packet.Packet) []byte {
 		b = append(b, `,"ifindex":`...)
 		b = strconv.AppendUint(b, uint64(r.Ifindex()), 10)
 	}
-	b = append(b, `,"linktype":"`...)
-	b = append(b, r.LinkType().String()...)
-	b = append(b, '"')
+	b = append(b, `,"linktype":`...)
+	b = strconv.AppendUint(b, uint64(r.LinkType()), 10)
+	if name, ok := linkTypeName(r.LinkType()); ok {
+		b = append(b, `,"linktype_name":"`...)
+		b = append(b, name...)
+		b = append(b, '"')
+	}
 	if et := r.EtherType(); et != 0 {
 		b = append(b, `,"ethertype":`...)
 		b = strconv.AppendUint(b, uint64(et), 10)
@@ -105,6 +115,11 @@ func AppendJSON(b []byte, p *packet.Packet) []byte {
 		b = r.DstAddr().AppendTo(b)
 		b = append(b, `","proto":`...)
 		b = strconv.AppendUint(b, uint64(r.IPProto()), 10)
+		if name, ok := protoNames[r.IPProto()]; ok {
+			b = append(b, `,"proto_name":"`...)
+			b = append(b, name...)
+			b = append(b, '"')
+		}
 		b = append(b, `,"ttl":`...)
 		b = strconv.AppendUint(b, uint64(r.TTL()), 10)
 		if r.L4Off() != spec.NoOffset {
@@ -150,4 +165,13 @@ func AppendJSON(b []byte, p *packet.Packet) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// linkTypeName returns the canonical name of a link type, when it has one.
+func linkTypeName(t spec.LinkType) (string, bool) {
+	s := t.String()
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return "", false
+	}
+	return s, true
 }

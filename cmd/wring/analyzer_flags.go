@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,26 +11,29 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/wasm"
 )
 
 // analyzerFlags are the Wasm analyzer flags shared by read and capture.
 type analyzerFlags struct {
-	Analyzer       []string `name:"analyzer" placeholder:"NAME|FILE" help:"Run a Wasm analyzer over the packets that pass the filter: a bundled one by name (see wring analyzers) or a .wasm file. Repeatable; analyzers run in the order given."`
-	AnalyzerConfig []string `name:"analyzer-config" placeholder:"[NAME:]K=V" help:"Configuration handed to the analyzers (all of them, or NAME's only). Repeatable."`
+	Analyzer       []string `name:"analyzer" sep:"none" placeholder:"NAME|FILE" help:"Run a Wasm analyzer over the packets that pass the filter: a bundled one by name (see wring analyzers) or a .wasm file. Repeatable; analyzers run in the order given."`
+	AnalyzerConfig []string `name:"analyzer-config" sep:"none" placeholder:"[NAME:]K=V" help:"Configuration handed to the analyzers (all of them, or NAME's only). Repeatable."`
 	Events         string   `name:"events" placeholder:"FILE" help:"Write analyzer events as JSON lines to FILE instead of standard output."`
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
+
+	results []wasm.Stats   // filled when the analyzers are done, for --json's stats object
+	counts  []wasm.Counter // likewise
 }
 
 func init() {
-	analyzerHook = func(f *analyzerFlags, s *streams) ([]capture.Handler, func() error, error) {
+	analyzerHook = func(f *analyzerFlags, s *streams, stop func()) ([]capture.Handler, func() error, error) {
 		if len(f.Analyzer) == 0 {
 			return nil, nil, nil
 		}
-		h, done, err := f.host(s, []string{"out"})
+		h, done, err := f.host(s, []string{"out"}, stop)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -38,14 +42,26 @@ func init() {
 }
 
 // analyzerSpecs resolves --analyzer and --analyzer-config into the modules
-// to load.
+// to load. Each configuration key is checked against what the analyzer
+// declares (analyzers/bundled): an undeclared key, a bad value, an empty
+// key or a key given twice is an error naming the analyzer, the key and the
+// value, never a silent fallback to the default. A .wasm file declares
+// nothing, so it gets its keys unchecked.
 func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 	var out []wasm.Analyzer
+	var decl []*bundled.Analyzer // nil for a .wasm file
 	seen := map[string]int{}
 	for _, a := range f.Analyzer {
+		if strings.TrimSpace(a) == "" {
+			return nil, fmt.Errorf("--analyzer %q: empty analyzer name (%s, or a .wasm file)", a, bundledNames())
+		}
 		var spec wasm.Analyzer
+		var d *bundled.Analyzer
 		if bin, err := bundled.Module(a); err == nil && !strings.ContainsAny(a, "/.") {
 			spec = wasm.Analyzer{Name: a, Binary: bin}
+			if desc, ok := bundled.Describe(a); ok {
+				d = &desc
+			}
 		} else {
 			bin, err := os.ReadFile(a)
 			if err != nil {
@@ -58,27 +74,85 @@ func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 			spec.Name = fmt.Sprintf("%s-%d", spec.Name, n)
 		}
 		out = append(out, spec)
+		decl = append(decl, d)
 	}
-	for _, kv := range f.AnalyzerConfig {
-		target := ""
+	if len(out) == 0 && len(f.AnalyzerConfig) > 0 {
+		return nil, fmt.Errorf("--analyzer-config %s: no --analyzer to configure", f.AnalyzerConfig[0])
+	}
+	given := make([]map[string]string, len(out))
+	for i := range given {
+		given[i] = map[string]string{}
+	}
+	for _, arg := range f.AnalyzerConfig {
+		target, kv := "", arg
 		if i := strings.IndexByte(kv, ':'); i >= 0 && i < strings.IndexByte(kv+"=", '=') {
 			target, kv = kv[:i], kv[i+1:]
 		}
-		if !strings.Contains(kv, "=") {
-			return nil, fmt.Errorf("--analyzer-config %q: want K=V or NAME:K=V", kv)
+		key, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--analyzer-config %q: want KEY=VALUE or NAME:KEY=VALUE", arg)
 		}
-		matched := false
+		var targets []int
 		for i := range out {
 			if target == "" || out[i].Name == target {
-				out[i].Config = append(append(out[i].Config, kv...), '\n')
-				matched = true
+				targets = append(targets, i)
 			}
 		}
-		if !matched {
-			return nil, fmt.Errorf("--analyzer-config %s:%s: no analyzer named %q", target, kv, target)
+		if len(targets) == 0 {
+			return nil, fmt.Errorf("--analyzer-config %s: no analyzer named %q", arg, target)
+		}
+		if key == "" || strings.ContainsAny(key, " \t\n\r") || strings.ContainsAny(val, "\n\r") {
+			return nil, fmt.Errorf("analyzer %s: --analyzer-config %q: key %q, value %q: the key must be a non-empty word and the value one line", out[targets[0]].Name, arg, key, val)
+		}
+		applied := false
+		for _, i := range targets {
+			if d := decl[i]; d != nil {
+				k, declared := findKey(d.Config, key)
+				if !declared {
+					if target == "" {
+						continue // another analyzer may declare it
+					}
+					return nil, undeclared(out[i].Name, d, key, val)
+				}
+				if err := k.Check(val); err != nil {
+					return nil, fmt.Errorf("analyzer %s: key %s, value %q: %w", out[i].Name, key, val, err)
+				}
+			}
+			if prev, dup := given[i][key]; dup {
+				return nil, fmt.Errorf("analyzer %s: key %s given twice (%q and %q)", out[i].Name, key, prev, val)
+			}
+			given[i][key] = val
+			out[i].Config = append(append(out[i].Config, kv...), '\n')
+			applied = true
+		}
+		if !applied {
+			i := targets[0]
+			return nil, undeclared(out[i].Name, decl[i], key, val)
 		}
 	}
 	return out, nil
+}
+
+// findKey returns the declared key name.
+func findKey(keys []bundled.ConfigKey, name string) (bundled.ConfigKey, bool) {
+	for _, k := range keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return bundled.ConfigKey{}, false
+}
+
+// undeclared is the error for a key the analyzer does not declare.
+func undeclared(name string, d *bundled.Analyzer, key, val string) error {
+	if len(d.Config) == 0 {
+		return fmt.Errorf("analyzer %s: unknown key %q (value %q): %s takes no configuration", name, key, val, name)
+	}
+	var keys []string
+	for _, k := range d.Config {
+		keys = append(keys, k.Name)
+	}
+	return fmt.Errorf("analyzer %s: unknown key %q (value %q): %s takes %s", name, key, val, name, strings.Join(keys, ", "))
 }
 
 // moduleName derives an analyzer name from a file name.
@@ -117,36 +191,117 @@ func hostConfig(s *streams) wasm.Config {
 	return cfg
 }
 
+// eventsWriteError is a failed write of analyzer events.
+type eventsWriteError struct{ err error }
+
+func (e *eventsWriteError) Error() string { return e.err.Error() }
+func (e *eventsWriteError) Unwrap() error { return e.err }
+
+// eventsFailure returns the events write error in err, or nil.
+func eventsFailure(err error) error {
+	var e *eventsWriteError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// eventsConflict checks the analyzer flags before anything is opened: the
+// analyzers and their configuration (analyzerSpecs), --events and
+// --analyzer-config without an analyzer, and analyzer events on standard
+// output when packet text or JSON lines go there too (the two streams would
+// interleave).
+func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) error {
+	if len(f.Analyzer) == 0 {
+		switch {
+		case f.Events != "":
+			return errors.New("--events needs --analyzer")
+		case len(f.AnalyzerConfig) > 0:
+			return fmt.Errorf("--analyzer-config %s: no --analyzer to configure", f.AnalyzerConfig[0])
+		case f.FailClosed || f.FailOpen:
+			return errors.New("--fail-closed and --fail-open need --analyzer")
+		}
+		return nil
+	}
+	if _, err := f.analyzerSpecs(); err != nil {
+		return err
+	}
+	eventsOut := f.Events == "" || f.Events == "-" || sameAsStdout(f.Events, s.Out)
+	packetsOut := !countOnly && (write == "" || write == "-" || write != os.DevNull && sameAsStdout(write, s.Out))
+	if eventsOut && packetsOut {
+		return errors.New("analyzer events and packets would both go to standard output: give --events FILE (or -w FILE, or --count)")
+	}
+	if f.Events != "" && f.Events != "-" && write != "" && write != "-" && sameFile(f.Events, write) {
+		return fmt.Errorf("--events %s and -w %s are the same file", f.Events, write)
+	}
+	return nil
+}
+
+// sameAsStdout reports whether path names the file standard output is.
+func sameAsStdout(path string, out io.Writer) bool {
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	a, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b, err := f.Stat()
+	return err == nil && os.SameFile(a, b)
+}
+
+// sameFile reports whether two paths name one existing file (or are equal).
+func sameFile(p, q string) bool {
+	if filepath.Clean(p) == filepath.Clean(q) {
+		return true
+	}
+	a, err1 := os.Stat(p)
+	b, err2 := os.Stat(q)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
 // host loads the analyzers and returns the host (a capture handler) and the
 // function to call when the packets are done: it flushes the analyzers,
-// prints their counters to stderr and closes the events file.
-func (f *analyzerFlags) host(s *streams, sinks []string) (*wasm.Host, func() error, error) {
+// prints their counters to stderr and closes the events file. The first
+// failed write of events calls stop, and done reports it.
+func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Host, func() error, error) {
 	specs, err := f.analyzerSpecs()
 	if err != nil {
 		return nil, nil, err
 	}
-	var events io.Writer = s.Out
-	var file *os.File
+	d := &dest{what: "analyzer events (standard output)", stop: stop}
+	events := &destWriter{d: d, w: s.Out}
 	if f.Events != "" && f.Events != "-" {
-		file, err = os.Create(f.Events)
+		file, err := createOutput(f.Events)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--events: %w", err)
 		}
-		events = file
+		d.what = "--events " + f.Events
+		events.w, events.c = file, file
 	}
-	cfg := hostConfig(s).WithEvents(events).WithFailClosed(f.FailClosed).WithSinks(sinks...)
+	var dnsInstances []string
+	for i, a := range f.Analyzer {
+		if a == "dns" && i < len(specs) {
+			dnsInstances = append(dnsInstances, specs[i].Name)
+		}
+	}
+	cfg := hostConfig(s).WithEvents(newDNSNames(events, dnsInstances)).WithFailClosed(f.FailClosed).WithSinks(sinks...)
 	h, err := wasm.NewHost(context.Background(), cfg, specs...)
 	if err != nil {
-		if file != nil {
-			file.Close()
-		}
+		events.Close()
 		return nil, nil, err
 	}
 	done := func() error {
 		h.Close(context.Background())
+		f.results, f.counts = h.Stats(), h.Counters()
 		printCounters(s.Err, h)
-		if file != nil {
-			return file.Close()
+		cerr := events.Close()
+		if err := d.failure(); err != nil {
+			return &eventsWriteError{err}
+		}
+		if cerr != nil {
+			return &eventsWriteError{fmt.Errorf("%s: %w", d.what, cerr)}
 		}
 		return nil
 	}

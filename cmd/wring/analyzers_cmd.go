@@ -9,7 +9,8 @@ import (
 	"github.com/wringcap/wring/wasm"
 )
 
-// analyzersCmd lists the bundled analyzers and the counters each declares.
+// analyzersCmd lists the bundled analyzers, the counters each declares and
+// the configuration keys each takes.
 type analyzersCmd struct{}
 
 func (analyzersCmd) Run(s *streams) error {
@@ -29,6 +30,12 @@ func (analyzersCmd) Run(s *streams) error {
 		}
 		h.Close(context.Background())
 		fmt.Fprintf(s.Out, "       counters: %s\n", strings.Join(names, " "))
+		if len(a.Config) == 0 {
+			fmt.Fprintf(s.Out, "       config: none\n")
+		}
+		for _, k := range a.Config {
+			fmt.Fprintf(s.Out, "       config: %s=%d..%d (%s)\n", k.Name, k.Min, k.Max, k.Help)
+		}
 	}
 	return nil
 }

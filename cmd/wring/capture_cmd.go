@@ -27,25 +27,29 @@ import (
 type captureCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
+	printFlags    `embed:""`
 
 	Interface   string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
 	Mode        string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
 	Write       string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
-	Count       uint64   `short:"c" name:"count" placeholder:"N" help:"Stop after N packets."`
-	NoResolve   bool     `short:"n" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n)."`
+	Count       uint64   `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets."`
+	NoResolve   int      `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
 	JSON        bool     `name:"json" help:"Print one JSON object per packet instead of a text line."`
 	FileSize    uint64   `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
 	Rotate      uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds; OUT is a strftime pattern (tcpdump -G)."`
 	FileCount   int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
-	Snaplen     uint32   `short:"s" name:"snaplen" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
-	Nano        bool     `name:"nano" help:"Write nanosecond timestamps with -w."`
+	PostRotate  string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
+	FilterFile  string   `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
+	User        string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"Switch to USER once the capture and output files are open (tcpdump -Z)."`
+	Snaplen     uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
+	Nano        bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano)."`
 	PcapNG      bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
 	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
 	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
 	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
 	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
 	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
-	Expr        []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
+	Expr        []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
 
 	deviceFlags `embed:""`
 }
@@ -103,6 +107,18 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
+	if c.Batch < 1 || c.Batch > capture.MaxBatch {
+		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
+	}
+	if c.JSON && c.CountOnly {
+		return exitf(2, "--json and --count: give one of them")
+	}
+	if f := c.textOnly(); f != "" && (c.JSON || c.CountOnly) {
+		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
+	}
+	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
+		return exitf(2, "%v", err)
+	}
 	dir, err := live.ParseDirection(c.Direction)
 	if err != nil {
 		return exitf(2, "%v", err)
@@ -111,8 +127,11 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(1, "%v", err)
 	}
-	src := strings.Join(c.Expr, " ")
-	filters, err := c.compile(src, lt)
+	src, err := expression(c.Expr, c.FilterFile, s.Err)
+	if err != nil {
+		return err
+	}
+	filters, err := c.compile(src, lt, interfaceNetmask(dev.Name))
 	if err != nil {
 		return err
 	}
@@ -139,17 +158,23 @@ func (c *captureCmd) Run(s *streams) error {
 			return exitf(1, "%v", err)
 		}
 	}
-	out, err := c.sink(s, capt.LinkType())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, err := c.sink(s, capt.LinkType(), cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
 	var handlers []capture.Handler
 	var done func() error
 	if analyzerHook != nil {
-		if handlers, done, err = analyzerHook(&c.analyzerFlags, s); err != nil {
+		if handlers, done, err = analyzerHook(&c.analyzerFlags, s, cancel); err != nil {
 			out.Close()
 			return exitf(2, "%v", err)
 		}
+	}
+	if err := dropPrivileges(c.User); err != nil {
+		out.Close()
+		return exitf(2, "%v", err)
 	}
 	p, err := capture.New(capture.Config{
 		Sources:  capt.Sources(),
@@ -170,8 +195,10 @@ func (c *captureCmd) Run(s *streams) error {
 		fmt.Fprintf(s.Err, "wring: dedicated mode: packets captured on %s are not delivered to this host\n", dev.Name)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters()) })
+	defer stopInfo()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -183,8 +210,24 @@ func (c *captureCmd) Run(s *streams) error {
 	if done != nil {
 		doneErr = done()
 	}
-	printLiveSummary(s.Err, capt.Stats(), p.Counters())
+	writeErr := out.dest.failure()
+	if writeErr == nil {
+		writeErr = eventsFailure(doneErr)
+	}
+	if c.JSON && writeErr == nil {
+		if err := writeStats(s.Out, p.Counters(), &c.analyzerFlags); err != nil {
+			writeErr = fmt.Errorf("standard output: %w", err)
+		}
+	}
+	if c.CountOnly && writeErr == nil {
+		t := capture.Sum(p.Counters())
+		fmt.Fprintf(s.Out, "%d packet%s\n", t.Delivered, plural(t.Delivered))
+	} else {
+		printLiveSummary(s.Err, capt.Stats(), p.Counters())
+	}
 	switch {
+	case writeErr != nil:
+		return exitf(1, "%v", writeErr)
 	case runErr != nil && !errors.Is(runErr, pcapfile.ErrFileLimit):
 		return exitf(1, "%v", runErr)
 	case closeErr != nil:
@@ -199,14 +242,14 @@ func (c *captureCmd) Run(s *streams) error {
 // the frame (XDP and userspace) and one for the AF_PACKET socket filter,
 // where the kernel has moved them to metadata (libpcap's Linux live-capture
 // code with ancillary loads).
-func (c *captureCmd) compile(src string, lt spec.LinkType) (live.Filters, error) {
+func (c *captureCmd) compile(src string, lt spec.LinkType, netmask uint32) (live.Filters, error) {
 	if strings.TrimSpace(src) == "" {
 		return live.Filters{}, nil
 	}
 	var f live.Filters
 	for _, linuxExt := range []bool{false, true} {
 		prog, err := expr.Compile(src, expr.Options{LinkType: lt, Snaplen: c.Snaplen, Optimize: true, LinuxExt: linuxExt,
-			Libpcap110: c.libpcap110()})
+			Libpcap110: c.libpcap110(), Netmask: netmask, HasNetmask: true})
 		if err != nil {
 			if caret := expr.Caret(src, err); caret != "" {
 				return f, exitf(1, "%v\n%s", err, caret)
@@ -238,9 +281,14 @@ func (c *captureCmd) userFilter(vp *verifier.Program) (capture.Filter, error) {
 }
 
 // sink builds the output, as read does.
-func (c *captureCmd) sink(s *streams, lt spec.LinkType) (capture.Sink, error) {
-	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
-		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(lt), Snaplen: c.Snaplen}.sink(s)
+func (c *captureCmd) sink(s *streams, lt spec.LinkType, stop func()) (*outputSink, error) {
+	text, err := c.textOptions(c.Nano)
+	if err != nil {
+		return nil, err
+	}
+	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
+		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(lt), Snaplen: c.Snaplen,
+		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
 // printLiveSummary prints tcpdump's closing lines, then both halves of

@@ -17,6 +17,10 @@ type cli struct {
 	Capture   captureCmd   `cmd:"" help:"Capture live packets from an interface (AF_XDP or AF_PACKET)."`
 	Analyzers analyzersCmd `cmd:"" help:"List the bundled Wasm analyzers and their counters."`
 	Version   versionCmd   `cmd:"" help:"Print wring's version."`
+	Complete  completeCmd  `cmd:"" name:"completion" help:"Print a shell completion script (bash, zsh or fish)."`
+	Man       manCmd       `cmd:"" help:"Print wring's manual page (roff), generated from the command grammar."`
+
+	VersionFlag kong.VersionFlag `name:"version" help:"Print wring's version and exit."`
 }
 
 // streams are the standard streams a command reads and writes.
@@ -47,15 +51,7 @@ func exitf(code int, format string, args ...any) error {
 func run(args []string, in io.Reader, out, errw io.Writer) (code int) {
 	var c cli
 	exited := false
-	parser, err := kong.New(&c,
-		kong.Name("wring"),
-		kong.Description("wring: verified, JIT-compiled packet filters and sandboxed Wasm analyzers."),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Writers(out, errw),
-		kong.Exit(func(c int) { code = c; exited = true; panic(exitSentinel{}) }),
-		kong.Bind(&streams{In: in, Out: out, Err: errw}),
-	)
+	parser, err := newParser(&c, in, out, errw, func(c int) { code = c; exited = true; panic(exitSentinel{}) })
 	if err != nil {
 		fmt.Fprintf(errw, "wring: %v\n", err)
 		return 2
@@ -67,12 +63,19 @@ func run(args []string, in io.Reader, out, errw io.Writer) (code int) {
 			}
 		}
 	}()
-	ctx, err := parser.Parse(args)
+	if len(args) == 0 {
+		// wring alone: the usage, on standard error, as bad usage.
+		parser.Stdout = errw
+		defer func() { code = 2 }()
+		parser.Parse([]string{"--help"})
+		return 2
+	}
+	ctx, err := parser.Parse(permute(parser.Model, args))
 	if exited {
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(errw, "wring: %v\n", err)
+		fmt.Fprintf(errw, "wring: %v\n", explainParseError(err))
 		return 2
 	}
 	if err := ctx.Run(); err != nil {
@@ -87,6 +90,20 @@ func run(args []string, in io.Reader, out, errw io.Writer) (code int) {
 		return 1
 	}
 	return 0
+}
+
+// newParser builds wring's kong parser over c.
+func newParser(c *cli, in io.Reader, out, errw io.Writer, exit func(int)) (*kong.Kong, error) {
+	return kong.New(c,
+		kong.Name("wring"),
+		kong.Description("wring: verified, JIT-compiled packet filters and sandboxed Wasm analyzers."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(out, errw),
+		kong.Exit(exit),
+		kong.Bind(&streams{In: in, Out: out, Err: errw}),
+		kong.Vars{"version": versionString()},
+	)
 }
 
 type exitSentinel struct{}

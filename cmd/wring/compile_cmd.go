@@ -18,14 +18,14 @@ type compileCmd struct {
 	Opt      int      `short:"O" name:"optimize" default:"1" help:"Optimization level: -O0 turns the optimizer off, -O1 (the default) on."`
 	LinkType string   `name:"linktype" short:"y" default:"EN10MB" help:"Link-layer type of the packets: a name (EN10MB, LINUX_SLL, RAW, ...) or a LINKTYPE_ number."`
 	Snaplen  uint32   `name:"snaplen" short:"s" default:"262144" help:"Snapshot length: what the program returns for a matching packet."`
-	Netmask  string   `name:"netmask" help:"IPv4 netmask of the capture network, for 'ip broadcast'."`
+	Netmask  string   `name:"netmask" default:"0.0.0.0" help:"IPv4 netmask of the capture network, for 'ip broadcast' (0.0.0.0, as tcpdump -d without an interface uses, matches 0.0.0.0 and 255.255.255.255)."`
 	LinuxExt bool     `name:"linux-ext" help:"Use Linux ancillary loads where libpcap does for live Linux captures (vlan, inbound, outbound, ifindex)."`
 	Depth    int      `name:"protochain-depth" default:"8" help:"How many IPv6 extension headers protochain follows (the program is loop-free, so the walk is unrolled; at most 128)."`
 	Offline  bool     `name:"offline-af" help:"Match the BSD address-family values of any origin in NULL, LOOP, ENC and PFLOG headers, as libpcap does for savefiles."`
 	NoNames  bool     `name:"no-resolve" short:"n" help:"Do not resolve host, Ethernet and network names (they are then errors)."`
 	EBPF     bool     `name:"ebpf" help:"Print the eBPF translation instead of the classic program."`
 	Target   string   `name:"target" enum:"xdp,socket" default:"xdp" help:"eBPF program type for --ebpf: ${enum}."`
-	Expr     []string `arg:"" optional:"" passthrough:"" help:"The filter expression; several arguments are joined with spaces, as tcpdump does."`
+	Expr     []string `arg:"" optional:"" help:"The filter expression; several arguments are joined with spaces, as tcpdump does. Flags may come before or after it; after --, everything is expression."`
 }
 
 // Run compiles the expression and prints the program: exit 0, or 1 with

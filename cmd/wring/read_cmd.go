@@ -26,21 +26,26 @@ import (
 type readCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
+	printFlags    `embed:""`
 
 	File          string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
 	Write         string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
-	Count         uint64   `short:"c" name:"count" placeholder:"N" help:"Stop after N packets have passed the filter (and the analyzers)."`
-	NoResolve     bool     `short:"n" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n)."`
-	JSON          bool     `name:"json" help:"Print one JSON object per packet instead of a text line."`
+	Count         uint64   `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets have passed the filter (and the analyzers)."`
+	NoResolve     int      `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
+	JSON          bool     `name:"json" help:"Print one JSON object per packet instead of a text line, and a final stats object (spec/JSON.md)."`
 	FileSize      uint64   `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
 	RotateSeconds uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds of packet time; OUT is a strftime pattern (tcpdump -G)."`
 	FileCount     int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
-	Snaplen       uint32   `short:"s" name:"snaplen" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
-	Nano          bool     `name:"nano" help:"Write nanosecond timestamps with -w (tcpdump --nano); the default is microseconds, as tcpdump writes."`
+	PostRotate    string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
+	Snaplen       uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
+	Nano          bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano, the same as --time-stamp-precision=nano)."`
 	PcapNG        bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
+	LinkType      string   `short:"y" name:"linktype" placeholder:"TYPE" help:"Link-layer type: checked, then ignored with a warning when the file says otherwise (tcpdump -r ignores -y too)."`
+	FilterFile    string   `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
+	User          string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"When run as root, switch to USER once the input and output files are open (tcpdump -Z)."`
 	Batch         int      `name:"batch" default:"128" help:"Packets per batch handed to the filter, analyzers and sinks (1 to 4096)."`
 	Interpreter   bool     `name:"vm" help:"Run the filter in the reference interpreter instead of the JIT."`
-	Expr          []string `arg:"" optional:"" passthrough:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it)."`
+	Expr          []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
 }
 
 // analyzerHook is where the Wasm analyzers plug into `wring read` (and
@@ -48,34 +53,50 @@ type readCmd struct {
 // after the filter, in order, and a function to call once the packets are
 // done (to print the analyzers' counters and release them). It is nil until
 // the analyzer flags install it; nil means no analyzers.
-var analyzerHook func(f *analyzerFlags, s *streams) (handlers []capture.Handler, done func() error, err error)
+var analyzerHook func(f *analyzerFlags, s *streams, stop func()) (handlers []capture.Handler, done func() error, err error)
 
 // Run reads, filters, analyzes and writes the packets, then prints the
 // summary.
 func (c *readCmd) Run(s *streams) error {
+	if err := c.check(s); err != nil {
+		return err
+	}
+	src, err := expression(c.Expr, c.FilterFile, s.Err)
+	if err != nil {
+		return err
+	}
 	r, err := c.open(s)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	fmt.Fprintf(s.Err, "reading from file %s, link-type %s, snapshot length %d\n", displayName(c.File), linkName(r), r.Snaplen())
+	if err := c.checkLinkType(r, s.Err); err != nil {
+		return err
+	}
 
-	filter, meta, err := c.filter(r)
+	filter, meta, err := c.filter(r, src)
 	if err != nil {
 		return err
 	}
-	out, err := c.sink(s, r)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, err := c.sink(s, r, cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	handlers, done, err := c.analyzers(s)
+	handlers, done, err := c.analyzers(s, cancel)
 	if err != nil {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	src := capture.NewFileSource(r)
+	if err := dropPrivileges(c.User); err != nil {
+		out.Close()
+		return exitf(2, "%v", err)
+	}
+	src2 := capture.NewFileSource(r)
 	cfg := capture.Config{
-		Sources:    []capture.Source{src},
+		Sources:    []capture.Source{src2},
 		Filter:     filter,
 		FilterMeta: meta,
 		Snaplen:    c.Snaplen,
@@ -89,9 +110,14 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	stopProgress := startProgress(s.Err, r, p)
+	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printSummary(w, p.Counters()) })
+	defer stopInfo()
+	stopProgress := func() {}
+	if showProgress(s) {
+		stopProgress = startProgress(s.Err, r, p)
+	}
 	runErr := p.Run(ctx)
 	stopProgress()
 	closeErr := out.Close()
@@ -99,8 +125,39 @@ func (c *readCmd) Run(s *streams) error {
 	if done != nil {
 		doneErr = done()
 	}
-	printSummary(s.Err, p.Counters())
+	return c.finish(s, p.Counters(), runErr, closeErr, doneErr, out.dest)
+}
+
+// finish prints the summary (the count with --count, JSON stats with
+// --json) and turns the run's errors into one message and the exit status:
+// a write error (of -w, standard output or --events) is reported once, with
+// what was written before it, and wins over the errors it caused.
+func (c *readCmd) finish(s *streams, qs []capture.Snapshot, runErr, closeErr, doneErr error, d *dest) error {
+	writeErr := d.failure()
+	if writeErr == nil {
+		writeErr = eventsFailure(doneErr)
+	}
 	switch {
+	case c.CountOnly && writeErr != nil:
+		printSummary(s.Err, qs)
+	case c.CountOnly:
+		if writeErr == nil {
+			t := capture.Sum(qs)
+			if _, err := fmt.Fprintf(s.Out, "%d packet%s\n", t.Delivered, plural(t.Delivered)); err != nil {
+				writeErr = fmt.Errorf("standard output: %w", err)
+			}
+		}
+	case c.JSON && writeErr == nil:
+		if err := writeStats(s.Out, qs, &c.analyzerFlags); err != nil {
+			writeErr = fmt.Errorf("standard output: %w", err)
+		}
+		printSummary(s.Err, qs)
+	default:
+		printSummary(s.Err, qs)
+	}
+	switch {
+	case writeErr != nil:
+		return exitf(1, "%v", writeErr)
 	case runErr != nil && errors.Is(runErr, pcapfile.ErrFileLimit):
 		fmt.Fprintf(s.Err, "wring: %v\n", runErr)
 	case runErr != nil:
@@ -113,6 +170,39 @@ func (c *readCmd) Run(s *streams) error {
 		return exitf(1, "%v", closeErr)
 	case doneErr != nil:
 		return exitf(1, "%v", doneErr)
+	}
+	return nil
+}
+
+// check refuses flag combinations that would be silently ignored.
+func (c *readCmd) check(s *streams) error {
+	if c.Batch < 1 || c.Batch > capture.MaxBatch {
+		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
+	}
+	if c.JSON && c.CountOnly {
+		return exitf(2, "--json and --count: give one of them")
+	}
+	if f := c.textOnly(); f != "" && (c.JSON || c.CountOnly) {
+		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
+	}
+	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
+		return exitf(2, "%v", err)
+	}
+	return nil
+}
+
+// checkLinkType checks -y's name and warns when it is not the file's (tcpdump
+// reading a file ignores -y).
+func (c *readCmd) checkLinkType(r *pcapfile.Reader, errw io.Writer) error {
+	if c.LinkType == "" {
+		return nil
+	}
+	lt, err := expr.ParseLinkType(c.LinkType)
+	if err != nil {
+		return exitf(2, "-y %s: %v", c.LinkType, err)
+	}
+	if uint32(lt) != r.LinkTypeValue() {
+		fmt.Fprintf(errw, "wring: warning: -y %s ignored: %s's link type is %s\n", c.LinkType, displayName(c.File), linkName(r))
 	}
 	return nil
 }
@@ -158,8 +248,7 @@ func linkName(r *pcapfile.Reader) string {
 // type. It returns a nil filter for an empty expression (every packet
 // passes), after checking, as tcpdump does, that the link type is one the
 // compiler knows.
-func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
-	src := strings.Join(c.Expr, " ")
+func (c *readCmd) filter(r *pcapfile.Reader, src string) (capture.Filter, bool, error) {
 	if v := r.LinkTypeValue(); v > 0xffff {
 		return nil, false, exitf(1, "unknown data link type %d", v)
 	}
@@ -199,25 +288,27 @@ func (c *readCmd) filter(r *pcapfile.Reader) (capture.Filter, bool, error) {
 // sink builds the output: a capture file (rotated or not) with -w, JSON
 // lines with --json, text lines otherwise. Written files keep the input's
 // link type and snapshot length (or -s).
-func (c *readCmd) sink(s *streams, r *pcapfile.Reader) (capture.Sink, error) {
+func (c *readCmd) sink(s *streams, r *pcapfile.Reader, stop func()) (*outputSink, error) {
 	snap := r.Snaplen()
 	if c.Snaplen != 0 {
 		snap = c.Snaplen
 	}
-	return output{Write: c.Write, JSON: c.JSON, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
-		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap}.sink(s)
+	text, err := c.textOptions(c.Nano)
+	if err != nil {
+		return nil, err
+	}
+	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
+		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap,
+		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
 // analyzers asks the hook for the analyzer handlers.
-func (c *readCmd) analyzers(s *streams) ([]capture.Handler, func() error, error) {
+func (c *readCmd) analyzers(s *streams, stop func()) ([]capture.Handler, func() error, error) {
 	if analyzerHook == nil {
 		return nil, nil, nil
 	}
-	return analyzerHook(&c.analyzerFlags, s)
+	return analyzerHook(&c.analyzerFlags, s, stop)
 }
-
-// nopCloser keeps a sink from closing standard output.
-type nopCloser struct{ io.Writer }
 
 // printSummary prints tcpdump's closing lines and wring's counters.
 func printSummary(w io.Writer, qs []capture.Snapshot) {

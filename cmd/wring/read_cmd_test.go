@@ -46,17 +46,25 @@ func TestReadJSONCountFilter(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("%d lines, want 5", len(lines))
+	if len(lines) != 6 {
+		t.Fatalf("%d lines, want 5 packets and the stats object", len(lines))
 	}
-	for _, l := range lines {
+	for _, l := range lines[:5] {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
-		if m["proto"].(float64) != 6 || (m["sport"].(float64) != 80 && m["dport"].(float64) != 80) {
-			t.Errorf("not tcp port 80: %s", l)
+		if m["type"] != "packet" || m["proto"].(float64) != 6 || m["proto_name"] != "tcp" || (m["sport"].(float64) != 80 && m["dport"].(float64) != 80) {
+			t.Errorf("not a tcp port 80 packet: %s", l)
 		}
+	}
+	var st struct {
+		Type     string
+		Captured uint64
+		Received uint64
+	}
+	if err := json.Unmarshal([]byte(lines[5]), &st); err != nil || st.Type != "stats" || st.Captured != 5 || st.Received == 0 {
+		t.Errorf("stats line %s: %+v %v", lines[5], st, err)
 	}
 	if !strings.Contains(errs, "5 packets captured") {
 		t.Errorf("stderr: %s", errs)

@@ -24,6 +24,21 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// showProgress reports whether a read shows its progress line: only when
+// standard error is a terminal and standard output is not that same
+// terminal (where the line would land among the packet lines).
+func showProgress(s *streams) bool {
+	if !isTerminal(s.Err) {
+		return false
+	}
+	if !isTerminal(s.Out) {
+		return true
+	}
+	a, err1 := s.Out.(*os.File).Stat()
+	b, err2 := s.Err.(*os.File).Stat()
+	return err1 == nil && err2 == nil && !os.SameFile(a, b)
+}
+
 // startProgress shows a progress line on w, when w is a terminal and the
 // read lasts more than a second, and returns the function that removes it.
 func startProgress(w io.Writer, r *pcapfile.Reader, p *capture.Pipeline) func() {

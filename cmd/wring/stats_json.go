@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/wringcap/wring/capture"
+)
+
+// The final stats object of --json (spec/JSON.md): the last line of the
+// output, after every packet line.
+type statsJSON struct {
+	Type      string         `json:"type"` // always "stats"
+	Captured  uint64         `json:"captured"`
+	Received  uint64         `json:"received"`
+	Filtered  uint64         `json:"filtered_out"`
+	Dropped   dropsJSON      `json:"dropped"`
+	Queues    []queueJSON    `json:"queues"`
+	Analyzers []analyzerJSON `json:"analyzers,omitempty"`
+}
+
+type dropsJSON struct {
+	Kernel  uint64 `json:"kernel"`
+	Handler uint64 `json:"handler"`
+	Sink    uint64 `json:"sink"`
+}
+
+type queueJSON struct {
+	Queue     int       `json:"queue"`
+	Received  uint64    `json:"received"`
+	Filtered  uint64    `json:"filtered_out"`
+	Delivered uint64    `json:"delivered"`
+	Dropped   dropsJSON `json:"dropped"`
+}
+
+type analyzerJSON struct {
+	Name        string            `json:"name"`
+	Packets     uint64            `json:"packets"`
+	Events      uint64            `json:"events"`
+	EventsLost  uint64            `json:"events_lost"`
+	Failures    uint64            `json:"failures"`
+	Quarantined bool              `json:"quarantined"`
+	Counters    map[string]uint64 `json:"counters"`
+}
+
+func drops(s capture.Snapshot) dropsJSON {
+	return dropsJSON{Kernel: s.Dropped[capture.DropKernel], Handler: s.Dropped[capture.DropHandler], Sink: s.Dropped[capture.DropSink]}
+}
+
+// writeStats writes the stats object as one JSON line.
+func writeStats(w io.Writer, qs []capture.Snapshot, f *analyzerFlags) error {
+	t := capture.Sum(qs)
+	st := statsJSON{Type: "stats", Captured: t.Delivered, Received: t.Received, Filtered: t.FilteredOut, Dropped: drops(t), Queues: []queueJSON{}}
+	for _, q := range qs {
+		st.Queues = append(st.Queues, queueJSON{Queue: q.Queue, Received: q.Received, Filtered: q.FilteredOut, Delivered: q.Delivered, Dropped: drops(q)})
+	}
+	if f != nil {
+		for _, a := range f.results {
+			aj := analyzerJSON{Name: a.Analyzer, Packets: a.Packets, Events: a.Events, EventsLost: a.EventsLost, Failures: a.Failures,
+				Quarantined: a.Quarantined, Counters: map[string]uint64{}}
+			for _, c := range f.counts {
+				if c.Analyzer == a.Analyzer {
+					aj.Counters[c.Name] = c.Value
+				}
+			}
+			st.Analyzers = append(st.Analyzers, aj)
+		}
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
