@@ -28,10 +28,10 @@ func TestCaptureListInterfaces(t *testing.T) {
 	}
 	veth, tun := list(p.NSA), list(l.NSA)
 	for _, c := range []struct{ out, re string }{
-		{veth, `(?m)^\d+\.lo \[Up, Loopback\] queues 1, link-type EN10MB, modes packet$`},
-		{veth, `(?m)^\d+\.` + p.IfA + ` \[Up\] queues 4, link-type EN10MB, modes xdp packet$`},
+		{veth, `(?m)^\d+\.lo \[Up, Loopback\] queues 1, link-type EN10MB, modes passive packet$`},
+		{veth, `(?m)^\d+\.` + p.IfA + ` \[Up\] queues 4, link-type EN10MB, modes xdp passive packet$`},
 		{veth, `(?m)^\d+\.any \[Up\] queues 1, link-type LINUX_SLL2, modes packet$`},
-		{tun, `(?m)^\d+\.` + l.IfA + ` \[Up\] queues 1, link-type RAW, modes packet$`},
+		{tun, `(?m)^\d+\.` + l.IfA + ` \[Up\] queues 1, link-type RAW, modes passive packet$`},
 	} {
 		if !regexp.MustCompile(c.re).MatchString(c.out) {
 			t.Errorf("no line matching %s in:\n%s", c.re, c.out)

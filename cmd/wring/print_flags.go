@@ -74,4 +74,4 @@ func (f *printFlags) textOnly() string {
 
 // newTextSink builds the text printer. It is the one place that knows the
 // printer's constructor.
-func newTextSink(w io.Writer, o sink.TextOptions) capture.Sink { return sink.NewText(w, o.Loc) }
+func newTextSink(w io.Writer, o sink.TextOptions) capture.Sink { return sink.NewTextWith(w, o) }
