@@ -38,7 +38,22 @@ func FuzzABI(f *testing.F) {
 		}
 		// 2. The event area: when accepted, every line is a JSON object.
 		ts := []int64{1, 2, 3}
-		out, _, err := appendEvents(nil, in, "fuzz", ts, 0)
+		out, n, over, err := appendEvents(nil, in, "fuzz", ts, 0, 1<<30, 1<<30)
+		if over != 0 {
+			t.Fatalf("%d events over caps of 2^30", over)
+		}
+		// The same area under small caps: when the whole area is accepted,
+		// the capped output is a prefix of it, within both caps, and every
+		// event is either written or counted over.
+		capped, cn, cover, cerr := appendEvents(nil, in, "fuzz", ts, 0, 2, 300)
+		if err == nil {
+			if cerr != nil {
+				t.Fatalf("accepted without caps, rejected with: %v", cerr)
+			}
+			if cn > 2 || len(capped) > 300 || cn+cover != n || !bytes.HasPrefix(out, capped) {
+				t.Fatalf("caps: %d written + %d over of %d, %d bytes, prefix %v", cn, cover, n, len(capped), bytes.HasPrefix(out, capped))
+			}
+		}
 		if err == nil {
 			for _, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
 				if len(line) == 0 {
@@ -101,8 +116,8 @@ func validEvents() []byte {
 }
 
 func TestValidEventsDecode(t *testing.T) {
-	out, n, err := appendEvents(nil, validEvents(), "x", []int64{0}, 0)
-	if err != nil || n != 1 {
+	out, n, over, err := appendEvents(nil, validEvents(), "x", []int64{0}, 0, 10, 1000)
+	if err != nil || n != 1 || over != 0 {
 		t.Fatalf("%v %d", err, n)
 	}
 	want := `{"analyzer":"x","event":"dns","ts":"1970-01-01T00:00:00Z","name":"a\"\ufffd","u":578437695752307201,"i":-1,"b":true,"a":"10.0.0.1"}` + "\n"
