@@ -163,10 +163,12 @@ func (c Config) WithCallTimeout(d time.Duration) Config {
 	return c
 }
 
-// WithEventLimits caps the events one call (or one tick, all its rounds)
-// may write: at most events events and bytes bytes of JSON lines. Events
-// past either cap are not written and are counted in Stats.EventsLost and
-// Stats.EventsOverCap.
+// WithEventLimits caps the events one call may write: at most events events
+// and bytes bytes of JSON lines. Events past either cap are not written and
+// are counted in Stats.EventsLost and Stats.EventsOverCap. The rounds of one
+// wring_tick (a guest flushing in several calls) may write 64 times as much
+// together; past that the tick ends and the guest keeps the rest for the
+// next one.
 func (c Config) WithEventLimits(events, bytes int) Config {
 	if events <= 0 {
 		events = DefaultEventsPerCall

@@ -293,16 +293,22 @@ func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed 
 // that says it has more events to flush.
 const maxTickRounds = 1024
 
+// tickCapRounds is how many calls' worth of events one tick may write.
+const tickCapRounds = 64
+
 // tick runs wring_tick, again while the guest has more events to flush, and
 // writes the events.
 //
-// The rounds of one tick share the event caps of one call: once they are
-// used up, the tick ends and the guest keeps what it could not flush for
-// the next one.
+// Each round has the event caps of one call, and all the rounds of a tick
+// together tickCapRounds times that: once they are used up, the tick ends
+// and the guest keeps what it could not flush for the next one.
 func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
-	w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
+	tickEvents, tickBytes := tickCapRounds*w.h.cfg.eventsPerCall, tickCapRounds*w.h.cfg.eventBytes
 	for round := 0; round < maxTickRounds; round++ {
 		in.resetEvents()
+		w.evLeft, w.evBytesLeft = min(w.h.cfg.eventsPerCall, tickEvents), min(w.h.cfg.eventBytes, tickBytes)
+		tickEvents -= w.evLeft
+		tickBytes -= w.evBytesLeft
 		more, err := in.callTick(w.h.cfg.fuel, now, final)
 		if err == nil {
 			err = w.collect(a, in, &packet.Batch{}, 0, now)
@@ -317,7 +323,9 @@ func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
 			w.inst[i] = nil
 			return
 		}
-		if !more || w.evLeft <= 0 || w.evBytesLeft <= 0 {
+		tickEvents += w.evLeft // what the round did not use
+		tickBytes += w.evBytesLeft
+		if !more || tickEvents <= 0 || tickBytes <= 0 {
 			return
 		}
 	}
