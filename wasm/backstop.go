@@ -40,6 +40,8 @@ func (h *Host) watch() {
 	tick := h.watchTick()
 	limit := int64(h.cfg.callTimeout/tick) + 1
 	loadLimit := int64(h.cfg.loadTimeout/tick) + 1
+	timeout := fmt.Errorf("%w of %v", ErrTimeout, h.cfg.callTimeout)
+	loadTimeout := fmt.Errorf("%w of %v", ErrLoadTimeout, h.cfg.loadTimeout)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -61,9 +63,9 @@ func (h *Host) watch() {
 			case late:
 				in.stopLocked(ErrInterrupted)
 			case in.loading && e-in.start >= loadLimit:
-				in.stopLocked(ErrLoadTimeout)
+				in.stopLocked(loadTimeout)
 			case !in.loading && e-in.start >= limit:
-				in.stopLocked(ErrTimeout)
+				in.stopLocked(timeout)
 			}
 			in.mu.Unlock()
 		}

@@ -51,3 +51,12 @@ func errorf(name, op string, sentinel error, format string, args ...any) *Error 
 	}
 	return &Error{Analyzer: name, Op: op, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)}
 }
+
+// callError is the error of a guest call that failed with kind: err itself
+// when it already says so (a host import's refusal), else err wrapped.
+func callError(name, op string, kind, err error) *Error {
+	if errors.Is(err, kind) {
+		return &Error{Analyzer: name, Op: op, Err: err}
+	}
+	return errorf(name, op, kind, "%w", err)
+}

@@ -93,7 +93,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		in.mu.Unlock()
 		err := f.CallWithStack(in.ctx, in.stack)
 		if kind := in.end(err); err != nil {
-			return 0, errorf(name, fn, kind, "%w", err)
+			return 0, callError(name, fn, kind, err)
 		}
 		return in.stack[0], nil
 	}
@@ -172,7 +172,7 @@ func (in *instance) call(fuel int64, n int) error {
 	in.stack[0] = uint64(n)
 	err := in.process.CallWithStack(in.ctx, in.stack)
 	if kind := in.end(err); err != nil {
-		return errorf(in.gen.a.name, spec.ExportProcess, kind, "%w", err)
+		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
 	if rc := int32(in.stack[0]); rc != 0 {
 		return errorf(in.gen.a.name, spec.ExportProcess, ErrGuest, "code %d", rc)
@@ -193,7 +193,7 @@ func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err 
 	}
 	err = in.tick.CallWithStack(in.ctx, in.stack)
 	if kind := in.end(err); err != nil {
-		return false, errorf(in.gen.a.name, spec.ExportTick, kind, "%w", err)
+		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}
 	switch rc := int32(in.stack[0]); rc {
 	case 0:
