@@ -48,8 +48,8 @@ const (
 	DefaultLoadMemoryBudget = 1 << 30     // bytes a module may make the host allocate while it loads
 	DefaultCallTimeout      = time.Second // wall clock per wring_process or wring_tick call
 	DefaultStopGrace        = 250 * time.Millisecond
-	DefaultEventsPerCall    = 4096             // events kept per call (or per tick, all rounds)
-	DefaultEventBytes       = 1 << 20          // bytes of JSON lines kept per call (or per tick)
+	DefaultEventsPerCall    = 1024             // events kept per call (a tick's rounds: 64 times as many)
+	DefaultEventBytes       = 256 << 10        // bytes of JSON lines kept per call (a tick's rounds: 64 times as many)
 	DefaultQuarantineAfter  = 5                // failures...
 	DefaultQuarantineWindow = time.Minute      // ...within this window
 	DefaultTickInterval     = 10 * time.Second // of capture time, for wring_tick

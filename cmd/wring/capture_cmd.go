@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wringcap/wring/capture"
@@ -88,11 +86,20 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
+	ctx, stop := stopOnSignal(s.Err)
+	defer stop()
 	var handlers []capture.Handler
 	var done func() error
 	if analyzerHook != nil {
-		if handlers, done, err = analyzerHook(&c.analyzerFlags, s); err != nil {
-			out.Close()
+		if handlers, done, err = analyzerHook(ctx, &c.analyzerFlags, s); err != nil {
+			closeErr := out.Close()
+			if interrupted(ctx, s.Err, "loading analyzers") {
+				printLiveSummary(s.Err, capt.Stats(), nil)
+				if closeErr != nil {
+					return exitf(1, "%v", closeErr)
+				}
+				return nil
+			}
 			return exitf(2, "%v", err)
 		}
 	}
@@ -112,8 +119,6 @@ func (c *captureCmd) Run(s *streams) error {
 	fmt.Fprintf(s.Err, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", dev, c.Snaplen)
 	fmt.Fprintf(s.Err, "wring: capture path: %s\n", capt.Path())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/pcapfile"
@@ -45,9 +42,10 @@ type readCmd struct {
 // analyzerHook is where the Wasm analyzers plug into `wring read` (and
 // `wring capture`): given the analyzer flags, it returns the handlers to run
 // after the filter, in order, and a function to call once the packets are
-// done (to print the analyzers' counters and release them). It is nil until
+// done (to print the analyzers' counters and release them). Cancelling ctx
+// (a signal) stops the loading and, later, the guests. It is nil until
 // the analyzer flags install it; nil means no analyzers.
-var analyzerHook func(f *analyzerFlags, s *streams) (handlers []capture.Handler, done func() error, err error)
+var analyzerHook func(ctx context.Context, f *analyzerFlags, s *streams) (handlers []capture.Handler, done func() error, err error)
 
 // Run reads, filters, analyzes and writes the packets, then prints the
 // summary.
@@ -67,9 +65,18 @@ func (c *readCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	handlers, done, err := c.analyzers(s)
+	ctx, stop := stopOnSignal(s.Err)
+	defer stop()
+	handlers, done, err := c.analyzers(ctx, s)
 	if err != nil {
-		out.Close()
+		closeErr := out.Close()
+		if interrupted(ctx, s.Err, "loading analyzers") {
+			printSummary(s.Err, nil)
+			if closeErr != nil {
+				return exitf(1, "%v", closeErr)
+			}
+			return nil
+		}
 		return exitf(2, "%v", err)
 	}
 	src := capture.NewFileSource(r)
@@ -88,8 +95,6 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	stopProgress := startProgress(s.Err, r, p)
 	runErr := p.Run(ctx)
 	stopProgress()
@@ -207,12 +212,13 @@ func (c *readCmd) sink(s *streams, r *pcapfile.Reader) (capture.Sink, error) {
 		Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap}.sink(s)
 }
 
-// analyzers asks the hook for the analyzer handlers.
-func (c *readCmd) analyzers(s *streams) ([]capture.Handler, func() error, error) {
+// analyzers asks the hook for the analyzer handlers; ctx stops their
+// loading and, later, their guest code.
+func (c *readCmd) analyzers(ctx context.Context, s *streams) ([]capture.Handler, func() error, error) {
 	if analyzerHook == nil {
 		return nil, nil, nil
 	}
-	return analyzerHook(&c.analyzerFlags, s)
+	return analyzerHook(ctx, &c.analyzerFlags, s)
 }
 
 // nopCloser keeps a sink from closing standard output.
