@@ -103,6 +103,7 @@ func (c *readCmd) Run(s *streams) error {
 	if done != nil {
 		doneErr = done()
 	}
+	interrupted(ctx, s.Err, "reading packets")
 	printSummary(s.Err, p.Counters())
 	switch {
 	case runErr != nil && errors.Is(runErr, pcapfile.ErrFileLimit):

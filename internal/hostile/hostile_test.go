@@ -105,6 +105,7 @@ type result struct {
 	stderr string
 	events map[string]int // events per analyzer
 	out    string         // the -w file
+	exited time.Time      // when the process was seen to end
 	err    error          // killed at the deadline, or could not start
 }
 
@@ -156,7 +157,7 @@ func (e *env) runWith(ctx context.Context, args []string, limit time.Duration, d
 	}
 	<-copied
 	werr := cmd.Wait()
-	r := result{wall: time.Since(start), stderr: buf.String(), out: out, code: cmd.ProcessState.ExitCode()}
+	r := result{wall: time.Since(start), exited: time.Now(), stderr: buf.String(), out: out, code: cmd.ProcessState.ExitCode()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rss = ru.Maxrss << 10
 	}
