@@ -14,13 +14,14 @@ import (
 //   - every table's declared minimum elements, defined or imported, at
 //     tableElemBytes each (wazero allocates them at instantiation),
 //   - the code, at codeBytesPerByte per byte of module (the rewrite, the
-//     compiler's intermediate forms and the native code).
+//     compiler's intermediate forms, the native code, garbage not yet
+//     collected).
 // table.grow and element segments are bounded by the fuel package's module
 // shape limits and instrumentation.
 
 const (
 	tableElemBytes   = 8  // one reference
-	codeBytesPerByte = 16 // measured: about 10 for the bundled Go analyzers
+	codeBytesPerByte = 32 // measured: see RATIONALE.md, "Why a load memory budget?"
 	pageBytes        = 65536
 	maxCounted       = 1 << 32 // elements or pages counted per declaration: no overflow
 )

@@ -45,7 +45,7 @@ const (
 	DefaultMaxModuleSize    = 8 << 20          // bytes
 	DefaultLoadTimeout      = 30 * time.Second // per module, the whole load pipeline
 	DefaultCompileTimeout   = DefaultLoadTimeout
-	DefaultLoadMemoryBudget = 1 << 30     // bytes a module may make the host allocate while it loads
+	DefaultLoadMemoryBudget = 512 << 20   // bytes a module may make the host allocate while it loads
 	DefaultCallTimeout      = time.Second // wall clock per wring_process or wring_tick call
 	DefaultStopGrace        = 250 * time.Millisecond
 	DefaultEventsPerCall    = 1024             // events kept per call (a tick's rounds: 64 times as many)
@@ -140,8 +140,8 @@ func (c Config) WithCompileTimeout(d time.Duration) Config { return c.WithLoadTi
 // WithLoadMemoryBudget caps what loading one module may make the host
 // allocate, as computed from the module before anything is allocated: its
 // declared linear memory minimum, its tables' declared minimum elements (8
-// bytes each) and its code (about 16 bytes per byte while it is rewritten
-// and compiled). A module over the budget fails to load with ErrBudget.
+// bytes each) and its code (32 bytes per byte while it is rewritten and
+// compiled). A module over the budget fails to load with ErrBudget.
 func (c Config) WithLoadMemoryBudget(bytes int64) Config {
 	if bytes <= 0 {
 		bytes = DefaultLoadMemoryBudget
