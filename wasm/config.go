@@ -48,8 +48,8 @@ const (
 	DefaultLoadMemoryBudget = 512 << 20   // bytes a module may make the host allocate while it loads
 	DefaultCallTimeout      = time.Second // wall clock per wring_process or wring_tick call
 	DefaultStopGrace        = 250 * time.Millisecond
-	DefaultEventsPerCall    = 1024             // events kept per call (a tick's rounds: 64 times as many)
-	DefaultEventBytes       = 256 << 10        // bytes of JSON lines kept per call (a tick's rounds: 64 times as many)
+	DefaultEventsPerCall    = 1024             // events kept per wring_process call (a tick round: 4 times as many)
+	DefaultEventBytes       = 256 << 10        // bytes of JSON lines kept per wring_process call (a tick round: 4 times as many)
 	DefaultQuarantineAfter  = 5                // failures...
 	DefaultQuarantineWindow = time.Minute      // ...within this window
 	DefaultTickInterval     = 10 * time.Second // of capture time, for wring_tick
@@ -163,12 +163,13 @@ func (c Config) WithCallTimeout(d time.Duration) Config {
 	return c
 }
 
-// WithEventLimits caps the events one call may write: at most events events
-// and bytes bytes of JSON lines. Events past either cap are not written and
-// are counted in Stats.EventsLost and Stats.EventsOverCap. The rounds of one
-// wring_tick (a guest flushing in several calls) may write 64 times as much
-// together; past that the tick ends and the guest keeps the rest for the
-// next one.
+// WithEventLimits caps the events one wring_process call may write: at most
+// events events and bytes bytes of JSON lines. Events past either cap are
+// not written and are counted in Stats.EventsLost and Stats.EventsOverCap.
+// A round of wring_tick (a guest flushing what many calls gathered) may
+// write 4 times as much, and all the rounds of one tick together 64 rounds'
+// worth; past that the tick ends and the guest keeps the rest for the next
+// one.
 func (c Config) WithEventLimits(events, bytes int) Config {
 	if events <= 0 {
 		events = DefaultEventsPerCall

@@ -293,20 +293,27 @@ func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed 
 // that says it has more events to flush.
 const maxTickRounds = 1024
 
-// tickCapRounds is how many calls' worth of events one tick may write.
-const tickCapRounds = 64
+// A wring_tick round may write tickRoundFactor times a wring_process call's
+// events (a tick flushes what many calls gathered, a flow table at the end
+// of a capture), and all the rounds of one tick tickCapRounds rounds' worth.
+const (
+	tickRoundFactor = 4
+	tickCapRounds   = 64
+)
 
 // tick runs wring_tick, again while the guest has more events to flush, and
 // writes the events.
 //
-// Each round has the event caps of one call, and all the rounds of a tick
-// together tickCapRounds times that: once they are used up, the tick ends
-// and the guest keeps what it could not flush for the next one.
+// Each round has tickRoundFactor times the event caps of one call, and all
+// the rounds of a tick together tickCapRounds times that: once they are
+// used up, the tick ends and the guest keeps what it could not flush for
+// the next one (on the final tick, that is reported).
 func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
-	tickEvents, tickBytes := tickCapRounds*w.h.cfg.eventsPerCall, tickCapRounds*w.h.cfg.eventBytes
+	roundEvents, roundBytes := tickRoundFactor*w.h.cfg.eventsPerCall, tickRoundFactor*w.h.cfg.eventBytes
+	tickEvents, tickBytes := tickCapRounds*roundEvents, tickCapRounds*roundBytes
 	for round := 0; round < maxTickRounds; round++ {
 		in.resetEvents()
-		w.evLeft, w.evBytesLeft = min(w.h.cfg.eventsPerCall, tickEvents), min(w.h.cfg.eventBytes, tickBytes)
+		w.evLeft, w.evBytesLeft = min(roundEvents, tickEvents), min(roundBytes, tickBytes)
 		tickEvents -= w.evLeft
 		tickBytes -= w.evBytesLeft
 		more, err := in.callTick(w.h.cfg.fuel, now, final)
@@ -325,7 +332,14 @@ func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
 		}
 		tickEvents += w.evLeft // what the round did not use
 		tickBytes += w.evBytesLeft
-		if !more || tickEvents <= 0 || tickBytes <= 0 {
+		if !more {
+			return
+		}
+		if tickEvents <= 0 || tickBytes <= 0 {
+			if final {
+				w.h.cfg.logger.Warn("final flush cut short by the event caps", "analyzer", a.name,
+					"events", tickCapRounds*roundEvents, "bytes", tickCapRounds*roundBytes)
+			}
 			return
 		}
 	}
