@@ -125,3 +125,27 @@ func TestValidEventsDecode(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}
 }
+
+// FuzzBudget fuzzes the load budget's reading of a module's sections: it
+// never panics, never reports a negative demand, and a module it refuses
+// is over the budget by what it reports.
+func FuzzBudget(f *testing.F) {
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x04\x01\x70\x00\x0a"))                                 // one table of 10
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x11"))                                     // memory of 17 pages
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x02\x0b\x01\x03env\x01t\x01\x70\x00\x80\x01"))             // imported table
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x0b\x01\x70\x05\x80\x80\x80\x80\x80\x80\x80\x80\x01")) // table64
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		d, err := demand(bin, 1024)
+		if d.memory < 0 || d.tables < 0 || d.code < 0 || d.total() < 0 {
+			t.Fatalf("negative demand %+v", d)
+		}
+		if d.memory > 1024*pageBytes {
+			t.Fatalf("memory %d over the page limit", d.memory)
+		}
+		if err := checkBudget(bin, 1024, 1<<20); err != nil && d.total() <= 1<<20 {
+			t.Fatalf("refused at %d bytes of %d: %v", d.total(), 1<<20, err)
+		}
+		_ = err
+	})
+}
