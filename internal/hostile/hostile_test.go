@@ -50,6 +50,9 @@ func setup(t *testing.T) *env {
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		corpus.Unavailable(t, "wat2wasm (wabt) is not installed")
 	}
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		corpus.Unavailable(t, "GNU time (/usr/bin/time, Debian package time) is not installed")
+	}
 	envOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "wring-hostile-hA-")
 		if err != nil {
@@ -126,7 +129,19 @@ func (e *env) runWith(ctx context.Context, args []string, limit time.Duration, d
 	full := append([]string{"read", "-r", e.capture, "-w", out, "--events", events}, args...)
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.bin, full...)
+	// Peak RSS through GNU time's wait4: a child of this (large) test
+	// process would inherit its high-water mark, a grandchild forked by
+	// time inherits time's. Runs that are signalled go without it (time
+	// does not pass signals on).
+	rssFile := filepath.Join(tmp, "rss")
+	var cmd *exec.Cmd
+	if during == nil {
+		cmd = exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, e.bin}, full...)...)
+	} else {
+		cmd = exec.CommandContext(ctx, e.bin, full...)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+e.cache, "HOME="+e.dir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -158,7 +173,16 @@ func (e *env) runWith(ctx context.Context, args []string, limit time.Duration, d
 	<-copied
 	werr := cmd.Wait()
 	r := result{wall: time.Since(start), exited: time.Now(), stderr: buf.String(), out: out, code: cmd.ProcessState.ExitCode()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if b, err := os.ReadFile(rssFile); err == nil {
+		// time writes "Command exited with non-zero status N" first when
+		// it does.
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			var kib int64
+			fmt.Sscan(f[len(f)-1], &kib)
+			r.rss = kib << 10
+		}
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.rss = ru.Maxrss << 10
 	}
 	if ctx.Err() != nil {
@@ -204,6 +228,10 @@ type attack struct {
 	build func(t *testing.T, dir string) string // returns the .wasm path
 	bound time.Duration                         // the limit that stops it, beyond a benign run
 	want  []string                              // the error names one of these limits
+	// ref, when set, is a well-behaved module doing what the limit allows
+	// (events at the caps): its run replaces the benign run as the base of
+	// the bound.
+	ref func(t *testing.T, dir string) string
 }
 
 func wat(repl map[string]string) func(*testing.T, string) string {
@@ -352,7 +380,19 @@ func attacks() []attack {
 			    (br $e)))
 			  (i32.store (i32.const 0x600000) (local.get $cfg))`,
 			"{{AFTER}}": `(i32.store (i32.const 0x100000) (i32.load (i32.const 0x600000)))`}),
-			bound: 0, want: []string{"events lost"}},
+			bound: 0, want: []string{"events lost"}, ref: wat(map[string]string{
+				// Exactly the per-call cap: 1024 10-byte events a call.
+				"{{AFTER}}": `(local.set $i (i32.const 0))
+				  (loop $e
+				    (local.set $d (i32.add (i32.const 0x3008) (i32.mul (local.get $i) (i32.const 10))))
+				    (i32.store16 (local.get $d) (i32.const 10))
+				    (i32.store16 offset=2 (local.get $d) (i32.const 0))
+				    (i32.store offset=4 (local.get $d) (i32.const -1))
+				    (i32.store8 offset=8 (local.get $d) (i32.const 1))
+				    (i32.store8 offset=9 (local.get $d) (i32.const 0x78))
+				    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+				    (br_if $e (i32.lt_u (local.get $i) (i32.const 1024))))
+				  (i32.store (i32.const 0x3000) (i32.const 10240))`})},
 		attack{name: "tick flood", build: wat(map[string]string{
 			"{{INIT}}": `(i32.store (i32.const 0x43c) (i32.const 1))`,
 			"{{EXTRA}}": `(func (export "wring_tick") (param i64 i32) (result i32) (local $i i32)
@@ -430,7 +470,20 @@ func TestHostileModules(t *testing.T) {
 			dir := t.TempDir()
 			path := a.build(t, dir)
 			mod := strings.TrimSuffix(filepath.Base(path), ".wasm")
-			limit := e.benignTime + a.bound + slack
+			base := e.benignTime
+			if a.ref != nil {
+				refDir := filepath.Join(dir, "ref")
+				if err := os.Mkdir(refDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				rr := e.run(context.Background(), []string{"--analyzer", a.ref(t, refDir), "--analyzer", benign}, 5*time.Minute)
+				if rr.err != nil || rr.code != 0 || strings.Contains(rr.stderr, "events lost") {
+					t.Fatalf("reference run: %v, status %d\n%s", rr.err, rr.code, tail(rr.stderr, 20))
+				}
+				base = rr.wall
+				t.Logf("reference run (the limit's own cost): %v", base.Round(time.Millisecond))
+			}
+			limit := base + a.bound + slack
 			r := e.run(context.Background(), []string{"--analyzer", path, "--analyzer", benign}, limit+30*time.Second)
 			outcome := summarize(r.stderr, mod)
 			var problems []string
