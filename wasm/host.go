@@ -364,8 +364,12 @@ func (h *Host) Close(ctx context.Context) error {
 			g.supersede(ctx)
 		}
 	}
+	// Loads abandoned at their deadline may still be initialising an
+	// instance: stop it, and anything else still running, before the
+	// backstop goes.
+	h.cancelLoads(ErrClosed)
+	h.stopAll()
 	close(h.quit)
-	h.loadCancel(ErrClosed)
 	h.compMu.Lock()
 	h.cacheClose = true
 	h.compMu.Unlock()

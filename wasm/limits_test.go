@@ -305,15 +305,13 @@ func TestLoadBounded(t *testing.T) {
 		}
 	})
 	t.Run("budget", func(t *testing.T) {
-		var b strings.Builder
-		b.WriteString("(module (memory (export \"memory\") 1)")
-		for i := 0; i < 1000; i++ {
-			b.WriteString("(table 10000000 funcref)")
-		}
-		b.WriteString(")")
+		// One table of 1M elements (8 MB, within the shape limits) and a
+		// memory of 64 pages (4 MiB), against a budget of 8 MiB.
+		bin := compile(t, `(module (memory (export "memory") 64) (table 1000000 funcref))`)
 		start := time.Now()
-		_, err := NewHost(context.Background(), testConfig(nil), Analyzer{Name: "tables", Binary: compile(t, b.String())})
-		if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), `"tables"`) || !strings.Contains(err.Error(), "10000000000 elements") {
+		_, err := NewHost(context.Background(), testConfig(nil).WithLoadMemoryBudget(8<<20), Analyzer{Name: "tables", Binary: bin})
+		if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), `"tables"`) || !strings.Contains(err.Error(), "in 1000000 elements") ||
+			!strings.Contains(err.Error(), "memory 4194304") {
 			t.Fatalf("err = %v", err)
 		}
 		if d := time.Since(start); d > time.Second {

@@ -5,12 +5,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wringcap/wring/wasm/internal/shape"
 )
 
 // load runs the whole load pipeline of one analyzer module under one
-// deadline (the load timeout) and one memory budget: the size check and the
-// budget first, on the caller's goroutine (both are linear in the module
-// and allocate nothing of its size), then, on a goroutine of their own, the
+// deadline (the load timeout) and one memory budget: the size check, the
+// module shape check and the budget first, on the caller's goroutine (each
+// reads the module once and allocates nothing of its size), then, on a
+// goroutine of their own, the
 // fuel rewrite, compilation, linking, instantiation, _initialize,
 // wring_init and the Info checks. The first instance becomes a spare for
 // the first worker.
@@ -24,6 +27,9 @@ func (h *Host) load(a *analyzer, s Analyzer, op string) (*generation, error) {
 	name := a.name
 	if len(s.Binary) > h.cfg.maxModuleSize {
 		return nil, errorf(name, op, ErrTooLarge, "%d bytes, the cap is %d", len(s.Binary), h.cfg.maxModuleSize)
+	}
+	if err := shape.Check(s.Binary, shape.DefaultLimits()); err != nil {
+		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}
 	if err := checkBudget(s.Binary, h.cfg.memoryPages, h.cfg.loadBudget); err != nil {
 		return nil, errorf(name, op, ErrBudget, "%w", err)

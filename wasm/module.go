@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm/internal/fuel"
+	"github.com/wringcap/wring/wasm/internal/shape"
 )
 
 // Analyzer names one analyzer module to load.
@@ -61,8 +62,9 @@ var tickSig = struct{ params, results []api.ValueType }{
 // instantiate it. The caller bounds its time (load).
 func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op string, stage func(string)) (*generation, error) {
 	name := a.name
+	lim := shape.DefaultLimits() // checked by load
 	stage("rewriting")
-	metered, err := fuel.Rewrite(spec_.Binary, spec.ExportFuel, h.cfg.initFuel)
+	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{TableElements: lim.TableElements})
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}

@@ -55,6 +55,7 @@ const (
 	secFunction = 3
 	secCustom   = 0
 	secImport   = 2
+	secTable    = 4
 	secGlobal   = 6
 	secExport   = 7
 	secCode     = 10
@@ -72,16 +73,35 @@ type section struct {
 
 // Rewrite returns a metered copy of the module bin. The fuel global starts at
 // initial (the budget of the start function and of instantiation) and is
-// exported as exportName.
+// exported as exportName. Tables are capped at DefaultTableElements.
 func Rewrite(bin []byte, exportName string, initial int64) ([]byte, error) {
 	return rewrite(bin, exportName, initial, options{})
 }
 
+// DefaultTableElements is the cap on the summed size of a module's tables
+// that Rewrite applies.
+const DefaultTableElements = 1 << 20
+
+// Options are the parameters of a rewrite beyond the fuel global.
+type Options struct {
+	// TableElements caps the size of the module's tables, summed: each of
+	// its T tables may grow to TableElements/T elements, and a table.grow
+	// past that returns -1 without growing, as a grow past a table's
+	// declared maximum does. Zero means DefaultTableElements.
+	TableElements uint64
+}
+
+// RewriteWithOptions is Rewrite with the parameters in o.
+func RewriteWithOptions(bin []byte, exportName string, initial int64, o Options) ([]byte, error) {
+	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements})
+}
+
 // options turn parts of the rewrite off, for tests and benchmarks that
-// measure what each part costs.
+// measure what each part costs, and carry Options.
 type options struct {
-	noUnroll bool // do not unroll loops
-	noCharge bool // keep the fuel local and its syncs, but charge nothing
+	noUnroll      bool   // do not unroll loops
+	noCharge      bool   // keep the fuel local and its syncs, but charge nothing
+	tableElements uint64 // Options.TableElements
 }
 
 func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte, error) {
@@ -89,8 +109,12 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 	if err != nil {
 		return nil, err
 	}
+	if opt.tableElements == 0 {
+		opt.tableElements = DefaultTableElements
+	}
 	importedGlobals := uint32(0)
 	definedGlobals := uint32(0)
+	tables := uint64(0)
 	haveGlobal, haveExport := false, false
 	var typeParams []funcType
 	var ft funcTypes
@@ -105,8 +129,16 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 				return nil, fmt.Errorf("%w: function section: %w", ErrMalformed, err)
 			}
 		case secImport:
-			if importedGlobals, err = countImportedGlobals(s.body); err != nil {
+			var it uint32
+			if importedGlobals, it, err = countImports(s.body); err != nil {
 				return nil, fmt.Errorf("%w: import section: %w", ErrMalformed, err)
+			}
+			tables += uint64(it)
+		case secTable:
+			r := reader{b: s.body}
+			tables += uint64(r.u32())
+			if r.err != nil {
+				return nil, fmt.Errorf("%w: table section: %w", ErrMalformed, r.err)
 			}
 		case secGlobal:
 			haveGlobal = true
@@ -156,7 +188,11 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 			}
 			emit(s.id, body)
 		case secCode:
-			body, err := meterCode(s.body, idx, ft, opt)
+			tc := tableCap{tables: uint32(min(tables, 1<<32-1))}
+			if tables > 0 {
+				tc.each = opt.tableElements / tables
+			}
+			body, err := meterCode(s.body, idx, ft, tc, opt)
 			if err != nil {
 				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
 			}
@@ -208,10 +244,10 @@ func split(bin []byte) ([]section, error) {
 	return secs, nil
 }
 
-func countImportedGlobals(b []byte) (uint32, error) {
+// countImports returns the number of imported globals and tables.
+func countImports(b []byte) (globals, tables uint32, err error) {
 	r := reader{b: b}
 	n := r.u32()
-	var globals uint32
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.name()
 		r.name()
@@ -221,6 +257,7 @@ func countImportedGlobals(b []byte) (uint32, error) {
 		case 1: // table
 			r.byte()
 			r.limits()
+			tables++
 		case 2: // memory
 			r.limits()
 		case 3: // global
@@ -236,7 +273,7 @@ func countImportedGlobals(b []byte) (uint32, error) {
 	if r.err == nil && r.pos != len(r.b) {
 		r.fail(errors.New("trailing bytes"))
 	}
-	return globals, r.err
+	return globals, tables, r.err
 }
 
 func (r *reader) limits() {

@@ -32,7 +32,24 @@ const (
 	editCharge                    // charge the local at a loop header
 	editSync                      // write the local to the global
 	editReload                    // read the global into the local
+	editBulk                      // charge a bulk operation its length, shifted right by cost
+	editGrow                      // clamp the delta of table.grow (table cost) to fail past the cap
 )
+
+// Bulk operations pay one unit per this many bytes (memory.fill, memory.copy,
+// memory.init) or table elements (table.fill, table.copy, table.init, whose
+// elements are 8-byte references in wazero), as a shift.
+const (
+	bulkMemoryShift = 4 // 16 bytes
+	bulkTableShift  = 1 // 2 elements
+)
+
+// tableCap is what the rewrite of table.grow needs: how many tables the
+// module has, and how large each may grow.
+type tableCap struct {
+	tables uint32
+	each   uint64
+}
 
 // funcTypes gives, for every defined function, its number of parameters.
 type funcTypes struct {
@@ -41,7 +58,7 @@ type funcTypes struct {
 }
 
 // meterCode rewrites every function body of a code section.
-func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, error) {
+func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt options) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	if r.err != nil {
@@ -79,6 +96,7 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		local := ft.params[i] + s.locals
+		scratch := local + 1 // an i32 for the operand of a bulk operation or table.grow
 		wrap := ft.body[i]
 		fnOut = fnOut[:0]
 		prev := 0
@@ -102,14 +120,21 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 		for _, e := range s.edits {
 			fnOut = append(fnOut, fn[prev:e.at]...)
 			prev = e.at
-			if opt.noCharge && (e.kind == editEntry || e.kind == editCharge || e.kind == editEntryLoad) {
+			if opt.noCharge && (e.kind == editEntry || e.kind == editCharge || e.kind == editEntryLoad || e.kind == editBulk) {
 				continue
 			}
 			switch e.kind {
 			case editLocals:
-				fnOut = appendU32(fnOut, s.groups+1)
+				groups := s.groups + 1
+				if s.scratch {
+					groups++
+				}
+				fnOut = appendU32(fnOut, groups)
 				fnOut = append(fnOut, fn[s.groupsStart:e.cost]...)
 				fnOut = append(fnOut, 1, 0x7e) // one i64 local: the fuel
+				if s.scratch {
+					fnOut = append(fnOut, 1, 0x7f) // one i32 local: the scratch
+				}
 				prev = int(e.cost)
 				if wrap != 0 {
 					for range traps {
@@ -148,6 +173,10 @@ func meterCode(body []byte, global uint32, ft funcTypes, opt options) ([]byte, e
 			case editReload:
 				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
+			case editBulk:
+				fnOut = appendBulkCharge(fnOut, e.cost, local, scratch, global)
+			case editGrow:
+				fnOut = appendGrowClamp(fnOut, uint32(e.cost), tc.each, scratch)
 			}
 		}
 		fnOut = append(fnOut, fn[prev:]...)
@@ -187,6 +216,23 @@ const (
 	opBrTable  = 0x0e
 	opCall     = 0x10
 	opCallInd  = 0x11
+	opSelect   = 0x1b
+	opI32Const = 0x41
+	opI64GtU   = 0x56
+	opI64Add   = 0x7c
+	opI64ShrU  = 0x88
+	opMisc     = 0xfc
+
+	opI64ExtendI32U = 0xad
+
+	miscMemoryInit = 8
+	miscMemoryCopy = 10
+	miscMemoryFill = 11
+	miscTableInit  = 12
+	miscTableCopy  = 14
+	miscTableGrow  = 15
+	miscTableSize  = 16
+	miscTableFill  = 17
 )
 
 func appendLocal(b []byte, op byte, idx uint32) []byte    { return appendU32(append(b, op), idx) }
@@ -231,6 +277,51 @@ func appendCharge(b []byte, e edit, local, global uint32) []byte {
 	return append(b, opUnreachable, opEnd)
 }
 
+// appendBulkCharge charges the fuel local f the length on top of the stack
+// (an i32, left in place), shifted right by shift, before a bulk operation,
+// and traps like appendCharge when f goes negative:
+//
+//	local.tee s; local.get f; local.get s; i64.extend_i32_u; i64.const shift
+//	i64.shr_u; i64.sub; local.tee f; i64.const 0; i64.lt_s
+//	if; local.get f; global.set g; unreachable; end
+//
+// The charge is self-contained (an if with no label a branch names), so it
+// works in wrapped and unwrapped bodies alike.
+func appendBulkCharge(b []byte, shift int64, local, scratch, global uint32) []byte {
+	b = appendLocal(b, opLocalTee, scratch)
+	b = appendLocal(b, opLocalGet, local)
+	b = appendLocal(b, opLocalGet, scratch)
+	b = append(b, opI64ExtendI32U, opI64Const)
+	b = appendS64(b, shift)
+	b = append(b, opI64ShrU, opI64Sub)
+	b = appendLocal(b, opLocalTee, local)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	b = appendGlobalOp(b, opGlobalSet, global)
+	return append(b, opUnreachable, opEnd)
+}
+
+// appendGrowClamp replaces the delta n on top of the stack, before
+// table.grow of table t, by -1 (0xffffffff, a delta no table can take:
+// wazero and the spec make the grow return -1) when the table's size plus n
+// exceeds each:
+//
+//	local.set s; i32.const -1; local.get s
+//	table.size t; i64.extend_i32_u; local.get s; i64.extend_i32_u; i64.add
+//	i64.const each; i64.gt_u; select
+func appendGrowClamp(b []byte, table uint32, each uint64, scratch uint32) []byte {
+	b = appendLocal(b, opLocalSet, scratch)
+	b = append(b, opI32Const, 0x7f)
+	b = appendLocal(b, opLocalGet, scratch)
+	b = append(b, opMisc, miscTableSize)
+	b = appendU32(b, table)
+	b = append(b, opI64ExtendI32U)
+	b = appendLocal(b, opLocalGet, scratch)
+	b = append(b, opI64ExtendI32U, opI64Add, opI64Const)
+	b = appendS64(b, int64(min(each, 1<<62)))
+	return append(b, opI64GtU, opSelect)
+}
+
 // scanner decodes one function body and plans its edits.
 type scanner struct {
 	edits       []edit
@@ -243,10 +334,12 @@ type scanner struct {
 	params      uint32  // parameters of the function
 	free        []int   // offsets, in order, of instructions not charged (added by the unroller)
 	globals     uint32  // globals of the module before the fuel global
+	scratch     bool    // the body needs the scratch i32 local
 }
 
 func (s *scanner) scan(fn []byte) error {
 	s.edits, s.stack, s.costs, s.regionEdit = s.edits[:0], s.stack[:0], s.costs[:0], s.regionEdit[:0]
+	s.scratch = false
 	r := reader{b: fn}
 	s.groups = r.u32()
 	s.groupsStart = r.pos
@@ -318,6 +411,19 @@ func (s *scanner) scan(fn []byte) error {
 			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
 		case opReturn:
 			s.edits = append(s.edits, edit{at: start, kind: editSync})
+		case opMisc:
+			lr := reader{b: fn, pos: start + 1}
+			switch sub := lr.u32(); sub {
+			case miscMemoryInit, miscMemoryCopy, miscMemoryFill:
+				s.edits = append(s.edits, edit{at: start, kind: editBulk, cost: bulkMemoryShift})
+				s.scratch = true
+			case miscTableInit, miscTableCopy, miscTableFill:
+				s.edits = append(s.edits, edit{at: start, kind: editBulk, cost: bulkTableShift})
+				s.scratch = true
+			case miscTableGrow:
+				s.edits = append(s.edits, edit{at: start, kind: editGrow, cost: int64(lr.u32())})
+				s.scratch = true
+			}
 		case opBrTable:
 			// Sync only if one of the targets is the function's label.
 			lr := reader{b: fn, pos: start + 1}

@@ -87,7 +87,8 @@ type unroller struct {
 	spans    []loopSpan
 	landings []landing
 	open     []openBlock
-	budget   int // bytes the module may still grow by
+	loops    []int // indices in open of the open loops, innermost last
+	budget   int   // bytes the module may still grow by
 	// added holds the offsets in the unrolled body of the instructions
 	// the unrolling added (blocks, ends and branches): the metering does
 	// not charge them, so a charge counts the module's own instructions.
@@ -95,12 +96,20 @@ type unroller struct {
 }
 
 type openBlock struct {
-	loop      bool
-	at, body  int
-	bt        byte // 0 when the block type is a type index
-	label     byte // block type of the values a branch to it carries; 0 if none fits
-	instrs    int  // instructions in the body, nested ones included
-	unfitting bool // holds a loop or a call, or leaves to a label of no one-byte type
+	loop     bool
+	at, body int
+	bt       byte // 0 when the block type is a type index
+	label    byte // block type of the values a branch to it carries; 0 if none fits
+	// first is the instruction count of the function when the block
+	// opened: at its end, the count minus first is the number of
+	// instructions of its body, nested ones and the end included.
+	first int
+	// inner is set when the block holds a loop or a call; a block's end
+	// passes it to the enclosing block, so each instruction updates one
+	// block, not every open one (which made the plan quadratic in the
+	// nesting depth).
+	inner     bool
+	unfitting bool // leaves to a label of no one-byte type, or has too many landings
 	landings  int  // index in u.landings of its first landing
 }
 
@@ -173,7 +182,7 @@ func (u *unroller) unroll(dst, fn []byte, result byte) ([]byte, []byte) {
 // plan finds the loops of fn to unroll, within the budget. It reports false
 // when there are none.
 func (u *unroller) plan(fn []byte, result byte) bool {
-	u.spans, u.open, u.landings = u.spans[:0], u.open[:0], u.landings[:0]
+	u.spans, u.open, u.landings, u.loops = u.spans[:0], u.open[:0], u.landings[:0], u.loops[:0]
 	r := reader{b: fn}
 	groups := r.u32()
 	for g := uint32(0); g < groups && r.err == nil; g++ {
@@ -186,18 +195,18 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 	// The function's own label.
 	u.open = append(u.open, openBlock{unfitting: true, label: result})
 	grow := 0
+	count := 0 // instructions decoded
 	for len(u.open) > 0 {
 		start := r.pos
 		op, err := r.instr()
 		if err != nil {
 			return false
 		}
-		for i := range u.open {
-			u.open[i].instrs++
-		}
+		count++
+		top := &u.open[len(u.open)-1]
 		switch op {
 		case opBlock, opLoop, opIf:
-			b := openBlock{loop: op == opLoop, at: start, body: r.pos, landings: len(u.landings)}
+			b := openBlock{loop: op == opLoop, at: start, body: r.pos, landings: len(u.landings), first: count}
 			if c := fn[start+1]; c == blockEmpty || isValType(c) {
 				b.bt, b.label = c, c
 				if b.loop {
@@ -205,15 +214,12 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 				}
 			}
 			if op == opLoop {
-				for i := range u.open {
-					u.open[i].unfitting = true
-				}
+				top.inner = true
+				u.loops = append(u.loops, len(u.open))
 			}
 			u.open = append(u.open, b)
 		case opCall, opCallInd:
-			for i := range u.open {
-				u.open[i].unfitting = true
-			}
+			top.inner = true
 		case opBr, opBrIf, opBrTable:
 			lr := reader{b: fn, pos: start + 1}
 			n := uint32(0)
@@ -231,27 +237,34 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 				// A br_if leaving the innermost open loop lands in a
 				// block of its own in each copy.
 				target := len(u.open) - 1 - int(d)
-				for l := len(u.open) - 1; l > target; l-- {
-					lp := &u.open[l]
-					if !lp.loop {
-						continue
-					}
-					t := u.open[target].label
-					if t == 0 || len(u.landings)-lp.landings >= maxLandings {
-						lp.unfitting = true
-						break
-					}
-					u.landings = append(u.landings, landing{label: t, rel: uint32(l - target)})
-					break
+				if len(u.loops) == 0 {
+					continue
 				}
+				l := u.loops[len(u.loops)-1]
+				if l <= target {
+					continue
+				}
+				lp := &u.open[l]
+				t := u.open[target].label
+				if t == 0 || len(u.landings)-lp.landings >= maxLandings {
+					lp.unfitting = true
+					continue
+				}
+				u.landings = append(u.landings, landing{label: t, rel: uint32(l - target)})
 			}
 		case opEnd:
 			b := u.open[len(u.open)-1]
 			u.open = u.open[:len(u.open)-1]
-			if !b.loop || b.unfitting || b.bt == 0 {
+			if b.loop {
+				u.loops = u.loops[:len(u.loops)-1]
+			}
+			if len(u.open) > 0 && (b.loop || b.inner) {
+				u.open[len(u.open)-1].inner = true
+			}
+			if !b.loop || b.unfitting || b.inner || b.bt == 0 {
 				break
 			}
-			size := b.instrs - 1 // without the end
+			size := count - b.first - 1 // without the end
 			if size < 1 || size > unrollMaxBody {
 				break
 			}
