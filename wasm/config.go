@@ -43,7 +43,7 @@ const (
 	DefaultFuel             = 50_000_000       // units per wring_process call
 	DefaultInitFuel         = 2_000_000_000    // units for instantiation and wring_init
 	DefaultMaxModuleSize    = 8 << 20          // bytes
-	DefaultLoadTimeout      = 30 * time.Second // per module, the whole load pipeline
+	DefaultLoadTimeout      = 60 * time.Second // per module, the whole load pipeline
 	DefaultCompileTimeout   = DefaultLoadTimeout
 	DefaultLoadMemoryBudget = 512 << 20   // bytes a module may make the host allocate while it loads
 	DefaultCallTimeout      = time.Second // wall clock per wring_process or wring_tick call

@@ -25,7 +25,7 @@ const (
 	packets     = 100_000
 	slack       = 10 * time.Second // past each attack's own bound
 	rssAbove    = 512 << 20        // peak RSS above the run without analyzers
-	loadTimeout = 30 * time.Second // wasm.DefaultLoadTimeout
+	loadTimeout = 60 * time.Second // wasm.DefaultLoadTimeout
 	callTimeout = time.Second      // wasm.DefaultCallTimeout
 	quarantine  = 5                // wasm.DefaultQuarantineAfter
 	benign      = "dns"            // the well-behaved analyzer beside each attack
