@@ -30,8 +30,8 @@ func TestSignals(t *testing.T) {
 		"{{IMPORTS}}": `(import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))`,
 		"{{INIT}}":    `(loop $l (drop (call $y)) (br $l))`})
 	for _, tc := range []struct {
-		name  string
-		args  []string
+		name    string
+		args    []string
 		running bool          // wait for packets in the -w file
 		after   time.Duration // then wait this long
 		want    []string      // in stderr besides the summary
