@@ -203,7 +203,11 @@ func FuzzUnroll(f *testing.F) {
 		}
 	}
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	// A memory limit, as in the host: fuel counts a memory.grow as one
+	// instruction, and seed db334f4b400df18f, a loop growing the memory
+	// by 37 pages, reached wazero's 4 GiB default within its fuel and
+	// ran past the test timeout.
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(64))
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, code []byte) {
 		if len(code) > 4096 {
