@@ -12,11 +12,17 @@ import (
 //
 //	cfg := wasm.NewConfig().WithMemoryLimitPages(256).WithFailClosed(true)
 type Config struct {
+	made            bool // by NewConfig: the zero Config is refused
 	memoryPages     uint32
 	fuel            int64
 	initFuel        int64
 	maxModuleSize   int
-	compileTimeout  time.Duration
+	loadTimeout     time.Duration
+	loadBudget      int64
+	callTimeout     time.Duration
+	stopGrace       time.Duration
+	eventsPerCall   int
+	eventBytes      int
 	failClosed      bool
 	quarantineAfter int
 	quarantineIn    time.Duration
@@ -27,6 +33,7 @@ type Config struct {
 	tick            time.Duration
 	logLines        int
 	interpreter     bool
+	loadQuarantine  bool
 	unmetered       bool // tests only: no fuel rewrite, to measure its cost
 }
 
@@ -36,7 +43,13 @@ const (
 	DefaultFuel             = 50_000_000       // units per wring_process call
 	DefaultInitFuel         = 2_000_000_000    // units for instantiation and wring_init
 	DefaultMaxModuleSize    = 8 << 20          // bytes
-	DefaultCompileTimeout   = 30 * time.Second // per module
+	DefaultLoadTimeout      = 60 * time.Second // per module, the whole load pipeline
+	DefaultCompileTimeout   = DefaultLoadTimeout
+	DefaultLoadMemoryBudget = 512 << 20   // bytes a module may make the host allocate while it loads
+	DefaultCallTimeout      = time.Second // wall clock per wring_process or wring_tick call
+	DefaultStopGrace        = 250 * time.Millisecond
+	DefaultEventsPerCall    = 1024             // events kept per wring_process call (a tick round: 4 times as many)
+	DefaultEventBytes       = 256 << 10        // bytes of JSON lines kept per wring_process call (a tick round: 4 times as many)
 	DefaultQuarantineAfter  = 5                // failures...
 	DefaultQuarantineWindow = time.Minute      // ...within this window
 	DefaultTickInterval     = 10 * time.Second // of capture time, for wring_tick
@@ -46,11 +59,17 @@ const (
 // NewConfig returns the default configuration.
 func NewConfig() Config {
 	return Config{
+		made:            true,
 		memoryPages:     DefaultMemoryLimitPages,
 		fuel:            DefaultFuel,
 		initFuel:        DefaultInitFuel,
 		maxModuleSize:   DefaultMaxModuleSize,
-		compileTimeout:  DefaultCompileTimeout,
+		loadTimeout:     DefaultLoadTimeout,
+		loadBudget:      DefaultLoadMemoryBudget,
+		callTimeout:     DefaultCallTimeout,
+		stopGrace:       DefaultStopGrace,
+		eventsPerCall:   DefaultEventsPerCall,
+		eventBytes:      DefaultEventBytes,
 		quarantineAfter: DefaultQuarantineAfter,
 		quarantineIn:    DefaultQuarantineWindow,
 		tick:            DefaultTickInterval,
@@ -99,13 +118,66 @@ func (c Config) WithMaxModuleSize(bytes int) Config {
 	return c
 }
 
-// WithCompileTimeout bounds the compilation of one module. On timeout the
-// load fails with ErrCompileTimeout and the compilation is abandoned.
-func (c Config) WithCompileTimeout(d time.Duration) Config {
+// WithLoadTimeout bounds the whole load of one module: size check, fuel
+// rewrite, compilation, instantiation, _initialize and wring_init. On timeout
+// the load fails with ErrLoadTimeout; work that cannot be stopped (the
+// rewrite, wazero's compiler) is abandoned and releases what it holds when
+// it ends.
+func (c Config) WithLoadTimeout(d time.Duration) Config {
 	if d <= 0 {
-		d = DefaultCompileTimeout
+		d = DefaultLoadTimeout
 	}
-	c.compileTimeout = d
+	c.loadTimeout = d
+	return c
+}
+
+// WithCompileTimeout is the old name of WithLoadTimeout, from when the bound
+// covered compilation only.
+//
+// Deprecated: use WithLoadTimeout.
+func (c Config) WithCompileTimeout(d time.Duration) Config { return c.WithLoadTimeout(d) }
+
+// WithLoadMemoryBudget caps what loading one module may make the host
+// allocate, as computed from the module before anything is allocated: its
+// declared linear memory minimum, its tables' declared minimum elements (8
+// bytes each) and its code (32 bytes per byte while it is rewritten and
+// compiled). A module over the budget fails to load with ErrBudget.
+func (c Config) WithLoadMemoryBudget(bytes int64) Config {
+	if bytes <= 0 {
+		bytes = DefaultLoadMemoryBudget
+	}
+	c.loadBudget = bytes
+	return c
+}
+
+// WithCallTimeout sets the wall-clock backstop of each wring_process and
+// wring_tick call. A call still running after d is interrupted at its next
+// function entry, call return or host call (a loop without calls is bounded
+// by its fuel) and fails with ErrTimeout. The check runs on another
+// goroutine, so the calls themselves pay nothing for it.
+func (c Config) WithCallTimeout(d time.Duration) Config {
+	if d <= 0 {
+		d = DefaultCallTimeout
+	}
+	c.callTimeout = d
+	return c
+}
+
+// WithEventLimits caps the events one wring_process call may write: at most
+// events events and bytes bytes of JSON lines. Events past either cap are
+// not written and are counted in Stats.EventsLost and Stats.EventsOverCap.
+// A round of wring_tick (a guest flushing what many calls gathered) may
+// write 4 times as much, and all the rounds of one tick together 64 rounds'
+// worth; past that the tick ends and the guest keeps the rest for the next
+// one.
+func (c Config) WithEventLimits(events, bytes int) Config {
+	if events <= 0 {
+		events = DefaultEventsPerCall
+	}
+	if bytes <= 0 {
+		bytes = DefaultEventBytes
+	}
+	c.eventsPerCall, c.eventBytes = events, bytes
 	return c
 }
 
@@ -146,12 +218,23 @@ func (c Config) WithEvents(w io.Writer) Config {
 }
 
 // WithLogger sets the logger for guest log lines and host events (traps,
-// quarantines, reloads).
+// quarantines, reloads). A nil logger discards them; NewConfig starts with
+// slog.Default().
 func (c Config) WithLogger(l *slog.Logger) Config {
 	if l == nil {
-		l = slog.New(slog.NewTextHandler(io.Discard, nil))
+		l = slog.New(slog.DiscardHandler)
 	}
 	c.logger = l
+	return c
+}
+
+// WithLoadFailuresQuarantined makes NewHost keep going when an analyzer
+// fails to load: that analyzer starts quarantined (its packets get the fail
+// policy and count in Stats.QuarantinedPackets), the error is logged and kept
+// in Stats.LoadError, and Reload can still bring it in. The other analyzers
+// run. Without it (the default) NewHost fails on the first load error.
+func (c Config) WithLoadFailuresQuarantined(on bool) Config {
+	c.loadQuarantine = on
 	return c
 }
 

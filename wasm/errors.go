@@ -10,7 +10,12 @@ import (
 var (
 	ErrTooLarge       = errors.New("module larger than the size cap")
 	ErrCompile        = errors.New("module does not compile")
-	ErrCompileTimeout = errors.New("compilation took longer than the compile timeout")
+	ErrLoadTimeout    = errors.New("loading took longer than the load timeout")
+	ErrCompileTimeout = ErrLoadTimeout // the old name of ErrLoadTimeout
+	ErrBudget         = errors.New("module over the load memory budget")
+	ErrTimeout        = errors.New("call exceeded its wall-clock limit")
+	ErrInterrupted    = errors.New("interrupted: the host is stopping")
+	ErrConfig         = errors.New("configuration not made by NewConfig")
 	ErrMissingExport  = errors.New("missing or mistyped export")
 	ErrVersion        = errors.New("unsupported ABI version")
 	ErrImport         = errors.New("import not provided by the host")
@@ -29,7 +34,7 @@ var (
 // and why it failed.
 type Error struct {
 	Analyzer string // the analyzer's name
-	Op       string // "load", "compile", "instantiate", "init", "wring_process", "wring_tick", "reload"
+	Op       string // "load", "compile", "instantiate", "init", "wring_process", "wring_tick", "reload", or a host import's name
 	Err      error  // wraps one of the sentinel errors
 }
 
@@ -45,4 +50,13 @@ func errorf(name, op string, sentinel error, format string, args ...any) *Error 
 		return &Error{Analyzer: name, Op: op, Err: sentinel}
 	}
 	return &Error{Analyzer: name, Op: op, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)}
+}
+
+// callError is the error of a guest call that failed with kind: err itself
+// when it already says so (a host import's refusal), else err wrapped.
+func callError(name, op string, kind, err error) *Error {
+	if errors.Is(err, kind) {
+		return &Error{Analyzer: name, Op: op, Err: err}
+	}
+	return errorf(name, op, kind, "%w", err)
 }

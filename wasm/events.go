@@ -11,32 +11,62 @@ import (
 )
 
 // appendEvents validates the event area ev (its header included) and appends
-// one JSON line per event to dst. ts holds the capture times of the call's
-// packets, now is the time of events without a packet. On
+// one JSON line per event to dst, at most maxEvents events and maxBytes
+// bytes of lines. ts holds the capture times of the call's packets, now is
+// the time of events without a packet. It returns the events written and
+// the events over a cap (not written: only their sizes are checked). On
 // error dst is returned unchanged in length, so nothing of a bad area is
 // written.
-func appendEvents(dst, ev []byte, analyzer string, ts []int64, now int64) ([]byte, int, error) {
+func appendEvents(dst, ev []byte, analyzer string, ts []int64, now int64, maxEvents, maxBytes int) ([]byte, int, int, error) {
 	if len(ev) < spec.EventsHeaderSize {
-		return dst, 0, fmt.Errorf("event area of %d bytes", len(ev))
+		return dst, 0, 0, fmt.Errorf("event area of %d bytes", len(ev))
 	}
 	used := binary.LittleEndian.Uint32(ev[spec.EventsUsed:])
 	if uint64(used) > uint64(len(ev)-spec.EventsHeaderSize) {
-		return dst, 0, fmt.Errorf("event area: %d bytes used of %d", used, len(ev)-spec.EventsHeaderSize)
+		return dst, 0, 0, fmt.Errorf("event area: %d bytes used of %d", used, len(ev)-spec.EventsHeaderSize)
 	}
 	body := ev[spec.EventsHeaderSize : spec.EventsHeaderSize+used]
 	start := len(dst)
-	count := 0
+	count, over := 0, 0
 	for off := 0; off < len(body); {
+		if count >= maxEvents || len(dst)-start >= maxBytes {
+			// Over a cap: count the rest by their sizes.
+			size, err := eventSize(body[off:])
+			if err != nil {
+				return dst[:start], 0, 0, fmt.Errorf("event %d at offset %d: %w", count+over, off, err)
+			}
+			off += size
+			over++
+			continue
+		}
+		mark := len(dst)
 		var err error
 		var size int
 		dst, size, err = appendEvent(dst, body[off:], analyzer, ts, now)
 		if err != nil {
-			return dst[:start], 0, fmt.Errorf("event %d at offset %d: %w", count, off, err)
+			return dst[:start], 0, 0, fmt.Errorf("event %d at offset %d: %w", count, off, err)
 		}
 		off += size
+		if len(dst)-start > maxBytes {
+			dst = dst[:mark] // this line crossed the byte cap
+			over++
+			continue
+		}
 		count++
 	}
-	return dst, count, nil
+	return dst, count, over, nil
+}
+
+// eventSize checks an event's size field and returns it.
+func eventSize(b []byte) (int, error) {
+	if len(b) < spec.EventHeaderSize {
+		return 0, fmt.Errorf("%d bytes left, header needs %d", len(b), spec.EventHeaderSize)
+	}
+	size := int(binary.LittleEndian.Uint16(b[spec.EventSize:]))
+	if size < spec.EventHeaderSize+1 || size > len(b) {
+		return 0, fmt.Errorf("size %d outside %d..%d", size, spec.EventHeaderSize+1, len(b))
+	}
+	return size, nil
 }
 
 func appendEvent(dst, b []byte, analyzer string, ts []int64, now int64) ([]byte, int, error) {

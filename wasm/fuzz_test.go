@@ -38,7 +38,22 @@ func FuzzABI(f *testing.F) {
 		}
 		// 2. The event area: when accepted, every line is a JSON object.
 		ts := []int64{1, 2, 3}
-		out, _, err := appendEvents(nil, in, "fuzz", ts, 0)
+		out, n, over, err := appendEvents(nil, in, "fuzz", ts, 0, 1<<30, 1<<30)
+		if over != 0 {
+			t.Fatalf("%d events over caps of 2^30", over)
+		}
+		// The same area under small caps: when the whole area is accepted,
+		// the capped output is a prefix of it, within both caps, and every
+		// event is either written or counted over.
+		capped, cn, cover, cerr := appendEvents(nil, in, "fuzz", ts, 0, 2, 300)
+		if err == nil {
+			if cerr != nil {
+				t.Fatalf("accepted without caps, rejected with: %v", cerr)
+			}
+			if cn > 2 || len(capped) > 300 || cn+cover != n || !bytes.HasPrefix(out, capped) {
+				t.Fatalf("caps: %d written + %d over of %d, %d bytes, prefix %v", cn, cover, n, len(capped), bytes.HasPrefix(out, capped))
+			}
+		}
 		if err == nil {
 			for _, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
 				if len(line) == 0 {
@@ -101,12 +116,36 @@ func validEvents() []byte {
 }
 
 func TestValidEventsDecode(t *testing.T) {
-	out, n, err := appendEvents(nil, validEvents(), "x", []int64{0}, 0)
-	if err != nil || n != 1 {
+	out, n, over, err := appendEvents(nil, validEvents(), "x", []int64{0}, 0, 10, 1000)
+	if err != nil || n != 1 || over != 0 {
 		t.Fatalf("%v %d", err, n)
 	}
 	want := `{"analyzer":"x","event":"dns","ts":0,"name":"a\"\ufffd","u":578437695752307201,"i":-1,"b":true,"a":"10.0.0.1"}` + "\n"
 	if string(out) != want {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}
+}
+
+// FuzzBudget fuzzes the load budget's reading of a module's sections: it
+// never panics, never reports a negative demand, and a module it refuses
+// is over the budget by what it reports.
+func FuzzBudget(f *testing.F) {
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x04\x01\x70\x00\x0a"))                                 // one table of 10
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x11"))                                     // memory of 17 pages
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x02\x0b\x01\x03env\x01t\x01\x70\x00\x80\x01"))             // imported table
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x0b\x01\x70\x05\x80\x80\x80\x80\x80\x80\x80\x80\x01")) // table64
+	f.Fuzz(func(t *testing.T, bin []byte) {
+		d, err := demand(bin, 1024)
+		if d.memory < 0 || d.tables < 0 || d.code < 0 || d.total() < 0 {
+			t.Fatalf("negative demand %+v", d)
+		}
+		if d.memory > 1024*pageBytes {
+			t.Fatalf("memory %d over the page limit", d.memory)
+		}
+		if err := checkBudget(bin, 1024, 1<<20); err != nil && d.total() <= 1<<20 {
+			t.Fatalf("refused at %d bytes of %d: %v", d.total(), 1<<20, err)
+		}
+		_ = err
+	})
 }

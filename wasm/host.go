@@ -42,6 +42,17 @@ type Host struct {
 	compMu      sync.Mutex
 	compRunning int
 	cacheClose  bool
+
+	// The backstop (backstop.go).
+	started    time.Time // the zero of the guests' clocks
+	quit       chan struct{}
+	epoch      atomic.Int64
+	stopping   atomic.Bool
+	stopAt     atomic.Int64 // unix nanoseconds: the end of the stop grace
+	instMu     sync.Mutex
+	insts      map[*instance]struct{}
+	loadCtx    context.Context
+	loadCancel context.CancelCauseFunc
 }
 
 // compiling counts compilations in and out; the last one out after Close
@@ -73,6 +84,8 @@ type analyzer struct {
 	failures []time.Time // recent failures, for quarantine
 
 	quarantined atomic.Bool
+	loadErr     error // why the analyzer failed to load (WithLoadFailuresQuarantined)
+	warned      atomic.Bool
 	rules       atomic.Pointer[rules]
 	logWindow   atomic.Int64
 	logCount    atomic.Int64
@@ -88,16 +101,25 @@ type stats struct {
 	batches, calls, packets, events, eventsLost             atomic.Uint64
 	failures, fuel, traps, abi, guest, instantiations       atomic.Uint64
 	quarantines, reloads, policyPackets, quarantinedPackets atomic.Uint64
+	timeouts, interrupted, eventsOverCap                    atomic.Uint64
 }
 
 // NewHost compiles and initialises the analyzers, in order. Each analyzer is
 // instantiated once to check its ABI version, exports and Info block, so an
 // error here names the module and the cause. The names must be distinct.
+//
+// cfg must come from NewConfig: the zero Config fails with ErrConfig rather
+// than being replaced by defaults the caller did not ask for. Cancelling ctx
+// while the analyzers load makes NewHost return at once with an error
+// wrapping ErrInterrupted. An analyzer that fails to load fails NewHost,
+// unless cfg has WithLoadFailuresQuarantined.
 func NewHost(ctx context.Context, cfg Config, analyzers ...Analyzer) (*Host, error) {
-	if cfg.logger == nil {
-		cfg = NewConfig()
+	if !cfg.made {
+		return nil, fmt.Errorf("wasm: %w: start from NewConfig", ErrConfig)
 	}
-	h := &Host{cfg: cfg, byName: map[string]*analyzer{}}
+	h := &Host{cfg: cfg, byName: map[string]*analyzer{}, started: time.Now(), quit: make(chan struct{}),
+		insts: map[*instance]struct{}{}}
+	h.loadCtx, h.loadCancel = context.WithCancelCause(context.Background())
 	if cfg.cacheDir != "" {
 		c, err := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
 		if err != nil {
@@ -107,6 +129,9 @@ func NewHost(ctx context.Context, cfg Config, analyzers ...Analyzer) (*Host, err
 	} else {
 		h.cache = wazero.NewCompilationCache()
 	}
+	go h.watch()
+	stop := context.AfterFunc(ctx, func() { h.cancelLoads(fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))) })
+	defer stop()
 	for i, s := range analyzers {
 		if err := checkName([]byte(s.Name)); err != nil {
 			h.Close(ctx)
@@ -117,35 +142,25 @@ func NewHost(ctx context.Context, cfg Config, analyzers ...Analyzer) (*Host, err
 			return nil, errorf(s.Name, "load", ErrInit, "two analyzers have this name")
 		}
 		a := &analyzer{h: h, name: s.Name, index: i, spec: s, grant: s.GrantRules}
-		g, err := h.load(ctx, a, s, "load")
+		g, err := h.load(a, s, "load")
 		if err != nil {
-			h.Close(ctx)
-			return nil, err
+			if !cfg.loadQuarantine || isErr(err, ErrInterrupted) {
+				h.Close(context.Background())
+				return nil, err
+			}
+			a.loadErr = err
+			a.quarantined.Store(true)
+			a.stats.failures.Add(1)
+			a.stats.quarantines.Add(1)
+			h.cfg.logger.Error("analyzer failed to load; quarantined", "analyzer", a.name, "err", err)
+		} else {
+			a.cur.Store(g)
+			a.gens = []*generation{g}
 		}
-		a.cur.Store(g)
-		a.gens = []*generation{g}
 		h.analyzers = append(h.analyzers, a)
 		h.byName[s.Name] = a
 	}
 	return h, nil
-}
-
-// load compiles a generation and checks it by making its first instance,
-// which becomes a spare for the first worker.
-func (h *Host) load(ctx context.Context, a *analyzer, s Analyzer, op string) (*generation, error) {
-	g, err := h.compile(ctx, a, s, op)
-	if err != nil {
-		return nil, err
-	}
-	in, err := h.instantiate(ctx, g)
-	if err != nil {
-		g.rt.Close(ctx)
-		return nil, err
-	}
-	g.mu.Lock()
-	g.spare = append(g.spare, in)
-	g.mu.Unlock()
-	return g, nil
 }
 
 // Names returns the analyzers' names in order.
@@ -236,7 +251,7 @@ type Stats struct {
 	Calls              uint64 // successful wring_process calls
 	Packets            uint64 // packets the analyzer saw
 	Events             uint64 // events written
-	EventsLost         uint64 // events the guest reported it could not fit
+	EventsLost         uint64 // events lost: those the guest reported it could not fit, and those over the caps
 	Failures           uint64 // failed calls and instantiations, all causes
 	Fuel               uint64 // failures by fuel exhaustion
 	Traps              uint64 // failures by other traps
@@ -247,7 +262,11 @@ type Stats struct {
 	Reloads            uint64 // successful reloads
 	PolicyPackets      uint64 // packets given the fail policy after a failure
 	QuarantinedPackets uint64 // packets given the fail policy while quarantined
+	Timeouts           uint64 // failures by the wall-clock backstop (ErrTimeout)
+	Interrupted        uint64 // calls stopped or not made because the host was interrupted
+	EventsOverCap      uint64 // events over the per-call caps, not written (also in EventsLost)
 	Quarantined        bool   // quarantined now
+	LoadError          error  // why the analyzer failed to load, with WithLoadFailuresQuarantined
 }
 
 // Stats returns the host's counts for every analyzer, in order.
@@ -261,7 +280,8 @@ func (h *Host) Stats() []Stats {
 			Fuel: s.fuel.Load(), Traps: s.traps.Load(), ABI: s.abi.Load(), Guest: s.guest.Load(),
 			Instantiations: s.instantiations.Load(), Quarantines: s.quarantines.Load(), Reloads: s.reloads.Load(),
 			PolicyPackets: s.policyPackets.Load(), QuarantinedPackets: s.quarantinedPackets.Load(),
-			Quarantined: a.quarantined.Load(),
+			Timeouts: s.timeouts.Load(), Interrupted: s.interrupted.Load(), EventsOverCap: s.eventsOverCap.Load(),
+			Quarantined: a.quarantined.Load(), LoadError: a.loadErr,
 		}
 	}
 	return out
@@ -282,7 +302,9 @@ func (h *Host) Reload(ctx context.Context, name string, binary, config []byte) e
 	s := a.spec
 	a.mu.Unlock()
 	s.Binary, s.Config = binary, config
-	g, err := h.load(ctx, a, s, "reload")
+	stop := context.AfterFunc(ctx, func() { h.cancelLoads(fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))) })
+	g, err := h.load(a, s, "reload")
+	stop()
 	if err != nil {
 		return err
 	}
@@ -294,7 +316,9 @@ func (h *Host) Reload(ctx context.Context, name string, binary, config []byte) e
 	a.mu.Unlock()
 	a.quarantined.Store(false)
 	a.stats.reloads.Add(1)
-	old.supersede(ctx)
+	if old != nil {
+		old.supersede(ctx)
+	}
 	h.cfg.logger.Info("analyzer reloaded", "analyzer", name)
 	return nil
 }
@@ -340,6 +364,12 @@ func (h *Host) Close(ctx context.Context) error {
 			g.supersede(ctx)
 		}
 	}
+	// Loads abandoned at their deadline may still be initialising an
+	// instance: stop it, and anything else still running, before the
+	// backstop goes.
+	h.cancelLoads(ErrClosed)
+	h.stopAll()
+	close(h.quit)
 	h.compMu.Lock()
 	h.cacheClose = true
 	h.compMu.Unlock()
@@ -361,6 +391,8 @@ func (a *analyzer) failed(err error) {
 		s.abi.Add(1)
 	case isErr(err, ErrGuest):
 		s.guest.Add(1)
+	case isErr(err, ErrTimeout):
+		s.timeouts.Add(1)
 	}
 	policy := "fail-open"
 	if a.h.cfg.failClosed {
@@ -384,18 +416,32 @@ func (a *analyzer) failed(err error) {
 	}
 }
 
-// hostLog implements wring.log(level, ptr, len).
+// interrupted counts a call stopped or not made because the host is
+// stopping; it is not the analyzer's failure, so it does not count towards
+// quarantine, and it is logged once.
+func (a *analyzer) interrupted(err error) {
+	a.stats.interrupted.Add(1)
+	if !a.warned.Swap(true) {
+		a.h.cfg.logger.Warn("analyzer interrupted", "analyzer", a.name, "err", err)
+	}
+}
+
+const logImport = spec.ABIModule + "." + spec.ImportLog
+
+// hostLog implements wring.log(level, ptr, len). It costs hostCallCost and
+// a unit per byte logged (at most 1024), paid before the rate limit.
 func (a *analyzer) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	if n > 1024 {
+		n = 1024
+	}
+	charge(ctx, mod, logImport, hostCallCost+int64(n)*hostByteCost)
 	sec := time.Now().Unix()
 	if a.logWindow.Swap(sec) != sec {
 		a.logCount.Store(0)
 	}
 	if a.logCount.Add(1) > int64(a.h.cfg.logLines) {
 		return
-	}
-	if n > 1024 {
-		n = 1024
 	}
 	b, ok := mod.Memory().Read(ptr, n)
 	if !ok {
@@ -417,14 +463,18 @@ func (a *analyzer) hostLog(ctx context.Context, mod api.Module, stack []uint64) 
 // hostRules implements wring.rules(ptr, cap) -> len: it copies the current
 // rule blob when it fits and returns its length either way; -1 when there is
 // none.
+//
+// It costs hostCallCost, and a unit per byte when it copies.
 func (a *analyzer) hostRules(ctx context.Context, mod api.Module, stack []uint64) {
 	ptr, capacity := uint32(stack[0]), uint32(stack[1])
+	in := charge(ctx, mod, rulesImport, hostCallCost)
 	r := a.rules.Load()
 	if r == nil || !a.grant {
 		stack[0] = api.EncodeI32(-1)
 		return
 	}
 	if uint64(len(r.data)) <= uint64(capacity) {
+		in.charge(mod, rulesImport, int64(len(r.data))*hostByteCost)
 		if !mod.Memory().Write(ptr, r.data) {
 			stack[0] = api.EncodeI32(-1)
 			return
@@ -432,6 +482,8 @@ func (a *analyzer) hostRules(ctx context.Context, mod api.Module, stack []uint64
 	}
 	stack[0] = api.EncodeI32(int32(len(r.data)))
 }
+
+const rulesImport = spec.ABIModule + "." + spec.ImportRules
 
 // eventsOut writes finished JSON lines.
 func (h *Host) eventsOut(b []byte) {

@@ -27,6 +27,11 @@ type info struct {
 	sinkNames    []string
 }
 
+// maxEventArea caps the event area: the host reads all of it after every
+// call (the events over the caps are counted by their size fields), so its
+// size bounds the host's work per call whatever the guest paid for.
+const maxEventArea = 1 << 20
+
 // parseInfo validates the Info block at ptr in mem (the guest's whole
 // memory) and the areas it points to.
 func parseInfo(mem []byte, ptr uint32) (*info, error) {
@@ -80,6 +85,9 @@ func parseInfo(mem []byte, ptr uint32) (*info, error) {
 		return nil, err
 	}
 	if in.eventsCap != 0 {
+		if in.eventsCap > maxEventArea {
+			return nil, fmt.Errorf("info block: event area of %d bytes, at most %d", in.eventsCap, maxEventArea)
+		}
 		if in.eventsCap < spec.EventsHeaderSize {
 			return nil, fmt.Errorf("info block: event area of %d bytes is smaller than its header", in.eventsCap)
 		}

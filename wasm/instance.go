@@ -2,7 +2,10 @@ package wasm
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/binary"
+	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
@@ -26,6 +29,18 @@ type instance struct {
 	lastTick int64
 	lastNow  int64 // capture time of the last packet seen
 	rulesGen uint32
+
+	ctx     context.Context // carries the instance to the host functions
+	metered bool            // has a fuel global
+	rng     *rand.ChaCha8   // random_get
+
+	// The backstop's view of the current call (see backstop.go). mu also
+	// orders every access of Go code to the fuel global.
+	mu      sync.Mutex
+	active  bool  // a call is running
+	loading bool  // it is an initialisation call (the load timeout applies)
+	start   int64 // the host's epoch when it started
+	stop    error // why the backstop stopped it, nil if it did not
 }
 
 // instantiate makes and initialises a new instance of g: _initialize, the
@@ -33,30 +48,52 @@ type instance struct {
 func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error) {
 	name := g.a.name
 	h.stat(g.a).instantiations.Add(1)
-	mcfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().WithSysNanotime()
-	mod, err := g.rt.InstantiateModule(ctx, g.cm, mcfg)
-	if err != nil {
-		return nil, errorf(name, "instantiate", ErrInit, "%w", err)
+	var seed [32]byte
+	crand.Read(seed[:])
+	in := &instance{gen: g, stack: make([]uint64, 2), metered: !h.cfg.unmetered, rng: rand.NewChaCha8(seed)}
+	in.ctx = context.WithValue(context.Background(), instKey{}, in)
+	h.track(in)
+	// Instantiation runs the start function, if any, on the fuel the
+	// rewriter set as the global's initial value (the init fuel).
+	in.begin(0, true) // no fuel global yet: host calls of a start function find it by name
+	mcfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
+	mod, err := g.rt.InstantiateModule(in.ctx, g.cm, mcfg)
+	if kind := in.end(err); err != nil {
+		h.forget(in)
+		if kind == ErrTrap {
+			kind = ErrInit
+		}
+		return nil, errorf(name, "instantiate", kind, "%w", err)
 	}
-	in := &instance{gen: g, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2)}
+	in.mod, in.mem = mod, mod.Memory()
 	fail := func(err error) (*instance, error) {
 		mod.Close(ctx)
+		h.forget(in)
 		return nil, err
 	}
-	in.fuel, _ = mod.ExportedGlobal(spec.ExportFuel).(api.MutableGlobal)
-	if in.fuel == nil && h.cfg.unmetered {
-		in.fuel = noFuel{}
+	fuel, _ := mod.ExportedGlobal(spec.ExportFuel).(api.MutableGlobal)
+	if fuel == nil && h.cfg.unmetered {
+		fuel = noFuel{}
 	}
-	if in.fuel == nil || in.mem == nil {
+	if fuel == nil || in.mem == nil {
 		return fail(errorf(name, "instantiate", ErrMissingExport, "fuel global or memory"))
 	}
+	in.mu.Lock()
+	in.fuel, in.metered = fuel, !h.cfg.unmetered
+	in.mu.Unlock()
 	in.process = mod.ExportedFunction(spec.ExportProcess)
-	in.fuel.Set(uint64(h.cfg.initFuel))
+	if err := in.begin(h.cfg.initFuel, true); err != nil {
+		return fail(errorf(name, "init", err, ""))
+	}
 	initCall := func(fn string, params ...uint64) (uint64, error) {
 		f := mod.ExportedFunction(fn)
 		copy(in.stack, params)
-		if err := f.CallWithStack(ctx, in.stack); err != nil {
-			return 0, errorf(name, fn, classify(in, err), "%w", err)
+		in.mu.Lock()
+		in.active = true
+		in.mu.Unlock()
+		err := f.CallWithStack(in.ctx, in.stack)
+		if kind := in.end(err); err != nil {
+			return 0, callError(name, fn, kind, err)
 		}
 		return in.stack[0], nil
 	}
@@ -115,30 +152,27 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		g.retired = make([]uint64, len(g.names))
 	} else if !equalStrings(g.names, in.info.counterNames) {
 		mod.Close(ctx)
+		h.forget(in)
 		return nil, errorf(name, "init", ErrABI, "instances of one module declare different counters")
 	}
 	if g.closed {
 		mod.Close(ctx)
+		h.forget(in)
 		return nil, errorf(name, "instantiate", ErrClosed, "")
 	}
 	g.live[in] = true
 	return in, nil
 }
 
-// classify tells fuel exhaustion from other traps.
-func classify(in *instance, err error) error {
-	if in.fuel != nil && int64(in.fuel.Get()) < 0 {
-		return ErrFuel
-	}
-	return ErrTrap
-}
-
 // call runs wring_process on the n packets already in the batch area.
-func (in *instance) call(ctx context.Context, fuel int64, n int) error {
-	in.fuel.Set(uint64(fuel))
+func (in *instance) call(fuel int64, n int) error {
+	if err := in.begin(fuel, false); err != nil {
+		return errorf(in.gen.a.name, spec.ExportProcess, err, "")
+	}
 	in.stack[0] = uint64(n)
-	if err := in.process.CallWithStack(ctx, in.stack); err != nil {
-		return errorf(in.gen.a.name, spec.ExportProcess, classify(in, err), "%w", err)
+	err := in.process.CallWithStack(in.ctx, in.stack)
+	if kind := in.end(err); err != nil {
+		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
 	if rc := int32(in.stack[0]); rc != 0 {
 		return errorf(in.gen.a.name, spec.ExportProcess, ErrGuest, "code %d", rc)
@@ -148,15 +182,18 @@ func (in *instance) call(ctx context.Context, fuel int64, n int) error {
 
 // callTick runs wring_tick; more reports that the guest has more events to
 // flush (it returned 1).
-func (in *instance) callTick(ctx context.Context, fuel int64, now int64, final bool) (more bool, err error) {
-	in.fuel.Set(uint64(fuel))
+func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err error) {
+	if err := in.begin(fuel, false); err != nil {
+		return false, errorf(in.gen.a.name, spec.ExportTick, err, "")
+	}
 	in.stack[0] = uint64(now)
 	in.stack[1] = 0
 	if final {
 		in.stack[1] = 1
 	}
-	if err := in.tick.CallWithStack(ctx, in.stack); err != nil {
-		return false, errorf(in.gen.a.name, spec.ExportTick, classify(in, err), "%w", err)
+	err = in.tick.CallWithStack(in.ctx, in.stack)
+	if kind := in.end(err); err != nil {
+		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}
 	switch rc := int32(in.stack[0]); rc {
 	case 0:

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm/internal/fuel"
 	"github.com/wringcap/wring/wasm/internal/shape"
@@ -59,17 +57,13 @@ var tickSig = struct{ params, results []api.ValueType }{
 	[]api.ValueType{api.ValueTypeI64, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32},
 }
 
-// compile checks and compiles one analyzer module into a new generation. It
-// does not instantiate it.
-func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op string) (*generation, error) {
+// compile checks, meters and compiles one analyzer module into a new
+// generation, and reports each stage it enters to stage. It does not
+// instantiate it. The caller bounds its time (load).
+func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op string, stage func(string)) (*generation, error) {
 	name := a.name
-	if len(spec_.Binary) > h.cfg.maxModuleSize {
-		return nil, errorf(name, op, ErrTooLarge, "%d bytes, the cap is %d", len(spec_.Binary), h.cfg.maxModuleSize)
-	}
-	lim := shape.DefaultLimits()
-	if err := shape.Check(spec_.Binary, lim); err != nil {
-		return nil, errorf(name, op, ErrCompile, "%w", err)
-	}
+	lim := shape.DefaultLimits() // checked by load
+	stage("rewriting")
 	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{TableElements: lim.TableElements})
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
@@ -90,46 +84,22 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 		rt.Close(ctx)
 		return nil, err
 	}
-
-	type result struct {
-		cm  wazero.CompiledModule
-		err error
-	}
-	done := make(chan result, 1)
-	abandon := make(chan struct{})
-	h.compiling(1)
-	go func() {
-		defer h.compiling(-1)
-		cm, err := rt.CompileModule(ctx, metered)
-		select {
-		case done <- result{cm, err}:
-		case <-abandon:
-			rt.Close(ctx)
-		}
-	}()
-	timer := time.NewTimer(h.cfg.compileTimeout)
-	defer timer.Stop()
-	var cm wazero.CompiledModule
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return fail(errorf(name, op, ErrCompile, "%w", r.err))
-		}
-		cm = r.cm
-	case <-timer.C:
-		close(abandon)
-		// The compiling goroutine closes the runtime when it finishes.
-		select {
-		case r := <-done: // finished in the meantime
-			if r.err == nil {
-				r.cm.Close(ctx)
+	stage("compiling")
+	cm, err := rt.CompileModule(ctx, metered)
+	if err != nil && h.cfg.cacheDir != "" && isCacheError(err) {
+		// A damaged entry in the compilation cache: delete it and compile
+		// again (the second attempt misses the cache).
+		if removed := h.repairCache(); len(removed) > 0 {
+			for _, p := range removed {
+				h.cfg.logger.Warn("deleted a damaged compilation cache entry; compiling again",
+					"analyzer", name, "path", p, "err", firstLine(err))
 			}
-			rt.Close(ctx)
-		default:
+			cm, err = rt.CompileModule(ctx, metered)
 		}
-		return nil, errorf(name, op, ErrCompileTimeout, "still compiling after %v", h.cfg.compileTimeout)
 	}
-
+	if err != nil {
+		return fail(errorf(name, op, ErrCompile, "%w", err))
+	}
 	for _, imp := range cm.ImportedFunctions() {
 		mod, fn, _ := imp.Import()
 		switch {
@@ -175,13 +145,12 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 		}
 		g.initFunc = true
 	}
+	stage("linking")
 	if err := h.instantiateHostModules(ctx, rt, a); err != nil {
 		return fail(errorf(name, op, ErrCompile, "host modules: %w", err))
 	}
 	return g, nil
 }
-
-const wasiModule = "wasi_snapshot_preview1"
 
 func sig(params, results []api.ValueType) string {
 	s := "func("
@@ -206,7 +175,7 @@ func sig(params, results []api.ValueType) string {
 // instantiateHostModules provides the wring host functions and a WASI layer
 // without files, arguments, environment or wall clock.
 func (h *Host) instantiateHostModules(ctx context.Context, rt wazero.Runtime, a *analyzer) error {
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	if err := h.instantiateWASI(ctx, rt); err != nil {
 		return err
 	}
 	i32 := api.ValueTypeI32
@@ -253,6 +222,7 @@ func (g *generation) retire(ctx context.Context, in *instance) {
 	}
 	g.mu.Unlock()
 	in.mod.Close(ctx)
+	g.a.h.forget(in)
 	if closeRT {
 		g.rt.Close(ctx)
 	}

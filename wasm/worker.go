@@ -18,6 +18,8 @@ type Worker struct {
 	idx  []int32 // batch index of each packet in the current call
 	ts   []int64 // capture time of each packet in the current call
 	ev   []byte  // JSON lines of the current call
+	// What is left of the current call's (or tick's) event caps.
+	evLeft, evBytesLeft int
 }
 
 // Handle runs every analyzer over b, in order, and combines their verdicts
@@ -85,7 +87,10 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		var err error
 		in, err = g.take(w.ctx)
 		if err != nil {
-			if !errors.Is(err, ErrClosed) {
+			switch {
+			case errors.Is(err, ErrInterrupted):
+				a.interrupted(err)
+			case !errors.Is(err, ErrClosed):
 				a.failed(err)
 			}
 			w.policy(a, b, nil, 0, false)
@@ -156,7 +161,8 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		binary.LittleEndian.PutUint64(view[spec.BatchNow:], uint64(now))
 		binary.LittleEndian.PutUint32(view[spec.BatchRulesGen:], gen)
 		in.resetEvents()
-		if err := in.call(w.ctx, w.h.cfg.fuel, count); err != nil {
+		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
+		if err := in.call(w.h.cfg.fuel, count); err != nil {
 			w.fail(a, i, in, b, w.idx[:count], j, err)
 			return
 		}
@@ -229,12 +235,18 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 			return errorf(a.name, spec.ExportProcess, ErrABI, "event area outside memory")
 		}
 		var err error
-		var nev int
-		w.ev, nev, err = appendEvents(w.ev, ev, a.name, w.ts[:count], now)
+		var nev, over int
+		w.ev, nev, over, err = appendEvents(w.ev, ev, a.name, w.ts[:count], now, w.evLeft, w.evBytesLeft)
 		if err != nil {
 			return errorf(a.name, spec.ExportProcess, ErrABI, "%w", err)
 		}
+		w.evLeft -= nev
+		w.evBytesLeft -= len(w.ev)
 		a.stats.events.Add(uint64(nev))
+		if over != 0 {
+			a.stats.eventsLost.Add(uint64(over))
+			a.stats.eventsOverCap.Add(uint64(over))
+		}
 		if lost := binary.LittleEndian.Uint32(ev[spec.EventsLost:]); lost != 0 {
 			a.stats.eventsLost.Add(uint64(lost))
 		}
@@ -267,7 +279,11 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 // fail discards the instance after a failed call and applies the policy to
 // the call's packets and the rest of the batch.
 func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed []int32, from int, err error) {
-	a.failed(err)
+	if isErr(err, ErrInterrupted) {
+		a.interrupted(err)
+	} else {
+		a.failed(err)
+	}
 	in.gen.retire(w.ctx, in)
 	w.inst[i] = nil
 	w.policy(a, b, listed, from, false)
@@ -277,22 +293,53 @@ func (w *Worker) fail(a *analyzer, i int, in *instance, b *packet.Batch, listed 
 // that says it has more events to flush.
 const maxTickRounds = 1024
 
+// A wring_tick round may write tickRoundFactor times a wring_process call's
+// events (a tick flushes what many calls gathered, a flow table at the end
+// of a capture), and all the rounds of one tick tickCapRounds rounds' worth.
+const (
+	tickRoundFactor = 4
+	tickCapRounds   = 64
+)
+
 // tick runs wring_tick, again while the guest has more events to flush, and
 // writes the events.
+//
+// Each round has tickRoundFactor times the event caps of one call, and all
+// the rounds of a tick together tickCapRounds times that: once they are
+// used up, the tick ends and the guest keeps what it could not flush for
+// the next one (on the final tick, that is reported).
 func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
+	roundEvents, roundBytes := tickRoundFactor*w.h.cfg.eventsPerCall, tickRoundFactor*w.h.cfg.eventBytes
+	tickEvents, tickBytes := tickCapRounds*roundEvents, tickCapRounds*roundBytes
 	for round := 0; round < maxTickRounds; round++ {
 		in.resetEvents()
-		more, err := in.callTick(w.ctx, w.h.cfg.fuel, now, final)
+		w.evLeft, w.evBytesLeft = min(roundEvents, tickEvents), min(roundBytes, tickBytes)
+		tickEvents -= w.evLeft
+		tickBytes -= w.evBytesLeft
+		more, err := in.callTick(w.h.cfg.fuel, now, final)
 		if err == nil {
 			err = w.collect(a, in, &packet.Batch{}, 0, now)
 		}
 		if err != nil {
-			a.failed(err)
+			if isErr(err, ErrInterrupted) {
+				a.interrupted(err)
+			} else {
+				a.failed(err)
+			}
 			in.gen.retire(w.ctx, in)
 			w.inst[i] = nil
 			return
 		}
+		tickEvents += w.evLeft // what the round did not use
+		tickBytes += w.evBytesLeft
 		if !more {
+			return
+		}
+		if tickEvents <= 0 || tickBytes <= 0 {
+			if final {
+				w.h.cfg.logger.Warn("final flush cut short by the event caps", "analyzer", a.name,
+					"events", tickCapRounds*roundEvents, "bytes", tickCapRounds*roundBytes)
+			}
 			return
 		}
 	}

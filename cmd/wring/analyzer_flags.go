@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/wringcap/wring/analyzers/bundled"
@@ -29,11 +28,11 @@ type analyzerFlags struct {
 }
 
 func init() {
-	analyzerHook = func(f *analyzerFlags, s *streams, stop func()) ([]capture.Handler, func() error, error) {
+	analyzerHook = func(ctx context.Context, f *analyzerFlags, s *streams, stop func()) ([]capture.Handler, func() error, error) {
 		if len(f.Analyzer) == 0 {
 			return nil, nil, nil
 		}
-		h, done, err := f.host(s, []string{"out"}, stop)
+		h, done, err := f.host(ctx, s, []string{"out"}, stop)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -264,8 +263,10 @@ func sameFile(p, q string) bool {
 // host loads the analyzers and returns the host (a capture handler) and the
 // function to call when the packets are done: it flushes the analyzers,
 // prints their counters to stderr and closes the events file. The first
-// failed write of events calls stop, and done reports it.
-func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Host, func() error, error) {
+// failed write of events calls stop, and done reports it. An analyzer that
+// fails to load is quarantined and the others run; done then reports the
+// failure. Cancelling ctx stops the loading, and interrupts the host.
+func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, stop func()) (*wasm.Host, func() error, error) {
 	specs, err := f.analyzerSpecs()
 	if err != nil {
 		return nil, nil, err
@@ -286,16 +287,18 @@ func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Hos
 			dnsInstances = append(dnsInstances, specs[i].Name)
 		}
 	}
-	cfg := hostConfig(s).WithEvents(newDNSNames(events, dnsInstances)).WithFailClosed(f.FailClosed).WithSinks(sinks...)
-	h, err := wasm.NewHost(context.Background(), cfg, specs...)
+	cfg := hostConfig(s).WithEvents(newDNSNames(events, dnsInstances)).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
+	h, err := wasm.NewHost(ctx, cfg, specs...)
 	if err != nil {
 		events.Close()
 		return nil, nil, err
 	}
+	stopWatching := context.AfterFunc(ctx, h.Interrupt)
 	done := func() error {
+		stopWatching()
 		h.Close(context.Background())
 		f.results, f.counts = h.Stats(), h.Counters()
-		printCounters(s.Err, h)
+		printAnalyzerReport(s.Err, h)
 		cerr := events.Close()
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
@@ -303,31 +306,7 @@ func (f *analyzerFlags) host(s *streams, sinks []string, stop func()) (*wasm.Hos
 		if cerr != nil {
 			return &eventsWriteError{fmt.Errorf("%s: %w", d.what, cerr)}
 		}
-		return nil
+		return loadErrors(h)
 	}
 	return h, done, nil
-}
-
-// printCounters prints each analyzer's non-zero counters and the host's
-// failure counts.
-func printCounters(w io.Writer, h *wasm.Host) {
-	byAnalyzer := map[string][]string{}
-	for _, c := range h.Counters() {
-		if c.Value != 0 {
-			byAnalyzer[c.Analyzer] = append(byAnalyzer[c.Analyzer], fmt.Sprintf("%s=%d", c.Name, c.Value))
-		}
-	}
-	for _, st := range h.Stats() {
-		line := byAnalyzer[st.Analyzer]
-		sort.Strings(line)
-		fmt.Fprintf(w, "analyzer %s: %d packets, %d events", st.Analyzer, st.Packets, st.Events)
-		if len(line) > 0 {
-			fmt.Fprintf(w, "; %s", strings.Join(line, " "))
-		}
-		fmt.Fprintln(w)
-		if st.Failures > 0 || st.Quarantined {
-			fmt.Fprintf(w, "analyzer %s: %d failures (fuel %d, traps %d, ABI %d, guest %d), quarantined %v, %d packets given the fail policy\n",
-				st.Analyzer, st.Failures, st.Fuel, st.Traps, st.ABI, st.Guest, st.Quarantined, st.PolicyPackets+st.QuarantinedPackets)
-		}
-	}
 }

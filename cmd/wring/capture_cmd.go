@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wringcap/wring/capture"
@@ -158,7 +156,9 @@ func (c *captureCmd) Run(s *streams) error {
 			return exitf(1, "%v", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	sigCtx, stopSignals := stopOnSignal(s.Err)
+	defer stopSignals()
+	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
 	out, err := c.sink(s, capt.LinkType(), cancel)
 	if err != nil {
@@ -167,8 +167,15 @@ func (c *captureCmd) Run(s *streams) error {
 	var handlers []capture.Handler
 	var done func() error
 	if analyzerHook != nil {
-		if handlers, done, err = analyzerHook(&c.analyzerFlags, s, cancel); err != nil {
-			out.Close()
+		if handlers, done, err = analyzerHook(ctx, &c.analyzerFlags, s, cancel); err != nil {
+			closeErr := out.Close()
+			if interrupted(ctx, s.Err, "loading analyzers") {
+				printLiveSummary(s.Err, capt.Stats(), nil)
+				if closeErr != nil {
+					return exitf(1, "%v", closeErr)
+				}
+				return nil
+			}
 			return exitf(2, "%v", err)
 		}
 	}
@@ -195,8 +202,6 @@ func (c *captureCmd) Run(s *streams) error {
 		fmt.Fprintf(s.Err, "wring: dedicated mode: packets captured on %s are not delivered to this host\n", dev.Name)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters()) })
 	defer stopInfo()
 	if c.Timeout > 0 {

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/pcapfile"
@@ -51,9 +48,10 @@ type readCmd struct {
 // analyzerHook is where the Wasm analyzers plug into `wring read` (and
 // `wring capture`): given the analyzer flags, it returns the handlers to run
 // after the filter, in order, and a function to call once the packets are
-// done (to print the analyzers' counters and release them). It is nil until
+// done (to print the analyzers' counters and release them). Cancelling ctx
+// (a signal) stops the loading and, later, the guests. It is nil until
 // the analyzer flags install it; nil means no analyzers.
-var analyzerHook func(f *analyzerFlags, s *streams, stop func()) (handlers []capture.Handler, done func() error, err error)
+var analyzerHook func(ctx context.Context, f *analyzerFlags, s *streams, stop func()) (handlers []capture.Handler, done func() error, err error)
 
 // Run reads, filters, analyzes and writes the packets, then prints the
 // summary.
@@ -79,15 +77,24 @@ func (c *readCmd) Run(s *streams) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	sigCtx, stopSignals := stopOnSignal(s.Err)
+	defer stopSignals()
+	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
 	out, err := c.sink(s, r, cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	handlers, done, err := c.analyzers(s, cancel)
+	handlers, done, err := c.analyzers(ctx, s, cancel)
 	if err != nil {
-		out.Close()
+		closeErr := out.Close()
+		if interrupted(ctx, s.Err, "loading analyzers") {
+			printSummary(s.Err, nil)
+			if closeErr != nil {
+				return exitf(1, "%v", closeErr)
+			}
+			return nil
+		}
 		return exitf(2, "%v", err)
 	}
 	if err := dropPrivileges(c.User); err != nil {
@@ -110,8 +117,6 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printSummary(w, p.Counters()) })
 	defer stopInfo()
 	stopProgress := func() {}
@@ -125,6 +130,7 @@ func (c *readCmd) Run(s *streams) error {
 	if done != nil {
 		doneErr = done()
 	}
+	interrupted(ctx, s.Err, "reading packets")
 	return c.finish(s, p.Counters(), runErr, closeErr, doneErr, out.dest)
 }
 
@@ -302,12 +308,14 @@ func (c *readCmd) sink(s *streams, r *pcapfile.Reader, stop func()) (*outputSink
 		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
-// analyzers asks the hook for the analyzer handlers.
-func (c *readCmd) analyzers(s *streams, stop func()) ([]capture.Handler, func() error, error) {
+// analyzers asks the hook for the analyzer handlers; ctx stops their
+// loading and, later, their guest code, and a failed write of events calls
+// stop.
+func (c *readCmd) analyzers(ctx context.Context, s *streams, stop func()) ([]capture.Handler, func() error, error) {
 	if analyzerHook == nil {
 		return nil, nil, nil
 	}
-	return analyzerHook(&c.analyzerFlags, s, stop)
+	return analyzerHook(ctx, &c.analyzerFlags, s, stop)
 }
 
 // printSummary prints tcpdump's closing lines and wring's counters.

@@ -1,0 +1,243 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/wringcap/wring/spec"
+)
+
+// The wall-clock backstop. Fuel bounds the instructions of a call; the
+// backstop bounds its time, for what fuel does not see as time (host calls
+// that are slow for their price, a machine that is overloaded) and for
+// stopping on a signal. It works like Wasmtime's epoch interruption: a
+// goroutine of the host advances an epoch counter every tick; a call
+// records the epoch it started in; the goroutine stops a call that has run
+// for too many ticks by writing -1 into its fuel global and marking it
+// stopped, so the next fuel check fails (a function entry, the return of a
+// call) and the next host call traps at once. The call pays two uncontended
+// lock operations and nothing per instruction.
+//
+// The fuel the metering keeps in a function's local is written to the global
+// before each call and read back after it, so a call-free loop does not see
+// the global change: it is bounded by its fuel alone. A write lost to such a
+// write-back is repeated at every tick while the call runs.
+
+// instKey is the context key under which an instance's calls carry the
+// instance, for the host functions.
+type instKey struct{}
+
+// watchTick is the backstop's resolution.
+func (h *Host) watchTick() time.Duration {
+	return min(h.cfg.callTimeout/4, 50*time.Millisecond)
+}
+
+// watch advances the epoch and stops calls that ran past their limit, until
+// the host closes.
+func (h *Host) watch() {
+	tick := h.watchTick()
+	limit := int64(h.cfg.callTimeout/tick) + 1
+	loadLimit := int64(h.cfg.loadTimeout/tick) + 1
+	timeout := fmt.Errorf("%w of %v", ErrTimeout, h.cfg.callTimeout)
+	loadTimeout := fmt.Errorf("%w of %v", ErrLoadTimeout, h.cfg.loadTimeout)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.quit:
+			return
+		case <-t.C:
+		}
+		e := h.epoch.Add(1)
+		stopping := h.stopping.Load()
+		late := stopping && time.Now().After(h.stopDeadline())
+		h.instMu.Lock()
+		for in := range h.insts {
+			in.mu.Lock()
+			switch {
+			case !in.active:
+			case in.stop != nil:
+				in.setFuelLocked(-1) // again: the guest may have written over it
+			case late:
+				in.stopLocked(ErrInterrupted)
+			case in.loading && e-in.start >= loadLimit:
+				in.stopLocked(loadTimeout)
+			case !in.loading && e-in.start >= limit:
+				in.stopLocked(timeout)
+			}
+			in.mu.Unlock()
+		}
+		h.instMu.Unlock()
+	}
+}
+
+// Interrupt makes the host stop: calls still running after the stop grace
+// (DefaultStopGrace) are stopped with ErrInterrupted at their next fuel
+// check or host call, later calls are not made (their packets get the fail
+// policy and are counted in Stats.Interrupted), and loads in progress fail
+// at once with ErrInterrupted. Close still flushes the analyzers within
+// what is left of the grace. Interrupt is safe to call from any goroutine,
+// more than once (a signal handler's); it does not wait.
+func (h *Host) Interrupt() {
+	if h.stopping.Load() {
+		return
+	}
+	h.stopAt.Store(time.Now().Add(h.cfg.stopGrace).UnixNano())
+	h.stopping.Store(true)
+	h.cancelLoads(ErrInterrupted)
+	time.AfterFunc(h.cfg.stopGrace, h.stopAll)
+}
+
+// Interrupted reports whether Interrupt was called.
+func (h *Host) Interrupted() bool { return h.stopping.Load() }
+
+func (h *Host) stopDeadline() time.Time { return time.Unix(0, h.stopAt.Load()) }
+
+// pastStop reports whether the host was interrupted and its grace is over.
+func (h *Host) pastStop() bool {
+	return h.stopping.Load() && time.Now().After(h.stopDeadline())
+}
+
+// stopAll stops every running call.
+func (h *Host) stopAll() {
+	h.instMu.Lock()
+	defer h.instMu.Unlock()
+	for in := range h.insts {
+		in.mu.Lock()
+		if in.active && in.stop == nil {
+			in.stopLocked(ErrInterrupted)
+		}
+		in.mu.Unlock()
+	}
+}
+
+// cancelLoads makes the loads in progress fail with cause: NewHost and
+// Reload return at once, and instances being initialised are stopped.
+func (h *Host) cancelLoads(cause error) {
+	h.loadCancel(cause)
+	h.instMu.Lock()
+	defer h.instMu.Unlock()
+	for in := range h.insts {
+		in.mu.Lock()
+		if in.active && in.loading && in.stop == nil {
+			in.stopLocked(cause)
+		}
+		in.mu.Unlock()
+	}
+}
+
+// track and forget add and remove an instance from the backstop's view.
+func (h *Host) track(in *instance) {
+	h.instMu.Lock()
+	h.insts[in] = struct{}{}
+	h.instMu.Unlock()
+}
+
+func (h *Host) forget(in *instance) {
+	h.instMu.Lock()
+	delete(h.insts, in)
+	h.instMu.Unlock()
+}
+
+// stopLocked stops the instance's current call with cause (in.mu held).
+func (in *instance) stopLocked(cause error) {
+	in.stop = cause
+	in.setFuelLocked(-1)
+}
+
+// stopNow stops the instance's current call (the load deadline, a signal).
+func (in *instance) stopNow(cause error) {
+	in.mu.Lock()
+	if in.active && in.stop == nil {
+		in.stopLocked(cause)
+	}
+	in.mu.Unlock()
+}
+
+func (in *instance) setFuelLocked(v int64) {
+	if in.fuel != nil && in.metered {
+		in.fuel.Set(uint64(v))
+	}
+}
+
+// begin starts a call with the given fuel. It fails with ErrInterrupted when
+// the host's stop grace is over.
+func (in *instance) begin(fuel int64, loading bool) error {
+	h := in.gen.a.h
+	if h.stopping.Load() && (loading || h.pastStop()) {
+		return ErrInterrupted
+	}
+	in.mu.Lock()
+	in.setFuelLocked(fuel)
+	in.stop = nil
+	in.active = true
+	in.loading = loading
+	in.start = h.epoch.Load()
+	in.mu.Unlock()
+	return nil
+}
+
+// end finishes a call and, when it failed, says why: the backstop, a host
+// call or the metering running out of fuel, or another trap.
+func (in *instance) end(err error) error {
+	in.mu.Lock()
+	in.active = false
+	stop := in.stop
+	var left int64
+	if in.metered && in.fuel != nil {
+		left = int64(in.fuel.Get())
+	}
+	in.mu.Unlock()
+	switch {
+	case err == nil:
+		return nil
+	case stop != nil:
+		return stop
+	case isErr(err, ErrFuel) || left < 0:
+		return ErrFuel
+	}
+	return ErrTrap
+}
+
+// charge takes units of fuel from the instance that made a host call (op
+// names the import), before the call does its work. It traps, by panicking
+// into wazero, when the fuel cannot pay or the call was stopped.
+func charge(ctx context.Context, mod api.Module, op string, units int64) *instance {
+	in, _ := ctx.Value(instKey{}).(*instance)
+	if in == nil {
+		panic(fmt.Errorf("%w: %s called outside an instance of the host", ErrTrap, op))
+	}
+	in.charge(mod, op, units)
+	return in
+}
+
+func (in *instance) charge(mod api.Module, op string, units int64) {
+	in.mu.Lock()
+	if in.stop != nil {
+		err := in.stop
+		in.mu.Unlock()
+		panic(fmt.Errorf("%w (in %s)", err, op))
+	}
+	if !in.metered {
+		in.mu.Unlock()
+		return
+	}
+	g := in.fuel
+	if g == nil { // during instantiation (a start function)
+		g, _ = mod.ExportedGlobal(spec.ExportFuel).(api.MutableGlobal)
+		if g == nil {
+			in.mu.Unlock()
+			panic(fmt.Errorf("%w: no fuel global", ErrTrap))
+		}
+	}
+	left := int64(g.Get())
+	if left < units {
+		g.Set(^uint64(0))
+		in.mu.Unlock()
+		panic(fmt.Errorf("%w: %s needs %d units, %d left", ErrFuel, op, units, max(left, 0)))
+	}
+	g.Set(uint64(left - units))
+	in.mu.Unlock()
+}
