@@ -2,6 +2,10 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
+// Optimization: the part of libpcap's optimizer that decides whether an
+// expression is refused for rejecting all packets. The optimizer proper
+// is the optimize subpackage.
+
 // provesReject reports whether the reasoning of libpcap 1.10's optimizer
 // shows that no packet reaches accept, the case in which libpcap refuses
 // an expression with "expression rejects all packets". That optimizer
