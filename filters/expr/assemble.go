@@ -19,11 +19,12 @@ import (
 func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll bool, err error) {
 	accept := &block{ret: true, retK: snaplen}
 	reject := &block{ret: true, retK: 0}
-	for _, e := range p.t {
-		e.set(accept)
-	}
-	for _, e := range p.f {
-		e.set(reject)
+	p.t.set(accept)
+	p.f.set(reject)
+	// A graph too large for a program is refused before the work that
+	// grows with its size times its depth (provesReject, layout).
+	if n := minLength(p.head); n > spec.MaxInstructions {
+		return nil, false, tooLongError(n)
 	}
 	if prove && provesReject(p.head, accept) {
 		return nil, true, nil
@@ -86,8 +87,10 @@ func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll
 			b.pos = pos
 			pos += size(i, b)
 		}
-		if pos > 1<<20 {
-			return nil, false, fmt.Errorf("program too large")
+		if pos > spec.MaxInstructions {
+			// Jumps only grow and initScratch only adds: the program
+			// is too long whatever layout follows.
+			return nil, false, tooLongError(pos)
 		}
 		changed := false
 		for _, b := range order {
@@ -196,4 +199,31 @@ func initScratch(prog spec.Program) spec.Program {
 		}
 	}
 	return append(pro, prog...)
+}
+
+// minLength counts the instructions of the blocks reachable from head,
+// without the jumps layout may add: a lower bound of the program's length.
+func minLength(head *block) int {
+	seen := map[*block]bool{}
+	stack := []*block{head}
+	n := 0
+	for len(stack) > 0 {
+		b := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if b == nil || seen[b] {
+			continue
+		}
+		seen[b] = true
+		switch {
+		case b.ret:
+			n++
+		case b.cond:
+			n += len(b.stmts) + 1
+			stack = append(stack, b.jt, b.jf)
+		default:
+			n += len(b.stmts)
+			stack = append(stack, b.jt)
+		}
+	}
+	return n
 }

@@ -167,6 +167,9 @@ func compile(src string, opts Options) (prog spec.Program, err error) {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
 	}
 	out, rejectsAll, aerr := assemble(p, opts.Snaplen, prove)
+	if n, ok := aerr.(tooLongError); ok {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: at least " + itoa(int(n)) + " instructions, the limit is 4096", Err: errTooLong}
+	}
 	if aerr != nil {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: aerr.Error()}
 	}
@@ -239,6 +242,15 @@ func (g *gen) finish(p pred) pred {
 		p = and(chk, p)
 	}
 	return p
+}
+
+// tooLongError is assemble's error for a program that has more than
+// spec.MaxInstructions instructions before its layout is done: at least
+// that many.
+type tooLongError int
+
+func (n tooLongError) Error() string {
+	return "program too long: at least " + itoa(int(n)) + " instructions"
 }
 
 // errTooLong is the sentinel of a program over the instruction limit:

@@ -38,11 +38,49 @@ func (e edge) set(to *block) {
 	}
 }
 
+// edgeSet is a set of unwired edges that joins in constant time: a leaf
+// holds one edge, an inner node the edges of l, then those of r. A chain
+// of n "or" terms builds its true edges in O(n), where copying a slice at
+// every join costs O(n²) (libpcap's backpatching walks a linked list).
+type edgeSet struct {
+	e    edge
+	l, r *edgeSet
+}
+
+func edgeOf(b *block, isJT bool) *edgeSet { return &edgeSet{e: edge{b, isJT}} }
+
+// joinEdges returns the edges of a, then those of b.
+func joinEdges(a, b *edgeSet) *edgeSet {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return &edgeSet{l: a, r: b}
+}
+
+// set wires every edge of s to the block to.
+func (s *edgeSet) set(to *block) {
+	stack := []*edgeSet{s}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch {
+		case n == nil:
+		case n.l == nil && n.r == nil:
+			n.e.set(to)
+		default:
+			stack = append(stack, n.r, n.l)
+		}
+	}
+}
+
 // pred is a predicate under construction: its entry block and the edges
 // taken when it is true and when it is false (libpcap's backpatching).
 type pred struct {
 	head    *block
-	t, f    []edge
+	t, f    *edgeSet
 	meaning int // isUncertain, isTrue or isFalse: constant predicates fold
 }
 
@@ -55,7 +93,7 @@ const (
 // test makes a predicate from statements and a conditional jump.
 func test(stmts []spec.Instruction, op uint16, k uint32) pred {
 	b := &block{stmts: stmts, cond: true, op: spec.ClassJMP | op, k: k}
-	return pred{head: b, t: []edge{{b, true}}, f: []edge{{b, false}}}
+	return pred{head: b, t: edgeOf(b, true), f: edgeOf(b, false)}
 }
 
 func and(a, b pred) pred {
@@ -69,10 +107,8 @@ func and(a, b pred) pred {
 	case b.meaning == isTrue:
 		return a
 	}
-	for _, e := range a.t {
-		e.set(b.head)
-	}
-	return pred{head: a.head, t: b.t, f: append(append([]edge(nil), a.f...), b.f...)}
+	a.t.set(b.head)
+	return pred{head: a.head, t: b.t, f: joinEdges(a.f, b.f)}
 }
 
 func or(a, b pred) pred {
@@ -86,10 +122,8 @@ func or(a, b pred) pred {
 	case b.meaning == isTrue:
 		return b
 	}
-	for _, e := range a.f {
-		e.set(b.head)
-	}
-	return pred{head: a.head, t: append(append([]edge(nil), a.t...), b.t...), f: b.f}
+	a.f.set(b.head)
+	return pred{head: a.head, t: joinEdges(a.t, b.t), f: b.f}
 }
 
 func not(a pred) pred {

@@ -1,5 +1,7 @@
 package expr
 
+import "fmt"
+
 // Parsing: the expression grammar (libpcap's grammar.y) over the tokens:
 // expressions, terms, identifiers with their qualifiers.
 
@@ -35,8 +37,26 @@ func parseWith(src string, libpcap110 bool) (node, *Error) {
 	}
 	p := &parser{src: src, toks: toks, match: make([]int, len(toks)), idish: make([]bool, len(toks))}
 	var open []int
+	terms, prefix := 1, 0
 	for i, t := range toks {
 		p.match[i] = -1
+		if t.is("and") || t.is("or") {
+			if terms++; terms > MaxTerms {
+				return nil, &Error{Pos: t.pos, Len: t.end - t.pos, Msg: fmt.Sprintf("more than %d terms joined by and/or", MaxTerms), Err: ErrTooComplex}
+			}
+		}
+		if t.is("not") || t.isOp("-") {
+			prefix++
+		} else {
+			prefix = 0
+		}
+		depth := len(open) + prefix
+		if t.isOp("(") {
+			depth++
+		}
+		if depth > MaxNesting {
+			return nil, &Error{Pos: t.pos, Len: t.end - t.pos, Msg: fmt.Sprintf("nested more than %d deep", MaxNesting), Err: ErrTooComplex}
+		}
 		switch {
 		case t.isOp("("):
 			open = append(open, i)

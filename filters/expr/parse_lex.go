@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -111,6 +112,9 @@ func lex(src string) ([]token, *Error) {
 		if i >= len(src) {
 			out = append(out, token{kind: tEOF, pos: len(src), end: len(src)})
 			return out, nil
+		}
+		if len(out) >= MaxTokens {
+			return nil, &Error{Pos: i, Len: 1, Msg: fmt.Sprintf("expression longer than %d tokens", MaxTokens), Err: ErrTooComplex}
 		}
 		t, err := lexOne(src, i)
 		if err != nil {
