@@ -41,7 +41,7 @@ const (
 	MaxTerms = 10_000
 	// MaxNesting is the deepest nesting of parentheses and prefix
 	// operators ("not", unary "-") an expression may have.
-	MaxNesting = 10_000
+	MaxNesting = 20_000
 )
 
 // Error is a compile error with the position of the offending text.
