@@ -30,6 +30,11 @@ func isAsmKeyword(s string) bool {
 	return false
 }
 
+// maxLabels bounds the labels of one program: a label names an
+// instruction, and a program has at most MaxInstructions of them; a few
+// names for the same instruction are allowed.
+const maxLabels = 2 * MaxInstructions
+
 // asmRef is a jump operand naming a label, resolved after the whole text
 // is read.
 type asmRef struct {
@@ -51,11 +56,16 @@ type asmParser struct {
 // by label, comments after ";", inside /* */ or on lines starting with
 // "#". Keywords ignore case; labels do not.
 func parseAsm(src []byte) (Program, error) {
-	toks, err := tokenize(src, commentAsm)
-	if err != nil {
+	p := &asmParser{s: newTokenStream(src, commentAsm), labels: map[string]int{}}
+	prog, err := p.parse()
+	if err := p.s.finish(err); err != nil {
 		return nil, err
 	}
-	p := &asmParser{s: &tokenStream{toks: toks}, labels: map[string]int{}}
+	return prog, nil
+}
+
+// parse reads the whole text; parseAsm reports a lexer error first.
+func (p *asmParser) parse() (Program, error) {
 	var pending *token // a label not yet followed by an instruction
 	for {
 		t := p.s.peek()
@@ -69,15 +79,22 @@ func parseAsm(src []byte) (Program, error) {
 			if _, dup := p.labels[t.text]; dup {
 				return nil, errTok(t, "label %q defined twice", t.text)
 			}
+			if len(p.labels) >= maxLabels {
+				return nil, errTok(t, "more than %d labels", maxLabels)
+			}
 			p.labels[t.text] = len(p.prog)
 			p.s.take()
 			p.s.take()
 			pending = &t
 			continue
 		}
+		if len(p.prog) >= MaxInstructions {
+			return nil, errTok(t, "more than %d instructions", MaxInstructions)
+		}
 		if err := p.instruction(); err != nil {
 			return nil, err
 		}
+		p.s.release()
 		pending = nil
 	}
 	if pending != nil {

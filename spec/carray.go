@@ -20,11 +20,15 @@ func FormatC(w io.Writer, p Program) error {
 // output, bpf_asm -c output, optionally wrapped in a declaration such as
 // "struct sock_filter code[] = { ... };". Comments are C's.
 func parseC(src []byte) (Program, error) {
-	toks, err := tokenize(src, commentC)
-	if err != nil {
+	s := newTokenStream(src, commentC)
+	prog, err := parseCStream(s)
+	if err := s.finish(err); err != nil {
 		return nil, err
 	}
-	s := &tokenStream{toks: toks}
+	return prog, nil
+}
+
+func parseCStream(s *tokenStream) (Program, error) {
 	wrapped := false
 	if s.peek().kind == tokIdent {
 		// A declaration: skip to "=" and the opening brace of the array.
@@ -51,6 +55,9 @@ func parseC(src []byte) (Program, error) {
 				return nil, errTok(t, "unexpected %s after the array", t.describe())
 			}
 			return prog, nil
+		}
+		if len(prog) >= MaxInstructions {
+			return nil, errTok(t, "more than %d instructions", MaxInstructions)
 		}
 		if err := s.expectPunct("{"); err != nil {
 			return nil, err
@@ -83,6 +90,7 @@ func parseC(src []byte) (Program, error) {
 			return nil, err
 		}
 		prog = append(prog, Instruction{Op: uint16(f[0]), Jt: uint8(f[1]), Jf: uint8(f[2]), K: f[3]})
+		s.release()
 		if !s.punct(",") {
 			if t := s.peek(); t.kind != tokEOF && !(wrapped && t.kind == tokPunct && t.text == "}") {
 				return nil, errTok(t, "expected \",\" between initializers, found %s", t.describe())

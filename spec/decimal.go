@@ -21,11 +21,15 @@ func FormatDecimal(w io.Writer, p Program) error {
 // bpf_asm prints and iptables' bpf match takes ("4,40 0 0 12,..."). The
 // count must match the instructions that follow.
 func parseDecimal(src []byte) (Program, error) {
-	toks, err := tokenize(src, commentNone)
-	if err != nil {
+	s := newTokenStream(src, commentNone)
+	prog, err := parseDecimalStream(s)
+	if err := s.finish(err); err != nil {
 		return nil, err
 	}
-	s := &tokenStream{toks: toks}
+	return prog, nil
+}
+
+func parseDecimalStream(s *tokenStream) (Program, error) {
 	head := s.peek()
 	if head.kind == tokEOF {
 		return nil, errTok(head, "expected the instruction count, found end of input")
@@ -43,6 +47,9 @@ func parseDecimal(src []byte) (Program, error) {
 		}
 		if uint64(len(prog)) >= uint64(count) {
 			return nil, errTok(t, "more instructions than the count %d on line %d", count, head.line)
+		}
+		if len(prog) >= MaxInstructions {
+			return nil, errTok(t, "more than %d instructions", MaxInstructions)
 		}
 		var f [4]uint32
 		var at [4]token
@@ -65,6 +72,7 @@ func parseDecimal(src []byte) (Program, error) {
 		}
 		prog = append(prog, Instruction{Op: uint16(f[0]), Jt: uint8(f[1]), Jf: uint8(f[2]), K: f[3]})
 		s.punct(",")
+		s.release()
 	}
 	if uint64(len(prog)) != uint64(count) {
 		return nil, errTok(head, "the count says %d instructions, the text has %d", count, len(prog))

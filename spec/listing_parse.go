@@ -97,10 +97,19 @@ func (c *lineCursor) number() (uint32, error) {
 // parseListing reads tcpdump -d text.
 func parseListing(src []byte) (Program, error) {
 	var prog Program
-	for n, raw := range bytes.Split(src, []byte("\n")) {
-		c := &lineCursor{s: string(raw), line: n + 1}
+	for n := 1; len(src) > 0; n++ {
+		raw := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			raw, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		c := &lineCursor{s: string(raw), line: n}
 		if c.eol() || c.s[c.i] == ';' || c.s[c.i] == '#' {
 			continue // blank or comment line
+		}
+		if len(prog) >= MaxInstructions {
+			return nil, c.errf("more than %d instructions", MaxInstructions)
 		}
 		ins, err := parseListingLine(c, len(prog))
 		if err != nil {

@@ -121,7 +121,14 @@ func WriteText(w io.Writer, p Program, f Format) error {
 // declaration) a C array, a line holding one number (or the comma form
 // "4,40 0 0 12,...") decimal, anything else bpf_asm assembly.
 func DetectFormat(src []byte) Format {
-	for _, raw := range bytes.Split(withoutBlockComments(src), []byte("\n")) {
+	src = withoutBlockComments(src)
+	for len(src) > 0 {
+		raw := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			raw, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
 		line := strings.TrimSpace(string(raw))
 		if line == "" || strings.HasPrefix(line, "//") ||
 			strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {

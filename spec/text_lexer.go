@@ -124,39 +124,62 @@ func (l *lexer) next() (token, error) {
 	return t, nil
 }
 
-// tokens lexes all of src.
-func tokenize(src []byte, comments commentStyle) ([]token, error) {
-	l := newLexer(src, comments)
-	var out []token
-	for {
-		t, err := l.next()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-		if t.kind == tokEOF {
-			return out, nil
-		}
-	}
-}
-
-// tokenStream walks a token slice.
+// tokenStream reads tokens from a lexer on demand, so that the tokens of
+// a large text are never all in memory: a parser looks a few tokens
+// ahead, may back up within the instruction it is reading, and calls
+// release between instructions. An error of the lexer (an unterminated
+// comment) reads as the end of input; the parser's caller reports it
+// through finish, ahead of any error the parser found before it.
 type tokenStream struct {
-	toks []token
-	i    int
+	lex    *lexer
+	toks   []token
+	i      int
+	lexErr error
 }
 
-func (s *tokenStream) peek() token { return s.toks[s.i] }
+func newTokenStream(src []byte, comments commentStyle) *tokenStream {
+	return &tokenStream{lex: newLexer(src, comments)}
+}
 
-func (s *tokenStream) peekAt(n int) token {
-	if s.i+n < len(s.toks) {
-		return s.toks[s.i+n]
+// fill lexes until the token at index i is available.
+func (s *tokenStream) fill(i int) {
+	for len(s.toks) <= i {
+		if n := len(s.toks); n > 0 && s.toks[n-1].kind == tokEOF {
+			s.toks = append(s.toks, s.toks[n-1])
+			continue
+		}
+		t, err := s.lex.next()
+		if err != nil {
+			s.lexErr = err
+			t = token{kind: tokEOF, line: s.lex.line, col: s.lex.off - s.lex.lineStart + 1}
+		}
+		s.toks = append(s.toks, t)
 	}
-	return s.toks[len(s.toks)-1]
 }
+
+// release forgets the tokens already taken.
+func (s *tokenStream) release() {
+	n := copy(s.toks, s.toks[s.i:])
+	s.toks = s.toks[:n]
+	s.i = 0
+}
+
+// finish returns the error parsing ends with: the lexer's, when parsing
+// stopped at the end of input it made up for it (an unterminated
+// comment), else err, the first error in the text.
+func (s *tokenStream) finish(err error) error {
+	if s.lexErr != nil {
+		return s.lexErr
+	}
+	return err
+}
+
+func (s *tokenStream) peek() token { s.fill(s.i); return s.toks[s.i] }
+
+func (s *tokenStream) peekAt(n int) token { s.fill(s.i + n); return s.toks[s.i+n] }
 
 func (s *tokenStream) take() token {
-	t := s.toks[s.i]
+	t := s.peek()
 	if t.kind != tokEOF {
 		s.i++
 	}

@@ -31,12 +31,27 @@ type ngIface struct {
 	tsoffset int64
 }
 
-// ngState is the pcapng part of a Reader.
+// MaxInterfaceKinds bounds the distinct interface descriptions (link
+// type, snapshot length, timestamp resolution and offset) a pcapng file
+// may have; a file with more is refused with ErrInterface at the block
+// that adds one too many. Any number of interfaces may share them.
+const MaxInterfaceKinds = 1 << 16
+
+// ngState is the pcapng part of a Reader. Each interface of the current
+// section costs 4 bytes, an index into its distinct descriptions: 10M
+// Interface Description Blocks take 40 MB where a 40-byte description
+// each took 400 MB, and more while the slice grew (libpcap keeps 32
+// bytes per interface).
 type ngState struct {
-	ifaces   []ngIface // of the current section
+	ifaces   []uint32  // of the current section: an index into kinds
+	kinds    []ngIface // distinct descriptions, at most MaxInterfaceKinds
+	kindOf   map[ngIface]uint32
 	maxBlock uint32
 	mixed    bool // accept interfaces of several link types
 }
+
+// iface returns the description of interface i of the current section.
+func (n *ngState) iface(i uint32) *ngIface { return &n.kinds[n.ifaces[i]] }
 
 // AllowMixedLinkTypes makes a pcapng reader accept interfaces whose link
 // type or snapshot length differs from the first interface's, reporting
@@ -94,7 +109,7 @@ func (r *Reader) ngHeader() (bool, error) {
 			if err := r.ngAddInterface(body, off); err != nil {
 				return true, err
 			}
-			first := r.ng.ifaces[0]
+			first := r.ng.iface(0)
 			r.linkType = first.linkType
 			r.rawLink = uint32(first.linkType)
 			r.snaplen = AdjustSnaplen(first.linkType, first.snaplen)
@@ -205,7 +220,19 @@ options:
 			ifc.tsoffset = int64(o.Uint64(v))
 		}
 	}
-	r.ng.ifaces = append(r.ng.ifaces, ifc)
+	k, ok := r.ng.kindOf[ifc]
+	if !ok {
+		if len(r.ng.kinds) >= MaxInterfaceKinds {
+			return r.errf(off, ErrInterface, "more than %d distinct interface descriptions", MaxInterfaceKinds)
+		}
+		if r.ng.kindOf == nil {
+			r.ng.kindOf = map[ngIface]uint32{}
+		}
+		k = uint32(len(r.ng.kinds))
+		r.ng.kinds = append(r.ng.kinds, ifc)
+		r.ng.kindOf[ifc] = k
+	}
+	r.ng.ifaces = append(r.ng.ifaces, k)
 	return nil
 }
 
@@ -280,7 +307,7 @@ func (r *Reader) ngNext(info *packet.Info) ([]byte, error) {
 		if ifid >= uint32(len(r.ng.ifaces)) {
 			return nil, r.errf(off, ErrInterface, "a packet arrived on interface %d, but there's no Interface Description Block for that interface", ifid)
 		}
-		ifc := &r.ng.ifaces[ifid]
+		ifc := r.ng.iface(ifid)
 		snap := r.snaplen
 		if r.ng.mixed {
 			snap = AdjustSnaplen(ifc.linkType, ifc.snaplen)

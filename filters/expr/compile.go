@@ -167,6 +167,9 @@ func compile(src string, opts Options) (prog spec.Program, err error) {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: "expression rejects all packets"}
 	}
 	out, rejectsAll, aerr := assemble(p, opts.Snaplen, prove)
+	if n, ok := aerr.(tooLongError); ok {
+		return nil, &Error{Pos: 0, Len: len(src), Msg: "program too long: at least " + itoa(int(n)) + " instructions, the limit is 4096", Err: errTooLong}
+	}
 	if aerr != nil {
 		return nil, &Error{Pos: 0, Len: len(src), Msg: aerr.Error()}
 	}
@@ -241,63 +244,13 @@ func (g *gen) finish(p pred) pred {
 	return p
 }
 
-// initScratch zeroes, at the start, every scratch slot some path may read
-// before writing. libpcap's interpreter starts with zeroed memory and
-// programs such as "vxlan or tcp" rely on it; the verifier, like Linux,
-// requires every read to follow a write.
-func initScratch(prog spec.Program) spec.Program {
-	n := len(prog)
-	in := make([]uint16, n+1)
-	seen := make([]bool, n+1)
-	seen[0] = true
-	var need uint16
-	for pc := 0; pc < n; pc++ {
-		if !seen[pc] {
-			continue
-		}
-		w := in[pc]
-		ins := prog[pc]
-		switch ins.Class() {
-		case spec.ClassST, spec.ClassSTX:
-			if ins.K < spec.MemWords {
-				w |= 1 << ins.K
-			}
-		case spec.ClassLD, spec.ClassLDX:
-			if ins.Mode() == spec.ModeMEM && ins.K < spec.MemWords && w&(1<<ins.K) == 0 {
-				need |= 1 << ins.K
-			}
-		}
-		flow := func(to int) {
-			if to > n || to <= pc {
-				return
-			}
-			if !seen[to] {
-				seen[to], in[to] = true, w
-			} else {
-				in[to] &= w
-			}
-		}
-		switch {
-		case ins.Class() == spec.ClassRET:
-		case ins.Class() == spec.ClassJMP && ins.Operation() == spec.JumpJA:
-			flow(pc + 1 + int(ins.K))
-		case ins.Class() == spec.ClassJMP:
-			flow(pc + 1 + int(ins.Jt))
-			flow(pc + 1 + int(ins.Jf))
-		default:
-			flow(pc + 1)
-		}
-	}
-	if need == 0 {
-		return prog
-	}
-	pro := spec.Program{stmt(spec.ClassLD|spec.ModeIMM, 0)}
-	for k := uint32(0); k < spec.MemWords; k++ {
-		if need&(1<<k) != 0 {
-			pro = append(pro, stmt(spec.ClassST, k))
-		}
-	}
-	return append(pro, prog...)
+// tooLongError is assemble's error for a program that has more than
+// spec.MaxInstructions instructions before its layout is done: at least
+// that many.
+type tooLongError int
+
+func (n tooLongError) Error() string {
+	return "program too long: at least " + itoa(int(n)) + " instructions"
 }
 
 // errTooLong is the sentinel of a program over the instruction limit:

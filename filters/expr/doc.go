@@ -34,4 +34,19 @@
 // Programs are loop-free: libpcap's protochain loop is unrolled to
 // Options.ProtochainDepth steps (see DefaultProtochainDepth and
 // ProtochainDeepest), so every program passes verifier.Verify.
+//
+// # Layout
+//
+// The files follow the pipeline. parse_*.go lex and parse an expression
+// into the syntax tree of parse_ast.go (libpcap's scanner.l and
+// grammar.y). Code generation builds a graph of basic blocks (gen.go,
+// gen_block.go): gen_*.go generate the primitives by protocol family
+// (hosts, ports and protocols, VLAN, MPLS, PPPoE, tunnels, LLC, ATM, SS7,
+// pf log, 802.11), and link_*.go hold what depends on the link-layer
+// family (header offsets, the link-layer protocol test, inbound and
+// outbound, variable-length headers). Optimization is opt_rejectall.go
+// (when libpcap refuses an expression) and the optimize subpackage;
+// assemble.go lays the graph out as a program. compile.go drives the
+// stages. Where a function follows a libpcap function under another name,
+// its comment gives libpcap's name (gen_ncode, pqkw, ...).
 package expr

@@ -19,6 +19,29 @@ var (
 	// ErrTooLong marks a program longer than spec.MaxInstructions; it
 	// comes wrapped with ErrUnsupported.
 	ErrTooLong = errors.New("program too long")
+	// ErrTooComplex marks an expression over one of the input bounds
+	// (MaxTokens, MaxTerms, MaxNesting), refused before it is compiled.
+	ErrTooComplex = errors.New("expression too complex")
+)
+
+// Bounds on an expression, checked while it is lexed, before any syntax
+// tree or code is built. libpcap has no such constants: its parser stack
+// holds 10,000 entries (9,995 nested parentheses parse with tcpdump 4.99
+// and libpcap 1.10.3, 10,000 do not), and its code generator runs out of
+// its arena, or time, at a few thousand primitives (3,562 "tcp or ..."
+// terms, 1,660 "host" terms) and at tens of thousands of arithmetic
+// operators (20,000 "+1" compile). Each bound is above what libpcap
+// compiles.
+const (
+	// MaxTokens is the most tokens (words, numbers, addresses, operators)
+	// an expression may have.
+	MaxTokens = 100_000
+	// MaxTerms is the most primitives an expression may join with "and"
+	// and "or".
+	MaxTerms = 10_000
+	// MaxNesting is the deepest nesting of parentheses and prefix
+	// operators ("not", unary "-") an expression may have.
+	MaxNesting = 20_000
 )
 
 // Error is a compile error with the position of the offending text.

@@ -7,6 +7,10 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
+// Code generation (gen_* files for protocols, link_* files for link-layer
+// families): the generator's state, packet loads relative to the link-layer
+// and network headers, and the compare helpers every primitive uses.
+
 type ins = spec.Instruction
 
 const notSet = ^uint32(0) // libpcap's OFFSET_NOT_SET
@@ -225,8 +229,9 @@ func (g *gen) loadxIPHdrLen() []ins {
 	return []ins{stmt(spec.ClassLDX|spec.ModeMSH|spec.SizeB, g.offLinkPL.c+g.offNL)}
 }
 
-// ncmp compares the masked value at rel+off with v.
-func (g *gen) ncmp(rel offrel, off uint32, size uint16, mask uint32, jop uint16, reverse bool, v uint32) pred {
+// cmpOp compares the masked value at rel+off with v using the jump jop,
+// reversing the outcome when reverse is set (libpcap's gen_ncmp).
+func (g *gen) cmpOp(rel offrel, off uint32, size uint16, mask uint32, jop uint16, reverse bool, v uint32) pred {
 	s := g.loadA(rel, off, size)
 	if mask != 0xffffffff {
 		s = append(s, stmt(spec.ClassALU|spec.ALUAnd|spec.SrcK, mask))
@@ -239,28 +244,36 @@ func (g *gen) ncmp(rel offrel, off uint32, size uint16, mask uint32, jop uint16,
 }
 
 func (g *gen) cmp(rel offrel, off uint32, size uint16, v uint32) pred {
-	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJEQ, false, v)
+	return g.cmpOp(rel, off, size, 0xffffffff, spec.JumpJEQ, false, v)
 }
+
 func (g *gen) cmpNE(rel offrel, off uint32, size uint16, v uint32) pred {
 	return not(g.cmp(rel, off, size, v))
 }
+
 func (g *gen) cmpGT(rel offrel, off uint32, size uint16, v uint32) pred {
-	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJGT, false, v)
+	return g.cmpOp(rel, off, size, 0xffffffff, spec.JumpJGT, false, v)
 }
+
 func (g *gen) cmpGE(rel offrel, off uint32, size uint16, v uint32) pred {
-	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJGE, false, v)
+	return g.cmpOp(rel, off, size, 0xffffffff, spec.JumpJGE, false, v)
 }
+
 func (g *gen) cmpLT(rel offrel, off uint32, size uint16, v uint32) pred {
-	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJGE, true, v)
+	return g.cmpOp(rel, off, size, 0xffffffff, spec.JumpJGE, true, v)
 }
+
 func (g *gen) cmpLE(rel offrel, off uint32, size uint16, v uint32) pred {
-	return g.ncmp(rel, off, size, 0xffffffff, spec.JumpJGT, true, v)
+	return g.cmpOp(rel, off, size, 0xffffffff, spec.JumpJGT, true, v)
 }
-func (g *gen) mcmp(rel offrel, off uint32, size uint16, v, mask uint32) pred {
+
+// cmpMasked compares the value at rel+off, under mask, with v (libpcap's
+// gen_mcmp).
+func (g *gen) cmpMasked(rel offrel, off uint32, size uint16, v, mask uint32) pred {
 	if mask == 0 && !g.opts.noFold {
 		return g.uncond(v == 0)
 	}
-	return g.ncmp(rel, off, size, mask, spec.JumpJEQ, false, v)
+	return g.cmpOp(rel, off, size, mask, spec.JumpJEQ, false, v)
 }
 
 // jsetTest is true when the value at rel+off has any bit of mask set.
@@ -268,9 +281,9 @@ func (g *gen) jsetTest(rel offrel, off uint32, size uint16, mask uint32) pred {
 	return test(g.loadA(rel, off, size), spec.JumpJSET|spec.SrcK, mask)
 }
 
-// bcmp compares a byte string at rel+off, a word or half word at a time
-// from the end, as libpcap does.
-func (g *gen) bcmp(rel offrel, off uint32, b []byte) pred {
+// cmpBytes compares a byte string at rel+off, a word or half word at a time
+// from the end, as libpcap does (gen_bcmp).
+func (g *gen) cmpBytes(rel offrel, off uint32, b []byte) pred {
 	var res pred
 	have := false
 	size := uint32(len(b))
@@ -316,9 +329,25 @@ func (g *gen) uncond(v bool) pred {
 	return p
 }
 
-func (g *gen) gtrue() pred  { return g.uncond(true) }
+func (g *gen) gtrue() pred { return g.uncond(true) }
+
 func (g *gen) gfalse() pred { return g.uncond(false) }
 
 func (g *gen) internal(format string, args ...any) {
 	panic(genError{g.at.errf("internal error: %s", fmt.Sprintf(format, args...))})
+}
+
+func (g *gen) assertMax(what string, v, max uint32) {
+	if v > max {
+		g.fail("%s %d greater than maximum %d", what, v, max)
+	}
+}
+
+// assertMax111 is assertMax for a limit libpcap 1.11 added: libpcap 1.10
+// compiles the comparison with the value as given, and so does
+// Options.Libpcap110.
+func (g *gen) assertMax111(what string, v, max uint32) {
+	if !g.opts.Libpcap110 {
+		g.assertMax(what, v, max)
+	}
 }

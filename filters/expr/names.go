@@ -124,5 +124,6 @@ var pfActions = map[string]uint32{"pass": 0, "accept": 0, "drop": 1, "block": 1,
 
 // llc S and U frame subtypes.
 var llcSSubtypes = map[string]uint32{"rr": 0x01, "rnr": 0x05, "rej": 0x09}
+
 var llcUSubtypes = map[string]uint32{"ui": 0x03, "ua": 0x63, "disc": 0x43, "dm": 0x0f, "sabme": 0x6f,
 	"test": 0xe3, "xid": 0xaf, "frmr": 0x87}

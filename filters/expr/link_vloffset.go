@@ -2,6 +2,9 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
+// Link-layer families: variable-length link-layer headers (radiotap,
+// PPI, AVS, Prism) whose length is computed at the start of the program.
+
 // vloffsetPrologue returns a function that puts, in front of the program,
 // the code computing the variable link-layer offsets the program uses
 // (radiotap, PPI, Prism and AVS header lengths, the 802.11 header length,

@@ -2,7 +2,7 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
-// Port, port range and protocol primitives.
+// Code generation: port, port range and protocol primitives.
 
 func (g *gen) portProto(p int, kw string) int {
 	switch p {
@@ -15,7 +15,7 @@ func (g *gen) portProto(p int, kw string) int {
 	case qDefault:
 		return protoUndef
 	}
-	g.invalidQual(pqkw(p), kw)
+	g.invalidQual(protoQualName(p), kw)
 	return 0
 }
 
@@ -92,9 +92,9 @@ func (g *gen) lookupProto(name string, q qual) uint32 {
 		return v
 	}
 	if q.proto == qDefault {
-		g.fail("unknown '%s' value '%s'", tqkw(q.addr), name)
+		g.fail("unknown '%s' value '%s'", addrQualName(q.addr), name)
 	}
-	g.fail("unknown '%s %s' value '%s'", pqkw(q.proto), tqkw(q.addr), name)
+	g.fail("unknown '%s %s' value '%s'", protoQualName(q.proto), addrQualName(q.addr), name)
 	return 0
 }
 
@@ -127,7 +127,7 @@ func (g *gen) dirCombine(dir int, addr int, atom func(off uint32) pred) pred {
 		t := atom(0)
 		return or(t, atom(2))
 	}
-	g.invalidQual(dqkw(dir), tqkw(addr))
+	g.invalidQual(dirQualName(dir), addrQualName(addr))
 	return pred{}
 }
 
@@ -235,9 +235,9 @@ func (g *gen) proto(v uint32, proto int) pred {
 		if g.linktype == ltCHDLC || g.linktype == ltHDLC {
 			off = 5
 		}
-		return and(b0, g.mcmp(orLinkPLNoSnap, off, spec.SizeB, v, 0x1f))
+		return and(b0, g.cmpMasked(orLinkPLNoSnap, off, spec.SizeB, v, 0x1f))
 	}
-	g.invalidQual(pqkw(proto), "proto")
+	g.invalidQual(protoQualName(proto), "proto")
 	return pred{}
 }
 
@@ -319,6 +319,6 @@ func (g *gen) abbrev(proto int) pred {
 		return or(b0, g.proto(27, pISIS))
 	}
 	_ = isis
-	g.fail("'%s' cannot be used as an abbreviation", pqkw(proto))
+	g.fail("'%s' cannot be used as an abbreviation", protoQualName(proto))
 	return pred{}
 }

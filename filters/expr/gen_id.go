@@ -4,51 +4,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/wringcap/wring/spec"
 )
 
-func pqkw(p int) string {
-	if p == qDefault {
-		return "default"
-	}
-	if s, ok := pqualName[p]; ok {
-		return s
-	}
-	return "?"
-}
-
-func dqkw(d int) string { return dqualName[d] }
-
-func tqkw(a int) string {
-	if a == qDefault {
-		return "default"
-	}
-	return aqualName[a]
-}
-
-func (g *gen) invalidQual(a, b string) { g.fail("'%s' is not a valid qualifier for '%s'", a, b) }
-
-func (g *gen) assertNonWLANDir(d int) {
-	switch d {
-	case dSrc, dDst, dAnd, qDefault, dOr:
-		return
-	}
-	g.fail("'%s' is valid for 802.11 syntax only", dqkw(d))
-}
-
-func (g *gen) failKwOnDLT(kw string) {
-	g.failUnsupported("'%s' not supported on %s", kw, dltName(g.linktype))
-}
-
-// dltName is how libpcap names a link type in messages (DLT_EN10MB).
-func dltName(t spec.LinkType) string {
-	n := linkName(t)
-	if _, err := strconv.Atoi(n); err == nil {
-		return "DLT " + n
-	}
-	return "DLT_" + n
-}
+// Code generation: identifiers with their qualifiers (libpcap's gen_scode,
+// gen_ncode, gen_mcode and gen_mcode6), dispatched by token kind.
 
 // prim generates an identifier with its qualifiers.
 func (g *gen) prim(n *nPrim) pred {
@@ -65,43 +24,44 @@ func (g *gen) prim(n *nPrim) pred {
 			}
 			switch q.addr {
 			case aPort, aPortrange, aProto, aProtochain:
-				g.fail("'%s' qualifier applied to IPv4 address and %s", tqkw(q.addr), what)
+				g.fail("'%s' qualifier applied to IPv4 address and %s", addrQualName(q.addr), what)
 			}
-			return g.mcode(n)
+			return g.ipv4NetMask(n)
 		}
 		switch q.addr {
 		case aPort, aPortrange, aProto, aProtochain:
-			g.fail("'%s' qualifier applied to IPv4 address", tqkw(q.addr))
+			g.fail("'%s' qualifier applied to IPv4 address", addrQualName(q.addr))
 		}
-		return g.ncode(n.s, 0, q)
+		return g.dottedID(n.s, 0, q)
 	case tHID6:
 		plen := 128
 		if n.plen >= 0 {
 			plen = n.plen
 			switch q.addr {
 			case aPort, aPortrange, aProto, aProtochain:
-				g.fail("'%s' qualifier applied to IPv6 address and prefix length", tqkw(q.addr))
+				g.fail("'%s' qualifier applied to IPv6 address and prefix length", addrQualName(q.addr))
 			}
 		} else {
 			switch q.addr {
 			case aPort, aPortrange, aProto, aProtochain:
-				g.fail("'%s' qualifier applied to IPv6 address", tqkw(q.addr))
+				g.fail("'%s' qualifier applied to IPv6 address", addrQualName(q.addr))
 			}
 		}
-		return g.mcode6(n.s, plen, q)
+		return g.ipv6Net(n.s, plen, q)
 	case tNum:
-		return g.ncodeNum(n.num, q)
+		return g.numberID(n.num, q)
 	case tEID:
-		return g.ecode(n.s, q)
+		return g.macID(n.s, q)
 	case tAID:
-		return g.acode(n.s, q)
+		return g.arcnetID(n.s, q)
 	}
-	return g.scode(n.s, q)
+	return g.nameID(n.s, q)
 }
 
-// atoin parses a dotted IPv4 address of 1 to 4 parts (each a decimal, hex
-// or octal number) and returns it right-aligned with its length in bits.
-func atoin(s string) (uint32, int, bool) {
+// parseIPv4Prefix parses a dotted IPv4 address of 1 to 4 parts (each a
+// decimal, hex or octal number) and returns it right-aligned with its
+// length in bits (libpcap's __pcap_atoin).
+func parseIPv4Prefix(s string) (uint32, int, bool) {
 	parts := strings.Split(s, ".")
 	if len(parts) > 4 {
 		return 0, 0, false
@@ -117,16 +77,18 @@ func atoin(s string) (uint32, int, bool) {
 	return v, 8 * len(parts), true
 }
 
-func (g *gen) mcode(n *nPrim) pred {
+// ipv4NetMask generates an IPv4 network given with "mask" or a /length
+// (libpcap's gen_mcode).
+func (g *gen) ipv4NetMask(n *nPrim) pred {
 	q := n.q
 	if q.proto == pDECNET {
 		a := q.addr
 		if a == qDefault {
 			a = aHost
 		}
-		g.invalidQual("decnet", tqkw(a))
+		g.invalidQual("decnet", addrQualName(a))
 	}
-	v, nlen, ok := atoin(n.s)
+	v, nlen, ok := parseIPv4Prefix(n.s)
 	if !ok {
 		g.fail("invalid IPv4 address '%s'", n.s)
 	}
@@ -134,7 +96,7 @@ func (g *gen) mcode(n *nPrim) pred {
 	var m uint32
 	var idstr string
 	if n.mask != "" {
-		mv, mlen, ok := atoin(n.mask)
+		mv, mlen, ok := parseIPv4Prefix(n.mask)
 		if !ok {
 			g.fail("invalid IPv4 address '%s'", n.mask)
 		}
@@ -151,34 +113,41 @@ func (g *gen) mcode(n *nPrim) pred {
 		g.fail("non-network bits set in \"%s\"", idstr)
 	}
 	if q.addr != aNet {
-		g.invalidQual(tqkw(q.addr), idstr)
+		g.invalidQual(addrQualName(q.addr), idstr)
 	}
-	return g.host([]uint32{v}, []uint32{m}, q.proto, q.dir, false, "net <IPv4 prefix>")
+	return g.ipv4Host([]uint32{v}, []uint32{m}, q.proto, q.dir, false, "net <IPv4 prefix>")
 }
 
-func (g *gen) ncodeNum(v uint32, q qual) pred {
+// numberID generates a plain number with its qualifiers (libpcap's
+// gen_ncode with no string).
+func (g *gen) numberID(v uint32, q qual) pred {
 	if q.proto == pDECNET {
 		g.assertNonWLANDir(q.dir)
 		if q.addr != qDefault && q.addr != aHost {
-			g.invalidQual("decnet", tqkw(q.addr))
+			g.invalidQual("decnet", addrQualName(q.addr))
 		}
 		g.fail("invalid DECnet address '%d'", v)
 	}
-	return g.ncodeCommon("", v, 32, q, strconv.FormatUint(uint64(v), 10))
+	return g.numericID("", v, 32, q, strconv.FormatUint(uint64(v), 10))
 }
 
-func (g *gen) ncode(s string, v uint32, q qual) pred {
+// dottedID generates a dotted number ("10.1") with its qualifiers
+// (libpcap's gen_ncode with the string).
+func (g *gen) dottedID(s string, v uint32, q qual) pred {
 	if q.proto == pDECNET {
-		return g.dnhost(s, q)
+		return g.decnetHost(s, q)
 	}
-	v, vlen, ok := atoin(s)
+	v, vlen, ok := parseIPv4Prefix(s)
 	if !ok {
 		g.fail("invalid IPv4 address '%s'", s)
 	}
-	return g.ncodeCommon(s, v, vlen, q, s)
+	return g.numericID(s, v, vlen, q, s)
 }
 
-func (g *gen) ncodeCommon(s string, v uint32, vlen int, q qual, idstr string) pred {
+// numericID generates a numeric identifier (an IPv4 address or network,
+// a port, a protocol number) with its qualifiers (libpcap's gen_ncode);
+// idstr is the identifier as messages show it.
+func (g *gen) numericID(s string, v uint32, vlen int, q qual, idstr string) pred {
 	if q.proto == pDECNET {
 		if s == "" {
 			g.fail("invalid DECnet address '%d'", v)
@@ -203,9 +172,9 @@ func (g *gen) ncodeCommon(s string, v uint32, vlen int, q qual, idstr string) pr
 		if q.addr == aNet {
 			ctx = "net <IPv4 address>"
 		}
-		return g.host([]uint32{v}, []uint32{mask}, q.proto, q.dir, false, ctx)
+		return g.ipv4Host([]uint32{v}, []uint32{mask}, q.proto, q.dir, false, ctx)
 	case aPort, aPortrange:
-		proto := g.portProto(q.proto, tqkw(q.addr))
+		proto := g.portProto(q.proto, addrQualName(q.addr))
 		g.assertMax("port number", v, 0xffff)
 		b := g.port(uint16(v), proto, q.dir, q.addr)
 		b6 := g.port6(uint16(v), proto, q.dir, q.addr)
@@ -215,11 +184,13 @@ func (g *gen) ncodeCommon(s string, v uint32, vlen int, q qual, idstr string) pr
 	case aProtochain:
 		return g.protochain(v, q.proto)
 	}
-	g.invalidQual(tqkw(q.addr), idstr)
+	g.invalidQual(addrQualName(q.addr), idstr)
 	return pred{}
 }
 
-func (g *gen) mcode6(s string, plen int, q qual) pred {
+// ipv6Net generates an IPv6 address or prefix with its qualifiers
+// (libpcap's gen_mcode6).
+func (g *gen) ipv6Net(s string, plen int, q qual) pred {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is6() {
 		g.fail("'%s' is not a valid IPv6 address", s)
@@ -249,21 +220,23 @@ func (g *gen) mcode6(s string, plen int, q qual) pred {
 		if plen != 128 {
 			g.invalidQual("host", buf)
 		}
-		return g.host6([][16]byte{addr}, [][16]byte{mask}, q.proto, q.dir, false, "host <IPv6 address>")
+		return g.ipv6Host([][16]byte{addr}, [][16]byte{mask}, q.proto, q.dir, false, "host <IPv6 address>")
 	case aNet:
-		return g.host6([][16]byte{addr}, [][16]byte{mask}, q.proto, q.dir, false, "net <IPv6 prefix>")
+		return g.ipv6Host([][16]byte{addr}, [][16]byte{mask}, q.proto, q.dir, false, "net <IPv6 prefix>")
 	}
-	g.invalidQual(tqkw(q.addr), buf)
+	g.invalidQual(addrQualName(q.addr), buf)
 	return pred{}
 }
 
-func (g *gen) scode(name string, q qual) pred {
+// nameID generates a name (host, network, service, protocol) with its
+// qualifiers (libpcap's gen_scode).
+func (g *gen) nameID(name string, q qual) pred {
 	if q.proto == pDECNET {
 		a := q.addr
 		if a == qDefault {
 			a = aHost
 		}
-		g.invalidQual("decnet", tqkw(a))
+		g.invalidQual("decnet", addrQualName(a))
 	}
 	switch q.addr {
 	case aNet:
@@ -276,12 +249,12 @@ func (g *gen) scode(name string, q qual) pred {
 			addr <<= 8
 			mask <<= 8
 		}
-		return g.host([]uint32{addr}, []uint32{mask}, q.proto, q.dir, false, "net <IPv4 network name>")
+		return g.ipv4Host([]uint32{addr}, []uint32{mask}, q.proto, q.dir, false, "net <IPv4 network name>")
 	case qDefault, aHost:
 		if q.proto == pLink {
 			return g.mac48ByName(name, q.dir, "link host NAME")
 		}
-		return g.host46ByName(name, q.proto, q.proto, q.dir, false)
+		return g.hostByName(name, q.proto, q.proto, q.dir, false)
 	case aPort:
 		g.portProto(q.proto, "port")
 		pe, ok := serviceTable[name]
@@ -306,6 +279,6 @@ func (g *gen) scode(name string, q qual) pred {
 	case aProtochain:
 		return g.protochain(g.lookupProto(name, q), q.proto)
 	}
-	g.invalidQual(tqkw(q.addr), name)
+	g.invalidQual(addrQualName(q.addr), name)
 	return pred{}
 }

@@ -1,9 +1,13 @@
 package expr
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
+
+// Lexing: the first stage of the pipeline (parse_* files). lex turns an
+// expression into tokens with byte spans, as libpcap's scanner.l does.
 
 // tokKind is the kind of a lexical token.
 type tokKind int
@@ -86,10 +90,13 @@ var namedNums = map[string]uint32{
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 func isAlnum(c byte) bool {
 	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
+
 func isIDChar(c byte) bool { return isAlnum(c) || c == '-' || c == '_' || c == '.' }
 
 // lex splits src into tokens. Like the flex scanner it mirrors, it takes the
@@ -105,6 +112,9 @@ func lex(src string) ([]token, *Error) {
 		if i >= len(src) {
 			out = append(out, token{kind: tEOF, pos: len(src), end: len(src)})
 			return out, nil
+		}
+		if len(out) >= MaxTokens {
+			return nil, &Error{Pos: i, Len: 1, Msg: fmt.Sprintf("expression longer than %d tokens", MaxTokens), Err: ErrTooComplex}
 		}
 		t, err := lexOne(src, i)
 		if err != nil {

@@ -2,6 +2,10 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
+// Optimization: the part of libpcap's optimizer that decides whether an
+// expression is refused for rejecting all packets. The optimizer proper
+// is the optimize subpackage.
+
 // provesReject reports whether the reasoning of libpcap 1.10's optimizer
 // shows that no packet reaches accept, the case in which libpcap refuses
 // an expression with "expression rejects all packets". That optimizer
@@ -115,9 +119,8 @@ func provesReject(head, accept *block) bool {
 			v.step(&st, s)
 		}
 		a, op, o := v.test(b, &st)
-		n := len(facts)
-		add(b.jt, vedge{st: st, facts: append(facts[:n:n], fact{a, op, o, true})})
-		add(b.jf, vedge{st: st, facts: append(facts[:n:n], fact{a, op, o, false})})
+		add(b.jt, vedge{st: st, facts: facts.with(fact{a, op, o, true})})
+		add(b.jf, vedge{st: st, facts: facts.with(fact{a, op, o, false})})
 	}
 	return true
 }
@@ -125,19 +128,59 @@ func provesReject(head, accept *block) bool {
 // vedge is what is known on an edge into a block.
 type vedge struct {
 	st    vstate
-	facts []fact
+	facts *factList
 	prev  int // the block's previous edge in the arena, plus one (0: none)
 }
 
-func intersect(a, b []fact) []fact {
-	var out []fact
-	for _, f := range a {
-		for _, g := range b {
-			if f == g {
-				out = append(out, f)
-				break
-			}
+// factList is what is known on a path, newest first. Lists share their
+// tails: a block adds its test's outcome to the list it received in
+// constant time, where copying it costs O(n) per block and O(n²) for a
+// chain of n tests. A list holds each fact at most once (a test whose
+// outcome is known adds none), and in no meaningful order.
+type factList struct {
+	f    fact
+	next *factList
+	n    int // length of the list from here
+}
+
+func (l *factList) len() int {
+	if l == nil {
+		return 0
+	}
+	return l.n
+}
+
+// with returns l with f in front.
+func (l *factList) with(f fact) *factList { return &factList{f: f, next: l, n: l.len() + 1} }
+
+// intersect returns the facts of a that are also in b. The lists share
+// a tail from the block where their paths parted; only the parts before
+// it are compared, through a set.
+func intersect(a, b *factList) *factList {
+	pa, pb := a, b
+	for pa.len() > pb.len() {
+		pa = pa.next
+	}
+	for pb.len() > pa.len() {
+		pb = pb.next
+	}
+	for pa != pb {
+		pa, pb = pa.next, pb.next
+	}
+	shared := pa
+	inB := map[fact]bool{}
+	for l := b; l != shared; l = l.next {
+		inB[l.f] = true
+	}
+	var keep []fact
+	for l := a; l != shared; l = l.next {
+		if inB[l.f] {
+			keep = append(keep, l.f)
 		}
+	}
+	out := shared
+	for i := len(keep) - 1; i >= 0; i-- {
+		out = out.with(keep[i])
 	}
 	return out
 }
@@ -313,7 +356,7 @@ type fact struct {
 }
 
 // decide tells whether the test (a op o) has a known outcome.
-func (v *valueTable) decide(a int32, op uint16, o int32, facts []fact) (known, outcome bool) {
+func (v *valueTable) decide(a int32, op uint16, o int32, facts *factList) (known, outcome bool) {
 	ca, aok := v.consts[a]
 	co, ook := v.consts[o]
 	if aok && ook {
@@ -328,7 +371,8 @@ func (v *valueTable) decide(a int32, op uint16, o int32, facts []fact) (known, o
 			return true, ca&co != 0
 		}
 	}
-	for _, f := range facts {
+	for l := facts; l != nil; l = l.next {
+		f := l.f
 		if f.a != a || f.op != op {
 			continue
 		}

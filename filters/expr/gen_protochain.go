@@ -2,6 +2,8 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
+// Code generation: protochain, unrolled to a bounded depth.
+
 // DefaultProtochainDepth is how many IPv6 extension headers (and IPsec AH
 // headers) `protochain` follows before it gives up, unless
 // Options.ProtochainDepth says otherwise; MaxProtochainDepth is the most
@@ -38,7 +40,7 @@ func (g *gen) protochain(v uint32, proto int) pred {
 		b0 := g.protochain(v, pIP)
 		return or(b0, g.protochain(v, pIPv6))
 	default:
-		g.invalidQual(pqkw(proto), "protochain")
+		g.invalidQual(protoQualName(proto), "protochain")
 	}
 	if g.offLinkPL.variable {
 		g.fail("'protochain' not supported with variable length headers")

@@ -6,112 +6,7 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
-// block is a basic block of the control-flow graph that code generation
-// builds: straight-line statements, then either a conditional jump
-// (cond), a return (ret), or a fall-through to jt.
-type block struct {
-	stmts  []spec.Instruction
-	cond   bool
-	op     uint16 // full opcode of the conditional jump
-	k      uint32
-	jt, jf *block
-	ret    bool
-	retK   uint32
-	rel    bool // the jump compares the two sides of a relation (proto[x] op y)
-
-	pos  int // layout: index of the first instruction
-	tJA  bool
-	fJA  bool
-	seen bool
-}
-
-// edge names one successor slot of a block that is not wired yet.
-type edge struct {
-	b    *block
-	isJT bool
-}
-
-func (e edge) set(to *block) {
-	if e.isJT {
-		e.b.jt = to
-	} else {
-		e.b.jf = to
-	}
-}
-
-// pred is a predicate under construction: its entry block and the edges
-// taken when it is true and when it is false (libpcap's backpatching).
-type pred struct {
-	head    *block
-	t, f    []edge
-	meaning int // isUncertain, isTrue or isFalse: constant predicates fold
-}
-
-const (
-	isUncertain = iota
-	isTrue
-	isFalse
-)
-
-// test makes a predicate from statements and a conditional jump.
-func test(stmts []spec.Instruction, op uint16, k uint32) pred {
-	b := &block{stmts: stmts, cond: true, op: spec.ClassJMP | op, k: k}
-	return pred{head: b, t: []edge{{b, true}}, f: []edge{{b, false}}}
-}
-
-func and(a, b pred) pred {
-	switch {
-	case a.meaning == isFalse:
-		return a
-	case b.meaning == isFalse:
-		return b
-	case a.meaning == isTrue:
-		return b
-	case b.meaning == isTrue:
-		return a
-	}
-	for _, e := range a.t {
-		e.set(b.head)
-	}
-	return pred{head: a.head, t: b.t, f: append(append([]edge(nil), a.f...), b.f...)}
-}
-
-func or(a, b pred) pred {
-	switch {
-	case a.meaning == isFalse:
-		return b
-	case b.meaning == isFalse:
-		return a
-	case a.meaning == isTrue:
-		return a
-	case b.meaning == isTrue:
-		return b
-	}
-	for _, e := range a.f {
-		e.set(b.head)
-	}
-	return pred{head: a.head, t: append(append([]edge(nil), a.t...), b.t...), f: b.f}
-}
-
-func not(a pred) pred {
-	m := a.meaning
-	switch m {
-	case isTrue:
-		m = isFalse
-	case isFalse:
-		m = isTrue
-	}
-	return pred{head: a.head, t: a.f, f: a.t, meaning: m}
-}
-
-// prepend puts straight-line statements in front of a predicate.
-func prepend(stmts []spec.Instruction, p pred) pred {
-	if len(stmts) == 0 {
-		return p
-	}
-	b := &block{stmts: stmts, jt: p.head}
-	return pred{head: b, t: p.t, f: p.f, meaning: p.meaning}
-}
+// Assembly: the block graph laid out as a program.
 
 // assemble wires the predicate's exits to the two returns and lays the
 // graph out as a program. Blocks are placed in reverse post-order, so every
@@ -124,11 +19,12 @@ func prepend(stmts []spec.Instruction, p pred) pred {
 func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll bool, err error) {
 	accept := &block{ret: true, retK: snaplen}
 	reject := &block{ret: true, retK: 0}
-	for _, e := range p.t {
-		e.set(accept)
-	}
-	for _, e := range p.f {
-		e.set(reject)
+	p.t.set(accept)
+	p.f.set(reject)
+	// A graph too large for a program is refused before the work that
+	// grows with its size times its depth (provesReject, layout).
+	if n := minLength(p.head); n > spec.MaxInstructions {
+		return nil, false, tooLongError(n)
 	}
 	if prove && provesReject(p.head, accept) {
 		return nil, true, nil
@@ -191,8 +87,10 @@ func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll
 			b.pos = pos
 			pos += size(i, b)
 		}
-		if pos > 1<<20 {
-			return nil, false, fmt.Errorf("program too large")
+		if pos > spec.MaxInstructions {
+			// Jumps only grow and initScratch only adds: the program
+			// is too long whatever layout follows.
+			return nil, false, tooLongError(pos)
 		}
 		changed := false
 		for _, b := range order {
@@ -242,4 +140,90 @@ func assemble(p pred, snaplen uint32, prove bool) (prog spec.Program, rejectsAll
 		}
 	}
 	return prog, false, nil
+}
+
+// initScratch zeroes, at the start, every scratch slot some path may read
+// before writing. libpcap's interpreter starts with zeroed memory and
+// programs such as "vxlan or tcp" rely on it; the verifier, like Linux,
+// requires every read to follow a write.
+func initScratch(prog spec.Program) spec.Program {
+	n := len(prog)
+	in := make([]uint16, n+1)
+	seen := make([]bool, n+1)
+	seen[0] = true
+	var need uint16
+	for pc := 0; pc < n; pc++ {
+		if !seen[pc] {
+			continue
+		}
+		w := in[pc]
+		ins := prog[pc]
+		switch ins.Class() {
+		case spec.ClassST, spec.ClassSTX:
+			if ins.K < spec.MemWords {
+				w |= 1 << ins.K
+			}
+		case spec.ClassLD, spec.ClassLDX:
+			if ins.Mode() == spec.ModeMEM && ins.K < spec.MemWords && w&(1<<ins.K) == 0 {
+				need |= 1 << ins.K
+			}
+		}
+		flow := func(to int) {
+			if to > n || to <= pc {
+				return
+			}
+			if !seen[to] {
+				seen[to], in[to] = true, w
+			} else {
+				in[to] &= w
+			}
+		}
+		switch {
+		case ins.Class() == spec.ClassRET:
+		case ins.Class() == spec.ClassJMP && ins.Operation() == spec.JumpJA:
+			flow(pc + 1 + int(ins.K))
+		case ins.Class() == spec.ClassJMP:
+			flow(pc + 1 + int(ins.Jt))
+			flow(pc + 1 + int(ins.Jf))
+		default:
+			flow(pc + 1)
+		}
+	}
+	if need == 0 {
+		return prog
+	}
+	pro := spec.Program{stmt(spec.ClassLD|spec.ModeIMM, 0)}
+	for k := uint32(0); k < spec.MemWords; k++ {
+		if need&(1<<k) != 0 {
+			pro = append(pro, stmt(spec.ClassST, k))
+		}
+	}
+	return append(pro, prog...)
+}
+
+// minLength counts the instructions of the blocks reachable from head,
+// without the jumps layout may add: a lower bound of the program's length.
+func minLength(head *block) int {
+	seen := map[*block]bool{}
+	stack := []*block{head}
+	n := 0
+	for len(stack) > 0 {
+		b := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if b == nil || seen[b] {
+			continue
+		}
+		seen[b] = true
+		switch {
+		case b.ret:
+			n++
+		case b.cond:
+			n += len(b.stmts) + 1
+			stack = append(stack, b.jt, b.jf)
+		default:
+			n += len(b.stmts)
+			stack = append(stack, b.jt)
+		}
+	}
+	return n
 }

@@ -62,8 +62,8 @@ var protoNames = map[string]int{
 	"snp": pISISSNP, "csnp": pISISCSNP, "psnp": pISISPSNP, "lsp": pISISLSP, "radio": pRADIO, "carp": pCARP,
 }
 
-// pqualName is the keyword libpcap's messages use for a protocol qualifier.
-var pqualName = map[int]string{
+// protoQualWords is the keyword libpcap's messages use for a protocol qualifier.
+var protoQualWords = map[int]string{
 	pLink: "link", pIP: "ip", pARP: "arp", pRARP: "rarp", pSCTP: "sctp", pTCP: "tcp", pUDP: "udp",
 	pICMP: "icmp", pIGMP: "igmp", pIGRP: "igrp", pATALK: "atalk", pDECNET: "decnet", pLAT: "lat",
 	pSCA: "sca", pMOPRC: "moprc", pMOPDL: "mopdl", pIPv6: "ip6", pICMPv6: "icmp6", pAH: "ah", pESP: "esp",
@@ -86,7 +86,8 @@ const (
 	dTA
 )
 
-var dqualName = map[int]string{dSrc: "src", dDst: "dst", dOr: "src or dst", dAnd: "src and dst",
+// dirQualWords names the direction qualifiers in messages.
+var dirQualWords = map[int]string{dSrc: "src", dDst: "dst", dOr: "src or dst", dAnd: "src and dst",
 	dAddr1: "addr1", dAddr2: "addr2", dAddr3: "addr3", dAddr4: "addr4", dRA: "ra", dTA: "ta"}
 
 // Address-type qualifiers.
@@ -100,13 +101,15 @@ const (
 	aPortrange
 )
 
-var aqualName = map[int]string{aHost: "host", aNet: "net", aPort: "port", aGateway: "gateway",
+// addrQualWords names the address-type qualifiers in messages.
+var addrQualWords = map[int]string{aHost: "host", aNet: "net", aPort: "port", aGateway: "gateway",
 	aProto: "proto", aProtochain: "protochain", aPortrange: "portrange"}
 
 // qual is a set of qualifiers: protocol, direction, address type.
 type qual struct{ proto, dir, addr int }
 
-var qerr = qual{qUndef, qUndef, qUndef}
+// qualError is the qualifier set after a syntax error (libpcap's qerr).
+var qualError = qual{qUndef, qUndef, qUndef}
 
 // span is a byte range of the source.
 type span struct{ pos, end int }
@@ -127,10 +130,12 @@ type nAnd struct {
 	span
 	l, r node
 }
+
 type nOr struct {
 	span
 	l, r node
 }
+
 type nNot struct {
 	span
 	x node
@@ -166,7 +171,7 @@ type nRel struct {
 type nOther struct {
 	span
 	what   string
-	proto  int    // pqual for broadcast/multicast/p80211
+	proto  int    // pqual for broadcast/multicast/wlanPrimitive
 	num    uint32 // argument
 	num2   uint32
 	hasNum bool
@@ -176,26 +181,46 @@ type nOther struct {
 	list   []uint32 // "(a or b or c)" lists for atm/mtp3 fields
 }
 
-func (n *nAnd) at() span     { return n.span }
-func (n *nOr) at() span      { return n.span }
-func (n *nNot) at() span     { return n.span }
-func (n *nPrim) at() span    { return n.span }
-func (n *nAbbrev) at() span  { return n.span }
-func (n *nRel) at() span     { return n.span }
-func (n *nOther) at() span   { return n.span }
-func (a *aNum) at() span     { return a.span }
-func (a *aLen) at() span     { return a.span }
-func (a *aLoad) at() span    { return a.span }
-func (a *aBin) at() span     { return a.span }
-func (a *aNeg) at() span     { return a.span }
-func (a *aNum) isArith()     {}
-func (a *aLen) isArith()     {}
-func (a *aLoad) isArith()    {}
-func (a *aBin) isArith()     {}
-func (a *aNeg) isArith()     {}
-func (s span) width() int    { return s.end - s.pos }
-func join(a, b span) span    { return span{a.pos, b.end} }
-func spanOf(t token) span    { return span{t.pos, t.end} }
+func (n *nAnd) at() span { return n.span }
+
+func (n *nOr) at() span { return n.span }
+
+func (n *nNot) at() span { return n.span }
+
+func (n *nPrim) at() span { return n.span }
+
+func (n *nAbbrev) at() span { return n.span }
+
+func (n *nRel) at() span { return n.span }
+
+func (n *nOther) at() span { return n.span }
+
+func (a *aNum) at() span { return a.span }
+
+func (a *aLen) at() span { return a.span }
+
+func (a *aLoad) at() span { return a.span }
+
+func (a *aBin) at() span { return a.span }
+
+func (a *aNeg) at() span { return a.span }
+
+func (a *aNum) isArith() {}
+
+func (a *aLen) isArith() {}
+
+func (a *aLoad) isArith() {}
+
+func (a *aBin) isArith() {}
+
+func (a *aNeg) isArith() {}
+
+func (s span) width() int { return s.end - s.pos }
+
+func join(a, b span) span { return span{a.pos, b.end} }
+
+func spanOf(t token) span { return span{t.pos, t.end} }
+
 func (p *parser) cur() token { return p.toks[p.i] }
 
 // arith is an arithmetic expression.
@@ -208,18 +233,22 @@ type aNum struct {
 	span
 	v uint32
 }
+
 type aLen struct{ span }
+
 type aLoad struct {
 	span
 	proto int
 	idx   arith
 	size  uint32
 }
+
 type aBin struct {
 	span
 	op   uint16 // ALUAdd ...
 	l, r arith
 }
+
 type aNeg struct {
 	span
 	x arith

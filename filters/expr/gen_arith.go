@@ -2,6 +2,8 @@ package expr
 
 import "github.com/wringcap/wring/spec"
 
+// Code generation: relations and arithmetic expressions.
+
 // aval is a generated arithmetic value: statements that leave it in A,
 // and the protocol checks its packet accesses need (libpcap's struct arth).
 type aval struct {
@@ -132,7 +134,7 @@ func (g *gen) load(a *aLoad) aval {
 		vp = g.varpart(&g.offLinkPL)
 		cp = g.offLinkPL.c + g.offNL + 40
 	default:
-		g.fail("'%s' does not support the index operation", pqkw(a.proto))
+		g.fail("'%s' does not support the index operation", protoQualName(a.proto))
 	}
 	if b != nil {
 		if idx.check != nil {

@@ -7,6 +7,8 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
+// Link-layer families: link type names.
+
 // linkTypeTable lists every LINKTYPE_* name and number of the pcap file
 // formats (pcap-linktype(7)), plus the DLT_* spellings that differ.
 const linkTypeTable = `NULL=0 EN10MB=1 ETHERNET=1 EN3MB=2 EXP_ETHERNET=2 AX25=3 PRONET=4 CHAOS=5 IEEE802=6 IEEE802_5=6
