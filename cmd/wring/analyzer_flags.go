@@ -27,17 +27,19 @@ type analyzerFlags struct {
 	counts  []wasm.Counter // likewise
 }
 
-func init() {
-	analyzerHook = func(ctx context.Context, f *analyzerFlags, s *streams, stop func()) ([]capture.Handler, func() error, error) {
-		if len(f.Analyzer) == 0 {
-			return nil, nil, nil
-		}
-		h, done, err := f.host(ctx, s, []string{"out"}, stop)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []capture.Handler{h}, done, nil
+// handlers loads the analyzers --analyzer names, if any, as one host: the
+// pipeline's handler. done prints their counters and releases them; ctx
+// stops the loading and, later, their guest code; a failed write of events
+// calls stop.
+func (f *analyzerFlags) handlers(ctx context.Context, s *streams, stop func()) ([]capture.Handler, func() error, error) {
+	if len(f.Analyzer) == 0 {
+		return nil, nil, nil
 	}
+	h, done, err := f.host(ctx, s, []string{"out"}, stop)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []capture.Handler{h}, done, nil
 }
 
 // analyzerSpecs resolves --analyzer and --analyzer-config into the modules

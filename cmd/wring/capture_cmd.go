@@ -26,28 +26,16 @@ type captureCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
 	printFlags    `embed:""`
+	outputFlags   `embed:""`
 
-	Interface   string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
-	Mode        string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
-	Write       string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
-	Count       uint64   `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets."`
-	NoResolve   int      `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
-	JSON        bool     `name:"json" help:"Print one JSON object per packet instead of a text line."`
-	FileSize    uint64   `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
-	Rotate      uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds; OUT is a strftime pattern (tcpdump -G)."`
-	FileCount   int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
-	PostRotate  string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
-	FilterFile  string   `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
-	User        string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"Switch to USER once the capture and output files are open (tcpdump -Z)."`
-	Snaplen     uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
-	Nano        bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano)."`
-	PcapNG      bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
-	Batch       int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
-	CPUs        []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
-	UMEMFrames  uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
-	Timeout     Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
-	Interpreter bool     `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
-	Expr        []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
+	Interface  string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
+	Mode       string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
+	Snaplen    uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" default:"262144" placeholder:"BYTES" help:"Keep at most BYTES of each packet."`
+	Batch      int      `name:"batch" default:"256" help:"Packets per batch handed to the analyzers and sinks (1 to 4096)."`
+	CPUs       []int    `name:"cpu" placeholder:"N,..." help:"Pin the worker of queue i to the i-th CPU of this list (cycled)."`
+	UMEMFrames uint32   `name:"umem-frames" default:"32768" help:"AF_XDP: UMEM frames per queue (2 KiB each); -B replaces it."`
+	Timeout    Duration `name:"duration" placeholder:"DUR" help:"Stop after this long (e.g. 10s); Ctrl-C stops too."`
+	Expr       []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
 
 	deviceFlags `embed:""`
 }
@@ -164,20 +152,17 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	var handlers []capture.Handler
-	var done func() error
-	if analyzerHook != nil {
-		if handlers, done, err = analyzerHook(ctx, &c.analyzerFlags, s, cancel); err != nil {
-			closeErr := out.Close()
-			if interrupted(ctx, s.Err, "loading analyzers") {
-				printLiveSummary(s.Err, capt.Stats(), nil)
-				if closeErr != nil {
-					return exitf(1, "%v", closeErr)
-				}
-				return nil
+	handlers, done, err := c.analyzerFlags.handlers(ctx, s, cancel)
+	if err != nil {
+		closeErr := out.Close()
+		if interrupted(ctx, s.Err, "loading analyzers") {
+			printLiveSummary(s.Err, capt.Stats(), nil)
+			if closeErr != nil {
+				return exitf(1, "%v", closeErr)
 			}
-			return exitf(2, "%v", err)
+			return nil
 		}
+		return exitf(2, "%v", err)
 	}
 	if err := dropPrivileges(c.User); err != nil {
 		out.Close()
@@ -291,7 +276,7 @@ func (c *captureCmd) sink(s *streams, lt spec.LinkType, stop func()) (*outputSin
 	if err != nil {
 		return nil, err
 	}
-	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.Rotate, FileCount: c.FileCount,
+	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
 		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: uint32(lt), Snaplen: c.Snaplen,
 		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }

@@ -273,3 +273,21 @@ func (p *postRotate) Close() error {
 	}
 	return err
 }
+
+// outputFlags are the flags read and capture share: what to keep and where
+// the packets go, tcpdump's names for both.
+type outputFlags struct {
+	Write         string `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
+	Count         uint64 `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets have passed the filter (and the analyzers)."`
+	NoResolve     int    `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
+	JSON          bool   `name:"json" help:"Print one JSON object per packet instead of a text line, and a final stats object (spec/JSON.md)."`
+	FileSize      uint64 `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
+	RotateSeconds uint64 `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds of packet time; OUT is a strftime pattern (tcpdump -G)."`
+	FileCount     int    `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
+	PostRotate    string `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
+	FilterFile    string `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
+	User          string `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"When run as root, switch to USER once the input and output files are open (tcpdump -Z)."`
+	Nano          bool   `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano, the same as --time-stamp-precision=nano)."`
+	PcapNG        bool   `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
+	Interpreter   bool   `name:"vm" help:"Run a userspace filter in the reference interpreter instead of the JIT."`
+}

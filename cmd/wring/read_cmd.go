@@ -24,34 +24,14 @@ type readCmd struct {
 	analyzerFlags `embed:""`
 	libpcapFlag   `embed:""`
 	printFlags    `embed:""`
+	outputFlags   `embed:""`
 
-	File          string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
-	Write         string   `short:"w" name:"write" placeholder:"OUT" help:"Write the packets to OUT (- for standard output) instead of printing a summary line per packet."`
-	Count         uint64   `short:"c" name:"max-packets" placeholder:"N" help:"Stop after N packets have passed the filter (and the analyzers)."`
-	NoResolve     int      `short:"n" type:"counter" help:"Do not resolve addresses or ports (wring never does; accepted as tcpdump's -n and -nn)."`
-	JSON          bool     `name:"json" help:"Print one JSON object per packet instead of a text line, and a final stats object (spec/JSON.md)."`
-	FileSize      uint64   `short:"C" name:"file-size" placeholder:"MB" help:"With -w, start a new file when the current one exceeds MB million bytes (tcpdump -C)."`
-	RotateSeconds uint64   `short:"G" name:"rotate-seconds" placeholder:"SECS" help:"With -w, start a new file every SECS seconds of packet time; OUT is a strftime pattern (tcpdump -G)."`
-	FileCount     int      `short:"W" name:"file-count" placeholder:"N" help:"With -C, cycle through N files; with -G, stop after N files (tcpdump -W)."`
-	PostRotate    string   `short:"z" name:"postrotate-command" placeholder:"CMD" help:"With -C or -G, run CMD FILE on each capture file once it is closed (tcpdump -z)."`
-	Snaplen       uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
-	Nano          bool     `name:"nano" help:"Nanosecond time stamps, printed and with -w written (tcpdump --nano, the same as --time-stamp-precision=nano)."`
-	PcapNG        bool     `name:"pcapng" help:"Write pcapng instead of pcap with -w."`
-	LinkType      string   `short:"y" name:"linktype" placeholder:"TYPE" help:"Link-layer type: checked, then ignored with a warning when the file says otherwise (tcpdump -r ignores -y too)."`
-	FilterFile    string   `short:"F" name:"filter-file" placeholder:"FILE" help:"Read the filter expression from FILE ('#' starts a comment); expression arguments are then ignored, as tcpdump does, with a warning."`
-	User          string   `short:"Z" name:"relinquish-privileges" placeholder:"USER" help:"When run as root, switch to USER once the input and output files are open (tcpdump -Z)."`
-	Batch         int      `name:"batch" default:"128" help:"Packets per batch handed to the filter, analyzers and sinks (1 to 4096)."`
-	Interpreter   bool     `name:"vm" help:"Run the filter in the reference interpreter instead of the JIT."`
-	Expr          []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
+	File     string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
+	Snaplen  uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
+	LinkType string   `short:"y" name:"linktype" placeholder:"TYPE" help:"Link-layer type: checked, then ignored with a warning when the file says otherwise (tcpdump -r ignores -y too)."`
+	Batch    int      `name:"batch" default:"128" help:"Packets per batch handed to the filter, analyzers and sinks (1 to 4096)."`
+	Expr     []string `arg:"" optional:"" name:"expression" help:"Filter expression (pcap syntax, as tcpdump takes it). Flags may come before or after it; after --, everything is expression."`
 }
-
-// analyzerHook is where the Wasm analyzers plug into `wring read` (and
-// `wring capture`): given the analyzer flags, it returns the handlers to run
-// after the filter, in order, and a function to call once the packets are
-// done (to print the analyzers' counters and release them). Cancelling ctx
-// (a signal) stops the loading and, later, the guests. It is nil until
-// the analyzer flags install it; nil means no analyzers.
-var analyzerHook func(ctx context.Context, f *analyzerFlags, s *streams, stop func()) (handlers []capture.Handler, done func() error, err error)
 
 // Run reads, filters, analyzes and writes the packets, then prints the
 // summary.
@@ -85,7 +65,7 @@ func (c *readCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	handlers, done, err := c.analyzers(ctx, s, cancel)
+	handlers, done, err := c.analyzerFlags.handlers(ctx, s, cancel)
 	if err != nil {
 		closeErr := out.Close()
 		if interrupted(ctx, s.Err, "loading analyzers") {
@@ -306,16 +286,6 @@ func (c *readCmd) sink(s *streams, r *pcapfile.Reader, stop func()) (*outputSink
 	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
 		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap,
 		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
-}
-
-// analyzers asks the hook for the analyzer handlers; ctx stops their
-// loading and, later, their guest code, and a failed write of events calls
-// stop.
-func (c *readCmd) analyzers(ctx context.Context, s *streams, stop func()) ([]capture.Handler, func() error, error) {
-	if analyzerHook == nil {
-		return nil, nil, nil
-	}
-	return analyzerHook(ctx, &c.analyzerFlags, s, stop)
 }
 
 // printSummary prints tcpdump's closing lines and wring's counters.
