@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -126,7 +127,12 @@ func (e *env) runWith(ctx context.Context, args []string, limit time.Duration, d
 	}
 	out := filepath.Join(tmp, "out.pcap")
 	events := filepath.Join(tmp, "events.json")
-	full := append([]string{"read", "-r", e.capture, "-w", out, "--events", events}, args...)
+	full := []string{"read", "-r", e.capture, "-w", out}
+	if slices.Contains(args, "--analyzer") {
+		// --events without an analyzer is a usage error.
+		full = append(full, "--events", events)
+	}
+	full = append(full, args...)
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	// Peak RSS through GNU time's wait4: a child of this (large) test

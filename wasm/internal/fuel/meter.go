@@ -33,7 +33,8 @@ const (
 	editSync                      // write the local to the global
 	editReload                    // read the global into the local
 	editBulk                      // charge a bulk operation its length, shifted right by cost
-	editGrow                      // clamp the delta of table.grow (table cost) to fail past the cap
+	editGrow                      // clamp the delta of table.grow (table cost) to fail past the cap, and charge the table's new size
+	editMemGrow                   // charge memory.grow (memory cost) the memory it may copy
 )
 
 // Bulk operations pay one unit per this many bytes (memory.fill, memory.copy,
@@ -43,6 +44,13 @@ const (
 	bulkMemoryShift = 4 // 16 bytes
 	bulkTableShift  = 1 // 2 elements
 )
+
+// memoryGrowShift turns the pages of a memory into the fuel memory.grow pays
+// before it runs, as a left shift: the grow may copy the whole memory (a
+// 64 KiB page is charged like a bulk operation over as many bytes), so a
+// program growing in large steps pays little and one growing a page at a
+// time pays the square of its final size.
+const memoryGrowShift = 16 - bulkMemoryShift
 
 // tableCap is what the rewrite of table.grow needs: how many tables the
 // module has, and how large each may grow.
@@ -120,7 +128,7 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt option
 		for _, e := range s.edits {
 			fnOut = append(fnOut, fn[prev:e.at]...)
 			prev = e.at
-			if opt.noCharge && (e.kind == editEntry || e.kind == editCharge || e.kind == editEntryLoad || e.kind == editBulk) {
+			if opt.noCharge && (e.kind == editEntry || e.kind == editCharge || e.kind == editEntryLoad || e.kind == editBulk || e.kind == editMemGrow) {
 				continue
 			}
 			switch e.kind {
@@ -177,6 +185,11 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt option
 				fnOut = appendBulkCharge(fnOut, e.cost, local, scratch, global)
 			case editGrow:
 				fnOut = appendGrowClamp(fnOut, uint32(e.cost), tc.each, scratch)
+				if !opt.noCharge {
+					fnOut = appendGrowCharge(fnOut, uint32(e.cost), local, scratch, global)
+				}
+			case editMemGrow:
+				fnOut = appendMemGrowCharge(fnOut, uint32(e.cost), local, global)
 			}
 		}
 		fnOut = append(fnOut, fn[prev:]...)
@@ -221,6 +234,10 @@ const (
 	opI64GtU   = 0x56
 	opI64Add   = 0x7c
 	opI64ShrU  = 0x88
+	opI64Shl   = 0x86
+	opI32Ne    = 0x47
+	opMemSize  = 0x3f
+	opMemGrow  = 0x40
 	opMisc     = 0xfc
 
 	opI64ExtendI32U = 0xad
@@ -322,6 +339,58 @@ func appendGrowClamp(b []byte, table uint32, each uint64, scratch uint32) []byte
 	return append(b, opI64GtU, opSelect)
 }
 
+// appendGrowCharge follows appendGrowClamp: it charges the fuel local f, with
+// the clamped delta d on top of the stack (left in place), the table's size
+// after the grow, table.size t + d, shifted right by bulkTableShift (wazero
+// appends to the table, which may copy it), or nothing when d is -1 (the
+// grow fails and changes nothing), and traps like appendCharge when f goes
+// negative:
+//
+//	local.tee s; local.get f
+//	table.size t; i64.extend_i32_u; local.get s; i64.extend_i32_u; i64.add
+//	i64.const 0; local.get s; i32.const -1; i32.ne; select
+//	i64.const shift; i64.shr_u; i64.sub; local.tee f; i64.const 0; i64.lt_s
+//	if; local.get f; global.set g; unreachable; end
+func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
+	b = appendLocal(b, opLocalTee, scratch)
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, opMisc, miscTableSize)
+	b = appendU32(b, table)
+	b = append(b, opI64ExtendI32U)
+	b = appendLocal(b, opLocalGet, scratch)
+	b = append(b, opI64ExtendI32U, opI64Add, opI64Const, 0)
+	b = appendLocal(b, opLocalGet, scratch)
+	b = append(b, opI32Const, 0x7f, opI32Ne, opSelect, opI64Const)
+	b = appendS64(b, bulkTableShift)
+	b = append(b, opI64ShrU, opI64Sub)
+	b = appendLocal(b, opLocalTee, local)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	b = appendGlobalOp(b, opGlobalSet, global)
+	return append(b, opUnreachable, opEnd)
+}
+
+// appendMemGrowCharge charges the fuel local f, before memory.grow of memory
+// m, the memory's current size in pages shifted left by memoryGrowShift, and
+// traps like appendCharge when f goes negative; the delta on the stack is
+// left alone:
+//
+//	local.get f; memory.size m; i64.extend_i32_u; i64.const shift; i64.shl
+//	i64.sub; local.tee f; i64.const 0; i64.lt_s
+//	if; local.get f; global.set g; unreachable; end
+func appendMemGrowCharge(b []byte, mem, local, global uint32) []byte {
+	b = appendLocal(b, opLocalGet, local)
+	b = appendU32(append(b, opMemSize), mem)
+	b = append(b, opI64ExtendI32U, opI64Const)
+	b = appendS64(b, memoryGrowShift)
+	b = append(b, opI64Shl, opI64Sub)
+	b = appendLocal(b, opLocalTee, local)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	b = appendGlobalOp(b, opGlobalSet, global)
+	return append(b, opUnreachable, opEnd)
+}
+
 // scanner decodes one function body and plans its edits.
 type scanner struct {
 	edits       []edit
@@ -411,6 +480,9 @@ func (s *scanner) scan(fn []byte) error {
 			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
 		case opReturn:
 			s.edits = append(s.edits, edit{at: start, kind: editSync})
+		case opMemGrow:
+			lr := reader{b: fn, pos: start + 1}
+			s.edits = append(s.edits, edit{at: start, kind: editMemGrow, cost: int64(lr.u32())})
 		case opMisc:
 			lr := reader{b: fn, pos: start + 1}
 			switch sub := lr.u32(); sub {

@@ -438,7 +438,7 @@ func (c *checker) body() error {
 			return err
 		}
 		switch op {
-		case opBlock, opLoop, opIf, opElse, opBrIf, opBrTable, opMisc:
+		case opBlock, opLoop, opIf, opElse, opBrIf, opBrTable, opMisc, opMemoryGrow:
 			if op == opMisc {
 				sub := reader{b: r.b, pos: start + 1, end: r.pos}
 				if !splitsBlock(sub.u32()) {

@@ -12,6 +12,10 @@ const (
 	opMisc     = 0xfc
 	opBrTable  = 0x0e
 	blockEmpty = 0x40
+
+	// opMemoryGrow starts a basic block once rewritten: the fuel rewrite
+	// charges it in an if.
+	opMemoryGrow = 0x40
 )
 
 // instr decodes one instruction and skips its immediates, counting a

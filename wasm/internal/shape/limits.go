@@ -39,9 +39,9 @@ type Limits struct {
 	BrTableTargets    uint64 // labels of one br_table, the default included
 	// BlocksPerFunction bounds the instructions of one function that start
 	// or split a basic block in wazero's compiler (block, loop, if, else,
-	// br_if, br_table, and the bulk memory and table operations, which it
-	// compiles to loops): its compile time grows faster than linearly
-	// with their number.
+	// br_if, br_table, the bulk memory and table operations, which it
+	// compiles to loops, and memory.grow, whose fuel charge is an if):
+	// its compile time grows faster than linearly with their number.
 	BlocksPerFunction uint64
 	Blocks            uint64 // the same instructions in all functions together
 	FunctionBodyBytes uint64 // bytes of one function body, local declarations included
