@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -26,4 +27,16 @@ func wringCommand(t *testing.T) (argv, env []string) {
 		t.Fatal(err)
 	}
 	return []string{exe}, []string{asWring + "=1"}
+}
+
+// errorLines returns stderr's lines that are wring's messages, leaving out
+// the summary's per-queue and per-analyzer lines.
+func errorLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "wring: ") && !strings.HasPrefix(l, "wring: queue ") {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -37,18 +39,6 @@ func bigCapture(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// errorLines returns stderr's lines that are wring's messages, leaving out
-// the summary's per-queue and per-analyzer lines.
-func errorLines(stderr string) []string {
-	var out []string
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "wring: ") && !strings.HasPrefix(l, "wring: queue ") {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // TestOutputIntoClosedPipe: with -w /dev/stdout (or --events /dev/stdout)
