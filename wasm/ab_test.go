@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/analyzers/bundled"
+	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/trafficgen"
 
