@@ -1,0 +1,409 @@
+package main
+
+// Stats counts what the tracker saw and everything it could not use.
+type Stats struct {
+	Initials           uint64 // client Initial packets decrypted
+	ServerInitials     uint64 // server Initial packets (not decrypted: they hold no ClientHello)
+	Undecryptable      uint64 // Initial packets whose tag did not match the derived keys
+	Hellos             uint64 // ClientHellos reported
+	RepeatedHellos     uint64 // ClientHellos sent again after a Retry, not reported twice
+	Retries            uint64 // Retry packets
+	VersionNegotiation uint64 // Version Negotiation packets
+	OtherVersions      uint64 // long header packets of other versions (not decoded)
+	Truncated          uint64 // Initial packets the capture cut
+	Malformed          uint64 // long header packets or frames that do not parse
+	HelloTooLarge      uint64 // streams given up: the ClientHello is larger than maxHello
+	TooManyGaps        uint64 // streams given up: more than maxSpans disjoint ranges
+	NotClientHello     uint64 // streams given up: the stream starts with another message
+	Evicted            uint64 // incomplete streams dropped to make room for a new connection
+}
+
+// Report is one ClientHello found, with the connection it came on.
+type Report struct {
+	Version uint32
+	DCID    cid
+	SCID    cid
+	Packets uint16 // Initial packets that carried its CRYPTO frames
+	Hello   hello
+}
+
+// maxReports bounds the ClientHellos reported per datagram (coalesced
+// packets of different connections).
+const maxReports = 4
+
+// Tracker decrypts the client Initial packets of UDP datagrams and
+// reassembles their ClientHellos. Its memory is fixed when it is made.
+type Tracker struct {
+	Stats   Stats
+	conns   [maxConns]conn
+	clock   uint64
+	kdf     *kdf
+	scratch keys
+	plain   [maxDatagram]byte
+	aad     [64 + maxCID*2]byte
+	reports [maxReports]Report
+}
+
+// maxDatagram is the largest datagram decoded; a larger one is counted as
+// truncated.
+const maxDatagram = 2048
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker {
+	t := &Tracker{kdf: newKDF()}
+	return t
+}
+
+// varint reads a QUIC variable-length integer (RFC 9000 §16).
+func varint(b []byte) (v uint64, n int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	n = 1 << (b[0] >> 6)
+	if len(b) < n {
+		return 0, 0
+	}
+	v = uint64(b[0] & 0x3f)
+	for _, c := range b[1:n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, n
+}
+
+// Datagram reads one UDP payload; flow identifies its 5-tuple in either
+// direction and cut says the capture holds less of it than was sent. It
+// returns the ClientHellos completed by this datagram, valid until the
+// next call.
+func (t *Tracker) Datagram(flow uint32, d []byte, cut bool) []Report {
+	nrep := 0
+	for len(d) > 0 {
+		if d[0]&0x80 == 0 {
+			break // a short header packet: the rest of the datagram is 1-RTT
+		}
+		if len(d) < 7 {
+			t.Stats.Malformed++
+			break
+		}
+		v := be32(d[1:])
+		switch {
+		case v == 0:
+			t.Stats.VersionNegotiation++
+			return t.reports[:nrep]
+		case v != version1 && v != version2:
+			t.Stats.OtherVersions++
+			return t.reports[:nrep]
+		}
+		if d[0]&0x40 == 0 { // the fixed bit
+			t.Stats.Malformed++
+			break
+		}
+		typ := d[0] >> 4 & 3
+		if v == version2 {
+			typ = (typ + 3) & 3 // v2 numbers the types Retry, Initial, 0-RTT, Handshake
+		}
+		off := 5
+		dcid, n := cidAt(d, off)
+		if n < 0 {
+			t.Stats.Malformed++
+			break
+		}
+		off += n
+		scid, n := cidAt(d, off)
+		if n < 0 {
+			t.Stats.Malformed++
+			break
+		}
+		off += n
+		if typ == 3 { // Retry: no length, ends the datagram
+			t.Stats.Retries++
+			break
+		}
+		if typ == 0 { // Initial: a token
+			tl, n := varint(d[off:])
+			if n == 0 || tl > uint64(len(d)-off-n) {
+				t.countCut(cut)
+				break
+			}
+			off += n + int(tl)
+		}
+		length, n := varint(d[off:])
+		if n == 0 {
+			t.countCut(cut)
+			break
+		}
+		off += n
+		if length > uint64(len(d)-off) {
+			t.countCut(cut)
+			break
+		}
+		end := off + int(length)
+		if typ == 0 && nrep < maxReports {
+			if r := t.initial(flow, v, d[:end], off, dcid, scid); r != nil {
+				t.reports[nrep] = *r
+				nrep++
+			}
+		}
+		d = d[end:]
+	}
+	return t.reports[:nrep]
+}
+
+func (t *Tracker) countCut(cut bool) {
+	if cut {
+		t.Stats.Truncated++
+	} else {
+		t.Stats.Malformed++
+	}
+}
+
+// cidAt reads a connection id with its length byte at d[off]; n is the
+// bytes used, -1 when it does not fit or is longer than maxCID.
+func cidAt(d []byte, off int) ([]byte, int) {
+	if off >= len(d) {
+		return nil, -1
+	}
+	l := int(d[off])
+	if l > maxCID || off+1+l > len(d) {
+		return nil, -1
+	}
+	return d[off+1 : off+1+l], 1 + l
+}
+
+// lookup finds the connection a client Initial sent to dcid belongs to,
+// and whether dcid is instead a client's own id (a server's Initial).
+func (t *Tracker) lookup(v uint32, dcid []byte) (c *conn, fromServer bool) {
+	for i := range t.conns {
+		x := &t.conns[i]
+		if !x.used || x.version != v {
+			continue
+		}
+		if x.dcid.is(dcid) || (x.server.n > 0 && x.server.is(dcid)) {
+			return x, false
+		}
+		if x.scid.n > 0 && x.scid.is(dcid) {
+			fromServer = true
+			c = x
+		}
+	}
+	return c, fromServer
+}
+
+// slot returns the connection to reuse for a new one: a free one, else
+// the least recently used, whose incomplete stream is counted as evicted.
+func (t *Tracker) slot() *conn {
+	var old *conn
+	for i := range t.conns {
+		x := &t.conns[i]
+		if !x.used {
+			return x
+		}
+		if old == nil || x.stamp < old.stamp {
+			old = x
+		}
+	}
+	if old.state == collecting && old.nspans > 0 {
+		t.Stats.Evicted++
+	}
+	return old
+}
+
+// initial handles one Initial packet p, its packet number at pnOff.
+func (t *Tracker) initial(flow, v uint32, p []byte, pnOff int, dcid, scid []byte) *Report {
+	c, fromServer := t.lookup(v, dcid)
+	if fromServer {
+		t.Stats.ServerInitials++
+		if c.server.n == 0 {
+			c.server.set(scid)
+		}
+		return nil
+	}
+	if pnOff+4+16 > len(p) {
+		t.Stats.Malformed++ // too short to hold a header protection sample
+		return nil
+	}
+	if len(p) > maxDatagram {
+		t.Stats.Truncated++
+		return nil
+	}
+	ks := &t.scratch
+	largest := int64(-1)
+	if c != nil {
+		ks, largest = &c.keys, c.largest
+	} else {
+		t.kdf.derive(ks, v, dcid)
+	}
+	var mask [16]byte
+	ks.hp.encrypt(mask[:], p[pnOff+4:pnOff+20])
+	first := p[0] ^ mask[0]&0x0f
+	pnLen := int(first&3) + 1
+	if pnOff+pnLen > len(t.aad) {
+		t.Stats.Malformed++
+		return nil
+	}
+	aad := t.aad[:pnOff+pnLen]
+	copy(aad, p[:pnOff+pnLen])
+	aad[0] = first
+	var trunc uint64
+	for i := range pnLen {
+		aad[pnOff+i] ^= mask[1+i]
+		trunc = trunc<<8 | uint64(aad[pnOff+i])
+	}
+	pn := decodePN(largest, trunc, pnLen*8)
+	nonce := ks.iv
+	for i := range 8 {
+		nonce[11-i] ^= byte(pn >> (8 * i))
+	}
+	sealed := p[pnOff+pnLen:]
+	if len(sealed) < tagSize || !ks.aead.open(t.plain[:], &nonce, aad, sealed) {
+		t.Stats.Undecryptable++
+		return nil
+	}
+	plain := t.plain[:len(sealed)-tagSize]
+	t.Stats.Initials++
+	if c == nil {
+		c = t.slot()
+		*c = conn{used: true, version: v, flow: flow, largest: -1, keys: *ks}
+		c.dcid.set(dcid)
+		c.scid.set(scid)
+	}
+	t.clock++
+	c.stamp = t.clock
+	c.largest = max(c.largest, int64(pn))
+	return t.frames(c, plain)
+}
+
+// decodePN expands a truncated packet number of bits bits next to the
+// largest one decrypted so far (RFC 9000 §17.1, Appendix A.3).
+func decodePN(largest int64, trunc uint64, bits int) uint64 {
+	expected := uint64(largest + 1)
+	win := uint64(1) << bits
+	hwin, mask := win/2, win-1
+	cand := expected&^mask | trunc
+	switch {
+	case cand+hwin <= expected && cand < 1<<62-win:
+		return cand + win
+	case cand > expected+hwin && cand >= win:
+		return cand - win
+	}
+	return cand
+}
+
+// frames reads the frames of a decrypted Initial packet (RFC 9000 §12.4:
+// PADDING, PING, ACK, CRYPTO and CONNECTION_CLOSE may appear in one) and
+// returns a report when a CRYPTO frame completes the ClientHello.
+func (t *Tracker) frames(c *conn, p []byte) *Report {
+	carried, done := false, false
+	for len(p) > 0 {
+		typ, n := varint(p)
+		if n == 0 {
+			t.Stats.Malformed++
+			break
+		}
+		p = p[n:]
+		ok := true
+		switch typ {
+		case 0x00: // PADDING, usually a long run
+			for len(p) > 0 && p[0] == 0 {
+				p = p[1:]
+			}
+		case 0x01: // PING
+		case 0x02, 0x03: // ACK
+			p, ok = skipACK(p, typ == 0x03)
+		case 0x06: // CRYPTO
+			off, n1 := varint(p)
+			l, n2 := varint(p[min(n1, len(p)):])
+			if n1 == 0 || n2 == 0 || l > uint64(len(p)-n1-n2) {
+				ok = false
+				break
+			}
+			data := p[n1+n2 : n1+n2+int(l)]
+			p = p[n1+n2+int(l):]
+			carried = true
+			if c.add(off, data, &t.Stats) {
+				done = true
+			}
+		case 0x1c: // CONNECTION_CLOSE
+			var rl uint64
+			p, ok = skipVarints(p, 2) // error code, frame type
+			if ok {
+				var n int
+				rl, n = varint(p)
+				ok = n > 0 && rl <= uint64(len(p)-n)
+				if ok {
+					p = p[n+int(rl):]
+				}
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			t.Stats.Malformed++
+			break
+		}
+	}
+	if carried {
+		c.packets++
+	}
+	if !done {
+		return nil
+	}
+	return t.complete(c)
+}
+
+// skipVarints skips n variable-length integers.
+func skipVarints(p []byte, n int) ([]byte, bool) {
+	for range n {
+		_, k := varint(p)
+		if k == 0 {
+			return p, false
+		}
+		p = p[k:]
+	}
+	return p, true
+}
+
+// skipACK skips an ACK frame's fields after its type (RFC 9000 §19.3).
+func skipACK(p []byte, ecn bool) ([]byte, bool) {
+	p, ok := skipVarints(p, 2) // largest acknowledged, delay
+	if !ok {
+		return p, false
+	}
+	ranges, k := varint(p)
+	if k == 0 {
+		return p, false
+	}
+	p = p[k:]
+	if p, ok = skipVarints(p, 1); !ok { // first range
+		return p, false
+	}
+	// Each range is at least two bytes, so the loop ends with the data.
+	for i := uint64(0); i < ranges; i++ {
+		if p, ok = skipVarints(p, 2); !ok {
+			return p, false
+		}
+	}
+	if ecn {
+		return skipVarints(p, 3)
+	}
+	return p, true
+}
+
+// complete parses the connection's finished ClientHello and returns its
+// report, or nil when the same client already had one reported: after a
+// Retry a client sends its ClientHello again, to a new connection id but
+// from the same source id and address.
+func (t *Tracker) complete(c *conn) *Report {
+	c.state = reported
+	for i := range t.conns {
+		x := &t.conns[i]
+		if x != c && x.used && x.state == reported && x.flow == c.flow && x.version == c.version && x.scid == c.scid {
+			t.Stats.RepeatedHellos++
+			return nil
+		}
+	}
+	t.Stats.Hellos++
+	r := &t.reports[maxReports-1] // scratch; Datagram copies it into place
+	*r = Report{Version: c.version, DCID: c.dcid, SCID: c.scid, Packets: c.packets}
+	parseHello(c.hello(), &r.Hello)
+	return r
+}
