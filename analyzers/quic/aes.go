@@ -69,41 +69,22 @@ func (c *aes128) setKey(key []byte) {
 	for i := range 4 {
 		c.rk[i] = be32(key[4*i:])
 	}
+	expandKey(&c.rk)
+}
+
+// expandKey fills the round keys after the first four words.
+//
+//go:noinline
+func expandKey(rk *[44]uint32) {
 	rcon := uint32(1)
 	for i := 4; i < 44; i++ {
-		t := c.rk[i-1]
+		t := rk[i-1]
 		if i%4 == 0 {
 			t = subWord(t<<8|t>>24) ^ rcon<<24
 			rcon = uint32(xtime(byte(rcon)))
 		}
-		c.rk[i] = c.rk[i-4] ^ t
+		rk[i] = rk[i-4] ^ t
 	}
-}
-
-// encrypt encrypts the 16-byte block src into dst (they may overlap).
-func (c *aes128) encrypt(dst, src []byte) {
-	_, _ = dst[15], src[15]
-	rk := &c.rk
-	s0 := be32(src[0:]) ^ rk[0]
-	s1 := be32(src[4:]) ^ rk[1]
-	s2 := be32(src[8:]) ^ rk[2]
-	s3 := be32(src[12:]) ^ rk[3]
-	for r := 1; r < 10; r++ {
-		k := rk[4*r : 4*r+4 : 4*r+4]
-		t0 := te0[s0>>24] ^ te1[s1>>16&0xff] ^ te2[s2>>8&0xff] ^ te3[s3&0xff] ^ k[0]
-		t1 := te0[s1>>24] ^ te1[s2>>16&0xff] ^ te2[s3>>8&0xff] ^ te3[s0&0xff] ^ k[1]
-		t2 := te0[s2>>24] ^ te1[s3>>16&0xff] ^ te2[s0>>8&0xff] ^ te3[s1&0xff] ^ k[2]
-		t3 := te0[s3>>24] ^ te1[s0>>16&0xff] ^ te2[s1>>8&0xff] ^ te3[s2&0xff] ^ k[3]
-		s0, s1, s2, s3 = t0, t1, t2, t3
-	}
-	// The last round has no MixColumns.
-	last := func(a, b, c, d uint32) uint32 {
-		return uint32(sbox[a>>24])<<24 | uint32(sbox[b>>16&0xff])<<16 | uint32(sbox[c>>8&0xff])<<8 | uint32(sbox[d&0xff])
-	}
-	put32(dst[0:], last(s0, s1, s2, s3)^rk[40])
-	put32(dst[4:], last(s1, s2, s3, s0)^rk[41])
-	put32(dst[8:], last(s2, s3, s0, s1)^rk[42])
-	put32(dst[12:], last(s3, s0, s1, s2)^rk[43])
 }
 
 func be32(b []byte) uint32 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	stdsha256 "crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
 	"testing"
@@ -144,6 +145,35 @@ func TestInitialKeys(t *testing.T) {
 		ks.hp.encrypt(got[:], make([]byte, 16))
 		if want != got {
 			t.Fatalf("dcid %x: hp key differs from crypto/hkdf's", d)
+		}
+	}
+}
+
+// TestSHA256AgainstStdlib compares the hash with crypto/sha256 on every
+// length up to 300 bytes, written in one part and in several.
+func TestSHA256AgainstStdlib(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var s sha256
+	var got [32]byte
+	for n := 0; n <= 300; n++ {
+		msg := make([]byte, n)
+		fill(rng, msg)
+		want := stdsha256.Sum256(msg)
+		s.reset()
+		s.write(msg)
+		s.sum(&got)
+		if got != want {
+			t.Fatalf("length %d: %x, crypto/sha256 %x", n, got, want)
+		}
+		s.reset()
+		for p := msg; len(p) > 0; {
+			k := min(len(p), 1+rng.IntN(70))
+			s.write(p[:k])
+			p = p[k:]
+		}
+		s.sum(&got)
+		if got != want {
+			t.Fatalf("length %d in parts: %x, crypto/sha256 %x", n, got, want)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package main
 
+import "math/bits"
+
 // AES-128-GCM decryption (NIST SP 800-38D) with a 12-byte nonce and a
 // 16-byte tag, as QUIC packet protection uses it. GHASH multiplies by the
 // hash key with a 16-entry table of its 4-bit multiples.
@@ -46,60 +48,45 @@ func (g *gcm) setKey(key []byte) {
 	g.block.setKey(key)
 	var zero, h [16]byte
 	g.block.encrypt(h[:], zero[:])
-	p := elem{be64(h[:8]), be64(h[8:])}
-	var pow [4]elem // H·x^k
-	for k := range pow {
-		pow[k] = p
-		p = p.mulX()
-	}
-	for n := range g.tab {
-		var e elem
-		for k := range 4 {
-			if n&(8>>k) != 0 {
-				e.hi ^= pow[k].hi
-				e.lo ^= pow[k].lo
-			}
-		}
-		g.tab[n] = e
+	fillTable(&g.tab, elem{be64(h[:8]), be64(h[8:])})
+}
+
+// fillTable fills tab with the 4-bit multiples of p.
+//
+//go:noinline
+func fillTable(tab *[16]elem, p elem) {
+	// Entry n is entry n without its lowest set bit, plus that bit's
+	// power: bit 3 is p·x^0, bit 0 is p·x^3.
+	pow := [4]elem{p, p.mulX(), p.mulX().mulX(), p.mulX().mulX().mulX()}
+	tab[0] = elem{}
+	for n := 1; n < 16; n++ {
+		low := n & -n // 1, 2, 4 or 8
+		k := 3 - bits.TrailingZeros(uint(low))
+		e := tab[n&^low]
+		tab[n] = elem{e.hi ^ pow[k].hi, e.lo ^ pow[k].lo}
 	}
 }
 
-// mulH returns y·H.
+// mulH returns y·H. (Loops in the hot path live in small functions: in
+// a Go-compiled Wasm guest every loop iteration is charged fuel for its
+// whole function.)
 func (g *gcm) mulH(y elem) elem {
-	var z elem
-	step := func(n uint64) {
-		z = elem{z.hi>>4 ^ red4[z.lo&15], z.lo>>4 | z.hi<<60}
-		t := &g.tab[n]
-		z.hi ^= t.hi
-		z.lo ^= t.lo
-	}
-	for i := 0; i < 8; i++ { // bytes 15..8, in lo
-		b := y.lo >> (8 * i)
-		step(b & 15)
-		step(b >> 4 & 15)
-	}
-	for i := 0; i < 8; i++ { // bytes 7..0, in hi
-		b := y.hi >> (8 * i)
-		step(b & 15)
-		step(b >> 4 & 15)
-	}
-	return z
+	z := g.mul8(elem{}, y.lo) // bytes 15..8
+	return g.mul8(z, y.hi)    // bytes 7..0
 }
 
 // ghash absorbs b, zero-padded to whole blocks, into y.
+//
+//go:noinline
 func (g *gcm) ghash(y elem, b []byte) elem {
 	for len(b) >= 16 {
-		y.hi ^= be64(b[:8])
-		y.lo ^= be64(b[8:16])
-		y = g.mulH(y)
+		y = g.mulH(elem{y.hi ^ be64(b[:8]), y.lo ^ be64(b[8:16])})
 		b = b[16:]
 	}
 	if len(b) > 0 {
 		var last [16]byte
 		copy(last[:], b)
-		y.hi ^= be64(last[:8])
-		y.lo ^= be64(last[8:])
-		y = g.mulH(y)
+		y = g.mulH(elem{y.hi ^ be64(last[:8]), y.lo ^ be64(last[8:])})
 	}
 	return y
 }
@@ -133,14 +120,33 @@ func (g *gcm) open(dst []byte, nonce *[12]byte, aad, sealed []byte) bool {
 	if diff != 0 {
 		return false
 	}
-	dst = dst[:len(ct)]
-	for i, n := 0, uint32(2); i < len(ct); i, n = i+16, n+1 {
+	g.ctr(dst[:len(ct)], ct, &ctr)
+	return true
+}
+
+// ctr XORs src with the key stream from counter block 2 on into dst.
+//
+//go:noinline
+func (g *gcm) ctr(dst, src []byte, ctr *[16]byte) {
+	var ks [16]byte
+	n := uint32(2)
+	for len(src) >= 16 {
 		put32(ctr[12:], n)
 		g.block.encrypt(ks[:], ctr[:])
-		end := min(i+16, len(ct))
-		for j := i; j < end; j++ {
-			dst[j] = ct[j] ^ ks[j-i]
-		}
+		put64(dst[:8], be64(src[:8])^be64(ks[:8]))
+		put64(dst[8:16], be64(src[8:16])^be64(ks[8:]))
+		dst, src, n = dst[16:], src[16:], n+1
 	}
-	return true
+	if len(src) > 0 {
+		put32(ctr[12:], n)
+		g.block.encrypt(ks[:], ctr[:])
+		xorBytes(dst, src, ks[:])
+	}
+}
+
+//go:noinline
+func xorBytes(dst, a, b []byte) {
+	for i := range a {
+		dst[i] = a[i] ^ b[i]
+	}
 }

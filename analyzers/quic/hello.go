@@ -20,6 +20,7 @@ type reader struct {
 	bad bool
 }
 
+//go:noinline
 func (r *reader) bytes(n int) []byte {
 	if n < 0 || n > len(r.b) {
 		r.bad = true
@@ -31,6 +32,7 @@ func (r *reader) bytes(n int) []byte {
 	return v
 }
 
+//go:noinline
 func (r *reader) u8() int {
 	b := r.bytes(1)
 	if b == nil {
@@ -39,6 +41,7 @@ func (r *reader) u8() int {
 	return int(b[0])
 }
 
+//go:noinline
 func (r *reader) u16() int {
 	b := r.bytes(2)
 	if b == nil {
@@ -48,6 +51,8 @@ func (r *reader) u16() int {
 }
 
 // vec reads a vector with a length prefix of 1 or 2 bytes.
+//
+//go:noinline
 func (r *reader) vec(prefix int) []byte {
 	n := r.u8()
 	if prefix == 2 {

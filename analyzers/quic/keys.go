@@ -1,10 +1,5 @@
 package main
 
-import (
-	"crypto/sha256"
-	"hash"
-)
-
 // QUIC versions whose Initial packets the analyzer decrypts.
 const (
 	version1 = 0x00000001 // RFC 9000
@@ -28,34 +23,30 @@ type keys struct {
 // kdf holds the scratch space of key derivation: HMAC-SHA256 over a
 // reused hash, so deriving keys allocates nothing.
 type kdf struct {
-	h   hash.Hash
+	h   sha256
 	buf [64 + 64]byte
 	sum [32]byte
 }
 
-func newKDF() *kdf { return &kdf{h: sha256.New()} }
+func newKDF() *kdf { return &kdf{} }
 
 // hmac computes HMAC-SHA256(key, msg) into k.sum; key is at most 64 bytes.
 func (k *kdf) hmac(key []byte, msg ...[]byte) {
 	pad := k.buf[:64]
 	clear(pad)
 	copy(pad, key)
-	for i := range pad {
-		pad[i] ^= 0x36
-	}
-	k.h.Reset()
-	k.h.Write(pad)
+	xorByte(pad, 0x36)
+	k.h.reset()
+	k.h.write(pad)
 	for _, m := range msg {
-		k.h.Write(m)
+		k.h.write(m)
 	}
-	inner := k.h.Sum(k.sum[:0])
-	for i := range pad {
-		pad[i] ^= 0x36 ^ 0x5c
-	}
-	k.h.Reset()
-	k.h.Write(pad)
-	k.h.Write(inner)
-	k.h.Sum(k.sum[:0])
+	k.h.sum(&k.sum)
+	xorByte(pad, 0x36^0x5c)
+	k.h.reset()
+	k.h.write(pad)
+	k.h.write(k.sum[:])
+	k.h.sum(&k.sum)
 }
 
 // expandLabel is HKDF-Expand-Label(secret, label, "", n) of TLS 1.3
@@ -89,4 +80,15 @@ func (k *kdf) derive(ks *keys, v uint32, dcid []byte) {
 	k.expandLabel(hp[:], client[:], lhp)
 	ks.aead.setKey(key[:])
 	ks.hp.setKey(hp[:])
+}
+
+// xorByte XORs every byte of b with v. (Hot loops live in small functions
+// of their own: in a Go-compiled Wasm guest every jump, a loop's included,
+// is charged fuel for the whole function it is in.)
+//
+//go:noinline
+func xorByte(b []byte, v byte) {
+	for i := range b {
+		b[i] ^= v
+	}
 }

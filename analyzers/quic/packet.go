@@ -16,6 +16,7 @@ type Stats struct {
 	TooManyGaps        uint64 // streams given up: more than maxSpans disjoint ranges
 	NotClientHello     uint64 // streams given up: the stream starts with another message
 	Evicted            uint64 // incomplete streams dropped to make room for a new connection
+	SkippedInitials    uint64 // Initial packets past the maxInitials-th of a datagram, not decoded
 }
 
 // Report is one ClientHello found, with the connection it came on.
@@ -27,21 +28,28 @@ type Report struct {
 	Hello   hello
 }
 
-// maxReports bounds the ClientHellos reported per datagram (coalesced
-// packets of different connections).
-const maxReports = 4
+// maxInitials bounds the Initial packets decoded per datagram (a client
+// coalesces at most one Initial with its other packets; each costs a
+// decryption, and possibly a key derivation), and maxReports the
+// ClientHellos reported per datagram.
+const (
+	maxInitials = 4
+	maxReports  = maxInitials
+)
 
 // Tracker decrypts the client Initial packets of UDP datagrams and
 // reassembles their ClientHellos. Its memory is fixed when it is made.
 type Tracker struct {
-	Stats   Stats
-	conns   [maxConns]conn
-	clock   uint64
-	kdf     *kdf
-	scratch keys
-	plain   [maxDatagram]byte
-	aad     [64 + maxCID*2]byte
-	reports [maxReports]Report
+	Stats Stats
+	conns [maxConns]conn
+	// Hashes of each connection's ids (cidHash; 0 for none).
+	byDCID, byServer, bySCID [maxConns]uint64
+	clock                    uint64
+	kdf                      *kdf
+	scratch                  keys
+	plain                    [maxDatagram]byte
+	aad                      [64 + maxCID*2]byte
+	reports                  [maxReports]Report
 }
 
 // maxDatagram is the largest datagram decoded; a larger one is counted as
@@ -51,23 +59,39 @@ const maxDatagram = 2048
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker {
 	t := &Tracker{kdf: newKDF()}
+	for i := range t.conns {
+		t.conns[i].index = i
+	}
 	return t
 }
 
-// varint reads a QUIC variable-length integer (RFC 9000 §16).
+// varint reads a QUIC variable-length integer (RFC 9000 §16). It has no
+// loop: it is inlined into loops whose every iteration is charged fuel for
+// the whole function in a Go-compiled Wasm guest.
+//
+//go:noinline
 func varint(b []byte) (v uint64, n int) {
 	if len(b) == 0 {
 		return 0, 0
 	}
-	n = 1 << (b[0] >> 6)
-	if len(b) < n {
+	switch b[0] >> 6 {
+	case 0:
+		return uint64(b[0]), 1
+	case 1:
+		if len(b) < 2 {
+			return 0, 0
+		}
+		return uint64(b[0]&0x3f)<<8 | uint64(b[1]), 2
+	case 2:
+		if len(b) < 4 {
+			return 0, 0
+		}
+		return uint64(be32(b) & 0x3fffffff), 4
+	}
+	if len(b) < 8 {
 		return 0, 0
 	}
-	v = uint64(b[0] & 0x3f)
-	for _, c := range b[1:n] {
-		v = v<<8 | uint64(c)
-	}
-	return v, n
+	return be64(b) & 0x3fffffffffffffff, 8
 }
 
 // Datagram reads one UDP payload; flow identifies its 5-tuple in either
@@ -75,7 +99,7 @@ func varint(b []byte) (v uint64, n int) {
 // returns the ClientHellos completed by this datagram, valid until the
 // next call.
 func (t *Tracker) Datagram(flow uint32, d []byte, cut bool) []Report {
-	nrep := 0
+	nrep, initials := 0, 0
 	for len(d) > 0 {
 		if d[0]&0x80 == 0 {
 			break // a short header packet: the rest of the datagram is 1-RTT
@@ -137,7 +161,10 @@ func (t *Tracker) Datagram(flow uint32, d []byte, cut bool) []Report {
 			break
 		}
 		end := off + int(length)
-		if typ == 0 && nrep < maxReports {
+		if typ == 0 && initials == maxInitials {
+			t.Stats.SkippedInitials++
+		} else if typ == 0 && nrep < maxReports {
+			initials++
 			if r := t.initial(flow, v, d[:end], off, dcid, scid); r != nil {
 				t.reports[nrep] = *r
 				nrep++
@@ -158,6 +185,8 @@ func (t *Tracker) countCut(cut bool) {
 
 // cidAt reads a connection id with its length byte at d[off]; n is the
 // bytes used, -1 when it does not fit or is longer than maxCID.
+//
+//go:noinline
 func cidAt(d []byte, off int) ([]byte, int) {
 	if off >= len(d) {
 		return nil, -1
@@ -171,21 +200,50 @@ func cidAt(d []byte, off int) ([]byte, int) {
 
 // lookup finds the connection a client Initial sent to dcid belongs to,
 // and whether dcid is instead a client's own id (a server's Initial).
+// The ids are indexed by hash; a hit is confirmed byte by byte.
 func (t *Tracker) lookup(v uint32, dcid []byte) (c *conn, fromServer bool) {
-	for i := range t.conns {
-		x := &t.conns[i]
-		if !x.used || x.version != v {
-			continue
-		}
-		if x.dcid.is(dcid) || (x.server.n > 0 && x.server.is(dcid)) {
+	h := cidHash(v, dcid)
+	for i := find(&t.byDCID, h, 0); i >= 0; i = find(&t.byDCID, h, i+1) {
+		if x := &t.conns[i]; x.dcid.is(dcid) {
 			return x, false
 		}
-		if x.scid.n > 0 && x.scid.is(dcid) {
-			fromServer = true
-			c = x
+	}
+	for i := find(&t.byServer, h, 0); i >= 0; i = find(&t.byServer, h, i+1) {
+		if x := &t.conns[i]; x.server.is(dcid) {
+			return x, false
 		}
 	}
-	return c, fromServer
+	for i := find(&t.bySCID, h, 0); i >= 0; i = find(&t.bySCID, h, i+1) {
+		if x := &t.conns[i]; x.scid.is(dcid) {
+			return x, true
+		}
+	}
+	return nil, false
+}
+
+// cidHash is FNV-1a over the version and the id, never 0 (0 marks an
+// empty index slot).
+//
+//go:noinline
+func cidHash(v uint32, id []byte) uint64 {
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(v)) * 1099511628211
+	for _, b := range id {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	return h | 1
+}
+
+// find returns the first index from i on whose hash is h, or -1.
+//
+//go:noinline
+func find(tab *[maxConns]uint64, h uint64, i int) int {
+	for ; i < len(tab); i++ {
+		if tab[i] == h {
+			return i
+		}
+	}
+	return -1
 }
 
 // slot returns the connection to reuse for a new one: a free one, else
@@ -210,10 +268,18 @@ func (t *Tracker) slot() *conn {
 // initial handles one Initial packet p, its packet number at pnOff.
 func (t *Tracker) initial(flow, v uint32, p []byte, pnOff int, dcid, scid []byte) *Report {
 	c, fromServer := t.lookup(v, dcid)
+	// A client's first Initial carries a destination id of at least 8
+	// bytes (RFC 9000 §7.2); an unknown shorter one is a server's Initial
+	// to a client's short (often empty) id.
+	if c == nil && len(dcid) < 8 {
+		t.Stats.ServerInitials++
+		return nil
+	}
 	if fromServer {
 		t.Stats.ServerInitials++
-		if c.server.n == 0 {
+		if c.server.n == 0 && len(scid) > 0 {
 			c.server.set(scid)
+			t.byServer[c.index] = cidHash(v, scid)
 		}
 		return nil
 	}
@@ -262,9 +328,19 @@ func (t *Tracker) initial(flow, v uint32, p []byte, pnOff int, dcid, scid []byte
 	t.Stats.Initials++
 	if c == nil {
 		c = t.slot()
-		*c = conn{used: true, version: v, flow: flow, largest: -1, keys: *ks}
+		// Field by field: a composite literal of conn would build its
+		// 16 KiB buffer on the stack first.
+		c.used, c.state, c.version, c.flow, c.largest, c.packets, c.nspans = true, collecting, v, flow, -1, 0, 0
+		c.keys = *ks
+		c.server = cid{}
 		c.dcid.set(dcid)
 		c.scid.set(scid)
+		t.byDCID[c.index] = cidHash(v, dcid)
+		t.byServer[c.index] = 0
+		t.bySCID[c.index] = 0
+		if len(scid) > 0 {
+			t.bySCID[c.index] = cidHash(v, scid)
+		}
 	}
 	t.clock++
 	c.stamp = t.clock
@@ -302,11 +378,8 @@ func (t *Tracker) frames(c *conn, p []byte) *Report {
 		p = p[n:]
 		ok := true
 		switch typ {
-		case 0x00: // PADDING, usually a long run
-			for len(p) > 0 && p[0] == 0 {
-				p = p[1:]
-			}
-		case 0x01: // PING
+		case 0x00, 0x01: // PADDING (usually a long run) and PING
+			p = p[padOrPing(p):]
 		case 0x02, 0x03: // ACK
 			p, ok = skipACK(p, typ == 0x03)
 		case 0x06: // CRYPTO
@@ -351,6 +424,8 @@ func (t *Tracker) frames(c *conn, p []byte) *Report {
 }
 
 // skipVarints skips n variable-length integers.
+//
+//go:noinline
 func skipVarints(p []byte, n int) ([]byte, bool) {
 	for range n {
 		_, k := varint(p)
@@ -376,11 +451,12 @@ func skipACK(p []byte, ecn bool) ([]byte, bool) {
 	if p, ok = skipVarints(p, 1); !ok { // first range
 		return p, false
 	}
-	// Each range is at least two bytes, so the loop ends with the data.
-	for i := uint64(0); i < ranges; i++ {
-		if p, ok = skipVarints(p, 2); !ok {
-			return p, false
-		}
+	// Each range is two varints of at least a byte each.
+	if ranges > uint64(len(p)/2) {
+		return p, false
+	}
+	if p, ok = skipVarints(p, 2*int(ranges)); !ok {
+		return p, false
 	}
 	if ecn {
 		return skipVarints(p, 3)
@@ -406,4 +482,18 @@ func (t *Tracker) complete(c *conn) *Report {
 	*r = Report{Version: c.version, DCID: c.dcid, SCID: c.scid, Packets: c.packets}
 	parseHello(c.hello(), &r.Hello)
 	return r
+}
+
+// padOrPing returns the number of PADDING and PING frames (one byte
+// each) p starts with: a run of them costs one small loop, not a pass of
+// the frame loop per byte.
+//
+//go:noinline
+func padOrPing(p []byte) int {
+	for i, b := range p {
+		if b > 1 {
+			return i
+		}
+	}
+	return len(p)
 }

@@ -28,6 +28,7 @@ type span struct{ start, end int }
 // connection id.
 type conn struct {
 	used    bool
+	index   int // in Tracker.conns
 	state   uint8
 	version uint32
 	flow    uint32
@@ -35,7 +36,7 @@ type conn struct {
 	scid    cid // the client's source id: the server's Initials are sent to it
 	server  cid // the server's source id, once seen: the client's later Initials are sent to it
 	stamp   uint64
-	largest int64 // largest packet number decrypted, -1 before the first
+	largest int64  // largest packet number decrypted, -1 before the first
 	packets uint16 // Initial packets that carried CRYPTO frames
 	keys    keys
 	nspans  int
@@ -97,6 +98,8 @@ func (c *conn) add(off uint64, data []byte, st *Stats) bool {
 
 // merge inserts s into the sorted, disjoint spans, joining those it
 // touches; it reports false when that would need more than maxSpans.
+//
+//go:noinline
 func (c *conn) merge(s span) bool {
 	var out [maxSpans + 1]span
 	n := 0

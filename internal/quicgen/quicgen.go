@@ -25,9 +25,13 @@ const (
 
 // ClientHello returns the ClientHello message (handshake header included)
 // crypto/tls writes at the Initial level as a QUIC client for server name
-// sni ("" for none) offering alpn.
-func ClientHello(sni string, alpn []string) ([]byte, error) {
+// sni ("" for none) offering alpn; small leaves out the post-quantum key
+// share, so the message fits one Initial packet.
+func ClientHello(sni string, alpn []string, small bool) ([]byte, error) {
 	cfg := &tls.Config{ServerName: sni, NextProtos: alpn, MinVersion: tls.VersionTLS13, InsecureSkipVerify: sni == ""}
+	if small {
+		cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+	}
 	q := tls.QUICClient(&tls.QUICConfig{TLSConfig: cfg})
 	q.SetTransportParameters([]byte{0x04, 0x04, 0x80, 0x10, 0x00, 0x00}) // initial_max_data
 	if err := q.Start(context.Background()); err != nil {

@@ -35,8 +35,7 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	type dgram struct {
 		conn   int
-		frames [][2]int // the byte ranges of the hello it carries
-		pkts   int      // Initial packets in it carrying CRYPTO frames
+		frames [][][2]int // per packet, the byte ranges of the hello it carries
 		data   []byte
 	}
 	conns := make([]Conn, n)
@@ -49,7 +48,7 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 		}
 		c.SNI = names[i%len(names)]
 		c.ALPN = alpns[(i/len(names))%len(alpns)]
-		hello, err := ClientHello(c.SNI, c.ALPN)
+		hello, err := ClientHello(c.SNI, c.ALPN, i%3 == 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("connection %d: %w", i, err)
 		}
@@ -100,10 +99,8 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 		for k := 0; k < len(pkts); k++ {
 			p := Packet{Version: c.Version, DCID: c.DCID, SCID: c.SCID, Token: token, PN: uint64(k), PNLen: 1 + rng.IntN(4),
 				Ping: rng.IntN(4) == 0, Ack: rng.IntN(6) == 0, Frames: pkts[k], MinSize: 1200}
-			d := dgram{conn: i, pkts: 1}
-			for _, f := range pkts[k] {
-				d.frames = append(d.frames, [2]int{f.Offset, f.Offset + len(f.Data)})
-			}
+			d := dgram{conn: i}
+			d.frames = append(d.frames, ranges(pkts[k]))
 			if coalesce && k+1 < len(pkts) {
 				// Two packets in one datagram: the first unpadded.
 				p.MinSize = 0
@@ -118,10 +115,7 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 					return nil, nil, err
 				}
 				d.data = append(b1, b2...)
-				d.pkts = 2
-				for _, f := range pkts[k] {
-					d.frames = append(d.frames, [2]int{f.Offset, f.Offset + len(f.Data)})
-				}
+				d.frames = append(d.frames, ranges(pkts[k]))
 			} else {
 				b, err := p.Build()
 				if err != nil {
@@ -157,9 +151,12 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 		c := &conns[ci]
 		w.UDP(c.Src, [4]byte{10, 0, 0, 1}, c.Sport, 443, d.data)
 		c.Datagrams++
-		if c.Frame == 0 {
-			c.Packets += d.pkts
-			for _, r := range d.frames {
+		for _, p := range d.frames {
+			if c.Frame != 0 {
+				break
+			}
+			c.Packets++
+			for _, r := range p {
 				for x := r[0]; x < r[1]; x++ {
 					covered[ci][x] = true
 				}
@@ -170,6 +167,14 @@ func Set(n int, seed uint64, vers int) (*Pcap, []Conn, error) {
 		}
 	}
 	return w, conns, nil
+}
+
+func ranges(fs []Frame) [][2]int {
+	var r [][2]int
+	for _, f := range fs {
+		r = append(r, [2]int{f.Offset, f.Offset + len(f.Data)})
+	}
+	return r
 }
 
 func size(fs []Frame) int {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/wringcap/wring/internal/quicgen"
+)
+
+// datagrams splits a quicgen pcap (Ethernet, IPv4, UDP) into UDP payloads
+// and a flow key per datagram.
+func datagrams(t testing.TB, file []byte) (payloads [][]byte, flows []uint32) {
+	t.Helper()
+	b := file[24:]
+	for len(b) >= 16 {
+		n := int(binary.LittleEndian.Uint32(b[8:]))
+		f := b[16 : 16+n]
+		b = b[16+n:]
+		payloads = append(payloads, f[42:])
+		flows = append(flows, binary.BigEndian.Uint32(f[26:])*2654435761+uint32(binary.BigEndian.Uint16(f[34:])))
+	}
+	return payloads, flows
+}
+
+// genSet returns a generated set with its datagrams.
+func genSet(t testing.TB, n int, seed uint64, vers int) ([]quicgen.Conn, [][]byte, []uint32) {
+	t.Helper()
+	w, conns, err := quicgen.Set(n, seed, vers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, f := datagrams(t, w.Bytes())
+	return conns, d, f
+}
+
+// TestTrackerGeneratedSet decodes a generated set (v1 and v2, split,
+// reordered, coalesced, retransmitted) and checks every ClientHello is
+// reported once, on the datagram that completes it, with the fields put
+// in.
+func TestTrackerGeneratedSet(t *testing.T) {
+	conns, dgrams, flows := genSet(t, 60, 1, 4)
+	tr := NewTracker()
+	byFrame := map[int]int{}
+	for i, c := range conns {
+		byFrame[c.Frame] = i
+	}
+	seen := 0
+	multi := 0
+	for i, d := range dgrams {
+		reps := tr.Datagram(flows[i], d, false)
+		for _, r := range reps {
+			ci, ok := byFrame[i+1]
+			if !ok {
+				t.Fatalf("frame %d: a report where none was expected", i+1)
+			}
+			c := conns[ci]
+			h := r.Hello
+			if string(h.sni) != c.SNI || h.hasSNI != (c.SNI != "") {
+				t.Errorf("conn %d: sni %q, want %q", ci, h.sni, c.SNI)
+			}
+			if got := string(appendALPN(nil, h.alpn)); got != strings.Join(c.ALPN, ",") {
+				t.Errorf("conn %d: alpn %q, want %q", ci, got, strings.Join(c.ALPN, ","))
+			}
+			if string(r.DCID.bytes()) != string(c.DCID) || string(r.SCID.bytes()) != string(c.SCID) || r.Version != c.Version {
+				t.Errorf("conn %d: ids or version differ", ci)
+			}
+			if int(r.Packets) != c.Packets {
+				t.Errorf("conn %d: %d packets, want %d", ci, r.Packets, c.Packets)
+			}
+			if got := string(appendVersions(nil, h.versions)); got != "TLS1.3" || h.malformed {
+				t.Errorf("conn %d: versions %q malformed %v", ci, got, h.malformed)
+			}
+			if c.Packets > 1 {
+				multi++
+			}
+			seen++
+		}
+	}
+	if seen != len(conns) {
+		t.Fatalf("%d ClientHellos reported, want %d; stats %+v", seen, len(conns), tr.Stats)
+	}
+	if multi < len(conns)/2 {
+		t.Fatalf("only %d of %d ClientHellos span several packets: the generator is not exercising reassembly", multi, len(conns))
+	}
+	if tr.Stats.Undecryptable != 0 || tr.Stats.Malformed != 0 {
+		t.Fatalf("stats %+v", tr.Stats)
+	}
+	t.Logf("%d ClientHellos from %d datagrams, %d over several packets; %+v", seen, len(dgrams), multi, tr.Stats)
+}
+
+// TestDatagramAllocs shows the hot path allocates nothing: new
+// connections (key derivation, decryption, reassembly, ClientHello
+// parsing) and known ones alike.
+func TestDatagramAllocs(t *testing.T) {
+	_, dgrams, flows := genSet(t, 150, 2, 3)
+	tr := NewTracker()
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		tr.Datagram(flows[i%len(dgrams)], dgrams[i%len(dgrams)], false)
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per datagram", allocs)
+	}
+	if tr.Stats.Hellos == 0 || tr.Stats.Initials < 1000 {
+		t.Fatalf("the loop did not decode: %+v", tr.Stats)
+	}
+}
+
+func BenchmarkDatagram(b *testing.B) {
+	_, dgrams, flows := genSet(b, 150, 2, 3)
+	tr := NewTracker()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.Datagram(flows[i%len(dgrams)], dgrams[i%len(dgrams)], false)
+	}
+}
