@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/internal/analyzertest"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/internal/quicgen"
@@ -282,5 +284,82 @@ func TestQUICAgainstTsharkGenerated(t *testing.T) {
 	}
 	if s := h.Stats()[0]; s.Failures != 0 || s.EventsLost != 0 {
 		t.Fatalf("host stats %+v", s)
+	}
+}
+
+// TestQUICCostlyDatagramsWithinFuel sends the datagrams that cost the
+// analyzer most, each valid under the public Initial keys an attacker can
+// derive, through the host with its default fuel: five coalesced Initials
+// to fresh connection ids (four decoded, one counted as skipped), Initials
+// full of PING frames, of one-byte CRYPTO frames, and of ACK ranges. None
+// may make a call run out of fuel.
+func TestQUICCostlyDatagramsWithinFuel(t *testing.T) {
+	hello, err := quicgen.ClientHello("costly.example", []string{"h3"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := quicgen.NewPcap()
+	cid := func(i, k int) []byte { return []byte{byte(i >> 8), byte(i), byte(k), 4, 5, 6, 7, 8} }
+	build := func(p quicgen.Packet) []byte {
+		b, err := p.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	const each = 40
+	for i := 0; i < each; i++ {
+		src := [4]byte{10, 2, byte(i >> 8), byte(i)}
+		var d []byte
+		for k := 0; k < 5; k++ {
+			d = append(d, build(quicgen.Packet{Version: quicgen.Version1, DCID: cid(i, k), SCID: []byte{1}, Frames: []quicgen.Frame{{Data: hello[:200]}}, MinSize: 280})...)
+		}
+		w.UDP(src, [4]byte{10, 0, 0, 1}, 5000, 443, d)
+		// PING frames (the packet builder pads with PADDING; PING is 0x01).
+		pings := quicgen.Packet{Version: quicgen.Version1, DCID: cid(i, 10), Frames: []quicgen.Frame{{Data: hello[:10]}}, MinSize: 1200, PadWith: 0x01}
+		w.UDP(src, [4]byte{10, 0, 0, 1}, 5001, 443, build(pings))
+		// One-byte CRYPTO frames, in order.
+		var frames []quicgen.Frame
+		for off := 0; off < 200; off++ {
+			frames = append(frames, quicgen.Frame{Offset: off, Data: hello[off : off+1]})
+		}
+		w.UDP(src, [4]byte{10, 0, 0, 1}, 5002, 443, build(quicgen.Packet{Version: quicgen.Version1, DCID: cid(i, 11), Frames: frames, MinSize: 1200}))
+		// An ACK frame with 500 ranges.
+		w.UDP(src, [4]byte{10, 0, 0, 1}, 5003, 443, build(quicgen.Packet{Version: quicgen.Version1, DCID: cid(i, 12), AckRanges: 500, MinSize: 1200}))
+	}
+	path := filepath.Join(t.TempDir(), "costly.pcap")
+	if err := os.WriteFile(path, w.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev swapWriter
+	h := analyzertest.Host(t, "quic", &ev)
+	feedFrames(t, h, c)
+	ev.take()
+	s := h.Stats()[0]
+	cs := quicCounters(h)
+	t.Logf("%d datagrams: host %+v; counters %v", len(c.Packets), s, cs)
+	if s.Failures != 0 || s.Packets != uint64(len(c.Packets)) {
+		t.Fatalf("the analyzer failed on costly datagrams: %+v", s)
+	}
+	if cs["skipped_initials"] != each || cs["initials"] != 7*each || cs["malformed"] != 0 {
+		t.Fatalf("counters %v, want %d skipped and %d decrypted", cs, each, 7*each)
+	}
+	// The margin: half the default fuel still suffices.
+	bin, err := bundled.Module("quic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, err := wasm.NewHost(context.Background(), analyzertest.Config().WithFuel(wasm.DefaultFuel/2), wasm.Analyzer{Name: "quic", Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close(context.Background())
+	feedFrames(t, half, c)
+	if s := half.Stats()[0]; s.Failures != 0 {
+		t.Fatalf("with half the default fuel: %+v", s)
 	}
 }

@@ -125,7 +125,9 @@ type Packet struct {
 	PNLen      int  // 1..4
 	Ping, Ack  bool // add a PING frame, an ACK frame
 	Frames     []Frame
-	MinSize    int // pad the packet to at least this many bytes
+	AckRanges  int  // add an ACK frame with this many ranges after the first
+	MinSize    int  // pad the packet to at least this many bytes
+	PadWith    byte // the padding frame: 0 (PADDING) or 1 (PING)
 }
 
 // Build returns the protected packet.
@@ -137,6 +139,16 @@ func (p *Packet) Build() ([]byte, error) {
 	var payload []byte
 	if p.Ack {
 		payload = append(payload, 0x02, 0x00, 0x00, 0x00, 0x00) // largest 0, delay 0, no ranges, first 0
+	}
+	if p.AckRanges > 0 {
+		payload = append(payload, 0x02)
+		payload = appendVarint(payload, uint64(4*p.AckRanges+8)) // largest acknowledged
+		payload = append(payload, 0x00)                          // delay
+		payload = appendVarint(payload, uint64(p.AckRanges))
+		payload = append(payload, 0x00) // first range
+		for range p.AckRanges {
+			payload = append(payload, 0x00, 0x00) // gap, range length
+		}
 	}
 	if p.Ping {
 		payload = append(payload, 0x01)
@@ -162,7 +174,7 @@ func (p *Packet) Build() ([]byte, error) {
 	hdr = append(hdr, p.Token...)
 	// Pad: the length field takes 2 bytes, the tag 16.
 	for len(hdr)+2+pnLen+len(payload)+16 < p.MinSize || pnLen+len(payload) < 4 {
-		payload = append(payload, 0)
+		payload = append(payload, p.PadWith)
 	}
 	length := pnLen + len(payload) + 16
 	if length >= 1<<14 {
