@@ -129,11 +129,10 @@ func publish(a, b *Stats) {
 }
 
 func init() {
-	// Eight packets a call: decrypting a 1,200-byte Initial costs about a
-	// million fuel units in a Go-compiled guest (Go's Wasm code keeps its
-	// values in linear memory), and a datagram of four coalesced Initials
-	// to new connection ids about three to four million, so eight stay
-	// within the host's default 5·10⁷ per call.
+	// Eight packets a call: decoding an Initial of a new connection costs
+	// one to three million fuel units in a Go-compiled guest, and eight of
+	// the costliest datagrams stay within half the host's default 5·10⁷
+	// per call (RATIONALE.md).
 	//
 	// Derive keys once now, under the initialisation fuel: the first use
 	// of crypto/sha256 sets itself up (and grows memory) once.

@@ -268,3 +268,58 @@ func (w *Pcap) Bytes() []byte { return w.buf.Bytes() }
 
 // Frames returns the number of frames written.
 func (w *Pcap) Frames() int { return w.n }
+
+// Open decrypts the first packet of a datagram, a client Initial, with the
+// standard library: it returns the plaintext frames. It is the anchor the
+// analyzer's own decryption is measured against.
+func Open(d []byte) ([]byte, error) {
+	if len(d) < 7 || d[0]&0x80 == 0 {
+		return nil, fmt.Errorf("not a long header packet")
+	}
+	v := binary.BigEndian.Uint32(d[1:])
+	off := 5
+	dcid := d[off+1 : off+1+int(d[off])]
+	off += 1 + int(d[off])
+	off += 1 + int(d[off])
+	tl, n := readVarint(d[off:])
+	off += n + int(tl)
+	length, n := readVarint(d[off:])
+	off += n
+	if off+int(length) > len(d) || length < 20 {
+		return nil, fmt.Errorf("bad length")
+	}
+	k, err := ClientKeys(v, dcid)
+	if err != nil {
+		return nil, err
+	}
+	var mask [16]byte
+	k.HP.Encrypt(mask[:], d[off+4:off+20])
+	hdr := bytes.Clone(d[:off+4])
+	hdr[0] ^= mask[0] & 0x0f
+	pnLen := int(hdr[0]&3) + 1
+	var pn uint64
+	for i := 0; i < pnLen; i++ {
+		hdr[off+i] ^= mask[1+i]
+		pn = pn<<8 | uint64(hdr[off+i])
+	}
+	nonce := bytes.Clone(k.IV)
+	for i := 0; i < 8; i++ {
+		nonce[11-i] ^= byte(pn >> (8 * i))
+	}
+	return k.AEAD.Open(nil, nonce, d[off+pnLen:off+int(length)], hdr[:off+pnLen])
+}
+
+func readVarint(b []byte) (uint64, int) {
+	if len(b) == 0 {
+		return 0, 1
+	}
+	n := 1 << (b[0] >> 6)
+	if len(b) < n {
+		return 0, 1
+	}
+	v := uint64(b[0] & 0x3f)
+	for _, c := range b[1:n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, n
+}
