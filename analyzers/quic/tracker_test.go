@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/binary"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,4 +131,29 @@ func BenchmarkDatagram(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRealClientInitial decodes the first client Initial of the tcpdump
+// corpus's quic_handshake.pcap (kept as a fuzz seed), written by another
+// implementation: tshark reports the server name localhost and ALPN h3.
+func TestRealClientInitial(t *testing.T) {
+	b, err := os.ReadFile("testdata/fuzz/FuzzDatagram/corpus-quic_handshake-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	lit := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
+	d, err := strconv.Unquote(lit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTracker()
+	reps := tr.Datagram(1, []byte(d), false)
+	if len(reps) != 1 {
+		t.Fatalf("%d reports, stats %+v", len(reps), tr.Stats)
+	}
+	h := reps[0].Hello
+	if string(h.sni) != "localhost" || string(appendALPN(nil, h.alpn)) != "h3" || h.maxVersion() != 0x0304 {
+		t.Fatalf("sni %q alpn %q version %#x", h.sni, appendALPN(nil, h.alpn), h.maxVersion())
+	}
 }
