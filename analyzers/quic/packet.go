@@ -48,7 +48,7 @@ type Tracker struct {
 	kdf                      *kdf
 	scratch                  keys
 	plain                    [maxDatagram]byte
-	aad                      [64 + maxCID*2]byte
+	aad                      [maxDatagram]byte // the header; a token can make it long
 	reports                  [maxReports]Report
 }
 
@@ -201,7 +201,7 @@ func cidAt(d []byte, off int) ([]byte, int) {
 // lookup finds the connection a client Initial sent to dcid belongs to,
 // and whether dcid is instead a client's own id (a server's Initial).
 // The ids are indexed by hash; a hit is confirmed byte by byte.
-func (t *Tracker) lookup(v uint32, dcid []byte) (c *conn, fromServer bool) {
+func (t *Tracker) lookup(flow, v uint32, dcid []byte) (c *conn, fromServer bool) {
 	h := cidHash(v, dcid)
 	for i := find(&t.byDCID, h, 0); i >= 0; i = find(&t.byDCID, h, i+1) {
 		if x := &t.conns[i]; x.dcid.is(dcid) {
@@ -214,7 +214,8 @@ func (t *Tracker) lookup(v uint32, dcid []byte) (c *conn, fromServer bool) {
 		}
 	}
 	for i := find(&t.bySCID, h, 0); i >= 0; i = find(&t.bySCID, h, i+1) {
-		if x := &t.conns[i]; x.scid.is(dcid) {
+		// An empty id is shared by many clients: the flow tells them apart.
+		if x := &t.conns[i]; x.scid.is(dcid) && (len(dcid) > 0 || x.flow == flow) {
 			return x, true
 		}
 	}
@@ -267,7 +268,7 @@ func (t *Tracker) slot() *conn {
 
 // initial handles one Initial packet p, its packet number at pnOff.
 func (t *Tracker) initial(flow, v uint32, p []byte, pnOff int, dcid, scid []byte) *Report {
-	c, fromServer := t.lookup(v, dcid)
+	c, fromServer := t.lookup(flow, v, dcid)
 	// A client's first Initial carries a destination id of at least 8
 	// bytes (RFC 9000 §7.2); an unknown shorter one is a server's Initial
 	// to a client's short (often empty) id.
@@ -337,10 +338,7 @@ func (t *Tracker) initial(flow, v uint32, p []byte, pnOff int, dcid, scid []byte
 		c.scid.set(scid)
 		t.byDCID[c.index] = cidHash(v, dcid)
 		t.byServer[c.index] = 0
-		t.bySCID[c.index] = 0
-		if len(scid) > 0 {
-			t.bySCID[c.index] = cidHash(v, scid)
-		}
+		t.bySCID[c.index] = cidHash(v, scid)
 	}
 	t.clock++
 	c.stamp = t.clock

@@ -137,23 +137,46 @@ func BenchmarkDatagram(b *testing.B) {
 // corpus's quic_handshake.pcap (kept as a fuzz seed), written by another
 // implementation: tshark reports the server name localhost and ALPN h3.
 func TestRealClientInitial(t *testing.T) {
-	b, err := os.ReadFile("testdata/fuzz/FuzzDatagram/corpus-quic_handshake-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(b), "\n")
-	lit := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
-	d, err := strconv.Unquote(lit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := seedDatagram(t, "corpus-quic_handshake-1")
 	tr := NewTracker()
-	reps := tr.Datagram(1, []byte(d), false)
+	reps := tr.Datagram(1, d, false)
 	if len(reps) != 1 {
 		t.Fatalf("%d reports, stats %+v", len(reps), tr.Stats)
 	}
 	h := reps[0].Hello
 	if string(h.sni) != "localhost" || string(appendALPN(nil, h.alpn)) != "h3" || h.maxVersion() != 0x0304 {
 		t.Fatalf("sni %q alpn %q version %#x", h.sni, appendALPN(nil, h.alpn), h.maxVersion())
+	}
+}
+
+// seedDatagram reads a FuzzDatagram seed file's payload.
+func seedDatagram(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/fuzz/FuzzDatagram/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	d, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(d)
+}
+
+// TestRetryNotReportedTwice replays quic_retry.pcap's first three
+// datagrams: the ClientHello, the server's Retry, and the ClientHello sent
+// again to the Retry's connection id with its 128-byte token. The second
+// decrypts (its long header fits) and is counted as repeated, not
+// reported, as tshark reports the first only.
+func TestRetryNotReportedTwice(t *testing.T) {
+	tr := NewTracker()
+	var n []int
+	for i := 1; i <= 3; i++ {
+		n = append(n, len(tr.Datagram(1, seedDatagram(t, "corpus-quic_retry-"+strconv.Itoa(i)), false)))
+	}
+	s := tr.Stats
+	if n[0] != 1 || n[1] != 0 || n[2] != 0 || s.Initials != 2 || s.Retries != 1 || s.RepeatedHellos != 1 || s.Malformed != 0 {
+		t.Fatalf("reports %v, stats %+v", n, s)
 	}
 }
