@@ -390,8 +390,8 @@ func (t *Tracker) frames(c *conn, p []byte) *Report {
 			data := p[n1+n2 : n1+n2+int(l)]
 			p = p[n1+n2+int(l):]
 			carried = true
-			if c.add(off, data, &t.Stats) {
-				done = true
+			if !done && c.add(off, data, &t.Stats) {
+				done = true // later frames of this packet are retransmissions
 			}
 		case 0x1c: // CONNECTION_CLOSE
 			var rl uint64
