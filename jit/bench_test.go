@@ -27,6 +27,9 @@ import (
 //	           column does in C)
 //	portable   the portable backend: the program decoded once (as x/net's
 //	           column decodes once with bpf.NewVM)
+//	before     the decoded interpreter that vm.New built before issue 14
+//	           (oldprepared_bench_test.go): the anchor the portable
+//	           backend is measured against
 //	vm-step   the reference interpreter, one instruction per dispatch, vm.Run
 //	xnet      golang.org/x/net/bpf's VM
 //	libpcap   libpcap's C bpf_filter in a C loop (internal/pcapbench)
@@ -55,6 +58,7 @@ func BenchmarkFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		old := newOldProgram(p)
 		xvm := xnetVM(b, bf.Program)
 		data := make([][]byte, len(ws))
 		wl := make([]uint32, len(ws))
@@ -73,6 +77,9 @@ func BenchmarkFilter(b *testing.B) {
 			}
 			if got := port.Run(pk.Data, pk.WireLen); got != want {
 				b.Fatalf("%s packet %d: portable %d, vm %d", bf.Name, i, got, want)
+			}
+			if got := old.Run(pk.Data, pk.WireLen, nil); got != want {
+				b.Fatalf("%s packet %d: before %d, vm %d", bf.Name, i, got, want)
 			}
 			if lpErr == nil {
 				if got := lp.Result(i); got != want {
@@ -120,6 +127,12 @@ func BenchmarkFilter(b *testing.B) {
 		measure("portable", func(b *testing.B) (sink uint32) {
 			for i := 0; b.Loop(); i = next(i, len(ws)) {
 				sink += port.Run(ws[i].Data, ws[i].WireLen)
+			}
+			return sink
+		})
+		measure("before", func(b *testing.B) (sink uint32) {
+			for i := 0; b.Loop(); i = next(i, len(ws)) {
+				sink += old.Run(ws[i].Data, ws[i].WireLen, nil)
 			}
 			return sink
 		})
