@@ -27,6 +27,8 @@ import (
 //	           column does in C)
 //	portable   the portable backend: the program decoded once (as x/net's
 //	           column decodes once with bpf.NewVM)
+//	portable-loop  the same interpreter called directly, without
+//	           Filter.Run's call around it (as before is called)
 //	before     the decoded interpreter that vm.New built before issue 14
 //	           (oldprepared_bench_test.go): the anchor the portable
 //	           backend is measured against
@@ -127,6 +129,12 @@ func BenchmarkFilter(b *testing.B) {
 		measure("portable", func(b *testing.B) (sink uint32) {
 			for i := 0; b.Loop(); i = next(i, len(ws)) {
 				sink += port.Run(ws[i].Data, ws[i].WireLen)
+			}
+			return sink
+		})
+		measure("portable-loop", func(b *testing.B) (sink uint32) {
+			for i := 0; b.Loop(); i = next(i, len(ws)) {
+				sink += port.port.run(ws[i].Data, ws[i].WireLen, &zeroMeta)
 			}
 			return sink
 		})

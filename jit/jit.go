@@ -121,12 +121,21 @@ func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) 
 // length on the wire (what len reads). Run allocates nothing. It panics if
 // the filter has been closed.
 func (f *Filter) Run(pkt []byte, wirelen uint32) uint32 {
-	if f.code != 0 {
-		r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, &zeroMeta)
-		keepAlive(f)
-		return r
+	if p := f.port; p != nil {
+		return p.run(pkt, wirelen, &zeroMeta)
 	}
-	return f.runPortable(pkt, wirelen, &zeroMeta)
+	return f.runNative(pkt, wirelen)
+}
+
+// runNative is Run for native code (kept out of Run so that the portable
+// path pays for no more than a call), or panics if the filter is closed.
+func (f *Filter) runNative(pkt []byte, wirelen uint32) uint32 {
+	if f.code == 0 {
+		panic("jit: Run on a closed Filter")
+	}
+	r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, &zeroMeta)
+	keepAlive(f)
+	return r
 }
 
 // RunMeta is Run with the packet's metadata and parse record (a *vm.Meta

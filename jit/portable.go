@@ -97,8 +97,14 @@ const (
 	pJgtX
 	pJgeX
 	pJsetX
+	pLdxMsh // never followed by a jump on A in practice: not fused
+	// a jump on a constant whose false target is a pJeqK: the second
+	// compare runs in the same dispatch (libpcap's EtherType chains)
+	pLdAbsWJeqJeq
+	pLdAbsHJeqJeq
+	pLdAbsBJeqJeq
+	pJeqKJeq
 	// the general statements, each followed by cond
-	pLdxMsh
 	pLdSpecial  // a record, ancillary or header-relative load into A
 	pLdxSpecial // a header-relative ldx msh
 	pLdImm
@@ -133,6 +139,9 @@ const (
 	pLshX
 	pRshX
 )
+
+// pGeneral is the first general statement.
+const pGeneral = pLdSpecial
 
 // pcond is the jump that ends a general statement.
 type pcond uint8
@@ -193,6 +202,23 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 			ops = append(ops, pop{code: pGuard, need: g, jt: first[pc]})
 		}
 		ops = append(ops, decode(p, pl, pc, target))
+	}
+	// A jeq whose false target is a jeq on a constant: one dispatch.
+	for i := range ops {
+		op := &ops[i]
+		if op.jf < 0 || ops[op.jf].code != pJeqK {
+			continue
+		}
+		switch op.code {
+		case pLdAbsWJeq:
+			op.code = pLdAbsWJeqJeq
+		case pLdAbsHJeq:
+			op.code = pLdAbsHJeqJeq
+		case pLdAbsBJeq:
+			op.code = pLdAbsBJeqJeq
+		case pJeqK:
+			op.code = pJeqKJeq
+		}
 	}
 	return &portable{ops: ops}
 }
@@ -293,7 +319,7 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 	default: // ALU
 		op.code = aluCode(ins)
 	}
-	if c == cNext || op.code < pLdxMsh {
+	if c == cNext || op.code < pGeneral {
 		// A plain load (a jump on X stays an operation of its own).
 		op.jt, op.jf = target(pc+1), 0
 		return op
@@ -370,6 +396,16 @@ func pick(c bool, op *pop) int64 {
 		return op.jt
 	}
 	return op.jf
+}
+
+// elseJeq returns the target of a jeq on a constant whose false target
+// is another jeq on a constant, with A = a.
+func elseJeq(a uint32, op *pop, ops []pop) int64 {
+	if a == op.k2 {
+		return op.jt
+	}
+	nb := &ops[op.jf]
+	return pick(a == nb.k2, nb)
 }
 
 // run executes the program on one packet.
@@ -588,6 +624,32 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
 			}
 			a = uint32(pkt[off])
 			t = pick(a&op.k2 != 0, op)
+		case pLdxMsh:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			x = uint32(pkt[op.k]&0xf) << 2
+			t = op.jt
+		case pLdAbsWJeqJeq:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = elseJeq(a, op, ops)
+		case pLdAbsHJeqJeq:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = elseJeq(a, op, ops)
+		case pLdAbsBJeqJeq:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			a = uint32(pkt[op.k])
+			t = elseJeq(a, op, ops)
+		case pJeqKJeq:
+			t = elseJeq(a, op, ops)
 		case pJeqK:
 			t = pick(a == op.k2, op)
 		case pJgtK:
@@ -607,11 +669,6 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
 		default:
 			// A general statement, then its jump.
 			switch op.code {
-			case pLdxMsh:
-				if n < uint64(op.need) || uint64(op.k) >= n {
-					return 0
-				}
-				x = uint32(pkt[op.k]&0xf) << 2
 			case pLdSpecial:
 				v, ok := m.Load(op.k, op.need, a, x, pkt)
 				if !ok {
