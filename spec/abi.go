@@ -23,6 +23,7 @@ const (
 	ExportTick         = "wring_tick"          // func(now_ns i64, final i32) -> i32: optional timer and flush
 	ExportInitialize   = "_initialize"         // WASI reactor start function, run once before anything else
 	ExportFuel         = "__wring_fuel"        // the mutable i64 fuel global the host injects; reserved
+	ExportStack        = "__wring_stack"       // the mutable i64 call stack budget the host injects; reserved
 )
 
 // Host functions in module ABIModule.

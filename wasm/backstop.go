@@ -171,6 +171,9 @@ func (in *instance) begin(fuel int64, loading bool) error {
 	}
 	in.mu.Lock()
 	in.setFuelLocked(fuel)
+	if in.stackG != nil {
+		in.stackG.Set(uint64(h.cfg.stackSlots))
+	}
 	in.stop = nil
 	in.active = true
 	in.loading = loading
@@ -185,9 +188,12 @@ func (in *instance) end(err error) error {
 	in.mu.Lock()
 	in.active = false
 	stop := in.stop
-	var left int64
+	var left, stackLeft int64
 	if in.metered && in.fuel != nil {
 		left = int64(in.fuel.Get())
+	}
+	if in.stackG != nil {
+		stackLeft = int64(in.stackG.Get())
 	}
 	in.mu.Unlock()
 	switch {
@@ -197,6 +203,8 @@ func (in *instance) end(err error) error {
 		return stop
 	case isErr(err, ErrFuel) || left < 0:
 		return ErrFuel
+	case stackLeft < 0:
+		return errStackOverflow
 	}
 	return ErrTrap
 }

@@ -14,6 +14,7 @@ import (
 type Config struct {
 	made            bool // by NewConfig: the zero Config is refused
 	memoryPages     uint32
+	stackSlots      int64
 	fuel            int64
 	initFuel        int64
 	maxModuleSize   int
@@ -40,6 +41,7 @@ type Config struct {
 // Defaults, chosen for Go guests (the largest): see RATIONALE.md.
 const (
 	DefaultMemoryLimitPages = 1024             // 64 MiB
+	DefaultCallStackSlots   = 1 << 20          // 8-byte slots of estimated call frames: 8 MiB
 	DefaultFuel             = 50_000_000       // units per wring_process call
 	DefaultInitFuel         = 2_000_000_000    // units for instantiation and wring_init
 	DefaultMaxModuleSize    = 8 << 20          // bytes
@@ -61,6 +63,7 @@ func NewConfig() Config {
 	return Config{
 		made:            true,
 		memoryPages:     DefaultMemoryLimitPages,
+		stackSlots:      DefaultCallStackSlots,
 		fuel:            DefaultFuel,
 		initFuel:        DefaultInitFuel,
 		maxModuleSize:   DefaultMaxModuleSize,
@@ -86,6 +89,19 @@ func (c Config) WithMemoryLimitPages(n uint32) Config {
 		n = DefaultMemoryLimitPages
 	}
 	c.memoryPages = n
+	return c
+}
+
+// WithCallStackSlots caps the guest's call stack: every call takes its
+// callee's estimated frame (8-byte slots: 4 + parameters + locals) from a
+// budget of n slots and gives it back on return, and a call past the budget
+// traps with a stack overflow. This bounds the memory the engine's call
+// stack can take (wazero would otherwise let it grow to about 400 MB).
+func (c Config) WithCallStackSlots(n int64) Config {
+	if n <= 0 {
+		n = DefaultCallStackSlots
+	}
+	c.stackSlots = n
 	return c
 }
 

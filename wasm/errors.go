@@ -45,6 +45,10 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// errStackOverflow is the trap of a call past the call stack budget
+// (Config.WithCallStackSlots); it is a kind of ErrTrap.
+var errStackOverflow = fmt.Errorf("%w: call stack overflow: the call stack budget is spent", ErrTrap)
+
 func errorf(name, op string, sentinel error, format string, args ...any) *Error {
 	if format == "" {
 		return &Error{Analyzer: name, Op: op, Err: sentinel}

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ type instance struct {
 	mod      api.Module
 	mem      api.Memory
 	fuel     api.MutableGlobal
+	stackG   api.MutableGlobal // the call stack budget (nil when unmetered)
 	process  api.Function
 	tick     api.Function
 	stack    []uint64
@@ -60,7 +62,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	mod, err := g.rt.InstantiateModule(in.ctx, g.cm, mcfg)
 	if kind := in.end(err); err != nil {
 		h.forget(in)
-		if kind == ErrTrap {
+		if errors.Is(kind, ErrTrap) {
 			kind = ErrInit
 		}
 		return nil, errorf(name, "instantiate", kind, "%w", err)
@@ -78,8 +80,12 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	if fuel == nil || in.mem == nil {
 		return fail(errorf(name, "instantiate", ErrMissingExport, "fuel global or memory"))
 	}
+	stackG, _ := mod.ExportedGlobal(spec.ExportStack).(api.MutableGlobal)
+	if stackG == nil && !h.cfg.unmetered {
+		return fail(errorf(name, "instantiate", ErrMissingExport, "call stack global"))
+	}
 	in.mu.Lock()
-	in.fuel, in.metered = fuel, !h.cfg.unmetered
+	in.fuel, in.stackG, in.metered = fuel, stackG, !h.cfg.unmetered
 	in.mu.Unlock()
 	in.process = mod.ExportedFunction(spec.ExportProcess)
 	if err := in.begin(h.cfg.initFuel, true); err != nil {

@@ -64,7 +64,8 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 	name := a.name
 	lim := shape.DefaultLimits() // checked by load
 	stage("rewriting")
-	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{TableElements: lim.TableElements})
+	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{
+		TableElements: lim.TableElements, StackExport: spec.ExportStack, StackSlots: h.cfg.stackSlots})
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}

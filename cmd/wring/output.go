@@ -33,7 +33,7 @@ type output struct {
 	Snaplen    uint32
 	Text       sink.TextOptions
 	Number     bool // -#
-	Flush      bool // -l or -U: flush after each batch
+	Flush      bool // -l or -U: flush after each batch (text and JSON on a terminal always are)
 	// Stop is called at the first write error, to end the run.
 	Stop func()
 	// Err receives -z's warnings.
@@ -143,7 +143,10 @@ func (o output) sink(s *streams) (*outputSink, error) {
 		default:
 			sk = newTextSink(w, o.Text)
 		}
-		if o.Flush {
+		// On a terminal, lines go out as they are made (stdio's line
+		// buffering, which tcpdump inherits): a batch is flushed when it
+		// is printed, so one packet on an idle link shows at once.
+		if o.Flush || isTerminal(s.Out) {
 			sk = flushEach{sk}
 		}
 		return &outputSink{Sink: sk, dest: d}, nil

@@ -46,9 +46,9 @@ import (
 // decode.
 var ErrMalformed = errors.New("malformed module")
 
-// ErrReservedExport is returned when the module already exports the name the
-// rewriter reserves for the fuel global.
-var ErrReservedExport = errors.New("module exports the reserved fuel name")
+// ErrReservedExport is returned when the module already exports a name the
+// rewriter reserves for the globals it adds.
+var ErrReservedExport = errors.New("module exports a name the rewriter reserves")
 
 const (
 	secType     = 1
@@ -89,11 +89,22 @@ type Options struct {
 	// past that returns -1 without growing, as a grow past a table's
 	// declared maximum does. Zero means DefaultTableElements.
 	TableElements uint64
+	// StackExport, when not empty, adds a second mutable i64 global, the
+	// call stack budget, exported under this name and starting at
+	// StackSlots: every call subtracts the callee's frame estimate before
+	// it is made and adds it back when it returns, and a call that would
+	// take the budget below zero executes `unreachable` with the global
+	// left negative. The host sets it back to StackSlots before each call
+	// (a trap leaves it where it was). See stack.go.
+	StackExport string
+	// StackSlots is the call stack budget in 8-byte slots; zero means
+	// DefaultStackSlots.
+	StackSlots int64
 }
 
 // RewriteWithOptions is Rewrite with the parameters in o.
 func RewriteWithOptions(bin []byte, exportName string, initial int64, o Options) ([]byte, error) {
-	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements})
+	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements, stackExport: o.StackExport, stackSlots: o.StackSlots})
 }
 
 // options turn parts of the rewrite off, for tests and benchmarks that
@@ -102,6 +113,8 @@ type options struct {
 	noUnroll      bool   // do not unroll loops
 	noCharge      bool   // keep the fuel local and its syncs, but charge nothing
 	tableElements uint64 // Options.TableElements
+	stackExport   string // Options.StackExport
+	stackSlots    int64  // Options.StackSlots
 }
 
 func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte, error) {
@@ -112,7 +125,13 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 	if opt.tableElements == 0 {
 		opt.tableElements = DefaultTableElements
 	}
-	importedGlobals := uint32(0)
+	if opt.stackSlots <= 0 {
+		opt.stackSlots = DefaultStackSlots
+	}
+	if opt.stackExport == exportName {
+		return nil, fmt.Errorf("%w: the stack global needs a name of its own", ErrReservedExport)
+	}
+	importedGlobals, importedFuncs := uint32(0), uint32(0)
 	definedGlobals := uint32(0)
 	tables := uint64(0)
 	haveGlobal, haveExport := false, false
@@ -130,7 +149,7 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 			}
 		case secImport:
 			var it uint32
-			if importedGlobals, it, err = countImports(s.body); err != nil {
+			if importedGlobals, it, importedFuncs, err = countImports(s.body); err != nil {
 				return nil, fmt.Errorf("%w: import section: %w", ErrMalformed, err)
 			}
 			tables += uint64(it)
@@ -152,8 +171,13 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 		}
 	}
 	idx := importedGlobals + definedGlobals
-	if idx < importedGlobals {
+	if idx < importedGlobals || idx >= ^uint32(0)-1 {
 		return nil, fmt.Errorf("%w: too many globals", ErrMalformed)
+	}
+	// The globals the rewrite adds: the fuel, then the stack budget.
+	added := []global{{exportName, initial}}
+	if opt.stackExport != "" {
+		added = append(added, global{opt.stackExport, opt.stackSlots})
 	}
 
 	out := make([]byte, 0, len(bin)+len(bin)/4+64)
@@ -167,22 +191,22 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 		// New sections go where the order puts them: before the first
 		// section that must follow them.
 		if !haveGlobal && s.id != secCustom && order[s.id] > order[secGlobal] {
-			emit(secGlobal, globalSection(nil, initial))
+			emit(secGlobal, globalSection(nil, added))
 			haveGlobal = true
 		}
 		if !haveExport && s.id != secCustom && order[s.id] > order[secExport] {
-			emit(secExport, exportSection(nil, exportName, idx))
+			emit(secExport, exportSection(nil, added, idx))
 			haveExport = true
 		}
 		switch s.id {
 		case secGlobal:
-			body, err := appendGlobal(s.body, initial)
+			body, err := appendGlobal(s.body, added)
 			if err != nil {
 				return nil, fmt.Errorf("%w: global section: %w", ErrMalformed, err)
 			}
 			emit(s.id, body)
 		case secExport:
-			body, err := appendExport(s.body, exportName, idx)
+			body, err := appendExport(s.body, added, idx)
 			if err != nil {
 				return nil, err
 			}
@@ -192,7 +216,8 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 			if tables > 0 {
 				tc.each = opt.tableElements / tables
 			}
-			body, err := meterCode(s.body, idx, ft, tc, opt)
+			st := stackCosts{global: idx + 1, imported: importedFuncs, on: opt.stackExport != ""}
+			body, err := meterCode(s.body, idx, ft, tc, st, opt)
 			if err != nil {
 				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
 			}
@@ -202,10 +227,10 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 		}
 	}
 	if !haveGlobal {
-		emit(secGlobal, globalSection(nil, initial))
+		emit(secGlobal, globalSection(nil, added))
 	}
 	if !haveExport {
-		emit(secExport, exportSection(nil, exportName, idx))
+		emit(secExport, exportSection(nil, added, idx))
 	}
 	return out, nil
 }
@@ -244,8 +269,9 @@ func split(bin []byte) ([]section, error) {
 	return secs, nil
 }
 
-// countImports returns the number of imported globals and tables.
-func countImports(b []byte) (globals, tables uint32, err error) {
+// countImports returns the number of imported globals, tables and
+// functions.
+func countImports(b []byte) (globals, tables, funcs uint32, err error) {
 	r := reader{b: b}
 	n := r.u32()
 	for i := uint32(0); i < n && r.err == nil; i++ {
@@ -254,6 +280,7 @@ func countImports(b []byte) (globals, tables uint32, err error) {
 		switch kind := r.byte(); kind {
 		case 0: // function
 			r.u32()
+			funcs++
 		case 1: // table
 			r.byte()
 			r.limits()
@@ -273,7 +300,7 @@ func countImports(b []byte) (globals, tables uint32, err error) {
 	if r.err == nil && r.pos != len(r.b) {
 		r.fail(errors.New("trailing bytes"))
 	}
-	return globals, tables, r.err
+	return globals, tables, funcs, r.err
 }
 
 func (r *reader) limits() {
@@ -291,35 +318,51 @@ func (r *reader) limits() {
 	}
 }
 
-// fuelGlobal is the encoding of `(global (mut i64) (i64.const initial))`.
-func fuelGlobal(b []byte, initial int64) []byte {
+// global is one mutable i64 global the rewrite adds, with its export name
+// and initial value.
+type global struct {
+	name    string
+	initial int64
+}
+
+// mutI64 is the encoding of `(global (mut i64) (i64.const initial))`.
+func mutI64(b []byte, initial int64) []byte {
 	b = append(b, 0x7e, 0x01, opI64Const)
 	b = appendS64(b, initial)
 	return append(b, opEnd)
 }
 
-func globalSection(b []byte, initial int64) []byte {
-	b = appendU32(b, 1)
-	return fuelGlobal(b, initial)
+func globalSection(b []byte, gs []global) []byte {
+	b = appendU32(b, uint32(len(gs)))
+	for _, g := range gs {
+		b = mutI64(b, g.initial)
+	}
+	return b
 }
 
-func appendGlobal(body []byte, initial int64) ([]byte, error) {
+func appendGlobal(body []byte, gs []global) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	if r.err != nil {
 		return nil, r.err
 	}
-	if n == ^uint32(0) {
+	if uint64(n)+uint64(len(gs)) > uint64(^uint32(0)) {
 		return nil, errors.New("too many globals")
 	}
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+uint32(len(gs)))
 	out = append(out, body[r.pos:]...)
-	return fuelGlobal(out, initial), nil
+	for _, g := range gs {
+		out = mutI64(out, g.initial)
+	}
+	return out, nil
 }
 
-func exportSection(b []byte, name string, idx uint32) []byte {
-	b = appendU32(b, 1)
-	return exportEntry(b, name, idx)
+func exportSection(b []byte, gs []global, idx uint32) []byte {
+	b = appendU32(b, uint32(len(gs)))
+	for i, g := range gs {
+		b = exportEntry(b, g.name, idx+uint32(i))
+	}
+	return b
 }
 
 func exportEntry(b []byte, name string, idx uint32) []byte {
@@ -329,12 +372,15 @@ func exportEntry(b []byte, name string, idx uint32) []byte {
 	return appendU32(b, idx)
 }
 
-func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
+func appendExport(body []byte, gs []global, idx uint32) ([]byte, error) {
 	r := reader{b: body}
 	n := r.u32()
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		if string(r.name()) == name {
-			return nil, fmt.Errorf("%w: %q", ErrReservedExport, name)
+		name := string(r.name())
+		for _, g := range gs {
+			if name == g.name {
+				return nil, fmt.Errorf("%w: %q", ErrReservedExport, name)
+			}
 		}
 		r.byte()
 		r.u32()
@@ -342,7 +388,7 @@ func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: export section: %w", ErrMalformed, r.err)
 	}
-	if n == ^uint32(0) {
+	if uint64(n)+uint64(len(gs)) > uint64(^uint32(0)) {
 		return nil, fmt.Errorf("%w: too many exports", ErrMalformed)
 	}
 	if r.pos != len(body) {
@@ -350,9 +396,12 @@ func appendExport(body []byte, name string, idx uint32) ([]byte, error) {
 	}
 	hdr := reader{b: body}
 	hdr.u32()
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+uint32(len(gs)))
 	out = append(out, body[hdr.pos:]...)
-	return exportEntry(out, name, idx), nil
+	for i, g := range gs {
+		out = exportEntry(out, g.name, idx+uint32(i))
+	}
+	return out, nil
 }
 
 // funcType is what the metering needs of a function type.

@@ -35,6 +35,8 @@ const (
 	editBulk                      // charge a bulk operation its length, shifted right by cost
 	editGrow                      // clamp the delta of table.grow (table cost) to fail past the cap, and charge the table's new size
 	editMemGrow                   // charge memory.grow (memory cost) the memory it may copy
+	editStackTake                 // take the callee's frame (cost) from the stack budget
+	editStackGive                 // give the callee's frame (cost) back to the stack budget
 )
 
 // Bulk operations pay one unit per this many bytes (memory.fill, memory.copy,
@@ -66,7 +68,10 @@ type funcTypes struct {
 }
 
 // meterCode rewrites every function body of a code section.
-func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt options) ([]byte, error) {
+func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCosts, opt options) ([]byte, error) {
+	if err := st.frames(body, ft); err != nil {
+		return nil, err
+	}
 	r := reader{b: body}
 	n := r.u32()
 	if r.err != nil {
@@ -77,7 +82,7 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt option
 	}
 	out := make([]byte, 0, len(body)+len(body)/2+16)
 	out = appendU32(out, n)
-	var s scanner
+	s := scanner{frames: &st}
 	var fnOut, unrolled []byte
 	u := unroller{budget: unrollBudget + len(body)/4}
 	if opt.noUnroll {
@@ -190,6 +195,10 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, opt option
 				}
 			case editMemGrow:
 				fnOut = appendMemGrowCharge(fnOut, uint32(e.cost), local, global)
+			case editStackTake:
+				fnOut = appendStackTake(fnOut, st.global, e.cost)
+			case editStackGive:
+				fnOut = appendStackGive(fnOut, st.global, e.cost)
 			}
 		}
 		fnOut = append(fnOut, fn[prev:]...)
@@ -404,6 +413,7 @@ type scanner struct {
 	free        []int   // offsets, in order, of instructions not charged (added by the unroller)
 	globals     uint32  // globals of the module before the fuel global
 	scratch     bool    // the body needs the scratch i32 local
+	frames      *stackCosts
 }
 
 func (s *scanner) scan(fn []byte) error {
@@ -477,7 +487,16 @@ func (s *scanner) scan(fn []byte) error {
 		case opLoop:
 			s.stack = append(s.stack, s.newRegion(r.pos, editCharge))
 		case opCall, opCallInd:
-			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
+			if s.frames == nil || !s.frames.on {
+				s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
+				break
+			}
+			cost, err := s.frames.cost(fn, start)
+			if err != nil {
+				return err
+			}
+			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: start, kind: editStackTake, cost: cost},
+				edit{at: r.pos, kind: editReload}, edit{at: r.pos, kind: editStackGive, cost: cost})
 		case opReturn:
 			s.edits = append(s.edits, edit{at: start, kind: editSync})
 		case opMemGrow:
