@@ -15,7 +15,8 @@ import (
 //   - One operation per instruction, and a statement followed by a
 //     conditional jump is one operation: a packet load with a jump on a
 //     constant has a code of its own ("load, compare" is one dispatch),
-//     any other statement carries its jump in cond.
+//     any other statement carries its jump in cond; a jeq whose false
+//     target is a jeq on a constant compares twice in one dispatch.
 //   - Operands are decoded: jump targets are operation indices, and a
 //     target that is a ret #k (or a ja to one) is ^k, so a run returns
 //     where it decides instead of dispatching the return. Each taken
@@ -30,10 +31,11 @@ import (
 //     ancillary values, header-relative offsets) are statements like any
 //     other: there is no hand-over to a second interpreter.
 //
-// Packet reads index the Go slice, so Go's own bounds checks stay as a
-// backstop: they never fire for a verified program (every load checks
-// what it reads), and if a fact were ever wrong the result would be a
-// panic, not a read outside the packet.
+// Every packet load also checks its own end against the captured length:
+// a predictable compare that lets the compiler drop its bounds checks, and
+// the reason no fact taken from the verifier can make a load read outside
+// the packet. Packet reads index the Go slice, so Go's bounds checks stay
+// where the compiler cannot prove them.
 
 // pop is one portable operation (32 bytes).
 type pop struct {
@@ -97,7 +99,7 @@ const (
 	pJgtX
 	pJgeX
 	pJsetX
-	pLdxMsh // never followed by a jump on A in practice: not fused
+	pLdxMsh // followed by an indirect load, not a jump: not fused
 	// a jump on a constant whose false target is a pJeqK: the second
 	// compare runs in the same dispatch (libpcap's EtherType chains)
 	pLdAbsWJeqJeq
