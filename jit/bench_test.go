@@ -60,6 +60,9 @@ func BenchmarkFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if port.port.scratch {
+			b.Fatalf("%s uses scratch memory: portable-loop would need it", bf.Name)
+		}
 		old := newOldProgram(p)
 		xvm := xnetVM(b, bf.Program)
 		data := make([][]byte, len(ws))
@@ -134,7 +137,7 @@ func BenchmarkFilter(b *testing.B) {
 		})
 		measure("portable-loop", func(b *testing.B) (sink uint32) {
 			for i := 0; b.Loop(); i = next(i, len(ws)) {
-				sink += port.port.run(ws[i].Data, ws[i].WireLen, &zeroMeta)
+				sink += port.port.run(ws[i].Data, ws[i].WireLen, &zeroMeta, nil)
 			}
 			return sink
 		})

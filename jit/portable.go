@@ -164,6 +164,9 @@ const (
 // portable is a compiled program for the portable backend.
 type portable struct {
 	ops []pop
+	// scratch reports whether the program uses scratch memory: only then
+	// does a run declare (and so zero) it.
+	scratch bool
 }
 
 // newPortable compiles p with the plan's checks.
@@ -222,7 +225,14 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 			op.code = pJeqKJeq
 		}
 	}
-	return &portable{ops: ops}
+	q := &portable{ops: ops}
+	for _, op := range ops {
+		switch op.code {
+		case pLdMem, pLdxMem, pSt, pStx:
+			q.scratch = true
+		}
+	}
+	return q
 }
 
 // ownGuard reports whether the guard g hoisted to ins needs an operation
@@ -410,12 +420,17 @@ func elseJeq(a uint32, op *pop, ops []pop) int64 {
 	return pick(a == nb.k2, nb)
 }
 
-// run executes the program on one packet.
-func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
-	var (
-		a, x uint32
-		mem  [spec.MemWords]uint32
-	)
+// run executes the program on one packet with scratch memory mem. A
+// caller passes nil, and a program that uses scratch memory declares its
+// own: the memory needs no zeroing (the verifier rejects a read of a slot
+// not written on every path), but Go zeroes what it declares, so programs
+// without scratch memory run without any.
+func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
+	if mem == nil && p.scratch {
+		var own [spec.MemWords]uint32
+		return p.run(pkt, wirelen, m, &own)
+	}
+	var a, x uint32
 	ops := p.ops
 	n := uint64(len(pkt))
 	for i := int64(0); ; {
