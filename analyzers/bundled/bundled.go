@@ -1,5 +1,6 @@
 // Package bundled embeds the analyzers that ship with wring, built from
-// analyzers/http, analyzers/dns, analyzers/tls and analyzers/flow. The .wasm files
+// analyzers/http, analyzers/dns, analyzers/tls, analyzers/flow and
+// analyzers/quic. The .wasm files
 // are committed; `go generate ./analyzers/bundled` rebuilds them, and a test
 // checks that they match their sources.
 package bundled
@@ -55,6 +56,7 @@ var all = []Analyzer{
 			{Name: "active", Help: "seconds a flow may stay open before it is exported; default 300", Min: 1, Max: 1_000_000},
 			{Name: "max_flows", Help: "flows in the table; default and most 65536", Min: 1, Max: 65536},
 		}},
+	{Name: "quic", Description: "QUIC v1/v2 client Initial packets decrypted and their ClientHello reassembled: server name (SNI), ALPN, TLS versions, connection ids; counters for what could not be decrypted or was given up"},
 }
 
 // Describe returns the description of the bundled analyzer name.

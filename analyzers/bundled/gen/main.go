@@ -32,6 +32,7 @@ var analyzers = []analyzer{
 	{"dns", "analyzers/dns", "go"},
 	{"tls", "analyzers/tls", "go"},
 	{"flow", "analyzers/flow", "go"},
+	{"quic", "analyzers/quic", "go"},
 }
 
 // cFlags are the clang flags for C analyzers, fixed for reproducible output.
