@@ -27,6 +27,11 @@ import (
 //	           column does in C)
 //	portable   the portable backend: the program decoded once (as x/net's
 //	           column decodes once with bpf.NewVM)
+//	portable-loop  the same interpreter called directly, without
+//	           Filter.Run's call around it (as before is called)
+//	before     the decoded interpreter that vm.New built before issue 14
+//	           (oldprepared_bench_test.go): the anchor the portable
+//	           backend is measured against
 //	vm-step   the reference interpreter, one instruction per dispatch, vm.Run
 //	xnet      golang.org/x/net/bpf's VM
 //	libpcap   libpcap's C bpf_filter in a C loop (internal/pcapbench)
@@ -55,6 +60,10 @@ func BenchmarkFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if port.port.scratch {
+			b.Fatalf("%s uses scratch memory: portable-loop would need it", bf.Name)
+		}
+		old := newOldProgram(p)
 		xvm := xnetVM(b, bf.Program)
 		data := make([][]byte, len(ws))
 		wl := make([]uint32, len(ws))
@@ -73,6 +82,9 @@ func BenchmarkFilter(b *testing.B) {
 			}
 			if got := port.Run(pk.Data, pk.WireLen); got != want {
 				b.Fatalf("%s packet %d: portable %d, vm %d", bf.Name, i, got, want)
+			}
+			if got := old.Run(pk.Data, pk.WireLen, nil); got != want {
+				b.Fatalf("%s packet %d: before %d, vm %d", bf.Name, i, got, want)
 			}
 			if lpErr == nil {
 				if got := lp.Result(i); got != want {
@@ -120,6 +132,18 @@ func BenchmarkFilter(b *testing.B) {
 		measure("portable", func(b *testing.B) (sink uint32) {
 			for i := 0; b.Loop(); i = next(i, len(ws)) {
 				sink += port.Run(ws[i].Data, ws[i].WireLen)
+			}
+			return sink
+		})
+		measure("portable-loop", func(b *testing.B) (sink uint32) {
+			for i := 0; b.Loop(); i = next(i, len(ws)) {
+				sink += port.port.run(ws[i].Data, ws[i].WireLen, &zeroMeta, nil)
+			}
+			return sink
+		})
+		measure("before", func(b *testing.B) (sink uint32) {
+			for i := 0; b.Loop(); i = next(i, len(ws)) {
+				sink += old.Run(ws[i].Data, ws[i].WireLen, nil)
 			}
 			return sink
 		})

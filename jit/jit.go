@@ -46,6 +46,7 @@ type Filter struct {
 	batch  uintptr   // entry point of its batch form
 	native *mapping  // the executable mapping; nil when portable
 	port   *portable // the portable form; nil when native or closed
+	eng    engine    // what Run calls: port, the native code, or closedEngine
 	checks checkCount
 	layout layout // where the native code's keyed and jump fields are
 	closed bool
@@ -82,12 +83,14 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 			f.batch = f.code + uintptr(c.batchAt)
 			f.layout = layout{size: len(c.code), keyed: c.keyed, jumps: c.jumps}
 			m.attach(f)
+			f.eng = nativeEngine{f}
 			return f, nil
 		case !errors.Is(err, errNeedsPortable):
 			return nil, err
 		}
 	}
 	f.port = newPortable(p, pl)
+	f.eng = f.port
 	f.checks = checkCount{Guard: pl.absChecks, Indirect: pl.indChecks, Other: pl.other}
 	return f, nil
 }
@@ -121,12 +124,7 @@ func compileNative(p *verifier.Program, pl *plan, blind bool) (*x86Code, error) 
 // length on the wire (what len reads). Run allocates nothing. It panics if
 // the filter has been closed.
 func (f *Filter) Run(pkt []byte, wirelen uint32) uint32 {
-	if f.code != 0 {
-		r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, &zeroMeta)
-		keepAlive(f)
-		return r
-	}
-	return f.runPortable(pkt, wirelen, &zeroMeta)
+	return f.eng.run(pkt, wirelen, &zeroMeta, nil)
 }
 
 // RunMeta is Run with the packet's metadata and parse record (a *vm.Meta
@@ -135,20 +133,32 @@ func (f *Filter) RunMeta(pkt []byte, wirelen uint32, meta *Meta) uint32 {
 	if meta == nil {
 		meta = &zeroMeta
 	}
-	if f.code != 0 {
-		r := enter(f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, meta)
-		keepAlive(f)
-		return r
-	}
-	return f.runPortable(pkt, wirelen, meta)
+	return f.eng.run(pkt, wirelen, meta, nil)
 }
 
-// runPortable runs the portable form, or panics if the filter is closed.
-func (f *Filter) runPortable(pkt []byte, wirelen uint32, meta *Meta) uint32 {
-	if f.port == nil {
-		panic("jit: Run on a closed Filter")
-	}
-	return f.port.run(pkt, wirelen, meta)
+// engine runs the filter on one packet: the portable form, the native
+// code, or after Close a panic. Run and RunMeta are one call through it,
+// small enough to be inlined into their callers, so the portable form's
+// loop is the first call a packet makes. mem is scratch memory for the
+// portable form, nil to let it declare its own.
+type engine interface {
+	run(pkt []byte, wirelen uint32, meta *Meta, mem *[spec.MemWords]uint32) uint32
+}
+
+// nativeEngine enters a filter's native code.
+type nativeEngine struct{ f *Filter }
+
+func (e nativeEngine) run(pkt []byte, wirelen uint32, meta *Meta, _ *[spec.MemWords]uint32) uint32 {
+	r := enter(e.f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, meta)
+	keepAlive(e.f)
+	return r
+}
+
+// closedEngine is the engine of a closed Filter.
+type closedEngine struct{}
+
+func (closedEngine) run([]byte, uint32, *Meta, *[spec.MemWords]uint32) uint32 {
+	panic("jit: Run on a closed Filter")
 }
 
 // batchChunk bounds the packets one entry into native code runs, so that
@@ -173,7 +183,7 @@ func (f *Filter) RunBatch(pkts [][]byte, wirelens []uint32, out []uint32) error 
 			if wirelens != nil {
 				wl = wirelens[i]
 			}
-			out[i] = f.runPortable(pkt, wl, &zeroMeta)
+			out[i] = f.eng.run(pkt, wl, &zeroMeta, nil)
 		}
 		return nil
 	}
@@ -206,7 +216,7 @@ func (f *Filter) Close() error {
 		return nil
 	}
 	f.closed = true
-	f.code, f.batch, f.port = 0, 0, nil
+	f.code, f.batch, f.port, f.eng = 0, 0, nil, closedEngine{}
 	if f.native == nil {
 		return nil
 	}

@@ -2,51 +2,112 @@ package jit
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/verifier"
 )
 
-// The portable backend: the program pre-decoded into an array of
-// specialised operations run by one dense switch (a jump table). Compared
-// with the reference interpreter it decides at compile time what vm.Run
-// decides per instruction: jump targets are op indices, the length checks
-// are the plan's (hoisted guards, coalesced indirect checks) instead of one
-// per load, special loads are classified once, and an absolute load
-// followed by a conditional jump on a constant is one operation.
+// The portable backend: the program decoded once into an array of
+// operations run by one dense switch (a jump table). It decides at compile
+// time what vm.Run decides per instruction:
 //
-// Packet reads index the Go slice, so Go's own bounds checks stay as a
-// backstop: they never fire for a verified program (the plan covers every
-// load), and if a fact were ever wrong the result would be a panic, not a
-// read outside the packet.
+//   - One operation per instruction, and a statement followed by a
+//     conditional jump is one operation: a packet load with a jump on a
+//     constant has a code of its own ("load, compare" is one dispatch),
+//     any other statement carries its jump in cond; a jeq whose false
+//     target is a jeq on a constant compares twice in one dispatch.
+//   - Operands are decoded: jump targets are operation indices, and a
+//     target that is a ret #k (or a ja to one) is ^k, so a run returns
+//     where it decides instead of dispatching the return. Each taken
+//     target is checked once, in the loop's shared tail.
+//   - Length checks are the plan's and live in the load's operation: an
+//     absolute load checks the guard hoisted to it (or its own end, which
+//     an earlier guard already covers), an indirect load the coalesced
+//     X-relative length; a guard the verifier hoisted to an instruction
+//     that is not a load is an operation of its own. A load that can only
+//     fail is a return of 0.
+//   - Scratch memory and the loads above the packet (parse record,
+//     ancillary values, header-relative offsets) are statements like any
+//     other: there is no hand-over to a second interpreter.
+//
+// Every packet load also checks its own end against the captured length:
+// a predictable compare that lets the compiler drop its bounds checks, and
+// the reason no fact taken from the verifier can make a load read outside
+// the packet. Packet reads index the Go slice, so Go's bounds checks stay
+// where the compiler cannot prove them.
 
-// pop is one portable operation.
+// pop is one portable operation (32 bytes).
 type pop struct {
-	code   pcode
-	jt, jf uint16 // op indices of the branch targets
-	k      uint32 // the constant, load offset or needed length
-	k2     uint32 // the compare constant of a fused load-and-branch
+	code pcode  // what the operation does first
+	cond pcond  // then, for the general statements: the jump to take
+	k    uint32 // the constant, load offset or scratch slot
+	k2   uint32 // the constant of the jump
+	// need is the length to check: the packet length an absolute load or
+	// guard needs, the X-relative length of an indirect load; for a load
+	// above the packet, its size.
+	need   uint32
+	jt, jf int64 // operation indices of the targets, or ^v: return v
 }
 
 // pcode is a portable operation code.
 type pcode uint8
 
-// Portable operations. The ldJ group fuses an absolute load of size W, H or
-// B with a conditional jump on a constant.
+// Portable operations. The fused codes of a load (pLdAbsWJeq ...) follow
+// its plain code's group in size order W, H, B, each with the jumps in
+// the order Jeq, Jgt, Jge, Jset.
 const (
-	pRetK pcode = iota
+	pNop pcode = iota // go to jt (a ret #k, a ja)
 	pRetA
-	pGuard    // if len < k, return 0
-	pIndCheck // if X + k > len, return 0
-	pFail     // return 0
+	pGuard // if len < need, return 0
 	pLdAbsW
 	pLdAbsH
 	pLdAbsB
+	pLdAbsWJeq
+	pLdAbsWJgt
+	pLdAbsWJge
+	pLdAbsWJset
+	pLdAbsHJeq
+	pLdAbsHJgt
+	pLdAbsHJge
+	pLdAbsHJset
+	pLdAbsBJeq
+	pLdAbsBJgt
+	pLdAbsBJge
+	pLdAbsBJset
 	pLdIndW
 	pLdIndH
 	pLdIndB
-	pLdxMsh
-	pLdSpecial  // a record, ancillary or header-relative load into A (size in k2)
+	pLdIndWJeq
+	pLdIndWJgt
+	pLdIndWJge
+	pLdIndWJset
+	pLdIndHJeq
+	pLdIndHJgt
+	pLdIndHJge
+	pLdIndHJset
+	pLdIndBJeq
+	pLdIndBJgt
+	pLdIndBJge
+	pLdIndBJset
+	// a conditional jump alone
+	pJeqK
+	pJgtK
+	pJgeK
+	pJsetK
+	pJeqX
+	pJgtX
+	pJgeX
+	pJsetX
+	pLdxMsh // followed by an indirect load, not a jump: not fused
+	// a jump on a constant whose false target is a pJeqK: the second
+	// compare runs in the same dispatch (libpcap's EtherType chains)
+	pLdAbsWJeqJeq
+	pLdAbsHJeqJeq
+	pLdAbsBJeqJeq
+	pJeqKJeq
+	// the general statements, each followed by cond
+	pLdSpecial  // a record, ancillary or header-relative load into A
 	pLdxSpecial // a header-relative ldx msh
 	pLdImm
 	pLdxImm
@@ -59,7 +120,7 @@ const (
 	pTax
 	pTxa
 	pNeg
-	pAddK
+	pAddK // the K group: add, sub, mul, div, mod, and, or, xor, lsh, rsh
 	pSubK
 	pMulK
 	pDivK
@@ -69,7 +130,7 @@ const (
 	pXorK
 	pLshK
 	pRshK
-	pAddX
+	pAddX // the X group, in the same order
 	pSubX
 	pMulX
 	pDivX
@@ -79,185 +140,242 @@ const (
 	pXorX
 	pLshX
 	pRshX
-	pJa
-	pJeqK
-	pJgtK
-	pJgeK
-	pJsetK
-	pJeqX
-	pJgtX
-	pJgeX
-	pJsetX
-	pLdWJeq
-	pLdWJgt
-	pLdWJge
-	pLdWJset
-	pLdHJeq
-	pLdHJgt
-	pLdHJge
-	pLdHJset
-	pLdBJeq
-	pLdBJgt
-	pLdBJge
-	pLdBJset
+)
+
+// pGeneral is the first general statement.
+const pGeneral = pLdSpecial
+
+// pcond is the jump that ends a general statement.
+type pcond uint8
+
+// Conditions, in the order of the fused codes' jumps (K) and then on X.
+const (
+	cNext pcond = iota // go to jt
+	cJeq
+	cJgt
+	cJge
+	cJset
+	cJeqX
+	cJgtX
+	cJgeX
+	cJsetX
 )
 
 // portable is a compiled program for the portable backend.
 type portable struct {
 	ops []pop
+	// scratch reports whether the program uses scratch memory: only then
+	// does a run declare (and so zero) it.
+	scratch bool
 }
 
 // newPortable compiles p with the plan's checks.
 func newPortable(p *verifier.Program, pl *plan) *portable {
 	n := p.Len()
-	// Op index of each instruction: its check (if any) comes first.
-	first := make([]int, n+1)
-	cnt := 0
+	// Operation index of each instruction: a guard of its own comes first.
+	first := make([]int64, n)
+	cnt := int64(0)
 	for pc := range n {
+		if ownGuard(p.At(pc), pl.absGuard[pc]) {
+			cnt++
+		}
 		first[pc] = cnt
 		cnt++
-		if pl.absGuard[pc] != 0 {
-			cnt++
-		}
-		if pl.indCheck[pc] != 0 {
-			cnt++
-		}
 	}
-	first[n] = cnt
+	// target resolves a jump to pc: a ret #k becomes ^k, ja chains are
+	// followed, unless a guard stands first.
+	var target func(pc int) int64
+	target = func(pc int) int64 {
+		ins := p.At(pc)
+		if pl.absGuard[pc] == 0 {
+			switch ins.Op {
+			case spec.OpRetK:
+				return ^int64(ins.K)
+			case spec.OpJa:
+				return target(pc + 1 + int(ins.K))
+			}
+		}
+		if ownGuard(ins, pl.absGuard[pc]) {
+			return first[pc] - 1
+		}
+		return first[pc]
+	}
 	ops := make([]pop, 0, cnt)
-	at := func(pc int) uint16 { return uint16(first[pc]) }
 	for pc := range n {
 		ins := p.At(pc)
-		if g := pl.absGuard[pc]; g != 0 {
-			ops = append(ops, pop{code: pGuard, k: g})
+		if g := pl.absGuard[pc]; ownGuard(ins, g) {
+			ops = append(ops, pop{code: pGuard, need: g, jt: first[pc]})
 		}
-		if c := pl.indCheck[pc]; c != 0 {
-			if c > 1<<32-1 {
-				ops = append(ops, pop{code: pFail})
-			} else {
-				ops = append(ops, pop{code: pIndCheck, k: uint32(c)})
-			}
-		}
-		op := pop{k: ins.K}
-		next := pc + 1
-		switch ins.Op {
-		case spec.OpRetK:
-			op.code = pRetK
-		case spec.OpRetA:
-			op.code = pRetA
-		case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
-			size := spec.LoadSize(ins.Op)
-			if !isPacketAbs(ins.K) {
-				op.code, op.k2 = pLdSpecial, size
-				break
-			}
-			op.code = bySize(size, pLdAbsW, pLdAbsH, pLdAbsB)
-			// Fuse with a following conditional jump on a constant when
-			// nothing has to run between them.
-			if next < n && pl.absGuard[next] == 0 {
-				if j := p.At(next); isCondJump(j) && j.Src() == spec.SrcK {
-					op.code = fusedCode(size, j.Operation())
-					op.k2 = j.K
-					op.jt, op.jf = at(next+1+int(j.Jt)), at(next+1+int(j.Jf))
-				}
-			}
-		case spec.OpLdIndW:
-			op.code = pLdIndW
-		case spec.OpLdIndH:
-			op.code = pLdIndH
-		case spec.OpLdIndB:
-			op.code = pLdIndB
-		case spec.OpLdxMsh:
-			op.code = pLdxMsh
-			if !isPacketAbs(ins.K) {
-				op.code = pLdxSpecial
-			}
-		case spec.OpLdImm:
-			op.code = pLdImm
-		case spec.OpLdxImm:
-			op.code = pLdxImm
-		case spec.OpLdLen:
-			op.code = pLdLen
-		case spec.OpLdxLen:
-			op.code = pLdxLen
-		case spec.OpLdMem:
-			op.code, op.k = pLdMem, ins.K&(spec.MemWords-1)
-		case spec.OpLdxMem:
-			op.code, op.k = pLdxMem, ins.K&(spec.MemWords-1)
-		case spec.OpSt:
-			op.code, op.k = pSt, ins.K&(spec.MemWords-1)
-		case spec.OpStx:
-			op.code, op.k = pStx, ins.K&(spec.MemWords-1)
-		case spec.OpTax:
-			op.code = pTax
-		case spec.OpTxa:
-			op.code = pTxa
-		case spec.OpNeg:
-			op.code = pNeg
-		case spec.OpJa:
-			op.code, op.jt = pJa, at(next+int(ins.K))
-		default:
-			switch ins.Class() {
-			case spec.ClassALU:
-				op.code = aluCode(ins)
-			case spec.ClassJMP:
-				op.code = jumpCode(ins)
-				op.jt, op.jf = at(next+int(ins.Jt)), at(next+int(ins.Jf))
-			}
-		}
-		ops = append(ops, op)
+		ops = append(ops, decode(p, pl, pc, target))
 	}
-	// Branches to a ret #k return from the branch.
+	// A jeq whose false target is a jeq on a constant: one dispatch.
 	for i := range ops {
 		op := &ops[i]
-		switch {
-		case op.code == pJa:
-			op.jt = retMark(ops, op.jt)
-		case op.code >= pJeqK:
-			op.jt, op.jf = retMark(ops, op.jt), retMark(ops, op.jf)
+		if op.jf < 0 || ops[op.jf].code != pJeqK {
+			continue
+		}
+		switch op.code {
+		case pLdAbsWJeq:
+			op.code = pLdAbsWJeqJeq
+		case pLdAbsHJeq:
+			op.code = pLdAbsHJeqJeq
+		case pLdAbsBJeq:
+			op.code = pLdAbsBJeqJeq
+		case pJeqK:
+			op.code = pJeqKJeq
 		}
 	}
-	return &portable{ops: ops}
-}
-
-// retMark returns target with retTarget set when the operation there is a
-// ret #k.
-func retMark(ops []pop, target uint16) uint16 {
-	if ops[target].code == pRetK {
-		return target | retTarget
+	q := &portable{ops: ops}
+	for _, op := range ops {
+		switch op.code {
+		case pLdMem, pLdxMem, pSt, pStx:
+			q.scratch = true
+		}
 	}
-	return target
+	return q
 }
 
-// bySize picks the code for a load of 4, 2 or 1 bytes.
-func bySize(size uint32, w, h, b pcode) pcode {
+// ownGuard reports whether the guard g hoisted to ins needs an operation
+// of its own: it does unless ins is an absolute packet load, which checks
+// it.
+func ownGuard(ins spec.Instruction, g uint32) bool {
+	_, load := absLoadEnd(ins)
+	return g != 0 && !load
+}
+
+// decode returns the operation of the instruction at pc.
+func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
+	ins := p.At(pc)
+	op := pop{k: ins.K}
+	switch ins.Op {
+	case spec.OpRetK:
+		op.jt = ^int64(ins.K)
+		return op
+	case spec.OpRetA:
+		op.code = pRetA
+		return op
+	case spec.OpJa:
+		op.jt = target(pc + 1 + int(ins.K))
+		return op
+	}
+	if c := condOf(ins); c != cNext {
+		op.code, op.k2 = pJeqK+pcode(c-cJeq), ins.K
+		op.jt, op.jf = target(pc+1+int(ins.Jt)), target(pc+1+int(ins.Jf))
+		return op
+	}
+	// A statement (never last, so pc+1 exists), then the jump that follows
+	// it when nothing has to run between them.
+	op.jt = target(pc + 1)
+	next := p.At(pc + 1)
+	c := condOf(next)
+	if pl.absGuard[pc+1] != 0 {
+		c = cNext
+	}
+	if c != cNext {
+		op.k2 = next.K
+		op.jt, op.jf = target(pc+2+int(next.Jt)), target(pc+2+int(next.Jf))
+	}
+	size := spec.LoadSize(ins.Op)
+	switch ins.Op {
+	case spec.OpLdAbsW, spec.OpLdAbsH, spec.OpLdAbsB:
+		if !isPacketAbs(ins.K) {
+			op.code, op.need = pLdSpecial, size
+			break
+		}
+		op.code = pLdAbsW + pcode(sizeIndex(size))
+		op.need = max(pl.absGuard[pc], ins.K+size) // k < RecordBase: no overflow
+		if c != cNext && c <= cJset {              // loads fuse jumps on constants
+			op.code = pLdAbsWJeq + pcode(sizeIndex(size)*4) + pcode(c-cJeq)
+			return op
+		}
+	case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB:
+		need := max(pl.indCheck[pc], uint64(ins.K)+uint64(size))
+		if need > math.MaxUint32 {
+			// X + need exceeds every packet length: the load fails.
+			return pop{jt: ^int64(0)}
+		}
+		op.code, op.need = pLdIndW+pcode(sizeIndex(size)), uint32(need)
+		if c != cNext && c <= cJset {
+			op.code = pLdIndWJeq + pcode(sizeIndex(size)*4) + pcode(c-cJeq)
+			return op
+		}
+	case spec.OpLdxMsh:
+		op.code = pLdxMsh
+		if !isPacketAbs(ins.K) {
+			op.code = pLdxSpecial
+		} else {
+			op.need = max(pl.absGuard[pc], ins.K+1)
+		}
+	case spec.OpLdImm:
+		op.code = pLdImm
+	case spec.OpLdxImm:
+		op.code = pLdxImm
+	case spec.OpLdLen:
+		op.code = pLdLen
+	case spec.OpLdxLen:
+		op.code = pLdxLen
+	case spec.OpLdMem:
+		op.code, op.k = pLdMem, ins.K&(spec.MemWords-1)
+	case spec.OpLdxMem:
+		op.code, op.k = pLdxMem, ins.K&(spec.MemWords-1)
+	case spec.OpSt:
+		op.code, op.k = pSt, ins.K&(spec.MemWords-1)
+	case spec.OpStx:
+		op.code, op.k = pStx, ins.K&(spec.MemWords-1)
+	case spec.OpTax:
+		op.code = pTax
+	case spec.OpTxa:
+		op.code = pTxa
+	case spec.OpNeg:
+		op.code = pNeg
+	default: // ALU
+		op.code = aluCode(ins)
+	}
+	if c == cNext || op.code < pGeneral {
+		// A plain load (a jump on X stays an operation of its own).
+		op.jt, op.jf = target(pc+1), 0
+		return op
+	}
+	op.cond = c
+	return op
+}
+
+// sizeIndex numbers the load sizes 4, 2, 1 as 0, 1, 2.
+func sizeIndex(size uint32) int {
 	switch size {
 	case 2:
-		return h
+		return 1
 	case 1:
-		return b
+		return 2
 	}
-	return w
+	return 0
 }
 
-// fusedCode returns the fused load-and-branch code.
-func fusedCode(size uint32, jop uint16) pcode {
-	base := bySize(size, pLdWJeq, pLdHJeq, pLdBJeq)
-	switch jop {
-	case spec.JumpJGT:
-		return base + 1
-	case spec.JumpJGE:
-		return base + 2
-	case spec.JumpJSET:
-		return base + 3
+// condOf returns the condition of a conditional jump, or cNext for any
+// other instruction.
+func condOf(ins spec.Instruction) pcond {
+	if !isCondJump(ins) {
+		return cNext
 	}
-	return base
+	c := cJeq
+	switch ins.Operation() {
+	case spec.JumpJGT:
+		c = cJgt
+	case spec.JumpJGE:
+		c = cJge
+	case spec.JumpJSET:
+		c = cJset
+	}
+	if ins.Src() == spec.SrcX {
+		c += cJeqX - cJeq
+	}
+	return c
 }
 
 // aluCode returns the code of an ALU instruction (the K and X groups list
 // the operations in the same order).
 func aluCode(ins spec.Instruction) pcode {
-	var base pcode = pAddK
+	base := pAddK
 	if ins.Src() == spec.SrcX {
 		base = pAddX
 	}
@@ -284,297 +402,395 @@ func aluCode(ins spec.Instruction) pcode {
 	return base
 }
 
-// jumpCode returns the code of a conditional jump.
-func jumpCode(ins spec.Instruction) pcode {
-	var base pcode = pJeqK
-	if ins.Src() == spec.SrcX {
-		base = pJeqX
-	}
-	switch ins.Operation() {
-	case spec.JumpJGT:
-		return base + 1
-	case spec.JumpJGE:
-		return base + 2
-	case spec.JumpJSET:
-		return base + 3
-	}
-	return base
-}
-
-// retTarget marks a branch target that is a ret #k: the branch returns k
-// at once instead of dispatching one more operation.
-const retTarget = 0x8000
-
-// branch returns jt when c holds, else jf.
-func branch(c bool, op *pop) uint16 {
+// pick returns the operation's target for the outcome c.
+func pick(c bool, op *pop) int64 {
 	if c {
 		return op.jt
 	}
 	return op.jf
 }
 
-// run executes the program on one packet.
-func (p *portable) run(pkt []byte, wirelen uint32, m *Meta) uint32 {
-	var (
-		a, x uint32
-		mem  [spec.MemWords]uint32
-	)
+// elseJeq returns the target of a jeq on a constant whose false target
+// is another jeq on a constant, with A = a.
+func elseJeq(a uint32, op *pop, ops []pop) int64 {
+	if a == op.k2 {
+		return op.jt
+	}
+	nb := &ops[op.jf]
+	return pick(a == nb.k2, nb)
+}
+
+// run executes the program on one packet with scratch memory mem. A
+// caller passes nil, and a program that uses scratch memory declares its
+// own: the memory needs no zeroing (the verifier rejects a read of a slot
+// not written on every path), but Go zeroes what it declares, so programs
+// without scratch memory run without any.
+func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
+	if mem == nil && p.scratch {
+		var own [spec.MemWords]uint32
+		return p.run(pkt, wirelen, m, &own)
+	}
+	var a, x uint32
 	ops := p.ops
 	n := uint64(len(pkt))
-	for i := 0; ; {
+	for i := int64(0); ; {
 		op := &ops[i]
-		i++
+		var t int64
 		switch op.code {
-		case pRetK:
-			return op.k
+		case pNop:
+			t = op.jt
 		case pRetA:
 			return a
 		case pGuard:
-			if n < uint64(op.k) {
+			if n < uint64(op.need) {
 				return 0
 			}
-		case pIndCheck:
-			if uint64(x)+uint64(op.k) > n {
-				return 0
-			}
-		case pFail:
-			return 0
-
+			t = op.jt
 		case pLdAbsW:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
 			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = op.jt
+		case pLdAbsWJeq:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = pick(a == op.k2, op)
+		case pLdAbsWJgt:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = pick(a > op.k2, op)
+		case pLdAbsWJge:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = pick(a >= op.k2, op)
+		case pLdAbsWJset:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = pick(a&op.k2 != 0, op)
 		case pLdAbsH:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
 			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = op.jt
+		case pLdAbsHJeq:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = pick(a == op.k2, op)
+		case pLdAbsHJgt:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = pick(a > op.k2, op)
+		case pLdAbsHJge:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = pick(a >= op.k2, op)
+		case pLdAbsHJset:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = pick(a&op.k2 != 0, op)
 		case pLdAbsB:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
 			a = uint32(pkt[op.k])
+			t = op.jt
+		case pLdAbsBJeq:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			a = uint32(pkt[op.k])
+			t = pick(a == op.k2, op)
+		case pLdAbsBJgt:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			a = uint32(pkt[op.k])
+			t = pick(a > op.k2, op)
+		case pLdAbsBJge:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			a = uint32(pkt[op.k])
+			t = pick(a >= op.k2, op)
+		case pLdAbsBJset:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
+			a = uint32(pkt[op.k])
+			t = pick(a&op.k2 != 0, op)
 		case pLdIndW:
-			a = binary.BigEndian.Uint32(pkt[uint64(x)+uint64(op.k):])
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off:])
+			t = op.jt
+		case pLdIndWJeq:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off:])
+			t = pick(a == op.k2, op)
+		case pLdIndWJgt:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off:])
+			t = pick(a > op.k2, op)
+		case pLdIndWJge:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off:])
+			t = pick(a >= op.k2, op)
+		case pLdIndWJset:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off:])
+			t = pick(a&op.k2 != 0, op)
 		case pLdIndH:
-			a = uint32(binary.BigEndian.Uint16(pkt[uint64(x)+uint64(op.k):]))
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			t = op.jt
+		case pLdIndHJeq:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			t = pick(a == op.k2, op)
+		case pLdIndHJgt:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			t = pick(a > op.k2, op)
+		case pLdIndHJge:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			t = pick(a >= op.k2, op)
+		case pLdIndHJset:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			t = pick(a&op.k2 != 0, op)
 		case pLdIndB:
-			a = uint32(pkt[uint64(x)+uint64(op.k)])
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off >= n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = op.jt
+		case pLdIndBJeq:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off >= n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = pick(a == op.k2, op)
+		case pLdIndBJgt:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off >= n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = pick(a > op.k2, op)
+		case pLdIndBJge:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off >= n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = pick(a >= op.k2, op)
+		case pLdIndBJset:
+			off := uint64(x) + uint64(op.k)
+			if uint64(x)+uint64(op.need) > n || off >= n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = pick(a&op.k2 != 0, op)
 		case pLdxMsh:
+			if n < uint64(op.need) || uint64(op.k) >= n {
+				return 0
+			}
 			x = uint32(pkt[op.k]&0xf) << 2
-		case pLdSpecial:
-			v, ok := m.Load(op.k, op.k2, a, x, pkt)
-			if !ok {
+			t = op.jt
+		case pLdAbsWJeqJeq:
+			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = v
-		case pLdxSpecial:
-			off, ok := m.HeaderOffset(op.k)
-			if !ok || off >= n {
+			a = binary.BigEndian.Uint32(pkt[op.k:])
+			t = elseJeq(a, op, ops)
+		case pLdAbsHJeqJeq:
+			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			x = uint32(pkt[off]&0xf) << 2
-
-		case pLdImm:
-			a = op.k
-		case pLdxImm:
-			x = op.k
-		case pLdLen:
-			a = wirelen
-		case pLdxLen:
-			x = wirelen
-		case pLdMem:
-			a = mem[op.k&(spec.MemWords-1)]
-		case pLdxMem:
-			x = mem[op.k&(spec.MemWords-1)]
-		case pSt:
-			mem[op.k&(spec.MemWords-1)] = a
-		case pStx:
-			mem[op.k&(spec.MemWords-1)] = x
-		case pTax:
-			x = a
-		case pTxa:
-			a = x
-		case pNeg:
-			a = -a
-
-		case pAddK:
-			a += op.k
-		case pSubK:
-			a -= op.k
-		case pMulK:
-			a *= op.k
-		case pDivK:
-			a /= op.k // the verifier rejects div #0
-		case pModK:
-			a %= op.k
-		case pAndK:
-			a &= op.k
-		case pOrK:
-			a |= op.k
-		case pXorK:
-			a ^= op.k
-		case pLshK:
-			a <<= op.k
-		case pRshK:
-			a >>= op.k
-		case pAddX:
-			a += x
-		case pSubX:
-			a -= x
-		case pMulX:
-			a *= x
-		case pDivX:
-			if x == 0 {
+			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			t = elseJeq(a, op, ops)
+		case pLdAbsBJeqJeq:
+			if n < uint64(op.need) || uint64(op.k) >= n {
 				return 0
 			}
-			a /= x
-		case pModX:
-			if x == 0 {
-				return 0
-			}
-			a %= x
-		case pAndX:
-			a &= x
-		case pOrX:
-			a |= x
-		case pXorX:
-			a ^= x
-		case pLshX:
-			a <<= x // Go gives 0 for 32 or more, as the ISA says
-		case pRshX:
-			a >>= x
-
-		case pJa:
-			if op.jt&retTarget != 0 {
-				return ops[op.jt&^retTarget].k
-			}
-			i = int(op.jt)
+			a = uint32(pkt[op.k])
+			t = elseJeq(a, op, ops)
+		case pJeqKJeq:
+			t = elseJeq(a, op, ops)
 		case pJeqK:
-			t := branch(a == op.k, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a == op.k2, op)
 		case pJgtK:
-			t := branch(a > op.k, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a > op.k2, op)
 		case pJgeK:
-			t := branch(a >= op.k, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a >= op.k2, op)
 		case pJsetK:
-			t := branch(a&op.k != 0, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a&op.k2 != 0, op)
 		case pJeqX:
-			t := branch(a == x, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a == x, op)
 		case pJgtX:
-			t := branch(a > x, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a > x, op)
 		case pJgeX:
-			t := branch(a >= x, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
+			t = pick(a >= x, op)
 		case pJsetX:
-			t := branch(a&x != 0, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
+			t = pick(a&x != 0, op)
+		default:
+			// A general statement, then its jump.
+			switch op.code {
+			case pLdSpecial:
+				v, ok := m.Load(op.k, op.need, a, x, pkt)
+				if !ok {
+					return 0
+				}
+				a = v
+			case pLdxSpecial:
+				off, ok := m.HeaderOffset(op.k)
+				if !ok || off >= n {
+					return 0
+				}
+				x = uint32(pkt[off]&0xf) << 2
+			case pLdImm:
+				a = op.k
+			case pLdxImm:
+				x = op.k
+			case pLdLen:
+				a = wirelen
+			case pLdxLen:
+				x = wirelen
+			case pLdMem:
+				a = mem[op.k&(spec.MemWords-1)]
+			case pLdxMem:
+				x = mem[op.k&(spec.MemWords-1)]
+			case pSt:
+				mem[op.k&(spec.MemWords-1)] = a
+			case pStx:
+				mem[op.k&(spec.MemWords-1)] = x
+			case pTax:
+				x = a
+			case pTxa:
+				a = x
+			case pNeg:
+				a = -a
+			case pAddK:
+				a += op.k
+			case pSubK:
+				a -= op.k
+			case pMulK:
+				a *= op.k
+			case pDivK:
+				a /= op.k // the verifier rejects div #0
+			case pModK:
+				a %= op.k // and mod #0
+			case pAndK:
+				a &= op.k
+			case pOrK:
+				a |= op.k
+			case pXorK:
+				a ^= op.k
+			case pLshK:
+				a <<= op.k
+			case pRshK:
+				a >>= op.k
+			case pAddX:
+				a += x
+			case pSubX:
+				a -= x
+			case pMulX:
+				a *= x
+			case pDivX:
+				if x == 0 {
+					return 0
+				}
+				a /= x
+			case pModX:
+				if x == 0 {
+					return 0
+				}
+				a %= x
+			case pAndX:
+				a &= x
+			case pOrX:
+				a |= x
+			case pXorX:
+				a ^= x
+			case pLshX:
+				a <<= x // Go gives 0 for 32 or more, as the ISA says
+			case pRshX:
+				a >>= x
 			}
-			i = int(t)
-
-		case pLdWJeq:
-			a = binary.BigEndian.Uint32(pkt[op.k:])
-			t := branch(a == op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
+			switch op.cond {
+			case cNext:
+				t = op.jt
+			case cJeq:
+				t = pick(a == op.k2, op)
+			case cJgt:
+				t = pick(a > op.k2, op)
+			case cJge:
+				t = pick(a >= op.k2, op)
+			case cJset:
+				t = pick(a&op.k2 != 0, op)
+			case cJeqX:
+				t = pick(a == x, op)
+			case cJgtX:
+				t = pick(a > x, op)
+			case cJgeX:
+				t = pick(a >= x, op)
+			case cJsetX:
+				t = pick(a&x != 0, op)
 			}
-			i = int(t)
-		case pLdWJgt:
-			a = binary.BigEndian.Uint32(pkt[op.k:])
-			t := branch(a > op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdWJge:
-			a = binary.BigEndian.Uint32(pkt[op.k:])
-			t := branch(a >= op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdWJset:
-			a = binary.BigEndian.Uint32(pkt[op.k:])
-			t := branch(a&op.k2 != 0, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdHJeq:
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			t := branch(a == op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdHJgt:
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			t := branch(a > op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdHJge:
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			t := branch(a >= op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdHJset:
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
-			t := branch(a&op.k2 != 0, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdBJeq:
-			a = uint32(pkt[op.k])
-			t := branch(a == op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdBJgt:
-			a = uint32(pkt[op.k])
-			t := branch(a > op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdBJge:
-			a = uint32(pkt[op.k])
-			t := branch(a >= op.k2, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
-		case pLdBJset:
-			a = uint32(pkt[op.k])
-			t := branch(a&op.k2 != 0, op)
-			if t&retTarget != 0 {
-				return ops[t&^retTarget].k
-			}
-			i = int(t)
 		}
+		if t < 0 {
+			return uint32(^t)
+		}
+		i = t
 	}
 }

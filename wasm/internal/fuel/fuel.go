@@ -40,6 +40,8 @@ package fuel
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
 )
 
 // ErrMalformed is wrapped by every error about a module the rewriter cannot
@@ -154,17 +156,17 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 			}
 			tables += uint64(it)
 		case secTable:
-			r := reader{b: s.body}
-			tables += uint64(r.u32())
-			if r.err != nil {
-				return nil, fmt.Errorf("%w: table section: %w", ErrMalformed, r.err)
+			r := binary.At(s.body, 0)
+			tables += uint64(r.U32())
+			if r.Err != nil {
+				return nil, fmt.Errorf("%w: table section: %w", ErrMalformed, r.Err)
 			}
 		case secGlobal:
 			haveGlobal = true
-			r := reader{b: s.body}
-			definedGlobals = r.u32()
-			if r.err != nil {
-				return nil, fmt.Errorf("%w: global section: %w", ErrMalformed, r.err)
+			r := binary.At(s.body, 0)
+			definedGlobals = r.U32()
+			if r.Err != nil {
+				return nil, fmt.Errorf("%w: global section: %w", ErrMalformed, r.Err)
 			}
 		case secExport:
 			haveExport = true
@@ -244,15 +246,15 @@ func split(bin []byte) ([]section, error) {
 	if bin[4] != 1 || bin[5] != 0 || bin[6] != 0 || bin[7] != 0 {
 		return nil, fmt.Errorf("%w: unsupported binary version %d", ErrMalformed, bin[4])
 	}
-	r := reader{b: bin, pos: 8}
+	r := binary.At(bin, 8)
 	var secs []section
 	last := 0
-	for !r.done() {
-		id := r.byte()
-		n := r.u32()
-		body := r.bytes(int(n))
-		if r.err != nil {
-			return nil, fmt.Errorf("%w: section %d: %w", ErrMalformed, id, r.err)
+	for !r.Done() {
+		id := r.Byte()
+		n := r.U32()
+		body := r.Bytes(int(n))
+		if r.Err != nil {
+			return nil, fmt.Errorf("%w: section %d: %w", ErrMalformed, id, r.Err)
 		}
 		if id != secCustom {
 			o, ok := order[id]
@@ -272,50 +274,35 @@ func split(bin []byte) ([]section, error) {
 // countImports returns the number of imported globals, tables and
 // functions.
 func countImports(b []byte) (globals, tables, funcs uint32, err error) {
-	r := reader{b: b}
-	n := r.u32()
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		r.name()
-		r.name()
-		switch kind := r.byte(); kind {
+	r := binary.At(b, 0)
+	n := r.U32()
+	for i := uint32(0); i < n && r.Err == nil; i++ {
+		r.Name()
+		r.Name()
+		switch kind := r.Byte(); kind {
 		case 0: // function
-			r.u32()
+			r.U32()
 			funcs++
 		case 1: // table
-			r.byte()
-			r.limits()
+			r.Byte()
+			r.Limits()
 			tables++
 		case 2: // memory
-			r.limits()
+			r.Limits()
 		case 3: // global
-			r.byte()
-			r.byte()
+			r.Byte()
+			r.Byte()
 			globals++
 		default:
-			if r.err == nil {
-				r.fail(fmt.Errorf("import %d: unknown kind %d", i, kind))
+			if r.Err == nil {
+				r.Fail(fmt.Errorf("import %d: unknown kind %d", i, kind))
 			}
 		}
 	}
-	if r.err == nil && r.pos != len(r.b) {
-		r.fail(errors.New("trailing bytes"))
+	if r.Err == nil && r.Pos != len(r.B) {
+		r.Fail(errors.New("trailing bytes"))
 	}
-	return globals, tables, funcs, r.err
-}
-
-func (r *reader) limits() {
-	flags := r.byte()
-	switch flags {
-	case 0, 2:
-		r.u32()
-	case 1, 3:
-		r.u32()
-		r.u32()
-	default:
-		if r.err == nil {
-			r.fail(fmt.Errorf("unsupported limits flags 0x%02x", flags))
-		}
-	}
+	return globals, tables, funcs, r.Err
 }
 
 // global is one mutable i64 global the rewrite adds, with its export name
@@ -327,9 +314,9 @@ type global struct {
 
 // mutI64 is the encoding of `(global (mut i64) (i64.const initial))`.
 func mutI64(b []byte, initial int64) []byte {
-	b = append(b, 0x7e, 0x01, opI64Const)
+	b = append(b, 0x7e, 0x01, binary.OpI64Const)
 	b = appendS64(b, initial)
-	return append(b, opEnd)
+	return append(b, binary.OpEnd)
 }
 
 func globalSection(b []byte, gs []global) []byte {
@@ -341,16 +328,16 @@ func globalSection(b []byte, gs []global) []byte {
 }
 
 func appendGlobal(body []byte, gs []global) ([]byte, error) {
-	r := reader{b: body}
-	n := r.u32()
-	if r.err != nil {
-		return nil, r.err
+	r := binary.At(body, 0)
+	n := r.U32()
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	if uint64(n)+uint64(len(gs)) > uint64(^uint32(0)) {
 		return nil, errors.New("too many globals")
 	}
 	out := appendU32(nil, n+uint32(len(gs)))
-	out = append(out, body[r.pos:]...)
+	out = append(out, body[r.Pos:]...)
 	for _, g := range gs {
 		out = mutI64(out, g.initial)
 	}
@@ -373,31 +360,31 @@ func exportEntry(b []byte, name string, idx uint32) []byte {
 }
 
 func appendExport(body []byte, gs []global, idx uint32) ([]byte, error) {
-	r := reader{b: body}
-	n := r.u32()
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		name := string(r.name())
+	r := binary.At(body, 0)
+	n := r.U32()
+	for i := uint32(0); i < n && r.Err == nil; i++ {
+		name := string(r.Name())
 		for _, g := range gs {
 			if name == g.name {
 				return nil, fmt.Errorf("%w: %q", ErrReservedExport, name)
 			}
 		}
-		r.byte()
-		r.u32()
+		r.Byte()
+		r.U32()
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: export section: %w", ErrMalformed, r.err)
+	if r.Err != nil {
+		return nil, fmt.Errorf("%w: export section: %w", ErrMalformed, r.Err)
 	}
 	if uint64(n)+uint64(len(gs)) > uint64(^uint32(0)) {
 		return nil, fmt.Errorf("%w: too many exports", ErrMalformed)
 	}
-	if r.pos != len(body) {
+	if r.Pos != len(body) {
 		return nil, fmt.Errorf("%w: export section: trailing bytes", ErrMalformed)
 	}
-	hdr := reader{b: body}
-	hdr.u32()
+	hdr := binary.At(body, 0)
+	hdr.U32()
 	out := appendU32(nil, n+uint32(len(gs)))
-	out = append(out, body[hdr.pos:]...)
+	out = append(out, body[hdr.Pos:]...)
 	for i, g := range gs {
 		out = exportEntry(out, g.name, idx+uint32(i))
 	}
@@ -416,50 +403,50 @@ type funcType struct {
 // parseTypes returns the parameter count and body block type of each
 // function type.
 func parseTypes(b []byte) ([]funcType, error) {
-	r := reader{b: b}
-	n := r.u32()
+	r := binary.At(b, 0)
+	n := r.U32()
 	var out []funcType
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		if form := r.byte(); form != 0x60 && r.err == nil {
+	for i := uint32(0); i < n && r.Err == nil; i++ {
+		if form := r.Byte(); form != 0x60 && r.Err == nil {
 			return nil, fmt.Errorf("type %d: form 0x%02x is not a function type", i, form)
 		}
-		params := r.u32()
-		r.bytes(int(params))
-		results := r.u32()
-		res := r.bytes(int(results))
+		params := r.U32()
+		r.Bytes(int(params))
+		results := r.U32()
+		res := r.Bytes(int(results))
 		t := funcType{params: params}
 		switch {
 		case len(res) == 0:
-			t.body = blockEmpty
+			t.body = binary.BlockEmpty
 		case len(res) == 1 && isValType(res[0]):
 			t.body = res[0]
 		}
 		out = append(out, t)
 	}
-	if r.err == nil && r.pos != len(b) {
-		r.fail(errors.New("trailing bytes"))
+	if r.Err == nil && r.Pos != len(b) {
+		r.Fail(errors.New("trailing bytes"))
 	}
-	return out, r.err
+	return out, r.Err
 }
 
 // parseFunctions maps each defined function to its parameter count and
 // body block type.
 func parseFunctions(b []byte, types []funcType) (funcTypes, error) {
-	r := reader{b: b}
-	n := r.u32()
+	r := binary.At(b, 0)
+	n := r.U32()
 	var ft funcTypes
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		t := r.u32()
-		if r.err == nil && int(t) >= len(types) {
+	for i := uint32(0); i < n && r.Err == nil; i++ {
+		t := r.U32()
+		if r.Err == nil && int(t) >= len(types) {
 			return ft, fmt.Errorf("function %d: type %d out of range", i, t)
 		}
-		if r.err == nil {
+		if r.Err == nil {
 			ft.params = append(ft.params, types[t].params)
 			ft.body = append(ft.body, types[t].body)
 		}
 	}
-	if r.err == nil && r.pos != len(b) {
-		r.fail(errors.New("trailing bytes"))
+	if r.Err == nil && r.Pos != len(b) {
+		r.Fail(errors.New("trailing bytes"))
 	}
-	return ft, r.err
+	return ft, r.Err
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/internal/cputime"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
 )
 
 // Module generators for the linearity benchmarks and tests.
@@ -100,10 +102,10 @@ func BenchmarkRewriteLinear(b *testing.B) {
 	}
 	var cases []tc
 	for _, d := range []int{1_000, 10_000, 100_000, 1_000_000} {
-		cases = append(cases, tc{fmt.Sprintf("blocks/depth=%d", d), moduleOf([][]byte{nestedBody(d, opBlock)})})
+		cases = append(cases, tc{fmt.Sprintf("blocks/depth=%d", d), moduleOf([][]byte{nestedBody(d, binary.OpBlock)})})
 	}
 	for _, d := range []int{1_000, 10_000, 100_000, 1_000_000} {
-		cases = append(cases, tc{fmt.Sprintf("loops/depth=%d", d), moduleOf([][]byte{nestedBody(d, opLoop)})})
+		cases = append(cases, tc{fmt.Sprintf("loops/depth=%d", d), moduleOf([][]byte{nestedBody(d, binary.OpLoop)})})
 	}
 	for _, s := range []int{64 << 10, 512 << 10, 2 << 20, 8 << 20} {
 		cases = append(cases, tc{fmt.Sprintf("typical/size=%dKiB", s>>10), typicalModule(s)})

@@ -3,6 +3,8 @@ package fuel
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
 )
 
 // The metering keeps each function's fuel in a local of its own (a register
@@ -72,10 +74,10 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 	if err := st.frames(body, ft); err != nil {
 		return nil, err
 	}
-	r := reader{b: body}
-	n := r.u32()
-	if r.err != nil {
-		return nil, r.err
+	r := binary.At(body, 0)
+	n := r.U32()
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	if int(n) != len(ft.params) {
 		return nil, fmt.Errorf("%d function bodies for %d declared functions", n, len(ft.params))
@@ -89,10 +91,10 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 		u.budget = -1
 	}
 	for i := uint32(0); i < n; i++ {
-		size := r.u32()
-		fn := r.bytes(int(size))
-		if r.err != nil {
-			return nil, fmt.Errorf("function %d: %w", i, r.err)
+		size := r.U32()
+		fn := r.Bytes(int(size))
+		if r.Err != nil {
+			return nil, fmt.Errorf("function %d: %w", i, r.Err)
 		}
 		s.params, s.globals = ft.params[i], global
 		orig := fn
@@ -151,12 +153,12 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				prev = int(e.cost)
 				if wrap != 0 {
 					for range traps {
-						fnOut = append(fnOut, opBlock, blockEmpty)
+						fnOut = append(fnOut, binary.OpBlock, binary.BlockEmpty)
 					}
-					fnOut = append(fnOut, opBlock, wrap)
+					fnOut = append(fnOut, binary.OpBlock, wrap)
 				}
 			case editEntry:
-				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
 				if wrap != 0 {
 					fnOut = appendLocal(fnOut, opLocalSet, local)
 					e.depth += min(trap, traps-1)
@@ -166,8 +168,8 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				}
 				fnOut = appendCharge(fnOut, e, local, global)
 			case editEntryLoad:
-				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
-				fnOut = append(fnOut, opI64Const)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
+				fnOut = append(fnOut, binary.OpI64Const)
 				fnOut = appendS64(fnOut, e.cost)
 				fnOut = append(fnOut, opI64Sub)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
@@ -182,9 +184,9 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				fnOut = appendCharge(fnOut, e, local, global)
 			case editSync:
 				fnOut = appendLocal(fnOut, opLocalGet, local)
-				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalSet, global)
 			case editReload:
-				fnOut = appendGlobalOp(fnOut, opGlobalGet, global)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editBulk:
 				fnOut = appendBulkCharge(fnOut, e.cost, local, scratch, global)
@@ -210,16 +212,16 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 			// left is written as -1: the host only reads the sign.
 			fnOut = append(fnOut, opReturn)
 			for range traps {
-				fnOut = append(fnOut, opEnd, opI64Const, 0x7f)
-				fnOut = appendGlobalOp(fnOut, opGlobalSet, global)
-				fnOut = append(fnOut, opUnreachable)
+				fnOut = append(fnOut, binary.OpEnd, binary.OpI64Const, 0x7f)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalSet, global)
+				fnOut = append(fnOut, binary.OpUnreachable)
 			}
-			fnOut = append(fnOut, opEnd)
+			fnOut = append(fnOut, binary.OpEnd)
 		}
 		out = appendU32(out, uint32(len(fnOut)))
 		out = append(out, fnOut...)
 	}
-	if r.pos != len(body) {
+	if r.Pos != len(body) {
 		return nil, errors.New("trailing bytes after the last function")
 	}
 	return out, nil
@@ -275,12 +277,12 @@ func appendGlobalOp(b []byte, op byte, idx uint32) []byte { return appendU32(app
 // the subtraction.
 func appendCheckCharge(b []byte, e edit, local uint32) []byte {
 	b = appendLocal(b, opLocalGet, local)
-	b = append(b, opI64Const)
+	b = append(b, binary.OpI64Const)
 	b = appendS64(b, e.cost)
 	b = append(b, opI64LtS)
 	b = appendU32(append(b, opBrIf), e.depth)
 	b = appendLocal(b, opLocalGet, local)
-	b = append(b, opI64Const)
+	b = append(b, binary.OpI64Const)
 	b = appendS64(b, e.cost)
 	b = append(b, opI64Sub)
 	return appendLocal(b, opLocalSet, local)
@@ -293,14 +295,14 @@ func appendCheckCharge(b []byte, e edit, local uint32) []byte {
 //	i64.const cost; i64.sub; local.tee f; i64.const 0; i64.lt_s
 //	if; local.get f; global.set g; unreachable; end
 func appendCharge(b []byte, e edit, local, global uint32) []byte {
-	b = append(b, opI64Const)
+	b = append(b, binary.OpI64Const)
 	b = appendS64(b, e.cost)
 	b = append(b, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
 	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, opGlobalSet, global)
-	return append(b, opUnreachable, opEnd)
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	return append(b, binary.OpUnreachable, binary.OpEnd)
 }
 
 // appendBulkCharge charges the fuel local f the length on top of the stack
@@ -317,14 +319,14 @@ func appendBulkCharge(b []byte, shift int64, local, scratch, global uint32) []by
 	b = appendLocal(b, opLocalTee, scratch)
 	b = appendLocal(b, opLocalGet, local)
 	b = appendLocal(b, opLocalGet, scratch)
-	b = append(b, opI64ExtendI32U, opI64Const)
+	b = append(b, opI64ExtendI32U, binary.OpI64Const)
 	b = appendS64(b, shift)
 	b = append(b, opI64ShrU, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
 	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, opGlobalSet, global)
-	return append(b, opUnreachable, opEnd)
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	return append(b, binary.OpUnreachable, binary.OpEnd)
 }
 
 // appendGrowClamp replaces the delta n on top of the stack, before
@@ -343,7 +345,7 @@ func appendGrowClamp(b []byte, table uint32, each uint64, scratch uint32) []byte
 	b = appendU32(b, table)
 	b = append(b, opI64ExtendI32U)
 	b = appendLocal(b, opLocalGet, scratch)
-	b = append(b, opI64ExtendI32U, opI64Add, opI64Const)
+	b = append(b, opI64ExtendI32U, opI64Add, binary.OpI64Const)
 	b = appendS64(b, int64(min(each, 1<<62)))
 	return append(b, opI64GtU, opSelect)
 }
@@ -367,16 +369,16 @@ func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
 	b = appendU32(b, table)
 	b = append(b, opI64ExtendI32U)
 	b = appendLocal(b, opLocalGet, scratch)
-	b = append(b, opI64ExtendI32U, opI64Add, opI64Const, 0)
+	b = append(b, opI64ExtendI32U, opI64Add, binary.OpI64Const, 0)
 	b = appendLocal(b, opLocalGet, scratch)
-	b = append(b, opI32Const, 0x7f, opI32Ne, opSelect, opI64Const)
+	b = append(b, opI32Const, 0x7f, opI32Ne, opSelect, binary.OpI64Const)
 	b = appendS64(b, bulkTableShift)
 	b = append(b, opI64ShrU, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
 	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, opGlobalSet, global)
-	return append(b, opUnreachable, opEnd)
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	return append(b, binary.OpUnreachable, binary.OpEnd)
 }
 
 // appendMemGrowCharge charges the fuel local f, before memory.grow of memory
@@ -390,14 +392,14 @@ func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
 func appendMemGrowCharge(b []byte, mem, local, global uint32) []byte {
 	b = appendLocal(b, opLocalGet, local)
 	b = appendU32(append(b, opMemSize), mem)
-	b = append(b, opI64ExtendI32U, opI64Const)
+	b = append(b, opI64ExtendI32U, binary.OpI64Const)
 	b = appendS64(b, memoryGrowShift)
 	b = append(b, opI64Shl, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty)
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
 	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, opGlobalSet, global)
-	return append(b, opUnreachable, opEnd)
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	return append(b, binary.OpUnreachable, binary.OpEnd)
 }
 
 // scanner decodes one function body and plans its edits.
@@ -419,76 +421,76 @@ type scanner struct {
 func (s *scanner) scan(fn []byte) error {
 	s.edits, s.stack, s.costs, s.regionEdit = s.edits[:0], s.stack[:0], s.costs[:0], s.regionEdit[:0]
 	s.scratch = false
-	r := reader{b: fn}
-	s.groups = r.u32()
-	s.groupsStart = r.pos
+	r := binary.At(fn, 0)
+	s.groups = r.U32()
+	s.groupsStart = r.Pos
 	var locals uint64
-	for g := uint32(0); g < s.groups && r.err == nil; g++ {
-		locals += uint64(r.u32())
-		r.byte()
+	for g := uint32(0); g < s.groups && r.Err == nil; g++ {
+		locals += uint64(r.U32())
+		r.Byte()
 		if locals > 50000 {
 			return errors.New("too many locals")
 		}
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
 	if s.groups == ^uint32(0) {
 		return errors.New("too many local groups")
 	}
 	s.locals = uint32(locals)
-	s.edits = append(s.edits, edit{at: 0, kind: editLocals, cost: int64(r.pos)})
-	s.newRegion(r.pos, editEntry)
+	s.edits = append(s.edits, edit{at: 0, kind: editLocals, cost: int64(r.Pos)})
+	s.newRegion(r.Pos, editEntry)
 	s.stack = append(s.stack, 0)
 	// entry stays true while the code from the function's start is straight
 	// (no branch, call or end): a loop header reached that way checks the
 	// fuel right after the entry's charge, so the entry need not.
 	entry := true
 	for {
-		if r.pos >= len(fn) {
+		if r.Pos >= len(fn) {
 			return errors.New("body ends before its final end")
 		}
-		start := r.pos
+		start := r.Pos
 		cur := s.stack[len(s.stack)-1]
 		if len(s.free) > 0 && s.free[0] == start {
 			s.free = s.free[1:] // added by the unroller: not charged
 		} else {
 			s.costs[cur]++
 		}
-		op, err := r.instr()
+		op, err := instr(&r)
 		if err != nil {
 			return err
 		}
 		if entry {
 			switch {
-			case op == opLoop:
+			case op == binary.OpLoop:
 				s.edits[s.regionEdit[0]].kind = editEntryLoad
 				entry = false
-			case op == opBlock:
-			case op <= opBrTable || op == opReturn || op == opCall || op == opCallInd || op == opUnreachable:
+			case op == binary.OpBlock:
+			case op <= opBrTable || op == opReturn || op == opCall || op == opCallInd || op == binary.OpUnreachable:
 				entry = false
 			}
 		}
 		switch op {
-		case opLocalGet, opLocalSet, opLocalTee, opGlobalGet, opGlobalSet:
+		case opLocalGet, opLocalSet, opLocalTee, binary.OpGlobalGet, binary.OpGlobalSet:
 			// A module naming the fuel local or global is invalid as it
 			// stands, and would be valid, and could refill its fuel, once
 			// rewritten.
-			lr := reader{b: fn, pos: start + 1}
-			idx, limit, what := lr.u32(), uint64(s.globals), "global"
+			lr := binary.At(fn, start+1)
+			idx, limit, what := lr.U32(), uint64(s.globals), "global"
 			if op <= opLocalTee {
 				limit, what = uint64(s.params)+uint64(s.locals), "local"
 			}
 			if uint64(idx) >= limit {
 				return fmt.Errorf("offset %d: %s index %d out of range", start, what, idx)
 			}
-		case opBlock, opIf:
+		case binary.OpBlock, binary.OpIf:
 			s.stack = append(s.stack, cur)
-		case opLoop:
-			s.stack = append(s.stack, s.newRegion(r.pos, editCharge))
+		case binary.OpLoop:
+			s.stack = append(s.stack, s.newRegion(r.Pos, editCharge))
 		case opCall, opCallInd:
 			if s.frames == nil || !s.frames.on {
-				s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.pos, kind: editReload})
+				s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.Pos, kind: editReload})
 				break
 			}
 			cost, err := s.frames.cost(fn, start)
@@ -496,15 +498,15 @@ func (s *scanner) scan(fn []byte) error {
 				return err
 			}
 			s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: start, kind: editStackTake, cost: cost},
-				edit{at: r.pos, kind: editReload}, edit{at: r.pos, kind: editStackGive, cost: cost})
+				edit{at: r.Pos, kind: editReload}, edit{at: r.Pos, kind: editStackGive, cost: cost})
 		case opReturn:
 			s.edits = append(s.edits, edit{at: start, kind: editSync})
 		case opMemGrow:
-			lr := reader{b: fn, pos: start + 1}
-			s.edits = append(s.edits, edit{at: start, kind: editMemGrow, cost: int64(lr.u32())})
+			lr := binary.At(fn, start+1)
+			s.edits = append(s.edits, edit{at: start, kind: editMemGrow, cost: int64(lr.U32())})
 		case opMisc:
-			lr := reader{b: fn, pos: start + 1}
-			switch sub := lr.u32(); sub {
+			lr := binary.At(fn, start+1)
+			switch sub := lr.U32(); sub {
 			case miscMemoryInit, miscMemoryCopy, miscMemoryFill:
 				s.edits = append(s.edits, edit{at: start, kind: editBulk, cost: bulkMemoryShift})
 				s.scratch = true
@@ -512,16 +514,16 @@ func (s *scanner) scan(fn []byte) error {
 				s.edits = append(s.edits, edit{at: start, kind: editBulk, cost: bulkTableShift})
 				s.scratch = true
 			case miscTableGrow:
-				s.edits = append(s.edits, edit{at: start, kind: editGrow, cost: int64(lr.u32())})
+				s.edits = append(s.edits, edit{at: start, kind: editGrow, cost: int64(lr.U32())})
 				s.scratch = true
 			}
 		case opBrTable:
 			// Sync only if one of the targets is the function's label.
-			lr := reader{b: fn, pos: start + 1}
-			n := lr.u32()
+			lr := binary.At(fn, start+1)
+			n := lr.U32()
 			synced := false
-			for i := uint32(0); i <= n && lr.err == nil; i++ {
-				depth := lr.u32()
+			for i := uint32(0); i <= n && lr.Err == nil; i++ {
+				depth := lr.U32()
 				if err := s.checkDepth(start, depth); err != nil {
 					return err
 				}
@@ -533,19 +535,19 @@ func (s *scanner) scan(fn []byte) error {
 		case opBr, opBrIf:
 			// The label follows the opcode; branching to the outermost
 			// label returns from the function.
-			lr := reader{b: fn, pos: start + 1}
-			depth := lr.u32()
+			lr := binary.At(fn, start+1)
+			depth := lr.U32()
 			if err := s.checkDepth(start, depth); err != nil {
 				return err
 			}
 			if int(depth) == len(s.stack)-1 {
 				s.edits = append(s.edits, edit{at: start, kind: editSync})
 			}
-		case opEnd:
+		case binary.OpEnd:
 			s.stack = s.stack[:len(s.stack)-1]
 			if len(s.stack) == 0 {
-				if r.pos != len(fn) {
-					return fmt.Errorf("offset %d: code after the function's final end", r.pos)
+				if r.Pos != len(fn) {
+					return fmt.Errorf("offset %d: code after the function's final end", r.Pos)
 				}
 				s.edits = append(s.edits, edit{at: start, kind: editSync})
 				for i, e := range s.regionEdit {

@@ -1,6 +1,10 @@
 package fuel
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
+)
 
 // The call stack budget. Fuel bounds the work a call does but not the
 // memory its recursion takes: the engine grows a guest's call stack up to
@@ -43,21 +47,21 @@ func (st *stackCosts) frames(body []byte, ft funcTypes) error {
 	if !st.on {
 		return nil
 	}
-	r := reader{b: body}
-	n := r.u32()
+	r := binary.At(body, 0)
+	n := r.U32()
 	st.slots = make([]uint32, 0, min(int(n), len(ft.params)))
 	for i := uint32(0); i < n && int(i) < len(ft.params); i++ {
-		size := r.u32()
-		fn := r.bytes(int(size))
-		if r.err != nil {
-			return fmt.Errorf("function %d: %w", i, r.err)
+		size := r.U32()
+		fn := r.Bytes(int(size))
+		if r.Err != nil {
+			return fmt.Errorf("function %d: %w", i, r.Err)
 		}
-		fr := reader{b: fn}
-		groups := fr.u32()
+		fr := binary.At(fn, 0)
+		groups := fr.U32()
 		var locals uint64
-		for g := uint32(0); g < groups && fr.err == nil && locals <= 50000; g++ {
-			locals += uint64(fr.u32())
-			fr.byte()
+		for g := uint32(0); g < groups && fr.Err == nil && locals <= 50000; g++ {
+			locals += uint64(fr.U32())
+			fr.Byte()
 		}
 		slots := uint32(frameOverhead + uint64(ft.params[i]) + min(locals, 50001))
 		st.slots = append(st.slots, slots)
@@ -72,10 +76,10 @@ func (st *stackCosts) cost(fn []byte, at int) (int64, error) {
 	if fn[at] == opCallInd {
 		return int64(st.max), nil
 	}
-	r := reader{b: fn, pos: at + 1}
-	f := r.u32()
-	if r.err != nil {
-		return 0, r.err
+	r := binary.At(fn, at+1)
+	f := r.U32()
+	if r.Err != nil {
+		return 0, r.Err
 	}
 	if f < st.imported {
 		return frameOverhead, nil
@@ -89,21 +93,21 @@ func (st *stackCosts) cost(fn []byte, at int) (int64, error) {
 // appendStackTake subtracts cost from the budget and traps, the budget left
 // negative, when it drops below zero.
 func appendStackTake(b []byte, global uint32, cost int64) []byte {
-	b = appendGlobalOp(b, opGlobalGet, global)
-	b = append(b, opI64Const)
+	b = appendGlobalOp(b, binary.OpGlobalGet, global)
+	b = append(b, binary.OpI64Const)
 	b = appendS64(b, cost)
 	b = append(b, opI64Sub)
-	b = appendGlobalOp(b, opGlobalSet, global)
-	b = appendGlobalOp(b, opGlobalGet, global)
-	b = append(b, opI64Const, 0, opI64LtS, opIf, blockEmpty, opUnreachable, opEnd)
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	b = appendGlobalOp(b, binary.OpGlobalGet, global)
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty, binary.OpUnreachable, binary.OpEnd)
 	return b
 }
 
 // appendStackGive adds cost back to the budget after the call returned.
 func appendStackGive(b []byte, global uint32, cost int64) []byte {
-	b = appendGlobalOp(b, opGlobalGet, global)
-	b = append(b, opI64Const)
+	b = appendGlobalOp(b, binary.OpGlobalGet, global)
+	b = append(b, binary.OpI64Const)
 	b = appendS64(b, cost)
 	b = append(b, opI64Add)
-	return appendGlobalOp(b, opGlobalSet, global)
+	return appendGlobalOp(b, binary.OpGlobalSet, global)
 }

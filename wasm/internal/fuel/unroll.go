@@ -1,5 +1,7 @@
 package fuel
 
+import "github.com/wringcap/wring/wasm/internal/binary"
+
 // Unrolling small innermost loops before metering them.
 //
 // A charge at a loop header costs a compare, a branch and a subtraction per
@@ -132,10 +134,10 @@ func (u *unroller) unroll(dst, fn []byte, result byte) ([]byte, []byte) {
 	for _, sp := range u.spans {
 		dst = append(dst, fn[prev:sp.at]...)
 		add()
-		dst = append(dst, opBlock, sp.bt, opLoop, sp.bt)
+		dst = append(dst, binary.OpBlock, sp.bt, binary.OpLoop, sp.bt)
 		for j := 1; j < sp.k; j++ {
 			add()
-			dst = append(dst, opBlock, blockEmpty)
+			dst = append(dst, binary.OpBlock, binary.BlockEmpty)
 		}
 		lands := u.landings[sp.landings : sp.landings+sp.m]
 		m := uint32(sp.m)
@@ -143,35 +145,35 @@ func (u *unroller) unroll(dst, fn []byte, result byte) ([]byte, []byte) {
 			after := uint32(sp.k-j) + 1 // C(j) .. C(k-1), L: labels between the copy and X
 			for i := len(lands) - 1; i >= 0; i-- {
 				add()
-				dst = append(dst, opBlock, lands[i].label)
+				dst = append(dst, binary.OpBlock, lands[i].label)
 			}
 			// V: a block of the loop's type around the copy checks, as
 			// the loop's end did, that the body leaves exactly its
 			// results (the br to X below would hide extra values).
 			add()
-			dst = append(dst, opBlock, sp.bt)
+			dst = append(dst, binary.OpBlock, sp.bt)
 			dst = appendBody(dst, fn[sp.body:sp.end], m+1, m+after+1, 1)
 			add()
-			dst = append(dst, opEnd)
+			dst = append(dst, binary.OpEnd)
 			if j < sp.k || m > 0 {
 				add()
 				dst = appendU32(append(dst, opBr), m+after) // to X
 			}
 			for i, l := range lands {
 				add()
-				dst = append(dst, opEnd)
+				dst = append(dst, binary.OpEnd)
 				add()
 				dst = appendU32(append(dst, opBr), m-uint32(i)-1+after+l.rel)
 			}
 			if j < sp.k {
 				add()
-				dst = append(dst, opEnd)
+				dst = append(dst, binary.OpEnd)
 			}
 		}
 		// L's end stands for the loop's own; X's is added.
-		dst = append(dst, opEnd)
+		dst = append(dst, binary.OpEnd)
 		add()
-		dst = append(dst, opEnd)
+		dst = append(dst, binary.OpEnd)
 		prev = sp.end + 1
 	}
 	dst = append(dst, fn[prev:]...)
@@ -183,13 +185,13 @@ func (u *unroller) unroll(dst, fn []byte, result byte) ([]byte, []byte) {
 // when there are none.
 func (u *unroller) plan(fn []byte, result byte) bool {
 	u.spans, u.open, u.landings, u.loops = u.spans[:0], u.open[:0], u.landings[:0], u.loops[:0]
-	r := reader{b: fn}
-	groups := r.u32()
-	for g := uint32(0); g < groups && r.err == nil; g++ {
-		r.u32()
-		r.byte()
+	r := binary.At(fn, 0)
+	groups := r.U32()
+	for g := uint32(0); g < groups && r.Err == nil; g++ {
+		r.U32()
+		r.Byte()
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		return false
 	}
 	// The function's own label.
@@ -197,23 +199,23 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 	grow := 0
 	count := 0 // instructions decoded
 	for len(u.open) > 0 {
-		start := r.pos
-		op, err := r.instr()
+		start := r.Pos
+		op, err := instr(&r)
 		if err != nil {
 			return false
 		}
 		count++
 		top := &u.open[len(u.open)-1]
 		switch op {
-		case opBlock, opLoop, opIf:
-			b := openBlock{loop: op == opLoop, at: start, body: r.pos, landings: len(u.landings), first: count}
-			if c := fn[start+1]; c == blockEmpty || isValType(c) {
+		case binary.OpBlock, binary.OpLoop, binary.OpIf:
+			b := openBlock{loop: op == binary.OpLoop, at: start, body: r.Pos, landings: len(u.landings), first: count}
+			if c := fn[start+1]; c == binary.BlockEmpty || isValType(c) {
 				b.bt, b.label = c, c
 				if b.loop {
-					b.label = blockEmpty // a loop's label takes its parameters
+					b.label = binary.BlockEmpty // a loop's label takes its parameters
 				}
 			}
-			if op == opLoop {
+			if op == binary.OpLoop {
 				top.inner = true
 				u.loops = append(u.loops, len(u.open))
 			}
@@ -221,13 +223,13 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 		case opCall, opCallInd:
 			top.inner = true
 		case opBr, opBrIf, opBrTable:
-			lr := reader{b: fn, pos: start + 1}
+			lr := binary.At(fn, start+1)
 			n := uint32(0)
 			if op == opBrTable {
-				n = lr.u32()
+				n = lr.U32()
 			}
-			for i := uint32(0); i <= n && lr.err == nil; i++ {
-				d := lr.u32()
+			for i := uint32(0); i <= n && lr.Err == nil; i++ {
+				d := lr.U32()
 				if uint64(d) >= uint64(len(u.open)) {
 					return false
 				}
@@ -252,7 +254,7 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 				}
 				u.landings = append(u.landings, landing{label: t, rel: uint32(l - target)})
 			}
-		case opEnd:
+		case binary.OpEnd:
 			b := u.open[len(u.open)-1]
 			u.open = u.open[:len(u.open)-1]
 			if b.loop {
@@ -281,7 +283,7 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 			u.spans = append(u.spans, loopSpan{at: b.at, body: b.body, end: start, bt: b.bt, k: k, landings: b.landings, m: m})
 		}
 	}
-	return len(u.spans) > 0 && r.pos == len(fn)
+	return len(u.spans) > 0 && r.Pos == len(fn)
 }
 
 // appendBody appends a copy of a loop body: a branch to the loop's label
@@ -289,29 +291,29 @@ func (u *unroller) plan(fn []byte, result byte) bool {
 // (from 0) goes to the label land+i outside the body, and other branches
 // leaving the loop gain outer labels.
 func appendBody(dst, body []byte, inner, outer, land uint32) []byte {
-	r := reader{b: body}
+	r := binary.At(body, 0)
 	nest := uint32(0) // blocks opened inside the body
 	prev := 0
 	landed := uint32(0)
-	for !r.done() {
-		start := r.pos
-		op, _ := r.instr() // decoded once already by plan
+	for !r.Done() {
+		start := r.Pos
+		op, _ := instr(&r) // decoded once already by plan
 		switch op {
-		case opBlock, opLoop, opIf:
+		case binary.OpBlock, binary.OpLoop, binary.OpIf:
 			nest++
-		case opEnd:
+		case binary.OpEnd:
 			nest--
 		case opBr, opBrIf, opBrTable:
 			dst = append(dst, body[prev:start]...)
 			dst = append(dst, op)
-			lr := reader{b: body, pos: start + 1}
+			lr := binary.At(body, start+1)
 			n := uint32(0)
 			if op == opBrTable {
-				n = lr.u32()
+				n = lr.U32()
 				dst = appendU32(dst, n)
 			}
 			for i := uint32(0); i <= n; i++ {
-				d := lr.u32()
+				d := lr.U32()
 				switch {
 				case d == nest:
 					d += inner
@@ -323,7 +325,7 @@ func appendBody(dst, body []byte, inner, outer, land uint32) []byte {
 				}
 				dst = appendU32(dst, d)
 			}
-			prev = r.pos
+			prev = r.Pos
 		}
 	}
 	return append(dst, body[prev:]...)

@@ -7,6 +7,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wringcap/wring/wasm/internal/wat"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
 )
 
 // shapesWAT holds loops of the shapes compilers emit, each small enough to
@@ -274,17 +276,17 @@ func funcBodies(bin []byte) [][]byte {
 		if s.id != secCode {
 			continue
 		}
-		r := reader{b: s.body}
-		n := r.u32()
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			fn := r.bytes(int(r.u32()))
-			fr := reader{b: fn}
-			for g := fr.u32(); g > 0 && fr.err == nil; g-- {
-				fr.u32()
-				fr.byte()
+		r := binary.At(s.body, 0)
+		n := r.U32()
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			fn := r.Bytes(int(r.U32()))
+			fr := binary.At(fn, 0)
+			for g := fr.U32(); g > 0 && fr.Err == nil; g-- {
+				fr.U32()
+				fr.Byte()
 			}
-			if fr.err == nil {
-				out = append(out, fn[fr.pos:])
+			if fr.Err == nil {
+				out = append(out, fn[fr.Pos:])
 			}
 		}
 	}

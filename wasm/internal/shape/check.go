@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/wringcap/wring/wasm/internal/binary"
 )
 
 // Section ids.
@@ -55,7 +57,7 @@ func unlimited() Limits {
 type checker struct {
 	lim Limits
 	s   Shape
-	r   reader
+	r   binary.Reader
 	sec byte
 	fn  int64 // function index being read, -1 outside code
 	// importedFuncs is the number of imported functions: defined function
@@ -78,9 +80,9 @@ func (c *checker) malformed(err error) error {
 	if c.fn >= 0 {
 		where += fmt.Sprintf(", function %d", c.fn)
 	}
-	var oe *offsetError
+	var oe *binary.OffsetError
 	if errors.As(err, &oe) {
-		return fmt.Errorf("%w: %s, offset %d: %w", ErrMalformed, where, oe.at, oe.err)
+		return fmt.Errorf("%w: %s, offset %d: %w", ErrMalformed, where, oe.At, oe.Err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
 }
@@ -93,17 +95,17 @@ func (c *checker) module(bin []byte) error {
 	if bin[4] != 1 || bin[5] != 0 || bin[6] != 0 || bin[7] != 0 {
 		return fmt.Errorf("%w: unsupported binary version %d", ErrMalformed, bin[4])
 	}
-	c.r = reader{b: bin, pos: 8, end: len(bin)}
+	c.r = binary.Window(bin, 8, len(bin))
 	last := 0
-	for c.r.pos < len(bin) {
-		at := c.r.pos
-		id := c.r.byte()
-		n := c.r.u32()
-		if c.r.err != nil {
-			return fmt.Errorf("%w: section header at offset %d: %w", ErrMalformed, at, c.r.err.(*offsetError).err)
+	for c.r.Pos < len(bin) {
+		at := c.r.Pos
+		id := c.r.Byte()
+		n := c.r.U32()
+		if c.r.Err != nil {
+			return fmt.Errorf("%w: section header at offset %d: %w", ErrMalformed, at, c.r.Err.(*binary.OffsetError).Err)
 		}
-		if uint64(n) > uint64(len(bin)-c.r.pos) {
-			return fmt.Errorf("%w: section %d at offset %d: %d bytes, %d left in the module", ErrMalformed, id, at, n, len(bin)-c.r.pos)
+		if uint64(n) > uint64(len(bin)-c.r.Pos) {
+			return fmt.Errorf("%w: section %d at offset %d: %d bytes, %d left in the module", ErrMalformed, id, at, n, len(bin)-c.r.Pos)
 		}
 		if int(id) >= len(order) {
 			return fmt.Errorf("%w: unknown section id %d at offset %d", ErrMalformed, id, at)
@@ -115,18 +117,18 @@ func (c *checker) module(bin []byte) error {
 			last = order[id]
 		}
 		c.sec = id
-		end := c.r.pos + int(n)
-		c.r.end = end
+		end := c.r.Pos + int(n)
+		c.r.End = end
 		if err := c.section(at); err != nil {
 			return err
 		}
-		if c.r.err != nil {
-			return c.malformed(c.r.err)
+		if c.r.Err != nil {
+			return c.malformed(c.r.Err)
 		}
-		if c.r.pos != end {
-			return c.malformed(&offsetError{c.r.pos, errors.New("trailing bytes in the section")})
+		if c.r.Pos != end {
+			return c.malformed(&binary.OffsetError{At: c.r.Pos, Err: errors.New("trailing bytes in the section")})
 		}
-		c.r.end = len(bin)
+		c.r.End = len(bin)
 	}
 	return nil
 }
@@ -137,151 +139,151 @@ func (c *checker) section(at int) error {
 	switch c.sec {
 	case secCustom:
 		c.s.CustomSections++
-		c.s.CustomBytes += uint64(r.end - r.pos)
+		c.s.CustomBytes += uint64(r.End - r.Pos)
 		if err := c.exceed("CustomSections", "custom sections", c.s.CustomSections, l.CustomSections, at); err != nil {
 			return err
 		}
 		if err := c.exceed("CustomBytes", "custom section bytes", c.s.CustomBytes, l.CustomBytes, at); err != nil {
 			return err
 		}
-		r.name()
-		r.pos = r.end
+		r.Name()
+		r.Pos = r.End
 	case secType:
-		n := r.vec(3)
+		n := r.Vec(3)
 		c.s.Types = uint64(n)
 		if err := c.exceed("Types", "types", c.s.Types, l.Types, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			if form := r.byte(); form != 0x60 && r.err == nil {
-				r.fail(fmt.Errorf("type %d: form 0x%02x is not a function type", i, form))
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			if form := r.Byte(); form != 0x60 && r.Err == nil {
+				r.Fail(fmt.Errorf("type %d: form 0x%02x is not a function type", i, form))
 			}
-			r.bytes(int(r.vec(1)))
-			r.bytes(int(r.vec(1)))
+			r.Bytes(int(r.Vec(1)))
+			r.Bytes(int(r.Vec(1)))
 		}
 	case secImport:
-		n := r.vec(4)
+		n := r.Vec(4)
 		c.s.Imports = uint64(n)
 		if err := c.exceed("Imports", "imports", c.s.Imports, l.Imports, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.name()
-			r.name()
-			start := r.pos
-			switch kind := r.byte(); kind {
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			r.Name()
+			r.Name()
+			start := r.Pos
+			switch kind := r.Byte(); kind {
 			case 0: // function
-				r.u32()
+				r.U32()
 				c.s.Functions++
 				c.importedFuncs++
 				if err := c.exceed("Functions", "functions", c.s.Functions, l.Functions, start); err != nil {
 					return err
 				}
 			case 1: // table
-				r.byte()
+				r.Byte()
 				if err := c.table(start); err != nil {
 					return err
 				}
 			case 2: // memory
-				r.limits()
+				r.Limits()
 			case 3: // global
-				r.byte()
-				r.byte()
+				r.Byte()
+				r.Byte()
 				c.s.Globals++
 				if err := c.exceed("Globals", "globals", c.s.Globals, l.Globals, start); err != nil {
 					return err
 				}
 			default:
-				r.fail(fmt.Errorf("import %d: unknown kind %d", i, kind))
+				r.Fail(fmt.Errorf("import %d: unknown kind %d", i, kind))
 			}
 		}
 	case secFunction:
-		n := r.vec(1)
+		n := r.Vec(1)
 		c.s.Functions += uint64(n)
 		if err := c.exceed("Functions", "functions", c.s.Functions, l.Functions, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.u32()
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			r.U32()
 		}
 	case secTable:
-		n := r.vec(3)
+		n := r.Vec(3)
 		if err := c.exceed("Tables", "tables", c.s.Tables+uint64(n), l.Tables, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			start := r.pos
-			r.byte()
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			start := r.Pos
+			r.Byte()
 			if err := c.table(start); err != nil {
 				return err
 			}
 		}
 	case secMemory:
-		n := r.vec(2)
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.limits()
+		n := r.Vec(2)
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			r.Limits()
 		}
 	case secGlobal:
-		n := r.vec(4)
+		n := r.Vec(4)
 		c.s.Globals += uint64(n)
 		if err := c.exceed("Globals", "globals", c.s.Globals, l.Globals, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.byte()
-			r.byte()
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			r.Byte()
+			r.Byte()
 			if err := c.constExpr(); err != nil {
 				return err
 			}
 		}
 	case secExport:
-		n := r.vec(3)
+		n := r.Vec(3)
 		c.s.Exports = uint64(n)
 		if err := c.exceed("Exports", "exports", c.s.Exports, l.Exports, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.name()
-			r.byte()
-			r.u32()
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			r.Name()
+			r.Byte()
+			r.U32()
 		}
 	case secStart:
-		r.u32()
+		r.U32()
 	case secElement:
 		return c.elements(at)
 	case secDataCount:
-		n := uint64(r.u32())
+		n := uint64(r.U32())
 		if err := c.exceed("DataSegments", "data segments (data count section)", n, l.DataSegments, at); err != nil {
 			return err
 		}
 	case secData:
-		n := r.vec(2)
+		n := r.Vec(2)
 		c.s.DataSegments = uint64(n)
 		if err := c.exceed("DataSegments", "data segments", c.s.DataSegments, l.DataSegments, at); err != nil {
 			return err
 		}
-		for i := uint32(0); i < n && r.err == nil; i++ {
-			start := r.pos
-			switch flags := r.u32(); flags {
+		for i := uint32(0); i < n && r.Err == nil; i++ {
+			start := r.Pos
+			switch flags := r.U32(); flags {
 			case 0:
 				if err := c.constExpr(); err != nil {
 					return err
 				}
 			case 1:
 			case 2:
-				r.u32()
+				r.U32()
 				if err := c.constExpr(); err != nil {
 					return err
 				}
 			default:
-				r.fail(fmt.Errorf("data segment %d: unknown flags %d", i, flags))
+				r.Fail(fmt.Errorf("data segment %d: unknown flags %d", i, flags))
 			}
-			size := r.u32()
+			size := r.U32()
 			c.s.DataBytes += uint64(size)
 			if err := c.exceed("DataBytes", "data segment bytes", c.s.DataBytes, l.DataBytes, start); err != nil {
 				return err
 			}
-			r.bytes(int(size))
+			r.Bytes(int(size))
 		}
 	case secCode:
 		return c.code(at)
@@ -291,7 +293,7 @@ func (c *checker) section(at int) error {
 
 // table reads a table's limits (after its reference type) and counts it.
 func (c *checker) table(at int) error {
-	min := c.r.limits()
+	min := c.r.Limits()
 	c.s.Tables++
 	c.s.TableElements += uint64(min)
 	if err := c.exceed("Tables", "tables", c.s.Tables, c.lim.Tables, at); err != nil {
@@ -303,20 +305,20 @@ func (c *checker) table(at int) error {
 // elements reads the element section.
 func (c *checker) elements(at int) error {
 	r := &c.r
-	n := r.vec(2)
+	n := r.Vec(2)
 	c.s.ElemSegments = uint64(n)
 	if err := c.exceed("ElemSegments", "element segments", c.s.ElemSegments, c.lim.ElemSegments, at); err != nil {
 		return err
 	}
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		start := r.pos
-		flags := r.u32()
+	for i := uint32(0); i < n && r.Err == nil; i++ {
+		start := r.Pos
+		flags := r.U32()
 		if flags > 7 {
-			r.fail(fmt.Errorf("element segment %d: unknown flags %d", i, flags))
+			r.Fail(fmt.Errorf("element segment %d: unknown flags %d", i, flags))
 			break
 		}
 		if flags&2 != 0 && flags&1 == 0 { // explicit table index
-			r.u32()
+			r.U32()
 		}
 		if flags&1 == 0 { // active: offset expression
 			if err := c.constExpr(); err != nil {
@@ -324,16 +326,16 @@ func (c *checker) elements(at int) error {
 			}
 		}
 		if flags&3 != 0 { // element kind or reference type
-			r.byte()
+			r.Byte()
 		}
-		m := r.vec(1)
+		m := r.Vec(1)
 		c.s.ElemEntries += uint64(m)
 		if err := c.exceed("ElemEntries", "element segment entries", c.s.ElemEntries, c.lim.ElemEntries, start); err != nil {
 			return err
 		}
-		for j := uint32(0); j < m && r.err == nil; j++ {
+		for j := uint32(0); j < m && r.Err == nil; j++ {
 			if flags&4 == 0 {
-				r.u32()
+				r.U32()
 			} else if err := c.constExpr(); err != nil {
 				return err
 			}
@@ -355,15 +357,15 @@ func splitsBlock(sub uint32) bool {
 // constExpr reads a constant expression up to its end.
 func (c *checker) constExpr() error {
 	depth := uint64(0)
-	for c.r.err == nil {
+	for c.r.Err == nil {
 		op, err := c.instr()
 		if err != nil {
 			return err
 		}
 		switch op {
-		case opBlock, opLoop, opIf:
+		case binary.OpBlock, binary.OpLoop, binary.OpIf:
 			depth++
-		case opEnd:
+		case binary.OpEnd:
 			if depth == 0 {
 				return nil
 			}
@@ -377,45 +379,45 @@ func (c *checker) constExpr() error {
 func (c *checker) code(at int) error {
 	r := &c.r
 	l := &c.lim
-	n := r.vec(2)
-	for i := uint32(0); i < n && r.err == nil; i++ {
+	n := r.Vec(2)
+	for i := uint32(0); i < n && r.Err == nil; i++ {
 		c.fn = int64(c.importedFuncs) + int64(i)
-		start := r.pos
-		size := r.u32()
+		start := r.Pos
+		size := r.U32()
 		if err := c.exceed("FunctionBodyBytes", "function body bytes", uint64(size), l.FunctionBodyBytes, start); err != nil {
 			return err
 		}
 		c.s.FunctionBodyBytes = max(c.s.FunctionBodyBytes, uint64(size))
-		if r.err != nil || uint64(size) > uint64(r.end-r.pos) {
-			r.fail(fmt.Errorf("function body of %d bytes, %d left in the section", size, r.end-r.pos))
+		if r.Err != nil || uint64(size) > uint64(r.End-r.Pos) {
+			r.Fail(fmt.Errorf("function body of %d bytes, %d left in the section", size, r.End-r.Pos))
 			break
 		}
-		secEnd := r.end
-		r.end = r.pos + int(size)
+		secEnd := r.End
+		r.End = r.Pos + int(size)
 		if err := c.body(); err != nil {
 			return err
 		}
-		if r.err != nil {
-			return c.malformed(r.err)
+		if r.Err != nil {
+			return c.malformed(r.Err)
 		}
-		r.end = secEnd
+		r.End = secEnd
 	}
-	if r.err == nil {
+	if r.Err == nil {
 		c.fn = -1
 	}
 	return nil
 }
 
-// body reads one function body; r.end is its end.
+// body reads one function body; r.End is its end.
 func (c *checker) body() error {
 	r := &c.r
 	l := &c.lim
-	groups := r.vec(2)
+	groups := r.Vec(2)
 	locals := uint64(0)
-	for g := uint32(0); g < groups && r.err == nil; g++ {
-		start := r.pos
-		locals += uint64(r.u32())
-		r.byte()
+	for g := uint32(0); g < groups && r.Err == nil; g++ {
+		start := r.Pos
+		locals += uint64(r.U32())
+		r.Byte()
 		if err := c.exceed("LocalsPerFunction", "locals of one function", locals, l.LocalsPerFunction, start); err != nil {
 			return err
 		}
@@ -427,21 +429,21 @@ func (c *checker) body() error {
 	c.s.LocalsPerFunction = max(c.s.LocalsPerFunction, locals)
 	depth := uint64(1) // the function's own block
 	blocks := uint64(0)
-	for r.err == nil {
-		if r.pos >= r.end {
-			r.fail(errors.New("body ends before its final end"))
+	for r.Err == nil {
+		if r.Pos >= r.End {
+			r.Fail(errors.New("body ends before its final end"))
 			return nil
 		}
-		start := r.pos
+		start := r.Pos
 		op, err := c.instr()
 		if err != nil {
 			return err
 		}
 		switch op {
-		case opBlock, opLoop, opIf, opElse, opBrIf, opBrTable, opMisc, opMemoryGrow:
-			if op == opMisc {
-				sub := reader{b: r.b, pos: start + 1, end: r.pos}
-				if !splitsBlock(sub.u32()) {
+		case binary.OpBlock, binary.OpLoop, binary.OpIf, binary.OpElse, binary.OpBrIf, binary.OpBrTable, binary.OpMisc, binary.OpMemoryGrow:
+			if op == binary.OpMisc {
+				sub := binary.Window(r.B, start+1, r.Pos)
+				if !splitsBlock(sub.U32()) {
 					break
 				}
 			}
@@ -455,18 +457,18 @@ func (c *checker) body() error {
 			c.s.BlocksPerFunction = max(c.s.BlocksPerFunction, blocks)
 		}
 		switch op {
-		case opBlock, opLoop, opIf:
+		case binary.OpBlock, binary.OpLoop, binary.OpIf:
 			depth++
 			if err := c.exceed("Nesting", "nesting depth", depth-1, l.Nesting, start); err != nil {
 				return err
 			}
 			c.s.Nesting = max(c.s.Nesting, depth-1)
-		case opEnd:
+		case binary.OpEnd:
 			depth--
 			if depth == 0 {
 				c.s.Blocks += blocks
-				if r.pos != r.end {
-					r.fail(errors.New("code after the function's final end"))
+				if r.Pos != r.End {
+					r.Fail(errors.New("code after the function's final end"))
 				}
 				return nil
 			}
