@@ -34,7 +34,8 @@ func FuzzABI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		// 1. The Info block, pointer in the first 4 bytes.
 		if len(in) >= 4 {
-			parseInfo(in, binary.LittleEndian.Uint32(in))
+			parseInfo(in, binary.LittleEndian.Uint32(in), 1)
+			parseInfo(in, binary.LittleEndian.Uint32(in), 2)
 		}
 		// 2. The event area: when accepted, every line is a JSON object.
 		ts := []int64{1, 2, 3}
