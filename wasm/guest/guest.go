@@ -1,4 +1,5 @@
-// Package guest is the Go SDK for wring analyzers (spec/ABI.md, version 1).
+// Package guest is the Go SDK for wring analyzers (spec/ABI.md, version 2;
+// hosts speaking version 2 also run version-1 modules).
 //
 // An analyzer is a Go main package built for WASI as a reactor:
 //
@@ -60,6 +61,17 @@ type Options struct {
 	BatchBytes int      // size of the batch area; default fits MaxPackets packets of the declared size
 	EventBytes int      // size of the event area; default 64 KiB, 0 keeps the default
 	Sinks      []string // sinks Verdict.Forward refers to by index
+
+	// Streams asks for reassembled TCP streams (ABI version 2): the
+	// analyzer must implement StreamAnalyzer. StreamsOnly asks for streams
+	// and no packets (Packet is then never called, and the packet options
+	// are ignored). StreamPorts limits the streams to flows with one of
+	// these ports (at most 16; none: every TCP flow). StreamBytes is the
+	// size of the stream area (default 256 KiB, 4 KiB..16 MiB).
+	Streams     bool
+	StreamsOnly bool
+	StreamPorts []uint16
+	StreamBytes int
 }
 
 var (
