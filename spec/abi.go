@@ -113,13 +113,13 @@ const (
 
 	ChunkSize    = 32
 	ChunkFlow    = 0  // u64 flow id, unique per worker (never 0)
-	ChunkOffset  = 8  // u64 stream offset of the first byte (data, gap), or of the end (end)
+	ChunkOffset  = 8  // u64 stream offset of the first byte (data, gap); 0 (start, end)
 	ChunkLen     = 16 // u32 bytes of data (data, start), or lost (gap)
 	ChunkDataOff = 20 // u32 offset of the chunk's bytes from the stream area's start
 	ChunkDir     = 24 // u8 direction: 0 from the initiator, 1 towards it
 	ChunkKind    = 25 // u8 Chunk* kind
 	ChunkAux     = 26 // u8 start: IP version (4, 6); end: End* reason; else 0
-	ChunkVLAN    = 28 // u16 VLAN id of the flow (start), else 0
+	ChunkVLAN    = 28 // u16 VLAN id of the flow (0: none)
 
 	// The bytes of a start chunk: ChunkStartLen bytes.
 	ChunkStartLen     = 36

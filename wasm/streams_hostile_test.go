@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/stream"
 	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/wasm"
 	"github.com/wringcap/wring/wasm/internal/wat"
@@ -153,4 +154,48 @@ func TestStreamsZeroAlloc(t *testing.T) {
 	if got := h.Stats()[0].StreamBytes - before; got < 200*1000 {
 		t.Errorf("%d bytes handed over in 200+ runs of 1,000-byte segments", got)
 	}
+}
+
+// FuzzStreamsHost feeds segments made from the fuzz input (two flows, any
+// sequence numbers, lengths and flags) through a host with a small staging
+// buffer and window, to a good stream analyzer: nothing fails, nothing is
+// lost, and the analyzer counts exactly the chunks the host handed over.
+func FuzzStreamsHost(f *testing.F) {
+	f.Add([]byte{0, 2, 0, 0, 0, 1, 0x18, 200, 0, 3, 0x18, 100, 1, 0x11, 0})
+	f.Add(bytes.Repeat([]byte{1, 0x18, 255, 0, 7}, 40))
+	mod := streamWAT(f, "")
+	f.Fuzz(func(t *testing.T, in []byte) {
+		cfg := wasm.NewConfig().WithLogger(slog.New(slog.DiscardHandler)).
+			WithStreams(stream.Config{Window: 2048, MaxBytes: 8192, MaxFlows: 4}, 1, 1)
+		h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "good", Binary: mod})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := pattern(70000, 3)
+		var segs []seg
+		for len(in) >= 5 && len(segs) < 200 {
+			fl, flags, n, off := in[0]&1, in[1], int(in[2])*int(in[3]%2+1)*64, int(in[4])*97
+			in = in[5:]
+			s := seg{src: [4]byte{10, 0, 0, 1}, dst: [4]byte{10, 0, 0, 2}, sport: 40000 + uint16(fl), dport: 80,
+				seq: 1000 + uint32(off), flags: flags, payload: payload[:n]}
+			if flags&0x40 != 0 { // the other direction
+				s.src, s.dst, s.sport, s.dport = s.dst, s.src, s.dport, s.sport
+			}
+			segs = append(segs, s)
+		}
+		for _, b := range parseSegs(segs) {
+			if err := h.Handle(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.Close(context.Background())
+		st := h.Stats()[0]
+		var chunks uint64
+		for _, c := range h.Counters() {
+			chunks += c.Value
+		}
+		if st.Failures != 0 || st.StreamLost != 0 || chunks != st.StreamChunks {
+			t.Fatalf("stats %+v, the analyzer counted %d chunks", st, chunks)
+		}
+	})
 }

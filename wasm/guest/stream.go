@@ -150,14 +150,19 @@ func streams(n int32) int32 {
 	}
 	streamLost = le32(streamArea[24:])
 	streamNow = int64(le64(streamArea[16:]))
-	for i := 0; i < int(n); i++ {
-		d := streamArea[streamHeader+i*chunkSize : streamHeader+(i+1)*chunkSize]
+	eachChunk(streamArea, int(n), sa.Chunk)
+	return 0
+}
+
+// eachChunk calls fn for the n chunks of an area CheckStreamArea accepted.
+func eachChunk(area []byte, n int, fn func(*Chunk)) {
+	for i := 0; i < n; i++ {
+		d := area[streamHeader+i*chunkSize : streamHeader+(i+1)*chunkSize]
 		chunk = Chunk{desc: d, index: uint32(i)}
 		if k := d[25]; k == uint8(ChunkData) || k == uint8(ChunkStart) {
 			off, l := le32(d[20:]), le32(d[16:])
-			chunk.data = streamArea[off : off+l : off+l]
+			chunk.data = area[off : off+l : off+l]
 		}
-		sa.Chunk(&chunk)
+		fn(&chunk)
 	}
-	return 0
 }
