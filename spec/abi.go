@@ -88,11 +88,13 @@ const (
 // stream fields, InfoSizeV2 bytes in all.
 const (
 	InfoSizeV2        = 128
-	InfoStreamsPtr    = 64 // u32: the stream area
-	InfoStreamsCap    = 68 // u32: its size in bytes, StreamAreaMin..StreamAreaMax
-	InfoStreamPortsN  = 72 // u32: server ports listed, 0..MaxStreamPorts (0: every TCP flow)
-	InfoStreamPorts   = 76 // MaxStreamPorts u16 ports; the first InfoStreamPortsN are used, each non-zero
-	InfoV2Reserved    = 108
+	InfoStreamsPtr    = 64  // u32: the stream area
+	InfoStreamsCap    = 68  // u32: its size in bytes, StreamAreaMin..StreamAreaMax
+	InfoStreamPortsN  = 72  // u32: server ports listed, 0..MaxStreamPorts (0: every TCP flow)
+	InfoStreamPorts   = 76  // MaxStreamPorts u16 ports; the first InfoStreamPortsN are used, each non-zero
+	InfoStreamChunks  = 108 // u32: chunks per wring_streams call, 1..MaxStreamChunks (0: as many as the area holds)
+	InfoV2Reserved    = 112
+	MaxStreamChunks   = 1 << 16
 	MaxStreamPorts    = 16
 	StreamAreaMin     = 4096
 	StreamAreaMax     = 16 << 20

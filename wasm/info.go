@@ -29,6 +29,7 @@ type info struct {
 	streamsPtr   uint32
 	streamsCap   uint32
 	streamPorts  []uint16
+	streamChunks int // chunks per call
 	counterNames []string
 	sinkNames    []string
 }
@@ -127,7 +128,7 @@ func (in *info) parseStreams(mem, blk []byte) error {
 		if in.streamsOnly() {
 			return fmt.Errorf("info block: flag streams-only without flag streams")
 		}
-		if ptr != 0 || capacity != 0 || nports != 0 {
+		if ptr != 0 || capacity != 0 || nports != 0 || u(spec.InfoStreamChunks) != 0 {
 			return fmt.Errorf("info block: stream fields set (area %#x, %d bytes, %d ports) without flag streams", ptr, capacity, nports)
 		}
 		return nil
@@ -145,6 +146,12 @@ func (in *info) parseStreams(mem, blk []byte) error {
 		return fmt.Errorf("info block: %d stream ports, at most %d", nports, spec.MaxStreamPorts)
 	}
 	in.streamsPtr, in.streamsCap = ptr, capacity
+	in.streamChunks = int(capacity-spec.StreamHeaderSize) / spec.ChunkSize
+	if mc := u(spec.InfoStreamChunks); mc > spec.MaxStreamChunks {
+		return fmt.Errorf("info block: %d chunks per call, at most %d", mc, spec.MaxStreamChunks)
+	} else if mc != 0 {
+		in.streamChunks = min(in.streamChunks, int(mc))
+	}
 	for k := 0; k < int(nports); k++ {
 		p := binary.LittleEndian.Uint16(blk[spec.InfoStreamPorts+2*k:])
 		if p == 0 {

@@ -47,7 +47,8 @@ func TestInfoV2(t *testing.T) {
 		{u32(spec.InfoFlags, spec.InfoFlagStreamsOnly), "streams-only without flag streams"},
 		{u32(spec.InfoFlags, 8|spec.InfoFlagStreams), "unknown flags 0x8"},
 		{u32(spec.InfoMaxPackets, 1), "streams-only module leaves the packet fields 0"},
-		{u32(spec.InfoV2Reserved+8, 1), "reserved byte at offset 116"},
+		{u32(spec.InfoV2Reserved+8, 1), "reserved byte at offset 120"},
+		{u32(spec.InfoStreamChunks, 1<<16+1), "65537 chunks per call"},
 	} {
 		m := v2Info()
 		c.edit(m)

@@ -76,23 +76,28 @@ func (w *Worker) wantsStreams() bool {
 }
 
 // feed gives the TCP segments of b (those not dropped by an earlier stage)
-// to the reassembler, then expires idle flows at the tick cadence of
-// capture time.
+// to the reassembler. First, at the tick cadence of capture time, it ends
+// the flows idle as of the batch's newest packet, so a connection that
+// resumes after its idle timeout starts a new flow.
 func (s *streamer) feed(b *packet.Batch) {
+	now := s.now
+	for j := range b.Packets {
+		now = max(now, b.Packets[j].Info.Timestamp)
+	}
+	if now != 0 {
+		if s.expire == 0 {
+			s.expire = now
+		} else if now-s.expire >= int64(s.w.h.cfg.tick) {
+			s.expire = now
+			s.ts = now
+			s.rs.Expire(now)
+		}
+	}
 	for j := range b.Packets {
 		if b.Verdicts[j].Action == packet.ActionDrop {
 			continue
 		}
 		s.add(&b.Packets[j])
-	}
-	if s.now != 0 {
-		if s.expire == 0 {
-			s.expire = s.now
-		} else if s.now-s.expire >= int64(s.w.h.cfg.tick) {
-			s.expire = s.now
-			s.ts = s.now
-			s.rs.Expire(s.now)
-		}
 	}
 }
 
@@ -271,7 +276,7 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 		return // a reload changed its mind; the next batch sees that
 	}
 	inf := in.info
-	maxSel := int(inf.streamsCap-spec.StreamHeaderSize) / spec.ChunkSize
+	maxSel := inf.streamChunks
 	if cap(w.sel) < maxSel {
 		w.sel = make([]selected, 0, maxSel)
 	}
@@ -284,7 +289,7 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 		// last data chunk may be split.
 		room := int(inf.streamsCap) - spec.StreamHeaderSize
 		sel := w.sel[:0]
-		for k < len(s.chunks) && room >= spec.ChunkSize {
+		for k < len(s.chunks) && room >= spec.ChunkSize && len(sel) < maxSel {
 			c := &s.chunks[k]
 			if !wants(ports, c) {
 				k, part = k+1, 0

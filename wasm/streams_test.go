@@ -60,11 +60,11 @@ type flowEvent struct {
 	Server       string
 	Cport, Sport uint16
 	N0, N1       uint64
-	H0, H1       string
+	H0, H1       uint64
 	Gap0, Gap1   uint64
 	Reason       uint64
 	Len, Type    uint64
-	Hash         string
+	Hash         uint64
 }
 
 // runStreams runs the stream guest over the capture at path and returns its
@@ -167,10 +167,10 @@ func tsharkStreams(t *testing.T, path string) int {
 	return n + 1
 }
 
-func fnvHex(b []byte) string {
+func fnvHex(b []byte) uint64 {
 	h := fnv.New64a()
 	h.Write(b)
-	return strconv.FormatUint(h.Sum64(), 16)
+	return h.Sum64()
 }
 
 func endpoint(addr string, port uint16) string {
@@ -225,7 +225,7 @@ func TestStreamsMatchTshark(t *testing.T) {
 					n0, h0, n1, h1 = n1, h1, n0, h0
 				}
 				if n0 != uint64(len(data[0])) || h0 != fnvHex(data[0]) || n1 != uint64(len(data[1])) || h1 != fnvHex(data[1]) {
-					t.Errorf("stream %d (%s - %s): wring %d/%s and %d/%s bytes/hash, tshark %d/%s and %d/%s (gaps %d, %d)",
+					t.Errorf("stream %d (%s - %s): wring %d/%x and %d/%x bytes/hash, tshark %d/%x and %d/%x (gaps %d, %d)",
 						s, nodes[0], nodes[1], n0, h0, n1, h1, len(data[0]), fnvHex(data[0]), len(data[1]), fnvHex(data[1]), e.Gap0, e.Gap1)
 				}
 				checked++
@@ -405,6 +405,6 @@ func TestStreamsTLSClientHelloTwoSegments(t *testing.T) {
 		}
 	}
 	if len(got) != 1 || got[0].Len != uint64(len(body)) || got[0].Type != 1 || got[0].Hash != fnvHex(body) {
-		t.Fatalf("tls_record events %+v, want one of %d bytes, type 1, hash %s\n%s", got, len(body), fnvHex(body), ev.String())
+		t.Fatalf("tls_record events %+v, want one of %d bytes, type 1, hash %x\n%s", got, len(body), fnvHex(body), ev.String())
 	}
 }

@@ -68,10 +68,13 @@ type Options struct {
 	// are ignored). StreamPorts limits the streams to flows with one of
 	// these ports (at most 16; none: every TCP flow). StreamBytes is the
 	// size of the stream area (default 256 KiB, 4 KiB..16 MiB).
-	Streams     bool
-	StreamsOnly bool
-	StreamPorts []uint16
-	StreamBytes int
+	// StreamChunks bounds the chunks per call (default 256), as MaxPackets
+	// does the packets.
+	Streams      bool
+	StreamsOnly  bool
+	StreamPorts  []uint16
+	StreamBytes  int
+	StreamChunks int
 }
 
 var (

@@ -93,6 +93,10 @@ func initialize(p, n int32) int32 {
 		for i, p := range o.StreamPorts {
 			put16(info[76+2*i:], p)
 		}
+		if o.StreamChunks <= 0 {
+			o.StreamChunks = 256
+		}
+		put32(info[108:], uint32(min(o.StreamChunks, 1<<16)))
 	}
 	for i, v := range []uint32{
 		abiVersion, uint32(o.Need), o.PayloadMax, uint32(o.MaxPackets),

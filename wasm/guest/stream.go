@@ -35,39 +35,56 @@ const (
 
 // Chunk is one chunk of a wring_streams call. It is valid only during the
 // Chunk call.
+//
+// It holds offsets, not slices, so that handing over a chunk writes no
+// pointer (Go's write barriers are costly under the host's fuel metering
+// while a collection is in progress).
 type Chunk struct {
-	desc  []byte
-	data  []byte
+	at    int // descriptor offset in chunkArea
 	index uint32
 }
 
+// desc returns the chunk's descriptor.
+func (c *Chunk) desc() []byte { return chunkArea[c.at : c.at+chunkSize] }
+
+// bytes returns the chunk's bytes (data, start), validated by
+// CheckStreamArea.
+func (c *Chunk) bytes() []byte {
+	d := c.desc()
+	if k := d[25]; k != uint8(ChunkData) && k != uint8(ChunkStart) {
+		return nil
+	}
+	off, l := le32(d[20:]), le32(d[16:])
+	return chunkArea[off : off+l : off+l]
+}
+
 // Flow returns the flow's id (unique per host worker, never 0).
-func (c *Chunk) Flow() uint64 { return le64(c.desc[0:]) }
+func (c *Chunk) Flow() uint64 { return le64(c.desc()[0:]) }
 
 // Offset returns the stream offset of the first byte (data, gap).
-func (c *Chunk) Offset() uint64 { return le64(c.desc[8:]) }
+func (c *Chunk) Offset() uint64 { return le64(c.desc()[8:]) }
 
 // Len returns the bytes of data, or the bytes lost (gap).
-func (c *Chunk) Len() uint32 { return le32(c.desc[16:]) }
+func (c *Chunk) Len() uint32 { return le32(c.desc()[16:]) }
 
 // Dir returns the direction: 0 from the initiator, 1 towards it.
-func (c *Chunk) Dir() int { return int(c.desc[24]) }
+func (c *Chunk) Dir() int { return int(c.desc()[24]) }
 
 // Kind returns the chunk's kind.
-func (c *Chunk) Kind() ChunkKind { return ChunkKind(c.desc[25]) }
+func (c *Chunk) Kind() ChunkKind { return ChunkKind(c.desc()[25]) }
 
 // Reason returns why the flow ended (ChunkEnd).
-func (c *Chunk) Reason() EndReason { return EndReason(c.desc[26]) }
+func (c *Chunk) Reason() EndReason { return EndReason(c.desc()[26]) }
 
 // VLAN returns the flow's VLAN id (0: none).
-func (c *Chunk) VLAN() uint16 { return le16(c.desc[28:]) }
+func (c *Chunk) VLAN() uint16 { return le16(c.desc()[28:]) }
 
 // Data returns the chunk's bytes (ChunkData), nil for other kinds.
 func (c *Chunk) Data() []byte {
 	if c.Kind() != ChunkData {
 		return nil
 	}
-	return c.data
+	return c.bytes()
 }
 
 // Initiator returns the address (4 or 16 bytes) and port of the flow's
@@ -78,14 +95,15 @@ func (c *Chunk) Initiator() ([]byte, uint16) { return c.endpoint(0) }
 func (c *Chunk) Responder() ([]byte, uint16) { return c.endpoint(1) }
 
 func (c *Chunk) endpoint(i int) ([]byte, uint16) {
-	if c.Kind() != ChunkStart || len(c.data) < chunkStartLen {
+	b := c.bytes()
+	if c.Kind() != ChunkStart || len(b) < chunkStartLen {
 		return nil, 0
 	}
 	n := 16
-	if c.desc[26] == 4 {
+	if c.desc()[26] == 4 {
 		n = 4
 	}
-	return c.data[16*i : 16*i+n], le16(c.data[32+2*i:])
+	return b[16*i : 16*i+n], le16(b[32+2*i:])
 }
 
 // Event starts an event about this chunk; add fields and call Done. The
@@ -94,6 +112,7 @@ func (c *Chunk) Event(kind string) *Event { return startEvent(c.index, kind) }
 
 var (
 	streamArea []byte // the stream area, header included
+	chunkArea  []byte // the area the current chunks are read from
 	chunk      Chunk
 	streamLost uint32
 	streamNow  int64
@@ -156,13 +175,9 @@ func streams(n int32) int32 {
 
 // eachChunk calls fn for the n chunks of an area CheckStreamArea accepted.
 func eachChunk(area []byte, n int, fn func(*Chunk)) {
+	chunkArea = area
 	for i := 0; i < n; i++ {
-		d := area[streamHeader+i*chunkSize : streamHeader+(i+1)*chunkSize]
-		chunk = Chunk{desc: d, index: uint32(i)}
-		if k := d[25]; k == uint8(ChunkData) || k == uint8(ChunkStart) {
-			off, l := le32(d[20:]), le32(d[16:])
-			chunk.data = area[off : off+l : off+l]
-		}
+		chunk.at, chunk.index = streamHeader+i*chunkSize, uint32(i)
 		fn(&chunk)
 	}
 }
