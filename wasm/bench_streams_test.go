@@ -3,7 +3,6 @@ package wasm_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -15,8 +14,9 @@ import (
 // BenchmarkStreamsVsPackets runs the same test analyzer (FNV-1a over TCP
 // payload bytes) in packet mode (whole packets copied, one wring_process
 // call per 256) and in stream mode (the host reassembles, one
-// wring_streams call per filled 256 KiB area) over the generated mixed
-// capture, and reports packets per second. Each iteration shifts the
+// wring_streams call per 256 chunks) over the generated mixed capture,
+// and reports packets per second; streams-wat is the stream path with a
+// guest that only counts chunks (the host's share). Each iteration shifts the
 // capture times past the idle timeout, so the stream host ends the previous
 // pass's flows and reassembles the same conversations again.
 func BenchmarkStreamsVsPackets(b *testing.B) {
@@ -24,10 +24,16 @@ func BenchmarkStreamsVsPackets(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, mode := range []string{"packets", "streams"} {
+	for _, mode := range []string{"packets", "streams", "streams-wat"} {
 		b.Run(mode, func(b *testing.B) {
-			h, err := wasm.NewHost(context.Background(), analyzertest.Config().WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
-				wasm.Analyzer{Name: mode, Binary: streamGuest(b, mode)})
+			// streams-wat: the host's share, with a stream analyzer in
+			// WebAssembly text that only counts its chunks.
+			bin := streamWAT(b, "")
+			if mode != "streams-wat" {
+				bin = streamGuest(b, mode)
+			}
+			h, err := wasm.NewHost(context.Background(), analyzertest.Config().WithLogger(slog.New(slog.DiscardHandler)),
+				wasm.Analyzer{Name: mode, Binary: bin})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -53,6 +59,9 @@ func BenchmarkStreamsVsPackets(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*len(c.Packets))/b.Elapsed().Seconds(), "pkts/s")
 			st := h.Stats()[0]
+			if st.StreamChunks != 0 {
+				b.ReportMetric(float64(st.StreamChunks)/float64(b.N+1), "chunks/pass")
+			}
 			if st.Failures != 0 || st.StreamLost != 0 {
 				b.Fatalf("stats %+v", st)
 			}
