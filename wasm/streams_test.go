@@ -29,8 +29,8 @@ var (
 	guestBins = map[string][]byte{}
 )
 
-// streamGuest builds testdata/streamguest in the given mode ("streams" or
-// "packets") once per test binary.
+// streamGuest builds testdata/streamguest in the given mode ("streams",
+// "streams-quiet": no flow events, or "packets") once per test binary.
 func streamGuest(tb testing.TB, mode string) []byte {
 	tb.Helper()
 	guestMu.Lock()
@@ -39,7 +39,11 @@ func streamGuest(tb testing.TB, mode string) []byte {
 		return b
 	}
 	out := filepath.Join(tb.TempDir(), mode+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-X main.mode="+mode, "-o", out, ".")
+	ld := "-X main.mode=" + mode
+	if mode == "streams-quiet" {
+		ld = "-X main.mode=streams -X main.quiet=yes"
+	}
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags="+ld, "-o", out, ".")
 	cmd.Dir = "testdata/streamguest"
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -180,8 +184,9 @@ func endpoint(addr string, port uint16) string {
 	return fmt.Sprintf("%s:%d", addr, port)
 }
 
-// TestStreamsMatchTshark runs the stream guest through the host over corpus
-// captures with TCP conversations and a generated capture with reordered,
+// TestStreamsMatchTshark runs the stream guest through the host over the
+// bundled sample capture (250 TCP streams, IPv4 and IPv6), corpus captures
+// with TCP conversations and a generated capture with reordered,
 // retransmitted and overlapping segments, and checks that the bytes it saw
 // per flow direction (count and FNV-1a hash) equal tshark's reassembly
 // (follow,tcp,raw) for every stream.
@@ -189,7 +194,7 @@ func TestStreamsMatchTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		corpus.Unavailable(t, "tshark is not installed")
 	}
-	files := []string{filepath.Join(t.TempDir(), "reorder.pcap")}
+	files := []string{filepath.Join(t.TempDir(), "reorder.pcap"), "../capture/sample/sample.pcap"}
 	writeReorderCapture(t, files[0])
 	for _, f := range []string{"dns_tcp.pcap", "print-flags.pcap", "mptcp-v0.pcap", "mptcp-v1.pcap"} {
 		files = append(files, corpus.Path(t, filepath.Join("tcpdump", f)))
