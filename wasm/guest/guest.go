@@ -24,6 +24,20 @@
 //	func init() { guest.Register(mine{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 512}) }
 //	func main() {}
 //
+// An analyzer that wants TCP streams implements StreamAnalyzer too and sets
+// Options.Streams (beside packets) or Options.StreamsOnly:
+//
+//	func (mine) Chunk(c *guest.Chunk) {
+//		switch c.Kind() {
+//		case guest.ChunkStart: // c.Initiator(), c.Responder(): a new flow
+//		case guest.ChunkData: // c.Data() of direction c.Dir() at c.Offset()
+//		case guest.ChunkGap: // c.Len() bytes of c.Dir() were lost
+//		case guest.ChunkEnd: // c.Reason(); forget c.Flow()
+//		}
+//	}
+//
+//	func init() { guest.Register(mine{}, guest.Options{StreamsOnly: true, StreamPorts: []uint16{443}}) }
+//
 // The package imports nothing outside the standard library, so analyzers
 // stay small; its constants mirror spec/abi.go (a test checks them).
 package guest
