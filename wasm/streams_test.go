@@ -177,9 +177,10 @@ func fnvHex(b []byte) uint64 {
 	return h.Sum64()
 }
 
+// endpoint writes an address and port as tshark's follow output does.
 func endpoint(addr string, port uint16) string {
 	if strings.Contains(addr, ":") {
-		return fmt.Sprintf("%s:%d", addr, port) // tshark writes IPv6 without brackets
+		return fmt.Sprintf("[%s]:%d", addr, port)
 	}
 	return fmt.Sprintf("%s:%d", addr, port)
 }
@@ -196,11 +197,13 @@ func TestStreamsMatchTshark(t *testing.T) {
 	}
 	files := []string{filepath.Join(t.TempDir(), "reorder.pcap"), "../capture/sample/sample.pcap"}
 	writeReorderCapture(t, files[0])
-	for _, f := range []string{"dns_tcp.pcap", "print-flags.pcap", "mptcp-v0.pcap", "mptcp-v1.pcap"} {
+	for _, f := range []string{"dns_tcp.pcap", "print-flags.pcap", "mptcp-v0.pcap"} {
 		files = append(files, corpus.Path(t, filepath.Join("tcpdump", f)))
 	}
+	streamGuest(t, "streams") // built once, before the subtests run in parallel
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
 			events, st, ss := runStreams(t, path)
 			byEnds := map[[2]string]flowEvent{}
 			for _, e := range events {
@@ -212,9 +215,16 @@ func TestStreamsMatchTshark(t *testing.T) {
 			if n == 0 {
 				t.Fatal("tshark sees no TCP stream")
 			}
-			var checked, bytesChecked int
+			var checked, bytesChecked, noNodes int
 			for s, fl := range tsharkFollow(t, path, n) {
 				nodes, data := fl.nodes, fl.data
+				if nodes == [2]string{":0", ":0"} && len(data[0])+len(data[1]) == 0 {
+					// tshark follows nothing: a segment whose TCP header
+					// the snapshot length cut (wring counts those as
+					// unparsed, checked below).
+					noNodes++
+					continue
+				}
 				e, ok := byEnds[nodes]
 				swap := false
 				if !ok {
@@ -239,6 +249,10 @@ func TestStreamsMatchTshark(t *testing.T) {
 			if st.StreamCalls == 0 || st.StreamLost != 0 || st.Failures != 0 {
 				t.Errorf("stats %+v", st)
 			}
+			if uint64(noNodes) > ss.Unparsed {
+				t.Errorf("%d streams tshark cannot follow, %d TCP packets wring could not parse", noNodes, ss.Unparsed)
+			}
+			t.Logf("%d streams tshark cannot follow (TCP header cut; wring: %d unparsed)", noNodes, ss.Unparsed)
 			t.Logf("%d streams, %d bytes equal to tshark's; reassembler: %d flows, %d bytes delivered, %d retransmitted, %d overlapping kept, %d gaps",
 				checked, bytesChecked, ss.Flows, ss.Delivered, ss.Retransmitted, ss.OverlapKept, ss.Gaps)
 		})
