@@ -249,6 +249,9 @@ func TestStreamsMatchTshark(t *testing.T) {
 			if st.StreamCalls == 0 || st.StreamLost != 0 || st.Failures != 0 {
 				t.Errorf("stats %+v", st)
 			}
+			if filepath.Base(path) == "reorder.pcap" && (ss.OverlapKept == 0 || ss.Retransmitted == 0) {
+				t.Errorf("the generated capture made no overlap held in a window or no retransmission: %+v", ss)
+			}
 			if uint64(noNodes) > ss.Unparsed {
 				t.Errorf("%d streams tshark cannot follow, %d TCP packets wring could not parse", noNodes, ss.Unparsed)
 			}
@@ -319,14 +322,14 @@ func conversation(cp uint16, req, resp []byte, mss int, mangle bool) []seg {
 			ss = append(ss, seg{src: from, dst: to, sport: fp, dport: tp, seq: base + uint32(off), flags: 0x18, payload: data[off:end]})
 		}
 		if mangle && len(ss) >= 3 {
-			ss[0], ss[1] = ss[1], ss[0] // out of order
-			ss = append(ss, ss[2])      // a retransmission after its successors
-			over := ss[len(ss)-2]       // an overlapping resend: half of one, half of the next
-			if len(over.payload) >= 4 && len(data) > int(over.seq-base)+len(over.payload)/2+mss/2 {
-				o := int(over.seq-base) + len(over.payload)/2
-				ss = append(ss[:len(ss)-1], seg{src: from, dst: to, sport: fp, dport: tp, seq: base + uint32(o), flags: 0x18,
-					payload: data[o:min(o+mss, len(data))]}, ss[len(ss)-1])
-			}
+			// Segment 1 early, then one overlapping the second half of
+			// segment 0 and the first half of segment 1 (held in the
+			// window: an overlap the first copy wins), then segment 0,
+			// and segment 2 again after its successors (a retransmission).
+			o := mss / 2
+			over := seg{src: from, dst: to, sport: fp, dport: tp, seq: base + uint32(o), flags: 0x18, payload: data[o:min(o+mss, len(data))]}
+			ss = append([]seg{ss[1], over, ss[0]}, ss[2:]...)
+			ss = append(ss, ss[3])
 		}
 		return ss
 	}
