@@ -1,12 +1,16 @@
 package spec
 
-// Constants of the Wasm analyzer ABI, version 1. ABI.md is the normative
+// Constants of the Wasm analyzer ABI, versions 1 and 2. ABI.md is the normative
 // description; the constants below are its names, offsets and sizes. All
 // multi-byte values in guest memory are little-endian, and every pointer is a
 // 32-bit offset into the guest's exported linear memory.
 const (
-	// ABIVersion is the only ABI version this host speaks.
-	ABIVersion = 1
+	// ABIVersion is the newest ABI version this host speaks. Version 2
+	// adds TCP streams (ABI.md §10) and keeps every layout of version 1.
+	ABIVersion = 2
+	// ABIVersionMin is the oldest version this host still speaks: a
+	// version-1 module runs unchanged.
+	ABIVersionMin = 1
 
 	// ABIModule is the import module name of the host functions.
 	ABIModule = "wring"
@@ -21,6 +25,7 @@ const (
 	ExportInit         = "wring_init"          // func(cfg_ptr, cfg_len i32) -> i32: pointer to the Info block, 0 on failure
 	ExportProcess      = "wring_process"       // func(count i32) -> i32: 0, or a guest error code
 	ExportTick         = "wring_tick"          // func(now_ns i64, final i32) -> i32: optional timer and flush
+	ExportStreams      = "wring_streams"       // func(count i32) -> i32: version 2, with InfoFlagStreams: count chunks in the stream area
 	ExportInitialize   = "_initialize"         // WASI reactor start function, run once before anything else
 	ExportFuel         = "__wring_fuel"        // the mutable i64 fuel global the host injects; reserved
 	ExportStack        = "__wring_stack"       // the mutable i64 call stack budget the host injects; reserved
@@ -74,10 +79,75 @@ const (
 
 // Info flags.
 const (
-	InfoFlagTick = 1 << 0 // call wring_tick on the host's timer and at close
+	InfoFlagTick        = 1 << 0 // call wring_tick on the host's timer and at close
+	InfoFlagStreams     = 1 << 1 // version 2: call wring_streams with reassembled TCP streams
+	InfoFlagStreamsOnly = 1 << 2 // version 2, with InfoFlagStreams: no packets (wring_process is not called)
 )
 
-// Limits of ABI version 1.
+// The version-2 Info block: the InfoSize bytes of version 1, then the
+// stream fields, InfoSizeV2 bytes in all.
+const (
+	InfoSizeV2        = 128
+	InfoStreamsPtr    = 64  // u32: the stream area
+	InfoStreamsCap    = 68  // u32: its size in bytes, StreamAreaMin..StreamAreaMax
+	InfoStreamPortsN  = 72  // u32: server ports listed, 0..MaxStreamPorts (0: every TCP flow)
+	InfoStreamPorts   = 76  // MaxStreamPorts u16 ports; the first InfoStreamPortsN are used, each non-zero
+	InfoStreamChunks  = 108 // u32: chunks per wring_streams call, 1..MaxStreamChunks (0: as many as the area holds)
+	InfoV2Reserved    = 112
+	MaxStreamChunks   = 1 << 16
+	MaxStreamPorts    = 16
+	StreamAreaMin     = 4096
+	StreamAreaMax     = 16 << 20
+	InfoV2ReservedLen = InfoSizeV2 - InfoV2Reserved // reserved bytes, zero
+)
+
+// The stream area: a StreamHeaderSize-byte header, then count chunk
+// descriptors of ChunkSize bytes, then the chunks' bytes (from
+// StreamHeaderSize + count*ChunkSize on).
+const (
+	StreamHeaderSize = 32
+	StreamCount      = 0  // u32 chunks in this call
+	StreamFlags      = 4  // u32, 0 (reserved)
+	StreamSeq        = 8  // u64 sequence number of this wring_streams call in this instance, from 1
+	StreamNow        = 16 // u64 capture time of the newest packet behind the call, ns since the Unix epoch
+	StreamLost       = 24 // u32 chunks lost for this instance since its previous call (a failed call's, the staging's)
+	StreamDataLen    = 28 // u32 bytes of chunk data after the descriptors
+
+	ChunkSize    = 32
+	ChunkFlow    = 0  // u64 flow id, unique per worker (never 0)
+	ChunkOffset  = 8  // u64 stream offset of the first byte (data, gap); 0 (start, end)
+	ChunkLen     = 16 // u32 bytes of data (data, start), or lost (gap)
+	ChunkDataOff = 20 // u32 offset of the chunk's bytes from the stream area's start
+	ChunkDir     = 24 // u8 direction: 0 from the initiator, 1 towards it
+	ChunkKind    = 25 // u8 Chunk* kind
+	ChunkAux     = 26 // u8 start: IP version (4, 6); end: End* reason; else 0
+	ChunkVLAN    = 28 // u16 VLAN id of the flow (0: none)
+
+	// The bytes of a start chunk: ChunkStartLen bytes.
+	ChunkStartLen     = 36
+	StartInitiator    = 0  // [16]byte initiator address (IPv4 in the first 4 bytes)
+	StartResponder    = 16 // [16]byte responder address
+	StartInitiatorPrt = 32 // u16 initiator port
+	StartResponderPrt = 34 // u16 responder port
+)
+
+// Chunk kinds.
+const (
+	ChunkStart = 1 // a flow the module has not seen: its endpoints
+	ChunkData  = 2 // in-order bytes of one direction
+	ChunkGap   = 3 // bytes of one direction that were lost
+	ChunkEnd   = 4 // the flow ended; ChunkAux says why
+)
+
+// End reasons (ChunkAux of an end chunk).
+const (
+	EndFIN   = 1 // both directions closed by FIN
+	EndRST   = 2 // reset
+	EndIdle  = 3 // no segment for the idle timeout
+	EndFlush = 4 // the capture ended (the host closed)
+)
+
+// Limits of ABI versions 1 and 2.
 const (
 	MaxBatchPackets = 4096 // InfoMaxPackets upper bound
 	MaxCounters     = 1024 // InfoCounterCount upper bound

@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/wringcap/wring/capture/stream"
 )
 
 // Config is the host's configuration. It is immutable: each With method
@@ -36,6 +38,9 @@ type Config struct {
 	interpreter     bool
 	loadQuarantine  bool
 	unmetered       bool // tests only: no fuel rewrite, to measure its cost
+	streams         stream.Config
+	stageBytes      int
+	stageChunks     int
 }
 
 // Defaults, chosen for Go guests (the largest): see RATIONALE.md.
@@ -56,6 +61,8 @@ const (
 	DefaultQuarantineWindow = time.Minute      // ...within this window
 	DefaultTickInterval     = 10 * time.Second // of capture time, for wring_tick
 	DefaultLogLines         = 20               // guest log lines per second per analyzer
+	DefaultStageBytes       = 1 << 20          // bytes of stream chunks staged per worker
+	DefaultStageChunks      = 8192             // stream chunks staged per worker
 )
 
 // NewConfig returns the default configuration.
@@ -78,7 +85,28 @@ func NewConfig() Config {
 		tick:            DefaultTickInterval,
 		logLines:        DefaultLogLines,
 		logger:          slog.Default(),
+		stageBytes:      DefaultStageBytes,
+		stageChunks:     DefaultStageChunks,
 	}
+}
+
+// WithStreams sets the bounds of the TCP reassembler each worker runs for
+// the analyzers that take streams (zero fields keep capture/stream's
+// defaults), and of the staging buffer its chunks wait in until they are
+// copied into the analyzers' stream areas: stageBytes bytes and stageChunks
+// chunks (0 keeps DefaultStageBytes and DefaultStageChunks). When staging
+// fills up, the worker hands what it holds over at once and starts again,
+// so nothing is dropped; such handovers are counted (StreamStats).
+func (c Config) WithStreams(cfg stream.Config, stageBytes, stageChunks int) Config {
+	c.streams = cfg
+	if stageBytes <= 0 {
+		stageBytes = DefaultStageBytes
+	}
+	if stageChunks <= 0 {
+		stageChunks = DefaultStageChunks
+	}
+	c.stageBytes, c.stageChunks = max(stageBytes, 64<<10), max(stageChunks, 16)
+	return c
 }
 
 // WithMemoryLimitPages caps each instance's linear memory at n 64 KiB pages.

@@ -19,6 +19,20 @@
 // then validates and reads one verdict per packet, the events (turned into
 // JSON lines) and the counters. Nothing on that path allocates.
 //
+// # Streams
+//
+// A module speaking ABI version 2 may ask for reassembled TCP streams
+// (spec/ABI.md §10). A worker running such an analyzer owns one
+// capture/stream Reassembler, fed once per batch with the batch's TCP
+// segments and shared by all its stream analyzers; the chunks it hands over
+// (flow starts, in-order data, gaps, flow ends) are staged in a bounded
+// buffer and copied into each stream analyzer's area after the batch's
+// packet analyzers ran, one metered wring_streams call per filled area.
+// Idle flows end at the tick cadence of capture time, every flow at Close.
+// Host.StreamStats and the Stream fields of Stats count what happened,
+// what was given up and what an analyzer lost. Nothing on that path
+// allocates per packet either.
+//
 // # Why fuel instead of context cancellation?
 //
 // wazero can stop a running guest only with WithCloseOnContextDone, which

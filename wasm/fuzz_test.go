@@ -26,6 +26,16 @@ func FuzzABI(f *testing.F) {
 	binary.LittleEndian.PutUint32(info[4+spec.InfoVersion:], 1)
 	binary.LittleEndian.PutUint32(info[4+spec.InfoMaxPackets:], 1)
 	f.Add(info)
+	// A version-2 block taking streams: area at 0x100 of 4096 bytes, port 443.
+	v2 := make([]byte, 0x100+4096)
+	binary.LittleEndian.PutUint32(v2, 4)
+	binary.LittleEndian.PutUint32(v2[4+spec.InfoVersion:], 2)
+	binary.LittleEndian.PutUint32(v2[4+spec.InfoFlags:], spec.InfoFlagStreams|spec.InfoFlagStreamsOnly)
+	binary.LittleEndian.PutUint32(v2[4+spec.InfoStreamsPtr:], 0x100)
+	binary.LittleEndian.PutUint32(v2[4+spec.InfoStreamsCap:], 4096)
+	binary.LittleEndian.PutUint32(v2[4+spec.InfoStreamPortsN:], 1)
+	binary.LittleEndian.PutUint16(v2[4+spec.InfoStreamPorts:], 443)
+	f.Add(v2)
 
 	guest := analyzerWAT(f, map[string]string{"{{AFTER}}": `
 	  (memory.copy (i32.const 0x2000) (i32.const 0x8000) (i32.const 64))
@@ -34,7 +44,8 @@ func FuzzABI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		// 1. The Info block, pointer in the first 4 bytes.
 		if len(in) >= 4 {
-			parseInfo(in, binary.LittleEndian.Uint32(in))
+			parseInfo(in, binary.LittleEndian.Uint32(in), 1)
+			parseInfo(in, binary.LittleEndian.Uint32(in), 2)
 		}
 		// 2. The event area: when accepted, every line is a JSON object.
 		ts := []int64{1, 2, 3}

@@ -102,6 +102,7 @@ type stats struct {
 	failures, fuel, traps, abi, guest, instantiations       atomic.Uint64
 	quarantines, reloads, policyPackets, quarantinedPackets atomic.Uint64
 	timeouts, interrupted, eventsOverCap                    atomic.Uint64
+	streamCalls, streamChunks, streamBytes, streamLost      atomic.Uint64
 }
 
 // NewHost compiles and initialises the analyzers, in order. Each analyzer is
@@ -265,6 +266,10 @@ type Stats struct {
 	Timeouts           uint64 // failures by the wall-clock backstop (ErrTimeout)
 	Interrupted        uint64 // calls stopped or not made because the host was interrupted
 	EventsOverCap      uint64 // events over the per-call caps, not written (also in EventsLost)
+	StreamCalls        uint64 // successful wring_streams calls
+	StreamChunks       uint64 // stream chunks handed over in them
+	StreamBytes        uint64 // chunk bytes (data, start) handed over in them
+	StreamLost         uint64 // chunks the analyzer wanted and did not get: failed calls, quarantine
 	Quarantined        bool   // quarantined now
 	LoadError          error  // why the analyzer failed to load, with WithLoadFailuresQuarantined
 }
@@ -281,6 +286,8 @@ func (h *Host) Stats() []Stats {
 			Instantiations: s.instantiations.Load(), Quarantines: s.quarantines.Load(), Reloads: s.reloads.Load(),
 			PolicyPackets: s.policyPackets.Load(), QuarantinedPackets: s.quarantinedPackets.Load(),
 			Timeouts: s.timeouts.Load(), Interrupted: s.interrupted.Load(), EventsOverCap: s.eventsOverCap.Load(),
+			StreamCalls: s.streamCalls.Load(), StreamChunks: s.streamChunks.Load(), StreamBytes: s.streamBytes.Load(),
+			StreamLost:  s.streamLost.Load(),
 			Quarantined: a.quarantined.Load(), LoadError: a.loadErr,
 		}
 	}

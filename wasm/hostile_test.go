@@ -243,7 +243,8 @@ func TestHostileAtLoad(t *testing.T) {
 		want error
 		text string
 	}{
-		{name: "wrong ABI version", bin: analyzerWAT(t, map[string]string{"{{VERSION}}": "(i32.const 2)"}), want: ErrVersion, text: "ABI version 2"},
+		{name: "wrong ABI version", bin: analyzerWAT(t, map[string]string{"{{VERSION}}": "(i32.const 3)"}), want: ErrVersion, text: "ABI version 3, this host speaks 1..2"},
+		{name: "info block of another version", bin: analyzerWAT(t, map[string]string{"{{VERSION}}": "(i32.const 2)"}), want: ErrABI, text: "info block version 1, want 2"},
 		{name: "missing exports", bin: missing, want: ErrMissingExport, text: "wring_config_buffer"},
 		{name: "mistyped export", bin: mistyped, want: ErrMissingExport, text: "wring_abi_version has type func() -> i64"},
 		{name: "no memory export", bin: noMemory, want: ErrMissingExport, text: `memory "memory"`},

@@ -23,6 +23,13 @@ type info struct {
 	eventsPtr    uint32
 	eventsCap    uint32
 	flags        uint32
+	version      uint32 // the module's ABI version
+	// Version 2, with InfoFlagStreams: the stream area and the server
+	// ports wanted (empty: every TCP flow).
+	streamsPtr   uint32
+	streamsCap   uint32
+	streamPorts  []uint16
+	streamChunks int // chunks per call
 	counterNames []string
 	sinkNames    []string
 }
@@ -33,9 +40,14 @@ type info struct {
 const maxEventArea = 1 << 20
 
 // parseInfo validates the Info block at ptr in mem (the guest's whole
-// memory) and the areas it points to.
-func parseInfo(mem []byte, ptr uint32) (*info, error) {
-	blk, err := area(mem, ptr, spec.InfoSize, "info block")
+// memory) and the areas it points to, for a module speaking ABI version
+// (1 or 2).
+func parseInfo(mem []byte, ptr uint32, version uint32) (*info, error) {
+	size := uint64(spec.InfoSize)
+	if version >= 2 {
+		size = spec.InfoSizeV2
+	}
+	blk, err := area(mem, ptr, size, "info block")
 	if err != nil {
 		return nil, err
 	}
@@ -53,17 +65,36 @@ func parseInfo(mem []byte, ptr uint32) (*info, error) {
 		eventsCap:    u(spec.InfoEventsCap),
 		flags:        u(spec.InfoFlags),
 	}
-	if v := u(spec.InfoVersion); v != spec.ABIVersion {
-		return nil, fmt.Errorf("info block version %d, want %d", v, spec.ABIVersion)
+	in.version = version
+	if v := u(spec.InfoVersion); v != version {
+		return nil, fmt.Errorf("info block version %d, want %d (the module's ABI version)", v, version)
 	}
 	if in.need > spec.NeedPacket {
 		return nil, fmt.Errorf("info block: need %d is not one of 0..%d", in.need, spec.NeedPacket)
 	}
+	known := uint32(spec.InfoFlagTick)
+	if version >= 2 {
+		known |= spec.InfoFlagStreams | spec.InfoFlagStreamsOnly
+	}
+	if in.flags&^known != 0 {
+		return nil, fmt.Errorf("info block: unknown flags %#x (ABI version %d)", in.flags&^known, version)
+	}
+	if version >= 2 {
+		if err := in.parseStreams(mem, blk); err != nil {
+			return nil, err
+		}
+	}
+	if in.streamsOnly() {
+		// No packets: the packet fields must be zero.
+		for _, off := range []int{spec.InfoNeed, spec.InfoPayloadMax, spec.InfoMaxPackets, spec.InfoBatchPtr, spec.InfoBatchCap, spec.InfoVerdictsPtr} {
+			if v := u(off); v != 0 {
+				return nil, fmt.Errorf("info block: field at offset %d is %d; a streams-only module leaves the packet fields 0", off, v)
+			}
+		}
+		return in.parseRest(mem, u)
+	}
 	if in.maxPackets == 0 || in.maxPackets > spec.MaxBatchPackets {
 		return nil, fmt.Errorf("info block: max packets %d outside 1..%d", in.maxPackets, spec.MaxBatchPackets)
-	}
-	if in.flags&^spec.InfoFlagTick != 0 {
-		return nil, fmt.Errorf("info block: unknown flags %#x", in.flags)
 	}
 	in.dataOff = spec.BatchHeaderSize + in.maxPackets*spec.DescSize
 	if in.batchCap < in.dataOff {
@@ -75,6 +106,70 @@ func parseInfo(mem []byte, ptr uint32) (*info, error) {
 	if _, err := area(mem, in.verdictsPtr, uint64(in.maxPackets)*spec.VerdictSize, "verdict area"); err != nil {
 		return nil, err
 	}
+	return in.parseRest(mem, u)
+}
+
+// streamsOnly reports a module that takes streams and no packets.
+func (in *info) streamsOnly() bool { return in.flags&spec.InfoFlagStreamsOnly != 0 }
+
+// streams reports a module that takes streams.
+func (in *info) streams() bool { return in.flags&spec.InfoFlagStreams != 0 }
+
+// parseStreams validates the version-2 fields of the Info block blk.
+func (in *info) parseStreams(mem, blk []byte) error {
+	u := func(off int) uint32 { return binary.LittleEndian.Uint32(blk[off:]) }
+	for k, b := range blk[spec.InfoV2Reserved:spec.InfoSizeV2] {
+		if b != 0 {
+			return fmt.Errorf("info block: reserved byte at offset %d is %#x, want 0", spec.InfoV2Reserved+k, b)
+		}
+	}
+	ptr, capacity, nports := u(spec.InfoStreamsPtr), u(spec.InfoStreamsCap), u(spec.InfoStreamPortsN)
+	if !in.streams() {
+		if in.streamsOnly() {
+			return fmt.Errorf("info block: flag streams-only without flag streams")
+		}
+		if ptr != 0 || capacity != 0 || nports != 0 || u(spec.InfoStreamChunks) != 0 {
+			return fmt.Errorf("info block: stream fields set (area %#x, %d bytes, %d ports) without flag streams", ptr, capacity, nports)
+		}
+		return nil
+	}
+	if capacity < spec.StreamAreaMin || capacity > spec.StreamAreaMax {
+		return fmt.Errorf("info block: stream area of %d bytes outside %d..%d", capacity, spec.StreamAreaMin, spec.StreamAreaMax)
+	}
+	if ptr%8 != 0 {
+		return fmt.Errorf("info block: stream area at %#x is not 8-byte aligned", ptr)
+	}
+	if _, err := area(mem, ptr, uint64(capacity), "stream area"); err != nil {
+		return err
+	}
+	if nports > spec.MaxStreamPorts {
+		return fmt.Errorf("info block: %d stream ports, at most %d", nports, spec.MaxStreamPorts)
+	}
+	in.streamsPtr, in.streamsCap = ptr, capacity
+	in.streamChunks = int(capacity-spec.StreamHeaderSize) / spec.ChunkSize
+	if mc := u(spec.InfoStreamChunks); mc > spec.MaxStreamChunks {
+		return fmt.Errorf("info block: %d chunks per call, at most %d", mc, spec.MaxStreamChunks)
+	} else if mc != 0 {
+		in.streamChunks = min(in.streamChunks, int(mc))
+	}
+	for k := 0; k < int(nports); k++ {
+		p := binary.LittleEndian.Uint16(blk[spec.InfoStreamPorts+2*k:])
+		if p == 0 {
+			return fmt.Errorf("info block: stream port %d is 0", k)
+		}
+		in.streamPorts = append(in.streamPorts, p)
+	}
+	for k := int(nports); k < spec.MaxStreamPorts; k++ {
+		if p := binary.LittleEndian.Uint16(blk[spec.InfoStreamPorts+2*k:]); p != 0 {
+			return fmt.Errorf("info block: stream port slot %d is %d past the %d listed", k, p, nports)
+		}
+	}
+	return nil
+}
+
+// parseRest validates the fields every module has: counters, events and
+// sinks.
+func (in *info) parseRest(mem []byte, u func(int) uint32) (*info, error) {
 	if in.counterCount > spec.MaxCounters {
 		return nil, fmt.Errorf("info block: %d counters, at most %d", in.counterCount, spec.MaxCounters)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,9 @@ type instance struct {
 	stackG   api.MutableGlobal // the call stack budget (nil when unmetered)
 	process  api.Function
 	tick     api.Function
+	streams  api.Function // wring_streams, when the module takes streams
+	strSeq   uint64       // wring_streams calls made
+	strLost  uint32       // chunks lost since the previous wring_streams call
 	stack    []uint64
 	info     *info
 	sinks    []uint16        // guest sink index -> host sink index
@@ -112,8 +116,8 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	if err != nil {
 		return fail(err)
 	}
-	if uint32(v) != spec.ABIVersion {
-		return fail(errorf(name, "init", ErrVersion, "the module speaks ABI version %d, this host speaks %d", int32(v), spec.ABIVersion))
+	if uint32(v) < spec.ABIVersionMin || uint32(v) > spec.ABIVersion {
+		return fail(errorf(name, "init", ErrVersion, "the module speaks ABI version %d, this host speaks %d..%d", int32(v), spec.ABIVersionMin, spec.ABIVersion))
 	}
 	cfgPtr, err := initCall(spec.ExportConfigBuffer, uint64(len(g.config)))
 	if err != nil {
@@ -135,9 +139,15 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		return fail(errorf(name, "init", ErrInit, "%w", errNoInfo))
 	}
 	whole, _ := in.mem.Read(0, in.mem.Size())
-	in.info, err = parseInfo(whole, uint32(ptr))
+	in.info, err = parseInfo(whole, uint32(ptr), uint32(v))
 	if err != nil {
 		return fail(errorf(name, "init", ErrABI, "%w", err))
+	}
+	if in.info.streams() {
+		if !g.streams {
+			return fail(errorf(name, "init", ErrMissingExport, "flag streams without the function %s", spec.ExportStreams))
+		}
+		in.streams = mod.ExportedFunction(spec.ExportStreams)
 	}
 	if g.tick && in.info.flags&spec.InfoFlagTick != 0 {
 		in.tick = mod.ExportedFunction(spec.ExportTick)
@@ -156,10 +166,15 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	if g.names == nil {
 		g.names = in.info.counterNames
 		g.retired = make([]uint64, len(g.names))
+		g.wantStreams, g.streamPorts = in.info.streams(), in.info.streamPorts
 	} else if !equalStrings(g.names, in.info.counterNames) {
 		mod.Close(ctx)
 		h.forget(in)
 		return nil, errorf(name, "init", ErrABI, "instances of one module declare different counters")
+	} else if g.wantStreams != in.info.streams() || !slices.Equal(g.streamPorts, in.info.streamPorts) {
+		mod.Close(ctx)
+		h.forget(in)
+		return nil, errorf(name, "init", ErrABI, "instances of one module declare different streams")
 	}
 	if g.closed {
 		mod.Close(ctx)

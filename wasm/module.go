@@ -29,8 +29,13 @@ type generation struct {
 	rt       wazero.Runtime
 	cm       wazero.CompiledModule
 	tick     bool // exports wring_tick
+	streams  bool // exports wring_streams
 	initFunc bool // exports _initialize
 	config   []byte
+	// From the first instance's Info block: the module takes streams, for
+	// these server ports (empty: all).
+	wantStreams bool
+	streamPorts []uint16
 
 	mu      sync.Mutex
 	names   []string           // counter names, from the first instance
@@ -139,6 +144,14 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 				spec.ExportTick, sig(d.ParamTypes(), d.ResultTypes()), sig(tickSig.params, tickSig.results)))
 		}
 		g.tick = true
+	}
+	if d, ok := exports[spec.ExportStreams]; ok {
+		want := wantFuncs[3] // the same type as wring_process
+		if !slices.Equal(d.ParamTypes(), want.params) || !slices.Equal(d.ResultTypes(), want.results) {
+			return fail(errorf(name, op, ErrMissingExport, "function %s has type %s, want %s",
+				spec.ExportStreams, sig(d.ParamTypes(), d.ResultTypes()), sig(want.params, want.results)))
+		}
+		g.streams = true
 	}
 	if d, ok := exports[spec.ExportInitialize]; ok {
 		if len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 0 {

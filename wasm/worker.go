@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"sync/atomic"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/spec"
@@ -20,6 +21,13 @@ type Worker struct {
 	ev   []byte  // JSON lines of the current call
 	// What is left of the current call's (or tick's) event caps.
 	evLeft, evBytesLeft int
+
+	// The stream path (streams.go), made when an analyzer takes streams.
+	str     *streamer
+	strSnap atomic.Pointer[streamer] // str, for Host.StreamStats
+	sel     []selected               // chunks of the current wring_streams call
+	sts     []int64                  // their capture times
+	strLost []uint32                 // per analyzer: chunks lost since its last wring_streams call
 }
 
 // Handle runs every analyzer over b, in order, and combines their verdicts
@@ -40,10 +48,49 @@ func (w *Worker) Handle(b *packet.Batch) error {
 			b.Verdicts = v
 		}
 	}
+	if w.str == nil && w.wantsStreams() {
+		w.str = newStreamer(w)
+		w.strLost = make([]uint32, len(w.h.analyzers))
+		w.strSnap.Store(w.str)
+	}
+	if w.str != nil {
+		w.str.feed(b)
+	}
 	for i, a := range w.h.analyzers {
 		w.run(i, a, b)
 	}
+	if w.str != nil {
+		w.deliverStreams()
+		w.str.snapshot()
+	}
 	return nil
+}
+
+// instance returns the worker's instance of analyzer i, switching to the
+// analyzer's current generation and making one when needed; nil when that
+// fails (counted and logged).
+func (w *Worker) instance(i int, a *analyzer) *instance {
+	g := a.cur.Load()
+	in := w.inst[i]
+	if in != nil && in.gen != g {
+		in.gen.retire(w.ctx, in)
+		in, w.inst[i] = nil, nil
+	}
+	if in == nil {
+		var err error
+		in, err = g.take(w.ctx)
+		if err != nil {
+			switch {
+			case errors.Is(err, ErrInterrupted):
+				a.interrupted(err)
+			case !errors.Is(err, ErrClosed):
+				a.failed(err)
+			}
+			return nil
+		}
+		w.inst[i] = in
+	}
+	return in
 }
 
 // policy applies the fail policy to the packets from j on that are still in
@@ -77,28 +124,19 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		w.policy(a, b, nil, 0, true)
 		return
 	}
-	g := a.cur.Load()
-	in := w.inst[i]
-	if in != nil && in.gen != g {
-		in.gen.retire(w.ctx, in)
-		in, w.inst[i] = nil, nil
-	}
+	in := w.instance(i, a)
 	if in == nil {
-		var err error
-		in, err = g.take(w.ctx)
-		if err != nil {
-			switch {
-			case errors.Is(err, ErrInterrupted):
-				a.interrupted(err)
-			case !errors.Is(err, ErrClosed):
-				a.failed(err)
-			}
-			w.policy(a, b, nil, 0, false)
-			return
-		}
-		w.inst[i] = in
+		w.policy(a, b, nil, 0, false)
+		return
 	}
 	inf := in.info
+	if inf.streamsOnly() {
+		// No packets: only the tick cadence follows the batch.
+		if n := len(b.Packets); n > 0 {
+			w.ticks(a, i, in, b.Packets[n-1].Info.Timestamp)
+		}
+		return
+	}
 	if cap(w.idx) < int(inf.maxPackets) {
 		w.idx = make([]int32, inf.maxPackets)
 		w.ts = make([]int64, inf.maxPackets)
@@ -173,6 +211,12 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		a.stats.calls.Add(1)
 		a.stats.packets.Add(uint64(count))
 	}
+	w.ticks(a, i, in, now)
+}
+
+// ticks notes the capture time now of a batch and calls wring_tick when the
+// tick interval passed.
+func (w *Worker) ticks(a *analyzer, i int, in *instance, now int64) {
 	if now != 0 {
 		in.lastNow = now
 	}
@@ -228,28 +272,8 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 			}
 		}
 	}
-	w.ev = w.ev[:0]
-	if inf.eventsCap != 0 {
-		ev, ok := in.mem.Read(inf.eventsPtr, inf.eventsCap)
-		if !ok {
-			return errorf(a.name, spec.ExportProcess, ErrABI, "event area outside memory")
-		}
-		var err error
-		var nev, over int
-		w.ev, nev, over, err = appendEvents(w.ev, ev, a.name, w.ts[:count], now, w.evLeft, w.evBytesLeft)
-		if err != nil {
-			return errorf(a.name, spec.ExportProcess, ErrABI, "%w", err)
-		}
-		w.evLeft -= nev
-		w.evBytesLeft -= len(w.ev)
-		a.stats.events.Add(uint64(nev))
-		if over != 0 {
-			a.stats.eventsLost.Add(uint64(over))
-			a.stats.eventsOverCap.Add(uint64(over))
-		}
-		if lost := binary.LittleEndian.Uint32(ev[spec.EventsLost:]); lost != 0 {
-			a.stats.eventsLost.Add(uint64(lost))
-		}
+	if err := w.events(a, in, w.ts[:count], now, spec.ExportProcess); err != nil {
+		return err
 	}
 	for k := 0; k < count; k++ {
 		v := vv[k*spec.VerdictSize:]
@@ -273,6 +297,47 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 	}
 	w.h.eventsOut(w.ev)
 	in.snapshot()
+	return nil
+}
+
+// collectEvents validates and writes the events of a good call that has no
+// verdicts (wring_streams); ts are the capture times of the call's items.
+func (w *Worker) collectEvents(a *analyzer, in *instance, ts []int64, now int64, fn string) error {
+	if err := w.events(a, in, ts, now, fn); err != nil {
+		return err
+	}
+	w.h.eventsOut(w.ev)
+	return nil
+}
+
+// events validates the event area after a call into w.ev (JSON lines, not
+// yet written) and counts them.
+func (w *Worker) events(a *analyzer, in *instance, ts []int64, now int64, fn string) error {
+	inf := in.info
+	w.ev = w.ev[:0]
+	if inf.eventsCap != 0 {
+		ev, ok := in.mem.Read(inf.eventsPtr, inf.eventsCap)
+		if !ok {
+			return errorf(a.name, fn, ErrABI, "event area outside memory")
+		}
+		var err error
+		var nev, over int
+		w.ev, nev, over, err = appendEvents(w.ev, ev, a.name, ts, now, w.evLeft, w.evBytesLeft)
+		if err != nil {
+			w.ev = w.ev[:0]
+			return errorf(a.name, fn, ErrABI, "%w", err)
+		}
+		w.evLeft -= nev
+		w.evBytesLeft -= len(w.ev)
+		a.stats.events.Add(uint64(nev))
+		if over != 0 {
+			a.stats.eventsLost.Add(uint64(over))
+			a.stats.eventsOverCap.Add(uint64(over))
+		}
+		if lost := binary.LittleEndian.Uint32(ev[spec.EventsLost:]); lost != 0 {
+			a.stats.eventsLost.Add(uint64(lost))
+		}
+	}
 	return nil
 }
 
@@ -347,6 +412,7 @@ func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
 
 // close flushes and discards the worker's instances.
 func (w *Worker) close(ctx context.Context) {
+	w.flushStreams()
 	for i, in := range w.inst {
 		if in == nil {
 			continue

@@ -31,6 +31,7 @@ func printAnalyzerReport(w io.Writer, h *wasm.Host) {
 			fmt.Fprintf(w, "; %s", strings.Join(line, " "))
 		}
 		fmt.Fprintln(w)
+		printStreamLine(w, st)
 		if st.LoadError != nil {
 			fmt.Fprintf(w, "analyzer %s: did not load: %v\n", st.Analyzer, firstLine(st.LoadError))
 		}
@@ -42,6 +43,7 @@ func printAnalyzerReport(w io.Writer, h *wasm.Host) {
 			fmt.Fprintf(w, "analyzer %s: %d calls interrupted or skipped while stopping\n", st.Analyzer, st.Interrupted)
 		}
 	}
+	printStreamTotals(w, h)
 }
 
 // loadErrors joins the errors of the analyzers that did not load.

@@ -37,7 +37,7 @@ var rules = []rule{
 	{pkg: "analyzers/bundled", allow: nil},
 	{pkg: "analyzers", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm/guest", prefix: true, allow: []string{"wasm/guest"}},
-	{pkg: "wasm", prefix: true, allow: []string{"spec", "capture/packet", "wasm", "github.com/tetratelabs/wazero"}},
+	{pkg: "wasm", prefix: true, allow: []string{"spec", "capture/packet", "capture/stream", "wasm", "github.com/tetratelabs/wazero"}},
 	// capture runs filters through its own interface: the engines (vm,
 	// jit) are wired in by cmd/wring. jit/ebpf is the kernel side of the
 	// XDP and AF_XDP sources; raw syscalls go through internal/linux.

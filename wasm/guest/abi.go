@@ -3,9 +3,10 @@ package guest
 // Mirrors of spec/abi.go (this package may not import spec); a test checks
 // that they agree.
 const (
-	abiVersion      = 1
+	abiVersion      = 2
 	maxCounters     = 1024
 	infoSize        = 64
+	infoSizeV2      = 128
 	batchHeaderSize = 32
 	recordSize      = 96
 	descSize        = recordSize + 8
@@ -14,6 +15,14 @@ const (
 	eventHeader     = 8
 	eventNoPacket   = 0xffffffff
 	infoFlagTick    = 1
+	infoFlagStreams = 2
+	infoStreamsOnly = 4
+	maxStreamPorts  = 16
+	streamAreaMin   = 4096
+	streamAreaMax   = 16 << 20
+	streamHeader    = 32
+	chunkSize       = 32
+	chunkStartLen   = 36
 
 	actionMatch   = 1
 	actionForward = 2

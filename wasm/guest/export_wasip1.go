@@ -16,3 +16,6 @@ func wringProcess(n int32) int32 { return process(n) }
 
 //go:wasmexport wring_tick
 func wringTick(now int64, final int32) int32 { return tick(now, final) }
+
+//go:wasmexport wring_streams
+func wringStreams(n int32) int32 { return streams(n) }

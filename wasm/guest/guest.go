@@ -1,4 +1,5 @@
-// Package guest is the Go SDK for wring analyzers (spec/ABI.md, version 1).
+// Package guest is the Go SDK for wring analyzers (spec/ABI.md, version 2;
+// hosts speaking version 2 also run version-1 modules).
 //
 // An analyzer is a Go main package built for WASI as a reactor:
 //
@@ -22,6 +23,20 @@
 //
 //	func init() { guest.Register(mine{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 512}) }
 //	func main() {}
+//
+// An analyzer that wants TCP streams implements StreamAnalyzer too and sets
+// Options.Streams (beside packets) or Options.StreamsOnly:
+//
+//	func (mine) Chunk(c *guest.Chunk) {
+//		switch c.Kind() {
+//		case guest.ChunkStart: // c.Initiator(), c.Responder(): a new flow
+//		case guest.ChunkData: // c.Data() of direction c.Dir() at c.Offset()
+//		case guest.ChunkGap: // c.Len() bytes of c.Dir() were lost
+//		case guest.ChunkEnd: // c.Reason(); forget c.Flow()
+//		}
+//	}
+//
+//	func init() { guest.Register(mine{}, guest.Options{StreamsOnly: true, StreamPorts: []uint16{443}}) }
 //
 // The package imports nothing outside the standard library, so analyzers
 // stay small; its constants mirror spec/abi.go (a test checks them).
@@ -60,6 +75,20 @@ type Options struct {
 	BatchBytes int      // size of the batch area; default fits MaxPackets packets of the declared size
 	EventBytes int      // size of the event area; default 64 KiB, 0 keeps the default
 	Sinks      []string // sinks Verdict.Forward refers to by index
+
+	// Streams asks for reassembled TCP streams (ABI version 2): the
+	// analyzer must implement StreamAnalyzer. StreamsOnly asks for streams
+	// and no packets (Packet is then never called, and the packet options
+	// are ignored). StreamPorts limits the streams to flows with one of
+	// these ports (at most 16; none: every TCP flow). StreamBytes is the
+	// size of the stream area (default 256 KiB, 4 KiB..16 MiB).
+	// StreamChunks bounds the chunks per call (default 256), as MaxPackets
+	// does the packets.
+	Streams      bool
+	StreamsOnly  bool
+	StreamPorts  []uint16
+	StreamBytes  int
+	StreamChunks int
 }
 
 var (

@@ -5,7 +5,7 @@ import "unsafe"
 // The buffers the Info block points to; allocated once by wring_init. Go's
 // heap does not move objects, so their addresses stay valid.
 var (
-	info      [infoSize]byte
+	info      [infoSizeV2]byte
 	cfgBuf    []byte
 	batch     []byte
 	verdicts  []byte
@@ -59,6 +59,9 @@ func initialize(p, n int32) int32 {
 	if o.EventBytes <= 0 {
 		o.EventBytes = 64 << 10
 	}
+	if o.StreamsOnly {
+		o.Need, o.PayloadMax, o.MaxPackets, o.BatchBytes = 0, 0, 0, 0
+	}
 	batch = make([]byte, o.BatchBytes)
 	verdicts = make([]byte, o.MaxPackets*verdictSize)
 	events = make([]byte, o.EventBytes)
@@ -69,6 +72,31 @@ func initialize(p, n int32) int32 {
 	var flags uint32
 	if _, ok := registered.(Ticker); ok {
 		flags |= infoFlagTick
+	}
+	clear(info[infoSize:])
+	if _, ok := registered.(StreamAnalyzer); ok && (o.Streams || o.StreamsOnly) {
+		flags |= infoFlagStreams
+		if o.StreamsOnly {
+			flags |= infoStreamsOnly
+		}
+		if o.StreamBytes <= 0 {
+			o.StreamBytes = 256 << 10
+		}
+		o.StreamBytes = min(max(o.StreamBytes, streamAreaMin), streamAreaMax)
+		if len(o.StreamPorts) > maxStreamPorts {
+			return 0
+		}
+		streamArea = make([]byte, o.StreamBytes) // 8-byte aligned: Go's allocator aligns blocks this large
+		put32(info[64:], ptr(streamArea))
+		put32(info[68:], uint32(len(streamArea)))
+		put32(info[72:], uint32(len(o.StreamPorts)))
+		for i, p := range o.StreamPorts {
+			put16(info[76+2*i:], p)
+		}
+		if o.StreamChunks <= 0 {
+			o.StreamChunks = 256
+		}
+		put32(info[108:], uint32(min(o.StreamChunks, 1<<16)))
 	}
 	for i, v := range []uint32{
 		abiVersion, uint32(o.Need), o.PayloadMax, uint32(o.MaxPackets),
