@@ -9,6 +9,14 @@
 // The host sets the global before each call and reads it after a trap to tell
 // fuel exhaustion from other traps.
 //
+// A loop region of more than 256 instructions is charged per segment
+// instead: a segment starts at the loop header and at every point inside
+// the region a branch can enter (after the end of a block a branch names,
+// after an if's end, at an else), and each charges the instructions up to
+// the next segment. Go's wasm code puts every function's body in one such
+// loop, entered again for every jump of the Go program; a charge per region
+// would bill the whole function for each jump (meter.go, splitAbove).
+//
 // Small innermost loops (no nested loop, no call, at most 96 instructions)
 // are first unrolled: their body is copied k = min(8, 192/size) times, so one
 // charge at the header pays for k iterations (see unroll.go). The blocks and

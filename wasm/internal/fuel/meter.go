@@ -39,6 +39,7 @@ const (
 	editMemGrow                   // charge memory.grow (memory cost) the memory it may copy
 	editStackTake                 // take the callee's frame (cost) from the stack budget
 	editStackGive                 // give the callee's frame (cost) back to the stack budget
+	editNone                      // a segment's charge folded into its region's
 )
 
 // Bulk operations pay one unit per this many bytes (memory.fill, memory.copy,
@@ -84,7 +85,7 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 	}
 	out := make([]byte, 0, len(body)+len(body)/2+16)
 	out = appendU32(out, n)
-	s := scanner{frames: &st}
+	s := scanner{frames: &st, noUnroll: opt.noUnroll}
 	var fnOut, unrolled []byte
 	u := unroller{budget: unrollBudget + len(body)/4}
 	if opt.noUnroll {
@@ -405,9 +406,12 @@ func appendMemGrowCharge(b []byte, mem, local, global uint32) []byte {
 // scanner decodes one function body and plans its edits.
 type scanner struct {
 	edits       []edit
-	stack       []int   // per open block: the region it charges to
-	costs       []int64 // per region: instructions
-	regionEdit  []int   // per region: index of its charge edit
+	stack       []int   // per open block: the segment it charges to
+	kinds       []byte  // per open block: its opcode (block, loop, if; 0 the function)
+	targeted    []bool  // per open block: a branch names it
+	costs       []int64 // per segment: instructions
+	regionEdit  []int   // per segment: index of its charge edit
+	region      []int   // per segment: the segment that starts its region
 	locals      uint32  // declared locals
 	groups      uint32  // local declaration groups
 	groupsStart int     // offset of the first group
@@ -416,10 +420,13 @@ type scanner struct {
 	globals     uint32  // globals of the module before the fuel global
 	scratch     bool    // the body needs the scratch i32 local
 	frames      *stackCosts
+	total       []int64 // scratch of settle
+	noUnroll    bool    // the rewrite unrolls no loop
 }
 
 func (s *scanner) scan(fn []byte) error {
 	s.edits, s.stack, s.costs, s.regionEdit = s.edits[:0], s.stack[:0], s.costs[:0], s.regionEdit[:0]
+	s.kinds, s.targeted, s.region = s.kinds[:0], s.targeted[:0], s.region[:0]
 	s.scratch = false
 	r := binary.At(fn, 0)
 	s.groups = r.U32()
@@ -441,7 +448,7 @@ func (s *scanner) scan(fn []byte) error {
 	s.locals = uint32(locals)
 	s.edits = append(s.edits, edit{at: 0, kind: editLocals, cost: int64(r.Pos)})
 	s.newRegion(r.Pos, editEntry)
-	s.stack = append(s.stack, 0)
+	s.push(0, 0)
 	// entry stays true while the code from the function's start is straight
 	// (no branch, call or end): a loop header reached that way checks the
 	// fuel right after the entry's charge, so the entry need not.
@@ -485,9 +492,12 @@ func (s *scanner) scan(fn []byte) error {
 				return fmt.Errorf("offset %d: %s index %d out of range", start, what, idx)
 			}
 		case binary.OpBlock, binary.OpIf:
-			s.stack = append(s.stack, cur)
+			s.push(cur, op)
 		case binary.OpLoop:
-			s.stack = append(s.stack, s.newRegion(r.Pos, editCharge))
+			s.push(s.newRegion(r.Pos, editCharge), op)
+		case binary.OpElse:
+			// The else arm is entered by a branch from the if.
+			s.boundary(r.Pos)
 		case opCall, opCallInd:
 			if s.frames == nil || !s.frames.on {
 				s.edits = append(s.edits, edit{at: start, kind: editSync}, edit{at: r.Pos, kind: editReload})
@@ -527,6 +537,7 @@ func (s *scanner) scan(fn []byte) error {
 				if err := s.checkDepth(start, depth); err != nil {
 					return err
 				}
+				s.targeted[len(s.stack)-1-int(depth)] = true
 				if int(depth) == len(s.stack)-1 && !synced {
 					s.edits = append(s.edits, edit{at: start, kind: editSync})
 					synced = true
@@ -540,20 +551,30 @@ func (s *scanner) scan(fn []byte) error {
 			if err := s.checkDepth(start, depth); err != nil {
 				return err
 			}
+			s.targeted[len(s.stack)-1-int(depth)] = true
 			if int(depth) == len(s.stack)-1 {
 				s.edits = append(s.edits, edit{at: start, kind: editSync})
 			}
 		case binary.OpEnd:
-			s.stack = s.stack[:len(s.stack)-1]
+			top := len(s.stack) - 1
+			kind, targeted := s.kinds[top], s.targeted[top]
+			s.stack, s.kinds, s.targeted = s.stack[:top], s.kinds[:top], s.targeted[:top]
 			if len(s.stack) == 0 {
 				if r.Pos != len(fn) {
 					return fmt.Errorf("offset %d: code after the function's final end", r.Pos)
 				}
 				s.edits = append(s.edits, edit{at: start, kind: editSync})
-				for i, e := range s.regionEdit {
-					s.edits[e].cost = max(s.costs[i], 1)
-				}
+				s.settle()
 				return nil
+			}
+			switch {
+			case kind == binary.OpIf || kind == binary.OpBlock && targeted:
+				// Reached by a branch (or from an if's then arm).
+				s.boundary(r.Pos)
+			case kind == binary.OpBlock:
+				// Reached only by falling out of the block: its last
+				// segment goes on.
+				s.stack[top-1] = cur
 			}
 		}
 	}
@@ -568,9 +589,81 @@ func (s *scanner) checkDepth(at int, depth uint32) error {
 	return nil
 }
 
+// push opens a block charging to segment seg.
+func (s *scanner) push(seg int, op byte) {
+	s.stack = append(s.stack, seg)
+	s.kinds = append(s.kinds, op)
+	s.targeted = append(s.targeted, false)
+}
+
+// splitAbove is the cost of a loop region above which it is charged per
+// segment instead of once per iteration. A region is a loop's body outside
+// nested loops, and one charge at its header pays for all of it; when a
+// large body runs a small part per iteration that overcharges by its size.
+// The loop of Go's wasm code is the extreme: every function's body is one
+// loop around a br_table, and every jump of the Go code goes back through
+// it, so a one-charge region would charge the whole function per jump. A
+// segment starts at every point a branch can enter inside the region (after
+// the end of a block some branch names, after an if's end, at an else), so
+// control still only moves forward within a segment and a charge at its
+// start pays for every instruction it can run there. Regions at most this
+// size, and the function's own region, keep one charge.
+var splitAbove int64 = 256 // a variable for the tests
+
+// unrolledMax bounds the cost of an unrolled loop's region: k copies of at
+// most unrollTarget instructions in all, and up to 3 added instructions per
+// copy. Such a region is never split: the unroller leaves the block ends
+// of its copies uncharged, counting on the header's charge for them.
+const unrolledMax = unrollTarget + 3*unrollMaxK
+
+// boundary starts a new segment at offset at, in the region of the code
+// around it, when that region is a loop's.
+func (s *scanner) boundary(at int) {
+	top := len(s.stack) - 1
+	reg := s.region[s.stack[top]]
+	if reg == 0 {
+		return // the function's region: one charge at entry
+	}
+	seg := s.newRegion(at, editCharge)
+	// newRegion counts a loop's own label, which a segment does not have:
+	// here the labels are the len(s.stack) open ones, then the trap block.
+	s.edits[s.regionEdit[seg]].depth--
+	s.region[seg] = reg
+	s.stack[top] = seg
+}
+
+// settle gives each charge its cost: a loop region at most splitAbove
+// charges its whole cost at its header, a larger one each segment its own.
+func (s *scanner) settle() {
+	if cap(s.total) < len(s.costs) {
+		s.total = make([]int64, len(s.costs))
+	}
+	total := s.total[:len(s.costs)]
+	clear(total)
+	for i, reg := range s.region {
+		total[reg] += s.costs[i]
+	}
+	limit := max(splitAbove, unrolledMax)
+	if s.noUnroll {
+		limit = splitAbove // no loop was unrolled (tests)
+	}
+	for i, e := range s.regionEdit {
+		reg := s.region[i]
+		switch {
+		case total[reg] > limit:
+			s.edits[e].cost = max(s.costs[i], 1)
+		case reg == i:
+			s.edits[e].cost = max(total[reg], 1)
+		default:
+			s.edits[e].kind = editNone
+		}
+	}
+}
+
 // newRegion starts a charged region at offset at and returns its index.
 func (s *scanner) newRegion(at int, kind editKind) int {
 	s.costs = append(s.costs, 0)
+	s.region = append(s.region, len(s.costs)-1)
 	s.regionEdit = append(s.regionEdit, len(s.edits))
 	// Inside the region the labels are its own (a loop's, or the wrapped
 	// body's), the len(s.stack) enclosing ones, then the trap block.
