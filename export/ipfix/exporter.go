@@ -38,6 +38,12 @@ type Config struct {
 	FlushInterval time.Duration // a partly filled message is sent when this old
 	Queue         int           // messages held while the network is slow or down
 	CloseTimeout  time.Duration // how long Close waits to send what is queued
+
+	// Wait is how long Export may wait for room in a full queue before
+	// dropping a message's records (DropQueueFull). 0, the default, never
+	// waits: a live capture must not stall on the network. Reading a file
+	// can afford to wait.
+	Wait time.Duration
 }
 
 // DropReason says why records were not exported.
@@ -165,7 +171,7 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.CloseTimeout == 0 {
 		cfg.CloseTimeout = DefaultCloseTimeout
 	}
-	if cfg.TemplateInterval < 0 || cfg.TemplateMessages < 0 || cfg.FlushInterval < 0 || cfg.Queue < 0 || cfg.CloseTimeout < 0 {
+	if cfg.TemplateInterval < 0 || cfg.TemplateMessages < 0 || cfg.FlushInterval < 0 || cfg.Queue < 0 || cfg.CloseTimeout < 0 || cfg.Wait < 0 {
 		return nil, errors.New("ipfix: negative interval, message count or queue length")
 	}
 	enc, err := NewEncoder(cfg.Domain, cfg.MTU)
@@ -247,19 +253,33 @@ func (x *Exporter) finishLocked() {
 	}
 	seq := x.enc.Sequence()
 	b := x.enc.Finish(uint32(time.Now().Unix()))
+	var buf []byte
 	select {
-	case buf := <-x.free:
-		buf = append(buf[:0], b...)
-		x.queue <- message{buf: buf, records: n, seq: seq}
+	case buf = <-x.free:
 	default:
-		x.dropped[DropQueueFull].Add(uint64(n))
+		if x.cfg.Wait > 0 {
+			t := time.NewTimer(x.cfg.Wait)
+			select {
+			case buf = <-x.free:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
+	if buf == nil {
+		x.dropped[DropQueueFull].Add(uint64(n))
+		return
+	}
+	buf = append(buf[:0], b...)
+	x.queue <- message{buf: buf, records: n, seq: seq}
 }
 
 // flushOld queues the message being built when it is older than the flush
 // interval.
 func (x *Exporter) flushOld(now time.Time) {
-	x.mu.Lock()
+	if !x.mu.TryLock() {
+		return // an Export is running (perhaps waiting for this goroutine)
+	}
 	defer x.mu.Unlock()
 	if x.enc.Records() > 0 && now.Sub(x.opened) >= x.cfg.FlushInterval {
 		x.finishLocked()
@@ -319,11 +339,12 @@ func (x *Exporter) run() {
 	defer ticker.Stop()
 	var deadline time.Time // set once Close was called
 	stop := x.stop
+	var pending *message // a message to send again on a new connection
 	for {
 		now := time.Now()
 		if wait := x.send.ready(now); wait > 0 {
 			if !deadline.IsZero() && now.Add(wait).After(deadline) {
-				x.dropQueued()
+				x.giveUp(pending)
 				return
 			}
 			select {
@@ -334,12 +355,20 @@ func (x *Exporter) run() {
 			}
 			continue
 		}
+		if pending != nil {
+			if x.deliver(*pending, time.Now()) {
+				pending = nil
+			}
+			continue
+		}
 		if !deadline.IsZero() {
 			select {
 			case m := <-x.queue:
-				x.deliver(m, time.Now())
+				if !x.deliver(m, time.Now()) {
+					pending = &m
+				}
 				if time.Now().After(deadline) {
-					x.dropQueued()
+					x.giveUp(pending)
 					return
 				}
 			default:
@@ -349,7 +378,9 @@ func (x *Exporter) run() {
 		}
 		select {
 		case m := <-x.queue:
-			x.deliver(m, time.Now())
+			if !x.deliver(m, time.Now()) {
+				pending = &m
+			}
 		case t := <-ticker.C:
 			x.flushOld(t)
 			x.send.tick(t, x.nextSeq)
@@ -360,16 +391,22 @@ func (x *Exporter) run() {
 	}
 }
 
-// deliver sends one data message and counts the outcome.
-func (x *Exporter) deliver(m message, now time.Time) {
+// deliver sends one data message and counts the outcome. It returns false
+// when the message is to be tried again on a new connection.
+func (x *Exporter) deliver(m message, now time.Time) bool {
+	err := x.send.sendData(m, now)
+	if err == errRetry {
+		return false
+	}
 	x.nextSeq = m.seq + uint32(m.records) // a collector sees a failed send as a gap
-	if err := x.send.sendData(m, now); err != nil {
+	if err != nil {
 		x.dropped[DropSend].Add(uint64(m.records))
 	} else {
 		x.exported.Add(uint64(m.records))
 		x.sent(len(m.buf))
 	}
 	x.free <- m.buf
+	return true
 }
 
 // sent counts one message sent.
@@ -378,8 +415,13 @@ func (x *Exporter) sent(n int) {
 	x.bytes.Add(uint64(n))
 }
 
-// dropQueued counts the queued messages' records as unsent at close.
-func (x *Exporter) dropQueued() {
+// giveUp counts the records of pending (if not nil) and of the queued
+// messages as unsent at close.
+func (x *Exporter) giveUp(pending *message) {
+	if pending != nil {
+		x.dropped[DropClosed].Add(uint64(pending.records))
+		x.free <- pending.buf
+	}
 	for {
 		select {
 		case m := <-x.queue:

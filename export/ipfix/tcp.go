@@ -1,9 +1,15 @@
 package ipfix
 
 import (
+	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 )
+
+// errRetry says a message was not written because the connection had
+// already been closed by the collector: it goes out on the next one.
+var errRetry = errors.New("ipfix: connection closed by the collector")
 
 // tcpSender writes messages on a TCP connection, templates first on each
 // new connection. A failed write closes the connection; the next message
@@ -12,6 +18,7 @@ import (
 type tcpSender struct {
 	x       *Exporter
 	conn    net.Conn
+	gone    *atomic.Bool // set when the collector closed conn (a read returned)
 	tmpl    []byte
 	backoff time.Duration
 	next    time.Time // earliest next connection attempt
@@ -52,6 +59,16 @@ func (s *tcpSender) ready(now time.Time) time.Duration {
 		return s.backoff
 	}
 	s.conn, s.backoff = c, 0
+	// A collector sends nothing over IPFIX/TCP: a read that returns means
+	// it closed the connection (or reset it). Knowing that before the next
+	// write keeps that write's message from going into a dead socket.
+	gone := new(atomic.Bool)
+	s.gone = gone
+	go func() {
+		var b [1]byte
+		c.Read(b[:])
+		gone.Store(true)
+	}()
 	s.x.connects.Add(1)
 	s.x.templates.Add(1)
 	s.x.sent(len(s.tmpl))
@@ -59,6 +76,11 @@ func (s *tcpSender) ready(now time.Time) time.Duration {
 }
 
 func (s *tcpSender) sendData(m message, now time.Time) error {
+	if s.gone.Load() {
+		s.conn.Close()
+		s.conn = nil
+		return errRetry
+	}
 	s.conn.SetWriteDeadline(now.Add(writeTimeout))
 	if _, err := s.conn.Write(m.buf); err != nil {
 		s.conn.Close()
