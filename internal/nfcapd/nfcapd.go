@@ -135,7 +135,8 @@ const format = "fmt:%ts|%te|%sa|%da|%sp|%dp|%pr|%ipkt|%ibyt|%flg|%in|%svln"
 
 // Read lists the flows of an nfcapd file.
 func Read(file string) ([]Flow, error) {
-	cmd := exec.Command("nfdump", "-r", file, "-q", "-N", "-o", format)
+	// -6: IPv6 addresses in full (not cut in the middle); -N: plain numbers.
+	cmd := exec.Command("nfdump", "-r", file, "-q", "-N", "-6", "-o", format)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -192,7 +193,12 @@ func parse(line string) (Flow, error) {
 	}
 	f.First, f.Last = ms(p[0]), ms(p[1])
 	f.Src, f.Dst = addr(p[2]), addr(p[3])
-	f.SrcPort, f.DstPort = uint16(num(p[4], 16)), uint16(num(p[5], 16))
+	f.SrcPort = uint16(num(p[4], 16))
+	if typ, code, ok := strings.Cut(p[5], "."); ok { // ICMP: type.code in the port's place
+		f.DstPort = uint16(num(typ, 8)<<8 | num(code, 8))
+	} else {
+		f.DstPort = uint16(num(p[5], 16))
+	}
 	f.Proto = protoNumber(p[6])
 	f.Packets, f.Bytes = num(p[7], 64), num(p[8], 64)
 	f.TCPFlags = p[9]
