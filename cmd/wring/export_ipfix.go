@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -109,42 +108,32 @@ func (e *flowExport) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flowEvent is the flow analyzer's event (spec/JSON.md).
-type flowEvent struct {
-	Src, Dst   string
-	Sport      uint16
-	Dport      uint16
-	Proto      uint8
-	SrcPackets *uint64 `json:"src_packets"`
-	SrcBytes   *uint64 `json:"src_bytes"`
-	DstPackets *uint64 `json:"dst_packets"`
-	DstBytes   *uint64 `json:"dst_bytes"`
-	First      *int64
-	Last       *int64
-	Reason     string
-}
-
 var endReasons = map[string]ipfix.EndReason{
 	"fin": ipfix.EndOfFlow, "rst": ipfix.EndOfFlow, "idle": ipfix.EndIdle, "active": ipfix.EndActive,
 	"evicted": ipfix.EndResources, "end": ipfix.EndForced,
 }
 
+// The members of a flow event (spec/JSON.md) the export needs.
+const (
+	mSrc = 1 << iota
+	mDst
+	mSport
+	mDport
+	mProto
+	mSrcPackets
+	mSrcBytes
+	mDstPackets
+	mDstBytes
+	mFirst
+	mLast
+	mReason
+	mAll = 1<<iota - 1
+)
+
 // export reads one flow event and exports its directions.
 func (e *flowExport) export(line []byte) {
 	e.flows++
-	var ev flowEvent
-	err := json.Unmarshal(line, &ev)
-	var src, dst netip.Addr
-	if err == nil {
-		src, err = netip.ParseAddr(ev.Src)
-	}
-	if err == nil {
-		dst, err = netip.ParseAddr(ev.Dst)
-	}
-	reason, known := endReasons[ev.Reason]
-	if err == nil && (ev.SrcPackets == nil || ev.SrcBytes == nil || ev.DstPackets == nil || ev.DstBytes == nil || ev.First == nil || ev.Last == nil || !known) {
-		err = fmt.Errorf("a member is missing or reason %q is unknown", ev.Reason)
-	}
+	r, rev, err := parseFlowEvent(line)
 	if err != nil {
 		e.unreadable++
 		if e.firstBad == "" {
@@ -152,16 +141,130 @@ func (e *flowExport) export(line []byte) {
 		}
 		return
 	}
-	r := ipfix.Record{Src: src, Dst: dst, SrcPort: ev.Sport, DstPort: ev.Dport, Proto: ev.Proto,
-		First: *ev.First, Last: *ev.Last, Packets: *ev.SrcPackets, Bytes: *ev.SrcBytes, EndReason: reason}
 	if r.Packets > 0 {
 		e.x.Export(&r)
 	}
-	if *ev.DstPackets > 0 {
-		r.Src, r.Dst, r.SrcPort, r.DstPort = dst, src, ev.Dport, ev.Sport
-		r.Packets, r.Bytes = *ev.DstPackets, *ev.DstBytes
-		e.x.Export(&r)
+	if rev.Packets > 0 {
+		e.x.Export(&rev)
 	}
+}
+
+// parseFlowEvent reads a flow event line (one flat JSON object, as the
+// host writes it) into the records of its two directions. It is a small
+// scanner rather than encoding/json: this runs once per flow, and
+// reflection cost more than the encoding and sending together.
+func parseFlowEvent(line []byte) (fwd, rev ipfix.Record, err error) {
+	var (
+		seen                   int
+		srcP, srcB, dstP, dstB uint64
+	)
+	b := bytes.TrimSpace(line)
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return fwd, rev, fmt.Errorf("not a JSON object")
+	}
+	b = b[1 : len(b)-1]
+	for len(b) > 0 {
+		var key, val []byte
+		var str bool
+		if key, b, err = jsonString(b); err != nil {
+			return fwd, rev, err
+		}
+		if len(b) == 0 || b[0] != ':' {
+			return fwd, rev, fmt.Errorf("member %q: no ':'", key)
+		}
+		b = b[1:]
+		if len(b) > 0 && b[0] == '"' {
+			str = true
+			if val, b, err = jsonString(b); err != nil {
+				return fwd, rev, fmt.Errorf("member %q: %w", key, err)
+			}
+		} else {
+			i := bytes.IndexByte(b, ',')
+			if i < 0 {
+				i = len(b)
+			}
+			val, b = b[:i], b[i:]
+		}
+		if len(b) > 0 {
+			if b[0] != ',' {
+				return fwd, rev, fmt.Errorf("member %q: no ',' after the value", key)
+			}
+			b = b[1:]
+		}
+		var bit int
+		switch string(key) {
+		case "src", "dst":
+			a, perr := netip.ParseAddr(string(val))
+			if !str || perr != nil {
+				return fwd, rev, fmt.Errorf("member %q: not an IP address", key)
+			}
+			if key[0] == 's' {
+				fwd.Src, bit = a, mSrc
+			} else {
+				fwd.Dst, bit = a, mDst
+			}
+		case "reason":
+			reason, ok := endReasons[string(val)]
+			if !str || !ok {
+				return fwd, rev, fmt.Errorf("reason %q unknown", val)
+			}
+			fwd.EndReason, bit = reason, mReason
+		case "sport", "dport", "proto", "src_packets", "src_bytes", "dst_packets", "dst_bytes", "first", "last":
+			n, perr := strconv.ParseUint(string(val), 10, 64)
+			if str || perr != nil {
+				return fwd, rev, fmt.Errorf("member %q: %q is not a non-negative integer", key, val)
+			}
+			switch string(key) {
+			case "sport":
+				fwd.SrcPort, bit = uint16(n), mSport
+			case "dport":
+				fwd.DstPort, bit = uint16(n), mDport
+			case "proto":
+				fwd.Proto, bit = uint8(n), mProto
+			case "src_packets":
+				srcP, bit = n, mSrcPackets
+			case "src_bytes":
+				srcB, bit = n, mSrcBytes
+			case "dst_packets":
+				dstP, bit = n, mDstPackets
+			case "dst_bytes":
+				dstB, bit = n, mDstBytes
+			case "first":
+				fwd.First, bit = int64(n), mFirst
+			case "last":
+				fwd.Last, bit = int64(n), mLast
+			}
+			if (bit == mSport || bit == mDport) && n > 0xffff || bit == mProto && n > 0xff || (bit == mFirst || bit == mLast) && n > 1<<63-1 {
+				return fwd, rev, fmt.Errorf("member %q: %d out of range", key, n)
+			}
+		}
+		seen |= bit
+	}
+	if seen != mAll {
+		return fwd, rev, fmt.Errorf("members missing (have %#x of %#x)", seen, mAll)
+	}
+	fwd.Packets, fwd.Bytes = srcP, srcB
+	rev = fwd
+	rev.Src, rev.Dst, rev.SrcPort, rev.DstPort = fwd.Dst, fwd.Src, fwd.DstPort, fwd.SrcPort
+	rev.Packets, rev.Bytes = dstP, dstB
+	return fwd, rev, nil
+}
+
+// jsonString reads a JSON string at the start of b and returns its raw
+// content (escapes left as they are) and the rest.
+func jsonString(b []byte) ([]byte, []byte, error) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, fmt.Errorf("want a string")
+	}
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return b[1:i], b[i+1:], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("string not closed")
 }
 
 // close sends what is left, closes the exporter and prints its counters.
