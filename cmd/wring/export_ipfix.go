@@ -157,6 +157,7 @@ func parseFlowEvent(line []byte) (fwd, rev ipfix.Record, err error) {
 	var (
 		seen                   int
 		srcP, srcB, dstP, dstB uint64
+		srcF, dstF             uint8
 	)
 	b := bytes.TrimSpace(line)
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
@@ -209,6 +210,22 @@ func parseFlowEvent(line []byte) (fwd, rev ipfix.Record, err error) {
 				return fwd, rev, fmt.Errorf("reason %q unknown", val)
 			}
 			fwd.EndReason, bit = reason, mReason
+		case "src_tcp_flags", "dst_tcp_flags", "vlan", "ifindex":
+			// Optional: a flow analyzer built before they existed has none.
+			n, perr := strconv.ParseUint(string(val), 10, 32)
+			if str || perr != nil || key[0] != 'i' && n > 0xff && key[0] != 'v' || key[0] == 'v' && n > 0xfff {
+				return fwd, rev, fmt.Errorf("member %q: %q out of range", key, val)
+			}
+			switch key[0] {
+			case 's':
+				srcF = uint8(n)
+			case 'd':
+				dstF = uint8(n)
+			case 'v':
+				fwd.VLAN = uint16(n)
+			case 'i':
+				fwd.IfIndex = uint32(n)
+			}
 		case "sport", "dport", "proto", "src_packets", "src_bytes", "dst_packets", "dst_bytes", "first", "last":
 			n, perr := strconv.ParseUint(string(val), 10, 64)
 			if str || perr != nil {
@@ -243,10 +260,10 @@ func parseFlowEvent(line []byte) (fwd, rev ipfix.Record, err error) {
 	if seen != mAll {
 		return fwd, rev, fmt.Errorf("members missing (have %#x of %#x)", seen, mAll)
 	}
-	fwd.Packets, fwd.Bytes = srcP, srcB
+	fwd.Packets, fwd.Bytes, fwd.TCPFlags = srcP, srcB, srcF
 	rev = fwd
 	rev.Src, rev.Dst, rev.SrcPort, rev.DstPort = fwd.Dst, fwd.Src, fwd.DstPort, fwd.SrcPort
-	rev.Packets, rev.Bytes = dstP, dstB
+	rev.Packets, rev.Bytes, rev.TCPFlags = dstP, dstB, dstF
 	return fwd, rev, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/wringcap/wring/export/ipfix"
 )
 
-const sampleFlowEvent = `{"analyzer":"flow","event":"flow","ts":1767225600005158707,"src":"10.0.0.2","dst":"10.0.0.1","sport":8080,"dport":33757,"proto":6,"hash":2145159540,"packets":3,"bytes":180,"src_packets":2,"src_bytes":120,"dst_packets":1,"dst_bytes":60,"first":1767225600000034686,"last":1767225600000044686,"reason":"fin"}`
+const sampleFlowEvent = `{"analyzer":"flow","event":"flow","ts":1767225600005158707,"src":"10.0.0.2","dst":"10.0.0.1","sport":8080,"dport":33757,"proto":6,"hash":2145159540,"packets":3,"bytes":180,"src_packets":2,"src_bytes":120,"dst_packets":1,"dst_bytes":60,"src_tcp_flags":27,"dst_tcp_flags":18,"vlan":20,"ifindex":3,"first":1767225600000034686,"last":1767225600000044686,"reason":"fin"}`
 
 func TestParseFlowEvent(t *testing.T) {
 	fwd, rev, err := parseFlowEvent([]byte(sampleFlowEvent + "\n"))
@@ -17,11 +17,12 @@ func TestParseFlowEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.1")
-	want := ipfix.Record{Src: a, Dst: b, SrcPort: 8080, DstPort: 33757, Proto: 6, First: 1767225600000034686, Last: 1767225600000044686, Packets: 2, Bytes: 120, EndReason: ipfix.EndOfFlow}
+	want := ipfix.Record{Src: a, Dst: b, SrcPort: 8080, DstPort: 33757, Proto: 6, First: 1767225600000034686, Last: 1767225600000044686, Packets: 2, Bytes: 120, EndReason: ipfix.EndOfFlow,
+		TCPFlags: 27, VLAN: 20, IfIndex: 3}
 	if fwd != want {
 		t.Fatalf("forward %+v, want %+v", fwd, want)
 	}
-	want.Src, want.Dst, want.SrcPort, want.DstPort, want.Packets, want.Bytes = b, a, 33757, 8080, 1, 60
+	want.Src, want.Dst, want.SrcPort, want.DstPort, want.Packets, want.Bytes, want.TCPFlags = b, a, 33757, 8080, 1, 60, 18
 	if rev != want {
 		t.Fatalf("reverse %+v, want %+v", rev, want)
 	}
@@ -33,6 +34,8 @@ func TestParseFlowEvent(t *testing.T) {
 		strings.Replace(sampleFlowEvent, `"dst":"10.0.0.1"`, `"dst":"10.0.0.1\"`, 1),
 		sampleFlowEvent[:len(sampleFlowEvent)-1],
 		`{"src" "x"}`,
+		strings.Replace(sampleFlowEvent, `"vlan":20`, `"vlan":4096`, 1),
+		strings.Replace(sampleFlowEvent, `"src_tcp_flags":27`, `"src_tcp_flags":256`, 1),
 	} {
 		if _, _, err := parseFlowEvent([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)

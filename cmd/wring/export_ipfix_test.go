@@ -44,10 +44,13 @@ type uniFlow struct {
 	first, last  int64 // ms
 	packets      uint64
 	bytes        uint64
+	flags        string // as nfdump prints them
+	vlan         uint16
+	ifindex      uint32
 }
 
 func (f uniFlow) String() string {
-	return fmt.Sprintf("%v:%d > %v:%d proto %d, %d-%d ms, %d packets, %d bytes", f.src, f.sport, f.dst, f.dport, f.proto, f.first, f.last, f.packets, f.bytes)
+	return fmt.Sprintf("%v:%d > %v:%d proto %d, %d-%d ms, %d packets, %d bytes, flags %s, vlan %d, ifindex %d", f.src, f.sport, f.dst, f.dport, f.proto, f.first, f.last, f.packets, f.bytes, f.flags, f.vlan, f.ifindex)
 }
 
 // eventFlows reads the flow analyzer's events and splits each into the
@@ -66,6 +69,9 @@ func eventFlows(t *testing.T, file string) (flows []uniFlow, events int) {
 			Sport, Dport                               uint16
 			Proto                                      uint8
 			SrcPackets, SrcBytes, DstPackets, DstBytes uint64
+			SrcFlags, DstFlags                         uint8
+			VLAN                                       uint16
+			IfIndex                                    uint32
 			First, Last                                int64
 		}
 		dec := json.NewDecoder(bytes.NewReader(line))
@@ -81,9 +87,13 @@ func eventFlows(t *testing.T, file string) (flows []uniFlow, events int) {
 			SrcBytes   *uint64 `json:"src_bytes"`
 			DstPackets *uint64 `json:"dst_packets"`
 			DstBytes   *uint64 `json:"dst_bytes"`
+			SrcFlags   *uint8  `json:"src_tcp_flags"`
+			DstFlags   *uint8  `json:"dst_tcp_flags"`
+			VLAN       *uint16 `json:"vlan"`
+			IfIndex    *uint32 `json:"ifindex"`
 			First      *int64  `json:"first"`
 			Last       *int64  `json:"last"`
-		}{&ev.Analyzer, &ev.Event, &ev.Src, &ev.Dst, &ev.Sport, &ev.Dport, &ev.Proto, &ev.SrcPackets, &ev.SrcBytes, &ev.DstPackets, &ev.DstBytes, &ev.First, &ev.Last}); err != nil {
+		}{&ev.Analyzer, &ev.Event, &ev.Src, &ev.Dst, &ev.Sport, &ev.Dport, &ev.Proto, &ev.SrcPackets, &ev.SrcBytes, &ev.DstPackets, &ev.DstBytes, &ev.SrcFlags, &ev.DstFlags, &ev.VLAN, &ev.IfIndex, &ev.First, &ev.Last}); err != nil {
 			t.Fatalf("event %s: %v", line, err)
 		}
 		if ev.Analyzer != "flow" || ev.Event != "flow" {
@@ -91,16 +101,16 @@ func eventFlows(t *testing.T, file string) (flows []uniFlow, events int) {
 		}
 		events++
 		src, dst := netip.MustParseAddr(ev.Src), netip.MustParseAddr(ev.Dst)
-		f := uniFlow{src: src, dst: dst, sport: ev.Sport, dport: ev.Dport, proto: ev.Proto, first: ev.First / 1e6, last: ev.Last / 1e6}
+		f := uniFlow{src: src, dst: dst, sport: ev.Sport, dport: ev.Dport, proto: ev.Proto, first: ev.First / 1e6, last: ev.Last / 1e6, vlan: ev.VLAN, ifindex: ev.IfIndex}
 		if ev.SrcPackets > 0 {
 			g := f
-			g.packets, g.bytes = ev.SrcPackets, ev.SrcBytes
+			g.packets, g.bytes, g.flags = ev.SrcPackets, ev.SrcBytes, nfcapd.Flags(ev.SrcFlags)
 			flows = append(flows, g)
 		}
 		if ev.DstPackets > 0 {
 			g := f
 			g.src, g.dst, g.sport, g.dport = dst, src, ev.Dport, ev.Sport
-			g.packets, g.bytes = ev.DstPackets, ev.DstBytes
+			g.packets, g.bytes, g.flags = ev.DstPackets, ev.DstBytes, nfcapd.Flags(ev.DstFlags)
 			flows = append(flows, g)
 		}
 	}
@@ -256,7 +266,8 @@ func tsharkCheck(t *testing.T, file string, port int) (messages, records, bad in
 // capture and five corpus captures with --export to nfdump's nfcapd (through
 // a relay that keeps the datagrams), and compares every flow nfdump lists
 // with wring's own flow events (written with --events in the same run):
-// zero differences. tshark then decodes every datagram as IPFIX with no
+// addresses, ports, protocol, packets, bytes, first and last (ms), TCP
+// flags, VLAN id and interface index, zero differences. tshark then decodes every datagram as IPFIX with no
 // malformed field.
 func TestExportIPFIXAcceptance(t *testing.T) {
 	for _, tool := range []string{"nfcapd", "nfdump", "tshark"} {
@@ -318,7 +329,8 @@ func TestExportIPFIXAcceptance(t *testing.T) {
 			}
 			var stored []uniFlow
 			for _, f := range got {
-				stored = append(stored, uniFlow{src: f.Src, dst: f.Dst, sport: f.SrcPort, dport: f.DstPort, proto: f.Proto, first: f.First, last: f.Last, packets: f.Packets, bytes: f.Bytes})
+				stored = append(stored, uniFlow{src: f.Src, dst: f.Dst, sport: f.SrcPort, dport: f.DstPort, proto: f.Proto, first: f.First, last: f.Last, packets: f.Packets, bytes: f.Bytes,
+					flags: f.TCPFlags, vlan: f.VLAN, ifindex: f.IfIndex})
 			}
 			missing, extra := compareFlows(want, stored)
 			for i, f := range missing {
