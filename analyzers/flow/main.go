@@ -15,8 +15,10 @@
 // and when the host closes (reason end). A packet after a flow's export
 // starts a new flow. Event fields: src and dst (src sent the flow's first
 // packet), sport, dport, proto, hash, packets and bytes (both directions),
-// src_packets, src_bytes, dst_packets, dst_bytes, first, last (ns since the
-// Unix epoch), reason.
+// src_packets, src_bytes, dst_packets, dst_bytes, src_tcp_flags and
+// dst_tcp_flags (the OR of each direction's TCP flags), vlan and ifindex (of
+// the flow's first packet; 0 when none or unknown), first, last (ns since
+// the Unix epoch), reason.
 //
 // Configuration: idle=SECONDS (default 30), active=SECONDS (default 300),
 // max_flows=N (default and maximum 65536).
@@ -46,8 +48,8 @@ var (
 
 const (
 	maxFlows = 65536
-	// flowEventBytes bounds one flow event's size (IPv6: about 260 bytes).
-	flowEventBytes = 320
+	// flowEventBytes bounds one flow event's size (IPv6: about 330 bytes).
+	flowEventBytes = 400
 	maxPackets     = 256
 )
 
@@ -109,6 +111,11 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	k.WireLen = p.WireLen()
 	k.TCPFlags = p.TCPFlags()
 	k.Fragment = p.Flags()&guest.FlagFragment != 0
+	k.VLAN = 0
+	if rec[recVLANCount] > 0 {
+		k.VLAN = uint16(rec[recVLANOuter]) | uint16(rec[recVLANOuter+1])<<8&0x0f00
+	}
+	k.IfIndex = uint32(rec[recIfindex]) | uint32(rec[recIfindex+1])<<8 | uint32(rec[recIfindex+2])<<16 | uint32(rec[recIfindex+3])<<24
 	cPackets.Add(1)
 	cBytes.Add(uint64(k.WireLen))
 	f.table.Packet(k)
@@ -117,8 +124,11 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 
 // Record offsets of the addresses (spec/RECORD.md).
 const (
-	recSrcAddr = 48
-	recDstAddr = 64
+	recIfindex   = 16
+	recVLANOuter = 32
+	recVLANCount = 36
+	recSrcAddr   = 48
+	recDstAddr   = 64
 )
 
 // sync adds the table's new statistics to the counters.
@@ -135,11 +145,22 @@ func (f *analyzer) sync() {
 	f.seen = *s
 }
 
+// maxTickExports bounds the flows one Tick exports, so that a call stays
+// well within its fuel; Tick asks to be called again for the rest.
+const maxTickExports = 512
+
+// tickBudget is the number of exports left in this Tick call (-1 outside
+// one: a packet exports at most three flows).
+var tickBudget = -1
+
 // exportFlow writes a flow event, or returns false when the event area has
 // no room for it.
 func exportFlow(fl *Flow, r Reason) bool {
-	if guest.EventRoom() < flowEventBytes {
+	if guest.EventRoom() < flowEventBytes || tickBudget == 0 {
 		return false
+	}
+	if tickBudget > 0 {
+		tickBudget--
 	}
 	ln := 4
 	if fl.Key.Version == 6 {
@@ -152,6 +173,8 @@ func exportFlow(fl *Flow, r Reason) bool {
 		Uint("packets", fl.Packets[0]+fl.Packets[1]).Uint("bytes", fl.Bytes[0]+fl.Bytes[1]).
 		Uint("src_packets", fl.Packets[0]).Uint("src_bytes", fl.Bytes[0]).
 		Uint("dst_packets", fl.Packets[1]).Uint("dst_bytes", fl.Bytes[1]).
+		Uint("src_tcp_flags", uint64(fl.TCPFlags[0])).Uint("dst_tcp_flags", uint64(fl.TCPFlags[1])).
+		Uint("vlan", uint64(fl.VLAN)).Uint("ifindex", uint64(fl.IfIndex)).
 		Int("first", fl.First).Int("last", fl.Last).String("reason", r.String()).Done()
 	return true
 }
@@ -159,9 +182,11 @@ func exportFlow(fl *Flow, r Reason) bool {
 // Tick exports idle and long-active flows, or all of them when final. When
 // the event area fills up it asks to be called again and resumes.
 func (f *analyzer) Tick(now int64, final bool) {
+	tickBudget = maxTickExports
 	if !f.table.Expire(now, final) {
 		guest.TickMore()
 	}
+	tickBudget = -1
 	f.sync()
 }
 

@@ -36,7 +36,9 @@ type Pkt struct {
 	Time           int64  // capture time, ns
 	WireLen        uint32
 	TCPFlags       uint8
-	Fragment       bool // the record's fragment flag: ports do not count
+	Fragment       bool   // the record's fragment flag: ports do not count
+	VLAN           uint16 // outer VLAN id (0: no tag)
+	IfIndex        uint32 // interface index (0: unknown)
 }
 
 // Key identifies a flow: A is the end that sent its first packet.
@@ -53,6 +55,9 @@ type Flow struct {
 	Packets     [2]uint64
 	Bytes       [2]uint64
 	First, Last int64
+	TCPFlags    [2]uint8 // OR of the TCP flags of each direction's packets
+	VLAN        uint16   // outer VLAN id of the flow's first packet
+	IfIndex     uint32   // interface index of the flow's first packet
 
 	fin        [2]bool
 	prev, next int32 // least recently seen order
@@ -175,7 +180,7 @@ func (t *Table) Packet(p *Pkt) {
 		i = t.free[len(t.free)-1]
 		t.free = t.free[:len(t.free)-1]
 		t.flows[i] = Flow{Key: Key{Version: p.Version, Proto: p.Proto, A: p.Src, B: p.Dst, PortA: sp, PortB: dp},
-			Hash: p.Hash, First: p.Time, Last: p.Time, prev: -1, next: -1, slot: int32(slot)}
+			Hash: p.Hash, First: p.Time, Last: p.Time, VLAN: p.VLAN, IfIndex: p.IfIndex, prev: -1, next: -1, slot: int32(slot)}
 		t.index[slot] = i
 		t.n++
 		t.Stats.Started++
@@ -185,6 +190,9 @@ func (t *Table) Packet(p *Pkt) {
 	f := &t.flows[i]
 	f.Packets[dir]++
 	f.Bytes[dir] += uint64(p.WireLen)
+	if p.Proto == 6 && !p.Fragment {
+		f.TCPFlags[dir] |= p.TCPFlags
+	}
 	if p.Time > f.Last {
 		f.Last = p.Time
 	}

@@ -339,3 +339,31 @@ func mixHash(p *Pkt) uint32 {
 	h *= 0x9e3779b97f4a7c15
 	return uint32(h ^ h>>29)
 }
+
+// TestFlagsVLANIfIndex checks the per-direction OR of TCP flags and that
+// the VLAN id and interface index are the first packet's.
+func TestFlagsVLANIfIndex(t *testing.T) {
+	tb, e := newTest(16, 0, 0)
+	p := pkt(1, 2, 1000, 80, 6, 1, 0x02) // SYN
+	p.VLAN, p.IfIndex = 20, 3
+	tb.Packet(p)
+	p = pkt(2, 1, 80, 1000, 6, 2, 0x12) // SYN ACK, another VLAN
+	p.VLAN, p.IfIndex = 30, 4
+	tb.Packet(p)
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 3, 0x18)) // PSH ACK
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 4, 0x11)) // FIN ACK
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 5, 0x11))
+	if len(e.flows) != 1 {
+		t.Fatalf("%d flows exported, want 1", len(e.flows))
+	}
+	f := e.flows[0]
+	if f.TCPFlags != [2]uint8{0x1b, 0x13} || f.VLAN != 20 || f.IfIndex != 3 {
+		t.Fatalf("flags %#x, vlan %d, ifindex %d; want [0x1b 0x13], 20, 3", f.TCPFlags, f.VLAN, f.IfIndex)
+	}
+	u := pkt(1, 2, 53, 53, 17, 6, 0xff) // not TCP: the record's flags byte is ignored
+	tb.Packet(u)
+	tb.Expire(7, true)
+	if got := e.flows[len(e.flows)-1].TCPFlags; got != [2]uint8{} {
+		t.Fatalf("UDP flow with TCP flags %#x", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture"
@@ -22,6 +23,9 @@ type analyzerFlags struct {
 	Events         string   `name:"events" placeholder:"FILE" help:"Write analyzer events as JSON lines to FILE instead of standard output."`
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
+	Export         string   `name:"export" placeholder:"URL" help:"Export the flow analyzer's flows to an IPFIX collector: ipfix://HOST:PORT (UDP) or ipfix+tcp://HOST:PORT (spec/IPFIX.md). Loads the flow analyzer if --analyzer does not."`
+
+	exportWait time.Duration // how long an export may wait for queue room (read: exportWait; capture: 0)
 
 	results []wasm.Stats   // filled when the analyzers are done, for --json's stats object
 	counts  []wasm.Counter // likewise
@@ -32,7 +36,7 @@ type analyzerFlags struct {
 // stops the loading and, later, their guest code; a failed write of events
 // calls stop.
 func (f *analyzerFlags) handlers(ctx context.Context, s *streams, stop func()) ([]capture.Handler, func() error, error) {
-	if len(f.Analyzer) == 0 {
+	if len(f.Analyzer) == 0 && f.Export == "" {
 		return nil, nil, nil
 	}
 	h, done, err := f.host(ctx, s, []string{"out"}, stop)
@@ -52,7 +56,7 @@ func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 	var out []wasm.Analyzer
 	var decl []*bundled.Analyzer // nil for a .wasm file
 	seen := map[string]int{}
-	for _, a := range f.Analyzer {
+	for _, a := range f.exportNames() {
 		if strings.TrimSpace(a) == "" {
 			return nil, fmt.Errorf("--analyzer %q: empty analyzer name (%s, or a .wasm file)", a, bundledNames())
 		}
@@ -213,14 +217,23 @@ func eventsFailure(err error) error {
 // output when packet text or JSON lines go there too (the two streams would
 // interleave).
 func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) error {
+	if f.Export != "" {
+		if _, err := f.parseExport(); err != nil {
+			return err
+		}
+	}
 	if len(f.Analyzer) == 0 {
 		switch {
 		case f.Events != "":
 			return errors.New("--events needs --analyzer")
-		case len(f.AnalyzerConfig) > 0:
+		case len(f.AnalyzerConfig) > 0 && f.Export == "":
 			return fmt.Errorf("--analyzer-config %s: no --analyzer to configure", f.AnalyzerConfig[0])
-		case f.FailClosed || f.FailOpen:
+		case (f.FailClosed || f.FailOpen) && f.Export == "":
 			return errors.New("--fail-closed and --fail-open need --analyzer")
+		}
+		if f.Export != "" {
+			_, err := f.analyzerSpecs()
+			return err
 		}
 		return nil
 	}
@@ -289,9 +302,17 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 			dnsInstances = append(dnsInstances, specs[i].Name)
 		}
 	}
-	cfg := hostConfig(s).WithEvents(newDNSNames(events, dnsInstances)).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
+	evw, fx, err := f.startExport(newDNSNames(events, dnsInstances), specs)
+	if err != nil {
+		events.Close()
+		return nil, nil, err
+	}
+	cfg := hostConfig(s).WithEvents(evw).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
 	h, err := wasm.NewHost(ctx, cfg, specs...)
 	if err != nil {
+		if fx != nil {
+			fx.x.Close()
+		}
 		events.Close()
 		return nil, nil, err
 	}
@@ -301,6 +322,10 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		h.Close(context.Background())
 		f.results, f.counts = h.Stats(), h.Counters()
 		printAnalyzerReport(s.Err, h)
+		var exportErr error
+		if fx != nil {
+			exportErr = fx.close(s.Err)
+		}
 		cerr := events.Close()
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
@@ -308,7 +333,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		if cerr != nil {
 			return &eventsWriteError{fmt.Errorf("%s: %w", d.what, cerr)}
 		}
-		return loadErrors(h)
+		return errors.Join(loadErrors(h), exportErr)
 	}
 	return h, done, nil
 }

@@ -65,6 +65,7 @@ func (c *readCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
+	c.exportWait = exportWait
 	handlers, done, err := c.analyzerFlags.handlers(ctx, s, cancel)
 	if err != nil {
 		closeErr := out.Close()
