@@ -27,7 +27,8 @@ const (
 // naming wring, one Interface Description Block per (interface, link type)
 // seen, named ifN with nanosecond timestamps, and an Enhanced Packet Block
 // without options per packet. The blocks are those gopacket's pcapgo
-// NgWriter writes for the same calls (a test compares them byte for byte);
+// NgWriter writes for the same calls (a test compares them byte for byte;
+// pcapgo refuses a packet longer than its wire length, this writer keeps it);
 // wring writes them itself so that the binary does not link gopacket.
 type NgWriter struct {
 	out
@@ -123,8 +124,9 @@ func (nw *NgWriter) addInterface(k ngKey) uint32 {
 
 // WritePacket appends an Enhanced Packet Block, adding an Interface
 // Description Block first for a new (interface, link type). A packet with
-// more captured bytes than its wire length is refused, as pcapgo refuses
-// it.
+// more captured bytes than its wire length (damaged files hold them) is
+// written with both lengths as they are, as the pcap writer and editcap
+// write it, so that the rest of the capture is not lost.
 func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
 	if nw.err != nil {
 		return nw.err
@@ -133,9 +135,6 @@ func (nw *NgWriter) WritePacket(info *packet.Info, data []byte) error {
 	id, ok := nw.ifaces[k]
 	if !ok {
 		id = nw.addInterface(k)
-	}
-	if uint64(len(data)) > uint64(info.WireLen) {
-		return fmt.Errorf("pcapng: packet of %d captured bytes is longer than its wire length of %d", len(data), info.WireLen)
 	}
 	sec, frac := stampFor(info, 1_000_000_000)
 	ts := uint64(sec*1_000_000_000 + int64(frac))
