@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -17,8 +18,14 @@ import (
 var linkTypes = []spec.LinkType{spec.LinkEthernet, spec.LinkRaw, spec.LinkIPv4, spec.LinkIPv6,
 	spec.LinkLinuxSLL, spec.LinkLinuxSLL2, spec.LinkNull, spec.LinkLoop, spec.LinkType(147)}
 
-// sameAsRef parses data both ways and describes any difference.
+// sameAsRef parses data both ways and describes any difference. The
+// reference knows only linkTypes: the link types decoded since
+// (parse_link.go) are checked against tcpdump instead
+// (TestDeepLinkTypesAgainstTcpdump).
 func sameAsRef(info packet.Info, data []byte) string {
+	if !slices.Contains(linkTypes, info.LinkType) && deepLinks[info.LinkType] {
+		return ""
+	}
 	var got, want packet.Record
 	// Different garbage in the two records first: Parse must write every
 	// byte.
@@ -27,6 +34,9 @@ func sameAsRef(info packet.Info, data []byte) string {
 	}
 	packet.Parse(info, data, &got)
 	packet.RefParse(info, data, &want)
+	if want.EtherType() == packet.EtherTypePPPoESession {
+		return "" // PPPoE session data is walked since; the reference stops at it
+	}
 	if got != want {
 		return fmt.Sprintf("link %v, %d bytes (wire %d) %x:\n got  %x\n want %x", info.LinkType, len(data), info.WireLen, data, got[:], want[:])
 	}
