@@ -60,6 +60,12 @@ func Parse(info Info, data []byte, rec *Record) {
 	} else {
 		p.link(info.LinkType)
 	}
+	p.write(info, rec)
+}
+
+// write fills rec from the parser's fields.
+func (p *parser) write(info Info, rec *Record) {
+	data := p.data
 	// The flow hash (flowHashOrdered written out: a call costs as much as
 	// a mix). Ports enter it only for TCP, UDP and SCTP datagrams that are
 	// not fragments, so that every fragment of a datagram, and both
