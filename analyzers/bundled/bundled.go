@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"strings"
 )
 
 //go:generate go run ./gen -o .
@@ -29,32 +30,61 @@ type Analyzer struct {
 }
 
 // ConfigKey is one configuration key an analyzer reads: key=N with N a
-// decimal integer from Min to Max.
+// decimal integer from Min to Max, or, when List is set, key=N,N,... with
+// one to MaxList such numbers.
 type ConfigKey struct {
 	Name     string
 	Help     string
 	Min, Max int64
+	List     bool
 }
+
+// MaxList bounds the numbers in one list-valued key.
+const MaxList = 16
 
 // Check reports whether v is a valid value of the key.
 func (k ConfigKey) Check(v string) error {
+	if !k.List {
+		return k.checkOne(v)
+	}
+	items := strings.Split(v, ",")
+	if len(items) > MaxList {
+		return fmt.Errorf("want at most %d numbers, got %d (%s)", MaxList, len(items), k.Help)
+	}
+	for i, it := range items {
+		if err := k.checkOne(it); err != nil {
+			return fmt.Errorf("item %d %q: %w", i+1, it, err)
+		}
+	}
+	return nil
+}
+
+func (k ConfigKey) checkOne(v string) error {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || v[0] == '+' || n < k.Min || n > k.Max {
+		if k.List {
+			return fmt.Errorf("want comma-separated whole numbers from %d to %d (%s)", k.Min, k.Max, k.Help)
+		}
 		return fmt.Errorf("want a whole number from %d to %d (%s)", k.Min, k.Max, k.Help)
 	}
 	return nil
 }
 
 var all = []Analyzer{
-	{Name: "http", Description: "HTTP/1.x requests (method, host, URI) and responses (status, content length); counters per method and status class"},
-	{Name: "dns", Description: "DNS queries (name, type) and responses (rcode, answers) over UDP 53/5353/5355 and TCP 53; counters per rcode and query type"},
+	{Name: "http", Description: "HTTP/1.x requests (method, host, URI) and responses (status, content length) on any TCP port; counters per method and status class"},
+	{Name: "dns", Description: "DNS queries (name, type) and responses (rcode, answers) over UDP 53/5353/5355 and TCP 53 (and ports=...); counters per rcode and query type",
+		// analyzers/dns/main.go's Init reads it.
+		Config: []ConfigKey{
+			{Name: "ports", Help: "more ports, UDP and TCP, that carry DNS, e.g. 8053,5300", Min: 1, Max: 65535, List: true},
+		}},
 	{Name: "tls", Description: "TLS ClientHello server names (SNI) and versions; counters per record version"},
 	{Name: "flow", Description: "flow statistics: packets, bytes, first and last seen per flow, exported when a flow ends or times out",
-		// analyzers/flow/main.go's Init reads these three.
+		// analyzers/flow/main.go's Init reads these four.
 		Config: []ConfigKey{
 			{Name: "idle", Help: "seconds a flow may be idle before it is exported; default 30", Min: 1, Max: 1_000_000},
 			{Name: "active", Help: "seconds a flow may stay open before it is exported; default 300", Min: 1, Max: 1_000_000},
 			{Name: "max_flows", Help: "flows in the table; default and most 65536", Min: 1, Max: 65536},
+			{Name: "linger", Help: "seconds a TCP flow ended by FINs or a RST waits for its last packets; default 1, 0 exports at once", Min: 0, Max: 3600},
 		}},
 	{Name: "quic", Description: "QUIC v1/v2 client Initial packets decrypted and their ClientHello reassembled: server name (SNI), ALPN, TLS versions, connection ids; counters for what could not be decrypted or was given up"},
 }

@@ -1,6 +1,7 @@
 // Command dns is wring's bundled DNS analyzer. Built for WASI (analyzers/bundled
 // embeds the result), it decodes DNS messages over UDP (ports 53, 5353 mDNS
-// and 5355 LLMNR) and TCP (port 53, a message at the start of a segment) and
+// and 5355 LLMNR) and TCP (port 53, a message at the start of a segment),
+// and on the ports listed by ports=N,N,... (UDP and TCP, e.g. ports=8053), and
 // reports queries (name, type) and responses (name, type, response code,
 // answers) as events, with counters per response code and query type. It
 // matches queries (tag 1) and responses (tag 2).
@@ -39,9 +40,29 @@ var (
 
 type analyzer struct{}
 
-func (analyzer) Init(guest.Config) error { return nil }
+// extra holds the ports=... configuration: more ports, UDP and TCP, that
+// carry DNS (the host checks the value: analyzers/bundled declares it).
+var extra []uint16
+
+func (analyzer) Init(cfg guest.Config) error {
+	v, ok := cfg.Get("ports")
+	if !ok {
+		return nil
+	}
+	ports, err := parsePorts(v)
+	if err != nil {
+		return err
+	}
+	extra = ports
+	return nil
+}
 
 func isDNSPort(p uint16, tcp bool) bool {
+	for _, e := range extra {
+		if p == e {
+			return true
+		}
+	}
 	if tcp {
 		return p == 53
 	}

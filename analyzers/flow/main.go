@@ -8,7 +8,10 @@
 // flow hash: both directions of an ICMP exchange are one flow.
 //
 // A flow is exported as a "flow" event when it ends: a TCP RST, or a FIN
-// from each end (reason rst or fin, at that packet); when it has been idle
+// from each end (reason rst or fin), once linger= seconds of capture time
+// have passed since that packet (the last ACK and retransmissions after the
+// end belong to the flow, as in tshark's conversations; a SYN without ACK
+// starts a new one at once); when it has been idle
 // for idle= seconds or open for active= seconds (reason idle or active, at
 // its next packet or on the host's tick, both in capture time); when the
 // table is full and it is the least recently seen flow (reason evicted);
@@ -21,7 +24,8 @@
 // the Unix epoch), reason.
 //
 // Configuration: idle=SECONDS (default 30), active=SECONDS (default 300),
-// max_flows=N (default and maximum 65536).
+// max_flows=N (default and maximum 65536), linger=SECONDS (default 1; 0
+// exports at the packet that ends the flow).
 //
 // Each instance keeps its own table: with several capture workers, a flow
 // is whole only if the capture sends all its packets to one worker (by flow
@@ -69,6 +73,11 @@ func (f *analyzer) Init(cfg guest.Config) error {
 		max = maxFlows
 	}
 	f.table = NewTable(int(max), idle, active, exportFlow)
+	if v, ok := cfg.Get("linger"); ok && v == "0" {
+		f.table.Linger = 0
+	} else {
+		f.table.Linger = number(cfg, "linger", 1) * 1e9
+	}
 	return nil
 }
 

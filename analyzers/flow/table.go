@@ -60,8 +60,11 @@ type Flow struct {
 	IfIndex     uint32   // interface index of the flow's first packet
 
 	fin        [2]bool
-	prev, next int32 // least recently seen order
-	slot       int32 // index slot
+	closed     bool   // ended by FINs or a RST: lingering for its last packets
+	closedBy   Reason // ReasonFIN or ReasonRST, when closed
+	closedAt   int64  // capture time of the packet that ended it
+	prev, next int32  // least recently seen order
+	slot       int32  // index slot
 }
 
 // Export receives a flow leaving the table; it returns false when it could
@@ -80,7 +83,14 @@ type Stats struct {
 // the table is full and idle flows are found from the front.
 type Table struct {
 	Idle, Active int64 // timeouts in ns of capture time (0: none)
-	Stats        Stats
+	// Linger is how long (ns of capture time) a TCP flow ended by FINs
+	// from both ends or by a RST stays in the table, so that the last ACK
+	// and retransmissions that follow the end are counted in it rather
+	// than starting a one-packet flow of their own; 0 exports it at the
+	// packet that ends it. A SYN without ACK within Linger starts a new
+	// connection: the old flow is exported first.
+	Linger int64
+	Stats  Stats
 
 	flows      []Flow
 	index      []int32 // flow number, or -1
@@ -160,6 +170,9 @@ func (t *Table) Packet(p *Pkt) {
 	if i >= 0 {
 		f := &t.flows[i]
 		switch {
+		case f.closed && (p.Time-f.closedAt > t.Linger || p.Proto == 6 && p.TCPFlags&0x12 == 0x02):
+			t.remove(i, f.closedBy)
+			i = -1
 		case t.Idle > 0 && p.Time-f.Last > t.Idle:
 			t.remove(i, ReasonIdle)
 			i = -1
@@ -203,17 +216,27 @@ func (t *Table) Packet(p *Pkt) {
 		t.unlink(i)
 		t.pushBack(i)
 	}
-	if p.Proto == 6 && !p.Fragment {
+	if p.Proto == 6 && !p.Fragment && !f.closed {
 		switch {
 		case p.TCPFlags&0x04 != 0:
-			t.remove(i, ReasonRST)
+			t.close(i, ReasonRST, p.Time)
 		case p.TCPFlags&0x01 != 0:
 			f.fin[dir] = true
 			if f.fin[0] && f.fin[1] {
-				t.remove(i, ReasonFIN)
+				t.close(i, ReasonFIN, p.Time)
 			}
 		}
 	}
+}
+
+// close ends flow i: at once without a linger, else once Linger has passed.
+func (t *Table) close(i int32, r Reason, now int64) {
+	if t.Linger <= 0 {
+		t.remove(i, r)
+		return
+	}
+	f := &t.flows[i]
+	f.closed, f.closedBy, f.closedAt = true, r, now
 }
 
 // Expire exports the flows idle or active for too long at time now, or all
@@ -225,6 +248,8 @@ func (t *Table) Expire(now int64, final bool) bool {
 		next := f.next
 		r := ReasonEnd
 		switch {
+		case f.closed && (final || now-f.closedAt > t.Linger):
+			r = f.closedBy
 		case final:
 		case t.Idle > 0 && now-f.Last > t.Idle:
 			r = ReasonIdle

@@ -67,6 +67,49 @@ func TestFINFromBothEnds(t *testing.T) {
 	}
 }
 
+// TestFINTail is issue 15's reproducer: with a linger, the last ACK after
+// FINs from both ends (and a retransmitted FIN) belongs to the connection,
+// as in tshark's conversations, so one connection is one record; a SYN
+// reusing the ports, or a packet after the linger, starts a new flow.
+func TestFINTail(t *testing.T) {
+	tb, e := newTest(16, 0, 0)
+	tb.Linger = 10
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 1, 0x02))
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 2, 0x12))
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 3, fin|ack))
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 4, fin|ack))
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 5, ack))     // the last ACK
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 9, fin|ack)) // a retransmitted FIN
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 10, ack))    // and its ACK
+	if len(e.flows) != 0 || tb.Len() != 1 || tb.Stats.Started != 1 {
+		t.Fatalf("exports %v, %d flows, stats %+v", e.why, tb.Len(), tb.Stats)
+	}
+	tb.Packet(pkt(1, 2, 1000, 80, 6, 11, 0x02)) // a new connection on the same ports
+	if len(e.flows) != 1 || e.why[0] != ReasonFIN || e.flows[0].Packets != [2]uint64{4, 3} || e.flows[0].Last != 10 {
+		t.Fatalf("%v %+v", e.why, e.flows)
+	}
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 12, rst|ack))
+	tb.Packet(pkt(2, 1, 80, 1000, 6, 13, rst)) // a second RST joins the first
+	if !tb.Expire(22, false) || len(e.flows) != 1 {
+		t.Fatalf("exported within the linger: %v", e.why)
+	}
+	if !tb.Expire(23, false) || len(e.flows) != 2 || e.why[1] != ReasonRST || e.flows[1].Packets != [2]uint64{1, 2} || tb.Len() != 0 {
+		t.Fatalf("%v %+v, %d left", e.why, e.flows, tb.Len())
+	}
+	// A packet after the linger starts a new flow; the old one goes as fin.
+	tb.Packet(pkt(1, 2, 7, 8, 6, 30, fin))
+	tb.Packet(pkt(2, 1, 8, 7, 6, 31, fin))
+	tb.Packet(pkt(1, 2, 7, 8, 6, 42, ack))
+	if len(e.flows) != 3 || e.why[2] != ReasonFIN || e.flows[2].Packets != [2]uint64{1, 1} || tb.Len() != 1 {
+		t.Fatalf("%v %+v, %d left", e.why, e.flows, tb.Len())
+	}
+	// The host's close exports a lingering flow with its own reason.
+	tb.Packet(pkt(2, 1, 8, 7, 6, 43, rst))
+	if !tb.Expire(44, true) || len(e.flows) != 4 || e.why[3] != ReasonRST || tb.Len() != 0 {
+		t.Fatalf("%v, %d left", e.why, tb.Len())
+	}
+}
+
 func TestRST(t *testing.T) {
 	tb, e := newTest(16, 0, 0)
 	tb.Packet(pkt(1, 2, 1000, 80, 6, 1, 0x02))
@@ -186,6 +229,7 @@ func canonFlow(f *Flow) (string, int) {
 // key, equal the model, whatever the table's size and timeouts.
 func checkConservation(t *testing.T, ps []*Pkt, max int, idle, active int64) Stats {
 	tb, e := newTest(max, idle, active)
+	tb.Linger = idle / 3
 	want := map[string]*modelFlow{}
 	var last int64
 	for _, p := range ps {

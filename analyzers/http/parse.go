@@ -65,10 +65,12 @@ func ParseRequest(b []byte, truncated bool) (Request, bool) {
 	return r, true
 }
 
-// ParseResponse recognises "HTTP/d.d SP ddd" at the start of b.
+// ParseResponse recognises "HTTP/d.d SP ddd" at the start of b. When the
+// packet was cut short (truncated), a status line without its line break
+// still counts once its status code is whole, as Wireshark reports it.
 func ParseResponse(b []byte, truncated bool) (Response, bool) {
 	r := Response{ContentLength: -1}
-	line, rest, ok := cutLine(b, false)
+	line, rest, ok := cutLine(b, truncated)
 	if !ok || len(line) < 12 || !isVersion(line[:8]) || line[8] != ' ' {
 		return r, false
 	}
@@ -87,6 +89,9 @@ func ParseResponse(b []byte, truncated bool) (Response, bool) {
 		if !ok || len(line) == 0 {
 			break
 		}
+		if rest == nil {
+			break // a header line cut by the snapshot length: its value may be cut too
+		}
 		if name, value, ok := header(line); ok && equalFold(name, "content-length") {
 			r.ContentLength = parseLength(value)
 		}
@@ -95,12 +100,16 @@ func ParseResponse(b []byte, truncated bool) (Response, bool) {
 }
 
 // cutLine splits the first line off b. Without a line break it fails,
-// unless the packet was truncated: then all of b is the line and rest is nil.
+// unless the packet was truncated: then all of b is the line (without a
+// bare CR the cut left at its end) and rest is nil.
 func cutLine(b []byte, truncated bool) (line, rest []byte, ok bool) {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		if !truncated || len(b) == 0 {
 			return nil, nil, false
+		}
+		if b[len(b)-1] == '\r' {
+			b = b[:len(b)-1]
 		}
 		return b, nil, true
 	}

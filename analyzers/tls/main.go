@@ -8,7 +8,9 @@
 //	record_version       the version of the record that carried it ("TLS1.0")
 //	legacy_version       ClientHello.legacy_version ("TLS1.2")
 //	version              the highest version offered: supported_versions
-//	                     without GREASE values, else legacy_version
+//	                     without GREASE values, else legacy_version; absent
+//	                     from a partial ClientHello whose bytes seen hold
+//	                     no supported_versions (it may follow the cut)
 //	supported_versions   the supported_versions list, in order ("TLS1.3,TLS1.2")
 //	alpn                 the ALPN protocol names ("h2,http/1.1")
 //	partial              true when the ClientHello continues past this
@@ -19,7 +21,8 @@
 // Counters: client_hellos, with_sni, with_alpn, partial, malformed (TLS-like
 // payloads whose records or ClientHello are inconsistent), record.<version>
 // per record version of ClientHello records, and offered.<version> per
-// highest version offered. It matches packets with a ClientHello (tag 1).
+// highest version offered (offered.unknown for a partial ClientHello
+// without supported_versions in the bytes seen). It matches packets with a ClientHello (tag 1).
 //
 // It looks at one packet at a time and does not reassemble TCP: a
 // ClientHello split over segments is reported, as far as it goes, from the
@@ -50,6 +53,9 @@ var (
 	malformed = guest.NewCounter("malformed")
 	byRecord  = versionCounters("record.")
 	byOffered = versionCounters("offered.")
+	// offeredUnknown counts partial ClientHellos cut before
+	// supported_versions: the highest version offered is not known.
+	offeredUnknown = guest.NewCounter("offered.unknown")
 )
 
 func countVersion(cs *[6]*guest.Counter, v uint16) {
@@ -98,9 +104,13 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		}
 		e.Bytes("record_version", AppendVersion(text[:0], h.RecordVersion))
 		if h.LegacyVersion != 0 {
-			countVersion(&byOffered, h.MaxVersion())
 			e.Bytes("legacy_version", AppendVersion(text[:0], h.LegacyVersion))
-			e.Bytes("version", AppendVersion(text[:0], h.MaxVersion()))
+			if ver, ok := h.OfferedVersion(); ok {
+				countVersion(&byOffered, ver)
+				e.Bytes("version", AppendVersion(text[:0], ver))
+			} else {
+				offeredUnknown.Add(1)
+			}
 		}
 		if h.HasVersions {
 			t := text[:0]

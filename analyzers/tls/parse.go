@@ -66,6 +66,17 @@ func (h *Hello) MaxVersion() uint16 {
 	return best
 }
 
+// OfferedVersion returns MaxVersion and whether it is known: a partial
+// ClientHello without supported_versions in the bytes seen may carry the
+// extension past the cut, so its legacy version says nothing about the
+// highest version offered.
+func (h *Hello) OfferedVersion() (uint16, bool) {
+	if h.LegacyVersion == 0 || h.Partial && !h.HasVersions {
+		return 0, false
+	}
+	return h.MaxVersion(), true
+}
+
 // grease reports a GREASE value (RFC 8701): 0x?a?a with equal bytes.
 func grease(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 

@@ -333,3 +333,49 @@ func TestContinuationIsNotAHello(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialHelloVersion is issue 15's reproducer: a ClientHello cut
+// before its supported_versions extension must not report its
+// legacy_version (TLS1.2) as the highest version offered. Every prefix of a
+// TLS 1.3 ClientHello either reports TLS1.3 (supported_versions was seen)
+// or says the version is not known.
+func TestPartialHelloVersion(t *testing.T) {
+	b := clientHello(t, &tls.Config{ServerName: "cut.test", MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13})
+	_, whole := parseOne(t, b)
+	if v, ok := whole.OfferedVersion(); !ok || v != tls.VersionTLS13 || whole.LegacyVersion != tls.VersionTLS12 {
+		t.Fatalf("whole hello: offered %#x %v, legacy %#x", v, ok, whole.LegacyVersion)
+	}
+	unknown, known := 0, 0
+	for n := recordHeader + handshakeHeader + 2; n < len(b); n++ {
+		_, h := parseOne(t, b[:n])
+		v, ok := h.OfferedVersion()
+		switch {
+		case !ok:
+			unknown++
+			if h.HasVersions {
+				t.Fatalf("prefix %d: supported_versions seen but version unknown", n)
+			}
+		case v == tls.VersionTLS13:
+			known++
+		default:
+			t.Fatalf("prefix %d of %d: offered version %s (legacy %s)", n, len(b), VersionName(v), VersionName(h.LegacyVersion))
+		}
+	}
+	if unknown == 0 || known == 0 {
+		t.Fatalf("%d prefixes unknown, %d known: the cut never fell on both sides of supported_versions", unknown, known)
+	}
+	// A TLS 1.2-only hello that was cut reports unknown too: without the
+	// rest, the extension may yet follow.
+	old := clientHello(t, &tls.Config{ServerName: "old.test", MaxVersion: tls.VersionTLS12})
+	cut := old[:recordHeader+handshakeHeader+2+32]
+	if _, h := parseOne(t, cut); h.LegacyVersion != tls.VersionTLS12 || h.HasVersions || !h.Partial {
+		t.Fatalf("cut TLS 1.2 hello: %+v", h)
+	} else if v, ok := h.OfferedVersion(); ok {
+		t.Fatalf("cut TLS 1.2 hello: version %s known", VersionName(v))
+	}
+	if _, h := parseOne(t, old); h.Partial {
+		t.Fatalf("whole TLS 1.2 hello partial: %+v", h)
+	} else if v, ok := h.OfferedVersion(); !ok || v != tls.VersionTLS12 {
+		t.Fatalf("whole TLS 1.2 hello: %#x %v", v, ok)
+	}
+}

@@ -60,6 +60,12 @@ func Parse(info Info, data []byte, rec *Record) {
 	} else {
 		p.link(info.LinkType)
 	}
+	p.write(info, rec)
+}
+
+// write fills rec from the parser's fields.
+func (p *parser) write(info Info, rec *Record) {
+	data := p.data
 	// The flow hash (flowHashOrdered written out: a call costs as much as
 	// a mix). Ports enter it only for TCP, UDP and SCTP datagrams that are
 	// not fragments, so that every fragment of a datagram, and both
@@ -134,16 +140,21 @@ func (p *parser) short(off, need, end int) bool {
 }
 
 // link finds the network layer for the packet's link type.
-func (p *parser) link(lt spec.LinkType) {
+func (p *parser) link(lt spec.LinkType) { p.linkAt(lt, 0, 0) }
+
+// linkAt finds the network layer of a link-layer header of type lt that
+// starts at off; depth counts the encapsulating headers (PKTAP, PPI) that
+// led here.
+func (p *parser) linkAt(lt spec.LinkType, off, depth int) {
 	d := p.data
 	switch lt {
 	case spec.LinkEthernet:
-		if len(d) < 14 {
+		if len(d) < off+14 {
 			p.flags |= spec.RecFlagTruncated
 			return
 		}
-		et := be.Uint16(d[12:])
-		off := 14
+		et := be.Uint16(d[off+12:])
+		off += 14
 		if et < 0x0600 { // 802.3 length: LLC, maybe SNAP
 			if len(d) < off+8 || d[off] != 0xaa || d[off+1] != 0xaa || d[off+2] != 0x03 ||
 				d[off+3] != 0 || d[off+4] != 0 || d[off+5] != 0 {
@@ -157,49 +168,51 @@ func (p *parser) link(lt spec.LinkType) {
 		}
 		p.ether(off, et)
 	case spec.LinkRaw:
-		if len(d) < 1 {
+		if len(d) < off+1 {
 			p.flags |= spec.RecFlagTruncated
 			return
 		}
-		switch d[0] >> 4 {
+		switch d[off] >> 4 {
 		case 4:
-			p.ether(0, EtherTypeIPv4)
+			p.ether(off, EtherTypeIPv4)
 		case 6:
-			p.ether(0, EtherTypeIPv6)
+			p.ether(off, EtherTypeIPv6)
 		default:
 			p.flags |= spec.RecFlagMalformed
 		}
 	case spec.LinkIPv4:
-		p.ether(0, EtherTypeIPv4)
+		p.ether(off, EtherTypeIPv4)
 	case spec.LinkIPv6:
-		p.ether(0, EtherTypeIPv6)
+		p.ether(off, EtherTypeIPv6)
 	case spec.LinkLinuxSLL:
-		if len(d) < 16 {
+		if len(d) < off+16 {
 			p.flags |= spec.RecFlagTruncated
 			return
 		}
-		p.ether(16, be.Uint16(d[14:]))
+		p.ether(off+16, be.Uint16(d[off+14:]))
 	case spec.LinkLinuxSLL2:
-		if len(d) < 20 {
+		if len(d) < off+20 {
 			p.flags |= spec.RecFlagTruncated
 			return
 		}
-		p.ether(20, be.Uint16(d[0:]))
+		p.ether(off+20, be.Uint16(d[off:]))
 	case spec.LinkNull, spec.LinkLoop:
-		if len(d) < 4 {
+		if len(d) < off+4 {
 			p.flags |= spec.RecFlagTruncated
 			return
 		}
-		af := be.Uint32(d)
+		af := be.Uint32(d[off:])
 		if lt == spec.LinkNull && af&0xffff0000 != 0 { // host order, written little-endian
-			af = le.Uint32(d)
+			af = le.Uint32(d[off:])
 		}
 		switch af {
 		case 2: // AF_INET everywhere
-			p.ether(4, EtherTypeIPv4)
+			p.ether(off+4, EtherTypeIPv4)
 		case 10, 24, 28, 30: // AF_INET6: Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-			p.ether(4, EtherTypeIPv6)
+			p.ether(off+4, EtherTypeIPv6)
 		}
+	default:
+		p.linkMore(lt, off, depth)
 	}
 }
 
@@ -227,6 +240,18 @@ func (p *parser) ether(off int, et uint16) {
 		off += 4
 	}
 	p.setVLANs(vlans)
+	if et == EtherTypePPPoESession {
+		// PPPoE session data (RFC 2516): what the PPP protocol carries.
+		if len(d) < off+8 {
+			p.flags |= spec.RecFlagTruncated
+			p.et = et
+			return
+		}
+		if inner := pppEtherType(be.Uint16(d[off+6:])); inner != 0 && d[off] == 0x11 && d[off+1] == 0 {
+			et = inner
+			off += 8
+		}
+	}
 	if et == EtherTypeMPLS || et == EtherTypeMPLSMC {
 		var n uint32
 		for {

@@ -14,6 +14,9 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add(uint16(spec.LinkEthernet), []byte("\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00E\x00\x00\x1c\x00\x00\x00\x00@\x11\x00\x00\xc0\x00\x02\x01\xc0\x00\x02\x02\x00\x01\x00\x02\x00\x08\x00\x00"))
 	f.Add(uint16(spec.LinkRaw), []byte("`\x00\x00\x00\x00\x08\x00@ \x01\r\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01 \x01\r\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02,\x00\x00\x01\x00\x00\x00\x01"))
+	for _, c := range linkFrames() { // every link walker of parse_link.go
+		f.Add(uint16(c.lt), c.data)
+	}
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
 		var rec packet.Record
 		packet.Parse(packet.Info{CapLen: uint32(len(data)), WireLen: uint32(len(data)) + uint32(lt&1), LinkType: spec.LinkType(lt)}, data, &rec)

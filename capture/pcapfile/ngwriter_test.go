@@ -3,7 +3,12 @@ package pcapfile_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -54,8 +60,8 @@ func (g *pcapgoNg) write(t *testing.T, info *packet.Info, data []byte) error {
 
 // TestNgWriterLikePcapgo: the pcapng writer writes the bytes gopacket's
 // pcapgo writes for the same packets (several interfaces and link types,
-// every padding, stored stamps of each resolution), and refuses a packet
-// longer than its wire length as pcapgo does.
+// every padding, stored stamps of each resolution). TestNgWriterLongRecord
+// covers what pcapgo refuses.
 func TestNgWriterLikePcapgo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var got, want bytes.Buffer
@@ -85,12 +91,6 @@ func TestNgWriterLikePcapgo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	long := packet.Info{WireLen: 3, CapLen: 4, LinkType: spec.LinkType(147), Interface: 40}
-	errW := w.WritePacket(&long, []byte{1, 2, 3, 4})
-	errG := g.write(t, &long, []byte{1, 2, 3, 4})
-	if errW == nil || errG == nil {
-		t.Errorf("a packet longer than its wire length: error %v, pcapgo's %v", errW, errG)
-	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +114,93 @@ func TestNgWriterLikePcapgo(t *testing.T) {
 	}
 	if r.Format() != pcapfile.FormatPcapNG {
 		t.Errorf("format %v", r.Format())
+	}
+}
+
+// TestNgWriterLongRecord is issue 15's reproducer: a record whose captured
+// length exceeds its wire length (three tcpdump corpus files hold one) is
+// written as editcap writes it, both lengths as they are, and the packets
+// after it are written too; the file reads back packet for packet.
+func TestNgWriterLongRecord(t *testing.T) {
+	for _, name := range []string{"rsvp-rsvp_obj_print-oobr.pcap", "pim_header_asan-2.pcap", "icmp-icmp_print-oobr-2.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			var path string
+			for _, f := range corpus.Files(t, "tcpdump") {
+				if filepath.Base(f) == name {
+					path = f
+				}
+			}
+			if path == "" {
+				corpus.Unavailable(t, name+" is not in the tcpdump corpus")
+			}
+			in, err := pcapfile.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			var out bytes.Buffer
+			w, err := pcapfile.NewNgWriter(&out, in.LinkType(), 262144)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type rec struct {
+				capLen, wireLen uint32
+				data            string
+			}
+			var want []rec
+			long := 0
+			for {
+				var info packet.Info
+				data, err := in.ReadPacket(&info)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.CapLen > info.WireLen {
+					long++
+				}
+				want = append(want, rec{info.CapLen, info.WireLen, string(data)})
+				if err := w.WritePacket(&info, data); err != nil {
+					t.Fatalf("packet %d: %v", len(want), err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if long == 0 || long == len(want) {
+				t.Fatalf("%d of %d records longer than their wire length: not the case this file was chosen for", long, len(want))
+			}
+			back, err := pcapfile.NewReaderBytes(out.Bytes(), name+".pcapng")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []rec
+			for {
+				var info packet.Info
+				data, err := back.ReadPacket(&info)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("reading back after %d packets: %v", len(got), err)
+				}
+				got = append(got, rec{info.CapLen, info.WireLen, string(data)})
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("read back %d packets %v, wrote %d %v", len(got), got, len(want), want)
+			}
+			if p, err := exec.LookPath("capinfos"); err == nil {
+				f := filepath.Join(t.TempDir(), "out.pcapng")
+				if err := os.WriteFile(f, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				o, err := exec.Command(p, "-c", "-M", f).CombinedOutput()
+				if err != nil || !bytes.Contains(o, []byte(fmt.Sprintf("Number of packets:   %d\n", len(want)))) {
+					t.Fatalf("capinfos: %v\n%s", err, o)
+				}
+			}
+		})
 	}
 }

@@ -96,6 +96,7 @@ func (r *Reader) ngHeader() (bool, error) {
 		return true, r.errf(12, ErrVersion, "unsupported pcapng savefile version %d.%d", major, minor)
 	}
 	r.ng.maxBlock = initialMaxBlock
+	r.desc.addSection(order, blk[24:total-4])
 	for {
 		typ, body, off, err := r.ngBlock()
 		if errors.Is(err, io.EOF) {
@@ -233,6 +234,7 @@ options:
 		r.ng.kindOf[ifc] = k
 	}
 	r.ng.ifaces = append(r.ng.ifaces, k)
+	r.desc.addInterface(o, ifc.linkType, ifc.snaplen, body[8:])
 	return nil
 }
 
@@ -300,6 +302,7 @@ func (r *Reader) ngNext(info *packet.Info) ([]byte, error) {
 				return nil, r.errf(off, ErrVersion, "unknown pcapng savefile major version number %d", major)
 			}
 			r.ng.ifaces = r.ng.ifaces[:0]
+			r.desc.addSection(o, body[16:])
 			continue
 		default:
 			continue

@@ -72,7 +72,8 @@ type Reader struct {
 	lengths lengthOrder
 
 	// pcapng
-	ng ngState
+	ng   ngState
+	desc ngDescs
 }
 
 const (

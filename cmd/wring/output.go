@@ -29,7 +29,8 @@ type output struct {
 	PostRotate string // -z: command run on each finished file
 	Nano       bool
 	PcapNG     bool
-	LinkField  uint32 // the pcap header's link-type field (type and extension bits)
+	NgSource   pcapfile.NgSource // with PcapNG: the input whose descriptions the file keeps, or nil
+	LinkField  uint32            // the pcap header's link-type field (type and extension bits)
 	Snaplen    uint32
 	Text       sink.TextOptions
 	Number     bool // -#
@@ -171,7 +172,7 @@ func (o output) sink(s *streams) (*outputSink, error) {
 		var pw pcapfile.PacketWriter
 		var err error
 		if o.PcapNG {
-			pw, err = pcapfile.NewNgWriter(w, spec.LinkType(o.LinkField&0xffff), o.Snaplen)
+			pw, err = pcapfile.NewNgWriterFrom(w, spec.LinkType(o.LinkField&0xffff), o.Snaplen, o.NgSource)
 		} else {
 			pw, err = pcapfile.NewWriter(w, pcapfile.Header{LinkType: o.LinkField, Snaplen: o.Snaplen, Nano: o.Nano || o.Text.Nano})
 		}

@@ -285,7 +285,7 @@ func (c *readCmd) sink(s *streams, r *pcapfile.Reader, stop func()) (*outputSink
 		return nil, err
 	}
 	return output{Write: c.Write, JSON: c.JSON, CountOnly: c.CountOnly, FileSize: c.FileSize, Rotate: c.RotateSeconds, FileCount: c.FileCount,
-		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap,
+		PostRotate: c.PostRotate, Nano: c.Nano, PcapNG: c.PcapNG, NgSource: r, LinkField: r.LinkTypeValue() | r.LinkTypeExt(), Snaplen: snap,
 		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
