@@ -9,7 +9,7 @@ const (
 	MaxFlows       = 1 << 23 // exact flow rules in one classifier
 	MaxTuples      = 1024    // distinct mask combinations: the per-packet probe bound
 	MaxEntries     = 1 << 23 // hash entries of the wildcard rules after expansion
-	MaxRuleEntries = 4096    // hash entries one wildcard rule may expand to
+	MaxRuleEntries = 1024    // hash entries one wildcard rule may expand to
 	MaxLine        = 4096    // bytes in one line of the text format
 	MaxSinkName    = 64      // bytes in a forward sink name
 	MaxIdle        = 24 * 365 * time.Hour

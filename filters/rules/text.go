@@ -41,6 +41,11 @@ type lineParser struct {
 	end  int // column just past the line, for errors at its end
 }
 
+// wrapAt reports err at a column, keeping it for errors.Is.
+func (p *lineParser) wrapAt(col int, err error) error {
+	return &SyntaxError{Line: p.line, Col: col, Msg: err.Error(), Err: err}
+}
+
 func (p *lineParser) errAt(col int, format string, args ...any) error {
 	return &SyntaxError{Line: p.line, Col: col, Msg: fmt.Sprintf(format, args...)}
 }
@@ -303,7 +308,7 @@ func (p *lineParser) rule() (Rule, error) {
 				return r, err
 			}
 			if err := r.Check(); err != nil {
-				return r, p.errAt(start, "%v", err)
+				return r, p.wrapAt(start, err)
 			}
 			return r, nil
 		case "priority":
@@ -420,7 +425,7 @@ func (p *lineParser) flow() (Flow, error) {
 				return fl, err
 			}
 			if err := fl.Check(); err != nil {
-				return fl, p.errAt(start, "%v", err)
+				return fl, p.wrapAt(start, err)
 			}
 			return fl, nil
 		case "proto":
