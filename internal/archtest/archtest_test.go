@@ -34,6 +34,7 @@ var rules = []rule{
 	{pkg: "jit/ebpf", prefix: true, allow: []string{"spec", "verifier", "github.com/cilium/ebpf"}},
 	{pkg: "jit", allow: []string{"spec", "verifier"}},
 	{pkg: "filters/expr", prefix: true, allow: []string{"spec", "filters/expr"}},
+	{pkg: "filters/rules", allow: []string{"spec"}},
 	{pkg: "analyzers/bundled", allow: nil},
 	{pkg: "analyzers", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm/guest", prefix: true, allow: []string{"wasm/guest"}},
@@ -144,6 +145,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"verifier", module + "/spec", true},
 		{"cmd/wring", module + "/wasm", true},
 		{"filters/expr", "github.com/cilium/ebpf", false},
+		{"filters/rules", module + "/spec", true},
+		{"filters/rules", module + "/capture/packet", false},
 	}
 	for _, c := range cases {
 		r, ok := ruleFor(c.pkg)
