@@ -182,7 +182,7 @@ func (c *Classifier) Update(ch Change) error {
 		delete(c.byID, id)
 		if r.flow {
 			cloneFlows()
-			for _, k := range r.keys {
+			for _, k := range r.fl.keys() {
 				ng.flows.del(k)
 			}
 			c.nflows--
@@ -202,9 +202,8 @@ func (c *Classifier) Update(ch Change) error {
 		fl := &ch.Flows[i]
 		r := &ruleState{rank: uint64(fl.ID), id: fl.ID, act: fl.Action, flow: true, idle: int64(fl.Idle), fl: *fl}
 		r.c.last.Store(ch.Now)
-		r.keys = fl.keys()
 		cloneFlows()
-		for _, k := range r.keys {
+		for _, k := range fl.keys() {
 			ng.flows.set(k, r)
 		}
 		c.byID[fl.ID] = r
