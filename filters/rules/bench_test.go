@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
 
+	"github.com/wringcap/wring/internal/cputime"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -55,7 +57,11 @@ func benchClassify(b *testing.B, c *Classifier, recs [][spec.RecordSize]byte) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ks := keys[:n]
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cputime.Thread()
 			hits := 0
 			for i := 0; i < b.N; i++ {
 				if c.Classify(&ks[i&(n-1)], int64(i), 100).Matched {
@@ -63,6 +69,7 @@ func benchClassify(b *testing.B, c *Classifier, recs [][spec.RecordSize]byte) {
 				}
 			}
 			b.StopTimer()
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/op")
 			if hits == 0 {
 				b.Fatal("no packet matched")
 			}
@@ -152,19 +159,27 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Fatal(err)
 		}
 		extra := rules[100000]
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		b.ResetTimer()
+		c0 := cputime.Thread()
 		for range b.N {
 			if err := c.Add(extra); err != nil {
 				b.Fatal(err)
 			}
 			c.Remove(extra.ID)
 		}
+		b.StopTimer()
+		b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/op")
 	})
 	for _, batch := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("flow-add/batch=%d/flows=1M", batch), func(b *testing.B) {
 			c, _ := millionFlows(b)
 			more := flowsN(1<<20 + b.N*batch)[1<<20:]
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			b.ResetTimer()
+			c0 := cputime.Thread()
 			for i := range b.N {
 				if err := c.Update(Change{Flows: more[i*batch : (i+1)*batch]}); err != nil {
 					b.Fatal(err)
@@ -172,6 +187,7 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/flow")
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N*batch), "cpu-ns/flow")
 		})
 	}
 }

@@ -13,11 +13,11 @@ type shardMap struct {
 
 // shardTarget is the number of entries per shard the tables aim for; a
 // change copies about this many entries per shard it touches.
-const shardTarget = 2048
+const shardTarget = 256
 
 func shardCount(n int) int {
 	s := 1
-	for s*shardTarget < n && s < 4096 {
+	for s*shardTarget < n && s < 1<<14 {
 		s *= 2
 	}
 	return s
