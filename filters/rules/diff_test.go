@@ -80,10 +80,10 @@ func TestDifferential(t *testing.T) {
 		{10, 5, 4, 20000, len(recs)},
 		{100, 50, 8, 20000, len(recs)},
 		{1000, 500, 16, 20000, len(recs)},
-		{10000, 2000, 24, 5000, 5000},
+		{10000, 2000, 24, 3000, 3000},
 		// The linear reference costs 100,000 match calls per packet: the
 		// packet count is scaled down, not the rule count.
-		{100000, 10000, 24, 1000, 500},
+		{100000, 10000, 24, 600, 300},
 	}
 	total := 0
 	for i, c := range cases {

@@ -44,11 +44,20 @@ func hashKey(k *Key) uint64 {
 	return hi ^ lo
 }
 
+// shardOf picks a shard: the key's words folded and multiplied (Fibonacci
+// hashing), the top bits. It only spreads keys over shards; the maps hash
+// with their own per-process seed, so a skewed shard costs memory to
+// copy, not lookup time.
+func shardOf(k *Key, n int) int {
+	h := (k[0] ^ k[1] ^ k[2] ^ k[3]<<1 ^ k[4] ^ k[5]>>7) * 0x9e3779b97f4a7c15
+	return int((h ^ h>>29) & uint64(n-1))
+}
+
 func (m *shardMap) shard(k *Key) int {
 	if len(m.shards) == 1 {
 		return 0
 	}
-	return int(hashKey(k) & uint64(len(m.shards)-1))
+	return shardOf(k, len(m.shards))
 }
 
 // get is the hot-path lookup.
@@ -56,7 +65,7 @@ func (m *shardMap) get(k *Key) *ruleState {
 	if len(m.shards) == 1 {
 		return m.shards[0][*k]
 	}
-	return m.shards[hashKey(k)&uint64(len(m.shards)-1)][*k]
+	return m.shards[shardOf(k, len(m.shards))][*k]
 }
 
 // clone returns a copy that shares every shard with m until written.
