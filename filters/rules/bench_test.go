@@ -127,9 +127,19 @@ func BenchmarkClassify(b *testing.B) {
 	})
 }
 
-func flowsN(n int) []Flow {
+var (
+	bigFlows *Classifier
+	bigNext  int
+)
+
+func flowsN(n int) []Flow { return flowsFrom(0, n) }
+
+// flowsFrom returns flows start to start+n-1 of one sequence of distinct
+// UDP flows.
+func flowsFrom(start, n int) []Flow {
 	flows := make([]Flow, n)
-	for i := range flows {
+	for j := range flows {
+		i := start + j
 		flows[i] = Flow{ID: uint32(i + 1), Proto: ProtoUDP,
 			Src:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(10000+i%50000)),
 			Dst:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), 5004),
@@ -174,8 +184,15 @@ func BenchmarkUpdate(b *testing.B) {
 	})
 	for _, batch := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("flow-add/batch=%d/flows=1M", batch), func(b *testing.B) {
-			c, _ := millionFlows(b)
-			more := flowsN(1<<20 + b.N*batch)[1<<20:]
+			// One 1M-flow table for every run (its setup takes seconds):
+			// each run adds its flows to it, so it grows a little.
+			if bigFlows == nil {
+				bigFlows, _ = millionFlows(b)
+				bigNext = 1 << 20
+			}
+			c := bigFlows
+			more := flowsFrom(bigNext, b.N*batch)
+			bigNext += b.N * batch
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ResetTimer()
