@@ -140,7 +140,7 @@ func flowsFrom(start, n int) []Flow {
 	flows := make([]Flow, n)
 	for j := range flows {
 		i := start + j
-		flows[i] = Flow{ID: uint32(i + 1), Proto: ProtoUDP,
+		flows[j] = Flow{ID: uint32(i + 1), Proto: ProtoUDP,
 			Src:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(10000+i%50000)),
 			Dst:    netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), 5004),
 			Action: Action{Verb: VerbCapture}}
