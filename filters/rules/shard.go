@@ -44,13 +44,17 @@ func hashKey(k *Key) uint64 {
 	return hi ^ lo
 }
 
-// shardOf picks a shard: the key's words folded and multiplied (Fibonacci
-// hashing), the top bits. It only spreads keys over shards; the maps hash
-// with their own per-process seed, so a skewed shard costs memory to
-// copy, not lookup time.
+// shardOf picks one of n (a power of two) shards: the key's words
+// folded (rotated, so that swapped fields do not cancel), multiplied
+// (Fibonacci hashing), and the product's top bits, which depend on every
+// input bit. It only spreads keys over shards; the maps hash with their
+// own per-process seed, so a skewed shard costs copying time, not lookup
+// time.
 func shardOf(k *Key, n int) int {
-	h := (k[0] ^ k[1] ^ k[2] ^ k[3]<<1 ^ k[4] ^ k[5]>>7) * 0x9e3779b97f4a7c15
-	return int((h ^ h>>29) & uint64(n-1))
+	h := k[0] ^ bits.RotateLeft64(k[1], 7) ^ bits.RotateLeft64(k[2], 21) ^ bits.RotateLeft64(k[3], 29) ^
+		bits.RotateLeft64(k[4], 43) ^ bits.RotateLeft64(k[5], 53)
+	h *= 0x9e3779b97f4a7c15
+	return int(h >> (64 - bits.TrailingZeros(uint(n))))
 }
 
 func (m *shardMap) shard(k *Key) int {
