@@ -16,6 +16,7 @@ type cli struct {
 	Read      readCmd      `cmd:"" help:"Read packets from a capture file (or the bundled sample), filter, analyze and write them."`
 	Capture   captureCmd   `cmd:"" help:"Capture live packets from an interface (AF_XDP or AF_PACKET)."`
 	Analyzers analyzersCmd `cmd:"" help:"List the bundled Wasm analyzers and their counters."`
+	Rules     rulesCmd     `cmd:"" help:"Check rule files (wildcard and exact flow rules, spec/RULES.md)."`
 	Version   versionCmd   `cmd:"" help:"Print wring's version."`
 	Complete  completeCmd  `cmd:"" name:"completion" help:"Print a shell completion script (bash, zsh or fish)."`
 	Man       manCmd       `cmd:"" help:"Print wring's manual page (roff), generated from the command grammar."`

@@ -25,6 +25,7 @@ type readCmd struct {
 	libpcapFlag   `embed:""`
 	printFlags    `embed:""`
 	outputFlags   `embed:""`
+	rulesFlags    `embed:""`
 
 	File     string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
 	Snaplen  uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
@@ -37,6 +38,12 @@ type readCmd struct {
 // summary.
 func (c *readCmd) Run(s *streams) error {
 	if err := c.check(s); err != nil {
+		return err
+	}
+	if c.Rules == "-" && c.File == "-" {
+		return exitf(2, "--rules - and -r -: only one of them can read standard input")
+	}
+	if err := c.rulesFlags.load(s); err != nil {
 		return err
 	}
 	src, err := expression(c.Expr, c.FilterFile, s.Err)
@@ -57,6 +64,7 @@ func (c *readCmd) Run(s *streams) error {
 	if err != nil {
 		return err
 	}
+	filter, meta = c.rulesFlags.wrap(filter, meta)
 	sigCtx, stopSignals := stopOnSignal(s.Err)
 	defer stopSignals()
 	ctx, cancel := context.WithCancel(sigCtx)
@@ -82,6 +90,7 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
+	handlers = append(c.rulesFlags.handler(), handlers...)
 	src2 := capture.NewFileSource(r)
 	cfg := capture.Config{
 		Sources:    []capture.Source{src2},
@@ -135,13 +144,14 @@ func (c *readCmd) finish(s *streams, qs []capture.Snapshot, runErr, closeErr, do
 			}
 		}
 	case c.JSON && writeErr == nil:
-		if err := writeStats(s.Out, qs, &c.analyzerFlags); err != nil {
+		if err := writeStatsRules(s.Out, qs, &c.analyzerFlags, c.rulesFlags.json()); err != nil {
 			writeErr = fmt.Errorf("standard output: %w", err)
 		}
 		printSummary(s.Err, qs)
 	default:
 		printSummary(s.Err, qs)
 	}
+	c.rulesFlags.summary(s.Err)
 	switch {
 	case writeErr != nil:
 		return exitf(1, "%v", writeErr)

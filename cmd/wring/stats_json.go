@@ -17,6 +17,7 @@ type statsJSON struct {
 	Dropped   dropsJSON      `json:"dropped"`
 	Queues    []queueJSON    `json:"queues"`
 	Analyzers []analyzerJSON `json:"analyzers,omitempty"`
+	Rules     *rulesJSON     `json:"rules,omitempty"`
 }
 
 type dropsJSON struct {
@@ -49,8 +50,14 @@ func drops(s capture.Snapshot) dropsJSON {
 
 // writeStats writes the stats object as one JSON line.
 func writeStats(w io.Writer, qs []capture.Snapshot, f *analyzerFlags) error {
+	return writeStatsRules(w, qs, f, nil)
+}
+
+// writeStatsRules writes the stats object with the rule counters of
+// --rules (nil: none).
+func writeStatsRules(w io.Writer, qs []capture.Snapshot, f *analyzerFlags, rules *rulesJSON) error {
 	t := capture.Sum(qs)
-	st := statsJSON{Type: "stats", Captured: t.Delivered, Received: t.Received, Filtered: t.FilteredOut, Dropped: drops(t), Queues: []queueJSON{}}
+	st := statsJSON{Type: "stats", Captured: t.Delivered, Received: t.Received, Filtered: t.FilteredOut, Dropped: drops(t), Queues: []queueJSON{}, Rules: rules}
 	for _, q := range qs {
 		st.Queues = append(st.Queues, queueJSON{Queue: q.Queue, Received: q.Received, Filtered: q.FilteredOut, Delivered: q.Delivered, Dropped: drops(q)})
 	}

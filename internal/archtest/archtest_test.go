@@ -34,6 +34,7 @@ var rules = []rule{
 	{pkg: "jit/ebpf", prefix: true, allow: []string{"spec", "verifier", "github.com/cilium/ebpf"}},
 	{pkg: "jit", allow: []string{"spec", "verifier"}},
 	{pkg: "filters/expr", prefix: true, allow: []string{"spec", "filters/expr"}},
+	{pkg: "filters/rules", allow: []string{"spec"}},
 	{pkg: "analyzers/bundled", allow: nil},
 	{pkg: "analyzers", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm/guest", prefix: true, allow: []string{"wasm/guest"}},
@@ -149,6 +150,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"filters/expr", "github.com/cilium/ebpf", false},
 		{"export/ipfix", module + "/wasm", false},
 		{"export/ipfix", module + "/capture/packet", true},
+		{"filters/rules", module + "/spec", true},
+		{"filters/rules", module + "/capture/packet", false},
 	}
 	for _, c := range cases {
 		r, ok := ruleFor(c.pkg)
