@@ -12,6 +12,7 @@ import (
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture"
+	natsexport "github.com/wringcap/wring/export/nats"
 	"github.com/wringcap/wring/wasm"
 )
 
@@ -23,8 +24,10 @@ type analyzerFlags struct {
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
 
-	results []wasm.Stats   // filled when the analyzers are done, for --json's stats object
-	counts  []wasm.Counter // likewise
+	results []wasm.Stats          // filled when the analyzers are done, for --json's stats object
+	counts  []wasm.Counter        // likewise
+	loaded  *wasm.Host            // the running host, for --metrics
+	nats    *natsexport.Publisher // --events nats://..., for the report and --metrics
 }
 
 // handlers loads the analyzers --analyzer names, if any, as one host: the
@@ -227,6 +230,9 @@ func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) 
 	if _, err := f.analyzerSpecs(); err != nil {
 		return err
 	}
+	if err := checkNATSEvents(f.Events); err != nil {
+		return err
+	}
 	eventsOut := f.Events == "" || f.Events == "-" || sameAsStdout(f.Events, s.Out)
 	packetsOut := !countOnly && (write == "" || write == "-" || write != os.DevNull && sameAsStdout(write, s.Out))
 	if eventsOut && packetsOut {
@@ -275,7 +281,14 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 	}
 	d := &dest{what: "analyzer events (standard output)", stop: stop}
 	events := &destWriter{d: d, w: s.Out}
-	if f.Events != "" && f.Events != "-" {
+	if natsexport.IsURL(f.Events) {
+		pub, err := dialNATSEvents(ctx, f.Events)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--events: %w", err)
+		}
+		d.what = "--events " + pub.Config().Redacted()
+		events.w, events.c, f.nats = pub, pub, pub
+	} else if f.Events != "" && f.Events != "-" {
 		file, err := createOutput(f.Events)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--events: %w", err)
@@ -295,6 +308,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		events.Close()
 		return nil, nil, err
 	}
+	f.loaded = h
 	stopWatching := context.AfterFunc(ctx, h.Interrupt)
 	done := func() error {
 		stopWatching()
@@ -302,6 +316,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		f.results, f.counts = h.Stats(), h.Counters()
 		printAnalyzerReport(s.Err, h)
 		cerr := events.Close()
+		printNATSReport(s.Err, f.nats)
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
 		}
