@@ -22,7 +22,7 @@ import (
 
 // natsReport is what one wring process printed on exit.
 type natsReport struct {
-	analyzerEvents uint64 // sum of "analyzer X: N packets, E events"
+	analyzerEvents                             uint64 // sum of "analyzer X: N packets, E events"
 	lines, published, retried, dropped, unsent uint64
 	run                                        string
 	stderr                                     string

@@ -78,7 +78,7 @@ type Publisher struct {
 	closing chan struct{}
 	done    chan struct{}
 
-	lines, published, duplicates, retried      atomic.Uint64
+	lines, published, duplicates, retried     atomic.Uint64
 	droppedFull, rejected, unsent, reconnects atomic.Uint64
 
 	errMu     sync.Mutex
