@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture"
@@ -24,10 +25,10 @@ type analyzerFlags struct {
 	FailClosed     bool     `name:"fail-closed" xor:"failpolicy" help:"Drop the packets of a batch an analyzer failed on (trap, fuel, bad output) or skips while quarantined."`
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
 
-	results []wasm.Stats          // filled when the analyzers are done, for --json's stats object
-	counts  []wasm.Counter        // likewise
-	loaded  *wasm.Host            // the running host, for --metrics
-	nats    *natsexport.Publisher // --events nats://..., for the report and --metrics
+	results []wasm.Stats                         // filled when the analyzers are done, for --json's stats object
+	counts  []wasm.Counter                       // likewise
+	loaded  atomic.Pointer[wasm.Host]            // the running host, for --metrics
+	nats    atomic.Pointer[natsexport.Publisher] // --events nats://..., for the report and --metrics
 }
 
 // handlers loads the analyzers --analyzer names, if any, as one host: the
@@ -287,7 +288,8 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 			return nil, nil, fmt.Errorf("--events: %w", err)
 		}
 		d.what = "--events " + pub.Config().Redacted()
-		events.w, events.c, f.nats = pub, pub, pub
+		events.w, events.c = pub, pub
+		f.nats.Store(pub)
 	} else if f.Events != "" && f.Events != "-" {
 		file, err := createOutput(f.Events)
 		if err != nil {
@@ -308,7 +310,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		events.Close()
 		return nil, nil, err
 	}
-	f.loaded = h
+	f.loaded.Store(h)
 	stopWatching := context.AfterFunc(ctx, h.Interrupt)
 	done := func() error {
 		stopWatching()
@@ -316,7 +318,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		f.results, f.counts = h.Stats(), h.Counters()
 		printAnalyzerReport(s.Err, h)
 		cerr := events.Close()
-		printNATSReport(s.Err, f.nats)
+		printNATSReport(s.Err, f.nats.Load())
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
 		}
