@@ -47,7 +47,8 @@ var publishedRe = regexp.MustCompile(`(\d+) published`)
 // writing the events to a file (the anchor) and publishing them to an
 // in-process JetStream server (an R1 stream on one node, an R3 stream on
 // a three-node cluster), and reports events per second of the whole run
-// (the drain of the last acknowledgements included).
+// (the drain of the last acknowledgements included), and the process's CPU
+// time per run: wring's, and for NATS the in-process servers' too.
 func BenchmarkEventsNATS(b *testing.B) {
 	f := benchCapture(b, 100_000)
 	one := natstest.Start(b, 1)
@@ -59,10 +60,14 @@ func BenchmarkEventsNATS(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var events float64
+			var cpu time.Duration
 			for i := 0; i < b.N; i++ {
 				var stderr syncBuffer
 				args := []string{"read", "-r", f, "-w", os.DevNull, "--analyzer", "http", "--analyzer", "dns", "--events", c.events}
-				if code := run(args, nil, io.Discard, &stderr); code != 0 {
+				start := processCPU()
+				code := run(args, nil, io.Discard, &stderr)
+				cpu += processCPU() - start
+				if code != 0 {
 					b.Fatalf("exit %d\n%s", code, stderr.String())
 				}
 				for _, m := range analyzerLine.FindAllStringSubmatch(stderr.String(), -1) {
@@ -78,6 +83,7 @@ func BenchmarkEventsNATS(b *testing.B) {
 			}
 			b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(events/float64(b.N), "events/op")
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
 	}
 }
