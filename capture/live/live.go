@@ -154,11 +154,21 @@ func (o Options) withDefaults() Options {
 // from there the pipeline's own counters take over).
 type QueueStats struct {
 	Queue       int
-	Seen        uint64 // frames the kernel saw (XDP: the program ran on them)
-	FilteredOut uint64 // rejected by the filter in the kernel
-	Dropped     uint64 // matched but lost in the kernel: ring full, no free frame
-	Received    uint64 // handed to userspace by the source
-	DropDetail  string // the kernel's drop counters, by cause
+	Seen        uint64          // frames the kernel saw (XDP: the program ran on them)
+	FilteredOut uint64          // rejected by the filter in the kernel
+	Dropped     uint64          // matched but lost in the kernel: ring full, no free frame
+	Received    uint64          // handed to userspace by the source
+	DropDetail  string          // the kernel's drop counters, by cause
+	Causes      []KernelCounter // the same counters as numbers, for metrics
+}
+
+// KernelCounter is one of the kernel's counters behind a queue's drops,
+// named as the kernel names it (XDP_STATISTICS: rx_dropped, rx_ring_full,
+// rx_fill_ring_empty_descs, rx_invalid_descs; PACKET_STATISTICS: drops,
+// freezes; the passive rings: ring_full, unread_at_stop).
+type KernelCounter struct {
+	Name  string
+	Value uint64
 }
 
 // Reconciles reports whether Seen = FilteredOut + Dropped + Received.

@@ -165,6 +165,7 @@ func (s *packetSource) stats() QueueStats {
 		st.Dropped = k.Drops
 		st.Seen = k.Packets // passed the kernel filter, with the drops
 		st.DropDetail = fmt.Sprintf("kernel drops %d, queue freezes %d", k.Drops, k.Freezes)
+		st.Causes = []KernelCounter{{"drops", k.Drops}, {"freezes", k.Freezes}}
 	}
 	return st
 }

@@ -430,6 +430,7 @@ func (m *mergedSource) stats() QueueStats {
 		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
 	}
 	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
+	t.Causes = []KernelCounter{{"ring_full", full}, {"unread_at_stop", unread}}
 	return t
 }
 

@@ -209,6 +209,8 @@ func (s *xdpSource) stats() QueueStats {
 	if k, err := s.sock.Stats(); err == nil {
 		st.Dropped = k.Lost()
 		st.DropDetail = fmt.Sprintf("rx_dropped %d (fill ring empty %d), rx_ring_full %d", k.RxDropped, k.RxFillRingEmpty, k.RxRingFull)
+		st.Causes = []KernelCounter{{"rx_dropped", k.RxDropped}, {"rx_ring_full", k.RxRingFull},
+			{"rx_fill_ring_empty_descs", k.RxFillRingEmpty}, {"rx_invalid_descs", k.RxInvalidDescs}}
 	}
 	return st
 }

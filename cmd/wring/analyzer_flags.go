@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture"
+	natsexport "github.com/wringcap/wring/export/nats"
 	"github.com/wringcap/wring/wasm"
 )
 
@@ -27,8 +29,10 @@ type analyzerFlags struct {
 
 	exportWait time.Duration // how long an export may wait for queue room (read: exportWait; capture: 0)
 
-	results []wasm.Stats   // filled when the analyzers are done, for --json's stats object
-	counts  []wasm.Counter // likewise
+	results []wasm.Stats                         // filled when the analyzers are done, for --json's stats object
+	counts  []wasm.Counter                       // likewise
+	loaded  atomic.Pointer[wasm.Host]            // the running host, for --metrics
+	nats    atomic.Pointer[natsexport.Publisher] // --events nats://..., for the report and --metrics
 }
 
 // handlers loads the analyzers --analyzer names, if any, as one host: the
@@ -240,6 +244,9 @@ func eventsConflict(f *analyzerFlags, write string, countOnly bool, s *streams) 
 	if _, err := f.analyzerSpecs(); err != nil {
 		return err
 	}
+	if err := checkNATSEvents(f.Events); err != nil {
+		return err
+	}
 	eventsOut := f.Events == "" || f.Events == "-" || sameAsStdout(f.Events, s.Out)
 	packetsOut := !countOnly && (write == "" || write == "-" || write != os.DevNull && sameAsStdout(write, s.Out))
 	if eventsOut && packetsOut {
@@ -288,7 +295,15 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 	}
 	d := &dest{what: "analyzer events (standard output)", stop: stop}
 	events := &destWriter{d: d, w: s.Out}
-	if f.Events != "" && f.Events != "-" {
+	if natsexport.IsURL(f.Events) {
+		pub, err := dialNATSEvents(ctx, f.Events)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--events: %w", err)
+		}
+		d.what = "--events " + pub.Config().Redacted()
+		events.w, events.c = pub, pub
+		f.nats.Store(pub)
+	} else if f.Events != "" && f.Events != "-" {
 		file, err := createOutput(f.Events)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--events: %w", err)
@@ -316,6 +331,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		events.Close()
 		return nil, nil, err
 	}
+	f.loaded.Store(h)
 	stopWatching := context.AfterFunc(ctx, h.Interrupt)
 	done := func() error {
 		stopWatching()
@@ -327,6 +343,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 			exportErr = fx.close(s.Err)
 		}
 		cerr := events.Close()
+		printNATSReport(s.Err, f.nats.Load())
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
 		}

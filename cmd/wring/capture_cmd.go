@@ -13,6 +13,7 @@ import (
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/live"
 	"github.com/wringcap/wring/capture/pcapfile"
+	"github.com/wringcap/wring/export/metrics"
 	"github.com/wringcap/wring/filters/expr"
 	"github.com/wringcap/wring/jit"
 	"github.com/wringcap/wring/spec"
@@ -27,6 +28,7 @@ type captureCmd struct {
 	libpcapFlag   `embed:""`
 	printFlags    `embed:""`
 	outputFlags   `embed:""`
+	metricsFlags  `embed:""`
 
 	Interface  string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
 	Mode       string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
@@ -148,6 +150,10 @@ func (c *captureCmd) Run(s *streams) error {
 	defer stopSignals()
 	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
+	if err := c.metricsFlags.start(s, &c.analyzerFlags); err != nil {
+		return err
+	}
+	defer c.metricsFlags.stop(sigCtx)
 	out, err := c.sink(s, capt.LinkType(), cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
@@ -187,6 +193,7 @@ func (c *captureCmd) Run(s *streams) error {
 		fmt.Fprintf(s.Err, "wring: dedicated mode: packets captured on %s are not delivered to this host\n", dev.Name)
 	}
 
+	c.metricsFlags.setQueues(func() []metrics.Queue { return queueMetrics(p.Counters(), capt.Stats()) })
 	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters()) })
 	defer stopInfo()
 	if c.Timeout > 0 {

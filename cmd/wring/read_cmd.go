@@ -26,6 +26,7 @@ type readCmd struct {
 	printFlags    `embed:""`
 	outputFlags   `embed:""`
 	rulesFlags    `embed:""`
+	metricsFlags  `embed:""`
 
 	File     string   `short:"r" name:"read" placeholder:"FILE" help:"Read packets from FILE (pcap or pcapng, - for standard input); without it, the bundled sample capture."`
 	Snaplen  uint32   `short:"s" name:"snaplen" aliases:"snapshot-length" placeholder:"BYTES" help:"Keep at most BYTES of each packet (written files say so in their header). tcpdump ignores -s when reading a file; wring truncates."`
@@ -69,6 +70,10 @@ func (c *readCmd) Run(s *streams) error {
 	defer stopSignals()
 	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
+	if err := c.metricsFlags.start(s, &c.analyzerFlags); err != nil {
+		return err
+	}
+	defer c.metricsFlags.stop(sigCtx)
 	out, err := c.sink(s, r, cancel)
 	if err != nil {
 		return exitf(2, "%v", err)
@@ -107,6 +112,7 @@ func (c *readCmd) Run(s *streams) error {
 		out.Close()
 		return exitf(2, "%v", err)
 	}
+	c.metricsFlags.setQueues(pipelineQueues(p))
 	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printSummary(w, p.Counters()) })
 	defer stopInfo()
 	stopProgress := func() {}
