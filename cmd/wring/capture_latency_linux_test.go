@@ -53,31 +53,31 @@ func latencyFrame(t *testing.T, seq int) []byte {
 	return buf.Bytes()
 }
 
-// lineWatcher timestamps the lines of r as they arrive.
-type lineWatcher struct {
+// ptyLines timestamps the lines of r as they arrive.
+type ptyLines struct {
 	mu    sync.Mutex
-	lines []timedLine
+	lines []ptyLine
 	cond  *sync.Cond
 }
 
-type timedLine struct {
+type ptyLine struct {
 	at   time.Time
 	text string
 }
 
-func watchLines(r io.Reader) *lineWatcher {
-	w := &lineWatcher{}
+func watchPtyLines(r io.Reader) *ptyLines {
+	w := &ptyLines{}
 	w.cond = sync.NewCond(&w.mu)
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			w.mu.Lock()
-			w.lines = append(w.lines, timedLine{time.Now(), sc.Text()})
+			w.lines = append(w.lines, ptyLine{time.Now(), sc.Text()})
 			w.cond.Broadcast()
 			w.mu.Unlock()
 		}
 		w.mu.Lock()
-		w.lines = append(w.lines, timedLine{time.Now(), "\x00EOF"})
+		w.lines = append(w.lines, ptyLine{time.Now(), "\x00EOF"})
 		w.cond.Broadcast()
 		w.mu.Unlock()
 	}()
@@ -86,7 +86,7 @@ func watchLines(r io.Reader) *lineWatcher {
 
 // waitFor returns the arrival time of the first line from index from on
 // that contains s, or false after d.
-func (w *lineWatcher) waitFor(from int, s string, d time.Duration) (time.Time, int, bool) {
+func (w *ptyLines) waitFor(from int, s string, d time.Duration) (time.Time, int, bool) {
 	timer := time.AfterFunc(d, func() { w.mu.Lock(); w.cond.Broadcast(); w.mu.Unlock() })
 	defer timer.Stop()
 	deadline := time.Now().Add(d)
@@ -109,7 +109,7 @@ func (w *lineWatcher) waitFor(from int, s string, d time.Duration) (time.Time, i
 	}
 }
 
-func (w *lineWatcher) String() string {
+func (w *ptyLines) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var b strings.Builder
@@ -164,7 +164,7 @@ func TestCaptureLatencyToScreen(t *testing.T) {
 					<-done
 				}
 			}()
-			w := watchLines(out)
+			w := watchPtyLines(out)
 			_, next, ok := w.waitFor(0, "listening on ", 20*time.Second)
 			if !ok {
 				t.Fatalf("wring capture on a pty did not start listening:\n%s", w)
