@@ -95,17 +95,8 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(2, "%v", err)
 	}
-	if c.Batch < 1 || c.Batch > capture.MaxBatch {
-		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
-	}
-	if c.JSON && c.CountOnly {
-		return exitf(2, "--json and --count: give one of them")
-	}
-	if f := c.textOnly(); f != "" && (c.JSON || c.CountOnly) {
-		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
-	}
-	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
-		return exitf(2, "%v", err)
+	if err := checkOutputFlags(c.Batch, &c.outputFlags, &c.printFlags, &c.analyzerFlags, s); err != nil {
+		return err
 	}
 	dir, err := live.ParseDirection(c.Direction)
 	if err != nil {

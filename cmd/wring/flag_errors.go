@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/wringcap/wring/capture"
 )
 
 // tcpdumpOnly are tcpdump flags wring does not take, with what to do
@@ -127,4 +129,24 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// checkOutputFlags refuses the flag combinations read and capture share
+// that would otherwise be silently ignored: a batch size out of range,
+// --json with --count, a text-only flag with either, and analyzer events
+// that would collide with the packet output.
+func checkOutputFlags(batch int, o *outputFlags, p *printFlags, a *analyzerFlags, s *streams) error {
+	if batch < 1 || batch > capture.MaxBatch {
+		return exitf(2, "--batch %d: want 1 to %d packets", batch, capture.MaxBatch)
+	}
+	if o.JSON && p.CountOnly {
+		return exitf(2, "--json and --count: give one of them")
+	}
+	if f := p.textOnly(); f != "" && (o.JSON || p.CountOnly) {
+		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
+	}
+	if err := eventsConflict(a, o.Write, p.CountOnly, s); err != nil {
+		return exitf(2, "%v", err)
+	}
+	return nil
 }

@@ -179,19 +179,7 @@ func (c *readCmd) finish(s *streams, qs []capture.Snapshot, runErr, closeErr, do
 
 // check refuses flag combinations that would be silently ignored.
 func (c *readCmd) check(s *streams) error {
-	if c.Batch < 1 || c.Batch > capture.MaxBatch {
-		return exitf(2, "--batch %d: want 1 to %d packets", c.Batch, capture.MaxBatch)
-	}
-	if c.JSON && c.CountOnly {
-		return exitf(2, "--json and --count: give one of them")
-	}
-	if f := c.textOnly(); f != "" && (c.JSON || c.CountOnly) {
-		return exitf(2, "%s changes the text lines, which --json and --count do not print", f)
-	}
-	if err := eventsConflict(&c.analyzerFlags, c.Write, c.CountOnly, s); err != nil {
-		return exitf(2, "%v", err)
-	}
-	return nil
+	return checkOutputFlags(c.Batch, &c.outputFlags, &c.printFlags, &c.analyzerFlags, s)
 }
 
 // checkLinkType checks -y's name and warns when it is not the file's (tcpdump
