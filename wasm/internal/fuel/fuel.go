@@ -9,13 +9,13 @@
 // The host sets the global before each call and reads it after a trap to tell
 // fuel exhaustion from other traps.
 //
-// A loop region of more than 256 instructions is charged per segment
-// instead: a segment starts at the loop header and at every point inside
+// With Options.SegmentAbove, a loop region larger than that is charged per
+// segment instead: a segment starts at the loop header and at every point inside
 // the region a branch can enter (after the end of a block a branch names,
 // after an if's end, at an else), and each charges the instructions up to
 // the next segment. Go's wasm code puts every function's body in one such
 // loop, entered again for every jump of the Go program; a charge per region
-// would bill the whole function for each jump (meter.go, splitAbove).
+// would bill the whole function for each jump (meter.go). Off by default.
 //
 // Small innermost loops (no nested loop, no call, at most 96 instructions)
 // are first unrolled: their body is copied k = min(8, 192/size) times, so one
@@ -110,11 +110,16 @@ type Options struct {
 	// StackSlots is the call stack budget in 8-byte slots; zero means
 	// DefaultStackSlots.
 	StackSlots int64
+	// SegmentAbove, when positive, charges a loop body of more
+	// instructions than this per segment (at every point a branch enters
+	// it) instead of once per iteration (meter.go). Zero: off.
+	SegmentAbove int64
 }
 
 // RewriteWithOptions is Rewrite with the parameters in o.
 func RewriteWithOptions(bin []byte, exportName string, initial int64, o Options) ([]byte, error) {
-	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements, stackExport: o.StackExport, stackSlots: o.StackSlots})
+	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements, stackExport: o.StackExport, stackSlots: o.StackSlots,
+		segmentAbove: o.SegmentAbove})
 }
 
 // options turn parts of the rewrite off, for tests and benchmarks that
@@ -125,6 +130,7 @@ type options struct {
 	tableElements uint64 // Options.TableElements
 	stackExport   string // Options.StackExport
 	stackSlots    int64  // Options.StackSlots
+	segmentAbove  int64  // Options.SegmentAbove
 }
 
 func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte, error) {

@@ -85,7 +85,7 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 	}
 	out := make([]byte, 0, len(body)+len(body)/2+16)
 	out = appendU32(out, n)
-	s := scanner{frames: &st, noUnroll: opt.noUnroll}
+	s := scanner{frames: &st, noUnroll: opt.noUnroll, segmentAbove: opt.segmentAbove}
 	var fnOut, unrolled []byte
 	u := unroller{budget: unrollBudget + len(body)/4}
 	if opt.noUnroll {
@@ -405,23 +405,24 @@ func appendMemGrowCharge(b []byte, mem, local, global uint32) []byte {
 
 // scanner decodes one function body and plans its edits.
 type scanner struct {
-	edits       []edit
-	stack       []int   // per open block: the segment it charges to
-	kinds       []byte  // per open block: its opcode (block, loop, if; 0 the function)
-	targeted    []bool  // per open block: a branch names it
-	costs       []int64 // per segment: instructions
-	regionEdit  []int   // per segment: index of its charge edit
-	region      []int   // per segment: the segment that starts its region
-	locals      uint32  // declared locals
-	groups      uint32  // local declaration groups
-	groupsStart int     // offset of the first group
-	params      uint32  // parameters of the function
-	free        []int   // offsets, in order, of instructions not charged (added by the unroller)
-	globals     uint32  // globals of the module before the fuel global
-	scratch     bool    // the body needs the scratch i32 local
-	frames      *stackCosts
-	total       []int64 // scratch of settle
-	noUnroll    bool    // the rewrite unrolls no loop
+	edits        []edit
+	stack        []int   // per open block: the segment it charges to
+	kinds        []byte  // per open block: its opcode (block, loop, if; 0 the function)
+	targeted     []bool  // per open block: a branch names it
+	costs        []int64 // per segment: instructions
+	regionEdit   []int   // per segment: index of its charge edit
+	region       []int   // per segment: the segment that starts its region
+	locals       uint32  // declared locals
+	groups       uint32  // local declaration groups
+	groupsStart  int     // offset of the first group
+	params       uint32  // parameters of the function
+	free         []int   // offsets, in order, of instructions not charged (added by the unroller)
+	globals      uint32  // globals of the module before the fuel global
+	scratch      bool    // the body needs the scratch i32 local
+	frames       *stackCosts
+	total        []int64 // scratch of settle
+	noUnroll     bool    // the rewrite unrolls no loop
+	segmentAbove int64   // Options.SegmentAbove
 }
 
 func (s *scanner) scan(fn []byte) error {
@@ -596,19 +597,20 @@ func (s *scanner) push(seg int, op byte) {
 	s.targeted = append(s.targeted, false)
 }
 
-// splitAbove is the cost of a loop region above which it is charged per
-// segment instead of once per iteration. A region is a loop's body outside
-// nested loops, and one charge at its header pays for all of it; when a
-// large body runs a small part per iteration that overcharges by its size.
-// The loop of Go's wasm code is the extreme: every function's body is one
-// loop around a br_table, and every jump of the Go code goes back through
-// it, so a one-charge region would charge the whole function per jump. A
-// segment starts at every point a branch can enter inside the region (after
-// the end of a block some branch names, after an if's end, at an else), so
-// control still only moves forward within a segment and a charge at its
-// start pays for every instruction it can run there. Regions at most this
-// size, and the function's own region, keep one charge.
-var splitAbove int64 = 256 // a variable for the tests
+// Options.SegmentAbove is the cost of a loop region above which it is
+// charged per segment instead of once per iteration. A region is a loop's
+// body outside nested loops, and one charge at its header pays for all of
+// it; when a large body runs a small part per iteration that overcharges by
+// its size. The loop of Go's wasm code is the extreme: every function's
+// body is one loop around a br_table, and every jump of the Go code goes
+// back through it, so a one-charge region charges the whole function per
+// jump. A segment starts at every point a branch can enter inside the
+// region (after the end of a block some branch names, after an if's end,
+// at an else), so control still only moves forward within a segment and a
+// charge at its start pays for every instruction it can run there. Regions
+// at most this size, unrolled loops and the function's own region keep one
+// charge. It is off by default (RATIONALE.md: the charges it adds cost Go
+// guests about 11% more CPU, and their overcharge fits the default fuel).
 
 // unrolledMax bounds the cost of an unrolled loop's region: k copies of at
 // most unrollTarget instructions in all, and up to 3 added instructions per
@@ -632,8 +634,9 @@ func (s *scanner) boundary(at int) {
 	s.stack[top] = seg
 }
 
-// settle gives each charge its cost: a loop region at most splitAbove
-// charges its whole cost at its header, a larger one each segment its own.
+// settle gives each charge its cost: a loop region at most SegmentAbove
+// (or any region, when it is off) charges its whole cost at its header, a
+// larger one each segment its own.
 func (s *scanner) settle() {
 	if cap(s.total) < len(s.costs) {
 		s.total = make([]int64, len(s.costs))
@@ -643,9 +646,19 @@ func (s *scanner) settle() {
 	for i, reg := range s.region {
 		total[reg] += s.costs[i]
 	}
-	limit := max(splitAbove, unrolledMax)
+	if s.segmentAbove <= 0 {
+		for i, e := range s.regionEdit {
+			if s.region[i] == i {
+				s.edits[e].cost = max(total[i], 1)
+			} else {
+				s.edits[e].kind = editNone
+			}
+		}
+		return
+	}
+	limit := max(s.segmentAbove, unrolledMax)
 	if s.noUnroll {
-		limit = splitAbove // no loop was unrolled (tests)
+		limit = s.segmentAbove // no loop was unrolled (tests)
 	}
 	for i, e := range s.regionEdit {
 		reg := s.region[i]

@@ -63,24 +63,22 @@ func countingModule(t testing.TB, f, g []byte) []byte {
 
 // TestFuelCoversExecuted: on random terminating programs, the fuel charged
 // is at least the number of instructions executed (counted exactly by
-// countingModule), with loop regions kept whole, split into segments
-// wherever they can be, and at the default threshold.
+// countingModule), with loop regions kept whole (the default), split into
+// segments wherever they can be, and at a threshold of 256.
 func TestFuelCoversExecuted(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
-	defer func(v int64) { splitAbove = v }(splitAbove)
 	for _, c := range []struct {
 		split    int64
 		noUnroll bool
-	}{{1 << 40, false}, {0, true}, {256, false}, {0, false}} {
+	}{{0, false}, {1, true}, {256, false}, {1, false}} {
 		split := c.split
-		splitAbove = split
 		var executed, charged, calls int64
 		for seed := range uint64(200) {
 			gen := progGen{r: rand.New(rand.NewPCG(seed, 0xc0de))}
 			f, g := gen.body(1), gen.body(2)
-			metered, err := rewrite(propertyModule(f, g), "__fuel", 1<<40, options{noUnroll: c.noUnroll})
+			metered, err := rewrite(propertyModule(f, g), "__fuel", 1<<40, options{noUnroll: c.noUnroll, segmentAbove: split})
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -155,12 +153,10 @@ func dispatchWAT() string {
 // iteration), where one charge per iteration costs the whole body.
 func TestDispatchLoopCharge(t *testing.T) {
 	bin := compileWAT(t, dispatchWAT())
-	defer func(v int64) { splitAbove = v }(splitAbove)
 	const n = 10_000
 	used := map[int64]int64{}
-	for _, split := range []int64{1 << 40, 256} {
-		splitAbove = split
-		metered, err := Rewrite(bin, "__fuel", 1<<40)
+	for _, split := range []int64{0, 256} {
+		metered, err := RewriteWithOptions(bin, "__fuel", 1<<40, Options{SegmentAbove: split})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +166,7 @@ func TestDispatchLoopCharge(t *testing.T) {
 		}
 		used[split] = 1<<40 - int64(m.fuel.Get())
 	}
-	whole, seg := float64(used[1<<40])/n, float64(used[256])/n
+	whole, seg := float64(used[0])/n, float64(used[256])/n
 	t.Logf("per iteration: %.1f units with one charge per region, %.1f per segment", whole, seg)
 	// An iteration runs the 24 block openings, the dispatch (local.get,
 	// i32.const, i32.rem_u, br_table) and one case (15 instructions): 43.
