@@ -172,12 +172,22 @@ func (g *progGen) body(results int) []byte {
 // propertyModule builds a module with a helper h(i32) -> i32 (function 0),
 // f(i32) -> i32 (wrapped by the rewrite) and g(i32) -> (i32, i32) (not
 // wrapped), a page of memory and a table.
-func propertyModule(f, g []byte) []byte {
-	helper := []byte{1, 1, 0x7f, 0x41, 3, 0x21, 1, 0x03, 0x40,
-		0x20, 0, 0x41, 31, 0x6c, 0x41, 7, 0x73, 0x21, 0, // x = x*31 ^ 7
-		0x20, 1, 0x41, 1, 0x6b, 0x22, 1, 0x0d, 0, 0x0b, 0x20, 0, 0x0b}
+func propertyModule(f, g []byte) []byte { return buildPropertyModule(f, g, nil) }
+
+// propertyHelper is the body of h: x = x*31 ^ 7, three times.
+var propertyHelper = []byte{1, 1, 0x7f, 0x41, 3, 0x21, 1, 0x03, 0x40,
+	0x20, 0, 0x41, 31, 0x6c, 0x41, 7, 0x73, 0x21, 0,
+	0x20, 1, 0x41, 1, 0x6b, 0x22, 1, 0x0d, 0, 0x0b, 0x20, 0, 0x0b}
+
+// buildPropertyModule is propertyModule with each body passed through
+// body (when not nil), which also adds an exported mutable i64 global
+// "count" (index 0) for it to use.
+func buildPropertyModule(f, g []byte, body func([]byte) []byte) []byte {
 	code := appendU32(nil, 3)
-	for _, b := range [][]byte{helper, f, g} {
+	for _, b := range [][]byte{propertyHelper, f, g} {
+		if body != nil {
+			b = body(b)
+		}
 		code = appendU32(code, uint32(len(b)))
 		code = append(code, b...)
 	}
@@ -191,7 +201,12 @@ func propertyModule(f, g []byte) []byte {
 	sec(secFunction, []byte{3, 0, 0, 1})
 	sec(4, []byte{1, 0x70, 0, 1})
 	sec(5, []byte{1, 0, 1})
-	sec(secExport, []byte{3, 1, 'f', 0, 1, 1, 'g', 0, 2, 3, 'm', 'e', 'm', 2, 0})
+	if body == nil {
+		sec(secExport, []byte{3, 1, 'f', 0, 1, 1, 'g', 0, 2, 3, 'm', 'e', 'm', 2, 0})
+	} else {
+		sec(secGlobal, []byte{1, 0x7e, 1, 0x42, 0, 0x0b})
+		sec(secExport, []byte{4, 1, 'f', 0, 1, 1, 'g', 0, 2, 3, 'm', 'e', 'm', 2, 0, 5, 'c', 'o', 'u', 'n', 't', 3, 0})
+	}
 	sec(secCode, code)
 	return m
 }

@@ -37,28 +37,7 @@ func countingModule(t testing.TB, f, g []byte) []byte {
 		}
 		return out
 	}
-	helper := []byte{1, 1, 0x7f, 0x41, 3, 0x21, 1, 0x03, 0x40,
-		0x20, 0, 0x41, 31, 0x6c, 0x41, 7, 0x73, 0x21, 0,
-		0x20, 1, 0x41, 1, 0x6b, 0x22, 1, 0x0d, 0, 0x0b, 0x20, 0, 0x0b}
-	code := appendU32(nil, 3)
-	for _, b := range [][]byte{count(helper), count(f), count(g)} {
-		code = appendU32(code, uint32(len(b)))
-		code = append(code, b...)
-	}
-	m := []byte("\x00asm\x01\x00\x00\x00")
-	sec := func(id byte, body []byte) {
-		m = append(m, id)
-		m = appendU32(m, uint32(len(body)))
-		m = append(m, body...)
-	}
-	sec(secType, []byte{2, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 1, 0x7f, 2, 0x7f, 0x7f})
-	sec(secFunction, []byte{3, 0, 0, 1})
-	sec(4, []byte{1, 0x70, 0, 1})
-	sec(5, []byte{1, 0, 1})
-	sec(secGlobal, []byte{1, 0x7e, 1, 0x42, 0, 0x0b})
-	sec(secExport, []byte{4, 1, 'f', 0, 1, 1, 'g', 0, 2, 3, 'm', 'e', 'm', 2, 0, 5, 'c', 'o', 'u', 'n', 't', 3, 0})
-	sec(secCode, code)
-	return m
+	return buildPropertyModule(f, g, count)
 }
 
 // TestFuelCoversExecuted: on random terminating programs, the fuel charged
