@@ -110,7 +110,11 @@ var readmeCommands = map[string]readmeCommand{
 			}
 		}
 	}},
-	"analyzers": {"(http, dns, tls, flow) and their counters", wantIn("stdout", "http ", "dns ", "tls ", "flow ", "counters:")},
+	"analyzers": {"(http, dns, tls, flow, quic) and their counters", wantIn("stdout", "http ", "dns ", "tls ", "flow ", "quic ", "counters:")},
+	"rules check examples/sample.rules": {"normalized, and the classifier's size: 3 tuples",
+		wantIn("stderr", "3 rules, 0 flows: 3 tuples")},
+	"read --rules examples/sample.rules -w /dev/null": {"58 dropped, 57 sampled out, counters per rule",
+		wantIn("stderr", "58 dropped", "57 sampled out", "wring: rule 1: 58 packets")},
 	"compile -d 'tcp port 80 and host 192.0.2.1'": {"as tcpdump -d lists it", wantIn("stdout", "(000) ldh      [12]", "ret      #262144")},
 	"compile --ebpf --target xdp 'tcp port 80'":   {"eBPF translation for XDP", wantIn("stdout", "Exit")},
 	"verify examples/tcp-port-80.bpf":             {"verified (asm format)", wantIn("stdout", "verified (asm format)", "instructions:      20")},
