@@ -29,6 +29,7 @@ type captureCmd struct {
 	printFlags    `embed:""`
 	outputFlags   `embed:""`
 	metricsFlags  `embed:""`
+	rulesFlags    `embed:""`
 
 	Interface  string   `short:"i" name:"interface" placeholder:"IF[@Q]" help:"Interface to capture on: IF for every receive queue, IF@Q for queue Q only, any for every interface."`
 	Mode       string   `name:"mode" enum:"auto,passive,xdp,packet" default:"auto" help:"Capture path (${enum}): auto is passive, else AF_PACKET, and never takes packets from the host; passive copies matching packets from tc ingress and egress into BPF ring buffers; xdp is AF_XDP for interfaces dedicated to capture: packets it captures are NOT delivered to this host; packet is AF_PACKET."`
@@ -106,6 +107,9 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return exitf(1, "%v", err)
 	}
+	if err := c.rulesFlags.load(s); err != nil {
+		return err
+	}
 	src, err := expression(c.Expr, c.FilterFile, s.Err)
 	if err != nil {
 		return err
@@ -114,9 +118,16 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return err
 	}
+	// Rules come before the expression (spec/RULES.md): with rules, the
+	// kernel hands every packet up and both run in userspace, so rule
+	// counters, sampling and bypass see what they would in the kernel.
+	kernelFilters := filters
+	if c.rulesFlags.active() {
+		kernelFilters = live.Filters{}
+	}
 	capt, err := live.Open(dev, live.Options{
 		Mode:          mode,
-		Filters:       filters,
+		Filters:       kernelFilters,
 		Snaplen:       c.Snaplen,
 		CPUs:          c.CPUs,
 		Frames:        c.UMEMFrames,
@@ -132,11 +143,14 @@ func (c *captureCmd) Run(s *streams) error {
 	reserveWorkerPs(len(capt.Sources()))
 
 	var userFilter capture.Filter
-	if filters.InBand != nil && !capt.FilterInKernel() {
+	meta := false
+	if filters.InBand != nil && (!capt.FilterInKernel() || c.rulesFlags.active()) {
 		if userFilter, err = c.userFilter(filters.InBand); err != nil {
 			return exitf(1, "%v", err)
 		}
+		meta = filters.InBand.Extensions() != 0
 	}
+	userFilter, meta = c.rulesFlags.wrap(userFilter, meta)
 	sigCtx, stopSignals := stopOnSignal(s.Err)
 	defer stopSignals()
 	ctx, cancel := context.WithCancel(sigCtx)
@@ -166,13 +180,14 @@ func (c *captureCmd) Run(s *streams) error {
 		return exitf(2, "%v", err)
 	}
 	p, err := capture.New(capture.Config{
-		Sources:  capt.Sources(),
-		Filter:   userFilter,
-		Snaplen:  c.Snaplen,
-		Batch:    c.Batch,
-		Count:    c.Count,
-		Handlers: handlers,
-		Sinks:    []capture.Sink{out},
+		Sources:    capt.Sources(),
+		Filter:     userFilter,
+		FilterMeta: meta,
+		Snaplen:    c.Snaplen,
+		Batch:      c.Batch,
+		Count:      c.Count,
+		Handlers:   append(c.rulesFlags.handler(), handlers...),
+		Sinks:      []capture.Sink{out},
 	})
 	if err != nil {
 		out.Close()
@@ -203,7 +218,7 @@ func (c *captureCmd) Run(s *streams) error {
 		writeErr = eventsFailure(doneErr)
 	}
 	if c.JSON && writeErr == nil {
-		if err := writeStats(s.Out, p.Counters(), &c.analyzerFlags); err != nil {
+		if err := writeStatsRules(s.Out, p.Counters(), &c.analyzerFlags, c.rulesFlags.json()); err != nil {
 			writeErr = fmt.Errorf("standard output: %w", err)
 		}
 	}
@@ -213,6 +228,7 @@ func (c *captureCmd) Run(s *streams) error {
 	} else {
 		printLiveSummary(s.Err, capt.Stats(), p.Counters())
 	}
+	c.rulesFlags.summary(s.Err)
 	switch {
 	case writeErr != nil:
 		return exitf(1, "%v", writeErr)

@@ -155,7 +155,7 @@ func TestReadRulesBypassAndSample(t *testing.T) {
 
 func TestReadRulesErrors(t *testing.T) {
 	rf := writeFile(t, "f.rules", "rule 1 -> forward alerts\n")
-	if code, _, errs := runRead(t, nil, "--rules", rf); code != 2 || !strings.Contains(errs, "forward alerts: wring read has no named sinks") {
+	if code, _, errs := runRead(t, nil, "--rules", rf); code != 2 || !strings.Contains(errs, "forward alerts: wring has no named sinks yet") {
 		t.Errorf("forward: exit %d: %s", code, errs)
 	}
 	rf = writeFile(t, "b.rules", "rule 1 -> sample 0 packet\n")

@@ -12,7 +12,7 @@ import (
 	"github.com/wringcap/wring/spec"
 )
 
-// rulesFlags apply a rule file in the read pipeline (spec/RULES.md,
+// rulesFlags apply a rule file in the read and capture pipelines (spec/RULES.md,
 // "Rules and the expression"): exact flows, then wildcard rules, then the
 // expression decides what capture keeps.
 type rulesFlags struct {
@@ -34,12 +34,12 @@ func (f *rulesFlags) load(s *streams) error {
 	}
 	for _, r := range file.Rules {
 		if r.Action.Verb == rules.VerbForward {
-			return exitf(2, "rules: %s: rule %d: forward %s: wring read has no named sinks", f.Rules, r.ID, r.Action.Sink)
+			return exitf(2, "rules: %s: rule %d: forward %s: wring has no named sinks yet", f.Rules, r.ID, r.Action.Sink)
 		}
 	}
 	for _, fl := range file.Flows {
 		if fl.Action.Verb == rules.VerbForward {
-			return exitf(2, "rules: %s: flow %d: forward %s: wring read has no named sinks", f.Rules, fl.ID, fl.Action.Sink)
+			return exitf(2, "rules: %s: flow %d: forward %s: wring has no named sinks yet", f.Rules, fl.ID, fl.Action.Sink)
 		}
 	}
 	dec, err := rules.NewDecider(cl, f.FlowSlots)
@@ -49,6 +49,9 @@ func (f *rulesFlags) load(s *streams) error {
 	f.cl, f.dec = cl, dec
 	return nil
 }
+
+// active reports whether a rule file was loaded.
+func (f *rulesFlags) active() bool { return f.dec != nil }
 
 // wrap puts the rules in front of the filter: the pipeline then parses
 // each packet before the filter (FilterMeta) so the rules see its record.
