@@ -29,10 +29,11 @@ type analyzerFlags struct {
 
 	exportWait time.Duration // how long an export may wait for queue room (read: exportWait; capture: 0)
 
-	results []wasm.Stats                         // filled when the analyzers are done, for --json's stats object
-	counts  []wasm.Counter                       // likewise
-	loaded  atomic.Pointer[wasm.Host]            // the running host, for --metrics
-	nats    atomic.Pointer[natsexport.Publisher] // --events nats://..., for the report and --metrics
+	exporters []exporterJSON                       // likewise: --export's and --events nats:// counters
+	results   []wasm.Stats                         // filled when the analyzers are done, for --json's stats object
+	counts    []wasm.Counter                       // likewise
+	loaded    atomic.Pointer[wasm.Host]            // the running host, for --metrics
+	nats      atomic.Pointer[natsexport.Publisher] // --events nats://..., for the report and --metrics
 }
 
 // handlers loads the analyzers --analyzer names, if any, as one host: the
@@ -341,9 +342,13 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		var exportErr error
 		if fx != nil {
 			exportErr = fx.close(s.Err)
+			f.exporters = append(f.exporters, ipfixJSON(fx.url, fx.x.Counters()))
 		}
 		cerr := events.Close()
 		printNATSReport(s.Err, f.nats.Load())
+		if p := f.nats.Load(); p != nil {
+			f.exporters = append(f.exporters, natsJSON(p.Config().Redacted(), p.Stats()))
+		}
 		if err := d.failure(); err != nil {
 			return &eventsWriteError{err}
 		}

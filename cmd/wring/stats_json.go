@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/wringcap/wring/capture"
+	"github.com/wringcap/wring/export/ipfix"
+	natsexport "github.com/wringcap/wring/export/nats"
 )
 
 // The final stats object of --json (spec/JSON.md): the last line of the
@@ -18,6 +20,32 @@ type statsJSON struct {
 	Queues    []queueJSON    `json:"queues"`
 	Analyzers []analyzerJSON `json:"analyzers,omitempty"`
 	Rules     *rulesJSON     `json:"rules,omitempty"`
+	Exporters []exporterJSON `json:"exporters,omitempty"`
+}
+
+// exporterJSON is one exporter's counters on exit: kind "ipfix" (--export)
+// or "nats" (--events nats://), its destination (without a password), and
+// its counters by name (spec/JSON.md).
+type exporterJSON struct {
+	Kind     string            `json:"kind"`
+	URL      string            `json:"url"`
+	Counters map[string]uint64 `json:"counters"`
+}
+
+func ipfixJSON(url string, c ipfix.Counters) exporterJSON {
+	m := map[string]uint64{"received": c.Received, "exported": c.Exported, "messages": c.Messages, "bytes": c.Bytes,
+		"template_messages": c.TemplateMessages, "truncated": c.Truncated, "connects": c.Connects,
+		"connect_failures": c.ConnectFailures, "dropped": c.DroppedTotal()}
+	for r := range ipfix.NumDropReasons {
+		m["dropped_"+r.String()] = c.Dropped[r]
+	}
+	return exporterJSON{Kind: "ipfix", URL: url, Counters: m}
+}
+
+func natsJSON(url string, st natsexport.Stats) exporterJSON {
+	return exporterJSON{Kind: "nats", URL: url, Counters: map[string]uint64{"lines": st.Lines, "published": st.Published,
+		"duplicates": st.Duplicates, "retried": st.Retried, "dropped_buffer_full": st.DroppedFull, "rejected": st.Rejected,
+		"unsent": st.Unsent, "reconnects": st.Reconnects, "lost": st.Lost()}}
 }
 
 type dropsJSON struct {
@@ -62,6 +90,7 @@ func writeStatsRules(w io.Writer, qs []capture.Snapshot, f *analyzerFlags, rules
 		st.Queues = append(st.Queues, queueJSON{Queue: q.Queue, Received: q.Received, Filtered: q.FilteredOut, Delivered: q.Delivered, Dropped: drops(q)})
 	}
 	if f != nil {
+		st.Exporters = f.exporters
 		for _, a := range f.results {
 			aj := analyzerJSON{Name: a.Analyzer, Packets: a.Packets, Events: a.Events, EventsLost: a.EventsLost, Failures: a.Failures,
 				Quarantined: a.Quarantined, Counters: map[string]uint64{}}
