@@ -34,7 +34,7 @@ var ErrNotSupported = linux.ErrNotSupported
 type Config struct {
 	BlockSize   uint32        // bytes per block, a multiple of the page size (default 1 MiB, less for a smaller ring)
 	Blocks      uint32        // number of blocks (default 64: a 64 MiB ring)
-	Timeout     time.Duration // how long the kernel holds a partly filled block (default 10 ms)
+	Timeout     time.Duration // how long the kernel holds a partly filled block (default 10 ms; 100 ms for rings of fewer than 8 blocks)
 	Snaplen     uint32        // bytes kept per frame by the kernel (default 262144)
 	Fanout      bool          // join fanout group FanoutID: sockets in one group share the flows by hash
 	FanoutID    uint16        // the fanout group
@@ -73,6 +73,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Millisecond
+		if c.Blocks < 8 {
+			// A ring of a few blocks (a small -B split over the fanout
+			// sockets) cannot retire a block every 10 ms while a loaded
+			// reader still holds the others: the kernel then drops. A
+			// block kept open longer fills instead (tcpdump's is 1 s).
+			c.Timeout = 100 * time.Millisecond
+		}
 	}
 	if c.Snaplen == 0 {
 		c.Snaplen = 262144
