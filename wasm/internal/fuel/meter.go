@@ -184,7 +184,14 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				fnOut = appendLocal(fnOut, opLocalGet, local)
 				fnOut = appendCharge(fnOut, e, local, global)
 			case editSync:
+				// global = min(local, global): the global is never
+				// below the local but when the host stopped the call
+				// (wrote -1), which a plain write-back would undo.
 				fnOut = appendLocal(fnOut, opLocalGet, local)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
+				fnOut = appendLocal(fnOut, opLocalGet, local)
+				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
+				fnOut = append(fnOut, 0x53, opSelect) // i64.lt_s; select
 				fnOut = appendGlobalOp(fnOut, binary.OpGlobalSet, global)
 			case editReload:
 				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
