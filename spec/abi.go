@@ -19,16 +19,17 @@ const (
 // Exports a module provides. The version, config-buffer, init and process
 // exports are required; tick is optional.
 const (
-	ExportMemory       = "memory"              // the guest's linear memory
-	ExportABIVersion   = "wring_abi_version"   // func() -> i32: returns ABIVersion
-	ExportConfigBuffer = "wring_config_buffer" // func(len i32) -> i32: where the host writes len config bytes, 0 to refuse
-	ExportInit         = "wring_init"          // func(cfg_ptr, cfg_len i32) -> i32: pointer to the Info block, 0 on failure
-	ExportProcess      = "wring_process"       // func(count i32) -> i32: 0, or a guest error code
-	ExportTick         = "wring_tick"          // func(now_ns i64, final i32) -> i32: optional timer and flush
-	ExportStreams      = "wring_streams"       // func(count i32) -> i32: version 2, with InfoFlagStreams: count chunks in the stream area
-	ExportInitialize   = "_initialize"         // WASI reactor start function, run once before anything else
-	ExportFuel         = "__wring_fuel"        // the mutable i64 fuel global the host injects; reserved
-	ExportStack        = "__wring_stack"       // the mutable i64 call stack budget the host injects; reserved
+	ExportMemory       = "memory"               // the guest's linear memory
+	ExportABIVersion   = "wring_abi_version"    // func() -> i32: returns ABIVersion
+	ExportConfigBuffer = "wring_config_buffer"  // func(len i32) -> i32: where the host writes len config bytes, 0 to refuse
+	ExportInit         = "wring_init"           // func(cfg_ptr, cfg_len i32) -> i32: pointer to the Info block, 0 on failure
+	ExportProcess      = "wring_process"        // func(count i32) -> i32: 0, or a guest error code
+	ExportTick         = "wring_tick"           // func(now_ns i64, final i32) -> i32: optional timer and flush
+	ExportStreams      = "wring_streams"        // func(count i32) -> i32: version 2, with InfoFlagStreams: count chunks in the stream area
+	ExportInitialize   = "_initialize"          // WASI reactor start function, run once before anything else
+	ExportFuel         = "__wring_fuel"         // the mutable i64 fuel global the host injects; reserved
+	ExportStack        = "__wring_stack"        // the mutable i64 call stack budget the host injects; reserved
+	ExportFuelReserve  = "__wring_fuel_reserve" // the mutable i64 fuel beyond the current slice, which the host injects; reserved
 )
 
 // Host functions in module ABIModule.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wringcap/wring/spec"
+	"github.com/wringcap/wring/wasm/internal/fuel"
 )
 
 // The wall-clock backstop. Fuel bounds the instructions of a call; the
@@ -21,9 +22,15 @@ import (
 // lock operations and nothing per instruction.
 //
 // The fuel the metering keeps in a function's local is written to the global
-// before each call and read back after it, so a call-free loop does not see
-// the global change: it is bounded by its fuel alone. A write lost to such a
-// write-back is repeated at every tick while the call runs.
+// before each call (as the smaller of the two, so a stop is never undone)
+// and read back after it. A call-free loop does not read the global, but
+// the fuel is given in slices (fuel.Options.ReserveExport): when a slice is
+// spent the guest calls the rewrite's refill function, which reads the
+// global and traps on a stop, and yields to Go, where the runtime can
+// preempt it. So a stop takes effect within one slice (2^20 units, about a
+// millisecond), and no guest holds off a garbage collection, and with it
+// this watcher, for longer than that. A write lost to a write-back is
+// repeated at every tick while the call runs.
 
 // instKey is the context key under which an instance's calls carry the
 // instance, for the host functions.
@@ -156,9 +163,16 @@ func (in *instance) stopNow(cause error) {
 	in.mu.Unlock()
 }
 
+// setFuelLocked gives the current call v units: one slice in the fuel
+// global, the rest in the reserve (fuel.Options.ReserveExport); -1 stops it.
 func (in *instance) setFuelLocked(v int64) {
-	if in.fuel != nil && in.metered {
-		in.fuel.Set(uint64(v))
+	if in.fuel == nil || !in.metered {
+		return
+	}
+	f := min(v, fuel.DefaultSlice)
+	in.fuel.Set(uint64(f))
+	if in.reserve != nil {
+		in.reserve.Set(uint64(max(v-f, 0)))
 	}
 }
 
@@ -241,11 +255,27 @@ func (in *instance) charge(mod api.Module, op string, units int64) {
 		}
 	}
 	left := int64(g.Get())
+	r := in.reserve
+	if r == nil && in.fuel == nil { // a start function: the reserve by name too
+		r, _ = mod.ExportedGlobal(spec.ExportFuelReserve).(api.MutableGlobal)
+	}
+	if left >= 0 && r != nil {
+		left += int64(r.Get())
+	}
 	if left < units {
 		g.Set(^uint64(0))
 		in.mu.Unlock()
 		panic(fmt.Errorf("%w: %s needs %d units, %d left", ErrFuel, op, units, max(left, 0)))
 	}
-	g.Set(uint64(left - units))
+	// What is left is split again: a slice in the fuel global, the rest in
+	// the reserve.
+	left -= units
+	if r == nil {
+		g.Set(uint64(left))
+	} else {
+		f := min(left, fuel.DefaultSlice)
+		g.Set(uint64(f))
+		r.Set(uint64(left - f))
+	}
 	in.mu.Unlock()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,7 +130,6 @@ func NewHost(ctx context.Context, cfg Config, analyzers ...Analyzer) (*Host, err
 	} else {
 		h.cache = wazero.NewCompilationCache()
 	}
-	ensureSpareProcs()
 	go h.watch()
 	stop := context.AfterFunc(ctx, func() { h.cancelLoads(fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))) })
 	defer stop()
@@ -505,18 +503,3 @@ func (h *Host) eventsOut(b []byte) {
 }
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
-
-// ensureSpareProcs keeps a P free for the watcher. Compiled guest code has
-// no Go preemption point: while a guest runs, the garbage collector's mark
-// termination (forEachP) waits for that P, holding its own; with
-// GOMAXPROCS 2 no P is left for the watch goroutine, which would stop the
-// guest by taking its fuel, and the process hangs (TestBackstop, 8 and 10
-// minutes in two runs). One P per CPU for the workers' guests, plus the
-// collector and the watcher, breaks the cycle. The fix at the root is a
-// charge that returns to Go (a host call) once per slice of fuel; until
-// then this raises GOMAXPROCS, and never lowers it.
-func ensureSpareProcs() {
-	if want := runtime.NumCPU() + 2; runtime.GOMAXPROCS(0) < want {
-		runtime.GOMAXPROCS(want)
-	}
-}

@@ -21,6 +21,7 @@ type instance struct {
 	mod      api.Module
 	mem      api.Memory
 	fuel     api.MutableGlobal
+	reserve  api.MutableGlobal // fuel beyond the current slice (fuel.Options.ReserveExport)
 	stackG   api.MutableGlobal // the call stack budget (nil when unmetered)
 	process  api.Function
 	tick     api.Function
@@ -88,8 +89,12 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	if stackG == nil && !h.cfg.unmetered {
 		return fail(errorf(name, "instantiate", ErrMissingExport, "call stack global"))
 	}
+	reserve, _ := mod.ExportedGlobal(spec.ExportFuelReserve).(api.MutableGlobal)
+	if reserve == nil && !h.cfg.unmetered {
+		return fail(errorf(name, "instantiate", ErrMissingExport, "fuel reserve global"))
+	}
 	in.mu.Lock()
-	in.fuel, in.stackG, in.metered = fuel, stackG, !h.cfg.unmetered
+	in.fuel, in.reserve, in.stackG, in.metered = fuel, reserve, stackG, !h.cfg.unmetered
 	in.mu.Unlock()
 	in.process = mod.ExportedFunction(spec.ExportProcess)
 	if err := in.begin(h.cfg.initFuel, true); err != nil {

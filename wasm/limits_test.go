@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,7 @@ func TestBackstop(t *testing.T) {
 			process: `(loop $l (drop (call $y)) (br $l))`},
 		{name: "guest call loop", extra: `(func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))`,
 			process: `(loop $l (drop (call $f (i32.const 1))) (br $l))`},
+		{name: "call-free loop", process: `(loop $l (br $l))`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs logBuffer
@@ -230,6 +232,56 @@ func TestBackstop(t *testing.T) {
 			if b.Verdicts[0].Action != packet.ActionMatch {
 				t.Fatal("the good analyzer's verdict is missing")
 			}
+		})
+	}
+}
+
+// TestBackstopUnderCollection: with GOMAXPROCS 2 and the garbage collector
+// running all the time, the backstop stops a guest that loops without host
+// calls, 100 times in a row, each within its bound. Compiled guest code
+// cannot be preempted by the Go runtime: before fuel slices a collection
+// that started while the guest ran waited for it, the watcher waited for
+// the collection, and the process hung until the call's own fuel (here
+// 2^60 units: years) ran out.
+func TestBackstopUnderCollection(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	for _, tc := range []struct{ name, extra, process string }{
+		{name: "call-free loop", process: `(loop $l (br $l))`},
+		{name: "guest call loop", extra: `(func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))`,
+			process: `(loop $l (drop (call $f (i32.const 1))) (br $l))`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs logBuffer
+			bin := analyzerWAT(t, map[string]string{"{{EXTRA}}": tc.extra, "{{PROCESS}}": tc.process})
+			h := newHost(t, testConfig(&logs).WithFuel(1<<60).WithCallTimeout(20*time.Millisecond).WithFailClosed(false).WithQuarantine(1000, time.Hour),
+				Analyzer{Name: "slow", Binary: bin})
+			var worst time.Duration
+			for i := range 100 {
+				start := time.Now()
+				h.Handle(mkBatch([]uint16{80}, 8))
+				d := time.Since(start)
+				worst = max(worst, d)
+				if d > 2*time.Second {
+					t.Fatalf("call %d stopped after %v, the limit is 20ms", i, d)
+				}
+			}
+			s := statsOf(h, "slow")
+			if s.Timeouts != 100 || s.Failures != 100 {
+				t.Fatalf("%+v", s)
+			}
+			t.Logf("%d calls stopped by the backstop, the slowest after %v", s.Timeouts, worst)
 		})
 	}
 }

@@ -70,7 +70,8 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 	lim := shape.DefaultLimits() // checked by load
 	stage("rewriting")
 	metered, err := fuel.RewriteWithOptions(spec_.Binary, spec.ExportFuel, h.cfg.initFuel, fuel.Options{
-		TableElements: lim.TableElements, StackExport: spec.ExportStack, StackSlots: h.cfg.stackSlots})
+		TableElements: lim.TableElements, StackExport: spec.ExportStack, StackSlots: h.cfg.stackSlots,
+		ReserveExport: spec.ExportFuelReserve, Slice: fuel.DefaultSlice})
 	if err != nil {
 		return nil, errorf(name, op, ErrCompile, "%w", err)
 	}

@@ -66,6 +66,7 @@ const (
 	secCustom   = 0
 	secImport   = 2
 	secTable    = 4
+	secMemory   = 5
 	secGlobal   = 6
 	secExport   = 7
 	secCode     = 10
@@ -114,12 +115,25 @@ type Options struct {
 	// instructions than this per segment (at every point a branch enters
 	// it) instead of once per iteration (meter.go). Zero: off.
 	SegmentAbove int64
+	// ReserveExport, when not empty, splits the fuel into slices of Slice
+	// units (DefaultSlice when zero): a third mutable i64 global, the
+	// reserve, is exported under this name, and the fuel global holds only
+	// what is left of the current slice. A charge that runs out does not
+	// trap at once: it calls a function the rewrite appends, which traps
+	// when the fuel global is negative (the host stopped the call) or the
+	// reserve cannot pay the overdraft, and otherwise moves the next slice
+	// from the reserve into the fuel global and yields to the host before
+	// the call goes on (slice.go). The host sets both globals before each
+	// call; their sum is the call's fuel.
+	ReserveExport string
+	// Slice is the size of a fuel slice in units.
+	Slice int64
 }
 
 // RewriteWithOptions is Rewrite with the parameters in o.
 func RewriteWithOptions(bin []byte, exportName string, initial int64, o Options) ([]byte, error) {
 	return rewrite(bin, exportName, initial, options{tableElements: o.TableElements, stackExport: o.StackExport, stackSlots: o.StackSlots,
-		segmentAbove: o.SegmentAbove})
+		segmentAbove: o.SegmentAbove, reserveExport: o.ReserveExport, slice: o.Slice})
 }
 
 // options turn parts of the rewrite off, for tests and benchmarks that
@@ -131,6 +145,8 @@ type options struct {
 	stackExport   string // Options.StackExport
 	stackSlots    int64  // Options.StackSlots
 	segmentAbove  int64  // Options.SegmentAbove
+	reserveExport string // Options.ReserveExport
+	slice         int64  // Options.Slice
 }
 
 func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte, error) {
@@ -147,10 +163,16 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 	if opt.stackExport == exportName {
 		return nil, fmt.Errorf("%w: the stack global needs a name of its own", ErrReservedExport)
 	}
+	if opt.reserveExport != "" && (opt.reserveExport == exportName || opt.reserveExport == opt.stackExport) {
+		return nil, fmt.Errorf("%w: the reserve global needs a name of its own", ErrReservedExport)
+	}
+	if opt.slice <= 0 {
+		opt.slice = DefaultSlice
+	}
 	importedGlobals, importedFuncs := uint32(0), uint32(0)
 	definedGlobals := uint32(0)
 	tables := uint64(0)
-	haveGlobal, haveExport := false, false
+	haveGlobal, haveExport, haveMemory := false, false, false
 	var typeParams []funcType
 	var ft funcTypes
 	for _, s := range secs {
@@ -165,10 +187,14 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 			}
 		case secImport:
 			var it uint32
-			if importedGlobals, it, importedFuncs, err = countImports(s.body); err != nil {
+			var im uint32
+			if importedGlobals, it, importedFuncs, im, err = countImports(s.body); err != nil {
 				return nil, fmt.Errorf("%w: import section: %w", ErrMalformed, err)
 			}
 			tables += uint64(it)
+			haveMemory = haveMemory || im > 0
+		case secMemory:
+			haveMemory = true
 		case secTable:
 			r := binary.At(s.body, 0)
 			tables += uint64(r.U32())
@@ -194,6 +220,21 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 	added := []global{{exportName, initial}}
 	if opt.stackExport != "" {
 		added = append(added, global{opt.stackExport, opt.stackSlots})
+	}
+	// With slices, a refill function is appended after the defined ones
+	// (its index shifts nothing) and its type after the module's types.
+	refill := int64(-1)
+	var sl slicing
+	if opt.reserveExport != "" && len(ft.params) > 0 {
+		first := min(initial, opt.slice)
+		added[0].initial = first
+		added = append(added, global{opt.reserveExport, initial - first})
+		refill = int64(importedFuncs) + int64(len(ft.params))
+		if refill >= 1<<32-1 || len(typeParams) >= 1<<32-1 {
+			return nil, fmt.Errorf("%w: too many functions or types", ErrMalformed)
+		}
+		sl = slicing{fuel: idx, reserve: idx + uint32(len(added)) - 1, slice: opt.slice,
+			typ: uint32(len(typeParams)), yield: haveMemory}
 	}
 
 	out := make([]byte, 0, len(bin)+len(bin)/4+64)
@@ -233,11 +274,26 @@ func rewrite(bin []byte, exportName string, initial int64, opt options) ([]byte,
 				tc.each = opt.tableElements / tables
 			}
 			st := stackCosts{global: idx + 1, imported: importedFuncs, on: opt.stackExport != ""}
-			body, err := meterCode(s.body, idx, ft, tc, st, opt)
+			body, err := meterCode(s.body, idx, ft, tc, st, opt, refill)
 			if err != nil {
 				return nil, fmt.Errorf("%w: code section: %w", ErrMalformed, err)
 			}
+			if refill >= 0 {
+				body = appendVector(body, sl.body())
+			}
 			emit(s.id, body)
+		case secType:
+			if refill >= 0 {
+				emit(s.id, appendVector(s.body, refillType))
+				break
+			}
+			emit(s.id, s.body)
+		case secFunction:
+			if refill >= 0 {
+				emit(s.id, appendVector(s.body, appendU32(nil, sl.typ)))
+				break
+			}
+			emit(s.id, s.body)
 		default:
 			emit(s.id, s.body)
 		}
@@ -287,7 +343,7 @@ func split(bin []byte) ([]section, error) {
 
 // countImports returns the number of imported globals, tables and
 // functions.
-func countImports(b []byte) (globals, tables, funcs uint32, err error) {
+func countImports(b []byte) (globals, tables, funcs, memories uint32, err error) {
 	r := binary.At(b, 0)
 	n := r.U32()
 	for i := uint32(0); i < n && r.Err == nil; i++ {
@@ -303,6 +359,7 @@ func countImports(b []byte) (globals, tables, funcs uint32, err error) {
 			tables++
 		case 2: // memory
 			r.Limits()
+			memories++
 		case 3: // global
 			r.Byte()
 			r.Byte()
@@ -316,7 +373,7 @@ func countImports(b []byte) (globals, tables, funcs uint32, err error) {
 	if r.Err == nil && r.Pos != len(r.B) {
 		r.Fail(errors.New("trailing bytes"))
 	}
-	return globals, tables, funcs, r.Err
+	return globals, tables, funcs, memories, r.Err
 }
 
 // global is one mutable i64 global the rewrite adds, with its export name

@@ -71,7 +71,7 @@ type funcTypes struct {
 }
 
 // meterCode rewrites every function body of a code section.
-func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCosts, opt options) ([]byte, error) {
+func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCosts, opt options, refill int64) ([]byte, error) {
 	if err := st.frames(body, ft); err != nil {
 		return nil, err
 	}
@@ -114,6 +114,12 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 		local := ft.params[i] + s.locals
 		scratch := local + 1 // an i32 for the operand of a bulk operation or table.grow
 		wrap := ft.body[i]
+		if refill >= 0 {
+			// With fuel slices a charge that runs out calls the refill
+			// function and goes on: every charge is inline (sliceCheck)
+			// and the body needs no trap blocks.
+			wrap = 0
+		}
 		fnOut = fnOut[:0]
 		prev := 0
 		// In a wrapped body each charge that checks gets a trap block of
@@ -160,6 +166,11 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				}
 			case editEntry:
 				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
+				if refill >= 0 {
+					fnOut = appendLocal(fnOut, opLocalSet, local)
+					fnOut = appendSliceCheck(fnOut, e.cost, local, uint32(refill))
+					break
+				}
 				if wrap != 0 {
 					fnOut = appendLocal(fnOut, opLocalSet, local)
 					e.depth += min(trap, traps-1)
@@ -175,6 +186,10 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				fnOut = append(fnOut, opI64Sub)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editCharge:
+				if refill >= 0 {
+					fnOut = appendSliceCheck(fnOut, e.cost, local, uint32(refill))
+					break
+				}
 				if wrap != 0 {
 					e.depth += min(trap, traps-1)
 					trap++
@@ -197,14 +212,14 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				fnOut = appendGlobalOp(fnOut, binary.OpGlobalGet, global)
 				fnOut = appendLocal(fnOut, opLocalSet, local)
 			case editBulk:
-				fnOut = appendBulkCharge(fnOut, e.cost, local, scratch, global)
+				fnOut = appendBulkCharge(fnOut, e.cost, local, scratch, global, refill)
 			case editGrow:
 				fnOut = appendGrowClamp(fnOut, uint32(e.cost), tc.each, scratch)
 				if !opt.noCharge {
-					fnOut = appendGrowCharge(fnOut, uint32(e.cost), local, scratch, global)
+					fnOut = appendGrowCharge(fnOut, uint32(e.cost), local, scratch, global, refill)
 				}
 			case editMemGrow:
-				fnOut = appendMemGrowCharge(fnOut, uint32(e.cost), local, global)
+				fnOut = appendMemGrowCharge(fnOut, uint32(e.cost), local, global, refill)
 			case editStackTake:
 				fnOut = appendStackTake(fnOut, st.global, e.cost)
 			case editStackGive:
@@ -313,6 +328,59 @@ func appendCharge(b []byte, e edit, local, global uint32) []byte {
 	return append(b, binary.OpUnreachable, binary.OpEnd)
 }
 
+// appendOverdraft follows a charge that left the fuel local f on the stack
+// and stored: when f is negative it traps after writing f to the global
+// (refill < 0), or, with fuel slices, calls the refill function, which pays
+// the overdraft from the reserve or traps, and goes on with what it returns:
+//
+//	i64.const 0; i64.lt_s; if; local.get f; global.set g; unreachable; end
+//	i64.const 0; i64.lt_s; if; local.get f; call refill; local.set f; end
+func appendOverdraft(b []byte, local, global uint32, refill int64) []byte {
+	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	if refill >= 0 {
+		b = appendU32(append(b, opCall), uint32(refill))
+		b = appendLocal(b, opLocalSet, local)
+		return append(b, binary.OpEnd)
+	}
+	b = appendGlobalOp(b, binary.OpGlobalSet, global)
+	return append(b, binary.OpUnreachable, binary.OpEnd)
+}
+
+// appendSliceCheck charges the fuel local f cost units with fuel slices:
+// when f is less than the cost, the refill function is called with the
+// overdraft f-cost and f becomes what it returns; otherwise the cost is
+// subtracted. The charge branches out of an inner block to the refill, and
+// the common path jumps over it, so the compare and the conditional branch
+// stay fused (the branch target has no other predecessor):
+//
+//	block; block
+//	  local.get f; i64.const cost; i64.lt_s; br_if 0
+//	  local.get f; i64.const cost; i64.sub; local.set f; br 1
+//	end
+//	local.get f; i64.const cost; i64.sub; call refill; local.set f
+//	end
+func appendSliceCheck(b []byte, cost int64, local, refill uint32) []byte {
+	b = append(b, binary.OpBlock, binary.BlockEmpty, binary.OpBlock, binary.BlockEmpty)
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, binary.OpI64Const)
+	b = appendS64(b, cost)
+	b = append(b, opI64LtS, opBrIf, 0)
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, binary.OpI64Const)
+	b = appendS64(b, cost)
+	b = append(b, opI64Sub)
+	b = appendLocal(b, opLocalSet, local)
+	b = append(b, opBr, 1, binary.OpEnd)
+	b = appendLocal(b, opLocalGet, local)
+	b = append(b, binary.OpI64Const)
+	b = appendS64(b, cost)
+	b = append(b, opI64Sub)
+	b = appendU32(append(b, opCall), refill)
+	b = appendLocal(b, opLocalSet, local)
+	return append(b, binary.OpEnd)
+}
+
 // appendBulkCharge charges the fuel local f the length on top of the stack
 // (an i32, left in place), shifted right by shift, before a bulk operation,
 // and traps like appendCharge when f goes negative:
@@ -323,7 +391,7 @@ func appendCharge(b []byte, e edit, local, global uint32) []byte {
 //
 // The charge is self-contained (an if with no label a branch names), so it
 // works in wrapped and unwrapped bodies alike.
-func appendBulkCharge(b []byte, shift int64, local, scratch, global uint32) []byte {
+func appendBulkCharge(b []byte, shift int64, local, scratch, global uint32, refill int64) []byte {
 	b = appendLocal(b, opLocalTee, scratch)
 	b = appendLocal(b, opLocalGet, local)
 	b = appendLocal(b, opLocalGet, scratch)
@@ -331,10 +399,7 @@ func appendBulkCharge(b []byte, shift int64, local, scratch, global uint32) []by
 	b = appendS64(b, shift)
 	b = append(b, opI64ShrU, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
-	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, binary.OpGlobalSet, global)
-	return append(b, binary.OpUnreachable, binary.OpEnd)
+	return appendOverdraft(b, local, global, refill)
 }
 
 // appendGrowClamp replaces the delta n on top of the stack, before
@@ -370,7 +435,7 @@ func appendGrowClamp(b []byte, table uint32, each uint64, scratch uint32) []byte
 //	i64.const 0; local.get s; i32.const -1; i32.ne; select
 //	i64.const shift; i64.shr_u; i64.sub; local.tee f; i64.const 0; i64.lt_s
 //	if; local.get f; global.set g; unreachable; end
-func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
+func appendGrowCharge(b []byte, table, local, scratch, global uint32, refill int64) []byte {
 	b = appendLocal(b, opLocalTee, scratch)
 	b = appendLocal(b, opLocalGet, local)
 	b = append(b, opMisc, miscTableSize)
@@ -383,10 +448,7 @@ func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
 	b = appendS64(b, bulkTableShift)
 	b = append(b, opI64ShrU, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
-	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, binary.OpGlobalSet, global)
-	return append(b, binary.OpUnreachable, binary.OpEnd)
+	return appendOverdraft(b, local, global, refill)
 }
 
 // appendMemGrowCharge charges the fuel local f, before memory.grow of memory
@@ -397,17 +459,14 @@ func appendGrowCharge(b []byte, table, local, scratch, global uint32) []byte {
 //	local.get f; memory.size m; i64.extend_i32_u; i64.const shift; i64.shl
 //	i64.sub; local.tee f; i64.const 0; i64.lt_s
 //	if; local.get f; global.set g; unreachable; end
-func appendMemGrowCharge(b []byte, mem, local, global uint32) []byte {
+func appendMemGrowCharge(b []byte, mem, local, global uint32, refill int64) []byte {
 	b = appendLocal(b, opLocalGet, local)
 	b = appendU32(append(b, opMemSize), mem)
 	b = append(b, opI64ExtendI32U, binary.OpI64Const)
 	b = appendS64(b, memoryGrowShift)
 	b = append(b, opI64Shl, opI64Sub)
 	b = appendLocal(b, opLocalTee, local)
-	b = append(b, binary.OpI64Const, 0, opI64LtS, binary.OpIf, binary.BlockEmpty)
-	b = appendLocal(b, opLocalGet, local)
-	b = appendGlobalOp(b, binary.OpGlobalSet, global)
-	return append(b, binary.OpUnreachable, binary.OpEnd)
+	return appendOverdraft(b, local, global, refill)
 }
 
 // scanner decodes one function body and plans its edits.
