@@ -303,5 +303,22 @@ func FuzzRewrite(f *testing.F) {
 			cm.Close(ctx)
 			cm2.Close(ctx)
 		}
+		// The host's configuration: the stack budget and fuel slices. It
+		// must accept and produce a valid module exactly when the plain
+		// rewrite does.
+		out3, err3 := RewriteWithOptions(bin, "__fuel", 1, Options{StackExport: "__stack", ReserveExport: "__reserve"})
+		if err3 != nil {
+			if cerr == nil && !errors.Is(err3, ErrReservedExport) {
+				t.Fatalf("the plain rewrite compiles, the host's fails: %v", err3)
+			}
+			return
+		}
+		cm3, err := rt.CompileModule(ctx, out3)
+		if (cerr == nil) != (err == nil) {
+			t.Fatalf("original compiles: %v; rewritten with slices: %v", cerr, err)
+		}
+		if err == nil {
+			cm3.Close(ctx)
+		}
 	})
 }
