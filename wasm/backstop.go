@@ -152,6 +152,10 @@ func (h *Host) forget(in *instance) {
 func (in *instance) stopLocked(cause error) {
 	in.stop = cause
 	in.setFuelLocked(-1)
+	if in.reserve != nil && in.metered {
+		stop := int64(fuel.StopReserve)
+		in.reserve.Set(uint64(stop)) // the refill traps on it (fuel.Options.ReserveExport)
+	}
 }
 
 // stopNow stops the instance's current call (the load deadline, a signal).

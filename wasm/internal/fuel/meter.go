@@ -199,6 +199,14 @@ func meterCode(body []byte, global uint32, ft funcTypes, tc tableCap, st stackCo
 				fnOut = appendLocal(fnOut, opLocalGet, local)
 				fnOut = appendCharge(fnOut, e, local, global)
 			case editSync:
+				if refill >= 0 {
+					// With slices the host stops a call through the
+					// reserve, which only the refill writes: a plain
+					// write-back undoes nothing.
+					fnOut = appendLocal(fnOut, opLocalGet, local)
+					fnOut = appendGlobalOp(fnOut, binary.OpGlobalSet, global)
+					break
+				}
 				// global = min(local, global): the global is never
 				// below the local but when the host stopped the call
 				// (wrote -1), which a plain write-back would undo.

@@ -13,17 +13,26 @@ import "github.com/wringcap/wring/wasm/internal/binary"
 // A charge that finds the slice spent calls the refill function below,
 // which moves the next slice from the reserve and executes memory.grow 0,
 // which wazero performs in Go: the goroutine reaches a preemption point,
-// a waiting collection goes ahead, the backstop's goroutine runs. The
-// refill also reads the fuel global first: a negative value is the host's
-// stop (the backstop writes -1), so a call-free loop that never writes its
-// fuel back is stopped within one slice of the stop, not when its whole
-// budget is spent.
+// a waiting collection goes ahead, the backstop's goroutine runs.
+//
+// The host stops a call by making the reserve negative (StopReserve) and
+// the fuel global -1: the refill traps on either. The reserve is written
+// only by the refill and the host, so, unlike the fuel global, which every
+// call writes back, the stop is not undone by the guest (the refill's own
+// read-modify-write of the reserve can lose a stop landing inside it; the
+// host repeats it). A call-free loop, which never writes its fuel back, and
+// a loop of guest calls are both stopped within one slice of the stop, not
+// when their whole budget is spent; write-backs stay a plain global.set.
 //
 // A slice costs one call and one trip through Go per DefaultSlice units
 // (about a microsecond per millisecond of guest work); the common path of
 // a charge is a compare and a fused branch, as without slices. A module
 // without a memory has nothing to grow: its refill moves fuel but does not
 // yield (the host refuses such modules as analyzers anyway).
+
+// StopReserve is what the host writes to the reserve global to stop a
+// call: far below any overdraft, so the refill's sum stays negative.
+const StopReserve = -1 << 62
 
 // DefaultSlice is the fuel slice when Options.Slice is zero: 2^20 units,
 // about a millisecond of guest work or less.
