@@ -83,6 +83,7 @@ const (
 	InfoFlagTick        = 1 << 0 // call wring_tick on the host's timer and at close
 	InfoFlagStreams     = 1 << 1 // version 2: call wring_streams with reassembled TCP streams
 	InfoFlagStreamsOnly = 1 << 2 // version 2, with InfoFlagStreams: no packets (wring_process is not called)
+	InfoFlagTunnels     = 1 << 3 // version 2: descriptors of DescSizeTunnel bytes, the inner packet's Record and the tunnel record (spec/TUNNEL.md)
 )
 
 // The version-2 Info block: the InfoSize bytes of version 1, then the
@@ -169,6 +170,13 @@ const (
 	DescRecord  = 0              // the packet's Record, RecordSize bytes
 	DescDataOff = RecordSize     // u32 offset of the packet bytes from the batch area's start
 	DescDataLen = RecordSize + 4 // u32 number of packet bytes copied
+
+	// With InfoFlagTunnels a descriptor is longer: the Record describes
+	// the inner packet of a tunnel the host entered (capture/packet's
+	// ParseInner; the outermost packet's when none was), and the tunnel
+	// record, all zero when none was, follows the data fields.
+	DescSizeTunnel = DescSize + TunnelRecordSize
+	DescTunnel     = DescSize // the tunnel record, TunnelRecordSize bytes
 )
 
 // Batch flags.

@@ -23,6 +23,7 @@ type info struct {
 	eventsPtr    uint32
 	eventsCap    uint32
 	flags        uint32
+	descSize     uint32 // bytes per packet descriptor: spec.DescSize, or spec.DescSizeTunnel with InfoFlagTunnels
 	version      uint32 // the module's ABI version
 	// Version 2, with InfoFlagStreams: the stream area and the server
 	// ports wanted (empty: every TCP flow).
@@ -74,7 +75,7 @@ func parseInfo(mem []byte, ptr uint32, version uint32) (*info, error) {
 	}
 	known := uint32(spec.InfoFlagTick)
 	if version >= 2 {
-		known |= spec.InfoFlagStreams | spec.InfoFlagStreamsOnly
+		known |= spec.InfoFlagStreams | spec.InfoFlagStreamsOnly | spec.InfoFlagTunnels
 	}
 	if in.flags&^known != 0 {
 		return nil, fmt.Errorf("info block: unknown flags %#x (ABI version %d)", in.flags&^known, version)
@@ -83,6 +84,13 @@ func parseInfo(mem []byte, ptr uint32, version uint32) (*info, error) {
 		if err := in.parseStreams(mem, blk); err != nil {
 			return nil, err
 		}
+	}
+	in.descSize = spec.DescSize
+	if in.tunnels() {
+		if in.streamsOnly() {
+			return nil, fmt.Errorf("info block: flag tunnels on a streams-only module, which takes no packets")
+		}
+		in.descSize = spec.DescSizeTunnel
 	}
 	if in.streamsOnly() {
 		// No packets: the packet fields must be zero.
@@ -96,7 +104,7 @@ func parseInfo(mem []byte, ptr uint32, version uint32) (*info, error) {
 	if in.maxPackets == 0 || in.maxPackets > spec.MaxBatchPackets {
 		return nil, fmt.Errorf("info block: max packets %d outside 1..%d", in.maxPackets, spec.MaxBatchPackets)
 	}
-	in.dataOff = spec.BatchHeaderSize + in.maxPackets*spec.DescSize
+	in.dataOff = spec.BatchHeaderSize + in.maxPackets*in.descSize
 	if in.batchCap < in.dataOff {
 		return nil, fmt.Errorf("info block: batch area of %d bytes cannot hold %d descriptors (%d bytes)", in.batchCap, in.maxPackets, in.dataOff)
 	}
@@ -111,6 +119,10 @@ func parseInfo(mem []byte, ptr uint32, version uint32) (*info, error) {
 
 // streamsOnly reports a module that takes streams and no packets.
 func (in *info) streamsOnly() bool { return in.flags&spec.InfoFlagStreamsOnly != 0 }
+
+// tunnels reports a module that takes the inner packet's Record and the
+// tunnel record.
+func (in *info) tunnels() bool { return in.flags&spec.InfoFlagTunnels != 0 }
 
 // streams reports a module that takes streams.
 func (in *info) streams() bool { return in.flags&spec.InfoFlagStreams != 0 }

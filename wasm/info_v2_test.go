@@ -45,7 +45,8 @@ func TestInfoV2(t *testing.T) {
 		{u32(spec.InfoStreamPortsN, 2), "stream port 1 is 0"},
 		{u32(spec.InfoStreamPorts+4, 80), "stream port slot 2 is 80"},
 		{u32(spec.InfoFlags, spec.InfoFlagStreamsOnly), "streams-only without flag streams"},
-		{u32(spec.InfoFlags, 8|spec.InfoFlagStreams), "unknown flags 0x8"},
+		{u32(spec.InfoFlags, 16|spec.InfoFlagStreams), "unknown flags 0x10"},
+		{u32(spec.InfoFlags, spec.InfoFlagTunnels|spec.InfoFlagStreams|spec.InfoFlagStreamsOnly), "flag tunnels on a streams-only module"},
 		{u32(spec.InfoMaxPackets, 1), "streams-only module leaves the packet fields 0"},
 		{u32(spec.InfoV2Reserved+8, 1), "reserved byte at offset 120"},
 		{u32(spec.InfoStreamChunks, 1<<16+1), "65537 chunks per call"},
@@ -69,5 +70,40 @@ func TestInfoV2(t *testing.T) {
 	binary.LittleEndian.PutUint32(m[4+spec.InfoMaxPackets:], 1)
 	if _, err := parseInfo(m, 4, 2); err == nil || !strings.Contains(err.Error(), "without flag streams") {
 		t.Errorf("stream fields without the flag: %v", err)
+	}
+}
+
+// TestInfoTunnels: with the tunnels flag a packet descriptor is
+// spec.DescSizeTunnel bytes, and the batch area must hold that many; the
+// flag is version 2's.
+func TestInfoTunnels(t *testing.T) {
+	mk := func(version, flags, batchCap uint32) []byte {
+		m := make([]byte, 0x10000)
+		b := m[4:]
+		put := func(off int, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
+		put(spec.InfoVersion, version)
+		put(spec.InfoMaxPackets, 4)
+		put(spec.InfoBatchPtr, 0x1000)
+		put(spec.InfoBatchCap, batchCap)
+		put(spec.InfoVerdictsPtr, 0x800)
+		put(spec.InfoFlags, flags)
+		return m
+	}
+	need := uint32(spec.BatchHeaderSize + 4*spec.DescSizeTunnel)
+	in, err := parseInfo(mk(2, spec.InfoFlagTunnels, need), 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.tunnels() || in.descSize != spec.DescSizeTunnel || in.dataOff != need {
+		t.Fatalf("%+v", in)
+	}
+	if _, err := parseInfo(mk(2, spec.InfoFlagTunnels, need-1), 4, 2); err == nil || !strings.Contains(err.Error(), "cannot hold 4 descriptors") {
+		t.Errorf("a batch area too small for tunnel descriptors: %v", err)
+	}
+	if in, err := parseInfo(mk(2, 0, need-1), 4, 2); err != nil || in.descSize != spec.DescSize {
+		t.Errorf("without the flag: %+v %v", in, err)
+	}
+	if _, err := parseInfo(mk(1, spec.InfoFlagTunnels, need), 4, 1); err == nil || !strings.Contains(err.Error(), "unknown flags 0x8 (ABI version 1)") {
+		t.Errorf("version 1 with the tunnels flag: %v", err)
 	}
 }

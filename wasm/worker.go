@@ -28,6 +28,11 @@ type Worker struct {
 	sel     []selected               // chunks of the current wring_streams call
 	sts     []int64                  // their capture times
 	strLost []uint32                 // per analyzer: chunks lost since its last wring_streams call
+
+	// The inner packet's Record and the tunnel record of the packet being
+	// copied, for analyzers that take tunnels (spec.InfoFlagTunnels).
+	inner packet.Record
+	tun   packet.TunnelRecord
 }
 
 // Handle runs every analyzer over b, in order, and combines their verdicts
@@ -161,17 +166,25 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 				continue
 			}
 			p := &b.Packets[j]
-			dl := in.dataLen(p)
+			rec := &p.Record
+			if inf.tunnels() {
+				packet.ParseInner(p.Info, p.Data, &w.inner, &w.tun)
+				rec = &w.inner
+			}
+			dl := in.dataLen(p, rec)
 			if room := inf.batchCap - data; dl > room {
 				if count > 0 {
 					break
 				}
 				dl = room
 			}
-			d := view[spec.BatchHeaderSize+count*spec.DescSize:]
-			copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], p.Record[:])
+			d := view[spec.BatchHeaderSize+uint32(count)*inf.descSize:]
+			copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], rec[:])
 			binary.LittleEndian.PutUint32(d[spec.DescDataOff:], data)
 			binary.LittleEndian.PutUint32(d[spec.DescDataLen:], dl)
+			if inf.tunnels() {
+				copy(d[spec.DescTunnel:spec.DescTunnel+spec.TunnelRecordSize], w.tun[:])
+			}
 			copy(view[data:data+dl], p.Data[:dl])
 			data += dl
 			w.idx[count] = int32(j)
@@ -231,7 +244,7 @@ func (w *Worker) ticks(a *analyzer, i int, in *instance, now int64) {
 }
 
 // dataLen is how many bytes of p the analyzer asked for.
-func (in *instance) dataLen(p *packet.Packet) uint32 {
+func (in *instance) dataLen(p *packet.Packet, rec *packet.Record) uint32 {
 	caplen := uint32(len(p.Data))
 	var n uint32
 	switch in.info.need {
@@ -240,7 +253,7 @@ func (in *instance) dataLen(p *packet.Packet) uint32 {
 	case spec.NeedPacket:
 		return caplen
 	default:
-		off := uint32(binary.LittleEndian.Uint16(p.Record[spec.RecPayloadOff:]))
+		off := uint32(binary.LittleEndian.Uint16(rec[spec.RecPayloadOff:]))
 		if off == spec.NoOffset {
 			return caplen
 		}

@@ -31,12 +31,13 @@ type Analyzer struct {
 
 // ConfigKey is one configuration key an analyzer reads: key=N with N a
 // decimal integer from Min to Max, or, when List is set, key=N,N,... with
-// one to MaxList such numbers.
+// one to MaxList such numbers; or, when Values is set, one of those words.
 type ConfigKey struct {
 	Name     string
 	Help     string
 	Min, Max int64
 	List     bool
+	Values   []string
 }
 
 // MaxList bounds the numbers in one list-valued key.
@@ -44,6 +45,14 @@ const MaxList = 16
 
 // Check reports whether v is a valid value of the key.
 func (k ConfigKey) Check(v string) error {
+	if len(k.Values) > 0 {
+		for _, w := range k.Values {
+			if v == w {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s (%s)", strings.Join(k.Values, ", "), k.Help)
+	}
 	if !k.List {
 		return k.checkOne(v)
 	}
@@ -79,12 +88,13 @@ var all = []Analyzer{
 		}},
 	{Name: "tls", Description: "TLS ClientHello server names (SNI) and versions; counters per record version"},
 	{Name: "flow", Description: "flow statistics: packets, bytes, first and last seen per flow, exported when a flow ends or times out",
-		// analyzers/flow/main.go's Init reads these four.
+		// analyzers/flow/main.go's Init reads these five.
 		Config: []ConfigKey{
 			{Name: "idle", Help: "seconds a flow may be idle before it is exported; default 30", Min: 1, Max: 1_000_000},
 			{Name: "active", Help: "seconds a flow may stay open before it is exported; default 300", Min: 1, Max: 1_000_000},
 			{Name: "max_flows", Help: "flows in the table; default and most 65536", Min: 1, Max: 65536},
 			{Name: "linger", Help: "seconds a TCP flow ended by FINs or a RST waits for its last packets; default 1, 0 exports at once", Min: 0, Max: 3600},
+			{Name: "tunnels", Help: "outer: a tunnelled packet counts in its outer flow (default); inner: in its inner flow, with the tunnel type and id", Values: []string{"outer", "inner"}},
 		}},
 	{Name: "quic", Description: "QUIC v1/v2 client Initial packets decrypted and their ClientHello reassembled: server name (SNI), ALPN, TLS versions, connection ids; counters for what could not be decrypted or was given up"},
 }

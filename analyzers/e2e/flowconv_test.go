@@ -240,6 +240,32 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 // 5-tuple ended by FINs.
 func flowsPer5Tuple(t *testing.T, all []packet.Packet, config string) (got map[string]uint64, records map[string]int, tails int) {
 	t.Helper()
+	got, records = map[string]uint64{}, map[string]int{}
+	lastReason := map[string]string{}
+	for _, r := range flowRecords(t, all, config) {
+		if r.Proto != 6 && r.Proto != 17 {
+			continue
+		}
+		src, _ := netip.ParseAddr(r.Src)
+		dst, _ := netip.ParseAddr(r.Dst)
+		k := convKey(map[uint8]string{6: "tcp", 17: "udp"}[r.Proto], src, r.Sport, dst, r.Dport)
+		if r.Proto == 6 && r.Packets == 1 && lastReason[k] == "fin" {
+			tails++
+			if tails <= 3 && config == "" {
+				t.Errorf("one-packet FIN tail: %+v", r)
+			}
+		}
+		lastReason[k] = r.Reason
+		got[k] += r.Packets
+		records[k]++
+	}
+	return got, records, tails
+}
+
+// flowRecords runs the flow analyzer with config over the packets and
+// returns its flow records.
+func flowRecords(t *testing.T, all []packet.Packet, config string) []flowRecord {
+	t.Helper()
 	bin, err := bundled.Module("flow")
 	if err != nil {
 		t.Fatal(err)
@@ -264,28 +290,15 @@ func flowsPer5Tuple(t *testing.T, all []packet.Packet, config string) (got map[s
 			t.Fatalf("%+v", s)
 		}
 	}
-	got, records = map[string]uint64{}, map[string]int{}
-	lastReason := map[string]string{}
+	var out []flowRecord
 	for _, l := range bytes.Split(bytes.TrimSpace(ev.Bytes()), []byte("\n")) {
 		var r flowRecord
 		if err := json.Unmarshal(l, &r); err != nil {
 			t.Fatalf("%q: %v", l, err)
 		}
-		if r.Event != "flow" || r.Proto != 6 && r.Proto != 17 {
-			continue
+		if r.Event == "flow" {
+			out = append(out, r)
 		}
-		src, _ := netip.ParseAddr(r.Src)
-		dst, _ := netip.ParseAddr(r.Dst)
-		k := convKey(map[uint8]string{6: "tcp", 17: "udp"}[r.Proto], src, r.Sport, dst, r.Dport)
-		if r.Proto == 6 && r.Packets == 1 && lastReason[k] == "fin" {
-			tails++
-			if tails <= 3 && config == "" {
-				t.Errorf("one-packet FIN tail: %+v", r)
-			}
-		}
-		lastReason[k] = r.Reason
-		got[k] += r.Packets
-		records[k]++
 	}
-	return got, records, tails
+	return out
 }

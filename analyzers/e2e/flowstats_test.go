@@ -47,6 +47,8 @@ type flowRecord struct {
 	First, Last             int64
 	Reason, Event, Analyzer string
 	Ts                      int64
+	Tunnel                  string // with tunnels=inner: the tunnel type of the flow's first packet
+	TunnelID                uint32 `json:"tunnel_id"`
 }
 
 // canonFlow orders the two ends; d is 0 when (a, pa) is the first end.

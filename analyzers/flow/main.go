@@ -25,14 +25,23 @@
 //
 // Configuration: idle=SECONDS (default 30), active=SECONDS (default 300),
 // max_flows=N (default and maximum 65536), linger=SECONDS (default 1; 0
-// exports at the packet that ends the flow).
+// exports at the packet that ends the flow), tunnels=outer|inner (default
+// outer: a tunnelled packet counts in its outer flow; inner: the host enters
+// GRE, VXLAN, Geneve, IP in IP, 6in4 and GTP-U tunnels and the packet counts
+// in its inner flow, whose event adds tunnel, the type, and tunnel_id, the
+// key, VNI or TEID of the flow's first packet; flows of the same inner
+// addresses and ports in different tunnels are one flow, as with VLANs).
 //
 // Each instance keeps its own table: with several capture workers, a flow
 // is whole only if the capture sends all its packets to one worker (by flow
 // hash).
 package main
 
-import "github.com/wringcap/wring/wasm/guest"
+import (
+	"errors"
+
+	"github.com/wringcap/wring/wasm/guest"
+)
 
 var (
 	cStarted   = guest.NewCounter("flows_started")
@@ -73,6 +82,13 @@ func (f *analyzer) Init(cfg guest.Config) error {
 		max = maxFlows
 	}
 	f.table = NewTable(int(max), idle, active, exportFlow)
+	switch v, _ := cfg.Get("tunnels"); v {
+	case "", "outer":
+	case "inner":
+		guest.SetTunnels(true)
+	default:
+		return errors.New("tunnels: want outer or inner")
+	}
 	if v, ok := cfg.Get("linger"); ok && v == "0" {
 		f.table.Linger = 0
 	} else {
@@ -124,6 +140,7 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	if rec[recVLANCount] > 0 {
 		k.VLAN = uint16(rec[recVLANOuter]) | uint16(rec[recVLANOuter+1])<<8&0x0f00
 	}
+	k.TunType, k.TunID = p.TunnelType(), p.TunnelID()
 	k.IfIndex = uint32(rec[recIfindex]) | uint32(rec[recIfindex+1])<<8 | uint32(rec[recIfindex+2])<<16 | uint32(rec[recIfindex+3])<<24
 	cPackets.Add(1)
 	cBytes.Add(uint64(k.WireLen))
@@ -176,7 +193,11 @@ func exportFlow(fl *Flow, r Reason) bool {
 		ln = 16
 	}
 	k := &fl.Key
-	guest.TickEvent("flow").Addr("src", k.A[:ln]).Addr("dst", k.B[:ln]).
+	e := guest.TickEvent("flow")
+	if fl.TunType != 0 {
+		e = e.String("tunnel", guest.TunnelName(fl.TunType)).Uint("tunnel_id", uint64(fl.TunID))
+	}
+	e.Addr("src", k.A[:ln]).Addr("dst", k.B[:ln]).
 		Uint("sport", uint64(k.PortA)).Uint("dport", uint64(k.PortB)).
 		Uint("proto", uint64(k.Proto)).Uint("hash", uint64(fl.Hash)).
 		Uint("packets", fl.Packets[0]+fl.Packets[1]).Uint("bytes", fl.Bytes[0]+fl.Bytes[1]).

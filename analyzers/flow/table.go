@@ -39,6 +39,8 @@ type Pkt struct {
 	Fragment       bool   // the record's fragment flag: ports do not count
 	VLAN           uint16 // outer VLAN id (0: no tag)
 	IfIndex        uint32 // interface index (0: unknown)
+	TunType        uint8  // tunnel entered to reach the packet (guest.Tunnel*; 0: none)
+	TunID          uint32 // its key, VNI or TEID
 }
 
 // Key identifies a flow: A is the end that sent its first packet.
@@ -58,6 +60,8 @@ type Flow struct {
 	TCPFlags    [2]uint8 // OR of the TCP flags of each direction's packets
 	VLAN        uint16   // outer VLAN id of the flow's first packet
 	IfIndex     uint32   // interface index of the flow's first packet
+	TunType     uint8    // tunnel of the flow's first packet (0: none)
+	TunID       uint32   // its key, VNI or TEID
 
 	fin        [2]bool
 	closed     bool   // ended by FINs or a RST: lingering for its last packets
@@ -193,7 +197,7 @@ func (t *Table) Packet(p *Pkt) {
 		i = t.free[len(t.free)-1]
 		t.free = t.free[:len(t.free)-1]
 		t.flows[i] = Flow{Key: Key{Version: p.Version, Proto: p.Proto, A: p.Src, B: p.Dst, PortA: sp, PortB: dp},
-			Hash: p.Hash, First: p.Time, Last: p.Time, VLAN: p.VLAN, IfIndex: p.IfIndex, prev: -1, next: -1, slot: int32(slot)}
+			Hash: p.Hash, First: p.Time, Last: p.Time, VLAN: p.VLAN, IfIndex: p.IfIndex, TunType: p.TunType, TunID: p.TunID, prev: -1, next: -1, slot: int32(slot)}
 		t.index[slot] = i
 		t.n++
 		t.Stats.Started++

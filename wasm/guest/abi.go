@@ -10,6 +10,14 @@ const (
 	batchHeaderSize = 32
 	recordSize      = 96
 	descSize        = recordSize + 8
+	tunnelSize      = 56
+	descSizeTunnel  = descSize + tunnelSize
+	infoFlagTunnels = 8
+	tunType         = 0
+	tunIPVersion    = 1
+	tunID           = 4
+	tunSrcAddr      = 24
+	tunDstAddr      = 40
 	verdictSize     = 8
 	eventsHeader    = 8
 	eventHeader     = 8

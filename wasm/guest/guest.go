@@ -75,6 +75,11 @@ type Options struct {
 	BatchBytes int      // size of the batch area; default fits MaxPackets packets of the declared size
 	EventBytes int      // size of the event area; default 64 KiB, 0 keeps the default
 	Sinks      []string // sinks Verdict.Forward refers to by index
+	// Tunnels asks the host to enter tunnels (GRE, VXLAN, Geneve, IP in
+	// IP, 6in4, GTP-U; spec/TUNNEL.md): the Record then describes the
+	// inner packet, and Packet.TunnelType and its siblings the outer one
+	// (ABI version 2).
+	Tunnels bool
 
 	// Streams asks for reassembled TCP streams (ABI version 2): the
 	// analyzer must implement StreamAnalyzer. StreamsOnly asks for streams
@@ -103,6 +108,10 @@ func Register(a Analyzer, o Options) {
 	}
 	registered, options = a, o
 }
+
+// SetTunnels turns Options.Tunnels on or off from Init, for analyzers whose
+// configuration decides whether they look inside tunnels.
+func SetTunnels(on bool) { options.Tunnels = on }
 
 // Verdict is the decision for one packet.
 type Verdict struct {

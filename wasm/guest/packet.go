@@ -6,6 +6,7 @@ package guest
 type Packet struct {
 	rec   []byte
 	data  []byte
+	tun   []byte // the tunnel record, with Options.Tunnels
 	index uint32
 }
 
@@ -102,4 +103,62 @@ func (p *Packet) L4Off() int {
 		return -1
 	}
 	return off
+}
+
+// Tunnel types, as TunnelType returns them (spec/tunnel.go).
+const (
+	TunnelNone   = 0
+	TunnelGRE    = 1
+	TunnelVXLAN  = 2
+	TunnelGeneve = 3
+	TunnelIPIP   = 4
+	TunnelIP6IP  = 5
+	TunnelGTPU   = 6
+)
+
+var tunnelNames = [...]string{"none", "gre", "vxlan", "geneve", "ipip", "ip6ip", "gtpu"}
+
+// TunnelName names a tunnel type ("gre", "vxlan", ...).
+func TunnelName(t uint8) string {
+	if int(t) < len(tunnelNames) {
+		return tunnelNames[t]
+	}
+	return "unknown"
+}
+
+// TunnelType returns the tunnel the host entered to reach the packet the
+// Record describes, TunnelNone when it entered none or the analyzer did
+// not ask for tunnels (Options.Tunnels).
+func (p *Packet) TunnelType() uint8 {
+	if p.tun == nil {
+		return TunnelNone
+	}
+	return p.tun[tunType]
+}
+
+// TunnelID returns the tunnel's GRE key, VXLAN or Geneve VNI or GTP-U
+// TEID (0 when its header has none).
+func (p *Packet) TunnelID() uint32 {
+	if p.tun == nil {
+		return 0
+	}
+	return le32(p.tun[tunID:])
+}
+
+// OuterSrcAddr returns the outer packet's source address (4 or 16 bytes),
+// nil without a tunnel.
+func (p *Packet) OuterSrcAddr() []byte { return p.outer(tunSrcAddr) }
+
+// OuterDstAddr returns the outer packet's destination address like
+// OuterSrcAddr.
+func (p *Packet) OuterDstAddr() []byte { return p.outer(tunDstAddr) }
+
+func (p *Packet) outer(off int) []byte {
+	if p.tun == nil || p.tun[tunType] == TunnelNone {
+		return nil
+	}
+	if p.tun[tunIPVersion] == 4 {
+		return p.tun[off : off+4]
+	}
+	return p.tun[off : off+16]
 }

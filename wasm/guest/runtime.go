@@ -54,7 +54,7 @@ func initialize(p, n int32) int32 {
 		case NeedPayload:
 			per = 128 + int(o.PayloadMax)
 		}
-		o.BatchBytes = batchHeaderSize + o.MaxPackets*(descSize+per)
+		o.BatchBytes = batchHeaderSize + o.MaxPackets*(desc(o)+per)
 	}
 	if o.EventBytes <= 0 {
 		o.EventBytes = 64 << 10
@@ -72,6 +72,11 @@ func initialize(p, n int32) int32 {
 	var flags uint32
 	if _, ok := registered.(Ticker); ok {
 		flags |= infoFlagTick
+	}
+	stride = descSize
+	if o.Tunnels && !o.StreamsOnly {
+		flags |= infoFlagTunnels
+		stride = descSizeTunnel
 	}
 	clear(info[infoSize:])
 	if _, ok := registered.(StreamAnalyzer); ok && (o.Streams || o.StreamsOnly) {
@@ -109,15 +114,31 @@ func initialize(p, n int32) int32 {
 	return int32(uintptr(unsafe.Pointer(&info[0])))
 }
 
+// stride is the size of a packet descriptor: descSize, or descSizeTunnel
+// with Options.Tunnels.
+var stride = descSize
+
+// desc is the descriptor size the options ask for.
+func desc(o Options) int {
+	if o.Tunnels {
+		return descSizeTunnel
+	}
+	return descSize
+}
+
 func process(n int32) int32 {
 	if int(n) > len(verdicts)/verdictSize {
 		return 1
 	}
 	a := registered
 	for i := 0; i < int(n); i++ {
-		d := batch[batchHeaderSize+i*descSize:]
+		d := batch[batchHeaderSize+i*stride:]
 		off, l := le32(d[recordSize:]), le32(d[recordSize+4:])
 		pkt.rec = d[:recordSize:recordSize]
+		pkt.tun = nil
+		if stride == descSizeTunnel {
+			pkt.tun = d[descSize:descSizeTunnel:descSizeTunnel]
+		}
 		if uint64(off)+uint64(l) > uint64(len(batch)) {
 			return 2
 		}
