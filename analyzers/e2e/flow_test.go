@@ -40,6 +40,7 @@ func TestFlowConservation(t *testing.T) {
 	type agg struct{ packets, bytes uint64 }
 	want := map[string]*agg{}
 	var ipPackets uint64
+	var frags fragRef
 	const n = 256
 	b := &packet.Batch{Verdicts: make([]packet.Verdict, n)}
 	for i, p := range c.Packets {
@@ -47,7 +48,7 @@ func TestFlowConservation(t *testing.T) {
 		pk := packet.Packet{Info: info, Data: p.Data}
 		packet.Parse(info, pk.Data, &pk.Record)
 		b.Packets = append(b.Packets, pk)
-		if k := flowKey(pk.Record); k != "" {
+		if k := flowKey(&frags, &pk); k != "" {
 			if want[k] == nil {
 				want[k] = &agg{}
 			}
@@ -113,7 +114,8 @@ func TestFlowConservation(t *testing.T) {
 	t.Logf("%d flows (%d 5-tuples), reasons %v", len(bytes.Split(ev.Bytes(), []byte("\n")))-1, len(want), reasons)
 }
 
-func flowKey(r packet.Record) string {
+func flowKey(frags *fragRef, pk *packet.Packet) string {
+	r := pk.Record
 	ver := r[spec.RecIPVersion]
 	if ver == 0 {
 		return ""
@@ -124,13 +126,7 @@ func flowKey(r packet.Record) string {
 	}
 	src, _ := netip.AddrFromSlice(r[spec.RecSrcAddr : spec.RecSrcAddr+ln])
 	dst, _ := netip.AddrFromSlice(r[spec.RecDstAddr : spec.RecDstAddr+ln])
-	le := func(o int) uint16 { return uint16(r[o]) | uint16(r[o+1])<<8 }
-	sp, dp := le(spec.RecSrcPort), le(spec.RecDstPort)
-	// Ports identify a flow only for TCP, UDP and SCTP datagrams that are
-	// not fragments, as in the record's flow hash.
-	if p := r[spec.RecIPProto]; (p != 6 && p != 17 && p != 132) || le(spec.RecFlags)&spec.RecFlagFragment != 0 {
-		sp, dp = 0, 0
-	}
+	sp, dp, _ := frags.ports(pk)
 	return normKey(src, sp, dst, dp, r[spec.RecIPProto])
 }
 

@@ -195,7 +195,7 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 		var cat string
 		switch {
 		case frag[k]:
-			cat = "IP fragments (tshark reassembles; wring's flow of a later fragment has no ports)"
+			cat = "IP fragments (tshark reassembles and counts a datagram once; wring counts each fragment in the datagram's flow, or, before its first fragment, in a port-less one)"
 		case g == 0:
 			cat = "only tshark: a layer wring does not decode (link type, tunnel, ICMP error payload)"
 		case damaged[k]:

@@ -64,6 +64,7 @@ func canonFlow(ver, proto uint8, a netip.Addr, pa uint16, b netip.Addr, pb uint1
 func refFlows(b []packet.Packet) (map[string]*flowRef, uint64) {
 	out := map[string]*flowRef{}
 	var ip uint64
+	var frags fragRef
 	for i := range b {
 		r := &b[i].Record
 		ver := r[spec.RecIPVersion]
@@ -77,18 +78,20 @@ func refFlows(b []packet.Packet) (map[string]*flowRef, uint64) {
 		}
 		src, _ := netip.AddrFromSlice(r[spec.RecSrcAddr : spec.RecSrcAddr+ln])
 		dst, _ := netip.AddrFromSlice(r[spec.RecDstAddr : spec.RecDstAddr+ln])
-		le16 := func(o int) uint16 { return uint16(r[o]) | uint16(r[o+1])<<8 }
-		sp, dp := le16(spec.RecSrcPort), le16(spec.RecDstPort)
+		sp, dp, carried := frags.ports(&b[i])
 		proto := r[spec.RecIPProto]
-		if (proto != 6 && proto != 17 && proto != 132) || r[spec.RecFlags]&spec.RecFlagFragment != 0 {
-			sp, dp = 0, 0
-		}
 		k, d := canonFlow(ver, proto, src, sp, dst, dp)
 		f := out[k]
 		ts := b[i].Info.Timestamp
 		if f == nil {
-			f = &flowRef{first: ts, last: ts, hash: uint32(r[spec.RecFlowHash]) | uint32(r[spec.RecFlowHash+1])<<8 |
-				uint32(r[spec.RecFlowHash+2])<<16 | uint32(r[spec.RecFlowHash+3])<<24}
+			hash := r.FlowHash()
+			if carried { // the 5-tuple's hash, as its unfragmented packets have
+				var a, z [16]byte
+				copy(a[:], r[spec.RecSrcAddr:spec.RecSrcAddr+16])
+				copy(z[:], r[spec.RecDstAddr:spec.RecDstAddr+16])
+				hash = packet.FlowHash(ver, proto, &a, &z, sp, dp)
+			}
+			f = &flowRef{first: ts, last: ts, hash: hash}
 			out[k] = f
 		}
 		f.packets[d]++

@@ -4,8 +4,11 @@
 // (the record's symmetric flow hash confirmed by the IP version, protocol,
 // addresses and ports, in either direction), packets and bytes (on the
 // wire) per direction, and first and last seen (capture time). Ports count
-// only for TCP, UDP and SCTP datagrams that are not IP fragments, as in the
-// flow hash: both directions of an ICMP exchange are one flow.
+// only for TCP, UDP and SCTP: both directions of an ICMP exchange are one
+// flow. A fragment of such a datagram counts in the 5-tuple flow of the
+// datagram: the first fragment's ports are carried to the later ones
+// (frag.go); a later fragment seen before its first counts in the
+// addresses' port-less flow.
 //
 // A flow is exported as a "flow" event when it ends: a TCP RST, or a FIN
 // from each end (reason rst or fin), once linger= seconds of capture time
@@ -52,7 +55,11 @@ var (
 	cEvictions = guest.NewCounter("evictions")
 	cLost      = guest.NewCounter("exports_lost")
 	cActive    = guest.NewCounter("active_flows")
-	cReasons   = [numReasons]*guest.Counter{
+	// Fragments of TCP, UDP and SCTP datagrams that took their first
+	// fragment's ports, and those that could not (frag.go).
+	cFragCarried  = guest.NewCounter("fragments_carried")
+	cFragPortless = guest.NewCounter("fragments_portless")
+	cReasons      = [numReasons]*guest.Counter{
 		guest.NewCounter("exported.fin"), guest.NewCounter("exported.rst"),
 		guest.NewCounter("exported.idle"), guest.NewCounter("exported.active"),
 		guest.NewCounter("exported.evicted"), guest.NewCounter("exported.end"),
@@ -67,6 +74,7 @@ const (
 )
 
 type analyzer struct {
+	frags fragTable
 	table *Table
 	pkt   Pkt
 	seen  Stats // table statistics already added to the counters
@@ -140,6 +148,9 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	if rec[recVLANCount] > 0 {
 		k.VLAN = uint16(rec[recVLANOuter]) | uint16(rec[recVLANOuter+1])<<8&0x0f00
 	}
+	if k.Fragment && (k.Proto == 6 || k.Proto == 17 || k.Proto == 132) {
+		f.carryPorts(p, rec, k)
+	}
 	k.TunType, k.TunID = p.TunnelType(), p.TunnelID()
 	k.IfIndex = uint32(rec[recIfindex]) | uint32(rec[recIfindex+1])<<8 | uint32(rec[recIfindex+2])<<16 | uint32(rec[recIfindex+3])<<24
 	cPackets.Add(1)
@@ -148,8 +159,32 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	f.sync()
 }
 
+// carryPorts gives a fragment of a TCP, UDP or SCTP datagram the ports of
+// its first fragment and the hash of that 5-tuple (frag.go).
+func (f *analyzer) carryPorts(p *guest.Packet, rec []byte, k *Pkt) {
+	l3 := int(rec[recL3Off]) | int(rec[recL3Off+1])<<8
+	id, ok := fragID(p.Data(), l3, k.Version)
+	if l3 == noOffset || !ok {
+		cFragPortless.Add(1)
+		return
+	}
+	fk := fragKey{version: k.Version, proto: k.Proto, src: k.Src, dst: k.Dst, id: id}
+	if p.Flags()&guest.FlagLaterFragment == 0 {
+		f.frags.first(&fk, k.SrcPort, k.DstPort, k.Time)
+	} else if sp, dp, ok := f.frags.later(&fk, k.Time); ok {
+		k.SrcPort, k.DstPort = sp, dp
+	} else {
+		cFragPortless.Add(1)
+		return
+	}
+	k.Fragment = false
+	k.Hash = flowHash(k.Version, k.Proto, &k.Src, &k.Dst, k.SrcPort, k.DstPort)
+	cFragCarried.Add(1)
+}
+
 // Record offsets of the addresses (spec/RECORD.md).
 const (
+	recL3Off     = 24
 	recIfindex   = 16
 	recVLANOuter = 32
 	recVLANCount = 36
@@ -223,7 +258,8 @@ func (f *analyzer) Tick(now int64, final bool) {
 func init() {
 	// At most three exports per packet (its flow timed out, the least
 	// recently seen one evicted, its own end), so a call's events fit.
-	guest.Register(a, guest.Options{Need: guest.NeedRecord, MaxPackets: maxPackets,
+	// The headers: a fragment's IP identification (frag.go).
+	guest.Register(a, guest.Options{Need: guest.NeedHeaders, MaxPackets: maxPackets,
 		EventBytes: 3 * maxPackets * flowEventBytes})
 }
 
