@@ -450,45 +450,47 @@ func FuzzTracker(f *testing.F) {
 	f.Add(seed(cs[:1], ss[:1], cs[1:], ss[1:]))
 	f.Add(append(seed(cs[:500]), 3, 1, 0, 0, 0, 50, 4, 1, 0, 0, 0, 0))
 	f.Add([]byte{1, 1, 0, 0, 0, 0, 2, 1, 0, 0, 0, 5, 22, 3, 3, 0x40, 0})
-	f.Fuzz(func(t *testing.T, in []byte) {
-		const flows = 4
-		tr := NewTracker(flows, &collector{})
-		next := map[[2]uint64]uint64{}
-		for len(in) >= 6 {
-			kind, id, dir, rule := in[0]%4+1, uint64(in[1]%6+1), int(in[2]%2), in[3]
-			n := min(int(in[4])<<8|int(in[5]), len(in)-6)
-			data := in[6 : 6+n]
-			in = in[6+n:]
-			k := [2]uint64{id, uint64(dir)}
-			off := next[k]
-			if rule%8 == 7 {
-				off += uint64(rule) // a discontinuity
-			}
-			switch kind {
-			case 1:
-				tr.Start(id)
-			case 2:
-				tr.Data(id, dir, off, data)
-				next[k] = off + uint64(len(data))
-			case 3:
-				tr.Gap(id, dir, off, uint32(n))
-				next[k] = off + uint64(n)
-			case 4:
-				tr.End(id)
-				delete(next, [2]uint64{id, 0})
-				delete(next, [2]uint64{id, 1})
-			}
-			if tr.Tracked() > flows || tr.Lent() > 2*flows || tr.Lent() > maxBuffers {
-				t.Fatalf("%d flows, %d buffers lent", tr.Tracked(), tr.Lent())
-			}
+	f.Fuzz(fuzzTracker)
+}
+
+func fuzzTracker(t *testing.T, in []byte) {
+	const flows = 4
+	tr := NewTracker(flows, &collector{})
+	next := map[[2]uint64]uint64{}
+	for len(in) >= 6 {
+		kind, id, dir, rule := in[0]%4+1, uint64(in[1]%6+1), int(in[2]%2), in[3]
+		n := min(int(in[4])<<8|int(in[5]), len(in)-6)
+		data := in[6 : 6+n]
+		in = in[6+n:]
+		k := [2]uint64{id, uint64(dir)}
+		off := next[k]
+		if rule%8 == 7 {
+			off += uint64(rule) // a discontinuity
 		}
-		for id := uint64(1); id <= 6; id++ {
+		switch kind {
+		case 1:
+			tr.Start(id)
+		case 2:
+			tr.Data(id, dir, off, data)
+			next[k] = off + uint64(len(data))
+		case 3:
+			tr.Gap(id, dir, off, uint32(n))
+			next[k] = off + uint64(n)
+		case 4:
 			tr.End(id)
+			delete(next, [2]uint64{id, 0})
+			delete(next, [2]uint64{id, 1})
 		}
-		if tr.Tracked() != 0 || tr.Lent() != 0 {
-			t.Fatalf("%d flows, %d buffers left after every end", tr.Tracked(), tr.Lent())
+		if tr.Tracked() > flows || tr.Lent() > 2*flows || tr.Lent() > maxBuffers {
+			t.Fatalf("%d flows, %d buffers lent", tr.Tracked(), tr.Lent())
 		}
-	})
+	}
+	for id := uint64(1); id <= 6; id++ {
+		tr.End(id)
+	}
+	if tr.Tracked() != 0 || tr.Lent() != 0 {
+		t.Fatalf("%d flows, %d buffers left after every end", tr.Tracked(), tr.Lent())
+	}
 }
 
 // TestParseServerHelloCut: a ServerHello cut anywhere is partial, never
