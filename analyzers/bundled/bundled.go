@@ -81,7 +81,7 @@ var all = []Analyzer{
 		// analyzers/tls/main.go's Init reads these two.
 		Config: []ConfigKey{
 			{Name: "streams", Help: "1: read reassembled TCP streams (the default), 0: one packet at a time", Min: 0, Max: 1},
-			{Name: "max_flows", Help: "TCP flows followed at once in stream mode (default 65536)", Min: 1, Max: 1 << 20},
+			{Name: "max_flows", Help: "TCP flows followed at once in stream mode (default 65536)", Min: 1, Max: 1 << 18},
 		}},
 	{Name: "flow", Description: "flow statistics: packets, bytes, first and last seen per flow, exported when a flow ends or times out",
 		// analyzers/flow/main.go's Init reads these four.
