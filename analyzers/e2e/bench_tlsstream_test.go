@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wringcap/wring/analyzers/bundled"
@@ -74,6 +76,8 @@ func BenchmarkTLSStreamVsPacket(b *testing.B) {
 				pass()
 			}
 			b.ReportMetric(float64(b.N*len(c.Packets))/b.Elapsed().Seconds(), "pkts/s")
+			b.StopTimer()
+			h.Close(context.Background()) // ends the last pass's flows; reads the counters
 			st := h.Stats()[0]
 			if st.Failures != 0 || st.StreamLost != 0 || st.EventsLost != 0 {
 				b.Fatalf("stats %+v", st)
@@ -93,25 +97,40 @@ func BenchmarkTLSStreamVsPacket(b *testing.B) {
 	}
 }
 
-// packetOnlyTLS builds analyzers/tls with -X main.streams=off.
+var (
+	packetOnlyOnce sync.Once
+	packetOnlyBin  []byte
+	packetOnlyErr  error
+)
+
+// packetOnlyTLS builds analyzers/tls with -X main.streams=off, once.
 func packetOnlyTLS(b *testing.B) []byte {
+	packetOnlyOnce.Do(func() { packetOnlyBin, packetOnlyErr = buildPacketOnlyTLS() })
+	if packetOnlyErr != nil {
+		b.Fatal(packetOnlyErr)
+	}
+	return packetOnlyBin
+}
+
+func buildPacketOnlyTLS() ([]byte, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
-		b.Skipf("go env GOMOD: %v", err)
+		return nil, fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	dst := filepath.Join(b.TempDir(), "tls-packets.wasm")
+	dir, err := os.MkdirTemp("", "wring-tls-packets")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	dst := filepath.Join(dir, "tls-packets.wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w -X main.streams=off", "-o", dst, "./analyzers/tls")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, msg)
+		return nil, fmt.Errorf("build: %w\n%s", err, msg)
 	}
-	bin, err := os.ReadFile(dst)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return bin
+	return os.ReadFile(dst)
 }
 
 // BenchmarkTLSStreamMemory measures the memory 100,000 concurrent TCP

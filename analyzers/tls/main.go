@@ -338,7 +338,9 @@ func (analyzer) Chunk(c *guest.Chunk) {
 	case guest.ChunkEnd:
 		tracker.End(c.Flow())
 	}
-	publish(&before, &tracker.Stats)
+	if tracker.Stats != before {
+		publish(&before, &tracker.Stats)
+	}
 }
 
 // publish adds what the tracker counted during one chunk to the guest
