@@ -141,6 +141,15 @@ type Tracker struct {
 	hello   Hello
 	server  ServerHello
 	Stats   StreamStats
+	// Changes counts the changes of Stats other than Flows, so a caller
+	// can tell cheaply whether anything else was counted.
+	Changes uint64
+}
+
+// count adds one to a field of t.Stats.
+func (t *Tracker) count(c *uint64) {
+	*c++
+	t.Changes++
 }
 
 // NewTracker returns a tracker of up to maxFlows flows at once, reporting
@@ -185,7 +194,7 @@ func (t *Tracker) lookup(id uint64) *flowState {
 // insert adds a flow, or returns nil when the table is full.
 func (t *Tracker) insert(id uint64) *flowState {
 	if len(t.free) == 0 {
-		t.Stats.TableFull++
+		t.count(&t.Stats.TableFull)
 		return nil
 	}
 	e := t.free[len(t.free)-1]
@@ -249,7 +258,7 @@ func (t *Tracker) Data(id uint64, dir int, off uint64, b []byte) {
 		if off != 0 {
 			// A flow whose start this tracker did not see (the host
 			// replaced a failed instance, or the table was full).
-			t.Stats.Unaligned++
+			t.count(&t.Stats.Unaligned)
 			return
 		}
 		if f = t.insert(id); f == nil {
@@ -302,7 +311,7 @@ func (t *Tracker) giveUp(f *flowState, d *dirState, c *uint64) {
 		t.report(f, d, b, int(d.want)-handshakeHeader, true, false)
 	}
 	if d.state != dirNew || c == &t.Stats.Gap {
-		*c++
+		t.count(c)
 	}
 	t.finish(d)
 }
@@ -325,7 +334,7 @@ func (t *Tracker) records(f *flowState, d *dirState, b []byte) {
 	for len(b) > 0 && d.state != dirDone {
 		if d.recLeft == 0 {
 			if d.state == dirNew && b[0] != contentHandshak {
-				t.Stats.NotTLS++
+				t.count(&t.Stats.NotTLS)
 				t.finish(d)
 				return
 			}
@@ -340,7 +349,7 @@ func (t *Tracker) records(f *flowState, d *dirState, b []byte) {
 			h := d.hdr[:]
 			if !validHeader(h) {
 				if d.role == roleUnknown && d.recType == 0 {
-					t.Stats.NotTLS++ // the first record header is none
+					t.count(&t.Stats.NotTLS) // the first record header is none
 					t.finish(d)
 					return
 				}
@@ -370,7 +379,7 @@ func (t *Tracker) records(f *flowState, d *dirState, b []byte) {
 				return
 			}
 			if d.role == roleUnknown {
-				t.Stats.NotHello++
+				t.count(&t.Stats.NotHello)
 			}
 			t.finish(d)
 			return
@@ -486,7 +495,7 @@ func (t *Tracker) roleOf(d *dirState, typ byte) bool {
 	case typeServerHello:
 		d.role = roleServer
 	default:
-		t.Stats.NotHello++
+		t.count(&t.Stats.NotHello)
 		t.finish(d)
 		return false
 	}
@@ -511,7 +520,7 @@ func (t *Tracker) startCollect(f *flowState, d *dirState, first []byte, want uin
 		t.bufs[i] = make([]byte, maxMessage)
 		t.nbufs++
 	default:
-		t.Stats.NoBuffer++
+		t.count(&t.Stats.NoBuffer)
 		t.finish(d)
 		return false
 	}
@@ -536,7 +545,7 @@ func (t *Tracker) malformed(f *flowState, d *dirState) {
 		b := t.bufs[d.buf-1][:d.have]
 		t.report(f, d, b, int(d.want)-handshakeHeader, true, true)
 	}
-	t.Stats.Malformed++
+	t.count(&t.Stats.Malformed)
 	t.finish(d)
 }
 
@@ -555,7 +564,7 @@ func (t *Tracker) report(f *flowState, d *dirState, msg []byte, declared int, pa
 		parseClientHello(body, declared, h)
 		h.Partial = h.Partial || partial
 		h.Malformed = h.Malformed || malformed
-		t.Stats.ClientHellos++
+		t.count(&t.Stats.ClientHellos)
 		t.rep.ClientHello(h)
 		return
 	}
@@ -564,9 +573,9 @@ func (t *Tracker) report(f *flowState, d *dirState, msg []byte, declared int, pa
 	parseServerHello(body, declared, s)
 	s.Partial = s.Partial || partial
 	s.Malformed = s.Malformed || malformed
-	t.Stats.ServerHellos++
+	t.count(&t.Stats.ServerHellos)
 	if s.Retry {
-		t.Stats.Retries++
+		t.count(&t.Stats.Retries)
 		// TLS 1.3 middlebox compatibility: either side may send a
 		// ChangeCipherSpec before its next hello.
 		for i := range f.dir {
