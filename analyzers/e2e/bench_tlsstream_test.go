@@ -133,20 +133,33 @@ func buildPacketOnlyTLS() ([]byte, error) {
 	return os.ReadFile(dst)
 }
 
-// BenchmarkTLSStreamMemory measures the memory 100,000 concurrent TCP
-// flows take with the TLS analyzer in stream mode: each flow a SYN and a
-// whole ClientHello (crypto/tls's, post-quantum key share included), none
-// ended, through a host whose reassembler and analyzer hold 131,072 flows.
-// It reports the Go heap (where wazero keeps the guest's linear memory too)
-// after the flows, less the heap before the host was made (host-B/flow:
-// host and guest with their fixed tables and the compiled module), and the
-// growth from the first batch to the last (growth-B/flow: what the flows
-// themselves add). One iteration is one whole run: use -benchtime=1x.
+// BenchmarkTLSStreamMemory measures the memory concurrent TCP flows take
+// with the TLS analyzer in stream mode: each flow a SYN and a whole
+// ClientHello (crypto/tls's, post-quantum key share included), none ended,
+// through a host whose reassembler and analyzer are sized for cap flows
+// (stream.Config.MaxFlows and max_flows): 60,000 flows in the default
+// 65,536, and 100,000 in 131,072. It reports the Go heap (where wazero
+// keeps the guest's linear memory too) after the flows, less the heap
+// before the host was made (heap-MB and host-B/flow: host and guest with
+// their fixed tables and the compiled module), and the growth from the
+// first batch to the last (growth-B/flow: what the flows themselves add).
+// One iteration is one whole run: use -benchtime=1x.
 func BenchmarkTLSStreamMemory(b *testing.B) {
-	const flows = 100_000
 	hello := tlsClientHelloBytes(b, &tls.Config{ServerName: "memory.wring.test", InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
-	pkts := make([]packet.Packet, 0, 2*flows)
-	for i := 0; i < flows; i++ {
+	for _, sz := range []struct{ cap, flows int }{{1 << 16, 60_000}, {1 << 17, 100_000}} {
+		b.Run(fmt.Sprintf("cap%d_flows%d", sz.cap, sz.flows), func(b *testing.B) {
+			pkts := helloFlows(sz.flows, hello)
+			for b.Loop() {
+				tlsStreamMemory(b, pkts, sz.cap, sz.flows)
+			}
+		})
+	}
+}
+
+// helloFlows returns the packets of n flows: a SYN and a ClientHello each.
+func helloFlows(n int, hello []byte) []packet.Packet {
+	pkts := make([]packet.Packet, 0, 2*n)
+	for i := 0; i < n; i++ {
 		src := [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
 		ts := int64(1_700_000_000e9) + int64(i)*10_000
 		for k, p := range [][]byte{nil, hello} {
@@ -160,49 +173,52 @@ func BenchmarkTLSStreamMemory(b *testing.B) {
 			packet.Parse(info, d, &pkts[len(pkts)-1].Record)
 		}
 	}
-	for b.Loop() {
-		var m0, m1, m2 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		bin, err := bundled.Module("tls")
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg := analyzertest.Config().WithLogger(slog.New(slog.DiscardHandler)).WithEvents(io.Discard).
-			WithStreams(stream.Config{MaxFlows: 1 << 17}, 0, 0)
-		h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "tls", Binary: bin, Config: []byte("max_flows=131072")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		w := h.NewWorker()
-		bt := &packet.Batch{Verdicts: make([]packet.Verdict, 256)}
-		for i := 0; i < len(pkts); i += 256 {
-			bt.Packets = pkts[i:min(i+256, len(pkts))]
-			bt.Verdicts = bt.Verdicts[:len(bt.Packets)]
-			clear(bt.Verdicts)
-			if err := w.Handle(bt); err != nil {
-				b.Fatal(err)
-			}
-			if i == 0 {
-				runtime.GC()
-				runtime.ReadMemStats(&m1)
-			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&m2)
-		runtime.KeepAlive(w)
-		ss := h.StreamStats()
-		h.Close(context.Background()) // counters are read from the guest when it closes
-		cs := map[string]uint64{}
-		for _, k := range h.Counters() {
-			cs[k.Name] = k.Value
-		}
-		if cs["client_hellos"] != flows || cs["stream_flows"] != flows || cs["gave_up.table_full"] != 0 {
-			b.Fatalf("counters %v; streams %+v; stats %+v", cs, ss, h.Stats())
-		}
-		b.ReportMetric(float64(m2.HeapAlloc-m0.HeapAlloc)/flows, "host-B/flow")
-		b.ReportMetric(float64(int64(m2.HeapAlloc)-int64(m1.HeapAlloc))/flows, "growth-B/flow")
+	return pkts
+}
+
+func tlsStreamMemory(b *testing.B, pkts []packet.Packet, capacity, flows int) {
+	var m0, m1, m2 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	bin, err := bundled.Module("tls")
+	if err != nil {
+		b.Fatal(err)
 	}
+	cfg := analyzertest.Config().WithLogger(slog.New(slog.DiscardHandler)).WithEvents(io.Discard).
+		WithStreams(stream.Config{MaxFlows: capacity}, 0, 0)
+	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: "tls", Binary: bin, Config: []byte(fmt.Sprintf("max_flows=%d", capacity))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := h.NewWorker()
+	bt := &packet.Batch{Verdicts: make([]packet.Verdict, 256)}
+	for i := 0; i < len(pkts); i += 256 {
+		bt.Packets = pkts[i:min(i+256, len(pkts))]
+		bt.Verdicts = bt.Verdicts[:len(bt.Packets)]
+		clear(bt.Verdicts)
+		if err := w.Handle(bt); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			runtime.GC()
+			runtime.ReadMemStats(&m1)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m2)
+	runtime.KeepAlive(w)
+	ss := h.StreamStats()
+	h.Close(context.Background()) // counters are read from the guest when it closes
+	cs := map[string]uint64{}
+	for _, k := range h.Counters() {
+		cs[k.Name] = k.Value
+	}
+	if cs["client_hellos"] != uint64(flows) || cs["stream_flows"] != uint64(flows) || cs["gave_up.table_full"] != 0 || ss.Flows != uint64(flows) {
+		b.Fatalf("counters %v; streams %+v; stats %+v", cs, ss, h.Stats())
+	}
+	b.ReportMetric(float64(m2.HeapAlloc-m0.HeapAlloc)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(m2.HeapAlloc-m0.HeapAlloc)/float64(flows), "host-B/flow")
+	b.ReportMetric(float64(int64(m2.HeapAlloc)-int64(m1.HeapAlloc))/float64(flows), "growth-B/flow")
 }
 
 // tcpFrame returns an Ethernet/IPv4/TCP frame (checksums zero).

@@ -54,7 +54,9 @@
 // hellos marked malformed), record.<version> per record version of
 // ClientHello records, and offered.<version> per highest version offered
 // (offered.unknown for a partial ClientHello without supported_versions in
-// the bytes seen). In stream mode also: server_hellos, chosen.<version> per
+// the bytes seen), too_many_extensions (hellos whose reading stopped at
+// the 128th extension, reported partial: a bound on the work a crafted
+// hello costs). In stream mode also: server_hellos, chosen.<version> per
 // version chosen, hello_retries, stream_flows (flows tracked), not_tls
 // (directions whose first bytes are no TLS handshake record), and the
 // directions given up: gave_up.gap (bytes lost before the handshake records
@@ -100,6 +102,9 @@ var (
 	// offeredUnknown counts partial ClientHellos cut before
 	// supported_versions: the highest version offered is not known.
 	offeredUnknown = guest.NewCounter("offered.unknown")
+	// tooManyExtensions counts hellos whose reading stopped at the
+	// 128th extension.
+	tooManyExtensions = guest.NewCounter("too_many_extensions")
 
 	// Stream mode.
 	serverHellos = guest.NewCounter("server_hellos")
@@ -142,7 +147,7 @@ const maxFlowsConfig = 1 << 18
 var (
 	parser  = NewParser(maxRecord)
 	found   [maxHellos]Hello
-	text    = make([]byte, 0, 1024) // scratch for rendered lists
+	text    = make([]byte, 0, 2*maxRecord) // scratch for rendered lists: room for any ALPN list
 	tracker *Tracker
 	cur     *guest.Chunk // the chunk being handled, for the reporter's events
 
@@ -268,6 +273,9 @@ func writeClientHello(e *guest.Event, h *Hello) {
 		partial.Add(1)
 		e.Bool("partial", true)
 	}
+	if h.TooManyExtensions {
+		tooManyExtensions.Add(1)
+	}
 	if h.Malformed {
 		e.Bool("malformed", true)
 	}
@@ -370,13 +378,13 @@ func publish(a, b *StreamStats) {
 
 func init() {
 	// A whole record fits: the largest TCP payload of a TSO/GRO capture
-	// holding a ClientHello is read as far as one record goes.
-	o := guest.Options{Need: guest.NeedPayload, PayloadMax: recordHeader + maxRecord, MaxPackets: 128}
+	// holding a ClientHello is read as far as one record goes. 32 packets
+	// and 64 chunks a call: a call full of the costliest hellos (16 KiB,
+	// 128 extensions, TestTLSStreamCostlyHellosWithinFuel) stays within
+	// half the host's default 5·10⁷ fuel units in either mode; the Go
+	// guest's fuel per hello is 10⁵ to 10⁶ units.
+	o := guest.Options{Need: guest.NeedPayload, PayloadMax: recordHeader + maxRecord, MaxPackets: 32}
 	if streams != "off" {
-		// 64 chunks a call: a chunk that completes a hello costs up to
-		// about 500,000 fuel units in a Go-compiled guest (parsing and
-		// the event), and 64 of them stay within the host's default
-		// 5·10⁷ per call.
 		o.Streams, o.StreamChunks = true, 64
 	}
 	guest.Register(analyzer{}, o)

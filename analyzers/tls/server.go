@@ -49,33 +49,26 @@ func parseServerHello(body []byte, declared int, s *ServerHello) {
 		c.malformed = true
 		end = declared
 	}
-	for c.pos+4 <= end {
-		hdr := c.take(4, end)
-		if hdr == nil {
-			return
+	c.pos = extensions(&c, end, s, serverExtension)
+}
+
+// serverExtension reads one ServerHello extension the analyzer reports.
+//
+//go:noinline
+func serverExtension(typ uint16, data []byte, s *ServerHello) {
+	switch typ {
+	case extSupportedVersions:
+		if len(data) == 2 {
+			s.Selected = be16(data)
+		} else {
+			s.Malformed = true
 		}
-		typ, n := be16(hdr), int(be16(hdr[2:]))
-		data := c.take(n, end)
-		if data == nil {
-			return
+	case extALPN:
+		// protocol_name_list holding exactly one name (RFC 7301 §3.1).
+		if len(data) >= 3 && int(be16(data)) == len(data)-2 && int(data[2]) == len(data)-3 {
+			s.ALPN, s.HasALPN = data[3:], true
+		} else {
+			s.Malformed = true
 		}
-		switch typ {
-		case extSupportedVersions:
-			if len(data) == 2 {
-				s.Selected = be16(data)
-			} else {
-				c.malformed = true
-			}
-		case extALPN:
-			// protocol_name_list holding exactly one name (RFC 7301 §3.1).
-			if len(data) >= 3 && int(be16(data)) == len(data)-2 && int(data[2]) == len(data)-3 {
-				s.ALPN, s.HasALPN = data[3:], true
-			} else {
-				c.malformed = true
-			}
-		}
-	}
-	if c.pos < end {
-		c.malformed = true
 	}
 }
