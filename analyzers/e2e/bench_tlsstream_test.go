@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wringcap/wring/analyzers/bundled"
 	"github.com/wringcap/wring/capture/packet"
@@ -25,75 +26,88 @@ import (
 )
 
 // BenchmarkTLSStreamVsPacket runs the bundled TLS analyzer over the
-// generated mixed capture (5000 packets, batches of 256, one worker) in
-// stream mode (the default), in packet mode by configuration (streams=0:
-// the host still reassembles for the module, which ignores the chunks) and
-// as a packet-only build (-X main.streams=off, built here: what packet mode
-// cost before streams), and reports packets per second. Each pass shifts
-// the capture times past the idle timeout, so the stream host ends the
+// generated mixed capture (5000 packets, batches of 256, one worker per
+// mode) in stream mode (the default), in packet mode by configuration
+// (streams=0: the host still reassembles for the module, which ignores the
+// chunks) and as a packet-only build (-X main.streams=off, built here: what
+// packet mode cost before streams). Each iteration runs one pass of each
+// mode in turn, so that the modes share the machine's load, and the
+// benchmark reports each mode's packets per second. Each pass shifts the
+// capture times past the idle timeout, so the stream host ends the
 // previous pass's flows and reassembles the same conversations again.
 func BenchmarkTLSStreamVsPacket(b *testing.B) {
 	c, err := corpus.ReadCapture(analyzertest.MixedCapture(b, 5000))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, mode := range []string{"streams", "packets-config", "packets-only"} {
-		b.Run(mode, func(b *testing.B) {
-			bin, err := bundled.Module("tls")
-			if err != nil {
+	bundledBin, err := bundled.Module("tls")
+	if err != nil {
+		b.Fatal(err)
+	}
+	type mode struct {
+		name    string
+		bin     []byte
+		config  []byte
+		h       *wasm.Host
+		w       *wasm.Worker
+		batches []*packet.Batch
+		shift   int64
+		elapsed time.Duration
+	}
+	modes := []*mode{
+		{name: "streams", bin: bundledBin},
+		{name: "packets-config", bin: bundledBin, config: []byte("streams=0")},
+		{name: "packets-only", bin: packetOnlyTLS(b)},
+	}
+	pass := func(m *mode) {
+		for _, bt := range m.batches {
+			for j := range bt.Packets {
+				bt.Packets[j].Info.Timestamp += m.shift
+				bt.Verdicts[j] = packet.Verdict{}
+			}
+			if err := m.w.Handle(bt); err != nil {
 				b.Fatal(err)
 			}
-			var config []byte
-			switch mode {
-			case "packets-config":
-				config = []byte("streams=0")
-			case "packets-only":
-				bin = packetOnlyTLS(b)
+		}
+		m.shift = 120e9
+	}
+	for _, m := range modes {
+		m.h, err = wasm.NewHost(context.Background(), analyzertest.Config().WithLogger(slog.New(slog.DiscardHandler)),
+			wasm.Analyzer{Name: "tls", Binary: m.bin, Config: m.config})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.h.Close(context.Background())
+		m.w = m.h.NewWorker()
+		m.batches = analyzertest.Batches(c, 256)
+		pass(m) // instantiate, warm up
+	}
+	for b.Loop() {
+		for _, m := range modes {
+			start := time.Now()
+			pass(m)
+			m.elapsed += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	for _, m := range modes {
+		b.ReportMetric(float64(b.N*len(c.Packets))/m.elapsed.Seconds(), m.name+"-pkts/s")
+		m.h.Close(context.Background()) // ends the last pass's flows; reads the counters
+		st := m.h.Stats()[0]
+		if st.Failures != 0 || st.StreamLost != 0 || st.EventsLost != 0 {
+			b.Fatalf("%s: stats %+v", m.name, st)
+		}
+		hellos := uint64(0)
+		for _, k := range m.h.Counters() {
+			if k.Name == "client_hellos" {
+				hellos = k.Value
 			}
-			h, err := wasm.NewHost(context.Background(), analyzertest.Config().WithLogger(slog.New(slog.DiscardHandler)),
-				wasm.Analyzer{Name: "tls", Binary: bin, Config: config})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Close(context.Background())
-			w := h.NewWorker()
-			batches := analyzertest.Batches(c, 256)
-			var shift int64
-			pass := func() {
-				for _, bt := range batches {
-					for j := range bt.Packets {
-						bt.Packets[j].Info.Timestamp += shift
-						bt.Verdicts[j] = packet.Verdict{}
-					}
-					if err := w.Handle(bt); err != nil {
-						b.Fatal(err)
-					}
-				}
-				shift = 120e9
-			}
-			pass() // instantiate, warm up
-			for b.Loop() {
-				pass()
-			}
-			b.ReportMetric(float64(b.N*len(c.Packets))/b.Elapsed().Seconds(), "pkts/s")
-			b.StopTimer()
-			h.Close(context.Background()) // ends the last pass's flows; reads the counters
-			st := h.Stats()[0]
-			if st.Failures != 0 || st.StreamLost != 0 || st.EventsLost != 0 {
-				b.Fatalf("stats %+v", st)
-			}
-			hellos := uint64(0)
-			for _, k := range h.Counters() {
-				if k.Name == "client_hellos" {
-					hellos = k.Value
-				}
-			}
-			// 461 ClientHellos per pass in either mode (447 whole, 14
-			// cut by the snapshot length).
-			if want := uint64(461 * (b.N + 1)); hellos != want {
-				b.Fatalf("%d ClientHellos reported, want %d", hellos, want)
-			}
-		})
+		}
+		// 461 ClientHellos per pass in every mode (447 whole, 14 cut
+		// by the snapshot length).
+		if want := uint64(461 * (b.N + 1)); hellos != want {
+			b.Fatalf("%s: %d ClientHellos reported, want %d", m.name, hellos, want)
+		}
 	}
 }
 

@@ -66,7 +66,7 @@
 // record header or a hello cut by another record type), gave_up.no_buffer
 // (a split hello found all 256 collection buffers lent), gave_up.table_full
 // (a new flow found the flow table full) and gave_up.unaligned (data of a
-// flow whose start the instance did not see).
+// flow whose start the instance did not see, per chunk).
 //
 // Configuration: streams=0|1 (default 1), max_flows=N (flows tracked at
 // once in stream mode, 1 to 262144, default 65536, the host reassembler's
