@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -518,4 +519,57 @@ func TestTLSStreamAgainstTsharkCorpus(t *testing.T) {
 		t.Fatal("no corpus file holds a ClientHello: the selection is wrong")
 	}
 	tlsStreamReport(t, "tls-stream/tcpdump", res, cs)
+}
+
+// TestTLSStreamAgainstTsharkSegmented: the capture of
+// TestTLSClientHelloAgainstTsharkSegmented (96 connections, ClientHellos
+// written by crypto/tls, whole or cut into two or three segments at varied
+// positions, some fragmented at the record layer), with tshark told that
+// every port used carries TLS. In stream mode every ClientHello agrees.
+func TestTLSStreamAgainstTsharkSegmented(t *testing.T) {
+	needTshark(t)
+	path := filepath.Join(t.TempDir(), "segmented.pcap")
+	w := newPcapWriter()
+	ports := []uint16{443, 443, 8443, 4433, 993, 31337}
+	names := []string{"example.com", "a.very.long.name.of.a.server.somewhere.example.org", "x.test", "wring.test"}
+	for i := 0; i < 96; i++ {
+		cfg := &tls.Config{ServerName: names[i%len(names)], InsecureSkipVerify: true}
+		if i%3 == 0 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		if i%5 == 0 {
+			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+		}
+		hello := tlsClientHelloBytes(t, cfg)
+		if i%7 == 3 {
+			hello = refragment(hello, 100)
+		}
+		var cuts []int
+		switch i % 4 {
+		case 1:
+			cuts = []int{1 + i*37%(len(hello)-1)}
+		case 2:
+			a := 1 + i*53%(len(hello)/2)
+			cuts = []int{a, a + 1 + i*11%(len(hello)-a-1)}
+		case 3:
+			cuts = []int{3} // inside the record header
+		}
+		w.tcpConnection(t, i, ports[i%len(ports)], hello, cuts)
+	}
+	if err := os.WriteFile(path, w.bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := corpus.ReadCapture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decode []string
+	for _, p := range []int{8443, 4433, 993, 31337} {
+		decode = append(decode, fmt.Sprintf("tcp.port==%d,tls", p))
+	}
+	r, cs := tlsStreamCompare(t, path, c, decode...)
+	tlsStreamReport(t, "tls-stream/segmented", r, cs)
+	if r.agree != 96 || len(r.explained) != 0 || cs["client_hellos"] != 96 || cs["partial"] != 0 {
+		t.Fatalf("%d of 96 ClientHellos agree; explained %v; counters %v", r.agree, r.explained, cs)
+	}
 }
