@@ -21,7 +21,9 @@ package main
 // of collection buffers of maxMessage bytes each, lent to the directions
 // whose hello is split over chunks (a hello that arrives whole in one chunk
 // is parsed where it lies). Whatever runs past a bound is given up and
-// counted (StreamStats); nothing grows after NewTracker.
+// counted (StreamStats). The table is allocated by NewTracker, each buffer
+// when it is first lent (at most maxBuffers of them, reused after), so
+// following a flow allocates nothing once the buffers exist.
 
 // Stream bounds.
 const (
