@@ -86,7 +86,12 @@ var all = []Analyzer{
 		Config: []ConfigKey{
 			{Name: "ports", Help: "more ports, UDP and TCP, that carry DNS, e.g. 8053,5300", Min: 1, Max: 65535, List: true},
 		}},
-	{Name: "tls", Description: "TLS ClientHello server names (SNI) and versions; counters per record version"},
+	{Name: "tls", Description: "TLS ClientHello (SNI, ALPN, versions offered) and ServerHello (version, cipher chosen) from reassembled TCP streams on any port (streams=0: per packet, ClientHellos only); counters per version",
+		// analyzers/tls/main.go's Init reads these two.
+		Config: []ConfigKey{
+			{Name: "streams", Help: "1: read reassembled TCP streams (the default), 0: one packet at a time", Min: 0, Max: 1},
+			{Name: "max_flows", Help: "TCP flows followed at once in stream mode (default 65536)", Min: 1, Max: 1 << 18},
+		}},
 	{Name: "flow", Description: "flow statistics: packets, bytes, first and last seen per flow, exported when a flow ends or times out",
 		// analyzers/flow/main.go's Init reads these five.
 		Config: []ConfigKey{

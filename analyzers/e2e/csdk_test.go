@@ -195,7 +195,7 @@ func TestCSDKClientHelloExample(t *testing.T) {
 	bin := buildC(t, "clienthello", cFlagsFreestanding)
 	_, cev, cs, _ := runC(t, "clienthello", bin, "", pkts)
 	var ev swapWriter
-	feedFrames(t, analyzertest.Host(t, "tls", &ev), c)
+	feedFrames(t, tlsPacketHost(t, &ev), c)
 	goEvents := tlsOurs(t, ev.take())
 	cEvents := tlsOurs(t, cev)
 	agree := 0

@@ -151,7 +151,7 @@ func snisOf(es []tlsEvent) []string {
 // compareTLS compares one capture; checkFields also compares ALPN and the
 // versions on the frames whose names agree.
 func compareTLS(t *testing.T, file string, c *corpus.Capture, ev *swapWriter, checkFields bool) comparison {
-	h := analyzertest.Host(t, "tls", ev)
+	h := tlsPacketHost(t, ev)
 	feedFrames(t, h, c)
 	ours := tlsOurs(t, ev.take())
 	theirs := tlsTshark(t, file)

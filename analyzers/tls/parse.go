@@ -18,6 +18,16 @@ const (
 	extSupportedVersions = 43
 
 	maxVersions = 16 // supported_versions entries kept
+
+	// maxExtensions bounds the extensions read of one hello, maxNames the
+	// server_name entries and maxProtocols the ALPN names: a crafted
+	// 16 KiB hello of 4,000 empty extensions otherwise costs a Go guest
+	// enough fuel that a call's worth of them exhausts the host's budget
+	// and gets the instance discarded. Real hellos carry about 20
+	// extensions. A hello cut by the bound is reported partial.
+	maxExtensions = 128
+	maxNames      = 16
+	maxProtocols  = 128
 )
 
 // Hello is what the analyzer reports about one ClientHello. Its byte slices
@@ -46,6 +56,9 @@ type Hello struct {
 	// Malformed reports a length inside the ClientHello that exceeds its
 	// enclosing structure; the fields decoded before it are kept.
 	Malformed bool
+	// TooManyExtensions reports that reading stopped at the
+	// maxExtensions-th extension (Partial is set too).
+	TooManyExtensions bool
 }
 
 // MaxVersion returns the highest version offered: the largest
@@ -215,6 +228,7 @@ type cursor struct {
 	pos       int
 	partial   bool
 	malformed bool
+	many      bool // stopped at the maxExtensions-th extension
 }
 
 // take returns the next n bytes, or nil when they are not all there.
@@ -242,6 +256,7 @@ func parseClientHello(body []byte, declared int, h *Hello) {
 	defer func() {
 		h.Partial = h.Partial || c.partial
 		h.Malformed = h.Malformed || c.malformed
+		h.TooManyExtensions = c.many
 	}()
 	v := c.take(2, declared)
 	if v == nil {
@@ -276,38 +291,67 @@ func parseClientHello(body []byte, declared int, h *Hello) {
 		c.malformed = true
 		end = declared
 	}
-	for c.pos+4 <= end {
-		hdr := c.take(4, end)
-		if hdr == nil {
-			return
+	c.pos = extensions(&c, end, h, clientExtension)
+}
+
+// extensions reads the extensions of a hello from c.pos to end, handing
+// those the analyzer reads to fn, and returns where it stopped. The loop
+// is a function of its own, with fn out of line, because Go's wasm code
+// charges a whole function's body at each jump of its loop: inside
+// parseClientHello an empty extension cost about 6,000 fuel units.
+func extensions[H any](c *cursor, end int, h H, fn func(typ uint16, data []byte, h H)) int {
+	pos, b := c.pos, c.b
+	for k := 0; pos+4 <= end; k++ {
+		if k == maxExtensions {
+			c.partial, c.many = true, true
+			return pos
 		}
-		typ, n := be16(hdr), int(be16(hdr[2:]))
-		data := c.take(n, end)
-		if data == nil {
-			return // a cut extension is not reported, even in part
+		if pos+4 > len(b) {
+			c.partial = true
+			return pos
 		}
-		switch typ {
-		case extServerName:
-			if !h.HasSNI {
-				h.SNI, h.HasSNI = serverName(data)
-			}
-		case extALPN:
-			if len(data) >= 2 && int(be16(data)) <= len(data)-2 {
-				h.ALPN, h.HasALPN = data[2:2+int(be16(data))], true
-			}
-		case extSupportedVersions:
-			if len(data) >= 1 && int(data[0]) <= len(data)-1 {
-				h.HasVersions = true
-				list := data[1 : 1+int(data[0])]
-				for i := 0; i+2 <= len(list) && h.NVersions < maxVersions; i += 2 {
-					h.Versions[h.NVersions] = be16(list[i:])
-					h.NVersions++
-				}
-			}
+		typ, n := be16(b[pos:]), int(be16(b[pos+2:]))
+		if pos+4+n > end {
+			c.malformed = true
+			return pos
 		}
+		if pos+4+n > len(b) {
+			c.partial = true // a cut extension is not reported, even in part
+			return pos
+		}
+		if typ == extServerName || typ == extALPN || typ == extSupportedVersions {
+			fn(typ, b[pos+4:pos+4+n], h)
+		}
+		pos += 4 + n
 	}
-	if c.pos < end {
+	if pos < end {
 		c.malformed = true // 1 to 3 bytes, too short for an extension header
+	}
+	return pos
+}
+
+// clientExtension reads one ClientHello extension the analyzer reports.
+//
+//go:noinline
+func clientExtension(typ uint16, data []byte, h *Hello) {
+	switch typ {
+	case extServerName:
+		if !h.HasSNI {
+			h.SNI, h.HasSNI = serverName(data)
+		}
+	case extALPN:
+		if len(data) >= 2 && int(be16(data)) <= len(data)-2 {
+			h.ALPN, h.HasALPN = data[2:2+int(be16(data))], true
+		}
+	case extSupportedVersions:
+		if len(data) >= 1 && int(data[0]) <= len(data)-1 {
+			h.HasVersions = true
+			list := data[1 : 1+int(data[0])]
+			for i := 0; i+2 <= len(list) && h.NVersions < maxVersions; i += 2 {
+				h.Versions[h.NVersions] = be16(list[i:])
+				h.NVersions++
+			}
+		}
 	}
 }
 
@@ -320,7 +364,7 @@ func serverName(data []byte) ([]byte, bool) {
 	if n := int(be16(data)); n < len(list) {
 		list = list[:n]
 	}
-	for len(list) >= 3 {
+	for k := 0; len(list) >= 3 && k < maxNames; k++ {
 		typ, n := list[0], int(be16(list[1:]))
 		if 3+n > len(list) {
 			return nil, false
@@ -350,10 +394,11 @@ func AppendVersion(b []byte, v uint16) []byte {
 }
 
 // AppendALPN appends the protocol names of a raw ALPN list, comma
-// separated; a name whose length runs past the list ends it.
+// separated; a name whose length runs past the list ends it, and so does
+// the maxProtocols-th.
 func AppendALPN(b, list []byte) []byte {
 	first := true
-	for len(list) >= 1 {
+	for k := 0; len(list) >= 1 && k < maxProtocols; k++ {
 		n := int(list[0])
 		if 1+n > len(list) {
 			break
