@@ -31,7 +31,9 @@ type gen struct {
 
 var genProtos = []uint8{rules.ProtoTCP, rules.ProtoUDP, rules.ProtoSCTP, rules.ProtoICMP, rules.ProtoICMPv6, 47}
 
-func hasPorts(p uint8) bool { return p == rules.ProtoTCP || p == rules.ProtoUDP || p == rules.ProtoSCTP }
+func hasPorts(p uint8) bool {
+	return p == rules.ProtoTCP || p == rules.ProtoUDP || p == rules.ProtoSCTP
+}
 
 func newGen(seed uint64, nshapes int) *gen {
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), nextID: 1}
