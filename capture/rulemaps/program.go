@@ -56,9 +56,12 @@ type BlockOptions struct {
 	// program keeps; the block's slots lie below them (StackBytes more).
 	StackTop int16
 	// Done is the label the block jumps to at its end, with R0 holding the
-	// result word: 0 to hand the packet on (the filter decides), else the
-	// packet is not to be copied (Result says why).
+	// result word (Maps.Decode reads it).
 	Done string
+	// Skip, when set, is where the block jumps instead of Done for a
+	// packet the rules keep from being copied: dropped, passed, sampled
+	// out or bypassed.
+	Skip string
 }
 
 // block emits the classification block for the maps of m.
@@ -72,7 +75,7 @@ func (m *Maps) block(o BlockOptions) (asm.Instructions, error) {
 	if o.Done == "" {
 		return nil, fmt.Errorf("rulemaps: no Done label")
 	}
-	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, off: asm.R7, et: asm.R8, end: asm.R9}
+	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, skip: o.Skip, off: asm.R7, et: asm.R8, end: asm.R9}
 	b.parse()
 	b.search()
 	b.decide()
@@ -84,7 +87,7 @@ type builder struct {
 	ctx          asm.Register
 	off, et, end asm.Register // parse: offset, EtherType (then next header), end of data
 	f            frame
-	done         string
+	done, skip   string
 	insns        asm.Instructions
 	n            int
 	pending      string // label for the next instruction
@@ -756,10 +759,16 @@ func (b *builder) decide() {
 		asm.StoreMem(asm.RFP, f.result, asm.R1, asm.DWord),
 	)
 	b.bumpStat(statUnclassified)
-	b.emit(
-		asm.LoadMem(asm.R0, asm.RFP, f.result, asm.DWord).WithSymbol("wring_rules_result"),
-		asm.Ja.Label(b.done),
-	)
+	b.emit(asm.LoadMem(asm.R0, asm.RFP, f.result, asm.DWord).WithSymbol("wring_rules_result"))
+	if b.skip != "" {
+		b.emit(
+			asm.Mov.Reg(asm.R1, asm.R0),
+			asm.RSh.Imm(asm.R1, resultOutcomeShift),
+			asm.And.Imm(asm.R1, 0x7f),
+			asm.JNE.Imm(asm.R1, outCapture, b.skip),
+		)
+	}
+	b.emit(asm.Ja.Label(b.done))
 }
 
 // bumpStat adds one to this CPU's statistic s (clobbers R0 to R5).
