@@ -254,7 +254,11 @@ func (m *Maps) Sync(t *rules.Tables) error {
 	if avail := len(m.free) + m.opt.RuleSlots - int(m.next); need > avail {
 		return fmt.Errorf("%d new rules and flows, %d slots free until the next sync: %w", need, avail, ErrTooBig)
 	}
+	// New slots: a slot never used before is zero in the kernel's maps; a
+	// reused one has its counters and sample count cleared first.
 	zeros := make([][countSize]byte, m.ncpu)
+	var rkeys []uint32
+	var rvals [][ruleSize]byte
 	for _, r := range t.Rules {
 		if _, ok := m.defs[r.ID]; ok {
 			continue
@@ -262,20 +266,22 @@ func (m *Maps) Sync(t *rules.Tables) error {
 		var idx uint32
 		if n := len(m.free); n > 0 {
 			idx, m.free = m.free[n-1], m.free[:n-1]
+			if err := m.counts.Put(idx, zeros); err != nil {
+				return fmt.Errorf("rulemaps: counters of rule %d: %w", r.ID, err)
+			}
+			if err := m.seq.Put(idx, uint64(0)); err != nil {
+				return fmt.Errorf("rulemaps: sample count of rule %d: %w", r.ID, err)
+			}
 		} else {
 			idx = m.next
 			m.next++
 		}
-		if err := m.counts.Put(idx, zeros); err != nil {
-			return fmt.Errorf("rulemaps: counters of rule %d: %w", r.ID, err)
-		}
-		if err := m.seq.Put(idx, uint64(0)); err != nil {
-			return fmt.Errorf("rulemaps: sample count of rule %d: %w", r.ID, err)
-		}
-		if err := m.rules.Put(idx, ruleValue(r)); err != nil {
-			return fmt.Errorf("rulemaps: rule %d: %w", r.ID, err)
-		}
+		rkeys = append(rkeys, idx)
+		rvals = append(rvals, ruleValue(r))
 		m.ids[r.ID], m.defs[r.ID], m.byIdx[idx] = idx, r, r.ID
+	}
+	if err := putBatch(m.rules, rkeys, rvals); err != nil {
+		return fmt.Errorf("rulemaps: rules: %w", err)
 	}
 	// Exact flows: add and change now, remove after the switch.
 	wantFlows := make(map[rules.Key]uint32, len(t.Flows))
@@ -393,7 +399,7 @@ func sameEntries(a, b map[rules.Key]hit) bool {
 }
 
 // putBatch writes keys and values, in batches where the kernel has them.
-func putBatch(mp *ebpf.Map, keys []rules.Key, vals [][hitSize]byte) error {
+func putBatch[K, V any](mp *ebpf.Map, keys []K, vals []V) error {
 	const chunk = 4096
 	for len(keys) > 0 {
 		n := min(len(keys), chunk)
