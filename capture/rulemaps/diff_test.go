@@ -46,6 +46,12 @@ func newRig(tb testing.TB, f *rules.File, o Options) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if o.RuleSlots == 0 {
+		o.RuleSlots = max(DefaultSlots, 2*(len(f.Rules)+len(f.Flows)))
+	}
+	if o.FlowKeys == 0 {
+		o.FlowKeys = max(DefaultSlots, 4*len(f.Flows))
+	}
 	m, err := New(o)
 	if err != nil {
 		tb.Fatal(err)

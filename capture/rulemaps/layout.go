@@ -1,5 +1,3 @@
-//go:build linux
-
 package rulemaps
 
 // Sizes and layouts of the map values (little-endian, as the program reads
@@ -24,8 +22,13 @@ const (
 )
 
 // MaxTuples is the most tuples (mask combinations) one generation of the
-// kernel tables holds: as many as the userspace classifier allows.
-const MaxTuples = 1024
+// kernel tables holds, a quarter of what the userspace classifier allows
+// (rules.MaxTuples): the verifier walks the search loop once per tuple, so
+// its work, and a capture's start-up time, grow with this bound (about
+// 240 instructions per tuple, 62,000 in all and some 60 ms per program at
+// 256; 1,024 would take a quarter of a second per program). A rule set
+// with more tuples stays in userspace.
+const MaxTuples = 256
 
 // MaxVLANTags is the most VLAN tags the kernel walks; a frame with more is
 // left unclassified (captured, counted in Stats.Unclassified).
