@@ -165,14 +165,23 @@ func (m *Maps) Instructions(o BlockOptions) (asm.Instructions, error) { return m
 // Program loads a tc (SchedCLS) program that only classifies: it returns
 // the result word (Decode reads it). It serves tests and benchmarks
 // through BPF_PROG_TEST_RUN.
-func (m *Maps) Program() (*ebpf.Program, error) {
-	body, err := m.block(BlockOptions{Ctx: asm.R6, Done: "wring_rules_exit"})
+func (m *Maps) Program() (*ebpf.Program, error) { return m.program(false) }
+
+// ProgramXDP is Program for the XDP block (BlockOptions.XDP).
+func (m *Maps) ProgramXDP() (*ebpf.Program, error) { return m.program(true) }
+
+func (m *Maps) program(xdp bool) (*ebpf.Program, error) {
+	typ := ebpf.SchedCLS
+	if xdp {
+		typ = ebpf.XDP
+	}
+	body, err := m.block(BlockOptions{Ctx: asm.R6, Done: "wring_rules_exit", XDP: xdp})
 	if err != nil {
 		return nil, err
 	}
 	insns := append(asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}, body...)
 	insns = append(insns, asm.Return().WithSymbol("wring_rules_exit"))
-	p, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{Name: "wring_rules", Type: ebpf.SchedCLS,
+	p, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{Name: "wring_rules", Type: typ,
 		License: "Dual BSD/GPL", Instructions: insns}, ebpf.ProgramOptions{LogSizeStart: 1 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("rulemaps: load: %w", err)

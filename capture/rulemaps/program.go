@@ -60,7 +60,17 @@ type BlockOptions struct {
 	// packet the rules keep from being copied: dropped, passed, sampled
 	// out or bypassed.
 	Skip string
+	// Drop, when set with Skip, is where a dropped packet goes instead
+	// of Skip (XDP_DROP on the AF_XDP path).
+	Drop string
+	// XDP builds the block for an XDP program (the context is an xdp_md;
+	// frames carry their VLAN tags; the queue is rx_queue_index) instead
+	// of a tc one.
+	XDP bool
 }
+
+// xdp_md's receive queue.
+const xdpRxQueueIndex = 16
 
 // block emits the classification block for the maps of m.
 func (m *Maps) block(o BlockOptions) (asm.Instructions, error) {
@@ -73,7 +83,7 @@ func (m *Maps) block(o BlockOptions) (asm.Instructions, error) {
 	if o.Done == "" {
 		return nil, fmt.Errorf("rulemaps: no Done label")
 	}
-	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, skip: o.Skip, off: asm.R7, et: asm.R8, end: asm.R9}
+	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, skip: o.Skip, drop: o.Drop, xdp: o.XDP, off: asm.R7, et: asm.R8, end: asm.R9}
 	b.parse()
 	b.search()
 	b.decide()
@@ -86,6 +96,8 @@ type builder struct {
 	off, et, end asm.Register // parse: offset, EtherType (then next header), end of data
 	f            frame
 	done, skip   string
+	drop         string
+	xdp          bool
 	insns        asm.Instructions
 	n            int
 	pending      string // label for the next instruction
@@ -129,9 +141,22 @@ func (b *builder) load(add, n int32) {
 		asm.Mov.Reg(asm.R3, asm.RFP),
 		asm.Add.Imm(asm.R3, int32(b.f.buf)),
 		asm.Mov.Imm(asm.R4, n),
-		asm.FnSkbLoadBytes.Call(),
-		asm.JNE.Imm(asm.R0, 0, "wring_rules_unclassified"),
 	)
+	if b.xdp {
+		b.emit(asm.FnXdpLoadBytes.Call())
+	} else {
+		b.emit(asm.FnSkbLoadBytes.Call())
+	}
+	b.emit(asm.JNE.Imm(asm.R0, 0, "wring_rules_unclassified"))
+}
+
+// frameLen sets dst to the frame's length (clobbers R0 to R5 for XDP).
+func (b *builder) frameLen(dst asm.Register) {
+	if b.xdp {
+		b.emit(asm.Mov.Reg(asm.R1, b.ctx), asm.FnXdpGetBuffLen.Call(), asm.Mov.Reg(dst, asm.R0))
+		return
+	}
+	b.emit(asm.LoadMem(dst, b.ctx, skbLen, asm.Word))
 }
 
 // be loads a big-endian field of the buffer into dst.
@@ -180,25 +205,30 @@ func (b *builder) parse() {
 	for _, s := range []int16{f.sport, f.dport, f.vlan, f.et, f.ver, f.proto, f.flags, f.frag} {
 		b.store(s, asm.R0)
 	}
+	b.frameLen(b.end)
 	b.emit(
-		asm.LoadMem(b.end, b.ctx, skbLen, asm.Word),
 		asm.JLT.Imm(b.end, 14, keyDone),
 		asm.Mov.Imm(b.off, 0),
 	)
 	b.load(12, 2)
 	b.be(b.et, 0, asm.Half)
-	b.emit(
-		asm.Mov.Imm(b.off, 14),
-		asm.LoadMem(asm.R1, b.ctx, skbVLANPresent, asm.Word),
-		asm.JEq.Imm(asm.R1, 0, "wring_rules_notag"),
-		asm.LoadMem(asm.R1, b.ctx, skbVLANTCI, asm.Word),
-		asm.And.Imm(asm.R1, 0xfff),
-		asm.Or.Imm(asm.R1, 0x8000),
-		asm.StoreMem(asm.RFP, f.vlan, asm.R1, asm.DWord),
-		asm.Ja.Label("wring_rules_vlans"),
-		// An 802.3 length: only LLC/SNAP with OUI 0 carries an EtherType.
-		asm.JGE.Imm(b.et, 0x0600, "wring_rules_vlans").WithSymbol("wring_rules_notag"),
-	)
+	b.emit(asm.Mov.Imm(b.off, 14))
+	if !b.xdp {
+		// A tag the kernel holds in metadata is the outer one. (XDP has
+		// no tag metadata: the frame holds its tags.)
+		b.emit(
+			asm.LoadMem(asm.R1, b.ctx, skbVLANPresent, asm.Word),
+			asm.JEq.Imm(asm.R1, 0, "wring_rules_notag"),
+			asm.LoadMem(asm.R1, b.ctx, skbVLANTCI, asm.Word),
+			asm.And.Imm(asm.R1, 0xfff),
+			asm.Or.Imm(asm.R1, 0x8000),
+			asm.StoreMem(asm.RFP, f.vlan, asm.R1, asm.DWord),
+			asm.Ja.Label("wring_rules_vlans"),
+		)
+		b.mark("wring_rules_notag")
+	}
+	// An 802.3 length: only LLC/SNAP with OUI 0 carries an EtherType.
+	b.emit(asm.JGE.Imm(b.et, 0x0600, "wring_rules_vlans"))
 	b.need(8, keyDone)
 	b.load(0, 8)
 	b.emit(
@@ -519,7 +549,7 @@ func (b *builder) keyWords(entry string) {
 	}
 	b.store(f.key+32, asm.R1)
 	b.emit(
-		asm.LoadMem(asm.R1, b.ctx, skbQueueMapping, asm.Word),
+		asm.LoadMem(asm.R1, b.ctx, b.queueField(), asm.Word),
 		asm.And.Imm(asm.R1, 0xffff),
 		asm.LSh.Imm(asm.R1, 48),
 	)
@@ -651,13 +681,22 @@ func (b *builder) decide() {
 		asm.LoadMem(asm.R1, asm.R8, 0, asm.DWord),
 		asm.Add.Imm(asm.R1, 1),
 		asm.StoreMem(asm.R8, 0, asm.R1, asm.DWord),
-		// Bytes: the wire length as userspace sees it, with the tag the
-		// kernel holds in metadata put back.
-		asm.LoadMem(asm.R2, b.ctx, skbLen, asm.Word),
-		asm.LoadMem(asm.R3, b.ctx, skbVLANPresent, asm.Word),
-		asm.JEq.Imm(asm.R3, 0, "wring_rules_untagged"),
-		asm.Add.Imm(asm.R2, 4),
-		asm.LoadMem(asm.R1, asm.R8, 8, asm.DWord).WithSymbol("wring_rules_untagged"),
+	)
+	// Bytes: the wire length as userspace sees it, with the tag the
+	// kernel holds in metadata put back.
+	if b.xdp {
+		b.frameLen(asm.R2)
+	} else {
+		b.emit(
+			asm.LoadMem(asm.R2, b.ctx, skbLen, asm.Word),
+			asm.LoadMem(asm.R3, b.ctx, skbVLANPresent, asm.Word),
+			asm.JEq.Imm(asm.R3, 0, "wring_rules_untagged"),
+			asm.Add.Imm(asm.R2, 4),
+		)
+	}
+	b.mark("wring_rules_untagged")
+	b.emit(
+		asm.LoadMem(asm.R1, asm.R8, 8, asm.DWord),
 		asm.Add.Reg(asm.R1, asm.R2),
 		asm.StoreMem(asm.R8, 8, asm.R1, asm.DWord),
 		asm.FnKtimeGetTaiNs.Call(),
@@ -758,8 +797,11 @@ func (b *builder) decide() {
 			asm.Mov.Reg(asm.R1, asm.R0),
 			asm.RSh.Imm(asm.R1, resultOutcomeShift),
 			asm.And.Imm(asm.R1, 0x7f),
-			asm.JNE.Imm(asm.R1, outCapture, b.skip),
 		)
+		if b.drop != "" {
+			b.emit(asm.JEq.Imm(asm.R1, outDrop, b.drop))
+		}
+		b.emit(asm.JNE.Imm(asm.R1, outCapture, b.skip))
 	}
 	// Leave no state of the search in R7 to R9 for the verifier to tell
 	// apart in the code that follows (the filter).
@@ -980,4 +1022,12 @@ func fetchAdd(dst, src asm.Register) asm.Instruction {
 	ins := asm.FetchAdd.Mem(dst, src, asm.DWord, 0)
 	ins.Constant = 1
 	return ins
+}
+
+// queueField is the context's receive queue field.
+func (b *builder) queueField() int16 {
+	if b.xdp {
+		return xdpRxQueueIndex
+	}
+	return skbQueueMapping
 }
