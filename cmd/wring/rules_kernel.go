@@ -68,7 +68,11 @@ func (f *rulesFlags) kernelJSON() *rulesJSON {
 	out := &rulesJSON{Captured: st.Outcomes[rules.OutcomeCapture] + st.Unclassified, Dropped: st.Outcomes[rules.OutcomeDrop],
 		Passed: st.Outcomes[rules.OutcomePass], SampledOut: st.Outcomes[rules.OutcomeSampledOut], Bypassed: st.Outcomes[rules.OutcomeBypassed],
 		NoMatch: st.NoMatch + st.Unclassified, FlowEvicted: st.BypassFull, Rules: []ruleCountJSON{}}
+	off := taiOffset()
 	for _, c := range cs {
+		if c.LastHit != 0 {
+			c.LastHit -= off // TAI to wall time
+		}
 		out.Rules = append(out.Rules, ruleCountJSON{ID: c.ID, Packets: c.Packets, Bytes: c.Bytes, LastHit: c.LastHit})
 	}
 	return out
