@@ -4,12 +4,16 @@ package rulemaps
 
 import (
 	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/passive"
 	"github.com/wringcap/wring/filters/rules"
+	unix "github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/internal/netns"
 	"github.com/wringcap/wring/spec"
 )
@@ -55,7 +59,20 @@ func liveFrame(sp, dp uint16, vlan int, seq uint32) []byte {
 // own count of packets seen.
 func TestLivePassive(t *testing.T) {
 	needKernel(t)
-	pair := netns.New(t, 1)
+	for _, queues := range []int{1, 4} {
+		t.Run(fmt.Sprintf("queues=%d", queues), func(t *testing.T) { livePassive(t, queues) })
+	}
+}
+
+// livePassive runs TestLivePassive on a veth with this many queues. With
+// several, the ring of each CPU reconciles on its own: the packets the
+// program saw there are those the rules decided there, and those it
+// copied the ones they captured there. Packets of one flow may reach
+// different CPUs, so which packets sample 3 packet picks can depend on
+// the interleaving: for that rule the count must match, the other rules'
+// frames exactly.
+func livePassive(t *testing.T, queues int) {
+	pair := netns.New(t, queues)
 	f, err := rules.ParseText([]byte(liveRules))
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +125,46 @@ func TestLivePassive(t *testing.T) {
 			}
 		}
 	}
-	sent, err := netns.Send(pair.NSB, pair.IfB, frames)
-	if err != nil || sent != len(frames) {
-		t.Fatalf("sent %d of %d frames: %v", sent, len(frames), err)
+	if queues == 1 {
+		sent, err := netns.Send(pair.NSB, pair.IfB, frames)
+		if err != nil || sent != len(frames) {
+			t.Fatalf("sent %d of %d frames: %v", sent, len(frames), err)
+		}
+	} else {
+		// Two senders, each pinned to a CPU and sending half the flows
+		// (by source port), so that both CPUs' programs and rings work.
+		var halves [2][][]byte
+		for _, fr := range frames {
+			h := binary.BigEndian.Uint16(fr[len(fr)-24:]) % 2 // UDP source port
+			halves[h] = append(halves[h], fr)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for h := range halves {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var set unix.CPUSet
+				set.Set(h % runtime.NumCPU())
+				if err := unix.SchedSetaffinity(0, &set); err != nil {
+					errs[h] = err
+					return
+				}
+				sent, err := netns.Send(pair.NSB, pair.IfB, halves[h])
+				if err == nil && sent != len(halves[h]) {
+					err = fmt.Errorf("sent %d of %d frames", sent, len(halves[h]))
+				}
+				errs[h] = err
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	// Userspace's verdict on the same frames, in order.
 	d, err := rules.NewDecider(c, rules.DefaultFlowSlots)
@@ -164,16 +218,30 @@ func TestLivePassive(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	missing, extra := 0, 0
+	// Frames of the sample-per-packet rule (destination port 9002): by
+	// count when several CPUs may interleave them.
+	isSample := func(s uint32) bool { return s/8%8 == 2 }
+	missing, extra, wantSample, gotSample := 0, 0, 0, 0
 	for s := range want {
+		if queues > 1 && isSample(s) {
+			wantSample++
+			continue
+		}
 		if !got[s] {
 			missing++
 		}
 	}
 	for s := range got {
+		if queues > 1 && isSample(s) {
+			gotSample++
+			continue
+		}
 		if !want[s] {
 			extra++
 		}
+	}
+	if wantSample != gotSample {
+		t.Errorf("sample 3 packet: the rings hold %d of its frames, userspace captures %d", gotSample, wantSample)
 	}
 	us := d.Stats()
 	ks, err := m.Stats()
@@ -181,12 +249,24 @@ func TestLivePassive(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen uint64
+	cpus, err := m.CPUStats()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < probe.Rings(); i++ {
 		pc, err := probe.Counters(i)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seen += pc.Seen
+		var decided uint64
+		for _, o := range cpus[i].Outcomes {
+			decided += o
+		}
+		if pc.Seen != decided+cpus[i].Unclassified || pc.Matched != cpus[i].Outcomes[rules.OutcomeCapture]+cpus[i].Unclassified || pc.Dropped != 0 {
+			t.Errorf("ring %d: seen %d, matched %d, ring full %d; the rules decided %d there, captured %d", i, pc.Seen, pc.Matched, pc.Dropped, decided, cpus[i].Outcomes[rules.OutcomeCapture])
+		}
+		t.Logf("ring %d: seen %d, copied %d; rules %v", i, pc.Seen, pc.Matched, cpus[i].Outcomes)
 	}
 	t.Logf("sent %d frames; userspace captures %d, the rings hold %d of ours (%d missing, %d extra) and %d others",
 		len(frames), len(want), len(got), missing, extra, other)

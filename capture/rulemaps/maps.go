@@ -488,18 +488,38 @@ type Stats struct {
 
 // Stats reads the kernel's outcome counters.
 func (m *Maps) Stats() (Stats, error) {
-	var per [][statsSize]byte
-	if err := m.stats.Lookup(uint32(0), &per); err != nil {
-		return Stats{}, fmt.Errorf("rulemaps: stats: %w", err)
+	per, err := m.CPUStats()
+	if err != nil {
+		return Stats{}, err
 	}
 	var s Stats
-	for _, v := range per {
-		for i := range 5 {
-			s.Outcomes[i] += binary.LittleEndian.Uint64(v[8*(statCaptured+i):])
+	for _, c := range per {
+		for i := range s.Outcomes {
+			s.Outcomes[i] += c.Outcomes[i]
 		}
-		s.NoMatch += binary.LittleEndian.Uint64(v[8*statNoMatch:])
-		s.Unclassified += binary.LittleEndian.Uint64(v[8*statUnclassified:])
-		s.BypassFull += binary.LittleEndian.Uint64(v[8*statBypassFull:])
+		s.NoMatch += c.NoMatch
+		s.Unclassified += c.Unclassified
+		s.BypassFull += c.BypassFull
 	}
 	return s, nil
+}
+
+// CPUStats reads the kernel's outcome counters of each CPU, by CPU
+// number (the passive path's ring number).
+func (m *Maps) CPUStats() ([]Stats, error) {
+	var per [][statsSize]byte
+	if err := m.stats.Lookup(uint32(0), &per); err != nil {
+		return nil, fmt.Errorf("rulemaps: stats: %w", err)
+	}
+	out := make([]Stats, len(per))
+	for cpu, v := range per {
+		s := &out[cpu]
+		for i := range s.Outcomes {
+			s.Outcomes[i] = binary.LittleEndian.Uint64(v[8*(statCaptured+i):])
+		}
+		s.NoMatch = binary.LittleEndian.Uint64(v[8*statNoMatch:])
+		s.Unclassified = binary.LittleEndian.Uint64(v[8*statUnclassified:])
+		s.BypassFull = binary.LittleEndian.Uint64(v[8*statBypassFull:])
+	}
+	return out, nil
 }
