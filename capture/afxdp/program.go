@@ -48,7 +48,22 @@ type ProgramSpec struct {
 	// context; it ends every path with a jump to MatchLabel or NoMatchLabel.
 	// Nil matches every frame.
 	Filter asm.Instructions
+	// Rules, when not nil, runs before the filter (capture/rulemaps's XDP
+	// block): entered with CtxReg holding the context and the stack below
+	// RulesStackTop free, it ends in a jump to RulesDoneLabel for a frame
+	// the filter is to decide, to RulesDropLabel for one a rule drops
+	// (XDP_DROP) and to RulesSkipLabel for one the rules leave to the host
+	// uncaptured (XDP_PASS). The rules count what they decide.
+	Rules asm.Instructions
 }
+
+// Labels and stack of a Rules block.
+const (
+	RulesDoneLabel = "wring_rules_done"
+	RulesDropLabel = "wring_rules_drop"
+	RulesSkipLabel = NoMatchLabel
+	RulesStackTop  = 8
+)
 
 // Program is the XDP program of one interface, with its XSKMAP and counters.
 type Program struct {
@@ -86,6 +101,10 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 	// instruction has some (a translated filter carries its classic source).
 	insns = append(insns, asm.Mov.Reg(CtxReg, asm.R1).WithSource(asm.Comment("wring capture program")))
 	insns = append(insns, count("wring_count_seen", counterSeen)...)
+	if ps.Rules != nil {
+		insns = append(insns, ps.Rules...)
+		insns = append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol(RulesDoneLabel))
+	}
 	match, noMatch := true, false
 	if ps.Filter == nil {
 		insns = append(insns, asm.Ja.Label(MatchLabel))
@@ -105,6 +124,13 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 			asm.FnRedirectMap.Call(),
 			asm.Return(),
 		)
+	}
+	if ps.Rules != nil {
+		insns = append(insns,
+			asm.Mov.Imm(asm.R0, 1).WithSymbol(RulesDropLabel), // XDP_DROP
+			asm.Return(),
+		)
+		noMatch = true
 	}
 	if noMatch {
 		insns = append(insns,

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wringcap/wring/capture/rulemaps"
 	"github.com/wringcap/wring/internal/linux"
 	"github.com/wringcap/wring/verifier"
 )
@@ -133,6 +134,14 @@ type Options struct {
 	// socket); the AF_XDP sockets' UMEMs, in 2 KiB frames shared out among
 	// the queues (0: Frames per queue).
 	BufferSize uint64
+	// Rules, when set, are classified in the kernel before the filter on
+	// the passive path (capture/rulemaps): packets the rules drop, pass,
+	// sample out or bypass are never copied, and the rules count them in
+	// their maps. Where the rules cannot run in the kernel (another path,
+	// a queue of an interface, not Ethernet) Log says so and
+	// Capture.RulesInKernel reports false: the caller then applies them
+	// in userspace.
+	Rules *rulemaps.Maps
 }
 
 func (o Options) withDefaults() Options {

@@ -37,6 +37,7 @@ type passivePath struct {
 	probe    *passive.Probe
 	workers  []worker
 	inKernel bool
+	rules    bool // the rules run in the kernel, before the filter
 	ringSize uint32
 	stampFD  int           // a socket asking for receive timestamps, -1 if none
 	linkType spec.LinkType // of the frames the programs copy
@@ -46,6 +47,9 @@ func (p *passivePath) describe() string {
 	where := "every packet to userspace"
 	if p.inKernel {
 		where = "filter in the kernel"
+	}
+	if p.rules {
+		where = "rules and " + where
 	}
 	return fmt.Sprintf("passive: tc ingress and egress (tcx) copying into %d BPF ring buffer(s) of %d KiB, %s; the host receives every packet as before",
 		len(p.workers), p.ringSize>>10, where)
@@ -134,7 +138,13 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	if total == 0 {
 		total = DefaultPassiveBuffer
 	}
+	ps.Rules, p.rules = passiveRules(dev, ifc, opts)
 	probe, err := loadPassive(ps, total)
+	if err != nil && p.rules {
+		opts.Log("capture %s: the rules run in userspace: the kernel refused them with the filter: %v", dev, err)
+		ps.Rules, p.rules = nil, false
+		probe, err = loadPassive(ps, total)
+	}
 	if err != nil {
 		return nil, err
 	}

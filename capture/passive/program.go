@@ -89,7 +89,19 @@ type Spec struct {
 	// runt frame cannot skip them (loads at a variable offset, LD_IND, are
 	// not covered).
 	MinLen uint32
+	// Rules, when not nil, runs before the filter (capture/rulemaps's
+	// block): entered with CtxReg holding the context and the stack below
+	// StackOffset free, it ends in a jump to RulesDoneLabel for a packet
+	// the filter is to decide and to RulesSkipLabel for one the rules keep
+	// from being copied (they count it themselves).
+	Rules asm.Instructions
 }
+
+// Labels a Rules block jumps to.
+const (
+	RulesDoneLabel = "wring_passive_rules_done"
+	RulesSkipLabel = "wring_passive_out"
+)
 
 // Probe is the loaded programs, rings and counters of one capture.
 type Probe struct {
@@ -186,6 +198,10 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 		asm.LoadMem(asm.R1, asm.R0, cntSeen, asm.DWord),
 		asm.Add.Imm(asm.R1, 1),
 		asm.StoreMem(asm.R0, cntSeen, asm.R1, asm.DWord),
+	}
+	if s.Rules != nil {
+		insns = append(insns, s.Rules...)
+		insns = append(insns, asm.Mov.Imm(asm.R0, 0).WithSymbol(RulesDoneLabel))
 	}
 	lenReg := s.MatchLen
 	if s.Filter == nil {

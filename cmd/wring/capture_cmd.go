@@ -118,14 +118,15 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		return err
 	}
-	// Rules come before the expression (spec/RULES.md): with rules, the
-	// kernel hands every packet up and both run in userspace, so rule
-	// counters, sampling and bypass see what they would in the kernel.
+	// Rules come before the expression (spec/RULES.md): in the kernel on
+	// the passive path when they fit; otherwise the kernel hands every
+	// packet up and both run in userspace, so rule counters, sampling and
+	// bypass see what they would in the kernel.
 	kernelFilters := filters
-	if c.rulesFlags.active() {
+	if c.rulesFlags.active() && !c.rulesFlags.kernelRules(mode, s.Err) {
 		kernelFilters = live.Filters{}
 	}
-	capt, err := live.Open(dev, live.Options{
+	opts := live.Options{
 		Mode:          mode,
 		Filters:       kernelFilters,
 		Snaplen:       c.Snaplen,
@@ -135,7 +136,15 @@ func (c *captureCmd) Run(s *streams) error {
 		Direction:     dir,
 		NoPromiscuous: c.NoPromisc,
 		BufferSize:    c.BufferKiB << 10,
-	})
+		Rules:         c.rulesFlags.kernel,
+	}
+	capt, err := live.Open(dev, opts)
+	if err == nil && c.rulesFlags.kernel != nil && !capt.RulesInKernel() {
+		capt.Close()
+		c.rulesFlags.userspaceRules(s.Err)
+		opts.Filters, opts.Rules = live.Filters{}, nil
+		capt, err = live.Open(dev, opts)
+	}
 	if err != nil {
 		return exitf(1, "%v", err)
 	}
@@ -144,7 +153,7 @@ func (c *captureCmd) Run(s *streams) error {
 
 	var userFilter capture.Filter
 	meta := false
-	if filters.InBand != nil && (!capt.FilterInKernel() || c.rulesFlags.active()) {
+	if filters.InBand != nil && (!capt.FilterInKernel() || c.rulesFlags.userspace()) {
 		if userFilter, err = c.userFilter(filters.InBand); err != nil {
 			return exitf(1, "%v", err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/rulemaps"
 	"github.com/wringcap/wring/filters/rules"
 	"github.com/wringcap/wring/spec"
 )
@@ -19,8 +20,9 @@ type rulesFlags struct {
 	Rules     string `name:"rules" placeholder:"FILE" help:"Apply the rules of FILE (text or JSON, see wring rules check) before the filter expression: drop, pass, capture, sample, bypass after N, tag."`
 	FlowSlots int    `name:"rules-flow-slots" default:"65536" placeholder:"N" help:"Flows the bypass-after-N table tracks; when full, the least recently seen flow of a bucket is evicted (counted)."`
 
-	cl  *rules.Classifier
-	dec *rules.Decider
+	cl     *rules.Classifier
+	dec    *rules.Decider
+	kernel *rulemaps.Maps // the rules in the kernel (capture, passive path), else nil
 }
 
 // load reads the rule file, if any.
@@ -56,7 +58,7 @@ func (f *rulesFlags) active() bool { return f.dec != nil }
 // wrap puts the rules in front of the filter: the pipeline then parses
 // each packet before the filter (FilterMeta) so the rules see its record.
 func (f *rulesFlags) wrap(inner capture.Filter, meta bool) (capture.Filter, bool) {
-	if f.dec == nil {
+	if f.dec == nil || f.kernel != nil {
 		return inner, meta
 	}
 	return &rulesFilter{dec: f.dec, inner: inner, innerMeta: meta}, true
@@ -142,6 +144,9 @@ type ruleCountJSON struct {
 func (f *rulesFlags) json() *rulesJSON {
 	if f.dec == nil {
 		return nil
+	}
+	if f.kernel != nil {
+		return f.kernelJSON()
 	}
 	st := f.dec.Stats()
 	out := &rulesJSON{Captured: st.Outcomes[rules.OutcomeCapture], Dropped: st.Outcomes[rules.OutcomeDrop], Passed: st.Outcomes[rules.OutcomePass],

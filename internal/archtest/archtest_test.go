@@ -39,6 +39,9 @@ var rules = []rule{
 	{pkg: "analyzers", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm/guest", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm", prefix: true, allow: []string{"spec", "capture/packet", "capture/stream", "wasm", "github.com/tetratelabs/wazero"}},
+	// The kernel half of the rules: filters/rules' tables in BPF maps
+	// and the classification block that reads them.
+	{pkg: "capture/rulemaps", allow: []string{"spec", "filters/rules", "github.com/cilium/ebpf"}},
 	// capture runs filters through its own interface: the engines (vm,
 	// jit) are wired in by cmd/wring. jit/ebpf is the kernel side of the
 	// XDP and AF_XDP sources; raw syscalls go through internal/linux.
@@ -141,6 +144,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"jit", module + "/vm", false},
 		{"capture", module + "/wasm", false},
 		{"capture/afxdp", module + "/jit/ebpf", true},
+		{"capture/rulemaps", module + "/filters/rules", true},
+		{"capture/rulemaps", module + "/capture/live", false},
 		{"capture", module + "/vm", false},
 		{"capture", module + "/jit", false},
 		{"capture/live", module + "/jit", false},

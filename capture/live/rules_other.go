@@ -1,0 +1,6 @@
+//go:build !linux
+
+package live
+
+// RulesInKernel returns false.
+func (c *Capture) RulesInKernel() bool { return false }
