@@ -16,10 +16,10 @@ type Worker struct {
 	h    *Host
 	ctx  context.Context
 	inst []*instance
-	idx  []int32 // batch index of each packet in the current call
-	ts   []int64 // capture time of each packet in the current call
+	idx  []int32   // batch index of each packet in the current call
+	ts   []int64   // capture time of each packet in the current call
 	keys []flowKey // 5-tuple of each packet in the current call (WithEventFlows)
-	ev   []byte  // JSON lines of the current call
+	ev   []byte    // JSON lines of the current call
 	// What is left of the current call's (or tick's) event caps.
 	evLeft, evBytesLeft int
 

@@ -30,16 +30,25 @@ var stringSources = []struct {
 	{"quic", "quic_client_hello", "sni", strSNI},
 }
 
-// maxJoinFlows bounds the flows whose strings wait for their flow record:
-// four times the flow analyzer's largest table. A string for a flow past
-// it is dropped and counted.
-const maxJoinFlows = 4 * 65536
+// maxJoinFlows bounds the flows whose strings wait for their flow record
+// (four times the flow analyzer's largest table), maxJoinHeld the strings
+// held in all (at most about 60 MiB of strings the encoder keeps, 431
+// bytes at the default MTU). A string for a new flow past either is
+// dropped and counted (table full).
+const (
+	maxJoinFlows = 4 * 65536
+	maxJoinHeld  = 1 << 17
+)
 
 // joinKey is a flow's 5-tuple with the ends in a fixed order, so both
 // directions of a flow find the same entry.
 type joinKey struct {
 	a, b  netip.AddrPort
 	proto uint8
+}
+
+func (k joinKey) String() string {
+	return fmt.Sprintf("%v %v proto %d", k.a, k.b, k.proto)
 }
 
 func makeJoinKey(src, dst netip.Addr, sport, dport uint16, proto uint8) joinKey {
@@ -50,11 +59,23 @@ func makeJoinKey(src, dst netip.Addr, sport, dport uint16, proto uint8) joinKey 
 	return joinKey{a: a, b: b, proto: proto}
 }
 
-// joined is what the events said about one flow: the first string of each
-// kind and the capture time of its packet.
+// maxJoinStrings bounds the strings kept for one 5-tuple until its flow
+// record comes: the first string of each kind in a flow is kept, and a
+// few more for flows that follow on the same 5-tuple before the first is
+// reported.
+const maxJoinStrings = 4
+
+// joinItem is one string an event gave, with the capture time of its
+// packet.
+type joinItem struct {
+	s    string
+	ts   int64
+	kind uint8
+}
+
+// joined is what the events said about one 5-tuple, in event order.
 type joined struct {
-	s  [nStrings]string
-	ts [nStrings]int64
+	items []joinItem
 }
 
 // stringJoin keeps the HTTP host, DNS query name and TLS server name of
@@ -64,12 +85,14 @@ type joined struct {
 // belongs to a flow record when its packet's time lies between the
 // record's first and last packet; a string after the record's last packet
 // waits for the next flow on the same 5-tuple. The first string of a kind
-// in a flow wins; later ones are counted (others).
+// in a flow wins; later ones are counted (others), as are strings past
+// maxJoinStrings for one 5-tuple.
 type stringJoin struct {
 	prefixes [][]byte // `{"analyzer":"<instance>","event":"<event>",` per source
 	kinds    []int
 	members  []string
 	flows    map[joinKey]*joined
+	held     int // strings in flows
 
 	seen      [nStrings]uint64 // strings read from events
 	attached  [nStrings]uint64 // strings that went into a flow record
@@ -164,11 +187,19 @@ func (j *stringJoin) note(line []byte) {
 		e = &joined{}
 		j.flows[k] = e
 	}
-	if e.s[kind] != "" {
+	if len(e.items) >= maxJoinStrings {
 		j.others++
 		return
 	}
-	e.s[kind], e.ts[kind] = s, ev.TS
+	if j.held >= maxJoinHeld {
+		j.tableFull++
+		if len(e.items) == 0 {
+			delete(j.flows, k)
+		}
+		return
+	}
+	e.items = append(e.items, joinItem{s: s, ts: ev.TS, kind: uint8(kind)})
+	j.held++
 }
 
 // attach fills the strings of the flow whose directions are fwd and rev
@@ -182,33 +213,35 @@ func (j *stringJoin) attach(fwd, rev *ipfix.Record) {
 	if e == nil {
 		return
 	}
-	left := false
-	for kind := range e.s {
-		s, ts := e.s[kind], e.ts[kind]
+	var done [nStrings]bool
+	keep := e.items[:0]
+	for _, it := range e.items {
 		switch {
-		case s == "":
-			continue
-		case ts > fwd.Last:
-			left = true // a later flow's
-			continue
-		case ts < fwd.First:
+		case it.ts > fwd.Last:
+			keep = append(keep, it) // a later flow's
+		case it.ts < fwd.First:
 			j.stale++ // its flow was reported without it (an event lost)
+		case done[it.kind]:
+			j.others++ // the flow had one of this kind
 		default:
-			j.attached[kind]++
+			done[it.kind] = true
+			j.attached[it.kind]++
 			for _, r := range []*ipfix.Record{fwd, rev} {
-				switch kind {
+				switch it.kind {
 				case strHost:
-					r.Host = s
+					r.Host = it.s
 				case strQName:
-					r.QName = s
+					r.QName = it.s
 				case strSNI:
-					r.SNI = s
+					r.SNI = it.s
 				}
 			}
 		}
-		e.s[kind] = ""
 	}
-	if !left {
+	j.held -= len(e.items) - len(keep)
+	clear(e.items[len(keep):])
+	e.items = keep
+	if len(keep) == 0 {
 		delete(j.flows, k)
 	}
 }
@@ -218,11 +251,7 @@ func (j *stringJoin) attach(fwd, rev *ipfix.Record) {
 func (j *stringJoin) String() string {
 	var waiting uint64
 	for _, e := range j.flows {
-		for _, s := range e.s {
-			if s != "" {
-				waiting++
-			}
-		}
+		waiting += uint64(len(e.items))
 	}
 	return fmt.Sprintf("strings attached to flow records: host %d of %d, dns query name %d of %d, tls server name %d of %d; "+
 		"not attached: %d a flow's later ones, %d without a flow member, %d unreadable events, %d flow table full, %d older than their flow's record, %d whose flow was never reported",
