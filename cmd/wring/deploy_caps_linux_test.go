@@ -248,14 +248,6 @@ func scrape(ns, addr string) string {
 	return string(b)
 }
 
-func readerOf(c *net.UDPConn) io.Reader {
-	return readerFunc(func(b []byte) (int, error) { n, _, err := c.ReadFromUDP(b); return n, err })
-}
-
-type readerFunc func([]byte) (int, error)
-
-func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
-
 func copyFile(t *testing.T, from, to string) {
 	b, err := os.ReadFile(from)
 	if err != nil {

@@ -420,3 +420,50 @@ func TestStringJoin(t *testing.T) {
 		t.Fatal("a joiner without string analyzers")
 	}
 }
+
+// FuzzStringJoin feeds event lines (their strings come from packets) and
+// flow reports to the joiner: it never panics, never holds more than its
+// bounds, attaches only strings it read, and every string it read is
+// attached or counted.
+func FuzzStringJoin(f *testing.F) {
+	f.Add([]byte(`{"analyzer":"http","event":"request","ts":100,"flow":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":80,"proto":6},"host":"a.example"}`), int64(90), int64(200))
+	f.Add([]byte(`{"analyzer":"dns","event":"query","ts":5,"flow":{"src":"2001:db8::1","dst":"2001:db8::2","sport":5353,"dport":53,"proto":17},"name":"x\u00e9\"y"}`), int64(0), int64(10))
+	f.Add([]byte(`{"analyzer":"tls","event":"client_hello","ts":7,"sni":"no.flow"}`), int64(0), int64(10))
+	f.Add([]byte(`{"analyzer":"http","event":"request","ts":1,"flow":{"src":"1.2.3.4","dst":"::1","sport":1,"dport":2,"proto":6},"host":"mixed"}`), int64(0), int64(1))
+	f.Fuzz(func(t *testing.T, line []byte, first, last int64) {
+		j := newStringJoin([]string{"http", "dns", "tls"}, []string{"http", "dns", "tls"})
+		for i := 0; i < 3; i++ {
+			j.note(line)
+		}
+		var ev stringEvent
+		if json.Unmarshal(line, &ev) != nil || ev.Flow == nil {
+			if len(j.flows) != 0 {
+				t.Fatalf("an unreadable line or one without a flow member was kept: %q", line)
+			}
+			return
+		}
+		if j.held > maxJoinHeld || len(j.flows) > maxJoinFlows {
+			t.Fatalf("over the bounds: %d strings, %d flows", j.held, len(j.flows))
+		}
+		fl := ev.Flow
+		if !fl.Src.IsValid() || !fl.Dst.IsValid() {
+			return
+		}
+		fwd := ipfix.Record{Src: fl.Src, Dst: fl.Dst, SrcPort: fl.Sport, DstPort: fl.Dport, Proto: fl.Proto, First: first, Last: last}
+		rev := fwd
+		j.attach(&fwd, &rev)
+		for _, s := range []string{fwd.Host, fwd.QName, fwd.SNI} {
+			if s != "" && s != ev.Host && s != ev.Name && s != ev.SNI {
+				t.Fatalf("attached %q, the line had %q %q %q", s, ev.Host, ev.Name, ev.SNI)
+			}
+		}
+		var seen, attached uint64
+		for k := range j.seen {
+			seen += j.seen[k]
+			attached += j.attached[k]
+		}
+		if attached+j.others+j.noFlow+j.tableFull+j.stale+uint64(j.held) != seen {
+			t.Fatalf("strings read %d, attached %d + later %d + no flow %d + table full %d + stale %d + held %d", seen, attached, j.others, j.noFlow, j.tableFull, j.stale, j.held)
+		}
+	})
+}
