@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/stream"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -108,5 +109,24 @@ func TestEventsFlowMemberAllocs(t *testing.T) {
 		dst, _, _, _ = appendEvents(dst[:0], ev, "x", ts, fuzzKeys, 0, 10, 1000)
 	}); a != 0 {
 		t.Fatalf("%v allocations per call", a)
+	}
+}
+
+// TestStreamFlow: a chunk's flow member is its segment's direction,
+// whichever end the reassembler's canonical key puts first.
+func TestStreamFlow(t *testing.T) {
+	cli := netip.MustParseAddrPort("192.0.2.1:40000")
+	srv := netip.MustParseAddrPort("198.51.100.7:443")
+	for _, key := range []stream.Key{{A: cli, B: srv}, {A: srv, B: cli}} {
+		f := &stream.Flow{Key: key, Initiator: cli}
+		for d, want := range []string{
+			`,"flow":{"src":"192.0.2.1","dst":"198.51.100.7","sport":40000,"dport":443,"proto":6}`,
+			`,"flow":{"src":"198.51.100.7","dst":"192.0.2.1","sport":443,"dport":40000,"proto":6}`,
+		} {
+			k := streamFlow(f, stream.Dir(d))
+			if got := string(appendFlowMember(nil, &k)); got != want {
+				t.Errorf("key %v, direction %d: got %s, want %s", key, d, got, want)
+			}
+		}
 	}
 }
