@@ -31,6 +31,7 @@ type Config struct {
 	quarantineIn    time.Duration
 	cacheDir        string
 	events          io.Writer
+	eventFlows      bool
 	logger          *slog.Logger
 	sinks           []string
 	tick            time.Duration

@@ -14,10 +14,11 @@ import (
 // one JSON line per event to dst, at most maxEvents events and maxBytes
 // bytes of lines. ts holds the capture times of the call's packets, now is
 // the time of events without a packet. It returns the events written and
-// the events over a cap (not written: only their sizes are checked). On
-// error dst is returned unchanged in length, so nothing of a bad area is
-// written.
-func appendEvents(dst, ev []byte, analyzer string, ts []int64, now int64, maxEvents, maxBytes int) ([]byte, int, int, error) {
+// the events over a cap (not written: only their sizes are checked). keys,
+// when not nil, holds the 5-tuples of the call's packets, for the "flow"
+// member (WithEventFlows). On error dst is returned unchanged in length, so
+// nothing of a bad area is written.
+func appendEvents(dst, ev []byte, analyzer string, ts []int64, keys []flowKey, now int64, maxEvents, maxBytes int) ([]byte, int, int, error) {
 	if len(ev) < spec.EventsHeaderSize {
 		return dst, 0, 0, fmt.Errorf("event area of %d bytes", len(ev))
 	}
@@ -42,7 +43,7 @@ func appendEvents(dst, ev []byte, analyzer string, ts []int64, now int64, maxEve
 		mark := len(dst)
 		var err error
 		var size int
-		dst, size, err = appendEvent(dst, body[off:], analyzer, ts, now)
+		dst, size, err = appendEvent(dst, body[off:], analyzer, ts, keys, now)
 		if err != nil {
 			return dst[:start], 0, 0, fmt.Errorf("event %d at offset %d: %w", count, off, err)
 		}
@@ -69,7 +70,7 @@ func eventSize(b []byte) (int, error) {
 	return size, nil
 }
 
-func appendEvent(dst, b []byte, analyzer string, ts []int64, now int64) ([]byte, int, error) {
+func appendEvent(dst, b []byte, analyzer string, ts []int64, keys []flowKey, now int64) ([]byte, int, error) {
 	if len(b) < spec.EventHeaderSize {
 		return dst, 0, fmt.Errorf("%d bytes left, header needs %d", len(b), spec.EventHeaderSize)
 	}
@@ -104,6 +105,9 @@ func appendEvent(dst, b []byte, analyzer string, ts []int64, now int64) ([]byte,
 	// of every timestamp in wring's JSON (spec/JSON.md).
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, t, 10)
+	if keys != nil && pkt != spec.EventNoPacket {
+		dst = appendFlowMember(dst, &keys[pkt])
+	}
 	for i := 0; i < fields; i++ {
 		if len(r) < 2 {
 			return dst, 0, fmt.Errorf("field %d: truncated", i)
@@ -214,5 +218,5 @@ func appendJSONString(dst, s []byte) []byte {
 // reservedKey reports whether a field key collides with the host's own
 // (comparisons of string(b) with constants do not allocate).
 func reservedKey(b []byte) bool {
-	return string(b) == "analyzer" || string(b) == "event" || string(b) == "ts"
+	return string(b) == "analyzer" || string(b) == "event" || string(b) == "ts" || string(b) == "flow"
 }

@@ -49,14 +49,14 @@ func FuzzABI(f *testing.F) {
 		}
 		// 2. The event area: when accepted, every line is a JSON object.
 		ts := []int64{1, 2, 3}
-		out, n, over, err := appendEvents(nil, in, "fuzz", ts, 0, 1<<30, 1<<30)
+		out, n, over, err := appendEvents(nil, in, "fuzz", ts, fuzzKeys, 0, 1<<30, 1<<30)
 		if over != 0 {
 			t.Fatalf("%d events over caps of 2^30", over)
 		}
 		// The same area under small caps: when the whole area is accepted,
 		// the capped output is a prefix of it, within both caps, and every
 		// event is either written or counted over.
-		capped, cn, cover, cerr := appendEvents(nil, in, "fuzz", ts, 0, 2, 300)
+		capped, cn, cover, cerr := appendEvents(nil, in, "fuzz", ts, fuzzKeys, 0, 2, 300)
 		if err == nil {
 			if cerr != nil {
 				t.Fatalf("accepted without caps, rejected with: %v", cerr)
@@ -84,7 +84,7 @@ func FuzzABI(f *testing.F) {
 			return
 		}
 		var sink bytes.Buffer
-		h, err := NewHost(ctx, testConfig(nil).WithEvents(&sink), Analyzer{Name: "fuzz", Binary: guest, Config: in})
+		h, err := NewHost(ctx, testConfig(nil).WithEvents(&sink).WithEventFlows(true), Analyzer{Name: "fuzz", Binary: guest, Config: in})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func validEvents() []byte {
 }
 
 func TestValidEventsDecode(t *testing.T) {
-	out, n, over, err := appendEvents(nil, validEvents(), "x", []int64{0}, 0, 10, 1000)
+	out, n, over, err := appendEvents(nil, validEvents(), "x", []int64{0}, nil, 0, 10, 1000)
 	if err != nil || n != 1 || over != 0 {
 		t.Fatalf("%v %d", err, n)
 	}

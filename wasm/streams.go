@@ -32,6 +32,7 @@ type chunk struct {
 	dir   uint8
 	kind  uint8
 	aux   uint8
+	key   flowKey // the segment's 5-tuple, with WithEventFlows only
 }
 
 // bytes reports whether the chunk carries staged bytes.
@@ -162,6 +163,9 @@ func (s *streamer) stage(f *stream.Flow, d stream.Dir, kind, aux uint8, off uint
 	s.room(len(p))
 	c := chunk{flow: f.ID, off: off, n: n, at: uint32(len(s.data)), ts: s.ts,
 		ports: [2]uint16{f.Key.A.Port(), f.Key.B.Port()}, vlan: f.Key.VLAN, dir: uint8(d), kind: kind, aux: aux}
+	if s.w.h.cfg.eventFlows {
+		c.key = streamFlow(f, d)
+	}
 	s.data = append(s.data, p...)
 	s.chunks = append(s.chunks, c)
 }
@@ -282,6 +286,9 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 	}
 	if cap(w.sts) < maxSel {
 		w.sts = make([]int64, maxSel)
+		if w.h.cfg.eventFlows {
+			w.skeys = make([]flowKey, maxSel)
+		}
 	}
 	k, part := 0, uint32(0) // cursor: chunk k, of which part bytes are handed over
 	for k < len(s.chunks) {
@@ -345,6 +352,9 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 			binary.LittleEndian.PutUint16(d[spec.ChunkVLAN:], c.vlan)
 			binary.LittleEndian.PutUint16(d[spec.ChunkVLAN+2:], 0)
 			w.sts[j] = c.ts
+			if w.skeys != nil {
+				w.skeys[j] = c.key
+			}
 		}
 		in.strSeq++
 		binary.LittleEndian.PutUint32(view[spec.StreamCount:], uint32(len(sel)))
@@ -357,7 +367,11 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
 		err := in.callStreams(w.h.cfg.fuel, len(sel))
 		if err == nil {
-			err = w.collectEvents(a, in, w.sts[:len(sel)], s.now, spec.ExportStreams)
+			var keys []flowKey
+			if w.skeys != nil {
+				keys = w.skeys[:len(sel)]
+			}
+			err = w.collectEvents(a, in, w.sts[:len(sel)], keys, s.now, spec.ExportStreams)
 		}
 		if err != nil {
 			w.failStreams(a, i, in, err)

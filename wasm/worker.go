@@ -16,9 +16,10 @@ type Worker struct {
 	h    *Host
 	ctx  context.Context
 	inst []*instance
-	idx  []int32 // batch index of each packet in the current call
-	ts   []int64 // capture time of each packet in the current call
-	ev   []byte  // JSON lines of the current call
+	idx  []int32   // batch index of each packet in the current call
+	ts   []int64   // capture time of each packet in the current call
+	keys []flowKey // 5-tuple of each packet in the current call (WithEventFlows)
+	ev   []byte    // JSON lines of the current call
 	// What is left of the current call's (or tick's) event caps.
 	evLeft, evBytesLeft int
 
@@ -27,6 +28,7 @@ type Worker struct {
 	strSnap atomic.Pointer[streamer] // str, for Host.StreamStats
 	sel     []selected               // chunks of the current wring_streams call
 	sts     []int64                  // their capture times
+	skeys   []flowKey                // their 5-tuples (WithEventFlows)
 	strLost []uint32                 // per analyzer: chunks lost since its last wring_streams call
 
 	// The inner packet's Record and the tunnel record of the packet being
@@ -145,6 +147,9 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 	if cap(w.idx) < int(inf.maxPackets) {
 		w.idx = make([]int32, inf.maxPackets)
 		w.ts = make([]int64, inf.maxPackets)
+		if w.h.cfg.eventFlows {
+			w.keys = make([]flowKey, inf.maxPackets)
+		}
 	}
 	var rg *rules
 	if inf := a.rules.Load(); inf != nil {
@@ -189,6 +194,9 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 			data += dl
 			w.idx[count] = int32(j)
 			w.ts[count] = p.Info.Timestamp
+			if w.keys != nil {
+				w.keys[count] = recordFlow(&p.Record)
+			}
 			now = p.Info.Timestamp
 			count++
 			j++
@@ -285,7 +293,11 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 			}
 		}
 	}
-	if err := w.events(a, in, w.ts[:count], now, spec.ExportProcess); err != nil {
+	var keys []flowKey
+	if w.keys != nil {
+		keys = w.keys[:count]
+	}
+	if err := w.events(a, in, w.ts[:count], keys, now, spec.ExportProcess); err != nil {
 		return err
 	}
 	for k := 0; k < count; k++ {
@@ -315,8 +327,8 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 
 // collectEvents validates and writes the events of a good call that has no
 // verdicts (wring_streams); ts are the capture times of the call's items.
-func (w *Worker) collectEvents(a *analyzer, in *instance, ts []int64, now int64, fn string) error {
-	if err := w.events(a, in, ts, now, fn); err != nil {
+func (w *Worker) collectEvents(a *analyzer, in *instance, ts []int64, keys []flowKey, now int64, fn string) error {
+	if err := w.events(a, in, ts, keys, now, fn); err != nil {
 		return err
 	}
 	w.h.eventsOut(w.ev)
@@ -325,7 +337,7 @@ func (w *Worker) collectEvents(a *analyzer, in *instance, ts []int64, now int64,
 
 // events validates the event area after a call into w.ev (JSON lines, not
 // yet written) and counts them.
-func (w *Worker) events(a *analyzer, in *instance, ts []int64, now int64, fn string) error {
+func (w *Worker) events(a *analyzer, in *instance, ts []int64, keys []flowKey, now int64, fn string) error {
 	inf := in.info
 	w.ev = w.ev[:0]
 	if inf.eventsCap != 0 {
@@ -335,7 +347,7 @@ func (w *Worker) events(a *analyzer, in *instance, ts []int64, now int64, fn str
 		}
 		var err error
 		var nev, over int
-		w.ev, nev, over, err = appendEvents(w.ev, ev, a.name, ts, now, w.evLeft, w.evBytesLeft)
+		w.ev, nev, over, err = appendEvents(w.ev, ev, a.name, ts, keys, now, w.evLeft, w.evBytesLeft)
 		if err != nil {
 			w.ev = w.ev[:0]
 			return errorf(a.name, fn, ErrABI, "%w", err)

@@ -323,7 +323,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		events.Close()
 		return nil, nil, err
 	}
-	cfg := hostConfig(s).WithEvents(evw).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
+	cfg := hostConfig(s).WithEvents(evw).WithEventFlows(fx != nil && fx.join != nil).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
 	h, err := wasm.NewHost(ctx, cfg, specs...)
 	if err != nil {
 		if fx != nil {

@@ -63,6 +63,7 @@ type flowExport struct {
 	url     string
 	prefix  []byte
 	swallow bool
+	join    *stringJoin // nil: no analyzer whose strings go into the records
 
 	mu         sync.Mutex
 	pending    []byte
@@ -96,6 +97,8 @@ func (e *flowExport) Write(p []byte) (int, error) {
 			if e.swallow {
 				continue
 			}
+		} else if e.join != nil {
+			e.join.note(line)
 		}
 		e.out = append(e.out, line...)
 	}
@@ -140,6 +143,9 @@ func (e *flowExport) export(line []byte) {
 			e.firstBad = fmt.Sprintf("%v: %.200s", err, bytes.TrimSpace(line))
 		}
 		return
+	}
+	if e.join != nil {
+		e.join.attach(&r, &rev)
 	}
 	if r.Packets > 0 {
 		e.x.Export(&r)
@@ -291,6 +297,9 @@ func (e *flowExport) close(w io.Writer) error {
 	e.x.Close()
 	c := e.x.Counters()
 	fmt.Fprintf(w, "export %s: %d flow events, %v\n", e.url, e.flows, c)
+	if e.join != nil {
+		fmt.Fprintf(w, "export %s: %v\n", e.url, e.join)
+	}
 	if e.unreadable > 0 {
 		fmt.Fprintf(w, "export %s: %d flow events unreadable, not exported; the first: %s\n", e.url, e.unreadable, e.firstBad)
 	}
@@ -329,5 +338,6 @@ func (f *analyzerFlags) startExport(w io.Writer, specs []wasm.Analyzer) (io.Writ
 	}
 	inst, swallow := f.flowInstance(f.exportNames(), names)
 	fx := newFlowExport(w, x, f.Export, inst, swallow)
+	fx.join = newStringJoin(f.Analyzer, names)
 	return fx, fx, nil
 }
