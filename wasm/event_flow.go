@@ -50,7 +50,10 @@ func recordFlow(r *packet.Record) flowKey {
 		return k
 	}
 	k.proto = r[spec.RecIPProto]
-	if binary.LittleEndian.Uint32(r[spec.RecFlags:])&spec.RecFlagFragment != 0 {
+	// A later fragment has no transport header: no ports. A first
+	// fragment has them, and the flow analyzer counts every fragment in
+	// the datagram's 5-tuple flow (analyzers/flow/frag.go).
+	if binary.LittleEndian.Uint32(r[spec.RecFlags:])&spec.RecFlagLaterFragment != 0 {
 		return k
 	}
 	switch k.proto {

@@ -55,9 +55,12 @@ func TestRecordFlow(t *testing.T) {
 			`,"flow":{"src":"192.0.2.1","dst":"198.51.100.7","sport":5353,"dport":53,"proto":17}`},
 		{"tcp6", parsed(t, eth6, ip6, &layers.TCP{SrcPort: 40000, DstPort: 443, DataOffset: 5, Window: 1}, payload),
 			`,"flow":{"src":"2001:db8::1","dst":"2001:db8::2","sport":40000,"dport":443,"proto":6}`},
-		// The first fragment has the UDP header, but the flow analyzer keys
-		// all fragments without ports: so does the member.
-		{"fragment", parsed(t, eth4, ip4(layers.IPProtocolUDP, layers.IPv4MoreFragments, 0), &layers.UDP{SrcPort: 5353, DstPort: 53}, payload),
+		// The first fragment has the UDP header, and the flow analyzer counts
+		// the datagram's fragments in its 5-tuple flow: so does the member.
+		{"first fragment", parsed(t, eth4, ip4(layers.IPProtocolUDP, layers.IPv4MoreFragments, 0), &layers.UDP{SrcPort: 5353, DstPort: 53}, payload),
+			`,"flow":{"src":"192.0.2.1","dst":"198.51.100.7","sport":5353,"dport":53,"proto":17}`},
+		// A later fragment has no transport header: no ports.
+		{"later fragment", parsed(t, eth4, ip4(layers.IPProtocolUDP, 0, 185), payload),
 			`,"flow":{"src":"192.0.2.1","dst":"198.51.100.7","sport":0,"dport":0,"proto":17}`},
 		// ICMP's type and code are in the record's source port: not a port.
 		{"icmp", parsed(t, eth4, ip4(layers.IPProtocolICMPv4, 0, 0), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)}, payload),
