@@ -265,7 +265,7 @@ func init() {
 	// Packets (UDP, and TCP with streams=0) and streams (TCP) both: the
 	// options are fixed before Init reads streams= (RATIONALE.md).
 	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 1500,
-		Streams: true, StreamPorts: streamPorts[:]})
+		Streams: true, StreamPorts: streamPorts[:], StreamBytes: 64 << 10})
 }
 
 func main() {}

@@ -32,24 +32,27 @@ type half struct {
 	st   uint8
 	lenB [2]byte
 	lenN int
-	want int    // message length from the prefix
-	seen int    // message bytes seen so far
-	buf  []byte // kept message bytes (cap msgMax)
-	skip bool   // the message is lost (a gap inside it): skip its bytes
+	want int  // message length from the prefix
+	seen int  // message bytes seen so far
+	n    int  // message bytes kept (in the parser's arena)
+	skip bool // the message is lost (a gap inside it): skip its bytes
 }
 
 // StreamParser follows DNS messages over reassembled TCP streams (RFC 1035
 // §4.2.2: each message after a 2-byte length).
+//
+// Its state holds no pointers: the guest's garbage collector never scans
+// it, and updating it costs no write barrier.
 type StreamParser struct {
 	tab   *flowTable
 	flows [][2]half
+	arena []byte // msgMax bytes per direction of each slot
 	Stats StreamStats
 }
 
-// NewStreamParser returns a parser with its tables allocated; message
-// buffers are allocated once per slot, when first needed.
+// NewStreamParser returns a parser with all its memory allocated.
 func NewStreamParser() *StreamParser {
-	return &StreamParser{tab: newFlowTable(maxFlows), flows: make([][2]half, maxFlows)}
+	return &StreamParser{tab: newFlowTable(maxFlows), flows: make([][2]half, maxFlows), arena: make([]byte, maxFlows*2*msgMax)}
 }
 
 // Reset forgets every flow and zeroes the counters.
@@ -64,10 +67,7 @@ func (p *StreamParser) Reset() {
 }
 
 func (p *StreamParser) reset(s int) {
-	for d := range p.flows[s] {
-		h := &p.flows[s][d]
-		*h = half{buf: h.buf[:0]}
-	}
+	p.flows[s] = [2]half{}
 }
 
 func (p *StreamParser) add(id uint64) int {
@@ -97,20 +97,19 @@ func (p *StreamParser) End(id uint64) {
 // Flows returns the number of flows followed.
 func (p *StreamParser) Flows() int { return p.tab.live() }
 
-// lookup returns the flow's directions; a flow whose start was not seen is
-// ignored: its bytes may start inside a message.
-func (p *StreamParser) lookup(id uint64) *[2]half {
-	s := p.tab.get(id)
-	if s < 0 {
-		s = p.add(id)
-		p.flows[s][0].st, p.flows[s][1].st = stLost, stLost
-	}
-	return &p.flows[s]
+// lookup returns the flow's slot, -1 for a flow whose start was not seen
+// (its bytes may start inside a message: it is ignored).
+func (p *StreamParser) lookup(id uint64) int {
+	return p.tab.get(id)
 }
 
 // Gap tells that n bytes of direction d were lost.
 func (p *StreamParser) Gap(id uint64, d int, n uint64) {
-	h := &p.lookup(id)[d&1]
+	s := p.lookup(id)
+	if s < 0 {
+		return
+	}
+	h := &p.flows[s][d&1]
 	switch h.st {
 	case stLost:
 		return
@@ -122,7 +121,7 @@ func (p *StreamParser) Gap(id uint64, d int, n uint64) {
 			}
 			h.skip = true
 			h.seen += int(n)
-			h.buf = h.buf[:0]
+			h.n = 0
 			if h.seen == h.want {
 				h.st, h.lenN, h.skip = stLen, 0, false
 			}
@@ -134,12 +133,19 @@ func (p *StreamParser) Gap(id uint64, d int, n uint64) {
 	default:
 		p.Stats.Gaps++
 	}
-	h.st, h.buf = stLost, h.buf[:0]
+	h.st, h.n = stLost, 0
 }
 
 // Data hands over direction d's next bytes.
 func (p *StreamParser) Data(id uint64, d int, b []byte, out Sink) {
-	h := &p.lookup(id)[d&1]
+	s := p.lookup(id)
+	if s < 0 {
+		return
+	}
+	d &= 1
+	h := &p.flows[s][d]
+	o := (s*2 + d) * msgMax
+	buf := p.arena[o : o+msgMax : o+msgMax]
 	for len(b) > 0 {
 		switch h.st {
 		case stLost:
@@ -157,7 +163,7 @@ func (p *StreamParser) Data(id uint64, d int, b []byte, out Sink) {
 				}
 				h.st = stMsg
 				// The whole message in this chunk: no copy.
-				if len(b) >= h.want && len(h.buf) == 0 {
+				if len(b) >= h.want {
 					p.Stats.Messages++
 					out.Message(b[:h.want])
 					b = b[h.want:]
@@ -167,13 +173,7 @@ func (p *StreamParser) Data(id uint64, d int, b []byte, out Sink) {
 		case stMsg:
 			n := min(len(b), h.want-h.seen)
 			if !h.skip {
-				keep := min(n, msgMax-len(h.buf))
-				if keep > 0 {
-					if h.buf == nil {
-						h.buf = make([]byte, 0, msgMax)
-					}
-					h.buf = append(h.buf, b[:keep]...)
-				}
+				h.n += copy(buf[h.n:], b[:n])
 			}
 			h.seen += n
 			b = b[n:]
@@ -183,9 +183,9 @@ func (p *StreamParser) Data(id uint64, d int, b []byte, out Sink) {
 						p.Stats.Cut++
 					}
 					p.Stats.Messages++
-					out.Message(h.buf)
+					out.Message(buf[:h.n])
 				}
-				h.st, h.buf, h.skip = stLen, h.buf[:0], false
+				h.st, h.n, h.skip = stLen, 0, false
 			}
 		}
 	}

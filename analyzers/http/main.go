@@ -56,6 +56,7 @@ var (
 var (
 	cGaps       = guest.NewCounter("gave_up.gaps")
 	cOversize   = guest.NewCounter("gave_up.oversize_header")
+	cNoBuffer   = guest.NewCounter("gave_up.no_buffer")
 	cFraming    = guest.NewCounter("gave_up.bad_framing")
 	cEvicted    = guest.NewCounter("gave_up.evicted")
 	cNotHTTP    = guest.NewCounter("not_http")
@@ -151,6 +152,7 @@ func publish(a, b *StreamStats) {
 	responses.Add(b.Responses - a.Responses)
 	cGaps.Add(b.Gaps - a.Gaps)
 	cOversize.Add(b.Oversize - a.Oversize)
+	cNoBuffer.Add(b.NoBuffer - a.NoBuffer)
 	cFraming.Add(b.BadFraming - a.BadFraming)
 	cEvicted.Add(b.Evicted - a.Evicted)
 	cNotHTTP.Add(b.NotHTTP - a.NotHTTP)
@@ -216,7 +218,13 @@ func init() {
 	// streams=, so the module declares both and the mode not chosen
 	// returns at once (RATIONALE.md, "Why do the bundled HTTP and DNS
 	// analyzers declare packets and streams?").
-	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 4096, Streams: true})
+	//
+	// A 64 KiB stream area bounds the bytes one wring_streams call parses:
+	// header parsing costs about 60 fuel units a byte in the worst case
+	// (lines of a few bytes), so a full area stays well inside the host's
+	// default 5·10⁷ units a call.
+	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 4096,
+		Streams: true, StreamBytes: 64 << 10})
 }
 
 func main() {}

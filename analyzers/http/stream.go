@@ -4,12 +4,13 @@ import "bytes"
 
 // Bounds of the stream parser's state (spec/LIMITS.md, "HTTP analyzer").
 const (
-	maxFlows   = 256  // flows followed at once; the least recently used is replaced
+	maxFlows   = 2048 // flows followed at once; the least recently used is replaced
 	headerMax  = 8192 // bytes of one header block kept across chunks
-	pendingMax = 16   // requests awaiting their response per flow
-	keepMethod = 20   // bytes of a request's method kept for its response
-	keepHost   = 128  // of its Host
-	keepURI    = 512  // of its URI
+	headerBufs = 128  // header blocks kept across chunks at once (all flows)
+	pendingMax = 8    // requests awaiting their response per flow
+	keepMethod = 16   // bytes of a request's method kept for its response
+	keepHost   = 96   // of its Host
+	keepURI    = 256  // of its URI
 	lineMax    = 1024 // bytes of a chunk-size line or of one trailer line
 	trailerMax = 8192 // bytes of a trailer section
 )
@@ -56,6 +57,7 @@ type StreamStats struct {
 	Requests, Responses uint64
 	Gaps                uint64 // directions that lost sync at a gap
 	Oversize            uint64 // header blocks larger than headerMax
+	NoBuffer            uint64 // header blocks split while headerBufs others were
 	BadFraming          uint64 // malformed chunked framing, line or trailer too long
 	NotHTTP             uint64 // directions whose bytes are not HTTP/1.x
 	Resynced            uint64 // directions that found a message start again after losing sync
@@ -66,18 +68,23 @@ type StreamStats struct {
 	UntilClose          uint64 // bodies delimited by the connection's end
 }
 
+// pending is a request awaiting its response. Like all the parser's state
+// it holds no pointers: the guest's garbage collector never scans it, and
+// updating it costs no write barrier.
 type pending struct {
-	method, host, uri  []byte // views of the arrays below
 	mbuf               [keepMethod]byte
 	hbuf               [keepHost]byte
 	ubuf               [keepURI]byte
+	mlen, hlen         uint8
+	ulen               uint16
 	hasHost, head, con bool
 }
 
 type half struct {
 	st     uint8
 	remain uint64 // body or chunk bytes left
-	buf    []byte // header block or line bytes kept across chunks (cap headerMax)
+	n      int    // header block bytes kept across chunks
+	buf    int32  // 1 + the index of the arena buffer holding them, 0 none
 	line   int    // bytes of the current line seen (chunk-size, trailer)
 	size   uint64 // chunk size being read
 	digits int    // its hex digits
@@ -87,6 +94,7 @@ type half struct {
 }
 
 type flow struct {
+	slot  int // index in Parser.flows and the arena
 	dir   [2]half
 	q     [pendingMax]pending
 	qh    int
@@ -98,14 +106,43 @@ type flow struct {
 type Parser struct {
 	tab   *flowTable
 	flows []flow
+	arena []byte  // headerBufs buffers of headerMax bytes
+	free  []int32 // free buffer indices
 	msg   Message
 	Stats StreamStats
 }
 
-// NewParser returns a parser with all its memory allocated but the header
-// buffers, which each direction allocates once, when it first needs one.
+// NewParser returns a parser with all its memory allocated.
 func NewParser() *Parser {
-	return &Parser{tab: newFlowTable(maxFlows), flows: make([]flow, maxFlows)}
+	p := &Parser{tab: newFlowTable(maxFlows), flows: make([]flow, maxFlows),
+		arena: make([]byte, headerBufs*headerMax), free: make([]int32, headerBufs)}
+	for i := range p.free {
+		p.free[i] = int32(headerBufs - 1 - i)
+	}
+	return p
+}
+
+// window returns the header buffer of h, taking one from the pool when it
+// has none (nil when the pool is empty).
+func (p *Parser) window(h *half) []byte {
+	if h.buf == 0 {
+		if len(p.free) == 0 {
+			return nil
+		}
+		h.buf = p.free[len(p.free)-1] + 1
+		p.free = p.free[:len(p.free)-1]
+	}
+	o := int(h.buf-1) * headerMax
+	return p.arena[o : o+headerMax : o+headerMax]
+}
+
+// release empties h's header buffer and returns it to the pool.
+func (p *Parser) release(h *half) {
+	if h.buf != 0 {
+		p.free = append(p.free, h.buf-1)
+		h.buf = 0
+	}
+	h.n = 0
 }
 
 // Reset forgets every flow and zeroes the counters.
@@ -138,10 +175,10 @@ func (p *Parser) add(id uint64) int {
 
 func (p *Parser) reset(s int) {
 	f := &p.flows[s]
-	for d := range f.dir {
-		h := &f.dir[d]
-		*h = half{buf: h.buf[:0]}
-	}
+	f.slot = s
+	p.release(&f.dir[0])
+	p.release(&f.dir[1])
+	f.dir[0], f.dir[1] = half{}, half{}
 	f.qh, f.qn, f.qLost = 0, 0, false
 }
 
@@ -155,15 +192,12 @@ func (p *Parser) End(id uint64) {
 // Flows returns the number of flows followed.
 func (p *Parser) Flows() int { return p.tab.live() }
 
-// lookup returns the flow's slot; a flow whose start was not seen (a
-// replaced instance, an evicted flow) is taken up in the lost state.
+// lookup returns the flow, nil when its start was not seen (a replaced
+// instance, an evicted flow).
 func (p *Parser) lookup(id uint64) *flow {
 	s := p.tab.get(id)
 	if s < 0 {
-		s = p.add(id)
-		f := &p.flows[s]
-		f.dir[0].st, f.dir[1].st = stLost, stLost
-		f.qLost = true
+		return nil
 	}
 	return &p.flows[s]
 }
@@ -171,6 +205,9 @@ func (p *Parser) lookup(id uint64) *flow {
 // Gap tells that n bytes of direction d were lost.
 func (p *Parser) Gap(id uint64, d int, n uint64) {
 	f := p.lookup(id)
+	if f == nil {
+		return
+	}
 	h := &f.dir[d&1]
 	switch h.st {
 	case stBody, stChunkData:
@@ -193,13 +230,25 @@ func (p *Parser) Gap(id uint64, d int, n uint64) {
 // lose drops a direction's sync: it waits for a chunk that starts a
 // message. Requests lost on the way make the pairing unreliable.
 func (p *Parser) lose(f *flow, h *half) {
-	h.st, h.buf = stLost, h.buf[:0]
+	h.st = stLost
+	p.release(h)
 	f.qh, f.qn, f.qLost = 0, 0, true
 }
 
 // Data hands over direction d's next bytes.
+//
+// A flow whose start was not seen is taken up, in the lost state, at a
+// chunk that starts a message.
 func (p *Parser) Data(id uint64, d int, b []byte, out Sink) {
 	f := p.lookup(id)
+	if f == nil {
+		if !startsMessage(b) {
+			return
+		}
+		f = &p.flows[p.add(id)]
+		f.dir[0].st, f.dir[1].st = stLost, stLost
+		f.qLost = true
+	}
 	h := &f.dir[d&1]
 	if h.st == stLost {
 		if !startsMessage(b) {
@@ -281,10 +330,14 @@ func plausible(b []byte) bool {
 // headerEnd returns the offset just past the empty line that ends the
 // header block in b, searching from from, or -1.
 func headerEnd(b []byte, from int) int {
+	// One bytes.IndexByte a line: a Go loop over every byte costs several
+	// times more fuel in a Wasm guest.
 	for i := max(from, 0); i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+		k := bytes.IndexByte(b[i:], '\n')
+		if k < 0 {
+			return -1
 		}
+		i += k
 		if i+1 < len(b) && b[i+1] == '\n' {
 			return i + 2
 		}
@@ -296,9 +349,9 @@ func headerEnd(b []byte, from int) int {
 }
 
 // head reads a header block: from b alone when it holds all of it,
-// otherwise through h.buf.
+// otherwise through the direction's window of the arena.
 func (p *Parser) head(f *flow, h *half, d int, b []byte, out Sink) []byte {
-	if len(h.buf) == 0 {
+	if h.n == 0 {
 		// Empty lines before a message are ignored (RFC 9112 §2.2).
 		for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
 			b = b[1:]
@@ -322,31 +375,35 @@ func (p *Parser) head(f *flow, h *half, d int, b []byte, out Sink) []byte {
 			p.lose(f, h)
 			return nil
 		}
-		if h.buf == nil {
-			h.buf = make([]byte, 0, headerMax)
+		buf := p.window(h)
+		if buf == nil {
+			p.Stats.NoBuffer++
+			p.lose(f, h)
+			return nil
 		}
-		h.buf = append(h.buf, b...)
+		h.n = copy(buf, b)
 		return nil
 	}
-	old := len(h.buf)
-	take := min(len(b), headerMax-old)
-	h.buf = append(h.buf, b[:take]...)
-	if old <= 20 && !plausible(h.buf) { // plausible looks at 21 bytes at most
+	buf := p.window(h)
+	old := h.n
+	h.n += copy(buf[old:], b)
+	cur := buf[:h.n]
+	if old <= 20 && !plausible(cur) { // plausible looks at 21 bytes at most
 		p.Stats.NotHTTP++
-		h.st, h.buf = stNotHTTP, h.buf[:0]
+		h.st = stNotHTTP
+		p.release(h)
 		return nil
 	}
-	e := headerEnd(h.buf, old-3)
+	e := headerEnd(cur, old-3)
 	if e < 0 {
-		if len(h.buf) == headerMax {
+		if h.n == headerMax {
 			p.Stats.Oversize++
 			p.lose(f, h)
 		}
 		return nil
 	}
-	h.buf = h.buf[:e]
-	p.message(f, h, d, h.buf, out)
-	h.buf = h.buf[:0]
+	p.message(f, h, d, buf[:e], out)
+	p.release(h)
 	return b[e-old:]
 }
 
@@ -376,9 +433,9 @@ func (p *Parser) message(f *flow, h *half, d int, blk []byte, out Sink) {
 	var req *pending
 	if f.qn > 0 && !f.qLost {
 		req = &f.q[f.qh]
-		m.Paired, m.ReqMeth, m.ReqURI = true, req.method, req.uri
+		m.Paired, m.ReqMeth, m.ReqURI = true, req.mbuf[:req.mlen], req.ubuf[:req.ulen]
 		if req.hasHost {
-			m.ReqHost = req.host
+			m.ReqHost = req.hbuf[:req.hlen]
 		}
 	} else {
 		p.Stats.Unpaired++
@@ -389,7 +446,8 @@ func (p *Parser) message(f *flow, h *half, d int, blk []byte, out Sink) {
 		// The connection carries another protocol from here on.
 		p.Stats.Tunnels++
 		f.dir[0].st, f.dir[1].st = stTunnel, stTunnel
-		f.dir[0].buf, f.dir[1].buf = f.dir[0].buf[:0], f.dir[1].buf[:0]
+		p.release(&f.dir[0])
+		p.release(&f.dir[1])
 	case m.Informal:
 		h.st = stHead
 	case req != nil && req.head || m.Status == 204 || m.Status == 304:
@@ -433,9 +491,9 @@ func (p *Parser) push(f *flow, m *Message) {
 	}
 	q := &f.q[(f.qh+f.qn)%pendingMax]
 	f.qn++
-	q.method = q.mbuf[:copy(q.mbuf[:], m.Method)]
-	q.uri = q.ubuf[:copy(q.ubuf[:], m.URI)]
-	q.host = q.hbuf[:copy(q.hbuf[:], m.Host)]
+	q.mlen = uint8(copy(q.mbuf[:], m.Method))
+	q.ulen = uint16(copy(q.ubuf[:], m.URI))
+	q.hlen = uint8(copy(q.hbuf[:], m.Host))
 	q.hasHost = m.Host != nil
 	q.head = string(m.Method) == "HEAD"
 	q.con = string(m.Method) == "CONNECT"

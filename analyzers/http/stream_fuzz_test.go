@@ -66,8 +66,8 @@ func fuzzOne(t *testing.T, in []byte) {
 				p.Start(id)
 			}
 		}
-		checkBounds(t, p)
 	}
+	checkBounds(t, p)
 	// The data alone, one flow, whole and byte by byte.
 	whole, bytes := fuzzParsers[1], fuzzParsers[2]
 	whole.Reset()
@@ -108,15 +108,22 @@ func checkBounds(t *testing.T, p *Parser) {
 	if p.Flows() > maxFlows {
 		t.Fatalf("%d flows", p.Flows())
 	}
+	held := 0
 	for i := range p.flows {
 		f := &p.flows[i]
 		if f.qn < 0 || f.qn > pendingMax {
 			t.Fatalf("%d pending requests", f.qn)
 		}
 		for _, h := range f.dir {
-			if cap(h.buf) > headerMax || len(h.buf) > headerMax {
-				t.Fatalf("header buffer %d/%d", len(h.buf), cap(h.buf))
+			if h.n < 0 || h.n >= headerMax || h.n > 0 && h.buf == 0 {
+				t.Fatalf("%d header bytes kept, buffer %d", h.n, h.buf)
+			}
+			if h.buf != 0 {
+				held++
 			}
 		}
+	}
+	if held+len(p.free) != headerBufs {
+		t.Fatalf("%d header buffers held, %d free, of %d", held, len(p.free), headerBufs)
 	}
 }
