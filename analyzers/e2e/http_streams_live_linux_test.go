@@ -218,7 +218,9 @@ func dnsQuery(id uint16, name string, qtype uint16) []byte {
 	return binary.BigEndian.AppendUint16(b, 1)
 }
 
-func tcpFrame(m []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(m))), m...) }
+func tcpFrame(m []byte) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(m))), m...)
+}
 
 // serveDNS answers every query with the same message marked as a response
 // with one A record (192.0.2.1), until the listener is closed.
