@@ -128,6 +128,29 @@ func oursHTTP(t testing.TB, lines []byte) []string {
 	return out
 }
 
+// truncatedHTTP returns the analyzer's items marked truncated (a header
+// block cut by the snapshot length), counted.
+func truncatedHTTP(t testing.TB, lines []byte) map[string]int {
+	out := map[string]int{}
+	for _, it := range eventItems(t, lines, "request", "truncated", "method", "host", "uri", "content_length") {
+		if rest, ok := strings.CutPrefix(it, "true\t"); ok {
+			out["req\t"+rest]++
+		}
+	}
+	for _, it := range eventItems(t, lines, "response", "truncated", "status", "content_length") {
+		if rest, ok := strings.CutPrefix(it, "true\t"); ok {
+			out["resp\t"+rest]++
+		}
+	}
+	return out
+}
+
+// Categories of explained HTTP differences in stream mode.
+const (
+	catBodyCut     = "tshark reassembles bodies (http.desegment_body) and reports a response only once the capture holds all of its body; here it ends (or loses segments) inside the body: the analyzer reports the response at its header block, as tshark does with http.desegment_body off"
+	catStreamTrunc = "a header block cut by the snapshot length (or by the end of the capture): the analyzer reports the part captured, marked truncated; tshark's reassembly marks no request or response in it (a status line or request line cut before its end, or the frame flagged as an unreassembled segment)"
+)
+
 // DNS item tuples: "FLAG\tNAME\tTYPE\tID" with FLAG 0 (query) or 1.
 func tsharkDNS(t testing.TB, file string, extra ...string) []string {
 	items := pdmlItems(t, file, "dns && tcp", "dns", "dns.flags.response",

@@ -56,6 +56,7 @@ var (
 var (
 	cGaps       = guest.NewCounter("gave_up.gaps")
 	cOversize   = guest.NewCounter("gave_up.oversize_header")
+	cTruncated  = guest.NewCounter("truncated_headers")
 	cNoBuffer   = guest.NewCounter("gave_up.no_buffer")
 	cFraming    = guest.NewCounter("gave_up.bad_framing")
 	cEvicted    = guest.NewCounter("gave_up.evicted")
@@ -107,6 +108,9 @@ func (s *chunkSink) Message(m *Message) {
 		if m.Chunked {
 			e.Bool("chunked", true)
 		}
+		if m.Truncated {
+			e.Bool("truncated", true)
+		}
 		e.Done()
 		return
 	}
@@ -117,6 +121,9 @@ func (s *chunkSink) Message(m *Message) {
 	}
 	if m.Chunked {
 		e.Bool("chunked", true)
+	}
+	if m.Truncated {
+		e.Bool("truncated", true)
 	}
 	if m.Paired {
 		e.Bytes("request_method", m.ReqMeth).Bytes("request_uri", m.ReqURI)
@@ -139,9 +146,11 @@ func (analyzer) Chunk(c *guest.Chunk) {
 		sink.c = c
 		parser.Data(c.Flow(), c.Dir(), c.Data(), &sink)
 	case guest.ChunkGap:
-		parser.Gap(c.Flow(), c.Dir(), uint64(c.Len()))
+		sink.c = c
+		parser.Gap(c.Flow(), c.Dir(), uint64(c.Len()), &sink)
 	case guest.ChunkEnd:
-		parser.End(c.Flow())
+		sink.c = c
+		parser.End(c.Flow(), &sink)
 	}
 	publish(&before, &parser.Stats)
 }
@@ -152,6 +161,7 @@ func publish(a, b *StreamStats) {
 	responses.Add(b.Responses - a.Responses)
 	cGaps.Add(b.Gaps - a.Gaps)
 	cOversize.Add(b.Oversize - a.Oversize)
+	cTruncated.Add(b.Truncated - a.Truncated)
 	cNoBuffer.Add(b.NoBuffer - a.NoBuffer)
 	cFraming.Add(b.BadFraming - a.BadFraming)
 	cEvicted.Add(b.Evicted - a.Evicted)

@@ -45,6 +45,9 @@ type Message struct {
 	ReqURI   []byte
 	ReqHost  []byte
 	Informal bool // response: 1xx, the final response is still to come
+	// Truncated: the header block was cut by a gap (the snapshot length):
+	// the fields are those of the part captured.
+	Truncated bool
 }
 
 // Sink receives the parser's messages.
@@ -57,6 +60,7 @@ type StreamStats struct {
 	Requests, Responses uint64
 	Gaps                uint64 // directions that lost sync at a gap
 	Oversize            uint64 // header blocks larger than headerMax
+	Truncated           uint64 // header blocks cut by a gap, reported as far as they go
 	NoBuffer            uint64 // header blocks split while headerBufs others were
 	BadFraming          uint64 // malformed chunked framing, line or trailer too long
 	NotHTTP             uint64 // directions whose bytes are not HTTP/1.x
@@ -182,11 +186,22 @@ func (p *Parser) reset(s int) {
 	f.qh, f.qn, f.qLost = 0, 0, false
 }
 
-// End forgets flow id.
-func (p *Parser) End(id uint64) {
-	if s := p.tab.remove(id); s >= 0 {
-		p.reset(s)
+// End forgets flow id. A header block the flow ended inside (the capture
+// cut its last segment, or the connection closed) is reported as far as
+// it goes, marked Truncated.
+func (p *Parser) End(id uint64, out Sink) {
+	s := p.tab.remove(id)
+	if s < 0 {
+		return
 	}
+	f := &p.flows[s]
+	for d := range f.dir {
+		if h := &f.dir[d]; h.st == stHead && h.n > 0 {
+			p.Stats.Truncated++
+			p.message(f, h, d, p.window(h)[:h.n], out, true)
+		}
+	}
+	p.reset(s)
 }
 
 // Flows returns the number of flows followed.
@@ -202,8 +217,10 @@ func (p *Parser) lookup(id uint64) *flow {
 	return &p.flows[s]
 }
 
-// Gap tells that n bytes of direction d were lost.
-func (p *Parser) Gap(id uint64, d int, n uint64) {
+// Gap tells that n bytes of direction d were lost. A header block cut by
+// the gap (as the snapshot length cuts a packet) is reported as far as it
+// goes, marked Truncated, as Wireshark reports a cut frame.
+func (p *Parser) Gap(id uint64, d int, n uint64, out Sink) {
 	f := p.lookup(id)
 	if f == nil {
 		return
@@ -222,6 +239,11 @@ func (p *Parser) Gap(id uint64, d int, n uint64) {
 		}
 	case stUntilClose, stTunnel, stNotHTTP, stLost:
 		return
+	case stHead:
+		if h.n > 0 {
+			p.Stats.Truncated++
+			p.message(f, h, d&1, p.window(h)[:h.n], out, true)
+		}
 	}
 	p.Stats.Gaps++
 	p.lose(f, h)
@@ -367,7 +389,7 @@ func (p *Parser) head(f *flow, h *half, d int, b []byte, out Sink) []byte {
 		// At most headerMax bytes, as when the block is kept across chunks:
 		// the result does not depend on where the segments were cut.
 		if e := headerEnd(b[:min(len(b), headerMax)], 0); e >= 0 {
-			p.message(f, h, d, b[:e], out)
+			p.message(f, h, d, b[:e], out, false)
 			return b[e:]
 		}
 		if len(b) >= headerMax {
@@ -402,18 +424,19 @@ func (p *Parser) head(f *flow, h *half, d int, b []byte, out Sink) []byte {
 		}
 		return nil
 	}
-	p.message(f, h, d, buf[:e], out)
+	p.message(f, h, d, buf[:e], out, false)
 	p.release(h)
 	return b[e-old:]
 }
 
 // message reports a complete header block and sets up its body.
-func (p *Parser) message(f *flow, h *half, d int, blk []byte, out Sink) {
+func (p *Parser) message(f *flow, h *half, d int, blk []byte, out Sink, truncated bool) {
 	m := &p.msg
 	*m = Message{Length: -1}
-	if r, ok := ParseRequest(blk, false); ok {
+	m.Truncated = truncated
+	if r, ok := ParseRequest(blk, truncated); ok {
 		m.Request, m.Method, m.URI, m.Host, m.Version = true, r.Method, r.URI, r.Host, r.Version
-	} else if r, ok := ParseResponse(blk, false); ok {
+	} else if r, ok := ParseResponse(blk, truncated); ok {
 		m.Version, m.Status = r.Version, r.Status
 	} else {
 		p.Stats.NotHTTP++

@@ -58,10 +58,10 @@ func fuzzOne(t *testing.T, in []byte) {
 		case 0, 1:
 			p.Data(id, int(r.op&1), r.data, &d)
 		case 2:
-			p.Gap(id, int(r.op>>2&1), uint64(len(r.data)))
+			p.Gap(id, int(r.op>>2&1), uint64(len(r.data)), &d)
 		case 3:
 			if r.op&4 != 0 {
-				p.End(id)
+				p.End(id, &d)
 			} else {
 				p.Start(id)
 			}

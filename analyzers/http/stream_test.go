@@ -42,7 +42,7 @@ func feedConv(p *Parser, id uint64, steps []step, cut int, out Sink) {
 			b = b[n:]
 		}
 	}
-	p.End(id)
+	p.End(id, out)
 }
 
 var convs = []struct {
@@ -125,24 +125,33 @@ func TestStreamGaps(t *testing.T) {
 	p.Start(1)
 	// A gap inside a body of known length is skipped without losing sync.
 	p.Data(1, 0, []byte("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab"), &r)
-	p.Gap(1, 0, 5)
+	p.Gap(1, 0, 5, &r)
 	p.Data(1, 0, []byte("cde"), &r)
 	p.Data(1, 0, []byte("GET /after HTTP/1.1\r\n\r\n"), &r)
 	// A gap inside a header block loses sync until a chunk starts a message.
 	p.Data(1, 0, []byte("GET /cut HTTP/1.1\r\nHo"), &r)
-	p.Gap(1, 0, 100)
+	p.Gap(1, 0, 100, &r)
 	p.Data(1, 0, []byte("st: x\r\n\r\n"), &r)
 	p.Data(1, 0, []byte("GET /resync HTTP/1.1\r\n\r\n"), &r)
 	want := []string{
 		`req POST / host="" len=10 chunked=false`,
 		`req GET /after host="" len=-1 chunked=false`,
+		`req GET /cut host="" len=-1 chunked=false`, // reported cut, at the gap
 		`req GET /resync host="" len=-1 chunked=false`,
 	}
 	if strings.Join(r.got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(r.got, "\n"), strings.Join(want, "\n"))
 	}
-	if p.Stats.Gaps != 1 || p.Stats.Resynced != 1 {
+	if p.Stats.Gaps != 1 || p.Stats.Resynced != 1 || p.Stats.Truncated != 1 {
 		t.Fatalf("stats %+v", p.Stats)
+	}
+	// A flow that ends inside a header block (the capture cut its last
+	// segment) reports the part captured.
+	p.Start(2)
+	p.Data(2, 0, []byte("GET /favic"), &r)
+	p.End(2, &r)
+	if got := r.got[len(r.got)-1]; got != `req GET /favic host="" len=-1 chunked=false` || p.Stats.Truncated != 2 {
+		t.Fatalf("got %q, stats %+v", got, p.Stats)
 	}
 	// Responses after lost requests are not paired.
 	p.Data(1, 1, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), &r)
@@ -194,7 +203,7 @@ func TestStreamBounds(t *testing.T) {
 	if p.Stats.NoBuffer != 1 || len(p.free) != 0 {
 		t.Fatalf("pool: %+v, %d free", p.Stats, len(p.free))
 	}
-	p.End(1)
+	p.End(1, &r)
 	if len(p.free) != 1 {
 		t.Fatalf("%d buffers free after an end", len(p.free))
 	}
@@ -222,8 +231,8 @@ func TestStreamNoAllocs(t *testing.T) {
 		id++
 		p.Start(id)
 		p.Data(id, 0, req, &r)
-		p.Gap(id, 1, 10)
-		p.End(id)
+		p.Gap(id, 1, 10, &r)
+		p.End(id, &r)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per run", allocs)
