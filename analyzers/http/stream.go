@@ -186,17 +186,20 @@ func (p *Parser) reset(s int) {
 	f.qh, f.qn, f.qLost = 0, 0, false
 }
 
-// End forgets flow id. A header block the flow ended inside (the capture
-// cut its last segment, or the connection closed) is reported as far as
-// it goes, marked Truncated.
-func (p *Parser) End(id uint64, out Sink) {
+// End forgets flow id. With cut set, a header block the flow ended inside
+// (the capture cut its last segment) is reported as far as it goes,
+// marked Truncated. The caller sets it for flows closed by FIN or RST only:
+// the host ends idle flows and those open when the capture ends in the
+// order of its flow table, which is not fixed, and the events would come
+// in a different order from one run to the next.
+func (p *Parser) End(id uint64, cut bool, out Sink) {
 	s := p.tab.remove(id)
 	if s < 0 {
 		return
 	}
 	f := &p.flows[s]
 	for d := range f.dir {
-		if h := &f.dir[d]; h.st == stHead && h.n > 0 {
+		if h := &f.dir[d]; cut && h.st == stHead && h.n > 0 {
 			p.Stats.Truncated++
 			p.message(f, h, d, p.window(h)[:h.n], out, true)
 		}
@@ -434,16 +437,33 @@ func (p *Parser) message(f *flow, h *half, d int, blk []byte, out Sink, truncate
 	m := &p.msg
 	*m = Message{Length: -1}
 	m.Truncated = truncated
-	if r, ok := ParseRequest(blk, truncated); ok {
+	// A whole block: the first line is parsed alone, the header lines by
+	// scanHeaders (ParseRequest's loop costs far more fuel per line). A
+	// cut block goes through the packet parser's rules for cut lines.
+	first := blk
+	if !truncated {
+		first = blk[:bytes.IndexByte(blk, '\n')+1]
+	}
+	if r, ok := ParseRequest(first, truncated); ok {
 		m.Request, m.Method, m.URI, m.Host, m.Version = true, r.Method, r.URI, r.Host, r.Version
-	} else if r, ok := ParseResponse(blk, truncated); ok {
+	} else if r, ok := ParseResponse(first, truncated); ok {
 		m.Version, m.Status = r.Version, r.Status
 	} else {
 		p.Stats.NotHTTP++
 		h.st = stNotHTTP
 		return
 	}
-	m.Length, m.Chunked = framing(blk)
+	rest := blk[len(first):]
+	if truncated {
+		// The complete lines after the first; the last one may be cut.
+		rest = blk[bytes.IndexByte(blk, '\n')+1:]
+		rest = rest[:bytes.LastIndexByte(rest, '\n')+1]
+	}
+	host, hasHost, length, chunked := scanHeaders(rest)
+	m.Length, m.Chunked = length, chunked
+	if !truncated && m.Request && hasHost {
+		m.Host = host
+	}
 	if m.Request {
 		p.Stats.Requests++
 		p.push(f, m)
@@ -522,33 +542,72 @@ func (p *Parser) push(f *flow, m *Message) {
 	q.con = string(m.Method) == "CONNECT"
 }
 
-// framing reads Content-Length and Transfer-Encoding from a header block.
-// A chunked transfer coding wins over Content-Length (RFC 9112 §6.3).
-func framing(blk []byte) (length int64, chunked bool) {
+// scanHeaders reads Host, Content-Length and Transfer-Encoding from header
+// lines (up to an empty line). The last of each wins, as in ParseRequest; a
+// chunked transfer coding wins over Content-Length (RFC 9112 §6.3).
+//
+// It is kept small on purpose: a Go function compiled to Wasm is charged
+// fuel by its size on every jump taken inside it, and this loop runs once
+// a header line.
+func scanHeaders(b []byte) (host []byte, hasHost bool, length int64, chunked bool) {
 	length = -1
-	_, rest, _ := cutLine(blk, false)
 	for {
-		var line []byte
-		var ok bool
-		line, rest, ok = cutLine(rest, false)
-		if !ok || len(line) == 0 {
+		b = b[skipLines(b):]
+		if len(b) == 0 || b[0] == '\r' || b[0] == '\n' {
 			break
 		}
-		name, value, ok := header(line)
-		if !ok {
-			continue
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			i = len(b) // a last line without its line break (a cut block)
 		}
-		switch {
-		case equalFold(name, "content-length"):
-			length = parseLength(value)
-		case equalFold(name, "transfer-encoding"):
-			chunked = lastCodingChunked(value)
+		line := b[:i]
+		b = b[min(i+1, len(b)):]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
 		}
+		host, hasHost, length, chunked = framingLine(line, host, hasHost, length, chunked)
 	}
 	if chunked {
 		length = -1
 	}
-	return length, chunked
+	return host, hasHost, length, chunked
+}
+
+// skipLines returns the offset of the first line of b that starts with
+// h, c or t (either case), or is empty; len(b) if none does. Its loop is
+// the only one run for every header line, and it is as small as
+// headerEnd's.
+func skipLines(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if c := b[i] | 0x20; c == 'h' || c == 'c' || c == 't' || b[i] == '\r' || b[i] == '\n' {
+			return i
+		}
+		k := bytes.IndexByte(b[i:], '\n')
+		if k < 0 {
+			return len(b)
+		}
+		i += k + 1
+	}
+	return i
+}
+
+// framingLine applies one header line that may be Host, Content-Length
+// or Transfer-Encoding. It is not inlined, so that scanHeaders stays small.
+//
+//go:noinline
+func framingLine(line, host []byte, hasHost bool, length int64, chunked bool) ([]byte, bool, int64, bool) {
+	name, value, ok := header(line)
+	switch {
+	case !ok:
+	case equalFold(name, "host"):
+		host, hasHost = value, true
+	case equalFold(name, "content-length"):
+		length = parseLength(value)
+	case equalFold(name, "transfer-encoding"):
+		chunked = lastCodingChunked(value)
+	}
+	return host, hasHost, length, chunked
 }
 
 // lastCodingChunked reports whether the last transfer coding of a

@@ -61,7 +61,7 @@ func fuzzOne(t *testing.T, in []byte) {
 			p.Gap(id, int(r.op>>2&1), uint64(len(r.data)), &d)
 		case 3:
 			if r.op&4 != 0 {
-				p.End(id, &d)
+				p.End(id, r.op&0x20 != 0, &d)
 			} else {
 				p.Start(id)
 			}

@@ -42,7 +42,7 @@ func feedConv(p *Parser, id uint64, steps []step, cut int, out Sink) {
 			b = b[n:]
 		}
 	}
-	p.End(id, out)
+	p.End(id, true, out)
 }
 
 var convs = []struct {
@@ -149,7 +149,7 @@ func TestStreamGaps(t *testing.T) {
 	// segment) reports the part captured.
 	p.Start(2)
 	p.Data(2, 0, []byte("GET /favic"), &r)
-	p.End(2, &r)
+	p.End(2, true, &r)
 	if got := r.got[len(r.got)-1]; got != `req GET /favic host="" len=-1 chunked=false` || p.Stats.Truncated != 2 {
 		t.Fatalf("got %q, stats %+v", got, p.Stats)
 	}
@@ -203,7 +203,7 @@ func TestStreamBounds(t *testing.T) {
 	if p.Stats.NoBuffer != 1 || len(p.free) != 0 {
 		t.Fatalf("pool: %+v, %d free", p.Stats, len(p.free))
 	}
-	p.End(1, &r)
+	p.End(1, true, &r)
 	if len(p.free) != 1 {
 		t.Fatalf("%d buffers free after an end", len(p.free))
 	}
@@ -232,7 +232,7 @@ func TestStreamNoAllocs(t *testing.T) {
 		p.Start(id)
 		p.Data(id, 0, req, &r)
 		p.Gap(id, 1, 10, &r)
-		p.End(id, &r)
+		p.End(id, true, &r)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per run", allocs)
