@@ -23,9 +23,9 @@ import (
 // (TCP segments, HTTP headers and bodies). Each capture's items (HTTP
 // requests: method, host, URI, content length; responses: status, content
 // length; DNS messages: query or response, name, type, id) are compared as
-// multisets: every item tshark reports must be reported, and every
-// difference either way must fall into an explained category, counted and
-// printed; any other difference fails the test.
+// multisets: every difference either way must fall into an explained
+// category, counted, printed and asserted per capture; any other
+// difference fails the test.
 
 // pdmlItems runs tshark on file and returns one tuple per <proto name=
 // proto> element that has the key field, the fields' shown values joined by
