@@ -80,11 +80,16 @@ func (k ConfigKey) checkOne(v string) error {
 }
 
 var all = []Analyzer{
-	{Name: "http", Description: "HTTP/1.x requests (method, host, URI) and responses (status, content length) on any TCP port; counters per method and status class"},
-	{Name: "dns", Description: "DNS queries (name, type) and responses (rcode, answers) over UDP 53/5353/5355 and TCP 53 (and ports=...); counters per rcode and query type",
-		// analyzers/dns/main.go's Init reads it.
+	{Name: "http", Description: "HTTP/1.x requests (method, host, URI) and responses (status, content length, the request answered) on any TCP port, from reassembled TCP streams (streams=0: one packet at a time); counters per method and status class",
+		// analyzers/http/main.go's Init reads it.
 		Config: []ConfigKey{
-			{Name: "ports", Help: "more ports, UDP and TCP, that carry DNS, e.g. 8053,5300", Min: 1, Max: 65535, List: true},
+			{Name: "streams", Help: "1 (default): read reassembled TCP streams; 0: one packet at a time", Min: 0, Max: 1},
+		}},
+	{Name: "dns", Description: "DNS queries (name, type) and responses (rcode, answers) over UDP 53/5353/5355 and TCP 53 (and ports=...), TCP from reassembled streams (streams=0: one segment at a time); counters per rcode and query type",
+		// analyzers/dns/main.go's Init reads them.
+		Config: []ConfigKey{
+			{Name: "ports", Help: "more ports, UDP and TCP, that carry DNS, e.g. 8053,5300 (at most 15 with streams=1)", Min: 1, Max: 65535, List: true},
+			{Name: "streams", Help: "1 (default): DNS over TCP from reassembled streams; 0: the message at the start of each segment", Min: 0, Max: 1},
 		}},
 	{Name: "tls", Description: "TLS ClientHello (SNI, ALPN, versions offered) and ServerHello (version, cipher chosen) from reassembled TCP streams on any port (streams=0: per packet, ClientHellos only); counters per version",
 		// analyzers/tls/main.go's Init reads these two.

@@ -1,13 +1,23 @@
 // Command dns is wring's bundled DNS analyzer. Built for WASI (analyzers/bundled
 // embeds the result), it decodes DNS messages over UDP (ports 53, 5353 mDNS
-// and 5355 LLMNR) and TCP (port 53, a message at the start of a segment),
+// and 5355 LLMNR) and TCP (port 53),
 // and on the ports listed by ports=N,N,... (UDP and TCP, e.g. ports=8053), and
 // reports queries (name, type) and responses (name, type, response code,
 // answers) as events, with counters per response code and query type. It
-// matches queries (tag 1) and responses (tag 2).
+// matches queries (tag 1) and responses (tag 2) in UDP packets.
+//
+// Over TCP it reads, by default (streams=1), the host's reassembled streams
+// (ABI version 2): every message of a connection after its 2-byte length,
+// several in one segment or one split across segments, with the same events
+// as over UDP (stream events carry no verdict). With streams=0 it reads the
+// message at the start of each segment only, as before.
 package main
 
-import "github.com/wringcap/wring/wasm/guest"
+import (
+	"errors"
+
+	"github.com/wringcap/wring/wasm/guest"
+)
 
 var (
 	queries   = guest.NewCounter("queries")
@@ -44,7 +54,27 @@ type analyzer struct{}
 // carry DNS (the host checks the value: analyzers/bundled declares it).
 var extra []uint16
 
+// streamMode is the streams=0|1 configuration (default 1): DNS over TCP
+// from reassembled streams, or from the start of each segment.
+var streamMode = true
+
+// streamPorts backs Options.StreamPorts: 53, then the ports=... ports, the
+// unused slots repeating 53. The SDK reads the options after Init, so Init
+// can fill in the configured ports through this shared array (the slice's
+// length is fixed when init registers it).
+var streamPorts [16]uint16
+
 func (analyzer) Init(cfg guest.Config) error {
+	if v, ok := cfg.Get("streams"); ok {
+		switch v {
+		case "0":
+			streamMode = false
+		case "1":
+			streamMode = true
+		default:
+			return errors.New("streams: want 0 or 1, got " + quote(v))
+		}
+	}
 	v, ok := cfg.Get("ports")
 	if !ok {
 		return nil
@@ -54,6 +84,10 @@ func (analyzer) Init(cfg guest.Config) error {
 		return err
 	}
 	extra = ports
+	if streamMode && len(ports) > len(streamPorts)-1 {
+		return errors.New("ports: at most 15 ports with streams=1 (53 takes a slot), got " + quote(v))
+	}
+	copy(streamPorts[1:], ports)
 	return nil
 }
 
@@ -78,7 +112,7 @@ var (
 func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	proto := p.IPProto()
 	tcp := proto == 6
-	if !tcp && proto != 17 {
+	if !tcp && proto != 17 || tcp && streamMode {
 		return
 	}
 	if !isDNSPort(p.SrcPort(), tcp) && !isDNSPort(p.DstPort(), tcp) {
@@ -106,19 +140,33 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		}
 		msg = msg[2:]
 	}
+	if tag := report(p, msg, !tcp); tag != 0 {
+		v.Match(tag)
+	}
+}
+
+// eventer is what events are written about: a packet or a chunk.
+type eventer interface {
+	Event(kind string) *guest.Event
+}
+
+// report counts one DNS message and writes its events; it returns the tag
+// of a packet verdict (1 query, 2 response, 0 none). cutHeader reports a
+// message cut inside its header whose flags say query (UDP, where the
+// datagram is all there is).
+func report(p eventer, msg []byte, cutHeader bool) uint32 {
 	m, ok := Parse(msg)
-	if !ok && !tcp && len(msg) >= 4 && len(msg) < 12 && msg[2]&0x80 == 0 {
+	if !ok && cutHeader && len(msg) >= 4 && len(msg) < 12 && msg[2]&0x80 == 0 {
 		// A message cut inside its header: the flags say query.
 		queries.Add(1)
 		p.Event("query").Done()
-		v.Match(1)
-		return
+		return 1
 	}
 	if !ok {
 		if len(msg) > 0 {
 			malformed.Add(1)
 		}
-		return
+		return 0
 	}
 	if !m.Response {
 		queries.Add(1)
@@ -135,8 +183,7 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 			countType(q.Type)
 			p.Event("query").Bytes("name", q.Name).Uint("type", uint64(q.Type)).Uint("id", uint64(m.ID)).Done()
 		}
-		v.Match(1)
-		return
+		return 1
 	}
 	responses.Add(1)
 	if m.RCode < len(rcodes) {
@@ -156,7 +203,49 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		e.Bytes("answer", list)
 	}
 	e.Done()
-	v.Match(2)
+	return 2
+}
+
+// chunkSink writes the stream parser's messages as events of the current
+// chunk.
+type chunkSink struct{ c *guest.Chunk }
+
+var sink chunkSink
+
+func (s *chunkSink) Message(msg []byte) { report(s.c, msg, false) }
+
+var (
+	parser = NewStreamParser()
+
+	cStreamMsgs = guest.NewCounter("tcp.messages")
+	cGaps       = guest.NewCounter("gave_up.gaps")
+	cCut        = guest.NewCounter("tcp.cut_messages")
+	cEmpty      = guest.NewCounter("tcp.empty_messages")
+	cEvicted    = guest.NewCounter("gave_up.evicted")
+)
+
+func (analyzer) Chunk(c *guest.Chunk) {
+	if !streamMode {
+		return
+	}
+	before := parser.Stats
+	switch c.Kind() {
+	case guest.ChunkStart:
+		parser.Start(c.Flow())
+	case guest.ChunkData:
+		sink.c = c
+		parser.Data(c.Flow(), c.Dir(), c.Data(), &sink)
+	case guest.ChunkGap:
+		parser.Gap(c.Flow(), c.Dir(), uint64(c.Len()))
+	case guest.ChunkEnd:
+		parser.End(c.Flow())
+	}
+	a, b := &before, &parser.Stats
+	cStreamMsgs.Add(b.Messages - a.Messages)
+	cGaps.Add(b.Gaps - a.Gaps)
+	cCut.Add(b.Cut - a.Cut)
+	cEmpty.Add(b.Empty - a.Empty)
+	cEvicted.Add(b.Evicted - a.Evicted)
 }
 
 func countType(t uint16) {
@@ -170,7 +259,16 @@ func countType(t uint16) {
 }
 
 func init() {
-	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 1500})
+	for i := range streamPorts {
+		streamPorts[i] = 53
+	}
+	// Packets (UDP, and TCP with streams=0) and streams (TCP) both: the
+	// options are fixed before Init reads streams= (RATIONALE.md). A 4 KiB
+	// stream area bounds one call's work: back-to-back minimal queries
+	// cost about 41,000 fuel units each with their event, 8.8·10⁶ a call
+	// (TestDNSStreamsCostlyTrafficWithinFuel runs them at half the default).
+	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 1500,
+		Streams: true, StreamPorts: streamPorts[:], StreamBytes: 4 << 10})
 }
 
 func main() {}

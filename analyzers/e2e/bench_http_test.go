@@ -30,7 +30,7 @@ func BenchmarkHTTP(b *testing.B) {
 		batches = append(batches, bt)
 	}
 	b.Run("mixed/wring", func(b *testing.B) {
-		h := analyzertest.Host(b, "http", nil)
+		h := analyzertest.HostConfig(b, "http", "streams=0", nil) // packet mode, as before streams
 		w := h.NewWorker()
 		for _, bt := range batches { // warm up: the guest's heap and the event buffer reach their size
 			w.Handle(bt)

@@ -280,6 +280,11 @@ func merge(a *comparison, b comparison) {
 	a.unexplained = append(a.unexplained, b.unexplained...)
 }
 
+// packetMode runs the HTTP and DNS analyzers one packet at a time, as these
+// per-frame comparisons expect (http_streams_test.go compares the stream
+// mode, the default).
+const packetMode = "streams=0"
+
 func TestHTTPAndDNSAgainstTsharkOnMixedCapture(t *testing.T) {
 	needTshark(t)
 	path := analyzertest.MixedCapture(t, 5000)
@@ -288,12 +293,12 @@ func TestHTTPAndDNSAgainstTsharkOnMixedCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev swapWriter
-	r := compareHTTP(t, path, c, &ev, analyzertest.Host(t, "http", &ev))
+	r := compareHTTP(t, path, c, &ev, analyzertest.HostConfig(t, "http", packetMode, &ev))
 	if r.agree < 500 {
 		t.Fatalf("only %d HTTP requests agree: the capture or the comparison is wrong", r.agree)
 	}
 	report(t, "http/mixed", r)
-	r = compareDNS(t, path, c, &ev, analyzertest.Host(t, "dns", &ev))
+	r = compareDNS(t, path, c, &ev, analyzertest.HostConfig(t, "dns", packetMode, &ev))
 	if r.agree < 400 {
 		t.Fatalf("only %d DNS queries agree", r.agree)
 	}
@@ -309,8 +314,8 @@ func TestHTTPAndDNSAgainstTsharkOnCorpus(t *testing.T) {
 	files := corpus.Files(t, "tcpdump")
 	all := os.Getenv("WRING_TSHARK_ALL") == "1"
 	var ev swapWriter
-	hh := analyzertest.Host(t, "http", &ev)
-	hd := analyzertest.Host(t, "dns", &ev)
+	hh := analyzertest.HostConfig(t, "http", packetMode, &ev)
+	hd := analyzertest.HostConfig(t, "dns", packetMode, &ev)
 	var rh, rd comparison
 	checked := 0
 	for _, f := range files {

@@ -46,6 +46,12 @@ func Config() wasm.Config {
 // none); the host is closed when the test ends.
 func Host(tb testing.TB, name string, ev io.Writer) *wasm.Host {
 	tb.Helper()
+	return HostConfig(tb, name, "", ev)
+}
+
+// HostConfig is Host with the analyzer's configuration (key=value lines).
+func HostConfig(tb testing.TB, name, config string, ev io.Writer) *wasm.Host {
+	tb.Helper()
 	bin, err := bundled.Module(name)
 	if err != nil {
 		tb.Fatal(err)
@@ -54,7 +60,11 @@ func Host(tb testing.TB, name string, ev io.Writer) *wasm.Host {
 	if ev != nil {
 		cfg = cfg.WithEvents(ev)
 	}
-	h, err := wasm.NewHost(context.Background(), cfg, wasm.Analyzer{Name: name, Binary: bin})
+	a := wasm.Analyzer{Name: name, Binary: bin}
+	if config != "" {
+		a.Config = []byte(config)
+	}
+	h, err := wasm.NewHost(context.Background(), cfg, a)
 	if err != nil {
 		tb.Fatal(err)
 	}
