@@ -75,6 +75,9 @@ func (analyzer) Init(cfg guest.Config) error {
 			return errors.New("streams: want 0 or 1, got " + quote(v))
 		}
 	}
+	// Packets always (UDP); streams only in stream mode, so that packet
+	// mode costs the host no reassembly.
+	guest.SetStreams(streamMode, false)
 	v, ok := cfg.Get("ports")
 	if !ok {
 		return nil
@@ -262,8 +265,8 @@ func init() {
 	for i := range streamPorts {
 		streamPorts[i] = 53
 	}
-	// Packets (UDP, and TCP with streams=0) and streams (TCP) both: the
-	// options are fixed before Init reads streams= (RATIONALE.md). A 4 KiB
+	// Packets (UDP, and TCP with streams=0) and streams (TCP) both; Init
+	// drops the streams with streams=0 (guest.SetStreams). A 4 KiB
 	// stream area bounds one call's work: back-to-back minimal queries
 	// cost about 41,000 fuel units each with their event, 8.8·10⁶ a call
 	// (TestDNSStreamsCostlyTrafficWithinFuel runs them at half the default).

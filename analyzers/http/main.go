@@ -86,6 +86,9 @@ func (analyzer) Init(cfg guest.Config) error {
 			return errors.New("streams: want 0 or 1, got " + v)
 		}
 	}
+	// Stream mode reads no packets (HTTP is TCP only), packet mode no
+	// streams: the host then does only the work of the mode chosen.
+	guest.SetStreams(streamMode, streamMode)
 	return nil
 }
 
@@ -224,10 +227,8 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 }
 
 func init() {
-	// Packets and streams both: the options are fixed before Init reads
-	// streams=, so the module declares both and the mode not chosen
-	// returns at once (RATIONALE.md, "Why do the bundled HTTP and DNS
-	// analyzers declare packets and streams?").
+	// Packets and streams both; Init keeps only the mode streams= chooses
+	// (guest.SetStreams).
 	//
 	// A 16 KiB stream area bounds the bytes one wring_streams call parses:
 	// the costliest traffic known (8 KiB header blocks of 4-byte lines,

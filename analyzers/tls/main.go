@@ -176,6 +176,10 @@ func (analyzer) Init(cfg guest.Config) error {
 			return errConfig
 		}
 	}
+	if !streamMode {
+		// Packets only: the host need not reassemble for this module.
+		guest.SetStreams(false, false)
+	}
 	flows := defaultFlows
 	if v, ok := cfg.Get("max_flows"); ok {
 		n, ok := atoi(v)

@@ -113,6 +113,15 @@ func Register(a Analyzer, o Options) {
 // configuration decides whether they look inside tunnels.
 func SetTunnels(on bool) { options.Tunnels = on }
 
+// SetStreams sets Options.Streams and Options.StreamsOnly from Init, for
+// analyzers whose configuration chooses between packets and streams: the
+// Info block is written after Init, so a module that reads packets only
+// costs the host no reassembly, and one that reads streams only gets no
+// packets. StreamsOnly implies Streams.
+func SetStreams(streams, only bool) {
+	options.Streams, options.StreamsOnly = streams || only, only
+}
+
 // Verdict is the decision for one packet.
 type Verdict struct {
 	action uint8
