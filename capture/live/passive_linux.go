@@ -140,6 +140,9 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	}
 	p.probe = probe
 	p.ringSize = ringBytes(total, probe.Rings())
+	if err := probe.ChecksumErr(); err != nil && out(opts, ifc) {
+		opts.Log("capture %s: packets sent with a partial checksum are copied with it, where the device may complete it before tcpdump's copy: %v", dev, err)
+	}
 	veth := unix.Driver(dev.Name) == "veth"
 	off := taiOffset()
 	var rings []*ringSource
@@ -160,7 +163,7 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
 		rings = append(rings, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
-			veth: veth, taiOffset: off, linkType: ifc.linkType})
+			veth: veth, taiOffset: off, linkType: ifc.linkType, ethernet: ifc.linkType == spec.LinkEthernet})
 	}
 	cpu := -1
 	if len(opts.CPUs) > 0 {
@@ -170,15 +173,18 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
-	in, out := opts.Direction != Out, opts.Direction != In
-	if ifc.hwType == arphrdLoopback {
-		out = false
-	}
-	if err := probe.Attach(ifindex, in, out); err != nil {
+	if err := probe.Attach(ifindex, opts.Direction != Out, out(opts, ifc)); err != nil {
 		p.close()
 		return nil, err
 	}
 	return p, nil
+}
+
+// out says whether the passive path takes the packets ifc sends. On a
+// loopback device every packet sent is also received: it is taken once,
+// on ingress, as libpcap does (it drops the outgoing copies there).
+func out(opts Options, ifc iface) bool {
+	return opts.Direction != In && ifc.hwType != arphrdLoopback
 }
 
 // loadPassive loads the programs with rings sized from total bytes.
@@ -237,11 +243,16 @@ type ringSource struct {
 	veth      bool
 	taiOffset int64
 	linkType  spec.LinkType
+	ethernet  bool // the frames start with an Ethernet header
 
 	recs     [][]byte // the records of the last read, in the ring
 	pend     [][]byte // of recs, those not handed out yet
 	received atomic.Uint64
 	closed   atomic.Bool
+	// Packets sent with a partial checksum that the kernel completes
+	// before the taps: completed in a copy, or left as copied (the copy
+	// cut short, SCTP).
+	csumDone, csumLeft atomic.Uint64
 }
 
 // refill gives the records handed out before back to the kernel and reads
@@ -272,8 +283,10 @@ func (s *ringSource) headTime() int64 {
 	return h.Time - s.taiOffset
 }
 
-// take fills p with the next pending record.
-func (s *ringSource) take(p *packet.Packet) error {
+// take fills p with the next pending record. A packet whose partial
+// checksum the kernel completes before the taps is completed in a copy
+// appended to *fix, which must stay untouched until the batch is done.
+func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
 	h, data, err := passive.Parse(s.pend[0])
 	if err != nil {
 		return fmt.Errorf("ring %d: %w", s.ring, err)
@@ -286,6 +299,17 @@ func (s *ringSource) take(p *packet.Packet) error {
 	ts := h.Time
 	if !h.Realtime {
 		ts -= s.taiOffset
+	}
+	if h.Csum != 0 {
+		n := len(*fix)
+		grown, err := h.AppendCompleted(*fix, data, s.ethernet)
+		switch {
+		case err != nil:
+			s.csumLeft.Add(1)
+		case len(grown) > n:
+			*fix, data = grown, grown[n:len(grown):len(grown)]
+			s.csumDone.Add(1)
+		}
 	}
 	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
 		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
@@ -334,6 +358,7 @@ type mergedSource struct {
 	poll     time.Duration
 	linkType spec.LinkType
 	pinned   bool
+	fix      []byte // this batch's packets whose checksum was completed
 }
 
 // ReadBatch reads every ring whose records have all been handed out
@@ -348,6 +373,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			return 0, err
 		}
 	}
+	m.fix = m.fix[:0] // the last batch is done
 	any := false
 	for _, r := range m.rings {
 		if len(r.pend) == 0 {
@@ -385,7 +411,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if best == nil {
 			break
 		}
-		if err := best.take(&b.Packets[n]); err != nil {
+		if err := best.take(&b.Packets[n], &m.fix); err != nil {
 			return n, err
 		}
 		n++
@@ -417,7 +443,7 @@ func (m *mergedSource) KernelDropped() uint64 {
 // stats adds up the rings' books; the detail gives each ring's.
 func (m *mergedSource) stats() QueueStats {
 	t := QueueStats{Queue: 0}
-	var full, unread uint64
+	var full, unread, csumDone, csumLeft uint64
 	var detail []string
 	for _, r := range m.rings {
 		st, f, u := r.stats()
@@ -427,9 +453,16 @@ func (m *mergedSource) stats() QueueStats {
 		t.Received += st.Received
 		full += f
 		unread += u
+		csumDone += r.csumDone.Load()
+		csumLeft += r.csumLeft.Load()
 		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
 	}
 	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
+	if csumDone+csumLeft > 0 {
+		// Not drops: partial checksums of sent packets the device's
+		// kernel completes before tcpdump's copy.
+		t.DropDetail += fmt.Sprintf("; partial checksums completed %d, left as copied %d", csumDone, csumLeft)
+	}
 	t.Causes = []KernelCounter{{"ring_full", full}, {"unread_at_stop", unread}}
 	return t
 }
