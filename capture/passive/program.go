@@ -51,10 +51,10 @@ const (
 	rbAvailData   = 0 // BPF_RB_AVAIL_DATA
 )
 
-// WakeFraction sets when the program wakes a ring's reader: once more than
-// 1/WakeFraction of the ring holds unread records. Below that the reader
-// is not woken; it must look at the ring on a timer of its own (a few
-// milliseconds), as an AF_PACKET reader does when TPACKET_V3 retires a
+// WakeFraction sets when the program wakes a ring's reader: when a record
+// takes the unread records past 1/WakeFraction of the ring. Otherwise the
+// reader is not woken; it must look at the ring on a timer of its own (a
+// few milliseconds), as an AF_PACKET reader does when TPACKET_V3 retires a
 // block on its timeout.
 const WakeFraction = 8
 
@@ -266,14 +266,20 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int, cs
 			asm.Add.Imm(asm.R2, slotCPU),
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, "wring_passive_drop"),
-			// Wake the reader only once the ring is filling up: it reads
-			// on a short timer anyway, so a quiet ring costs no wakeup
-			// per packet (BPF_RB_NO_WAKEUP), a filling one forces one.
+			// Wake the reader only when the ring fills up: it reads on a
+			// short timer anyway, so a quiet ring costs no wakeup per
+			// packet (BPF_RB_NO_WAKEUP). The record that takes the unread
+			// bytes past the mark forces one; the records after it do
+			// not, since a forced wakeup costs microseconds (an irq_work
+			// per record) while the reader is already behind.
 			asm.Mov.Reg(ring, asm.R0),
 			asm.Mov.Reg(asm.R1, ring),
 			asm.Mov.Imm(asm.R2, rbAvailData),
 			asm.FnRingbufQuery.Call(),
 			asm.Mov.Imm(asm.R4, rbNoWakeup),
+			asm.JGE.Imm(asm.R0, int32(s.RingBytes/WakeFraction), "wring_passive_output"),
+			asm.Add.Reg(asm.R0, keep),
+			asm.Add.Imm(asm.R0, HeaderLen+8), // the kernel's record header
 			asm.JLT.Imm(asm.R0, int32(s.RingBytes/WakeFraction), "wring_passive_output"),
 			asm.Mov.Imm(asm.R4, rbForceWakeup),
 			asm.Mov.Reg(asm.R1, ring).WithSymbol("wring_passive_output"),
