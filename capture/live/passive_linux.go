@@ -253,6 +253,13 @@ type ringSource struct {
 	// before the taps: completed in a copy, or left as copied (the copy
 	// cut short, SCTP).
 	csumDone, csumLeft atomic.Uint64
+	// GSO packets the kernel cuts into segments before the taps: cut
+	// here (segmented, into segments), or left whole (gsoLeft).
+	segmented, segments, gsoLeft atomic.Uint64
+
+	segs    [][]byte    // segments of pend[0] not handed out yet
+	segInfo packet.Info // pend[0]'s metadata
+	lens    []int       // scratch for AppendSegments
 }
 
 // refill gives the records handed out before back to the kernel and reads
@@ -283,15 +290,28 @@ func (s *ringSource) headTime() int64 {
 	return h.Time - s.taiOffset
 }
 
-// take fills p with the next pending record. A packet whose partial
+// take fills p with the next pending packet. A packet whose partial
 // checksum the kernel completes before the taps is completed in a copy
-// appended to *fix, which must stay untouched until the batch is done.
+// appended to *fix, and a GSO packet the kernel cuts into segments before
+// the taps is handed out as those segments, one per take, cut into *fix;
+// *fix must stay untouched until the batch is done and no segments are
+// pending (segmenting).
 func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
+	if len(s.segs) > 0 {
+		seg := s.segs[0]
+		s.segs = s.segs[1:]
+		p.Info = s.segInfo
+		p.Info.CapLen, p.Info.WireLen = uint32(len(seg)), uint32(len(seg))
+		p.Data = seg
+		if len(s.segs) == 0 {
+			s.pend = s.pend[1:]
+		}
+		return nil
+	}
 	h, data, err := passive.Parse(s.pend[0])
 	if err != nil {
 		return fmt.Errorf("ring %d: %w", s.ring, err)
 	}
-	s.pend = s.pend[1:]
 	q := h.Queue
 	if h.Dir == passive.In && !s.veth && q > 0 {
 		q-- // drivers record receive queue q as q+1
@@ -300,7 +320,26 @@ func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
 	if !h.Realtime {
 		ts -= s.taiOffset
 	}
-	if h.Csum != 0 {
+	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
+		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
+	s.received.Add(1)
+	if h.Csum != 0 && h.SoftwareSegments(data, s.ethernet) {
+		n := len(*fix)
+		grown, lens, err := h.AppendSegments(*fix, s.lens[:0], data, s.ethernet)
+		if err == nil {
+			*fix, s.lens = grown, lens
+			s.segs = s.segs[:0]
+			for _, l := range lens {
+				s.segs = append(s.segs, grown[n:n+l:n+l])
+				n += l
+			}
+			s.segmented.Add(1)
+			s.segments.Add(uint64(len(lens)))
+			s.segInfo = p.Info
+			return s.take(p, fix)
+		}
+		s.gsoLeft.Add(1)
+	} else if h.Csum != 0 {
 		n := len(*fix)
 		grown, err := h.AppendCompleted(*fix, data, s.ethernet)
 		switch {
@@ -308,13 +347,12 @@ func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
 			s.csumLeft.Add(1)
 		case len(grown) > n:
 			*fix, data = grown, grown[n:len(grown):len(grown)]
+			p.Info.CapLen = uint32(len(data))
 			s.csumDone.Add(1)
 		}
 	}
-	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
-		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
 	p.Data = data
-	s.received.Add(1)
+	s.pend = s.pend[1:]
 	return nil
 }
 
@@ -373,7 +411,13 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			return 0, err
 		}
 	}
-	m.fix = m.fix[:0] // the last batch is done
+	segmenting := false
+	for _, r := range m.rings {
+		segmenting = segmenting || len(r.segs) > 0
+	}
+	if !segmenting {
+		m.fix = m.fix[:0] // the last batch is done, and no segment waits in fix
+	}
 	any := false
 	for _, r := range m.rings {
 		if len(r.pend) == 0 {
@@ -443,7 +487,7 @@ func (m *mergedSource) KernelDropped() uint64 {
 // stats adds up the rings' books; the detail gives each ring's.
 func (m *mergedSource) stats() QueueStats {
 	t := QueueStats{Queue: 0}
-	var full, unread, csumDone, csumLeft uint64
+	var full, unread, csumDone, csumLeft, segmented, segments, gsoLeft uint64
 	var detail []string
 	for _, r := range m.rings {
 		st, f, u := r.stats()
@@ -455,6 +499,9 @@ func (m *mergedSource) stats() QueueStats {
 		unread += u
 		csumDone += r.csumDone.Load()
 		csumLeft += r.csumLeft.Load()
+		segmented += r.segmented.Load()
+		segments += r.segments.Load()
+		gsoLeft += r.gsoLeft.Load()
 		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
 	}
 	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
@@ -462,6 +509,11 @@ func (m *mergedSource) stats() QueueStats {
 		// Not drops: partial checksums of sent packets the device's
 		// kernel completes before tcpdump's copy.
 		t.DropDetail += fmt.Sprintf("; partial checksums completed %d, left as copied %d", csumDone, csumLeft)
+	}
+	if segmented+gsoLeft > 0 {
+		// Not drops either: GSO packets the kernel segments before
+		// tcpdump's copy; the kernel's books count them as one.
+		t.DropDetail += fmt.Sprintf("; GSO packets cut into segments %d (%d segments), left whole %d", segmented, segments, gsoLeft)
 	}
 	t.Causes = []KernelCounter{{"ring_full", full}, {"unread_at_stop", unread}}
 	return t

@@ -5,6 +5,7 @@ package passive
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/cilium/ebpf/asm"
@@ -37,6 +38,10 @@ type csumLayout struct {
 	features     uint32     // net_device.features (u64)
 	hwBit, ipBit uint32     // NETIF_F_HW_CSUM_BIT, NETIF_F_IP_CSUM_BIT
 	ipv6Bit      uint32     // NETIF_F_IPV6_CSUM_BIT
+	tsoBit       uint32     // NETIF_F_TSO_BIT
+	tso6Bit      uint32     // NETIF_F_TSO6_BIT
+	usoBit       uint32     // NETIF_F_GSO_UDP_L4_BIT
+	gsoSize      uint32     // __sk_buff.gso_size (u32)
 }
 
 var (
@@ -64,9 +69,12 @@ func readCsumLayout() (csumLayout, error) {
 	if l.castID, err = spec.TypeID(fn); err != nil {
 		return l, fmt.Errorf("kfunc bpf_cast_to_kern_ctx: %w", err)
 	}
-	var skb, dev *btf.Struct
+	var skb, dev, ctx *btf.Struct
 	if err := spec.TypeByName("sk_buff", &skb); err != nil {
 		return l, fmt.Errorf("struct sk_buff: %w", err)
+	}
+	if err := spec.TypeByName("__sk_buff", &ctx); err != nil {
+		return l, fmt.Errorf("struct __sk_buff: %w", err)
 	}
 	if err := spec.TypeByName("net_device", &dev); err != nil {
 		return l, fmt.Errorf("struct net_device: %w", err)
@@ -86,6 +94,7 @@ func readCsumLayout() (csumLayout, error) {
 		{skb, "data", 8, &l.data},
 		{skb, "dev", 8, &l.dev},
 		{dev, "features", 8, &l.features},
+		{ctx, "gso_size", 4, &l.gsoSize},
 	} {
 		m, bitOff, ok := findMember(w.t, w.name, 0)
 		if !ok {
@@ -108,7 +117,8 @@ func readCsumLayout() (csumLayout, error) {
 	if l.ipSummedBit > 6 {
 		return l, errors.New("btf: ip_summed straddles a byte")
 	}
-	bits := map[string]*uint32{"NETIF_F_HW_CSUM_BIT": &l.hwBit, "NETIF_F_IP_CSUM_BIT": &l.ipBit, "NETIF_F_IPV6_CSUM_BIT": &l.ipv6Bit}
+	enumBits := map[string]*uint32{"NETIF_F_HW_CSUM_BIT": &l.hwBit, "NETIF_F_IP_CSUM_BIT": &l.ipBit, "NETIF_F_IPV6_CSUM_BIT": &l.ipv6Bit,
+		"NETIF_F_TSO_BIT": &l.tsoBit, "NETIF_F_TSO6_BIT": &l.tso6Bit, "NETIF_F_GSO_UDP_L4_BIT": &l.usoBit}
 	found := 0
 	for typ, err := range spec.All() {
 		if err != nil {
@@ -119,16 +129,16 @@ func readCsumLayout() (csumLayout, error) {
 			continue
 		}
 		for _, v := range e.Values {
-			if p, ok := bits[v.Name]; ok && v.Value < 64 {
+			if p, ok := enumBits[v.Name]; ok && v.Value < 64 {
 				*p = uint32(v.Value)
 				found++
 			}
 		}
-		if found == len(bits) {
+		if found == len(enumBits) {
 			return l, nil
 		}
 	}
-	return l, errors.New("btf: the NETIF_F_*_CSUM_BIT values are missing")
+	return l, errors.New("btf: the NETIF_F_*_CSUM_BIT and NETIF_F_*_TSO*_BIT values are missing")
 }
 
 // findMember finds a member by name in a struct or union, looking into
@@ -157,9 +167,9 @@ func findMember(t btf.Type, name string, base uint32) (btf.Member, uint32, bool)
 	return btf.Member{}, 0, false
 }
 
-// slotCsum holds a partial packet's checksum position across the copy:
-// csum start (from the copy's first byte) in the low half, csum offset in
-// the high half.
+// slotCsum holds a partial packet's trailer across the copy: csum start
+// (from the copy's first byte) in bits 0-15, csum offset in 16-31, the GSO
+// size in 32-47, the GSODev bits in 48-55.
 const slotCsum = -24
 
 // checksumPartial is the kernel's CHECKSUM_PARTIAL value of ip_summed.
@@ -172,9 +182,11 @@ func csumInsns(l csumLayout, rec asm.Register) asm.Instructions {
 	const (
 		skb   = asm.R0
 		flags = asm.R2
+		slot  = asm.R5
 	)
 	insns := asm.Instructions{
-		asm.StoreImm(asm.RFP, slotCsum, 0, asm.Word),
+		asm.Mov.Imm(asm.R1, 0),
+		asm.StoreMem(asm.RFP, slotCsum, asm.R1, asm.DWord),
 		asm.Mov.Reg(asm.R1, CtxReg),
 		{OpCode: asm.OpCode(asm.JumpClass).SetJumpOp(asm.Call), Src: asm.PseudoKfuncCall, Constant: int64(l.castID)},
 		asm.LoadMem(asm.R1, skb, int16(l.ipSummed), asm.Byte),
@@ -185,30 +197,40 @@ func csumInsns(l csumLayout, rec asm.Register) asm.Instructions {
 		asm.LoadMem(asm.R3, skb, int16(l.head), asm.DWord),
 		asm.LoadMem(asm.R4, skb, int16(l.data), asm.DWord),
 		asm.Sub.Reg(asm.R4, asm.R3),
-		asm.LoadMem(asm.R3, skb, int16(l.csumStart), asm.Half),
-		asm.Sub.Reg(asm.R3, asm.R4),
-		asm.JGT.Imm(asm.R3, 0xffff, "wring_passive_csum_done"), // before the frame (or absurd): leave it
+		asm.LoadMem(slot, skb, int16(l.csumStart), asm.Half),
+		asm.Sub.Reg(slot, asm.R4),
+		asm.JGT.Imm(slot, 0xffff, "wring_passive_csum_done"), // before the frame (or absurd): leave it
 		asm.LoadMem(asm.R4, skb, int16(l.csumOffset), asm.Half),
 		asm.LSh.Imm(asm.R4, 16),
-		asm.Or.Reg(asm.R3, asm.R4),
-		asm.StoreMem(asm.RFP, slotCsum, asm.R3, asm.Word),
+		asm.Or.Reg(slot, asm.R4),
+		asm.LoadMem(asm.R4, CtxReg, int16(l.gsoSize), asm.Word),
+		asm.And.Imm(asm.R4, 0xffff),
+		asm.LSh.Imm(asm.R4, 32),
+		asm.Or.Reg(slot, asm.R4),
 		asm.LoadMem(flags, rec, offFlags, asm.Byte),
 		asm.Or.Imm(flags, FlagCsumPartial),
 		asm.LoadMem(asm.R3, skb, int16(l.dev), asm.DWord),
 		asm.JEq.Imm(asm.R3, 0, "wring_passive_csum_flags"),
 		asm.LoadMem(asm.R3, asm.R3, int16(l.features), asm.DWord),
 	}
-	for _, b := range []struct{ bit, flag uint32 }{{l.hwBit, FlagDevHWCsum}, {l.ipBit, FlagDevIPCsum}, {l.ipv6Bit, FlagDevIPv6Csum}} {
-		insns = append(insns,
+	bitTo := func(dst asm.Register, from, to uint32) asm.Instructions {
+		return asm.Instructions{
 			asm.Mov.Reg(asm.R4, asm.R3),
-			asm.RSh.Imm(asm.R4, int32(b.bit)),
+			asm.RSh.Imm(asm.R4, int32(from)),
 			asm.And.Imm(asm.R4, 1),
-			asm.Mul.Imm(asm.R4, int32(b.flag)),
-			asm.Or.Reg(flags, asm.R4),
-		)
+			asm.LSh.Imm(asm.R4, int32(to)),
+			asm.Or.Reg(dst, asm.R4),
+		}
+	}
+	for _, b := range []struct{ bit, flag uint32 }{{l.hwBit, FlagDevHWCsum}, {l.ipBit, FlagDevIPCsum}, {l.ipv6Bit, FlagDevIPv6Csum}} {
+		insns = append(insns, bitTo(flags, b.bit, uint32(bits.TrailingZeros32(b.flag)))...)
+	}
+	for _, b := range []struct{ bit, flag uint32 }{{l.tsoBit, GSODevTSO}, {l.tso6Bit, GSODevTSO6}, {l.usoBit, GSODevUSO}} {
+		insns = append(insns, bitTo(slot, b.bit, 48+uint32(bits.TrailingZeros32(b.flag)))...)
 	}
 	return append(insns,
 		asm.StoreMem(rec, offFlags, flags, asm.Byte).WithSymbol("wring_passive_csum_flags"),
+		asm.StoreMem(asm.RFP, slotCsum, slot, asm.DWord),
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("wring_passive_csum_done"),
 	)
 }
@@ -223,8 +245,8 @@ func trailerInsns(keep, rec asm.Register) asm.Instructions {
 		asm.Mov.Reg(asm.R2, rec).WithSymbol("wring_passive_trailer"),
 		asm.Add.Imm(asm.R2, HeaderLen),
 		asm.Add.Reg(asm.R2, keep),
-		asm.LoadMem(asm.R1, asm.RFP, slotCsum, asm.Word),
-		asm.StoreMem(asm.R2, 0, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.RFP, slotCsum, asm.DWord),
+		asm.StoreMem(asm.R2, 0, asm.R1, asm.DWord),
 		asm.Add.Imm(keep, TrailerLen),
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("wring_passive_trailed"),
 	}

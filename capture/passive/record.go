@@ -21,9 +21,19 @@ const (
 )
 
 // TrailerLen is the size of the trailer behind the packet bytes of a
-// record with FlagCsumPartial: the checksum's start (from the first byte
-// of the packet bytes) and its offset from there, little-endian u16 each.
-const TrailerLen = 4
+// record with FlagCsumPartial, little-endian: the checksum's start (from
+// the first byte of the packet bytes) and its offset from there (u16
+// each), the GSO segment size (u16, 0 for a packet that is not GSO), the
+// device's segmentation features (u8, GSODev* bits) and a zero byte.
+const TrailerLen = 8
+
+// Segmentation features of the device, in a record's trailer
+// (NETIF_F_TSO, NETIF_F_TSO6, NETIF_F_GSO_UDP_L4).
+const (
+	GSODevTSO  = 1
+	GSODevTSO6 = 2
+	GSODevUSO  = 4
+)
 
 // Record flags.
 const (
@@ -73,6 +83,12 @@ type Header struct {
 	// covers the packet bytes from CsumStart to the end and goes at
 	// CsumStart+CsumOffset.
 	CsumStart, CsumOffset uint16
+	// GSOSize is the segment size of a GSO packet (one the device or
+	// the kernel cuts into segments of GSOSize payload bytes), 0 for
+	// others; GSODev holds the device's GSODev* features. Both are set
+	// only with Csum (a GSO packet's checksum is always partial).
+	GSOSize uint16
+	GSODev  uint8
 }
 
 // ErrShortRecord is returned by Parse for a record shorter than HeaderLen,
@@ -101,6 +117,8 @@ func Parse(rec []byte) (Header, []byte, error) {
 		h.Csum = f & (FlagCsumPartial | FlagDevHWCsum | FlagDevIPCsum | FlagDevIPv6Csum)
 		h.CsumStart = binary.LittleEndian.Uint16(t)
 		h.CsumOffset = binary.LittleEndian.Uint16(t[2:])
+		h.GSOSize = binary.LittleEndian.Uint16(t[4:])
+		h.GSODev = t[6] & (GSODevTSO | GSODevTSO6 | GSODevUSO)
 		return h, rec[HeaderLen : len(rec)-TrailerLen : len(rec)-TrailerLen], nil
 	}
 	return h, rec[HeaderLen:], nil
