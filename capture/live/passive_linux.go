@@ -140,7 +140,7 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	}
 	p.probe = probe
 	p.ringSize = ringBytes(total, probe.Rings())
-	if err := probe.ChecksumErr(); err != nil && out(opts, ifc) {
+	if err := probe.ChecksumErr(); err != nil && capturesOutgoing(opts, ifc) {
 		opts.Log("capture %s: packets sent with a partial checksum are copied with it, where the device may complete it before tcpdump's copy: %v", dev, err)
 	}
 	veth := unix.Driver(dev.Name) == "veth"
@@ -173,17 +173,17 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
-	if err := probe.Attach(ifindex, opts.Direction != Out, out(opts, ifc)); err != nil {
+	if err := probe.Attach(ifindex, opts.Direction != Out, capturesOutgoing(opts, ifc)); err != nil {
 		p.close()
 		return nil, err
 	}
 	return p, nil
 }
 
-// out says whether the passive path takes the packets ifc sends. On a
+// capturesOutgoing says whether the passive path takes the packets ifc sends. On a
 // loopback device every packet sent is also received: it is taken once,
 // on ingress, as libpcap does (it drops the outgoing copies there).
-func out(opts Options, ifc iface) bool {
+func capturesOutgoing(opts Options, ifc iface) bool {
 	return opts.Direction != In && ifc.hwType != arphrdLoopback
 }
 
@@ -396,7 +396,7 @@ type mergedSource struct {
 	poll     time.Duration
 	linkType spec.LinkType
 	pinned   bool
-	fix      []byte // this batch's packets whose checksum was completed
+	fix      []byte // packets completed or cut into segments, for this batch (and pending segments)
 }
 
 // ReadBatch reads every ring whose records have all been handed out
