@@ -253,7 +253,10 @@ func TestPassiveChecksumOffloadOff(t *testing.T) {
 // packets tcpdump saw and the capture's summary detail.
 func bulkCompare(t *testing.T, ns, ifname, local, client, server, serverAddr string, raw bool, bytes int) (int, string) {
 	t.Helper()
-	const filter = "tcp port 7790"
+	filter := "tcp port 7790"
+	if strings.Contains(serverAddr, ":") {
+		filter = "ip6 and tcp dst port 7790" // one flow: flowKey names IPv4 flows only
+	}
 	lt := spec.LinkEthernet
 	if raw {
 		lt = spec.LinkRaw
@@ -288,7 +291,7 @@ func bulkCompare(t *testing.T, ns, ifname, local, client, server, serverAddr str
 	var ln net.Listener
 	if err := netns.Do(server, func() error {
 		var err error
-		ln, err = net.Listen("tcp4", serverAddr+":7790")
+		ln, err = net.Listen("tcp", net.JoinHostPort(serverAddr, "7790"))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -308,7 +311,7 @@ func bulkCompare(t *testing.T, ns, ifname, local, client, server, serverAddr str
 	var conn net.Conn
 	if err := netns.Do(client, func() error {
 		var err error
-		conn, err = net.DialTimeout("tcp4", serverAddr+":7790", 5*time.Second)
+		conn, err = net.DialTimeout("tcp", net.JoinHostPort(serverAddr, "7790"), 5*time.Second)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -387,6 +390,21 @@ func TestPassiveTunTCPBulk(t *testing.T) {
 	t.Logf("tcpdump: %d packets; %s", n, detail)
 	if !strings.Contains(detail, "GSO packets cut into segments") {
 		t.Errorf("no GSO packet was cut into segments: the test did not test segmentation")
+	}
+	// IPv6 (TSO6 and the IPv6 pseudo-header), the data direction only.
+	for _, end := range [][2]string{{p.NSA, nameA}, {p.NSB, "hLtunB"}} {
+		if out, err := exec.Command("ip", "netns", "exec", end[0], "sysctl", "-qw", "net.ipv6.conf."+end[1]+".disable_ipv6=0").CombinedOutput(); err != nil {
+			t.Fatalf("enable IPv6 on %s: %v: %s", end[1], err, out)
+		}
+	}
+	ipRun(t, [][]string{
+		{"-n", p.NSA, "-6", "addr", "add", "fd00:77::1/64", "dev", nameA, "nodad"},
+		{"-n", p.NSB, "-6", "addr", "add", "fd00:77::2/64", "dev", "hLtunB", "nodad"},
+	})
+	n, detail = bulkCompare(t, p.NSA, nameA, "fd00:77::1", p.NSA, p.NSB, "fd00:77::2", true, 1<<20)
+	t.Logf("IPv6: tcpdump: %d packets; %s", n, detail)
+	if !strings.Contains(detail, "GSO packets cut into segments") || n < (1<<20)/1500 {
+		t.Errorf("IPv6: %d packets, %s: want the transfer cut into segments", n, detail)
 	}
 }
 
