@@ -169,3 +169,26 @@ func FuzzAppendSegments(f *testing.F) {
 		}
 	})
 }
+
+// TestParseTrailer: a record with FlagCsumPartial ends in the trailer,
+// which Parse reads and keeps out of the packet bytes.
+func TestParseTrailer(t *testing.T) {
+	rec := make([]byte, HeaderLen)
+	rec[offFlags] = FlagCsumPartial | FlagDevIPCsum
+	binary.LittleEndian.PutUint32(rec[offWireLen:], 3)
+	rec = append(rec, 0xaa, 0xbb, 0xcc, 34, 0, 16, 0, 0xa8, 0x05, GSODevTSO6|0x80, 0)
+	h, data, err := Parse(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "\xaa\xbb\xcc" || cap(data) != 3 {
+		t.Errorf("packet bytes % x (capacity %d), want aa bb cc", data, cap(data))
+	}
+	want := Header{WireLen: 3, Csum: FlagCsumPartial | FlagDevIPCsum, CsumStart: 34, CsumOffset: 16, GSOSize: 1448, GSODev: GSODevTSO6}
+	if h != want {
+		t.Errorf("header %+v, want %+v", h, want)
+	}
+	if _, _, err := Parse(rec[:HeaderLen+TrailerLen-1]); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("a record too short for its trailer: %v, want ErrShortRecord", err)
+	}
+}
