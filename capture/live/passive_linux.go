@@ -150,6 +150,9 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	}
 	p.probe = probe
 	p.ringSize = ringBytes(total, probe.Rings())
+	if err := probe.ChecksumErr(); err != nil && capturesOutgoing(opts, ifc) {
+		opts.Log("capture %s: packets sent with a partial checksum are copied with it, where the device may complete it before tcpdump's copy: %v", dev, err)
+	}
 	veth := unix.Driver(dev.Name) == "veth"
 	off := taiOffset()
 	var rings []*ringSource
@@ -170,7 +173,7 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
 		rings = append(rings, &ringSource{rd: rd, probe: probe, ring: i, cpu: cpu, poll: opts.Poll,
-			veth: veth, taiOffset: off, linkType: ifc.linkType})
+			veth: veth, taiOffset: off, linkType: ifc.linkType, ethernet: ifc.linkType == spec.LinkEthernet})
 	}
 	cpu := -1
 	if len(opts.CPUs) > 0 {
@@ -180,15 +183,18 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
-	in, out := opts.Direction != Out, opts.Direction != In
-	if ifc.hwType == arphrdLoopback {
-		out = false
-	}
-	if err := probe.Attach(ifindex, in, out); err != nil {
+	if err := probe.Attach(ifindex, opts.Direction != Out, capturesOutgoing(opts, ifc)); err != nil {
 		p.close()
 		return nil, err
 	}
 	return p, nil
+}
+
+// capturesOutgoing says whether the passive path takes the packets ifc sends. On a
+// loopback device every packet sent is also received: it is taken once,
+// on ingress, as libpcap does (it drops the outgoing copies there).
+func capturesOutgoing(opts Options, ifc iface) bool {
+	return opts.Direction != In && ifc.hwType != arphrdLoopback
 }
 
 // loadPassive loads the programs with rings sized from total bytes.
@@ -247,11 +253,23 @@ type ringSource struct {
 	veth      bool
 	taiOffset int64
 	linkType  spec.LinkType
+	ethernet  bool // the frames start with an Ethernet header
 
 	recs     [][]byte // the records of the last read, in the ring
 	pend     [][]byte // of recs, those not handed out yet
 	received atomic.Uint64
 	closed   atomic.Bool
+	// Packets sent with a partial checksum that the kernel completes
+	// before the taps: completed in a copy, or left as copied (the copy
+	// cut short, SCTP).
+	csumDone, csumLeft atomic.Uint64
+	// GSO packets the kernel cuts into segments before the taps: cut
+	// here (segmented, into segments), or left whole (gsoLeft).
+	segmented, segments, gsoLeft atomic.Uint64
+
+	segs    [][]byte    // segments of pend[0] not handed out yet
+	segInfo packet.Info // pend[0]'s metadata
+	lens    []int       // scratch for AppendSegments
 }
 
 // refill gives the records handed out before back to the kernel and reads
@@ -282,13 +300,28 @@ func (s *ringSource) headTime() int64 {
 	return h.Time - s.taiOffset
 }
 
-// take fills p with the next pending record.
-func (s *ringSource) take(p *packet.Packet) error {
+// take fills p with the next pending packet. A packet whose partial
+// checksum the kernel completes before the taps is completed in a copy
+// appended to *fix, and a GSO packet the kernel cuts into segments before
+// the taps is handed out as those segments, one per take, cut into *fix;
+// *fix must stay untouched until the batch is done and no segments are
+// pending (segmenting).
+func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
+	if len(s.segs) > 0 {
+		seg := s.segs[0]
+		s.segs = s.segs[1:]
+		p.Info = s.segInfo
+		p.Info.CapLen, p.Info.WireLen = uint32(len(seg)), uint32(len(seg))
+		p.Data = seg
+		if len(s.segs) == 0 {
+			s.pend = s.pend[1:]
+		}
+		return nil
+	}
 	h, data, err := passive.Parse(s.pend[0])
 	if err != nil {
 		return fmt.Errorf("ring %d: %w", s.ring, err)
 	}
-	s.pend = s.pend[1:]
 	q := h.Queue
 	if h.Dir == passive.In && !s.veth && q > 0 {
 		q-- // drivers record receive queue q as q+1
@@ -299,8 +332,37 @@ func (s *ringSource) take(p *packet.Packet) error {
 	}
 	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
 		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
-	p.Data = data
 	s.received.Add(1)
+	if h.Csum != 0 && h.SoftwareSegments(data, s.ethernet) {
+		n := len(*fix)
+		grown, lens, err := h.AppendSegments(*fix, s.lens[:0], data, s.ethernet)
+		if err == nil {
+			*fix, s.lens = grown, lens
+			s.segs = s.segs[:0]
+			for _, l := range lens {
+				s.segs = append(s.segs, grown[n:n+l:n+l])
+				n += l
+			}
+			s.segmented.Add(1)
+			s.segments.Add(uint64(len(lens)))
+			s.segInfo = p.Info
+			return s.take(p, fix)
+		}
+		s.gsoLeft.Add(1)
+	} else if h.Csum != 0 {
+		n := len(*fix)
+		grown, err := h.AppendCompleted(*fix, data, s.ethernet)
+		switch {
+		case err != nil:
+			s.csumLeft.Add(1)
+		case len(grown) > n:
+			*fix, data = grown, grown[n:len(grown):len(grown)]
+			p.Info.CapLen = uint32(len(data))
+			s.csumDone.Add(1)
+		}
+	}
+	p.Data = data
+	s.pend = s.pend[1:]
 	return nil
 }
 
@@ -344,6 +406,7 @@ type mergedSource struct {
 	poll     time.Duration
 	linkType spec.LinkType
 	pinned   bool
+	fix      []byte // packets completed or cut into segments, for this batch (and pending segments)
 }
 
 // ReadBatch reads every ring whose records have all been handed out
@@ -357,6 +420,13 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if err := pin(m.cpu); err != nil {
 			return 0, err
 		}
+	}
+	segmenting := false
+	for _, r := range m.rings {
+		segmenting = segmenting || len(r.segs) > 0
+	}
+	if !segmenting {
+		m.fix = m.fix[:0] // the last batch is done, and no segment waits in fix
 	}
 	any := false
 	for _, r := range m.rings {
@@ -395,7 +465,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if best == nil {
 			break
 		}
-		if err := best.take(&b.Packets[n]); err != nil {
+		if err := best.take(&b.Packets[n], &m.fix); err != nil {
 			return n, err
 		}
 		n++
@@ -427,7 +497,7 @@ func (m *mergedSource) KernelDropped() uint64 {
 // stats adds up the rings' books; the detail gives each ring's.
 func (m *mergedSource) stats() QueueStats {
 	t := QueueStats{Queue: 0}
-	var full, unread uint64
+	var full, unread, csumDone, csumLeft, segmented, segments, gsoLeft uint64
 	var detail []string
 	for _, r := range m.rings {
 		st, f, u := r.stats()
@@ -437,9 +507,24 @@ func (m *mergedSource) stats() QueueStats {
 		t.Received += st.Received
 		full += f
 		unread += u
+		csumDone += r.csumDone.Load()
+		csumLeft += r.csumLeft.Load()
+		segmented += r.segmented.Load()
+		segments += r.segments.Load()
+		gsoLeft += r.gsoLeft.Load()
 		detail = append(detail, fmt.Sprintf("ring %d: seen %d, received %d", r.ring, st.Seen, st.Received))
 	}
 	t.DropDetail = fmt.Sprintf("ring full %d, unread at stop %d; %s", full, unread, strings.Join(detail, "; "))
+	if csumDone+csumLeft > 0 {
+		// Not drops: partial checksums of sent packets the device's
+		// kernel completes before tcpdump's copy.
+		t.DropDetail += fmt.Sprintf("; partial checksums completed %d, left as copied %d", csumDone, csumLeft)
+	}
+	if segmented+gsoLeft > 0 {
+		// Not drops either: GSO packets the kernel segments before
+		// tcpdump's copy; the kernel's books count them as one.
+		t.DropDetail += fmt.Sprintf("; GSO packets cut into segments %d (%d segments), left whole %d", segmented, segments, gsoLeft)
+	}
 	t.Causes = []KernelCounter{{"ring_full", full}, {"unread_at_stop", unread}}
 	return t
 }

@@ -85,12 +85,14 @@ func startTcpdump(t *testing.T, ns, ifname, expr string) (stop func() map[uint32
 
 // startTcpdumpFile runs tcpdump on ifname in namespace ns, writing
 // nanosecond stamps to out, and returns once it listens; stop ends it.
-func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) {
+// extra are more tcpdump options.
+func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string, extra ...string) (stop func()) {
 	t.Helper()
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		corpus.Unavailable(t, "the comparison needs tcpdump")
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-B", "65536", "--time-stamp-precision=nano", "-w", out, expr)
+	args := append([]string{"netns", "exec", ns, "tcpdump", "-i", ifname, "-n", "-U", "--immediate-mode", "-B", "65536", "--time-stamp-precision=nano", "-w", out}, extra...)
+	cmd := exec.Command("ip", append(args, expr)...)
 	errp, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,15 +101,19 @@ func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) 
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
+	said := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(errp)
 		once := false
+		var all []string
 		for sc.Scan() {
+			all = append(all, sc.Text())
 			if !once && strings.Contains(sc.Text(), "listening on") {
 				once = true
 				close(ready)
 			}
 		}
+		said <- strings.Join(all, "; ")
 	}()
 	select {
 	case <-ready:
@@ -118,6 +124,7 @@ func startTcpdumpFile(t *testing.T, ns, ifname, expr, out string) (stop func()) 
 	return func() {
 		time.Sleep(200 * time.Millisecond)
 		_ = cmd.Process.Signal(os.Interrupt)
+		t.Logf("tcpdump said: %s", <-said)
 		_ = cmd.Wait()
 	}
 }

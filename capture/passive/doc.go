@@ -13,7 +13,15 @@
 // beside it.
 //
 // A record in a ring is a fixed Header followed by the captured bytes; see
-// Header for the layout. The ring stores records back to back, 8-byte
+// Header for the layout. A packet the host sent with a partial checksum
+// (CHECKSUM_PARTIAL) also carries an 8-byte trailer saying where the
+// checksum goes, read from the kernel's sk_buff through BTF; when the
+// kernel completes that checksum in software before the taps (a device
+// without checksum offload, such as tun), Header.AppendCompleted completes
+// it in a copy, so the bytes equal tcpdump's. The trailer also carries a
+// GSO packet's segment size: where the kernel cuts the packet into
+// segments before the taps (a device without TSO), Header.AppendSegments
+// cuts the copy the same way. The ring stores records back to back, 8-byte
 // aligned, behind the kernel's own 8-byte record header, so a 60-byte frame
 // costs 88 bytes of ring.
 package passive

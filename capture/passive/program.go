@@ -51,10 +51,10 @@ const (
 	rbAvailData   = 0 // BPF_RB_AVAIL_DATA
 )
 
-// WakeFraction sets when the program wakes a ring's reader: once more than
-// 1/WakeFraction of the ring holds unread records. Below that the reader
-// is not woken; it must look at the ring on a timer of its own (a few
-// milliseconds), as an AF_PACKET reader does when TPACKET_V3 retires a
+// WakeFraction sets when the program wakes a ring's reader: when a record
+// takes the unread records past 1/WakeFraction of the ring. Otherwise the
+// reader is not woken; it must look at the ring on a timer of its own (a
+// few milliseconds), as an AF_PACKET reader does when TPACKET_V3 retires a
 // block on its timeout.
 const WakeFraction = 8
 
@@ -111,6 +111,7 @@ type Probe struct {
 	counters *ebpf.Map   // per CPU ring: seen, matched, dropped
 	progs    [2]*ebpf.Program
 	links    []link.Link
+	csumErr  error // why the egress program records no partial checksums
 }
 
 // ErrNotSupported is returned when the kernel lacks what the passive path
@@ -154,7 +155,7 @@ func Load(s Spec) (*Probe, error) {
 		}
 	}
 	if p.scratch, err = ebpf.NewMap(&ebpf.MapSpec{Name: "wring_scratch", Type: ebpf.Array, KeySize: 4,
-		ValueSize: (HeaderLen + s.Snaplen + 7) &^ 7, MaxEntries: uint32(ncpu)}); err != nil {
+		ValueSize: (HeaderLen + s.Snaplen + TrailerLen + 7) &^ 7, MaxEntries: uint32(ncpu)}); err != nil {
 		return fail(fmt.Errorf("passive: scratch: %w", err))
 	}
 	if p.counters, err = ebpf.NewMap(&ebpf.MapSpec{Name: "wring_pcount", Type: ebpf.Array, KeySize: 4,
@@ -162,9 +163,23 @@ func Load(s Spec) (*Probe, error) {
 		return fail(fmt.Errorf("passive: counters: %w", err))
 	}
 	for d, dir := range []Direction{In, Out} {
-		insns := s.instructions(dir, p.outer.FD(), p.scratch.FD(), p.counters.FD())
+		var csum *csumLayout
+		if dir == Out {
+			l, err := kernelCsumLayout()
+			if p.csumErr = err; err == nil {
+				csum = &l
+			}
+		}
+		insns := s.instructions(dir, p.outer.FD(), p.scratch.FD(), p.counters.FD(), csum)
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "wring_passive", Type: ebpf.SchedCLS,
 			License: "Dual BSD/GPL", Instructions: insns})
+		if err != nil && csum != nil {
+			// A kernel that refuses the sk_buff reads: copy without.
+			p.csumErr = fmt.Errorf("the kernel refuses the checksum reads: %w", err)
+			insns = s.instructions(dir, p.outer.FD(), p.scratch.FD(), p.counters.FD(), nil)
+			prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{Name: "wring_passive", Type: ebpf.SchedCLS,
+				License: "Dual BSD/GPL", Instructions: insns})
+		}
 		if err != nil {
 			return fail(fmt.Errorf("passive: load %s program: %w", dir, err))
 		}
@@ -176,8 +191,9 @@ func Load(s Spec) (*Probe, error) {
 // instructions returns the program for one direction: count the packet,
 // run the filter, and on a match copy min(len, filter result, snaplen)
 // bytes behind a header into this CPU's ring, counting a full ring as a
-// drop. Every path returns TCX_NEXT: the packet goes on unchanged.
-func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) asm.Instructions {
+// drop. Every path returns TCX_NEXT: the packet goes on unchanged. With
+// csum, a packet with a partial checksum gets a trailer (csum_linux.go).
+func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int, csum *csumLayout) asm.Instructions {
 	const (
 		keep = asm.R9 // bytes to copy
 		rec  = asm.R8 // the record in the scratch map
@@ -252,7 +268,13 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.StoreMem(rec, offQueue, asm.R1, asm.Half),
 			asm.StoreImm(rec, offDir, int64(dir), asm.Byte),
 		)
-		insns = append(insns, copyInsns(keep, rec, s.Snaplen)...)
+		if csum != nil {
+			insns = append(insns, csumInsns(*csum, rec)...)
+		}
+		insns = append(insns, copyInsns(keep, rec, s.Snaplen, csum != nil)...)
+		if csum != nil {
+			insns = append(insns, trailerInsns(keep, rec)...)
+		}
 		insns = append(insns,
 			// ring = rings[cpu]; bpf_ringbuf_output(ring, rec, HeaderLen+keep, 0)
 			asm.LoadMapPtr(asm.R1, ringsFD),
@@ -260,14 +282,20 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 			asm.Add.Imm(asm.R2, slotCPU),
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, "wring_passive_drop"),
-			// Wake the reader only once the ring is filling up: it reads
-			// on a short timer anyway, so a quiet ring costs no wakeup
-			// per packet (BPF_RB_NO_WAKEUP), a filling one forces one.
+			// Wake the reader only when the ring fills up: it reads on a
+			// short timer anyway, so a quiet ring costs no wakeup per
+			// packet (BPF_RB_NO_WAKEUP). The record that takes the unread
+			// bytes past the mark forces one; the records after it do
+			// not, since a forced wakeup costs microseconds (an irq_work
+			// per record) while the reader is already behind.
 			asm.Mov.Reg(ring, asm.R0),
 			asm.Mov.Reg(asm.R1, ring),
 			asm.Mov.Imm(asm.R2, rbAvailData),
 			asm.FnRingbufQuery.Call(),
 			asm.Mov.Imm(asm.R4, rbNoWakeup),
+			asm.JGE.Imm(asm.R0, int32(s.RingBytes/WakeFraction), "wring_passive_output"),
+			asm.Add.Reg(asm.R0, keep),
+			asm.Add.Imm(asm.R0, HeaderLen+8), // the kernel's record header
 			asm.JLT.Imm(asm.R0, int32(s.RingBytes/WakeFraction), "wring_passive_output"),
 			asm.Mov.Imm(asm.R4, rbForceWakeup),
 			asm.Mov.Reg(asm.R1, ring).WithSymbol("wring_passive_output"),
@@ -297,13 +325,24 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int) as
 // When the kernel holds the packet's VLAN tag in metadata (it moves it
 // out of the frame before tc, as before the AF_PACKET taps), the copy puts
 // it back after the MAC addresses, as libpcap does, and the record's
-// lengths grow by the tag's 4 bytes (within the snapshot length).
-func copyInsns(keep, rec asm.Register, snaplen uint32) asm.Instructions {
+// lengths grow by the tag's 4 bytes (within the snapshot length), as does
+// the partial checksum's start in slotCsum when csum is set.
+func copyInsns(keep, rec asm.Register, snaplen uint32, csum bool) asm.Instructions {
 	const tag = 4
-	return asm.Instructions{
+	var shift asm.Instructions
+	if csum {
+		shift = asm.Instructions{
+			asm.LoadMem(asm.R1, asm.RFP, slotCsum, asm.Word),
+			asm.Add.Imm(asm.R1, tag),
+			asm.StoreMem(asm.RFP, slotCsum, asm.R1, asm.Word),
+		}
+	}
+	insns := asm.Instructions{
 		asm.LoadMem(asm.R1, CtxReg, skbVLANPresent, asm.Word),
 		asm.JEq.Imm(asm.R1, 0, "wring_passive_plain"),
 		asm.JLT.Imm(keep, 2*6+1, "wring_passive_plain"),
+	}
+	return append(append(insns, shift...), asm.Instructions{
 		// The MAC addresses.
 		asm.Mov.Reg(asm.R1, CtxReg),
 		asm.Mov.Imm(asm.R2, 0),
@@ -346,7 +385,7 @@ func copyInsns(keep, rec asm.Register, snaplen uint32) asm.Instructions {
 		asm.FnSkbLoadBytes.Call(),
 		asm.JNE.Imm(asm.R0, 0, "wring_passive_drop"),
 		asm.Mov.Imm(asm.R0, 0).WithSymbol("wring_passive_copied"),
-	}
+	}...)
 }
 
 // stampInsns writes the record's timestamp and flags. On ingress it takes
@@ -473,3 +512,10 @@ func (p *Probe) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ChecksumErr returns why the egress program does not record the position
+// of partial checksums (no kernel BTF, or a kernel that refuses the
+// sk_buff reads), or nil when it does: without it, packets the host sends
+// with a partial checksum on a device that does not checksum in hardware
+// are copied with the partial checksum, where tcpdump shows it completed.
+func (p *Probe) ChecksumErr() error { return p.csumErr }
