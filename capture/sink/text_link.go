@@ -210,7 +210,16 @@ func (p *printer) llc(off, length, caplen int) int {
 		}
 		hdrlen = 4
 	}
+	dsap, ssap := p.u8(off), p.u8(off+1)
 	p.skip("llc")
+	switch {
+	case dsap == 0xff && ssap == 0xff:
+		// Novell's raw 802.3 IPX: no LLC header at all.
+		return 0
+	case dsap&^1 == 0xaa && ssap&^1 == 0xaa && hdrlen == 3 && p.u8(off+2) == 0x03:
+		// SNAP: tcpdump's header length includes the OUI and type.
+		return hdrlen + 5
+	}
 	return hdrlen
 }
 

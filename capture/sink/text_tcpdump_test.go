@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -152,17 +153,14 @@ var knownDifferences = map[string]int{
 	"-A|dump: not decoded: AH":                        1,
 	"-A|dump: not decoded: Compressed IP":             1,
 	"-A|dump: not decoded: IGRP":                      1,
-	"-A|dump: not decoded: SCTP":                      58,
 	"-A|dump: not decoded: atm arp":                   1,
-	"-A|dump: not decoded: chdlc protocol":            3,
-	"-A|dump: not decoded: ethertype":                 31,
-	"-A|dump: not decoded: icmp6 type":                6,
+	"-A|dump: not decoded: ethertype":                 30,
 	"-A|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-A|dump: not decoded: link type":                 610,
-	"-A|dump: not decoded: llc":                       113,
+	"-A|dump: not decoded: link type":                 16,
+	"-A|dump: not decoded: llc":                       3,
 	"-A|dump: not decoded: nfs":                       2,
-	"-A|dump: not decoded: tcp payload":               303,
-	"-A|dump: not decoded: udp payload":               105,
+	"-A|dump: not decoded: tcp payload":               12,
+	"-A|dump: not decoded: udp payload":               66,
 	"-X|dump: not decoded: AH":                        1,
 	"-X|dump: not decoded: Compressed IP":             1,
 	"-X|dump: not decoded: IGRP":                      1,
@@ -171,8 +169,8 @@ var knownDifferences = map[string]int{
 	"-X|dump: not decoded: ethertype":                 31,
 	"-X|dump: not decoded: icmp6 type":                6,
 	"-X|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-X|dump: not decoded: link type":                 610,
-	"-X|dump: not decoded: llc":                       110,
+	"-X|dump: not decoded: link type":                 21,
+	"-X|dump: not decoded: llc":                       4,
 	"-X|dump: not decoded: nfs":                       2,
 	"-X|dump: not decoded: tcp payload":               12,
 	"-X|dump: not decoded: udp payload":               66,
@@ -276,8 +274,8 @@ var knownDifferences = map[string]int{
 	"-x|dump: not decoded: ethertype":                 31,
 	"-x|dump: not decoded: icmp6 type":                6,
 	"-x|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-x|dump: not decoded: link type":                 610,
-	"-x|dump: not decoded: llc":                       110,
+	"-x|dump: not decoded: link type":                 13,
+	"-x|dump: not decoded: llc":                       4,
 	"-x|dump: not decoded: nfs":                       2,
 	"-x|dump: not decoded: tcp payload":               12,
 	"-x|dump: not decoded: udp payload":               66,
@@ -329,7 +327,43 @@ func TestTextLikeTcpdump(t *testing.T) {
 	}
 	files = append(files, smp, mixedCapture(t, tmp))
 	sort.Strings(files)
-	compareWithTcpdump(t, files, flagSets, knownDifferences)
+	compareWithTcpdump(t, narrowFiles(files), narrowFlags(flagSets), knownDifferences)
+}
+
+// narrowFiles keeps the files whose base name matches the regular
+// expression in $WRING_TCPDUMP_FILES (a development aid: the whole corpus
+// takes minutes per flag set); unset, it keeps them all.
+func narrowFiles(files []string) []string {
+	pat := os.Getenv("WRING_TCPDUMP_FILES")
+	if pat == "" {
+		return files
+	}
+	re := regexp.MustCompile(pat)
+	var out []string
+	for _, f := range files {
+		if re.MatchString(filepath.Base(f)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// narrowFlags keeps the flag sets named in the comma-separated
+// $WRING_TCPDUMP_FLAGS ("-x,-A"); unset, it keeps them all.
+func narrowFlags(sets []flagSet) []flagSet {
+	names := os.Getenv("WRING_TCPDUMP_FLAGS")
+	if names == "" {
+		return sets
+	}
+	var out []flagSet
+	for _, fs := range sets {
+		for _, n := range strings.Split(names, ",") {
+			if n == fs.name {
+				out = append(out, fs)
+			}
+		}
+	}
+	return out
 }
 
 // mixedCapture writes the generated mixed capture (HTTP, DNS, TCP
@@ -443,7 +477,7 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 					if block == string(got) {
 						ok = true
 					} else if ok && fs.o.ASCII > 0 {
-						ok = !strings.Contains(block[:len(block)-len(dump)], "\n")
+						ok = !asciiAmbiguous(block, c.data, pr.dumpOff)
 					} else if ok {
 						ok = strings.Count(block, "\n\t0x") == strings.Count(dump, "\n\t0x")
 					}
@@ -545,6 +579,23 @@ func dumpCategory(r *packet.Record, undecoded, ref string) string {
 	return "decoded"
 }
 
+// asciiAmbiguous reports whether tcpdump's text for a packet also ends
+// with the -A dump of data from an offset before off: the -A dump has no
+// offsets, so a dump from off that ends tcpdump's text shows that tcpdump
+// dumped from off only when no longer dump would end it as well.
+func asciiAmbiguous(block string, data []byte, off int) bool {
+	pr := printer{o: TextOptions{ASCII: 1}}
+	pr.pkt, pr.end = data, len(data)
+	for k := 0; k < off && k < len(data); k++ {
+		pr.b = pr.b[:0]
+		pr.ascii(k, len(data)-k)
+		if strings.HasSuffix(block, string(pr.b)) {
+			return true
+		}
+	}
+	return false
+}
+
 // moreFlagSets are the other forms a user can ask for, compared on the
 // sample and the mixed capture.
 var moreFlagSets = []flagSet{
@@ -592,5 +643,5 @@ func TestTextFlagsLikeTcpdump(t *testing.T) {
 	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	compareWithTcpdump(t, []string{smp, mixedCapture(t, tmp)}, moreFlagSets, knownMoreDifferences)
+	compareWithTcpdump(t, narrowFiles([]string{smp, mixedCapture(t, tmp)}), narrowFlags(moreFlagSets), knownMoreDifferences)
 }
