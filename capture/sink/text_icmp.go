@@ -346,9 +346,16 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 		p.s(", id 0x")
 		p.hexN(uint64(p.be16(off+4)), 4)
 	default:
-		p.skip("icmp6 type")
+		if _, ok := icmp6TypeNames[uint32(typ)]; ok {
+			p.skip("icmp6 type")
+		}
 		p.s(", length ")
 		p.u(uint64(length))
+		if p.o.Verbose <= 1 && !p.jumped {
+			// print_unknown_data: the message in hex, as much as was
+			// captured.
+			p.hexOnly("\n\t", off, min(length, max(p.end-off, 0)))
+		}
 		return
 	}
 	if !v {

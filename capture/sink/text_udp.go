@@ -81,6 +81,11 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case sport == 5353 || dport == 5353:
 			p.dnsPrint(cp, length, false, true)
 			return
+		case sport == 1985 && dport == 1985:
+			// HSRP; tcpdump takes any source port, after the ports of
+			// protocols not decoded here.
+			p.hsrpPrint(cp, length)
+			return
 		case p.has(cp+2, 1) && p.pkt[cp+2] == 2 && (atalkPort(sport) || atalkPort(dport)):
 			p.skip("appletalk")
 		case udpDecodedPort(sport, dport):
