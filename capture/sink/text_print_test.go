@@ -2,12 +2,14 @@ package sink
 
 import (
 	"io"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/capture/sample"
+	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -81,6 +83,19 @@ func TestTCPSeqTableBounded(t *testing.T) {
 func FuzzTextPrinter(f *testing.F) {
 	for _, c := range samplePackets(f)[:64] {
 		f.Add(uint16(spec.LinkEthernet), uint32(len(c.data)), c.data)
+	}
+	// Link types and protocols whose header lengths or text come from
+	// the packet bytes: radiotap and 802.11, Frame Relay, NFLOG, PKTAP,
+	// ARCNET, SNAP, HSRP, unknown ICMPv6 types.
+	if root := corpus.Root(); root != "" {
+		for _, name := range []string{"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3_NBMA_adjacencies.pcap",
+			"nflog.pcap", "LINKTYPE_PKTAP.pcap", "arcnet-rfc1201-arp-icmp-http.pcap", "3560_CDP.pcap",
+			"HSRP_election.pcap", "HSRP_coup.pcap", "icmp6-rfc8335.pcap"} {
+			pk := readCapture(f, filepath.Join(root, "tcpdump", name))
+			for _, c := range pk[:min(len(pk), 4)] {
+				f.Add(uint16(c.info.LinkType), c.info.WireLen, c.data)
+			}
+		}
 	}
 	// One printer per flag set for the whole run, as a sink keeps one:
 	// its connection table carries over from packet to packet.
