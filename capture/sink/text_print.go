@@ -161,7 +161,11 @@ func (p *printer) ipv6(off int) {
 	if !p.check(off, 16) {
 		return
 	}
-	a := p.pkt[off : off+16]
+	p.appendIPv6(p.pkt[off : off+16])
+}
+
+// appendIPv6 prints the 16-byte address a (addrtostr6).
+func (p *printer) appendIPv6(a []byte) {
 	var w [8]uint16
 	for i := range w {
 		w[i] = uint16(a[2*i])<<8 | uint16(a[2*i+1])
