@@ -424,6 +424,15 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 				return
 			}
 		}
+	case 138:
+		mark = len(p.b)
+		p.icmp6RRenum(off)
+	case 139, 140:
+		mark = len(p.b)
+		p.icmp6NodeInfo(off, length)
+	case 155:
+		mark = len(p.b)
+		p.rplPrint(code, off+4, length-4)
 	case 141, 142:
 	case 145:
 		if v {
