@@ -626,12 +626,29 @@ var httpMethods = [...]string{"GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POL
 // httpPrint prints "HTTP" and, for a request or status line, the line
 // (http_print, txtproto_print).
 func (p *printer) httpPrint(off, n int) {
-	p.proto = "http"
+	p.txtProto(off, n, "http", "HTTP", httpMethods[:])
+}
+
+var sipMethods = [...]string{"ACK", "BYE", "CANCEL", "DO", "INFO", "INVITE", "MESSAGE", "NOTIFY", "OPTIONS", "PRACK",
+	"QAUTH", "REFER", "REGISTER", "SPRACK", "SUBSCRIBE", "UPDATE", "PUBLISH"}
+
+// sipPrint prints "SIP" and, for a request or status line, the line
+// (sip_print).
+func (p *printer) sipPrint(off, n int) {
+	p.txtProto(off, n, "sip", "SIP", sipMethods[:])
+}
+
+// txtProto prints a text protocol whose response code is its second
+// token (txtproto_print with RESP_CODE_SECOND_TOKEN): the name and,
+// for a request or response, its first line, or under -v its length
+// and every text line.
+func (p *printer) txtProto(off, n int, proto, name string, methods []string) {
+	p.proto = proto
 	var tok [129]byte
 	show := false
 	idx, tl := p.fetchToken(off, 0, n, tok[:])
 	if idx != 0 {
-		for _, m := range httpMethods {
+		for _, m := range methods {
 			if len(m) == tl && equalFoldASCII(m, tok[:tl]) {
 				show = true
 				break
@@ -642,7 +659,7 @@ func (p *printer) httpPrint(off, n int) {
 			show = true
 		}
 	}
-	p.s("HTTP")
+	p.s(name)
 	if !show {
 		return
 	}

@@ -81,6 +81,9 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case sport == 5353 || dport == 5353:
 			p.dnsPrint(cp, length, false, true)
 			return
+		case (sport == 5060 || dport == 5060) && sipOnly(sport, dport):
+			p.sipPrint(cp, length)
+			return
 		case sport == 1985 && dport == 1985:
 			// HSRP; tcpdump takes any source port, after the ports of
 			// protocols not decoded here.
@@ -139,4 +142,14 @@ func udpDecodedPort(sport, dport uint16) bool {
 // atalkPort reports the ports tcpdump takes for AppleTalk over UDP.
 func atalkPort(port uint16) bool {
 	return port-16512 < 128 || port-200 < 128 || port-768 < 128
+}
+
+// sipOnly reports whether a datagram to or from the SIP port has no
+// other port tcpdump's UDP dispatch takes for another protocol first.
+func sipOnly(sport, dport uint16) bool {
+	other := dport
+	if sport != 5060 {
+		other = sport
+	}
+	return other == 5060 || !udpDecodedPort(other, other)
 }
