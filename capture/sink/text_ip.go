@@ -648,7 +648,9 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		} else {
 			p.igmp(off, length)
 		}
-	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
+	case 50:
+		p.espPrint(off, length)
+	case 51, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
 		// Decoded by tcpdump; printed here as tcpdump prints a protocol
 		// it does not know.
 		p.skip(ipprotoName(nh))

@@ -84,6 +84,10 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case (sport == 5060 || dport == 5060) && sipOnly(sport, dport):
 			p.sipPrint(cp, length)
 			return
+		case (sport == 4500 || dport == 4500) && nattOnly(sport, dport):
+			if p.nattPrint(cp, length) {
+				return
+			}
 		case sport == 1985 && dport == 1985:
 			// HSRP; tcpdump takes any source port, after the ports of
 			// protocols not decoded here.

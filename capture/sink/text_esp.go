@@ -1,0 +1,53 @@
+package sink
+
+// espPrint prints an ESP header's SPI and sequence number and the length
+// (esp_print without keys: the payload stays encrypted).
+func (p *printer) espPrint(off, length int) {
+	p.proto = "esp"
+	if off+8 >= p.end {
+		p.trunc()
+		return
+	}
+	p.s("ESP(spi=0x")
+	p.hexN(uint64(p.be32(off)), 8)
+	p.s(",seq=0x")
+	p.hexN(uint64(p.be32(off+4)), 1)
+	p.s("), length ")
+	p.u(uint64(length))
+}
+
+// nattPrint prints a datagram on the IPsec NAT traversal port
+// (isakmp_rfc3948_print): a keep-alive, IKE (not decoded here) or ESP;
+// false means the IKE message, which the caller prints as undecoded.
+func (p *printer) nattPrint(off, length int) bool {
+	p.proto = "isakmp_rfc3948"
+	if length == 1 && p.has(off, 1) && p.pkt[off] == 0xff {
+		p.s("isakmp-nat-keep-alive")
+		return true
+	}
+	if length < 4 {
+		p.trunc()
+		return true
+	}
+	m := p.be32(off)
+	if p.jumped {
+		return true
+	}
+	if m == 0 {
+		p.skip("udp payload")
+		return false
+	}
+	p.s("UDP-encap: ")
+	p.espPrint(off, length)
+	return true
+}
+
+// nattOnly reports whether a datagram to or from port 4500 has no other
+// port tcpdump's UDP dispatch takes first.
+func nattOnly(sport, dport uint16) bool {
+	other := dport
+	if sport != 4500 {
+		other = sport
+	}
+	return other == 4500 || !udpDecodedPort(other, other)
+}
