@@ -51,3 +51,44 @@ func nattOnly(sport, dport uint16) bool {
 	}
 	return other == 4500 || !udpDecodedPort(other, other)
 }
+
+// bootpPrint prints a BOOTP/DHCP message's summary (bootp_print without
+// -v): the operation, the client's hardware address in a request and
+// the length. It reports false under -v, whose fields and options are
+// not decoded here.
+func (p *printer) bootpPrint(off, length int) bool {
+	if p.o.Verbose > 0 {
+		p.skip("udp payload")
+		return false
+	}
+	p.proto = "bootp"
+	op := p.u8(off)
+	if p.jumped {
+		return true
+	}
+	p.s("BOOTP/DHCP, ")
+	switch op {
+	case 1:
+		p.s("Request")
+	case 2:
+		p.s("Reply")
+	default:
+		p.s("unknown (0x")
+		p.hexN(uint64(op), 2)
+		p.c(')')
+	}
+	htype, hlen := p.u8(off+1), p.u8(off+2)
+	if p.jumped {
+		return true
+	}
+	if htype == 1 && hlen == 6 && op == 1 {
+		if !p.check(off+28, 6) {
+			return true
+		}
+		p.s(" from ")
+		p.mac(off+28, 6)
+	}
+	p.s(", length ")
+	p.u(uint64(length))
+	return true
+}

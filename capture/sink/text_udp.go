@@ -81,6 +81,11 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case sport == 5353 || dport == 5353:
 			p.dnsPrint(cp, length, false, true)
 			return
+		case (sport == 67 || sport == 68 || dport == 67 || dport == 68) && sport != 525 && dport != 525 &&
+			sport != 69 && dport != 69:
+			if p.bootpPrint(cp, length) {
+				return
+			}
 		case (sport == 5060 || dport == 5060) && sipOnly(sport, dport):
 			p.sipPrint(cp, length)
 			return
