@@ -92,3 +92,46 @@ func (p *printer) bootpPrint(off, length int) bool {
 	p.u(uint64(length))
 	return true
 }
+
+var (
+	bfdV0Flags = []bitName{{0x80, "I Hear You"}, {0x40, "Demand"}, {0x20, "Poll"}, {0x10, "Final"},
+		{0x08, "Control Plane Independent"}, {0x04, "Authentication Present"}, {0x02, "Reserved"}, {0x01, "Reserved"}}
+	bfdV1Flags = []bitName{{0x20, "Poll"}, {0x10, "Final"}, {0x08, "Control Plane Independent"},
+		{0x04, "Authentication Present"}, {0x02, "Demand"}, {0x01, "Multipoint"}}
+)
+
+// bfdPrint prints a BFD control packet's summary (bfd_print without -v);
+// false under -v and for other versions and echo packets, which are not
+// decoded here.
+func (p *printer) bfdPrint(off, length int, port uint16) bool {
+	if p.o.Verbose > 0 || !p.has(off, 1) || p.pkt[off]>>5 > 1 {
+		p.skip("udp payload")
+		return false
+	}
+	p.proto = "bfd"
+	if !p.check(off, 24) {
+		return true
+	}
+	flags := p.pkt[off+1]
+	if p.pkt[off]>>5 == 0 {
+		p.s("BFDv0, Control, Flags: [")
+		p.bitNames(uint32(flags), bfdV0Flags, "none")
+	} else {
+		p.s("BFDv1, ")
+		switch port {
+		case 3784:
+			p.s("Control")
+		case 4784:
+			p.s("Multihop")
+		default:
+			p.s("Lag")
+		}
+		p.s(", State ")
+		p.s([...]string{"AdminDown", "Down", "Init", "Up"}[flags>>6])
+		p.s(", Flags: [")
+		p.bitNames(uint32(flags&0x3f), bfdV1Flags, "none")
+	}
+	p.s("], length: ")
+	p.u(uint64(length))
+	return true
+}

@@ -89,7 +89,7 @@ var seedFiles = []string{"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3
 	"icmpv6_nodeinfo_replyipv6.pcap", "rpl-19-pickdag.pcap", "rpl-26-senddaoack.pcap", "rpl-dao-oobr.pcap", "ipv6_mobility_1.pcap",
 	"mobility_opt_asan.pcap", "ipv6-routing-header.pcap", "ipv6-srh-ipproto-ether.pcap", "ipv6-srh-insert-cksum.pcap", "02-sunrise-sunset-esp.pcap",
 	"esp_truncated.pcap", "bootp_asan-2.pcap", "802.1D_spanning_tree.pcap",
-	"802.1w_rapid_STP.pcap", "stp-heapoverflow-2.pcap"}
+	"802.1w_rapid_STP.pcap", "stp-heapoverflow-2.pcap", "bfd-lag.pcap"}
 
 // corpusSeeds returns up to n packets of each of seedFiles, none when
 // the corpus is not present.

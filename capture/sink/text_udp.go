@@ -93,6 +93,10 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 			if p.nattPrint(cp, length) {
 				return
 			}
+		case (dport == 3784 || dport == 4784 || dport == 6784) && !udpDecodedPort(sport, sport):
+			if p.bfdPrint(cp, length, dport) {
+				return
+			}
 		case sport == 1985 && dport == 1985:
 			// HSRP; tcpdump takes any source port, after the ports of
 			// protocols not decoded here.
