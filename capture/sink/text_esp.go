@@ -135,3 +135,48 @@ func (p *printer) bfdPrint(off, length int, port uint16) bool {
 	p.u(uint64(length))
 	return true
 }
+
+// vxlanPrint prints a VXLAN header and the Ethernet frame it carries
+// (vxlan_print).
+func (p *printer) vxlanPrint(off, length int) {
+	p.proto = "vxlan"
+	p.s("VXLAN")
+	if length < 8 {
+		p.s(" (invalid)")
+		return
+	}
+	fl := p.u8(off)
+	if p.jumped {
+		return
+	}
+	p.s(", flags [")
+	if fl&0x08 != 0 {
+		p.c('I')
+	} else {
+		p.s("invalid")
+	}
+	p.s("] (0x")
+	p.hexN(uint64(fl), 2)
+	p.s("), ")
+	if !p.check(off+4, 3) {
+		return
+	}
+	p.s("vni ")
+	p.u(uint64(p.pkt[off+4])<<16 | uint64(p.pkt[off+5])<<8 | uint64(p.pkt[off+6]))
+	p.c('\n')
+	if !p.check(off+7, 1) {
+		return
+	}
+	p.proto = "ether"
+	p.ether(off+8, length-8, max(p.end-off-8, 0))
+}
+
+// vxlanOnly reports whether a datagram to or from port 4789 has no other
+// port tcpdump's UDP dispatch takes first.
+func vxlanOnly(sport, dport uint16) bool {
+	other := dport
+	if sport != 4789 {
+		other = sport
+	}
+	return other == 4789 || !udpDecodedPort(other, other)
+}

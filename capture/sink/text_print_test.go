@@ -81,15 +81,19 @@ func TestTCPSeqTableBounded(t *testing.T) {
 // header lengths or text come from the packet bytes: radiotap and 802.11,
 // Frame Relay, NFLOG, PKTAP, ARCNET, SNAP, HSRP, ICMPv6 (unknown types,
 // ND options, MLD queries, MLDv2 records, node information, router
-// renumbering, RPL), IPv6 routing and mobility headers.
-var seedFiles = []string{"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3_NBMA_adjacencies.pcap",
-	"nflog.pcap", "LINKTYPE_PKTAP.pcap", "arcnet-rfc1201-arp-icmp-http.pcap", "3560_CDP.pcap",
-	"HSRP_election.pcap", "HSRP_coup.pcap", "icmp6-rfc8335.pcap", "icmpv6.pcap", "icmpv6_opt24.pcap",
-	"icmpv6-ra-pref64.pcap", "icmpv6-ns-nonce.pcap", "icmp6_mobileprefix_asan.pcap", "babel.pcap", "icmpv6-RFC2894-RR.pcap", "icmpv6-ni-flags.pcap",
-	"icmpv6_nodeinfo_replyipv6.pcap", "rpl-19-pickdag.pcap", "rpl-26-senddaoack.pcap", "rpl-dao-oobr.pcap", "ipv6_mobility_1.pcap",
-	"mobility_opt_asan.pcap", "ipv6-routing-header.pcap", "ipv6-srh-ipproto-ether.pcap", "ipv6-srh-insert-cksum.pcap", "02-sunrise-sunset-esp.pcap",
-	"esp_truncated.pcap", "bootp_asan-2.pcap", "802.1D_spanning_tree.pcap",
-	"802.1w_rapid_STP.pcap", "stp-heapoverflow-2.pcap", "bfd-lag.pcap"}
+// renumbering, RPL), IPv6 routing and mobility headers, ESP, ESP in UDP,
+// BOOTP, STP, BFD and VXLAN.
+var seedFiles = []string{
+	"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3_NBMA_adjacencies.pcap", "nflog.pcap",
+	"LINKTYPE_PKTAP.pcap", "arcnet-rfc1201-arp-icmp-http.pcap", "3560_CDP.pcap", "HSRP_election.pcap",
+	"HSRP_coup.pcap", "icmp6-rfc8335.pcap", "icmpv6.pcap", "icmpv6_opt24.pcap",
+	"icmpv6-ra-pref64.pcap", "icmpv6-ns-nonce.pcap", "icmp6_mobileprefix_asan.pcap", "babel.pcap",
+	"icmpv6-RFC2894-RR.pcap", "icmpv6-ni-flags.pcap", "icmpv6_nodeinfo_replyipv6.pcap",
+	"rpl-19-pickdag.pcap", "rpl-26-senddaoack.pcap", "rpl-dao-oobr.pcap", "ipv6_mobility_1.pcap",
+	"mobility_opt_asan.pcap", "ipv6-routing-header.pcap", "ipv6-srh-ipproto-ether.pcap",
+	"ipv6-srh-insert-cksum.pcap", "02-sunrise-sunset-esp.pcap", "esp_truncated.pcap",
+	"bootp_asan-2.pcap", "802.1D_spanning_tree.pcap", "802.1w_rapid_STP.pcap",
+	"stp-heapoverflow-2.pcap", "bfd-lag.pcap", "gso-ipv4-vxlan-ipv4.pcap"}
 
 // corpusSeeds returns up to n packets of each of seedFiles, none when
 // the corpus is not present.

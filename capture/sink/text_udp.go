@@ -97,6 +97,9 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 			if p.bfdPrint(cp, length, dport) {
 				return
 			}
+		case (sport == 4789 || dport == 4789) && vxlanOnly(sport, dport):
+			p.vxlanPrint(cp, length)
+			return
 		case sport == 1985 && dport == 1985:
 			// HSRP; tcpdump takes any source port, after the ports of
 			// protocols not decoded here.
