@@ -636,7 +636,53 @@ func (p *printer) rprint(cp, msg int, mdns bool) int {
 		if cp < rp {
 			p.skip("edns options")
 		}
-	case 38, 256, 103, 250:
+	case 256: // URI: priority, weight and target
+		if !p.has(cp, ln) || !p.has(cp, 4) {
+			return -1
+		}
+		p.c(' ')
+		p.u(uint64(p.be16(cp)))
+		p.c(' ')
+		p.u(uint64(p.be16(cp + 2)))
+		p.c(' ')
+		n := ln - 4
+		k := cp + 4
+		for ; n > 0 && k < p.end; n, k = n-1, k+1 {
+			p.nameChar(p.pkt[k])
+		}
+		if n != 0 {
+			return -1
+		}
+	case 38: // A6: prefix length, address suffix, prefix name
+		if !p.has(cp, 1) {
+			return -1
+		}
+		pbit := int(p.pkt[cp])
+		pbyte := (pbit &^ 7) / 8
+		if pbit > 128 {
+			p.c(' ')
+			p.u(uint64(pbit))
+			p.s("(bad plen)")
+			break
+		}
+		if pbit < 128 {
+			if !p.check(cp+1, 16-pbyte) {
+				return -1
+			}
+			var a [16]byte
+			copy(a[pbyte:], p.pkt[cp+1:cp+1+16-pbyte])
+			p.c(' ')
+			p.u(uint64(pbit))
+			p.c(' ')
+			p.appendIPv6(a[:])
+		}
+		if pbit > 0 {
+			p.c(' ')
+			if p.name(cp+1+16-pbyte, msg) < 0 {
+				return -1
+			}
+		}
+	case 103, 250:
 		p.skip("dns record data")
 	}
 	return rp

@@ -236,6 +236,14 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 		p.u(uint64(typ))
 		p.c(')')
 	}
+	if v {
+		switch typ {
+		case 133, 134, 135, 136, 137, 145, 147:
+			// The messages whose -v text runs on print the length first.
+			p.s(", length ")
+			p.u(uint64(length))
+		}
+	}
 	code := p.u8(off + 1)
 	oip := off + 8
 	// Each ND_PRINT of tcpdump's prints all or nothing: a field past the
@@ -302,6 +310,18 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 		p.u(uint64(p.be16(off + 4)))
 		p.s(", seq ")
 		p.u(uint64(p.be16(off + 6)))
+	case 130:
+		switch {
+		case length == 24:
+			p.mld6(off)
+		case length >= 28:
+			p.s(" v2")
+			p.mldv2Query(off, length)
+		default:
+			p.s(" unknown-version (len ")
+			p.u(uint64(length))
+			p.s(") ")
+		}
 	case 131, 132:
 		p.mld6(off)
 	case 143:
@@ -311,50 +331,166 @@ func (p *printer) icmp6Print(off, length, ipOff int, fragmented bool) {
 			p.c(']')
 			break
 		}
+		n := p.be16(off + 6)
+		if p.jumped {
+			return
+		}
 		p.s(", ")
-		p.u(uint64(p.be16(off + 6)))
+		p.u(uint64(n))
 		p.s(" group record(s)")
 		if v {
-			p.skip("mldv2 records")
+			mark = len(p.b)
+			p.mldv2Records(off, length, int(n))
 		}
 	case 135:
 		p.s(", who has ")
 		p.ipv6(off + 8)
-		if v {
-			p.skip("icmp6 options")
+		if v && !p.opts(&mark, off+24, length-24) {
+			return
 		}
 	case 136:
 		p.s(", tgt is ")
 		p.ipv6(off + 8)
 		if v {
-			p.skip("icmp6 options")
+			f := p.be32(off + 4)
+			if p.jumped {
+				return
+			}
+			p.s(", Flags [")
+			p.bitNames(f, naFlags, "none")
+			p.c(']')
+			if !p.opts(&mark, off+24, length-24) {
+				return
+			}
 		}
-	case 133, 134:
+	case 133:
+		if v && !p.opts(&mark, off+8, length-8) {
+			return
+		}
+	case 134:
 		if v {
-			p.skip("icmp6 options")
+			if !p.check(off, 16) {
+				return
+			}
+			fl := p.pkt[off+5]
+			p.s("\n\thop limit ")
+			p.u(uint64(p.pkt[off+4]))
+			p.s(", Flags [")
+			p.bitNames(uint32(fl), raFlags, "none")
+			p.s("], pref ")
+			p.s(rtpref(fl))
+			p.s(", router lifetime ")
+			p.u(uint64(p.be16(off + 6)))
+			p.s("s, reachable time ")
+			p.u(uint64(p.be32(off + 8)))
+			p.s("ms, retrans timer ")
+			p.u(uint64(p.be32(off + 12)))
+			p.s("ms")
+			if !p.opts(&mark, off+16, length-16) {
+				return
+			}
 		}
 	case 137:
 		p.s(", ")
 		p.ipv6(off + 24)
 		p.s(" to ")
 		p.ipv6(off + 8)
-		if v {
-			p.skip("icmp6 options")
+		if v && !p.opts(&mark, off+40, length-40) {
+			return
 		}
+	case 147:
+		if v {
+			id := p.be16(off + 4)
+			if p.jumped {
+				return
+			}
+			p.s(", id 0x")
+			p.hexN(uint64(id), 4)
+			mark = len(p.b)
+			fl := p.be16(off + 6)
+			if p.jumped {
+				return
+			}
+			if fl&0xc000 != 0 {
+				p.c(' ')
+			}
+			if fl&0x8000 != 0 {
+				p.c('M')
+			}
+			if fl&0x4000 != 0 {
+				p.c('O')
+			}
+			if !p.opts(&mark, off+8, length-8) {
+				return
+			}
+		}
+	case 138:
+		mark = len(p.b)
+		p.icmp6RRenum(off)
+	case 139, 140:
+		mark = len(p.b)
+		p.icmp6NodeInfo(off, length)
+	case 155:
+		mark = len(p.b)
+		p.rplPrint(code, off+4, length-4)
 	case 141, 142:
+	case 145:
+		if v {
+			id := p.be16(off + 4)
+			if p.jumped {
+				return
+			}
+			p.s(", id 0x")
+			p.hexN(uint64(id), 4)
+			end := off + min(length, max(p.end-off, 0))
+			for a := off + 8; a < end; a += 16 {
+				if !p.check(a, 16) {
+					return
+				}
+				p.s(", ")
+				p.ipv6(a)
+			}
+		}
 	case 146, 144:
 		p.s(", id 0x")
 		p.hexN(uint64(p.be16(off+4)), 4)
 	default:
-		p.skip("icmp6 type")
+		if _, ok := icmp6TypeNames[uint32(typ)]; ok {
+			p.skip("icmp6 type")
+		}
 		p.s(", length ")
 		p.u(uint64(length))
+		if p.o.Verbose <= 1 && !p.jumped {
+			// print_unknown_data: the message in hex, as much as was
+			// captured.
+			p.hexOnly("\n\t", off, min(length, max(p.end-off, 0)))
+		}
 		return
 	}
 	if !v {
 		p.s(", length ")
 		p.u(uint64(length))
 	}
+}
+
+// opts prints the ND options after the fixed part of a message; on
+// their truncation it prints the mark and reports false (goto trunc).
+func (p *printer) opts(mark *int, off, resid int) bool {
+	if p.jumped {
+		return false
+	}
+	*mark = len(p.b)
+	ok := p.icmp6Opts(off, resid)
+	if p.jumped {
+		// What the options printed stays, as after tcpdump's longjmp.
+		*mark = len(p.b)
+		return false
+	}
+	if ok {
+		return true
+	}
+	p.trunc()
+	return false
 }
 
 // mld6 prints an MLDv1 message (mld6_print).
@@ -490,12 +626,29 @@ var httpMethods = [...]string{"GET", "PUT", "COPY", "HEAD", "LOCK", "MOVE", "POL
 // httpPrint prints "HTTP" and, for a request or status line, the line
 // (http_print, txtproto_print).
 func (p *printer) httpPrint(off, n int) {
-	p.proto = "http"
+	p.txtProto(off, n, "http", "HTTP", httpMethods[:])
+}
+
+var sipMethods = [...]string{"ACK", "BYE", "CANCEL", "DO", "INFO", "INVITE", "MESSAGE", "NOTIFY", "OPTIONS", "PRACK",
+	"QAUTH", "REFER", "REGISTER", "SPRACK", "SUBSCRIBE", "UPDATE", "PUBLISH"}
+
+// sipPrint prints "SIP" and, for a request or status line, the line
+// (sip_print).
+func (p *printer) sipPrint(off, n int) {
+	p.txtProto(off, n, "sip", "SIP", sipMethods[:])
+}
+
+// txtProto prints a text protocol whose response code is its second
+// token (txtproto_print with RESP_CODE_SECOND_TOKEN): the name and,
+// for a request or response, its first line, or under -v its length
+// and every text line.
+func (p *printer) txtProto(off, n int, proto, name string, methods []string) {
+	p.proto = proto
 	var tok [129]byte
 	show := false
 	idx, tl := p.fetchToken(off, 0, n, tok[:])
 	if idx != 0 {
-		for _, m := range httpMethods {
+		for _, m := range methods {
 			if len(m) == tl && equalFoldASCII(m, tok[:tl]) {
 				show = true
 				break
@@ -506,7 +659,7 @@ func (p *printer) httpPrint(off, n int) {
 			show = true
 		}
 	}
-	p.s("HTTP")
+	p.s(name)
 	if !show {
 		return
 	}

@@ -413,14 +413,15 @@ func (p *printer) ip6(off, length int) {
 			foundExt = true
 			nh = p.u8(cp)
 			fragmented = true
-		case 43, 135, 62:
-			// Routing and mobility headers: printed as tcpdump prints a
-			// next header it does not know.
-			p.skip("ipv6 extension header")
-			p.s(" ip-proto-")
-			p.u(uint64(nh))
-			p.c(' ')
-			p.u(uint64(ln))
+		case 43: // routing
+			advance = p.rt6Print(cp)
+			if advance < 0 {
+				return
+			}
+			foundExt = true
+			nh = p.u8(cp)
+		case 135, 62: // mobility: tcpdump stops after it
+			p.mobilityPrint(cp)
 			return
 		default:
 			if p.jumbo {
@@ -630,6 +631,13 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		p.ip6(off, length)
 	case 59:
 		p.s("no next header")
+	case 143:
+		if ver == 6 {
+			p.proto = "ether"
+			p.ether(off, length, max(p.end-off, 0))
+		} else {
+			p.s("[Ethernet requires IPv6] (invalid)")
+		}
 	case 47:
 		p.gre(off, length)
 	case 112:
@@ -640,7 +648,9 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		} else {
 			p.igmp(off, length)
 		}
-	case 51, 50, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
+	case 50:
+		p.espPrint(off, length)
+	case 51, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
 		// Decoded by tcpdump; printed here as tcpdump prints a protocol
 		// it does not know.
 		p.skip(ipprotoName(nh))

@@ -210,7 +210,39 @@ func (p *printer) llc(off, length, caplen int) int {
 		}
 		hdrlen = 4
 	}
+	dsap, ssap := p.u8(off), p.u8(off+1)
+	if dsap != 0xff && dsap&^1 == 0x42 && ssap&^1 == 0x42 && hdrlen == 3 && p.u8(off+2) == 0x03 {
+		// Spanning tree.
+		mark := len(p.b)
+		if p.o.LinkHeader {
+			p.s("LLC, dsap STP (0x42) ")
+			if dsap&1 != 0 {
+				p.s("Group")
+			} else {
+				p.s("Individual")
+			}
+			p.s(", ssap STP (0x42) ")
+			if ssap&1 != 0 {
+				p.s("Response")
+			} else {
+				p.s("Command")
+			}
+			p.s(", ctrl 0x03: ")
+		}
+		if p.stpPrint(off+3, length-3) {
+			return hdrlen
+		}
+		p.b = p.b[:mark]
+	}
 	p.skip("llc")
+	switch {
+	case dsap == 0xff && ssap == 0xff:
+		// Novell's raw 802.3 IPX: no LLC header at all.
+		return 0
+	case dsap&^1 == 0xaa && ssap&^1 == 0xaa && hdrlen == 3 && p.u8(off+2) == 0x03:
+		// SNAP: tcpdump's header length includes the OUI and type.
+		return hdrlen + 5
+	}
 	return hdrlen
 }
 

@@ -31,6 +31,7 @@ type printer struct {
 	ltName    string
 	jumbo     bool // the last options header held a valid jumbo payload option
 	dumpStart int  // where the -x/-X/-A dump of the last packet begins in b
+	dumpOff   int  // the packet offset the last packet's dump begins at
 	jproto    string
 
 	tcp   tcpSeqTable
@@ -160,7 +161,11 @@ func (p *printer) ipv6(off int) {
 	if !p.check(off, 16) {
 		return
 	}
-	a := p.pkt[off : off+16]
+	p.appendIPv6(p.pkt[off : off+16])
+}
+
+// appendIPv6 prints the 16-byte address a (addrtostr6).
+func (p *printer) appendIPv6(a []byte) {
 	var w [8]uint16
 	for i := range w {
 		w[i] = uint16(a[2*i])<<8 | uint16(a[2*i+1])
@@ -283,7 +288,11 @@ func (p *printer) packet(info *packet.Info, data []byte) {
 	}
 	p.end = len(data)
 	p.dumpStart = len(p.b)
+	p.dumpOff = hdrlen
 	o := &p.o
+	if o.Hex > 1 || o.ASCII > 1 {
+		p.dumpOff = 0
+	}
 	switch {
 	case o.Hex > 0 && o.HexASCII:
 		if o.Hex > 1 {
@@ -355,7 +364,7 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 	p.u(uint64(wirelen))
 	p.s(": ")
 	p.defaultPrint(0, p.end)
-	return 0
+	return p.linkHdrLen(lt, wirelen)
 }
 
 // skip notes that tcpdump decodes something here that this printer does

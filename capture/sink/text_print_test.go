@@ -2,12 +2,14 @@ package sink
 
 import (
 	"io"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/pcapfile"
 	"github.com/wringcap/wring/capture/sample"
+	"github.com/wringcap/wring/internal/corpus"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -75,12 +77,77 @@ func TestTCPSeqTableBounded(t *testing.T) {
 	}
 }
 
+// seedFiles are corpus captures of the link types and protocols whose
+// header lengths or text come from the packet bytes: radiotap and 802.11,
+// Frame Relay, NFLOG, PKTAP, ARCNET, SNAP, HSRP, ICMPv6 (unknown types,
+// ND options, MLD queries, MLDv2 records, node information, router
+// renumbering, RPL), IPv6 routing and mobility headers, ESP, ESP in UDP,
+// BOOTP, STP, BFD and VXLAN.
+var seedFiles = []string{
+	"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3_NBMA_adjacencies.pcap", "nflog.pcap",
+	"LINKTYPE_PKTAP.pcap", "arcnet-rfc1201-arp-icmp-http.pcap", "3560_CDP.pcap", "HSRP_election.pcap",
+	"HSRP_coup.pcap", "icmp6-rfc8335.pcap", "icmpv6.pcap", "icmpv6_opt24.pcap",
+	"icmpv6-ra-pref64.pcap", "icmpv6-ns-nonce.pcap", "icmp6_mobileprefix_asan.pcap", "babel.pcap",
+	"icmpv6-RFC2894-RR.pcap", "icmpv6-ni-flags.pcap", "icmpv6_nodeinfo_replyipv6.pcap",
+	"rpl-19-pickdag.pcap", "rpl-26-senddaoack.pcap", "rpl-dao-oobr.pcap", "ipv6_mobility_1.pcap",
+	"mobility_opt_asan.pcap", "ipv6-routing-header.pcap", "ipv6-srh-ipproto-ether.pcap",
+	"ipv6-srh-insert-cksum.pcap", "02-sunrise-sunset-esp.pcap", "esp_truncated.pcap",
+	"bootp_asan-2.pcap", "802.1D_spanning_tree.pcap", "802.1w_rapid_STP.pcap",
+	"stp-heapoverflow-2.pcap", "bfd-lag.pcap", "gso-ipv4-vxlan-ipv4.pcap"}
+
+// corpusSeeds returns up to n packets of each of seedFiles, none when
+// the corpus is not present.
+func corpusSeeds(tb testing.TB, n int) []capturedPacket {
+	root := corpus.Root()
+	if root == "" {
+		return nil
+	}
+	var out []capturedPacket
+	for _, name := range seedFiles {
+		pk := readCapture(tb, filepath.Join(root, "tcpdump", name))
+		if len(pk) == 0 {
+			tb.Fatalf("corpus file %s: no packets", name)
+		}
+		out = append(out, pk[:min(len(pk), n)]...)
+	}
+	return out
+}
+
+// TestTextPrinterAllocatesNothingOnCorpus: the printers for the seed
+// files' protocols, with every flag set and -vv, allocate nothing.
+func TestTextPrinterAllocatesNothingOnCorpus(t *testing.T) {
+	pk := corpusSeeds(t, 1000)
+	if len(pk) == 0 {
+		corpus.Unavailable(t, "the shared corpus is not present")
+	}
+	sets := append([]flagSet{{"-vv", nil, TextOptions{Verbose: 2}, false}}, flagSets...)
+	for _, fs := range sets {
+		pr := printer{o: fs.o, loc: time.UTC}
+		for i := range pk {
+			pr.b = pr.b[:0]
+			pr.packet(&pk[i].info, pk[i].data)
+		}
+		n := testing.AllocsPerRun(5, func() {
+			for i := range pk {
+				pr.b = pr.b[:0]
+				pr.packet(&pk[i].info, pk[i].data)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations for %d packets", fs.name, n, len(pk))
+		}
+	}
+}
+
 // FuzzTextPrinter prints arbitrary bytes as each link type with each flag
 // set: it must neither panic nor read past the captured bytes (the slice
 // is cut to its length, so any overrun panics).
 func FuzzTextPrinter(f *testing.F) {
 	for _, c := range samplePackets(f)[:64] {
 		f.Add(uint16(spec.LinkEthernet), uint32(len(c.data)), c.data)
+	}
+	for _, c := range corpusSeeds(f, 4) {
+		f.Add(uint16(c.info.LinkType), c.info.WireLen, c.data)
 	}
 	// One printer per flag set for the whole run, as a sink keeps one:
 	// its connection table carries over from packet to packet.

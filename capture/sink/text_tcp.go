@@ -95,12 +95,16 @@ func (p *printer) l4Next(ver, ipOff int) uint8 {
 // protocol, not yet complemented.
 func (p *printer) pseudoSum(ver, ipOff int, proto uint8, length int) uint32 {
 	var sum uint32
-	a, n := ipOff+12, 8
-	if ver == 6 {
-		a, n = ipOff+8, 32
+	add := func(a, n int) {
+		for i := 0; i < n; i += 2 {
+			sum += uint32(p.pkt[a+i])<<8 | uint32(p.pkt[a+i+1])
+		}
 	}
-	for i := 0; i < n; i += 2 {
-		sum += uint32(p.pkt[a+i])<<8 | uint32(p.pkt[a+i+1])
+	if ver == 6 {
+		add(ipOff+8, 16)
+		add(p.ip6FinalDst(ipOff), 16)
+	} else {
+		add(ipOff+12, 8)
 	}
 	sum += uint32(proto) + uint32(length)&0xffff + uint32(length)>>16
 	return sum

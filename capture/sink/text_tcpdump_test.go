@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -76,7 +77,7 @@ type capturedPacket struct {
 	rec  packet.Record
 }
 
-func readCapture(t *testing.T, file string) []capturedPacket {
+func readCapture(t testing.TB, file string) []capturedPacket {
 	r, err := pcapfile.Open(file)
 	if err != nil {
 		return nil
@@ -152,35 +153,28 @@ var knownDifferences = map[string]int{
 	"-A|dump: not decoded: AH":                        1,
 	"-A|dump: not decoded: Compressed IP":             1,
 	"-A|dump: not decoded: IGRP":                      1,
-	"-A|dump: not decoded: SCTP":                      58,
 	"-A|dump: not decoded: atm arp":                   1,
-	"-A|dump: not decoded: chdlc protocol":            3,
-	"-A|dump: not decoded: ethertype":                 31,
-	"-A|dump: not decoded: icmp6 type":                6,
+	"-A|dump: not decoded: ethertype":                 30,
 	"-A|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-A|dump: not decoded: link type":                 610,
-	"-A|dump: not decoded: llc":                       113,
+	"-A|dump: not decoded: link type":                 16,
 	"-A|dump: not decoded: nfs":                       2,
-	"-A|dump: not decoded: tcp payload":               303,
-	"-A|dump: not decoded: udp payload":               105,
+	"-A|dump: not decoded: tcp payload":               12,
+	"-A|dump: not decoded: udp payload":               41,
 	"-X|dump: not decoded: AH":                        1,
 	"-X|dump: not decoded: Compressed IP":             1,
 	"-X|dump: not decoded: IGRP":                      1,
 	"-X|dump: not decoded: atm arp":                   1,
 	"-X|dump: not decoded: chdlc protocol":            3,
 	"-X|dump: not decoded: ethertype":                 31,
-	"-X|dump: not decoded: icmp6 type":                6,
 	"-X|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-X|dump: not decoded: link type":                 610,
-	"-X|dump: not decoded: llc":                       110,
+	"-X|dump: not decoded: link type":                 21,
 	"-X|dump: not decoded: nfs":                       2,
 	"-X|dump: not decoded: tcp payload":               12,
-	"-X|dump: not decoded: udp payload":               66,
+	"-X|dump: not decoded: udp payload":               41,
 	"-e|not decoded: AH":                              63,
 	"-e|not decoded: Compressed IP":                   1,
 	"-e|not decoded: DCCP":                            45,
 	"-e|not decoded: EIGRP":                           106,
-	"-e|not decoded: ESP":                             24,
 	"-e|not decoded: GRE payload":                     5,
 	"-e|not decoded: GRE source routes":               1,
 	"-e|not decoded: GRE version 1":                   1,
@@ -193,23 +187,19 @@ var knownDifferences = map[string]int{
 	"-e|not decoded: appletalk":                       1,
 	"-e|not decoded: atm arp":                         1,
 	"-e|not decoded: chdlc protocol":                  65,
-	"-e|not decoded: dns record data":                 1,
 	"-e|not decoded: ethertype":                       885,
-	"-e|not decoded: icmp6 type":                      26,
 	"-e|not decoded: igmp dvmrp, pimv1, mtrace":       10,
 	"-e|not decoded: igmp long response time":         2,
-	"-e|not decoded: ipv6 extension header":           41,
 	"-e|not decoded: link type":                       642,
-	"-e|not decoded: llc":                             487,
+	"-e|not decoded: llc":                             412,
 	"-e|not decoded: nfs":                             5,
 	"-e|not decoded: ppp header":                      57,
 	"-e|not decoded: tcp payload":                     522,
-	"-e|not decoded: udp payload":                     1586,
+	"-e|not decoded: udp payload":                     986,
 	"-tt|not decoded: AH":                             63,
 	"-tt|not decoded: Compressed IP":                  1,
 	"-tt|not decoded: DCCP":                           45,
 	"-tt|not decoded: EIGRP":                          106,
-	"-tt|not decoded: ESP":                            24,
 	"-tt|not decoded: GRE payload":                    5,
 	"-tt|not decoded: GRE source routes":              1,
 	"-tt|not decoded: GRE version 1":                  1,
@@ -222,23 +212,19 @@ var knownDifferences = map[string]int{
 	"-tt|not decoded: appletalk":                      1,
 	"-tt|not decoded: atm arp":                        1,
 	"-tt|not decoded: chdlc protocol":                 65,
-	"-tt|not decoded: dns record data":                1,
 	"-tt|not decoded: ethertype":                      885,
-	"-tt|not decoded: icmp6 type":                     26,
 	"-tt|not decoded: igmp dvmrp, pimv1, mtrace":      10,
 	"-tt|not decoded: igmp long response time":        2,
-	"-tt|not decoded: ipv6 extension header":          41,
 	"-tt|not decoded: link type":                      642,
-	"-tt|not decoded: llc":                            487,
+	"-tt|not decoded: llc":                            412,
 	"-tt|not decoded: nfs":                            5,
 	"-tt|not decoded: ppp protocol":                   4,
 	"-tt|not decoded: tcp payload":                    525,
-	"-tt|not decoded: udp payload":                    1613,
+	"-tt|not decoded: udp payload":                    1013,
 	"-v|not decoded: AH":                              63,
 	"-v|not decoded: Compressed IP":                   1,
 	"-v|not decoded: DCCP":                            45,
 	"-v|not decoded: EIGRP":                           106,
-	"-v|not decoded: ESP":                             24,
 	"-v|not decoded: GRE payload":                     5,
 	"-v|not decoded: GRE source routes":               1,
 	"-v|not decoded: GRE version 1":                   1,
@@ -251,41 +237,33 @@ var knownDifferences = map[string]int{
 	"-v|not decoded: appletalk":                       1,
 	"-v|not decoded: atm arp":                         1,
 	"-v|not decoded: chdlc protocol":                  65,
-	"-v|not decoded: dns record data":                 1,
 	"-v|not decoded: ethertype":                       885,
 	"-v|not decoded: icmp extensions":                 11,
-	"-v|not decoded: icmp6 options":                   107,
-	"-v|not decoded: icmp6 type":                      27,
 	"-v|not decoded: igmp dvmrp, pimv1, mtrace":       10,
 	"-v|not decoded: igmp long response time":         2,
 	"-v|not decoded: igmp v3 records":                 2,
-	"-v|not decoded: ipv6 extension header":           41,
 	"-v|not decoded: link type":                       642,
-	"-v|not decoded: llc":                             487,
-	"-v|not decoded: mldv2 records":                   20,
+	"-v|not decoded: llc":                             412,
 	"-v|not decoded: nfs":                             5,
 	"-v|not decoded: ppp protocol":                    4,
 	"-v|not decoded: tcp payload":                     525,
 	"-v|not decoded: tcp rst data":                    4,
-	"-v|not decoded: udp payload":                     1630,
+	"-v|not decoded: udp payload":                     1239,
 	"-x|dump: not decoded: AH":                        1,
 	"-x|dump: not decoded: Compressed IP":             1,
 	"-x|dump: not decoded: IGRP":                      1,
 	"-x|dump: not decoded: atm arp":                   1,
 	"-x|dump: not decoded: chdlc protocol":            3,
 	"-x|dump: not decoded: ethertype":                 31,
-	"-x|dump: not decoded: icmp6 type":                6,
 	"-x|dump: not decoded: igmp dvmrp, pimv1, mtrace": 1,
-	"-x|dump: not decoded: link type":                 610,
-	"-x|dump: not decoded: llc":                       110,
+	"-x|dump: not decoded: link type":                 13,
 	"-x|dump: not decoded: nfs":                       2,
 	"-x|dump: not decoded: tcp payload":               12,
-	"-x|dump: not decoded: udp payload":               66,
+	"-x|dump: not decoded: udp payload":               41,
 	"none|not decoded: AH":                            63,
 	"none|not decoded: Compressed IP":                 1,
 	"none|not decoded: DCCP":                          45,
 	"none|not decoded: EIGRP":                         106,
-	"none|not decoded: ESP":                           24,
 	"none|not decoded: GRE payload":                   5,
 	"none|not decoded: GRE source routes":             1,
 	"none|not decoded: GRE version 1":                 1,
@@ -298,18 +276,15 @@ var knownDifferences = map[string]int{
 	"none|not decoded: appletalk":                     1,
 	"none|not decoded: atm arp":                       1,
 	"none|not decoded: chdlc protocol":                65,
-	"none|not decoded: dns record data":               1,
 	"none|not decoded: ethertype":                     885,
-	"none|not decoded: icmp6 type":                    26,
 	"none|not decoded: igmp dvmrp, pimv1, mtrace":     10,
 	"none|not decoded: igmp long response time":       2,
-	"none|not decoded: ipv6 extension header":         41,
 	"none|not decoded: link type":                     642,
-	"none|not decoded: llc":                           487,
+	"none|not decoded: llc":                           412,
 	"none|not decoded: nfs":                           5,
 	"none|not decoded: ppp protocol":                  4,
 	"none|not decoded: tcp payload":                   525,
-	"none|not decoded: udp payload":                   1613,
+	"none|not decoded: udp payload":                   1013,
 }
 
 type tally struct{ same, total int }
@@ -329,7 +304,43 @@ func TestTextLikeTcpdump(t *testing.T) {
 	}
 	files = append(files, smp, mixedCapture(t, tmp))
 	sort.Strings(files)
-	compareWithTcpdump(t, files, flagSets, knownDifferences)
+	compareWithTcpdump(t, narrowFiles(files), narrowFlags(flagSets), knownDifferences)
+}
+
+// narrowFiles keeps the files whose base name matches the regular
+// expression in $WRING_TCPDUMP_FILES (a development aid: the whole corpus
+// takes minutes per flag set); unset, it keeps them all.
+func narrowFiles(files []string) []string {
+	pat := os.Getenv("WRING_TCPDUMP_FILES")
+	if pat == "" {
+		return files
+	}
+	re := regexp.MustCompile(pat)
+	var out []string
+	for _, f := range files {
+		if re.MatchString(filepath.Base(f)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// narrowFlags keeps the flag sets named in the comma-separated
+// $WRING_TCPDUMP_FLAGS ("-x,-A"); unset, it keeps them all.
+func narrowFlags(sets []flagSet) []flagSet {
+	names := os.Getenv("WRING_TCPDUMP_FLAGS")
+	if names == "" {
+		return sets
+	}
+	var out []flagSet
+	for _, fs := range sets {
+		for _, n := range strings.Split(names, ",") {
+			if n == fs.name {
+				out = append(out, fs)
+			}
+		}
+	}
+	return out
 }
 
 // mixedCapture writes the generated mixed capture (HTTP, DNS, TCP
@@ -356,6 +367,9 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 	decoded := map[string]map[string]*tally{} // the same, packets decoded throughout
 	diffs := map[string]int{}                 // "flags|category" -> packets
 	examples := map[string]string{}
+	// $WRING_TCPDUMP_SHOW logs every packet whose "flags|category" key
+	// holds it (a development aid).
+	show := os.Getenv("WRING_TCPDUMP_SHOW")
 	for _, fs := range flagSets {
 		lines[fs.name] = map[string]*tally{}
 		decoded[fs.name] = map[string]*tally{}
@@ -443,7 +457,7 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 					if block == string(got) {
 						ok = true
 					} else if ok && fs.o.ASCII > 0 {
-						ok = !strings.Contains(block[:len(block)-len(dump)], "\n")
+						ok = !asciiAmbiguous(block, c.data, pr.dumpOff)
 					} else if ok {
 						ok = strings.Count(block, "\n\t0x") == strings.Count(dump, "\n\t0x")
 					}
@@ -461,6 +475,9 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 				}
 				cat := category(cl, &c.rec, pr.undecoded, block)
 				key := fs.name + "|" + cat
+				if show != "" && strings.Contains(key, show) {
+					t.Logf("%s: %s #%d\n  tcpdump: %q\n  wring:   %q", key, filepath.Base(f), i+1, block, got)
+				}
 				diffs[key]++
 				if _, ok := examples[key]; !ok {
 					examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
@@ -545,6 +562,23 @@ func dumpCategory(r *packet.Record, undecoded, ref string) string {
 	return "decoded"
 }
 
+// asciiAmbiguous reports whether tcpdump's text for a packet also ends
+// with the -A dump of data from an offset before off: the -A dump has no
+// offsets, so a dump from off that ends tcpdump's text shows that tcpdump
+// dumped from off only when no longer dump would end it as well.
+func asciiAmbiguous(block string, data []byte, off int) bool {
+	pr := printer{o: TextOptions{ASCII: 1}}
+	pr.pkt, pr.end = data, len(data)
+	for k := 0; k < off && k < len(data); k++ {
+		pr.b = pr.b[:0]
+		pr.ascii(k, len(data)-k)
+		if strings.HasSuffix(block, string(pr.b)) {
+			return true
+		}
+	}
+	return false
+}
+
 // moreFlagSets are the other forms a user can ask for, compared on the
 // sample and the mixed capture.
 var moreFlagSets = []flagSet{
@@ -564,21 +598,19 @@ var moreFlagSets = []flagSet{
 // knownMoreDifferences is knownDifferences for moreFlagSets.
 var knownMoreDifferences = map[string]int{
 	"-ev|not decoded: appletalk":      1,
-	"-ev|not decoded: icmp6 options":  88,
-	"-ev|not decoded: udp payload":    217,
+	"-ev|not decoded: udp payload":    1,
 	"-ttttt|not decoded: appletalk":   1,
-	"-ttttt|not decoded: udp payload": 217,
+	"-ttttt|not decoded: udp payload": 1,
 	"-tttt|not decoded: appletalk":    1,
-	"-tttt|not decoded: udp payload":  217,
+	"-tttt|not decoded: udp payload":  1,
 	"-ttt|not decoded: appletalk":     1,
-	"-ttt|not decoded: udp payload":   217,
+	"-ttt|not decoded: udp payload":   1,
 	"-t|not decoded: appletalk":       1,
-	"-t|not decoded: udp payload":     217,
+	"-t|not decoded: udp payload":     1,
 	"-vv|not decoded: appletalk":      1,
-	"-vv|not decoded: icmp6 options":  88,
-	"-vv|not decoded: udp payload":    217,
+	"-vv|not decoded: udp payload":    1,
 	"nano|not decoded: appletalk":     1,
-	"nano|not decoded: udp payload":   217,
+	"nano|not decoded: udp payload":   1,
 }
 
 // TestTextFlagsLikeTcpdump compares the remaining flag forms on the sample
@@ -592,5 +624,5 @@ func TestTextFlagsLikeTcpdump(t *testing.T) {
 	if err := os.WriteFile(smp, sample.Pcap, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	compareWithTcpdump(t, []string{smp, mixedCapture(t, tmp)}, moreFlagSets, knownMoreDifferences)
+	compareWithTcpdump(t, narrowFiles([]string{smp, mixedCapture(t, tmp)}), narrowFlags(moreFlagSets), knownMoreDifferences)
 }

@@ -81,6 +81,30 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		case sport == 5353 || dport == 5353:
 			p.dnsPrint(cp, length, false, true)
 			return
+		case (sport == 67 || sport == 68 || dport == 67 || dport == 68) && sport != 525 && dport != 525 &&
+			sport != 69 && dport != 69:
+			if p.bootpPrint(cp, length) {
+				return
+			}
+		case (sport == 5060 || dport == 5060) && sipOnly(sport, dport):
+			p.sipPrint(cp, length)
+			return
+		case (sport == 4500 || dport == 4500) && nattOnly(sport, dport):
+			if p.nattPrint(cp, length) {
+				return
+			}
+		case (dport == 3784 || dport == 4784 || dport == 6784) && !udpDecodedPort(sport, sport):
+			if p.bfdPrint(cp, length, dport) {
+				return
+			}
+		case (sport == 4789 || dport == 4789) && vxlanOnly(sport, dport):
+			p.vxlanPrint(cp, length)
+			return
+		case sport == 1985 && dport == 1985:
+			// HSRP; tcpdump takes any source port, after the ports of
+			// protocols not decoded here.
+			p.hsrpPrint(cp, length)
+			return
 		case p.has(cp+2, 1) && p.pkt[cp+2] == 2 && (atalkPort(sport) || atalkPort(dport)):
 			p.skip("appletalk")
 		case udpDecodedPort(sport, dport):
@@ -134,4 +158,14 @@ func udpDecodedPort(sport, dport uint16) bool {
 // atalkPort reports the ports tcpdump takes for AppleTalk over UDP.
 func atalkPort(port uint16) bool {
 	return port-16512 < 128 || port-200 < 128 || port-768 < 128
+}
+
+// sipOnly reports whether a datagram to or from the SIP port has no
+// other port tcpdump's UDP dispatch takes for another protocol first.
+func sipOnly(sport, dport uint16) bool {
+	other := dport
+	if sport != 5060 {
+		other = sport
+	}
+	return other == 5060 || !udpDecodedPort(other, other)
 }
