@@ -1,5 +1,7 @@
 package main
 
+import "github.com/wringcap/wring/wasm/guest"
+
 // Bounds of the DNS-over-TCP stream parser (spec/LIMITS.md, "DNS analyzer").
 const (
 	maxFlows = 128   // flows followed at once; the least recently used is replaced
@@ -44,7 +46,7 @@ type half struct {
 // Its state holds no pointers: the guest's garbage collector never scans
 // it, and updating it costs no write barrier.
 type StreamParser struct {
-	tab   *flowTable
+	tab   *guest.FlowSlots
 	flows [][2]half
 	arena []byte // msgMax bytes per direction of each slot
 	Stats StreamStats
@@ -52,14 +54,14 @@ type StreamParser struct {
 
 // NewStreamParser returns a parser with all its memory allocated.
 func NewStreamParser() *StreamParser {
-	return &StreamParser{tab: newFlowTable(maxFlows), flows: make([][2]half, maxFlows), arena: make([]byte, maxFlows*2*msgMax)}
+	return &StreamParser{tab: guest.NewFlowSlots(maxFlows), flows: make([][2]half, maxFlows), arena: make([]byte, maxFlows*2*msgMax)}
 }
 
 // Reset forgets every flow and zeroes the counters.
 func (p *StreamParser) Reset() {
-	for s, id := range p.tab.owner {
-		if id != 0 {
-			p.tab.remove(id)
+	for s := range p.tab.Slots() {
+		if id := p.tab.Owner(s); id != 0 {
+			p.tab.Remove(id)
 			p.reset(s)
 		}
 	}
@@ -71,7 +73,7 @@ func (p *StreamParser) reset(s int) {
 }
 
 func (p *StreamParser) add(id uint64) int {
-	s, ev := p.tab.add(id)
+	s, ev := p.tab.Add(id)
 	if ev != 0 {
 		p.Stats.Evicted++
 	}
@@ -81,7 +83,7 @@ func (p *StreamParser) add(id uint64) int {
 
 // Start begins flow id.
 func (p *StreamParser) Start(id uint64) {
-	if s := p.tab.remove(id); s >= 0 {
+	if s := p.tab.Remove(id); s >= 0 {
 		p.reset(s)
 	}
 	p.add(id)
@@ -89,18 +91,18 @@ func (p *StreamParser) Start(id uint64) {
 
 // End forgets flow id.
 func (p *StreamParser) End(id uint64) {
-	if s := p.tab.remove(id); s >= 0 {
+	if s := p.tab.Remove(id); s >= 0 {
 		p.reset(s)
 	}
 }
 
 // Flows returns the number of flows followed.
-func (p *StreamParser) Flows() int { return p.tab.live() }
+func (p *StreamParser) Flows() int { return p.tab.Live() }
 
 // lookup returns the flow's slot, -1 for a flow whose start was not seen
 // (its bytes may start inside a message: it is ignored).
 func (p *StreamParser) lookup(id uint64) int {
-	return p.tab.get(id)
+	return p.tab.Get(id)
 }
 
 // Gap tells that n bytes of direction d were lost.

@@ -108,7 +108,7 @@ func TestStreamGapsAndBounds(t *testing.T) {
 	if p.Stats.Cut != 1 || !strings.HasPrefix(r.got[len(r.got)-1], fmt.Sprintf("id=7 resp=true x.example/1 len=%d", msgMax)) {
 		t.Fatalf("%q %+v", r.got, p.Stats)
 	}
-	if n := p.flows[p.tab.get(2)][1].n; n != 0 {
+	if n := p.flows[p.tab.Get(2)][1].n; n != 0 {
 		t.Fatalf("%d bytes kept after the message", n)
 	}
 	// A flow whose start was not seen is ignored.

@@ -1,6 +1,10 @@
 package main
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/wringcap/wring/wasm/guest"
+)
 
 // Bounds of the stream parser's state (spec/LIMITS.md, "HTTP analyzer").
 const (
@@ -108,7 +112,7 @@ type flow struct {
 
 // Parser follows HTTP/1.x over reassembled TCP streams.
 type Parser struct {
-	tab   *flowTable
+	tab   *guest.FlowSlots
 	flows []flow
 	arena []byte  // headerBufs buffers of headerMax bytes
 	free  []int32 // free buffer indices
@@ -118,7 +122,7 @@ type Parser struct {
 
 // NewParser returns a parser with all its memory allocated.
 func NewParser() *Parser {
-	p := &Parser{tab: newFlowTable(maxFlows), flows: make([]flow, maxFlows),
+	p := &Parser{tab: guest.NewFlowSlots(maxFlows), flows: make([]flow, maxFlows),
 		arena: make([]byte, headerBufs*headerMax), free: make([]int32, headerBufs)}
 	for i := range p.free {
 		p.free[i] = int32(headerBufs - 1 - i)
@@ -151,9 +155,9 @@ func (p *Parser) release(h *half) {
 
 // Reset forgets every flow and zeroes the counters.
 func (p *Parser) Reset() {
-	for s, id := range p.tab.owner {
-		if id != 0 {
-			p.tab.remove(id)
+	for s := range p.tab.Slots() {
+		if id := p.tab.Owner(s); id != 0 {
+			p.tab.Remove(id)
 			p.reset(s)
 		}
 	}
@@ -162,14 +166,14 @@ func (p *Parser) Reset() {
 
 // Start begins flow id.
 func (p *Parser) Start(id uint64) {
-	if s := p.tab.remove(id); s >= 0 {
+	if s := p.tab.Remove(id); s >= 0 {
 		p.reset(s)
 	}
 	p.add(id)
 }
 
 func (p *Parser) add(id uint64) int {
-	s, ev := p.tab.add(id)
+	s, ev := p.tab.Add(id)
 	if ev != 0 {
 		p.Stats.Evicted++
 	}
@@ -193,7 +197,7 @@ func (p *Parser) reset(s int) {
 // order of its flow table, which is not fixed, and the events would come
 // in a different order from one run to the next.
 func (p *Parser) End(id uint64, cut bool, out Sink) {
-	s := p.tab.remove(id)
+	s := p.tab.Remove(id)
 	if s < 0 {
 		return
 	}
@@ -208,12 +212,12 @@ func (p *Parser) End(id uint64, cut bool, out Sink) {
 }
 
 // Flows returns the number of flows followed.
-func (p *Parser) Flows() int { return p.tab.live() }
+func (p *Parser) Flows() int { return p.tab.Live() }
 
 // lookup returns the flow, nil when its start was not seen (a replaced
 // instance, an evicted flow).
 func (p *Parser) lookup(id uint64) *flow {
-	s := p.tab.get(id)
+	s := p.tab.Get(id)
 	if s < 0 {
 		return nil
 	}

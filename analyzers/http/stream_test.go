@@ -173,7 +173,7 @@ func TestStreamBounds(t *testing.T) {
 	if p.Stats.Oversize != 1 || len(r.got) != 0 {
 		t.Fatalf("oversize: %+v %q", p.Stats, r.got)
 	}
-	if n := p.flows[p.tab.get(1)].dir[0].n; n != 0 {
+	if n := p.flows[p.tab.Get(1)].dir[0].n; n != 0 {
 		t.Fatalf("%d header bytes kept after the give-up", n)
 	}
 	// More flows than slots: the oldest are replaced, counted, and the

@@ -1,10 +1,11 @@
-package main
+package guest
 
-// flowTable maps the host's flow ids to a fixed number of slots with open
-// addressing (linear probing, backward-shift deletion): no allocation after
-// newFlowTable. When every slot is taken, the least recently used flow is
-// replaced (the caller counts it).
-type flowTable struct {
+// FlowSlots maps the host's stream flow ids (Chunk.Flow) to a fixed number
+// of slots, for an analyzer that keeps per-flow state in arrays: open
+// addressing (linear probing, backward-shift deletion), no allocation after
+// NewFlowSlots. When every slot is taken, Add replaces the least recently
+// used flow (the caller counts it).
+type FlowSlots struct {
 	ids   []uint64 // per bucket: flow id, 0 empty
 	slot  []int32  // per bucket: slot index
 	free  []int32  // free slot indices
@@ -13,12 +14,13 @@ type flowTable struct {
 	clock uint64
 }
 
-func newFlowTable(slots int) *flowTable {
+// NewFlowSlots returns a table of the given number of slots.
+func NewFlowSlots(slots int) *FlowSlots {
 	buckets := 1
 	for buckets < 2*slots {
 		buckets <<= 1
 	}
-	t := &flowTable{ids: make([]uint64, buckets), slot: make([]int32, buckets),
+	t := &FlowSlots{ids: make([]uint64, buckets), slot: make([]int32, buckets),
 		free: make([]int32, slots), owner: make([]uint64, slots), used: make([]uint64, slots)}
 	for i := range t.free {
 		t.free[i] = int32(slots - 1 - i)
@@ -26,13 +28,13 @@ func newFlowTable(slots int) *flowTable {
 	return t
 }
 
-func (t *flowTable) bucket(id uint64) int {
+func (t *FlowSlots) bucket(id uint64) int {
 	h := id * 0x9e3779b97f4a7c15
 	return int(h>>32) & (len(t.ids) - 1)
 }
 
-// get returns the slot of id, or -1.
-func (t *flowTable) get(id uint64) int {
+// Get returns the slot of id, or -1.
+func (t *FlowSlots) Get(id uint64) int {
 	if id == 0 {
 		return -1
 	}
@@ -48,9 +50,9 @@ func (t *flowTable) get(id uint64) int {
 	return -1
 }
 
-// add gives id a slot (id must not be present and not 0). evicted is the id
+// Add gives id a slot (id must not be present and not 0). evicted is the id
 // of the flow whose slot it took, 0 if a slot was free.
-func (t *flowTable) add(id uint64) (slot int, evicted uint64) {
+func (t *FlowSlots) Add(id uint64) (slot int, evicted uint64) {
 	if len(t.free) == 0 {
 		old := 0
 		for s := range t.used {
@@ -59,7 +61,7 @@ func (t *flowTable) add(id uint64) (slot int, evicted uint64) {
 			}
 		}
 		evicted = t.owner[old]
-		t.remove(evicted)
+		t.Remove(evicted)
 	}
 	s := t.free[len(t.free)-1]
 	t.free = t.free[:len(t.free)-1]
@@ -75,8 +77,8 @@ func (t *flowTable) add(id uint64) (slot int, evicted uint64) {
 	return int(s), evicted
 }
 
-// remove frees id's slot; it returns the slot, or -1 when id is absent.
-func (t *flowTable) remove(id uint64) int {
+// Remove frees id's slot; it returns the slot, or -1 when id is absent.
+func (t *FlowSlots) Remove(id uint64) int {
 	if id == 0 {
 		return -1
 	}
@@ -104,5 +106,11 @@ func (t *flowTable) remove(id uint64) int {
 	return int(s)
 }
 
-// live returns the number of flows held.
-func (t *flowTable) live() int { return len(t.owner) - len(t.free) }
+// Live returns the number of flows held.
+func (t *FlowSlots) Live() int { return len(t.owner) - len(t.free) }
+
+// Slots returns the table's number of slots.
+func (t *FlowSlots) Slots() int { return len(t.owner) }
+
+// Owner returns the flow id holding slot s, 0 when it is free.
+func (t *FlowSlots) Owner(s int) uint64 { return t.owner[s] }
