@@ -2,15 +2,10 @@ package e2e_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/wringcap/wring/capture/packet"
-	"github.com/wringcap/wring/internal/corpus"
-	"github.com/wringcap/wring/internal/trafficgen"
 	"github.com/wringcap/wring/spec"
 )
 
@@ -23,33 +18,17 @@ import (
 // tails may appear.
 func TestFlowsAgainstTsharkOnMixedCapture(t *testing.T) {
 	needTshark(t)
-	file := filepath.Join(t.TempDir(), "mixed.pcap")
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trafficgen.Generate(f, trafficgen.Config{Seed: 3, Count: 20000, NoTruncate: true}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	cp, err := corpus.ReadCapture(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []packet.Packet
+	file, all := mixedPackets(t, 3)
 	var frags fragRef
 	fragments, datagrams := map[string]int{}, map[string]int{}
 	vlans := map[string]map[uint16]bool{} // outer VLAN ids of each 5-tuple's fragments
-	for _, p := range cp.Packets {
-		info := packet.Info{Timestamp: p.TsNanos, CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: cp.LinkType}
-		pk := packet.Packet{Info: info, Data: p.Data}
-		packet.Parse(info, p.Data, &pk.Record)
-		all = append(all, pk)
+	for i := range all {
+		pk := &all[i]
 		r := &pk.Record
 		if r.Flags()&spec.RecFlagFragment == 0 || (r.IPProto() != 6 && r.IPProto() != 17) {
 			continue
 		}
-		sp, dp, _ := frags.ports(&pk)
+		sp, dp, _ := frags.ports(pk)
 		k := convKey(map[uint8]string{6: "tcp", 17: "udp"}[r.IPProto()], r.SrcAddr(), sp, r.DstAddr(), dp)
 		fragments[k]++
 		if vlans[k] == nil {

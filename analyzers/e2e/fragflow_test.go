@@ -23,19 +23,7 @@ import (
 // port-less UDP flow is left.
 func TestFragmentsInTheirFlow(t *testing.T) {
 	needTshark(t)
-	file := filepath.Join(t.TempDir(), "mixed.pcap")
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trafficgen.Generate(f, trafficgen.Config{Seed: 7, Count: 20000, NoTruncate: true}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	cp, err := corpus.ReadCapture(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, all := mixedPackets(t, 7)
 	type dgram struct {
 		src, dst netip.Addr
 		id       uint32
@@ -46,13 +34,9 @@ func TestFragmentsInTheirFlow(t *testing.T) {
 	vlanOf := map[dgram]uint16{}  // the first fragment's outer VLAN id
 	mixed := map[dgram]bool{}     // a later fragment on another VLAN than the first
 	frags, datagrams := map[string]int{}, map[string]int{}
-	var all []packet.Packet
 	total := 0
-	for _, p := range cp.Packets {
-		info := packet.Info{Timestamp: p.TsNanos, CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: cp.LinkType}
-		pk := packet.Packet{Info: info, Data: p.Data}
-		packet.Parse(info, p.Data, &pk.Record)
-		all = append(all, pk)
+	for i := range all {
+		pk := &all[i]
 		r := &pk.Record
 		if r.IPProto() != 17 || r.Flags()&spec.RecFlagFragment == 0 {
 			continue
@@ -61,9 +45,9 @@ func TestFragmentsInTheirFlow(t *testing.T) {
 		l3 := int(r.L3Off())
 		var id uint32
 		if r.IPVersion() == 4 {
-			id = uint32(binary.BigEndian.Uint16(p.Data[l3+4:]))
+			id = uint32(binary.BigEndian.Uint16(pk.Data[l3+4:]))
 		} else {
-			id = binary.BigEndian.Uint32(p.Data[l3+40+4:]) // the generator's one fragment header
+			id = binary.BigEndian.Uint32(pk.Data[l3+40+4:]) // the generator's one fragment header
 		}
 		src, dst := r.SrcAddr(), r.DstAddr()
 		d := dgram{src, dst, id}
@@ -136,4 +120,31 @@ func vlanID(r *packet.Record) uint16 {
 		return 0
 	}
 	return r.VLANOuter() & 0x0fff
+}
+
+// mixedPackets writes the generated mixed capture (20,000 packets of the
+// seed, none truncated) and returns its path and its packets, parsed.
+func mixedPackets(t *testing.T, seed int64) (string, []packet.Packet) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "mixed.pcap")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trafficgen.Generate(f, trafficgen.Config{Seed: seed, Count: 20000, NoTruncate: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cp, err := corpus.ReadCapture(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []packet.Packet
+	for _, p := range cp.Packets {
+		info := packet.Info{Timestamp: p.TsNanos, CapLen: uint32(len(p.Data)), WireLen: p.WireLen, LinkType: cp.LinkType}
+		pk := packet.Packet{Info: info, Data: p.Data}
+		packet.Parse(info, p.Data, &pk.Record)
+		all = append(all, pk)
+	}
+	return file, all
 }
