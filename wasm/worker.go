@@ -200,6 +200,7 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		binary.LittleEndian.PutUint32(view[spec.BatchRulesGen:], gen)
 		in.resetEvents()
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
+		in.callNow = now
 		if err := in.call(w.h.cfg.fuel, count); err != nil {
 			w.fail(a, i, in, b, w.idx[:count], j, err)
 			return
