@@ -66,7 +66,7 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		malformed.Add(1)
 		return
 	}
-	c, evicted := state.handle(&m, p.Timestamp())
+	_, evicted := state.handle(&m, p.Timestamp())
 	if evicted {
 		callsEvicted.Add(1)
 	}
@@ -89,11 +89,18 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		if i == 2 {
 			break
 		}
-		k := "media"
+		k, ka, kp := "media", "media_addr", "media_port"
 		if i == 1 {
-			k = "media2"
+			k, ka, kp = "media2", "media2_addr", "media2_port"
 		}
-		e.String(k, md.Kind+" "+md.Addr.String()+" "+strconv.Itoa(int(md.Port)))
+		e.String(k, md.Kind).Uint(kp, uint64(md.Port))
+		if md.Addr.Is4() {
+			a := md.Addr.As4()
+			e.Addr(ka, a[:])
+		} else if md.Addr.Is6() {
+			a := md.Addr.As16()
+			e.Addr(ka, a[:])
+		}
 	}
 	if state.opened > 0 || state.refused > 0 {
 		answered.Add(1)
@@ -109,7 +116,6 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	flowsAdded.Add(uint64(state.opened))
 	flowsRefused.Add(uint64(state.refused))
 	flowsRemoved.Add(uint64(state.closed))
-	_ = c
 	v.Match(1)
 }
 
@@ -122,7 +128,7 @@ func looksSIP(b []byte) bool {
 }
 
 func init() {
-	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 4096, MaxPackets: 256})
+	guest.Register(analyzer{}, guest.Options{Need: guest.NeedPayload, PayloadMax: 4096, MaxPackets: 16})
 }
 
 func main() {}

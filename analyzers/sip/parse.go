@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"net/netip"
-	"strconv"
 )
 
 // Message is what the analyzer reads from a SIP message (RFC 3261) and its
@@ -33,7 +32,6 @@ const (
 	maxMedia = 8
 )
 
-
 // Parse reads a SIP message from a UDP payload. It reports false for bytes
 // that are not a SIP request or response.
 func Parse(b []byte) (Message, bool) {
@@ -45,8 +43,8 @@ func Parse(b []byte) (Message, bool) {
 		if len(f) < 3 {
 			return m, false
 		}
-		n, err := strconv.Atoi(string(f[:3]))
-		if err != nil || n < 100 || n > 699 || (len(f) > 3 && f[3] != ' ') {
+		n, ok := atoi(f[:3])
+		if !ok || n < 100 || n > 699 || (len(f) > 3 && f[3] != ' ') {
 			return m, false
 		}
 		m.Status = n
@@ -60,9 +58,9 @@ func Parse(b []byte) (Message, bool) {
 				return m, false
 			}
 		}
-		m.Request, m.Method = true, string(line[:sp])
+		m.Request, m.Method = true, method(line[:sp])
 	}
-	contentLen, ctype := -1, ""
+	contentLen, typed, sdpBody := -1, false, false
 	for {
 		if len(rest) == 0 {
 			return m, m.CallID != "" // no blank line: a message without a body, cut short
@@ -71,28 +69,29 @@ func Parse(b []byte) (Message, bool) {
 		if len(line) == 0 {
 			break
 		}
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
 			continue // a folded or broken line
 		}
-		val = bytes.TrimSpace(val)
-		switch string(bytes.ToLower(bytes.TrimSpace(name))) {
-		case "call-id", "i":
+		name, val := trim(line[:colon]), trim(line[colon+1:])
+		switch {
+		case is(name, "call-id") || is(name, "i"):
 			m.CallID = field(val)
-		case "from", "f":
+		case is(name, "from") || is(name, "f"):
 			m.From = field(val)
-		case "to", "t":
+		case is(name, "to") || is(name, "t"):
 			m.To = field(val)
-		case "cseq":
-			if _, meth, ok := bytes.Cut(val, []byte(" ")); ok {
-				m.CSeqMethod = field(bytes.TrimSpace(meth))
+		case is(name, "cseq"):
+			if sp := bytes.IndexByte(val, ' '); sp >= 0 {
+				m.CSeqMethod = method(trim(val[sp+1:]))
 			}
-		case "content-length", "l":
-			if n, err := strconv.Atoi(string(val)); err == nil && n >= 0 {
+		case is(name, "content-length") || is(name, "l"):
+			if n, ok := atoi(val); ok {
 				contentLen = n
 			}
-		case "content-type", "c":
-			ctype = string(bytes.ToLower(val))
+		case is(name, "content-type") || is(name, "c"):
+			sdpBody = len(val) >= 15 && is(val[:15], "application/sdp")
+			typed = true
 		}
 	}
 	if m.CallID == "" {
@@ -102,7 +101,7 @@ func Parse(b []byte) (Message, bool) {
 	if contentLen >= 0 && contentLen < len(body) {
 		body = body[:contentLen]
 	}
-	if len(body) > 0 && (ctype == "" || bytes.HasPrefix([]byte(ctype), []byte("application/sdp"))) {
+	if len(body) > 0 && (!typed || sdpBody) {
 		m.SDP, m.Media = parseSDP(body, m.Media)
 	}
 	return m, true
@@ -138,18 +137,23 @@ func parseSDP(b []byte, out []Media) (bool, []Media) {
 			if len(out) == maxMedia {
 				continue
 			}
-			f := bytes.Fields(v)
-			if len(f) < 3 {
+			kind, r := nextWord(v)
+			portF, r := nextWord(r)
+			proto, _ := nextWord(r)
+			if len(proto) == 0 {
 				continue
 			}
-			port, err := strconv.ParseUint(string(bytes.SplitN(f[1], []byte("/"), 2)[0]), 10, 16)
-			if err != nil {
+			if i := bytes.IndexByte(portF, '/'); i >= 0 {
+				portF = portF[:i]
+			}
+			port, ok := atoi(portF)
+			if !ok || port > 65535 {
 				continue
 			}
-			if !bytes.HasPrefix(f[2], []byte("RTP/")) {
+			if !bytes.HasPrefix(proto, []byte("RTP/")) {
 				continue // not RTP (e.g. a T.38 udptl or a TCP/MSRP stream)
 			}
-			out = append(out, Media{Kind: field(f[0]), Addr: session, Port: uint16(port)})
+			out = append(out, Media{Kind: mediaKind(kind), Addr: session, Port: uint16(port)})
 			cur = len(out) - 1
 		}
 	}
@@ -158,19 +162,120 @@ func parseSDP(b []byte, out []Media) (bool, []Media) {
 
 // connAddr reads "IN IP4 192.0.2.1" (a multicast TTL suffix is dropped).
 func connAddr(v []byte) (netip.Addr, bool) {
-	f := bytes.Fields(v)
-	if len(f) < 3 || string(f[0]) != "IN" || (string(f[1]) != "IP4" && string(f[1]) != "IP6") {
+	in, r := nextWord(v)
+	fam, r := nextWord(r)
+	s, _ := nextWord(r)
+	v4 := string(fam) == "IP4"
+	if string(in) != "IN" || (!v4 && string(fam) != "IP6") || len(s) == 0 {
 		return netip.Addr{}, false
 	}
-	s := f[2]
 	if i := bytes.IndexByte(s, '/'); i >= 0 {
 		s = s[:i]
 	}
+	if v4 {
+		return parse4(s)
+	}
 	a, err := netip.ParseAddr(string(s))
-	if err != nil || a.Is4() != (string(f[1]) == "IP4") || a.Zone() != "" {
+	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
 		return netip.Addr{}, false
 	}
 	return a, true
+}
+
+// parse4 reads a dotted-quad IPv4 address.
+func parse4(s []byte) (netip.Addr, bool) {
+	var a [4]byte
+	part, n, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || part > 3 {
+				return netip.Addr{}, false
+			}
+			a[part] = byte(n)
+			part, n, digits = part+1, 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || digits == 3 || (digits > 0 && n == 0) {
+			return netip.Addr{}, false
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if part != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
+}
+
+// nextWord returns the first blank-separated word of b and the rest.
+func nextWord(b []byte) (word, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+		j++
+	}
+	return b[i:j], b[j:]
+}
+
+// trim removes blanks at both ends.
+func trim(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// is compares b with a lower-case ASCII word, ignoring case.
+func is(b []byte, w string) bool {
+	if len(b) != len(w) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// atoi reads a decimal number of at most 9 digits.
+func atoi(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// mediaKind returns the media type, sharing the common ones' strings.
+func mediaKind(b []byte) string {
+	switch {
+	case is(b, "audio"):
+		return "audio"
+	case is(b, "video"):
+		return "video"
+	}
+	return field(b)
 }
 
 // cutLine splits at the first line end (CRLF, or a bare LF).
@@ -192,4 +297,23 @@ func field(v []byte) string {
 		v = v[:maxField]
 	}
 	return string(v)
+}
+
+// method returns a method name, sharing the common ones' strings.
+func method(b []byte) string {
+	switch string(b) {
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "REGISTER":
+		return "REGISTER"
+	}
+	return field(b)
 }
