@@ -30,8 +30,8 @@ func newCalls(maxCalls int, idleMs uint32) *calls {
 
 // get returns the call, creating it (and evicting the least recently seen
 // one when the table is full).
-func (cs *calls) get(id string, now int64) (*call, bool) {
-	c := cs.m[id]
+func (cs *calls) get(id []byte, now int64) (*call, bool) {
+	c := cs.m[string(id)]
 	if c != nil {
 		c.last = now
 		return c, false
@@ -50,7 +50,7 @@ func (cs *calls) get(id string, now int64) (*call, bool) {
 		evicted = true
 	}
 	c = &call{last: now}
-	cs.m[id] = c
+	cs.m[string(id)] = c
 	return c, evicted
 }
 
@@ -60,10 +60,10 @@ func (cs *calls) handle(m *Message, now int64) (*call, bool) {
 	cs.opened, cs.closed, cs.refused = 0, 0, 0
 	switch {
 	case m.Request && m.Method == "BYE", m.Request && m.Method == "CANCEL":
-		c := cs.m[m.CallID]
+		c := cs.m[string(m.CallID)]
 		if c != nil {
 			cs.close(c)
-			delete(cs.m, m.CallID)
+			delete(cs.m, string(m.CallID))
 		}
 		return c, false
 	case m.Request && m.Method == "INVITE":
@@ -86,7 +86,7 @@ func (cs *calls) handle(m *Message, now int64) (*call, bool) {
 		}
 		return c, ev
 	case m.Request && m.Method == "ACK" && m.SDP:
-		c := cs.m[m.CallID]
+		c := cs.m[string(m.CallID)]
 		if c != nil && c.offer != nil && !c.answered {
 			c.answer = append(c.answer[:0], m.Media...)
 			cs.open(c)
@@ -95,13 +95,13 @@ func (cs *calls) handle(m *Message, now int64) (*call, bool) {
 		return c, false
 	case !m.Request && m.CSeqMethod == "INVITE" && m.Status >= 300:
 		// The call failed: nothing to open.
-		c := cs.m[m.CallID]
+		c := cs.m[string(m.CallID)]
 		if c != nil && !c.answered {
-			delete(cs.m, m.CallID)
+			delete(cs.m, string(m.CallID))
 		}
 		return c, false
 	}
-	return cs.m[m.CallID], false
+	return cs.m[string(m.CallID)], false
 }
 
 // open adds the RTP and RTCP flows of each pair of offered and answered

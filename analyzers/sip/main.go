@@ -35,6 +35,9 @@ var (
 
 type analyzer struct{}
 
+// mediaBuf holds the media of the message being handled.
+var mediaBuf [maxMedia]Media
+
 var state = newCalls(4096, 60_000)
 
 func (analyzer) Init(cfg guest.Config) error {
@@ -61,7 +64,7 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	if len(pl) < 8 || !looksSIP(pl) {
 		return
 	}
-	m, ok := Parse(pl)
+	m, ok := parse(pl, mediaBuf[:0])
 	if !ok {
 		malformed.Add(1)
 		return
@@ -84,7 +87,7 @@ func (analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 		responses.Add(1)
 		e = p.Event("response").Uint("status", uint64(m.Status)).String("cseq_method", m.CSeqMethod)
 	}
-	e.String("call_id", m.CallID).String("from", m.From).String("to", m.To)
+	e.Bytes("call_id", m.CallID).Bytes("from", m.From).Bytes("to", m.To)
 	for i, md := range m.Media {
 		if i == 2 {
 			break

@@ -11,8 +11,8 @@ type Message struct {
 	Request    bool
 	Method     string // request method, e.g. INVITE
 	Status     int    // response status code, e.g. 200
-	CallID     string
-	From, To   string
+	CallID     []byte // these three point into the message
+	From, To   []byte
 	CSeqMethod string  // the method of the CSeq header (what a response answers)
 	SDP        bool    // the body is SDP
 	Media      []Media // the m= lines of the SDP, in order
@@ -34,8 +34,11 @@ const (
 
 // Parse reads a SIP message from a UDP payload. It reports false for bytes
 // that are not a SIP request or response.
-func Parse(b []byte) (Message, bool) {
-	var m Message
+func Parse(b []byte) (Message, bool) { return parse(b, nil) }
+
+// parse is Parse appending the media to media (a scratch slice).
+func parse(b []byte, media []Media) (Message, bool) {
+	m := Message{Media: media}
 	line, rest := cutLine(b)
 	switch {
 	case bytes.HasPrefix(line, []byte("SIP/2.0 ")):
@@ -63,7 +66,7 @@ func Parse(b []byte) (Message, bool) {
 	contentLen, typed, sdpBody := -1, false, false
 	for {
 		if len(rest) == 0 {
-			return m, m.CallID != "" // no blank line: a message without a body, cut short
+			return m, len(m.CallID) > 0 // no blank line: a message without a body, cut short
 		}
 		line, rest = cutLine(rest)
 		if len(line) == 0 {
@@ -76,11 +79,11 @@ func Parse(b []byte) (Message, bool) {
 		name, val := trim(line[:colon]), trim(line[colon+1:])
 		switch {
 		case is(name, "call-id") || is(name, "i"):
-			m.CallID = field(val)
+			m.CallID = clip(val)
 		case is(name, "from") || is(name, "f"):
-			m.From = field(val)
+			m.From = clip(val)
 		case is(name, "to") || is(name, "t"):
-			m.To = field(val)
+			m.To = clip(val)
 		case is(name, "cseq"):
 			if sp := bytes.IndexByte(val, ' '); sp >= 0 {
 				m.CSeqMethod = method(trim(val[sp+1:]))
@@ -94,7 +97,7 @@ func Parse(b []byte) (Message, bool) {
 			typed = true
 		}
 	}
-	if m.CallID == "" {
+	if len(m.CallID) == 0 {
 		return m, false
 	}
 	body := rest
@@ -289,6 +292,14 @@ func cutLine(b []byte) (line, rest []byte) {
 		line = line[:len(line)-1]
 	}
 	return line, rest
+}
+
+// clip returns v cut to maxField bytes.
+func clip(v []byte) []byte {
+	if len(v) > maxField {
+		return v[:maxField]
+	}
+	return v
 }
 
 // field returns v as a string of at most maxField bytes.

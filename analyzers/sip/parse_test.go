@@ -28,8 +28,8 @@ func bye(callID string) string {
 
 func TestParse(t *testing.T) {
 	m, ok := Parse([]byte(invite("abc@host", "192.0.2.10", 20000)))
-	if !ok || !m.Request || m.Method != "INVITE" || m.CallID != "abc@host" || m.CSeqMethod != "INVITE" || !m.SDP ||
-		len(m.Media) != 1 || m.Media[0] != (Media{"audio", netip.MustParseAddr("192.0.2.10"), 20000}) || m.From != "<sip:alice@example.com>;tag=1" {
+	if !ok || !m.Request || m.Method != "INVITE" || string(m.CallID) != "abc@host" || m.CSeqMethod != "INVITE" || !m.SDP ||
+		len(m.Media) != 1 || m.Media[0] != (Media{"audio", netip.MustParseAddr("192.0.2.10"), 20000}) || string(m.From) != "<sip:alice@example.com>;tag=1" {
 		t.Fatalf("invite: %v %+v", ok, m)
 	}
 	m, ok = Parse([]byte(ok200("abc@host", "198.51.100.20", 30000)))
@@ -113,7 +113,7 @@ func TestCalls(t *testing.T) {
 	}
 	// The table holds 2 calls: a third evicts the oldest.
 	step(invite("c3", "192.0.2.12", 20004), 6)
-	if _, ev := cs.handle(&Message{Request: true, Method: "INVITE", CallID: "c4"}, 7); !ev || cs.m["c2"] != nil {
+	if _, ev := cs.handle(&Message{Request: true, Method: "INVITE", CallID: []byte("c4")}, 7); !ev || cs.m["c2"] != nil {
 		t.Fatalf("no eviction: %v", cs.m)
 	}
 }
@@ -129,7 +129,7 @@ func FuzzParse(f *testing.F) {
 		if !ok {
 			return
 		}
-		if m.CallID == "" || len(m.CallID) > maxField || len(m.From) > maxField || len(m.Media) > maxMedia {
+		if len(m.CallID) == 0 || len(m.CallID) > maxField || len(m.From) > maxField || len(m.Media) > maxMedia {
 			t.Fatalf("%+v", m)
 		}
 		if m.Request == (m.Status != 0) {
