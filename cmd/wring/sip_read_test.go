@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -109,8 +111,9 @@ func TestReadSIPOpensRTP(t *testing.T) {
 	writePcap(t, in, s.setup, s.media1, s.byes, s.media2, s.burst)
 	for _, batch := range []string{"1", "128"} {
 		out := filepath.Join(t.TempDir(), "out.pcap")
+		events := filepath.Join(t.TempDir(), "events.json")
 		var stdout, errw bytes.Buffer
-		if code := run([]string{"read", "-r", in, "--analyzer", "sip", "--grant", "sip:rules", "--events", os.DevNull, "-w", out,
+		if code := run([]string{"read", "-r", in, "--analyzer", "sip", "--grant", "sip:rules", "--events", events, "-w", out,
 			"--batch", batch, "udp port 5060"}, nil, &stdout, &errw); code != 0 {
 			t.Fatalf("exit %d: %s", code, errw.String())
 		}
@@ -155,6 +158,9 @@ func TestReadSIPOpensRTP(t *testing.T) {
 		if m == nil || m[1] != "60" || m[3] != "20" || m[6] != "0" {
 			t.Errorf("batch %s: flow report %q: want 60 added, 20 removed, 0 refused", batch, m)
 		}
+		if batch == "1" {
+			checkSIPEvents(t, events)
+		}
 		t.Logf("batch %s: %d frames written; %d required frames missed, %d frames after a BYE kept; %d of %d media frames sent right after their 200 OK missed",
 			batch, len(got), missing, unwanted, s.promptRTP-promptGot, s.promptRTP)
 	}
@@ -179,5 +185,54 @@ func readFrames(t *testing.T, path string) map[string]bool {
 			t.Fatal(err)
 		}
 		got[string(data)] = true
+	}
+}
+
+// checkSIPEvents: one event per SIP message (30 INVITEs, 30 200 OKs, 20
+// ACKs, 10 BYEs), the answers naming the flows they added (2 each) and the
+// BYEs the flows they removed (2 each), with call ids and media.
+func checkSIPEvents(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	added, removed := 0, 0
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var e struct {
+			Event, Method string
+			CallID        string `json:"call_id"`
+			Status        int
+			FlowsAdded    int    `json:"flows_added"`
+			FlowsRemoved  int    `json:"flows_removed"`
+			MediaPort     int    `json:"media_port"`
+			MediaAddr     string `json:"media_addr"`
+		}
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("event %q: %v", line, err)
+		}
+		if e.CallID == "" {
+			t.Errorf("event without call_id: %s", line)
+		}
+		k := e.Event + " " + e.Method
+		if e.Event == "response" {
+			k = fmt.Sprintf("response %d", e.Status)
+			if e.MediaPort == 0 || e.MediaAddr == "" {
+				t.Errorf("200 OK event without its media: %s", line)
+			}
+		}
+		kinds[k]++
+		added += e.FlowsAdded
+		removed += e.FlowsRemoved
+	}
+	want := map[string]int{"request INVITE": 30, "response 200": 30, "request ACK": 20, "request BYE": 10}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("%d %q events, want %d (all: %v)", kinds[k], k, n, kinds)
+		}
+	}
+	if added != 60 || removed != 20 {
+		t.Errorf("events name %d flows added, %d removed; want 60 and 20", added, removed)
 	}
 }
