@@ -201,7 +201,9 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		in.resetEvents()
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
 		in.callNow = now
-		if err := in.call(w.h.cfg.fuel, count); err != nil {
+		err := in.call(w.h.cfg.fuel, count)
+		in.callNow = 0
+		if err != nil {
 			w.fail(a, i, in, b, w.idx[:count], j, err)
 			return
 		}

@@ -116,7 +116,6 @@ func (r *rulesFilter) RunMeta(pkt []byte, wirelen uint32, meta *spec.Meta) uint3
 		return 0
 	case d.Hit.Matched && d.Hit.Action.Verb == rules.VerbKeep:
 		return ^uint32(0) // kept without the expression (spec/RULES.md, "keep")
-
 	case r.inner == nil:
 		return ^uint32(0)
 	case r.innerMeta:
