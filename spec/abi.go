@@ -222,3 +222,67 @@ const (
 	FieldBool   = 4 // u8, 0 or 1
 	FieldAddr   = 5 // u8 length (4 or 16), address bytes
 )
+
+// Host functions through which an analyzer granted the rules capability adds
+// and removes exact flow rules (ABI.md §12). Both take FlowReqSize-byte
+// records back to back and return RuleResult-encoded results.
+const (
+	ImportRuleAdd = "rule_add" // func(ptr, len i32) -> i32: add or refresh the flows of len/FlowReqSize records
+	ImportRuleDel = "rule_del" // func(ptr, len i32) -> i32: remove the flows of len/FlowReqSize records
+)
+
+// A flow request record: FlowReqSize bytes, written by the guest.
+const (
+	FlowReqSize    = 64
+	FlowReqIPVer   = 0  // u8 4 or 6
+	FlowReqProto   = 1  // u8 IP protocol; ports must be 0 unless it is TCP, UDP or SCTP
+	FlowReqFlags   = 2  // u8 FlowReqFlag* bits
+	FlowReqAction  = 3  // u8 FlowAction*
+	FlowReqSrcPort = 4  // u16 source port
+	FlowReqDstPort = 6  // u16 destination port
+	FlowReqVLAN    = 8  // u16 VLAN id (0..4095), with FlowReqFlagVLAN; else 0
+	FlowReqRsvd1   = 10 // u16, 0
+	FlowReqIdleMs  = 12 // u32 idle timeout in ms, 1..MaxFlowIdleMs
+	FlowReqArg     = 16 // u32 the action's argument: bypass N; else 0
+	FlowReqRsvd2   = 20 // u32, 0
+	FlowReqSrcAddr = 24 // [16]byte source address; IPv4 in the first 4 bytes, the rest 0
+	FlowReqDstAddr = 40 // [16]byte destination address
+	FlowReqRsvd3   = 56 // 8 bytes, 0
+
+	FlowReqFlagBoth = 1 << 0 // the flow matches both directions
+	FlowReqFlagVLAN = 1 << 1 // the flow's packets carry an outer VLAN tag with id FlowReqVLAN
+
+	MaxFlowReqs   = 256              // records per rule_add or rule_del call
+	MaxFlowIdleMs = 3600 * 1000 * 24 // one day
+)
+
+// Flow actions of a flow request (FlowReqAction).
+const (
+	FlowActionKeep    = 1 // capture without consulting the expression (spec/RULES.md, "keep")
+	FlowActionCapture = 2 // capture: the expression decides
+	FlowActionDrop    = 3 // not captured, counted
+	FlowActionBypass  = 4 // capture the first FlowReqArg packets of the flow, then stop
+)
+
+// Results of rule_add and rule_del: n >= 0 when all n records were applied;
+// a negative value -(index*256 + code) when the record at index was refused
+// with code (records before it were applied, none after it was tried).
+const (
+	RuleOK           = 0  // (not returned: success is the record count)
+	RuleErrArgs      = 1  // len is not a positive multiple of FlowReqSize, more than MaxFlowReqs records, or outside memory
+	RuleErrReserved  = 2  // a reserved byte or an unknown flag bit is set
+	RuleErrIPVersion = 3  // IP version is not 4 or 6, or an IPv4 address has bytes past its fourth
+	RuleErrPorts     = 4  // ports on a protocol without ports
+	RuleErrAction    = 5  // unknown action, or an argument the action does not take
+	RuleErrIdle      = 6  // idle timeout 0 or above MaxFlowIdleMs
+	RuleErrVLAN      = 7  // VLAN id above 4095, or set without FlowReqFlagVLAN
+	RuleErrQuota     = 8  // the analyzer has as many flows alive as it may
+	RuleErrRate      = 9  // the analyzer added as many flows this second as it may
+	RuleErrConflict  = 10 // another rule (the operator's, another analyzer's) holds the key
+	RuleErrTable     = 11 // the rule table refused it (full)
+	RuleErrUnknown   = 12 // rule_del: the analyzer has no such flow
+	RuleErrNoTable   = 13 // the capture has no rule table
+)
+
+// RuleResult encodes a refusal of record index with code.
+func RuleResult(index, code int) int32 { return -int32(index*256 + code) }

@@ -42,6 +42,7 @@ type Config struct {
 	streams         stream.Config
 	stageBytes      int
 	stageChunks     int
+	flows           flowConfig // the flow table and quota (flowrules.go)
 }
 
 // Defaults, chosen for Go guests (the largest): see RATIONALE.md.

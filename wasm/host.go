@@ -87,6 +87,7 @@ type analyzer struct {
 	loadErr     error // why the analyzer failed to load (WithLoadFailuresQuarantined)
 	warned      atomic.Bool
 	rules       atomic.Pointer[rules]
+	flows       flowState // flow rules added through wring.rule_add (flowrules.go)
 	logWindow   atomic.Int64
 	logCount    atomic.Int64
 	stats       stats

@@ -35,6 +35,7 @@ type instance struct {
 	seq      uint64
 	lastTick int64
 	lastNow  int64 // capture time of the last packet seen
+	callNow  int64 // capture time of the batch of the wring_process call running, for wring.rule_add
 	rulesGen uint32
 
 	ctx     context.Context // carries the instance to the host functions

@@ -112,7 +112,7 @@ func (h *Host) compile(ctx context.Context, a *analyzer, spec_ Analyzer, op stri
 		switch {
 		case mod == wasiModule:
 		case mod == spec.ABIModule && fn == spec.ImportLog:
-		case mod == spec.ABIModule && fn == spec.ImportRules:
+		case mod == spec.ABIModule && (fn == spec.ImportRules || fn == spec.ImportRuleAdd || fn == spec.ImportRuleDel):
 			if !spec_.GrantRules {
 				return fail(errorf(name, op, ErrCapability, "%s.%s needs the rules capability", mod, fn))
 			}
@@ -197,6 +197,8 @@ func (h *Host) instantiateHostModules(ctx context.Context, rt wazero.Runtime, a 
 	_, err := rt.NewHostModuleBuilder(spec.ABIModule).
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostLog), []api.ValueType{i32, i32, i32}, nil).Export(spec.ImportLog).
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostRules), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(spec.ImportRules).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostRuleAdd), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(spec.ImportRuleAdd).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(a.hostRuleDel), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export(spec.ImportRuleDel).
 		Instantiate(ctx)
 	return err
 }

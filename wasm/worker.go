@@ -221,7 +221,10 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		binary.LittleEndian.PutUint32(view[spec.BatchRulesGen:], gen)
 		in.resetEvents()
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
-		if err := in.call(w.h.cfg.fuel, count); err != nil {
+		in.callNow = now
+		err := in.call(w.h.cfg.fuel, count)
+		in.callNow = 0
+		if err != nil {
 			w.fail(a, i, in, b, w.idx[:count], j, err)
 			return
 		}

@@ -1,6 +1,6 @@
 // Package bundled embeds the analyzers that ship with wring, built from
-// analyzers/http, analyzers/dns, analyzers/tls, analyzers/flow and
-// analyzers/quic. The .wasm files
+// analyzers/http, analyzers/dns, analyzers/tls, analyzers/flow,
+// analyzers/quic and analyzers/sip. The .wasm files
 // are committed; `go generate ./analyzers/bundled` rebuilds them, and a test
 // checks that they match their sources.
 package bundled
@@ -105,6 +105,12 @@ var all = []Analyzer{
 			{Name: "max_flows", Help: "flows in the table; default and most 65536", Min: 1, Max: 65536},
 			{Name: "linger", Help: "seconds a TCP flow ended by FINs or a RST waits for its last packets; default 1, 0 exports at once", Min: 0, Max: 3600},
 			{Name: "tunnels", Help: "outer: a tunnelled packet counts in its outer flow (default); inner: in its inner flow, with the tunnel type and id", Values: []string{"outer", "inner"}},
+		}},
+	{Name: "sip", Description: "SIP over UDP: requests and responses (call id, from, to, method, status, SDP media); opens capture rules for the RTP and RTCP of answered calls and removes them at BYE (needs --grant sip:rules)",
+		// analyzers/sip/main.go's Init reads these two.
+		Config: []ConfigKey{
+			{Name: "idle", Help: "seconds a call's media flow may be idle before its rule lapses; default 60", Min: 1, Max: 86400},
+			{Name: "max_calls", Help: "dialogs tracked; default 4096", Min: 1, Max: 65536},
 		}},
 	{Name: "quic", Description: "QUIC v1/v2 client Initial packets decrypted and their ClientHello reassembled: server name (SNI), ALPN, TLS versions, connection ids; counters for what could not be decrypted or was given up"},
 }

@@ -27,7 +27,10 @@ type analyzerFlags struct {
 	FailOpen       bool     `name:"fail-open" xor:"failpolicy" help:"Let such packets through with no verdict (the default)."`
 	Export         string   `name:"export" placeholder:"URL" help:"Export the flow analyzer's flows to an IPFIX collector: ipfix://HOST:PORT (UDP) or ipfix+tcp://HOST:PORT (spec/IPFIX.md). Loads the flow analyzer if --analyzer does not."`
 
-	exportWait time.Duration // how long an export may wait for queue room (read: exportWait; capture: 0)
+	Grant []string `name:"grant" sep:"none" placeholder:"NAME:rules" help:"Grant analyzer NAME a capability: rules lets it read the rule blob and add exact flow rules to the capture's rule table (spec/ABI.md §12). Repeatable."`
+
+	flowTable  wasm.FlowTable // the capture's rule table, for analyzers granted rules
+	exportWait time.Duration  // how long an export may wait for queue room (read: exportWait; capture: 0)
 
 	exporters []exporterJSON                       // likewise: --export's and --events nats:// counters
 	results   []wasm.Stats                         // filled when the analyzers are done, for --json's stats object
@@ -139,6 +142,9 @@ func (f *analyzerFlags) analyzerSpecs() ([]wasm.Analyzer, error) {
 			i := targets[0]
 			return nil, undeclared(out[i].Name, decl[i], key, val)
 		}
+	}
+	if err := applyGrants(out, f.Grant); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -324,6 +330,9 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		return nil, nil, err
 	}
 	cfg := hostConfig(s).WithEvents(evw).WithEventFlows(fx != nil && fx.join != nil).WithFailClosed(f.FailClosed).WithSinks(sinks...).WithLoadFailuresQuarantined(true)
+	if f.flowTable != nil {
+		cfg = cfg.WithFlowTable(f.flowTable)
+	}
 	h, err := wasm.NewHost(ctx, cfg, specs...)
 	if err != nil {
 		if fx != nil {
@@ -339,6 +348,7 @@ func (f *analyzerFlags) host(ctx context.Context, s *streams, sinks []string, st
 		h.Close(context.Background())
 		f.results, f.counts = h.Stats(), h.Counters()
 		printAnalyzerReport(s.Err, h)
+		printFlowReport(s.Err, h)
 		var exportErr error
 		if fx != nil {
 			exportErr = fx.close(s.Err)

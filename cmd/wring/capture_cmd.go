@@ -110,6 +110,9 @@ func (c *captureCmd) Run(s *streams) error {
 	if err := c.rulesFlags.load(s); err != nil {
 		return err
 	}
+	if err := c.rulesFlags.forAnalyzers(&c.analyzerFlags); err != nil {
+		return err
+	}
 	src, err := expression(c.Expr, c.FilterFile, s.Err)
 	if err != nil {
 		return err

@@ -47,6 +47,9 @@ func (c *readCmd) Run(s *streams) error {
 	if err := c.rulesFlags.load(s); err != nil {
 		return err
 	}
+	if err := c.rulesFlags.forAnalyzers(&c.analyzerFlags); err != nil {
+		return err
+	}
 	src, err := expression(c.Expr, c.FilterFile, s.Err)
 	if err != nil {
 		return err

@@ -109,10 +109,15 @@ func (r *rulesFilter) Run(pkt []byte, wirelen uint32) uint32 { return 0 }
 
 // RunMeta decides the packet by the rules, then by the expression.
 func (r *rulesFilter) RunMeta(pkt []byte, wirelen uint32, meta *spec.Meta) uint32 {
-	if meta.Record == nil || r.dec.DecideRecord(meta.Record).Outcome != rules.OutcomeCapture {
+	if meta.Record == nil {
 		return 0
 	}
+	d := r.dec.DecideRecord(meta.Record)
 	switch {
+	case d.Outcome != rules.OutcomeCapture:
+		return 0
+	case d.Hit.Matched && d.Hit.Action.Verb == rules.VerbKeep:
+		return ^uint32(0) // kept without the expression (spec/RULES.md, "keep")
 	case r.inner == nil:
 		return ^uint32(0)
 	case r.innerMeta:

@@ -12,7 +12,7 @@ var ErrLimit = errors.New("over a limit")
 // check validates an action.
 func (a Action) check() error {
 	switch a.Verb {
-	case VerbCapture, VerbDrop, VerbPass:
+	case VerbCapture, VerbDrop, VerbPass, VerbKeep:
 		if a.N != 0 || a.PerFlow || a.Tag != 0 || a.Sink != "" {
 			return fmt.Errorf("%s takes no argument", a.Verb)
 		}

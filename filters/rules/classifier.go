@@ -553,3 +553,11 @@ func (c *Classifier) Size() Size {
 	g := c.gen.Load()
 	return Size{Rules: c.nrules, Flows: c.nflows, Tuples: len(g.tuples), Entries: c.entries, FlowKeys: g.flows.n, Expired: c.expired.Load()}
 }
+
+// Check reports whether Update(ch) would succeed now, without applying it:
+// callers that batch changes use it to find the one at fault.
+func (c *Classifier) Check(ch Change) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.check(&ch)
+}

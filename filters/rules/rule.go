@@ -18,10 +18,11 @@ const (
 	VerbBypass                  // capture the first N packets of each flow, then stop copying it
 	VerbTag                     // capture, carrying tag T to the userspace stages
 	VerbForward                 // capture, carrying the sink name to the userspace stages
+	VerbKeep                    // capture without consulting the expression (flows analyzers add)
 )
 
 var verbNames = [...]string{VerbCapture: "capture", VerbDrop: "drop", VerbPass: "pass", VerbSample: "sample",
-	VerbBypass: "bypass", VerbTag: "tag", VerbForward: "forward"}
+	VerbBypass: "bypass", VerbTag: "tag", VerbForward: "forward", VerbKeep: "keep"}
 
 // String returns the verb's name in the text format.
 func (v Verb) String() string {

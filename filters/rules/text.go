@@ -497,6 +497,8 @@ func (p *lineParser) action() (Action, error) {
 		a.Verb = VerbDrop
 	case "pass":
 		a.Verb = VerbPass
+	case "keep":
+		a.Verb = VerbKeep
 	case "sample":
 		a.Verb = VerbSample
 		v, nt, err := p.number("N", 1<<32-1)
@@ -550,7 +552,7 @@ func (p *lineParser) action() (Action, error) {
 		}
 		a.Sink = st.s
 	default:
-		return a, p.errAt(t.col, "unknown action %q (want capture, drop, pass, sample, bypass, tag or forward)", t.s)
+		return a, p.errAt(t.col, "unknown action %q (want capture, keep, drop, pass, sample, bypass, tag or forward)", t.s)
 	}
 	if p.i < len(p.toks) {
 		return a, p.errAt(p.toks[p.i].col, "unexpected %q after the action", p.toks[p.i].s)

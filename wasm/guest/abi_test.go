@@ -71,6 +71,18 @@ func TestMirrorsSpec(t *testing.T) {
 		{"NeedPayload", int(NeedPayload), spec.NeedPayload},
 		{"NeedPacket", int(NeedPacket), spec.NeedPacket},
 		{"NeedHeaders", int(NeedHeaders), spec.NeedHeaders},
+		{"flowReqSize", flowReqSize, spec.FlowReqSize},
+		{"maxFlowReqs", maxFlowReqs, spec.MaxFlowReqs},
+		{"FlowKeep", int(FlowKeep), spec.FlowActionKeep},
+		{"FlowCapture", int(FlowCapture), spec.FlowActionCapture},
+		{"FlowDrop", int(FlowDrop), spec.FlowActionDrop},
+		{"FlowBypass", int(FlowBypass), spec.FlowActionBypass},
+		{"FlowErrArgs", FlowErrArgs, spec.RuleErrArgs},
+		{"FlowErrQuota", FlowErrQuota, spec.RuleErrQuota},
+		{"FlowErrRate", FlowErrRate, spec.RuleErrRate},
+		{"FlowErrConflict", FlowErrConflict, spec.RuleErrConflict},
+		{"FlowErrUnknown", FlowErrUnknown, spec.RuleErrUnknown},
+		{"FlowErrNoTable", FlowErrNoTable, spec.RuleErrNoTable},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, spec says %d", c.name, c.got, c.want)

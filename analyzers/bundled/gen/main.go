@@ -33,6 +33,7 @@ var analyzers = []analyzer{
 	{"tls", "analyzers/tls", "go"},
 	{"flow", "analyzers/flow", "go"},
 	{"quic", "analyzers/quic", "go"},
+	{"sip", "analyzers/sip", "go"},
 }
 
 // cFlags are the clang flags for C analyzers, fixed for reproducible output.
