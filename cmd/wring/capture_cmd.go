@@ -148,6 +148,9 @@ func (c *captureCmd) Run(s *streams) error {
 		opts.Filters, opts.Rules = live.Filters{}, nil
 		capt, err = live.Open(dev, opts)
 	}
+	if err == nil && c.rulesFlags.kernelNote != "" {
+		fmt.Fprint(s.Err, c.rulesFlags.kernelNote)
+	}
 	if err != nil {
 		return exitf(1, "%v", err)
 	}

@@ -78,7 +78,7 @@ func TestExportTCP(t *testing.T) {
 	}
 	ln.Close()
 	wg.Wait()
-	want := fmt.Sprintf("export %s: 458 flow events, 463 records exported in %d messages (%d bytes, 1 template messages), 0 dropped, 1 connections", url, messages, total)
+	want := fmt.Sprintf("export %s: 459 flow events, 463 records exported in %d messages (%d bytes, 1 template messages), 0 dropped, 1 connections", url, messages, total)
 	if !strings.Contains(stderr.String(), want) || firstSet != 2 {
 		t.Fatalf("collector got %d messages, %d bytes, first set %d; summary:\n%s\nwant %q", messages, total, firstSet, stderr.String(), want)
 	}

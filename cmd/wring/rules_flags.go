@@ -23,6 +23,9 @@ type rulesFlags struct {
 	cl     *rules.Classifier
 	dec    *rules.Decider
 	kernel *rulemaps.Maps // the rules in the kernel (capture, passive path), else nil
+	// kernelNote says why the rules could not go into the kernel, printed
+	// once the capture has opened (kernelRules).
+	kernelNote string
 }
 
 // load reads the rule file, if any.

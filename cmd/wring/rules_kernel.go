@@ -37,7 +37,10 @@ func (f *rulesFlags) kernelRules(mode live.Mode, w io.Writer) bool {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(w, "wring: rules run in userspace: %v\n", err)
+		// Without the capabilities the capture itself fails with its own
+		// one-line error (live.Open); say why the rules left the kernel
+		// only once the capture has opened.
+		f.kernelNote = fmt.Sprintf("wring: rules run in userspace: %v\n", err)
 		return false
 	}
 	f.kernel = m
