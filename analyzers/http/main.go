@@ -88,7 +88,7 @@ func (analyzer) Init(cfg guest.Config) error {
 	}
 	// Stream mode reads no packets (HTTP is TCP only), packet mode no
 	// streams: the host then does only the work of the mode chosen.
-	guest.SetStreams(streamMode, streamMode)
+	guest.SetStreams(streamMode, false)
 	return nil
 }
 

@@ -87,7 +87,7 @@ func TestAnalyzerConfigErrors(t *testing.T) {
 		{[]string{"--analyzer", "flow", "--analyzer-config", "max_flows=0"}, []string{"analyzer flow", "key max_flows", `value "0"`, "1 to 65536"}},
 		{[]string{"--analyzer", "flow", "--analyzer-config", "flow:max_flows=70000"}, []string{"analyzer flow", "key max_flows", `value "70000"`}},
 		{[]string{"--analyzer", "flow", "--analyzer-config", "idle=5", "--analyzer-config", "idle=6"}, []string{"analyzer flow", "key idle given twice", `"5"`, `"6"`}},
-		{[]string{"--analyzer", "tls", "--analyzer-config", "bogus=1"}, []string{"analyzer tls", `unknown key "bogus"`, `value "1"`, "takes no configuration"}},
+		{[]string{"--analyzer", "quic", "--analyzer-config", "bogus=1"}, []string{"analyzer quic", `unknown key "bogus"`, `value "1"`, "takes no configuration"}},
 		{[]string{"--analyzer", "http", "--analyzer", "dns", "--analyzer-config", "idle=5"}, []string{"analyzer http", `unknown key "idle"`, `value "5"`}},
 		{[]string{"--analyzer", "flow", "--analyzer-config", "tls:idle=5"}, []string{`no analyzer named "tls"`}},
 		{[]string{"--analyzer", ""}, []string{`--analyzer ""`, "empty analyzer name"}},

@@ -170,6 +170,7 @@ func (f *rulesFlags) forAnalyzers(a *analyzerFlags) error {
 		f.cl, f.dec = cl, dec
 	}
 	a.flowTable = newFlowTable(f.cl)
+	f.analyzerFlows = true
 	return nil
 }
 

@@ -26,6 +26,9 @@ type rulesFlags struct {
 	// kernelNote says why the rules could not go into the kernel, printed
 	// once the capture has opened (kernelRules).
 	kernelNote string
+	// analyzerFlows: analyzers granted the rules capability add flows to
+	// the userspace classifier, so the rules stay in userspace.
+	analyzerFlows bool
 }
 
 // load reads the rule file, if any.

@@ -20,6 +20,10 @@ func (f *rulesFlags) kernelRules(mode live.Mode, w io.Writer) bool {
 		}
 		return false
 	}
+	if f.analyzerFlows {
+		f.kernelNote = "wring: rules run in userspace: analyzers granted the rules capability add flows there (the kernel tables do not take them yet)\n"
+		return false
+	}
 	t := f.cl.Snapshot()
 	// Room for the rule set as loaded; run-time additions (a later control
 	// socket) get as much again.
