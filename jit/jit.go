@@ -90,7 +90,7 @@ func Compile(p *verifier.Program, opts Options) (*Filter, error) {
 		}
 	}
 	f.port = newPortable(p, pl)
-	f.eng = f.port
+	f.eng = f.port.engine()
 	f.checks = checkCount{Guard: pl.absChecks, Indirect: pl.indChecks, Other: pl.other}
 	return f, nil
 }

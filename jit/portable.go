@@ -169,6 +169,29 @@ type portable struct {
 	scratch bool
 }
 
+// portableWithScratch is the engine of a portable program that uses scratch
+// memory: a caller may pass nil, and the run then declares its own. The
+// memory needs no zeroing (the verifier rejects a read of a slot not
+// written on every path), but Go zeroes what it declares, so only these
+// programs pay for it, and the loop of the others has no such prologue.
+type portableWithScratch struct{ *portable }
+
+func (p portableWithScratch) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
+	if mem == nil {
+		var own [spec.MemWords]uint32
+		return p.portable.run(pkt, wirelen, m, &own)
+	}
+	return p.portable.run(pkt, wirelen, m, mem)
+}
+
+// engine returns the engine that runs p.
+func (p *portable) engine() engine {
+	if p.scratch {
+		return portableWithScratch{p}
+	}
+	return p
+}
+
 // newPortable compiles p with the plan's checks.
 func newPortable(p *verifier.Program, pl *plan) *portable {
 	n := p.Len()
@@ -420,16 +443,10 @@ func elseJeq(a uint32, op *pop, ops []pop) int64 {
 	return pick(a == nb.k2, nb)
 }
 
-// run executes the program on one packet with scratch memory mem. A
-// caller passes nil, and a program that uses scratch memory declares its
-// own: the memory needs no zeroing (the verifier rejects a read of a slot
-// not written on every path), but Go zeroes what it declares, so programs
-// without scratch memory run without any.
+// run executes the program on one packet with scratch memory mem, which
+// is nil for a program without scratch memory (portableWithScratch supplies
+// it to one with).
 func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
-	if mem == nil && p.scratch {
-		var own [spec.MemWords]uint32
-		return p.run(pkt, wirelen, m, &own)
-	}
 	var a, x uint32
 	ops := p.ops
 	n := uint64(len(pkt))
