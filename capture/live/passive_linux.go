@@ -26,10 +26,20 @@ import (
 // 760,000 60-byte frames (88 bytes of ring each).
 const DefaultPassiveBuffer = 64 << 20
 
-// ringPoll is the longest a passive worker waits before it looks at its
-// ring again: the bound on how long a packet waits there when the ring is
-// not filling up (the program then does not wake the reader).
-const ringPoll = 5 * time.Millisecond
+// ringPoll and ringPollMax bound how long a passive worker waits before
+// it looks at its rings again when they hold nothing: the program wakes a
+// reader only when its ring fills up, so this wait is how long a packet
+// can sit in a ring that is not filling up. The wait adapts, as interrupt
+// moderation does: it starts at ringPoll, doubles (up to ringPollMax)
+// after each wait that found fewer than a quarter of a batch, and halves
+// after one that found a whole batch. An idle or lightly loaded capture
+// then wakes 20 times a second instead of 200 (each wakeup costs the Go
+// scheduler several thread handoffs), and a packet on an idle interface
+// still reaches the pipeline within ringPollMax.
+const (
+	ringPoll    = 5 * time.Millisecond
+	ringPollMax = 50 * time.Millisecond
+)
 
 // passivePath is the passive kernel path: tc ingress and egress programs
 // copying matching packets into one BPF ring buffer per CPU.
@@ -406,7 +416,20 @@ type mergedSource struct {
 	poll     time.Duration
 	linkType spec.LinkType
 	pinned   bool
-	fix      []byte // packets completed or cut into segments, for this batch (and pending segments)
+	fix      []byte        // packets completed or cut into segments, for this batch (and pending segments)
+	wait     time.Duration // the current wait for records (ringPoll to ringPollMax)
+}
+
+// nextWait returns the wait that follows one of length wait that found
+// found records, for batches of limit.
+func nextWait(wait time.Duration, found, limit int) time.Duration {
+	switch {
+	case found < limit/4:
+		return min(2*wait, ringPollMax)
+	case found >= limit:
+		return max(wait/2, ringPoll)
+	}
+	return wait
 }
 
 // ReadBatch reads every ring whose records have all been handed out
@@ -439,16 +462,22 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	}
 	if !any {
 		// The program wakes a reader only when its ring fills up (see
-		// passive.WakeFraction): wait on the first ring for at most
-		// ringPoll, then look at them all.
-		if err := m.rings[0].refill(min(m.poll, ringPoll)); err != nil {
+		// passive.WakeFraction): wait on the first ring for at most the
+		// current wait, then look at them all.
+		if m.wait == 0 {
+			m.wait = ringPoll
+		}
+		if err := m.rings[0].refill(min(m.poll, m.wait)); err != nil {
 			return 0, err
 		}
+		found := len(m.rings[0].pend)
 		for _, r := range m.rings[1:] {
 			if err := r.refill(0); err != nil {
 				return 0, err
 			}
+			found += len(r.pend)
 		}
+		m.wait = nextWait(m.wait, found, limit)
 	}
 	n := 0
 	for n < limit {
