@@ -344,7 +344,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
-
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "elephant:", err)
