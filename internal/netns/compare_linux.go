@@ -79,6 +79,13 @@ func StartCapture(name, ns string, argv []string, env ...string) (*Capturer, err
 	}
 }
 
+// Pid returns the process id of the capture: the capturer's own, as ip
+// netns exec executes it in its place.
+func (c *Capturer) Pid() int { return c.cmd.Process.Pid }
+
+// Stderr returns what the capture has written to its standard error so far.
+func (c *Capturer) Stderr() string { return c.stderr.String() }
+
 // Stop interrupts the capture (SIGINT, as Ctrl-C), waits for it to write
 // its file and exit, and returns its standard error.
 func (c *Capturer) Stop() (string, error) {

@@ -28,7 +28,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wringcap/wring/capture/packet"
@@ -206,50 +205,38 @@ func capture(wring, rulesFile, out string, frames [][]byte) (time.Duration, stri
 	if err != nil {
 		return 0, "", err
 	}
-	cmd := exec.Command("ip", "netns", "exec", p.NSA, wring, "capture", "-i", p.IfA, "--mode", "passive",
-		"--rules", rulesFile, "-w", out)
-	var stderr lockedBuffer
-	cmd.Stderr, cmd.Stdout = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
+	c, err := netns.StartCapture("wring", p.NSA, []string{wring, "capture", "-i", p.IfA, "--mode", "passive",
+		"--rules", rulesFile, "-w", out})
+	if err != nil {
 		return 0, "", err
 	}
-	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "listening on") {
-		if time.Now().After(deadline) {
-			stop()
-			return 0, stderr.String(), errors.New("wring is not listening after 20 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	stop := func() string { s, _ := c.Stop(); return s }
 	time.Sleep(300 * time.Millisecond)
-	c0, err := procCPU(cmd.Process.Pid)
+	c0, err := procCPU(c.Pid())
 	if err != nil {
-		stop()
-		return 0, stderr.String(), err
+		return 0, stop(), err
 	}
 	if _, err := netns.Send(p.NSB, p.IfB, frames); err != nil {
-		stop()
-		return 0, stderr.String(), err
+		return 0, stop(), err
 	}
-	// Until the process has been idle for a while: its last frames read.
+	// Until the process has used no CPU for a while: its last frames read.
 	last := c0
 	for i := 0; i < 100; i++ {
 		time.Sleep(100 * time.Millisecond)
-		c, err := procCPU(cmd.Process.Pid)
-		if err != nil {
-			break
-		}
-		if c == last {
+		c, err := procCPU(c.Pid())
+		if err != nil || c == last {
 			break
 		}
 		last = c
 	}
-	stop()
-	if !strings.Contains(stderr.String(), "rules and filter in the kernel") {
-		return 0, stderr.String(), errors.New("the rules did not run in the kernel")
+	stderr, err := c.Stop()
+	if err != nil {
+		return 0, stderr, err
 	}
-	return last - c0, stderr.String(), nil
+	if !strings.Contains(stderr, "rules and filter in the kernel") {
+		return 0, stderr, errors.New("the rules did not run in the kernel")
+	}
+	return last - c0, stderr, nil
 }
 
 // procCPU returns the user+system time of process pid (all its threads).
@@ -317,23 +304,6 @@ func firstFrames(path string, perFlow []int, n int) (captured int, ok bool, miss
 		}
 	}
 	return captured, ok, missing, nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func lastLines(s string, n int) string {
