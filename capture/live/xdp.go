@@ -33,8 +33,11 @@ func (x *xdpPath) describe() string {
 	if x.inKernel {
 		where = "filter in the XDP program"
 	}
-	if x.rules {
-		where = "rules and " + where
+	switch {
+	case x.rules && x.inKernel:
+		where = "rules and filter in the XDP program"
+	case x.rules:
+		where = "rules in the XDP program, every frame they capture to userspace"
 	}
 	attach := "native XDP"
 	if x.prog.Generic {
