@@ -135,12 +135,14 @@ type Options struct {
 	// the queues (0: Frames per queue).
 	BufferSize uint64
 	// Rules, when set, are classified in the kernel before the filter on
-	// the passive path (capture/rulemaps): packets the rules drop, pass,
-	// sample out or bypass are never copied, and the rules count them in
-	// their maps. Where the rules cannot run in the kernel (another path,
-	// a queue of an interface, not Ethernet) Log says so and
-	// Capture.RulesInKernel reports false: the caller then applies them
-	// in userspace.
+	// the passive and AF_XDP paths (capture/rulemaps): packets the rules
+	// drop, pass, sample out or bypass are never copied, and the rules
+	// count them in their maps. On AF_XDP a dropped frame ends in
+	// XDP_DROP and the others the rules keep from userspace in XDP_PASS
+	// (the host receives them). Where the rules cannot run in the kernel
+	// (AF_PACKET, a queue of an interface, not Ethernet, a rule set the
+	// kernel refuses) Log says so and Capture.RulesInKernel reports
+	// false: the caller then applies them in userspace.
 	Rules *rulemaps.Maps
 }
 
@@ -164,11 +166,17 @@ func (o Options) withDefaults() Options {
 type QueueStats struct {
 	Queue       int
 	Seen        uint64          // frames the kernel saw (XDP: the program ran on them)
-	FilteredOut uint64          // rejected by the filter in the kernel
+	FilteredOut uint64          // rejected by the filter in the kernel, or kept from userspace by the kernel's rules
 	Dropped     uint64          // matched but lost in the kernel: ring full, no free frame
 	Received    uint64          // handed to userspace by the source
 	DropDetail  string          // the kernel's drop counters, by cause
 	Causes      []KernelCounter // the same counters as numbers, for metrics
+	// Rules are the kernel rules' outcome counts where the rules run in
+	// the kernel (nil elsewhere): this queue's on AF_XDP, every ring's
+	// on the passive path. The frames the rules did not capture
+	// (dropped, passed, sampled out, bypassed) are part of FilteredOut;
+	// those they captured went on to the filter.
+	Rules *rulemaps.Stats
 }
 
 // KernelCounter is one of the kernel's counters behind a queue's drops,

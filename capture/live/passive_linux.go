@@ -15,6 +15,7 @@ import (
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/packet"
 	"github.com/wringcap/wring/capture/passive"
+	"github.com/wringcap/wring/capture/rulemaps"
 	unix "github.com/wringcap/wring/internal/linux"
 	jitebpf "github.com/wringcap/wring/jit/ebpf"
 	"github.com/wringcap/wring/spec"
@@ -189,7 +190,11 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 	if len(opts.CPUs) > 0 {
 		cpu = opts.CPUs[0]
 	}
-	p.workers = []worker{&mergedSource{rings: rings, cpu: cpu, poll: opts.Poll, linkType: ifc.linkType}}
+	ms := &mergedSource{rings: rings, cpu: cpu, poll: opts.Poll, linkType: ifc.linkType}
+	if p.rules {
+		ms.rules = opts.Rules
+	}
+	p.workers = []worker{ms}
 	// Attach last: every ring has its reader before the first packet. On a
 	// loopback device every packet sent is also received: take it once,
 	// on ingress, as libpcap does (it drops the outgoing copies there).
@@ -416,8 +421,9 @@ type mergedSource struct {
 	poll     time.Duration
 	linkType spec.LinkType
 	pinned   bool
-	fix      []byte        // packets completed or cut into segments, for this batch (and pending segments)
-	wait     time.Duration // the current wait for records (ringPoll to ringPollMax)
+	fix      []byte         // packets completed or cut into segments, for this batch (and pending segments)
+	rules    *rulemaps.Maps // the rules in the programs, nil if none
+	wait     time.Duration  // the current wait for records (ringPoll to ringPollMax)
 }
 
 // nextWait returns the wait that follows one of length wait that found
@@ -555,6 +561,11 @@ func (m *mergedSource) stats() QueueStats {
 		t.DropDetail += fmt.Sprintf("; GSO packets cut into segments %d (%d segments), left whole %d", segmented, segments, gsoLeft)
 	}
 	t.Causes = []KernelCounter{{"ring_full", full}, {"unread_at_stop", unread}}
+	if m.rules != nil {
+		if r, err := m.rules.Stats(); err == nil {
+			t.Rules = &r
+		}
+	}
 	return t
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wringcap/wring/capture/afxdp"
 	"github.com/wringcap/wring/capture/packet"
+	"github.com/wringcap/wring/capture/rulemaps"
 	jitebpf "github.com/wringcap/wring/jit/ebpf"
 	"github.com/wringcap/wring/spec"
 )
@@ -22,6 +23,7 @@ type xdpPath struct {
 	prog     *afxdp.Program
 	workers  []worker
 	inKernel bool // the filter runs in the XDP program
+	rules    bool // Options.Rules run in the XDP program, before the filter
 	queues   int
 	mode     afxdp.Mode
 }
@@ -30,6 +32,12 @@ func (x *xdpPath) describe() string {
 	where := "every frame to userspace"
 	if x.inKernel {
 		where = "filter in the XDP program"
+	}
+	switch {
+	case x.rules && x.inKernel:
+		where = "rules and filter in the XDP program"
+	case x.rules:
+		where = "rules in the XDP program, every frame they capture to userspace"
 	}
 	attach := "native XDP"
 	if x.prog.Generic {
@@ -56,7 +64,13 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 			opts.Log("capture %s: the filter cannot run in XDP, it runs in userspace: %v", dev, err)
 		}
 	}
+	spec.Rules, x.rules = xdpRules(dev, opts)
 	prog, err := afxdp.LoadProgram(spec)
+	if err != nil && x.rules {
+		opts.Log("capture %s: the rules run in userspace: the kernel refused them with the filter: %v", dev, err)
+		spec.Rules, x.rules = nil, false
+		prog, err = afxdp.LoadProgram(spec)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,9 +116,13 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		if len(opts.CPUs) > 0 {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
-		x.workers = append(x.workers, &xdpSource{
+		src := &xdpSource{
 			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex, taiOffset: taiOffset(),
-		})
+		}
+		if x.rules {
+			src.rules = opts.Rules
+		}
+		x.workers = append(x.workers, src)
 	}
 	return x, nil
 }
@@ -117,6 +135,7 @@ type xdpSource struct {
 	cpu     int
 	ifindex int
 	poll    time.Duration
+	rules   *rulemaps.Maps // the rules in the program, nil if none
 
 	bufs      [][]byte
 	stamps    []int64
@@ -205,6 +224,11 @@ func (s *xdpSource) stats() QueueStats {
 	if c, err := s.prog.Counters(s.queue); err == nil {
 		st.Seen = c.Seen
 		st.FilteredOut = c.Seen - c.Matched
+	}
+	if s.rules != nil {
+		if r, err := s.rules.QueueStats(s.queue); err == nil {
+			st.Rules = &r
+		}
 	}
 	if k, err := s.sock.Stats(); err == nil {
 		st.Dropped = k.Lost()

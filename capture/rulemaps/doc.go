@@ -14,6 +14,9 @@
 // per-flow count in an LRU hash). Wildcard tables come in two generations
 // switched by one map write, so a packet never sees half a change.
 //
+// The block counts every packet's outcome per CPU; the XDP block also by
+// receive queue (Maps.QueueStats), the AF_XDP path's unit of account.
+//
 // Maps.Sync brings the maps up to date with a classifier; Maps.Update
 // changes both at run time without reloading the program.
 package rulemaps

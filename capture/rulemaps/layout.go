@@ -50,7 +50,17 @@ const (
 	resultIndexMask    = 1<<24 - 1
 )
 
-// Kernel statistics slots (a per-CPU array of one element).
+// MaxQueues is the most receive queues the XDP block counts outcomes for
+// one by one (Maps.QueueStats); frames of higher queues are counted
+// together, in one more entry. The tc block counts every packet in entry
+// 0 (its per-CPU values are the passive path's per-ring figures).
+const MaxQueues = 256
+
+// statEntries is the size of the statistics array: one entry per queue,
+// and one for the queues from MaxQueues up.
+const statEntries = MaxQueues + 1
+
+// Kernel statistics slots (each entry of a per-CPU array, by queue).
 const (
 	statCaptured = iota
 	statDropped

@@ -125,7 +125,7 @@ func New(o Options) (*Maps, error) {
 		{&m.counts, &ebpf.MapSpec{Name: "wring_rcounts", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: countSize, MaxEntries: uint32(o.RuleSlots)}},
 		{&m.seq, &ebpf.MapSpec{Name: "wring_rseq", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: uint32(o.RuleSlots)}},
 		{&m.bypass, &ebpf.MapSpec{Name: "wring_rbypass", Type: ebpf.LRUHash, KeySize: bypassKey, ValueSize: 8, MaxEntries: uint32(o.BypassFlows)}},
-		{&m.stats, &ebpf.MapSpec{Name: "wring_rstats", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: statsSize, MaxEntries: 1}},
+		{&m.stats, &ebpf.MapSpec{Name: "wring_rstats", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: statsSize, MaxEntries: statEntries}},
 		{&m.barrier, tupleSpec(1)},
 		{&m.scratch, &ebpf.MapSpec{Name: "wring_rscratch", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8 * 14, MaxEntries: 1}},
 	}
@@ -505,21 +505,71 @@ func (m *Maps) Stats() (Stats, error) {
 }
 
 // CPUStats reads the kernel's outcome counters of each CPU, by CPU
-// number (the passive path's ring number).
+// number (the passive path's ring number), over every queue.
 func (m *Maps) CPUStats() ([]Stats, error) {
-	var per [][statsSize]byte
-	if err := m.stats.Lookup(uint32(0), &per); err != nil {
-		return nil, fmt.Errorf("rulemaps: stats: %w", err)
+	raw, err := m.readStats()
+	if err != nil {
+		return nil, err
 	}
-	out := make([]Stats, len(per))
-	for cpu, v := range per {
-		s := &out[cpu]
-		for i := range s.Outcomes {
-			s.Outcomes[i] = binary.LittleEndian.Uint64(v[8*(statCaptured+i):])
-		}
-		s.NoMatch = binary.LittleEndian.Uint64(v[8*statNoMatch:])
-		s.Unclassified = binary.LittleEndian.Uint64(v[8*statUnclassified:])
-		s.BypassFull = binary.LittleEndian.Uint64(v[8*statBypassFull:])
+	out := make([]Stats, m.ncpu)
+	for i, v := range raw {
+		out[i%m.ncpu].add(v)
 	}
 	return out, nil
+}
+
+// QueueStats reads the kernel's outcome counters of one receive queue,
+// summed over the CPUs. Only the XDP block (BlockOptions.XDP) counts by
+// queue; the tc block counts everything as queue 0. Queues from
+// MaxQueues up share one entry: any of them reads it.
+func (m *Maps) QueueStats(queue int) (Stats, error) {
+	if queue < 0 {
+		return Stats{}, fmt.Errorf("rulemaps: queue %d", queue)
+	}
+	var per [][statsSize]byte
+	if err := m.stats.Lookup(uint32(min(queue, MaxQueues)), &per); err != nil {
+		return Stats{}, fmt.Errorf("rulemaps: stats of queue %d: %w", queue, err)
+	}
+	var s Stats
+	for _, v := range per {
+		s.add(v)
+	}
+	return s, nil
+}
+
+// add adds one CPU's raw statistics entry to s.
+func (s *Stats) add(v [statsSize]byte) {
+	for i := range s.Outcomes {
+		s.Outcomes[i] += binary.LittleEndian.Uint64(v[8*(statCaptured+i):])
+	}
+	s.NoMatch += binary.LittleEndian.Uint64(v[8*statNoMatch:])
+	s.Unclassified += binary.LittleEndian.Uint64(v[8*statUnclassified:])
+	s.BypassFull += binary.LittleEndian.Uint64(v[8*statBypassFull:])
+}
+
+// readStats reads the whole statistics array: entry e of CPU c at
+// e*ncpu+c. It reads in one batch where the kernel can, else entry by
+// entry.
+func (m *Maps) readStats() ([][statsSize]byte, error) {
+	keys := make([]uint32, statEntries)
+	vals := make([][statsSize]byte, statEntries*m.ncpu)
+	var cursor ebpf.MapBatchCursor
+	n, err := m.stats.BatchLookup(&cursor, keys, vals, nil)
+	if n == statEntries && (err == nil || errors.Is(err, ebpf.ErrKeyNotExist)) {
+		ordered := true
+		for i, k := range keys {
+			ordered = ordered && k == uint32(i)
+		}
+		if ordered {
+			return vals, nil
+		}
+	}
+	var per [][statsSize]byte
+	for e := range uint32(statEntries) {
+		if err := m.stats.Lookup(e, &per); err != nil {
+			return nil, fmt.Errorf("rulemaps: stats: %w", err)
+		}
+		copy(vals[int(e)*m.ncpu:], per)
+	}
+	return vals, nil
 }

@@ -808,13 +808,24 @@ func (b *builder) decide() {
 	b.emit(asm.Mov.Imm(asm.R7, 0), asm.Mov.Imm(asm.R8, 0), asm.Mov.Imm(asm.R9, 0), asm.Ja.Label(b.done))
 }
 
-// bumpStat adds one to this CPU's statistic s (clobbers R0 to R5).
+// bumpStat adds one to this CPU's statistic s (clobbers R0 to R5): in
+// the XDP block, in the entry of the frame's receive queue (queues from
+// MaxQueues up share the last entry); in the tc block, in entry 0.
 func (b *builder) bumpStat(s int) {
 	l := b.label("stat")
-	b.emit(
-		asm.Mov.Imm(asm.R1, 0),
-		asm.StoreMem(asm.RFP, b.f.slot, asm.R1, asm.DWord),
-	)
+	if b.xdp {
+		b.emit(
+			asm.LoadMem(asm.R1, b.ctx, xdpRxQueueIndex, asm.Word),
+			asm.JLT.Imm(asm.R1, MaxQueues, l+"_key"),
+			asm.Mov.Imm(asm.R1, MaxQueues),
+			asm.StoreMem(asm.RFP, b.f.slot, asm.R1, asm.DWord).WithSymbol(l+"_key"),
+		)
+	} else {
+		b.emit(
+			asm.Mov.Imm(asm.R1, 0),
+			asm.StoreMem(asm.RFP, b.f.slot, asm.R1, asm.DWord),
+		)
+	}
 	b.lookup(b.m.stats.FD(), b.f.slot)
 	b.emit(
 		asm.JEq.Imm(asm.R0, 0, l),
