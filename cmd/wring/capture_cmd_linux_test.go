@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func liveRun(t *testing.T, p *netns.Pair, args []string, send [][]byte) ([][]byt
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out.pcap")
 	args = append([]string{"capture", "-w", out, "--duration", "2s", "--umem-frames", "4096"}, args...)
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
 		var c int
@@ -77,7 +78,16 @@ func liveRun(t *testing.T, p *netns.Pair, args []string, send [][]byte) ([][]byt
 		}
 		code <- c
 	}()
-	time.Sleep(700 * time.Millisecond)
+	// Send once the capture says it listens (its programs attached, its
+	// sockets or rings ready): on a loaded machine opening can take longer
+	// than any fixed pause.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "listening on"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("wring %v is not listening after 20 s:\n%s", args, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	if _, err := netns.Send(p.NSB, p.IfB, send); err != nil {
 		t.Fatal(err)
 	}

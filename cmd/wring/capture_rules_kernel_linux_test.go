@@ -20,6 +20,17 @@ import (
 // decider captures from the frames sent, and the rules summary, read from
 // the kernel's counters, gives the decider's outcome counts.
 func TestCaptureRulesKernel(t *testing.T) {
+	testCaptureRulesKernel(t, "passive", "rules and filter in the kernel")
+}
+
+// TestCaptureRulesKernelXDP is TestCaptureRulesKernel on the AF_XDP path:
+// drops end in XDP_DROP, what the rules pass, sample out or bypass in
+// XDP_PASS, and the rest reaches the sockets.
+func TestCaptureRulesKernelXDP(t *testing.T) {
+	testCaptureRulesKernel(t, "xdp", "rules in the XDP program")
+}
+
+func testCaptureRulesKernel(t *testing.T, mode, path string) {
 	netns.Require(t)
 	const text = `rule 1 priority 10 proto udp sport 2000-2019 -> sample 3 packet
 rule 2 priority 10 proto udp sport 2020-2039 -> bypass after 2
@@ -52,9 +63,9 @@ rule 4 priority 10 proto udp sport 2050-2055 -> pass
 			want[string(fr)] = true
 		}
 	}
-	got, stderr := liveRun(t, p, []string{"-i", p.IfA, "--rules", rf}, send)
+	got, stderr := liveRun(t, p, []string{"-i", p.IfA, "--mode", mode, "--rules", rf}, send)
 	t.Logf("%s", stderr)
-	if !strings.Contains(stderr, "rules and filter in the kernel") {
+	if !strings.Contains(stderr, path) {
 		t.Fatalf("the rules did not run in the kernel:\n%s", stderr)
 	}
 	exact(t, got, want)

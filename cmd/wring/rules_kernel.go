@@ -9,14 +9,14 @@ import (
 	"github.com/wringcap/wring/filters/rules"
 )
 
-// kernelRules loads the rules into BPF maps for the passive path
-// (spec/RULES.md, "Kernel path") when the capture mode may use it and the
+// kernelRules loads the rules into BPF maps for the passive and AF_XDP
+// paths (spec/RULES.md, "Kernel path") when the capture mode may use them and the
 // rules fit; otherwise it says on w why the rules run in userspace. It
 // reports whether the kernel maps are ready.
 func (f *rulesFlags) kernelRules(mode live.Mode, w io.Writer) bool {
-	if f.cl == nil || (mode != live.ModeAuto && mode != live.ModePassive) {
+	if f.cl == nil || (mode != live.ModeAuto && mode != live.ModePassive && mode != live.ModeXDP) {
 		if f.cl != nil {
-			fmt.Fprintf(w, "wring: rules run in userspace: only the passive path classifies in the kernel\n")
+			fmt.Fprintf(w, "wring: rules run in userspace: only the passive and AF_XDP paths classify in the kernel\n")
 		}
 		return false
 	}
