@@ -52,8 +52,9 @@ type ProgramSpec struct {
 	// block): entered with CtxReg holding the context and the stack below
 	// RulesStackTop free, it ends in a jump to RulesDoneLabel for a frame
 	// the filter is to decide, to RulesDropLabel for one a rule drops
-	// (XDP_DROP) and to RulesSkipLabel for one the rules leave to the host
-	// uncaptured (XDP_PASS). The rules count what they decide.
+	// (XDP_DROP), to RulesSkipLabel for one the rules leave to the host
+	// uncaptured (XDP_PASS) and to RulesKeepLabel for one a keep rule
+	// captures past the filter. The rules count what they decide.
 	Rules asm.Instructions
 }
 
@@ -62,6 +63,7 @@ const (
 	RulesDoneLabel = "wring_rules_done"
 	RulesDropLabel = "wring_rules_drop"
 	RulesSkipLabel = NoMatchLabel
+	RulesKeepLabel = MatchLabel
 	RulesStackTop  = 8
 )
 
@@ -114,6 +116,7 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 		// filter can reach (a filter may never match, or always).
 		match, noMatch = references(ps.Filter, MatchLabel), references(ps.Filter, NoMatchLabel)
 	}
+	match = match || references(ps.Rules, RulesKeepLabel)
 	if match {
 		insns = append(insns, count(MatchLabel, counterMatched)...)
 		insns = append(insns, stamp()...)

@@ -26,7 +26,7 @@ func passiveRules(dev Device, ifc iface, opts Options) (asm.Instructions, bool) 
 		return nil, false
 	}
 	block, err := opts.Rules.Instructions(rulemaps.BlockOptions{Ctx: passive.CtxReg, StackTop: passive.StackOffset,
-		Done: passive.RulesDoneLabel, Skip: passive.RulesSkipLabel})
+		Done: passive.RulesDoneLabel, Skip: passive.RulesSkipLabel, Keep: passive.RulesKeepLabel})
 	if err != nil {
 		opts.Log("capture %s: the rules run in userspace: %v", dev, err)
 		return nil, false
@@ -47,7 +47,7 @@ func xdpRules(dev Device, opts Options) (asm.Instructions, bool) {
 		return nil, false
 	}
 	block, err := opts.Rules.Instructions(rulemaps.BlockOptions{Ctx: afxdp.CtxReg, StackTop: afxdp.RulesStackTop, XDP: true,
-		Done: afxdp.RulesDoneLabel, Skip: afxdp.RulesSkipLabel, Drop: afxdp.RulesDropLabel})
+		Done: afxdp.RulesDoneLabel, Skip: afxdp.RulesSkipLabel, Drop: afxdp.RulesDropLabel, Keep: afxdp.RulesKeepLabel})
 	if err != nil {
 		opts.Log("capture %s: the rules run in userspace: %v", dev, err)
 		return nil, false

@@ -92,8 +92,9 @@ type Spec struct {
 	// Rules, when not nil, runs before the filter (capture/rulemaps's
 	// block): entered with CtxReg holding the context and the stack below
 	// StackOffset free, it ends in a jump to RulesDoneLabel for a packet
-	// the filter is to decide and to RulesSkipLabel for one the rules keep
-	// from being copied (they count it themselves).
+	// the filter is to decide, to RulesSkipLabel for one the rules keep
+	// from being copied (they count it themselves) and to RulesKeepLabel
+	// for one a keep rule captures past the filter.
 	Rules asm.Instructions
 }
 
@@ -101,6 +102,7 @@ type Spec struct {
 const (
 	RulesDoneLabel = "wring_passive_rules_done"
 	RulesSkipLabel = "wring_passive_out"
+	RulesKeepLabel = "wring_passive_rules_keep"
 )
 
 // Probe is the loaded programs, rings and counters of one capture.
@@ -236,6 +238,14 @@ func (s Spec) instructions(dir Direction, ringsFD, scratchFD, countersFD int, cs
 	if s.Filter != nil {
 		match = references(s.Filter, MatchLabel)
 		noMatch = s.MinLen > 0 || references(s.Filter, NoMatchLabel)
+	}
+	if s.Rules != nil && references(s.Rules, RulesKeepLabel) {
+		// keep: the whole packet (up to the snapshot length), past the filter.
+		insns = append(insns,
+			asm.Mov.Imm32(lenReg, int32(s.Snaplen)).WithSymbol(RulesKeepLabel),
+			asm.Ja.Label(MatchLabel),
+		)
+		match = true
 	}
 	if match {
 		insns = append(insns,

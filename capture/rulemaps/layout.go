@@ -46,7 +46,9 @@ const (
 // Result word flags.
 const (
 	resultUnclassified = 1 << 31
+	resultKeep         = 1 << 30 // a keep rule captured it: the filter is skipped (BlockOptions.Keep)
 	resultOutcomeShift = 24
+	resultOutcomeMask  = 0x3f
 	resultIndexMask    = 1<<24 - 1
 )
 

@@ -193,11 +193,13 @@ type Result struct {
 	Matched      bool   // a rule or flow decided
 	ID           uint32 // its id
 	Unclassified bool   // the kernel could not parse the frame (more than MaxVLANTags tags): captured without rules
+	Keep         bool   // a keep rule or flow captured it, past the filter (BlockOptions.Keep)
 }
 
 // Decode reads a result word.
 func (m *Maps) Decode(w uint32) Result {
-	r := Result{Outcome: rules.Outcome(w >> resultOutcomeShift & 0x7f), Unclassified: w&resultUnclassified != 0}
+	r := Result{Outcome: rules.Outcome(w >> resultOutcomeShift & resultOutcomeMask), Unclassified: w&resultUnclassified != 0,
+		Keep: w&resultKeep != 0}
 	if i := w & resultIndexMask; i != 0 {
 		m.mu.Lock()
 		if int(i-1) < len(m.byIdx) {

@@ -63,6 +63,10 @@ type BlockOptions struct {
 	// Drop, when set with Skip, is where a dropped packet goes instead
 	// of Skip (XDP_DROP on the AF_XDP path).
 	Drop string
+	// Keep, when set, is where the block jumps instead of Done for a
+	// packet a keep rule or flow captures: it is copied without the
+	// filter (spec/RULES.md, "keep"). Unset, keep decides as capture.
+	Keep string
 	// XDP builds the block for an XDP program (the context is an xdp_md;
 	// frames carry their VLAN tags; the queue is rx_queue_index) instead
 	// of a tc one.
@@ -83,7 +87,7 @@ func (m *Maps) block(o BlockOptions) (asm.Instructions, error) {
 	if o.Done == "" {
 		return nil, fmt.Errorf("rulemaps: no Done label")
 	}
-	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, skip: o.Skip, drop: o.Drop, xdp: o.XDP, off: asm.R7, et: asm.R8, end: asm.R9}
+	b := &builder{m: m, ctx: o.Ctx, f: newFrame(o.StackTop), done: o.Done, skip: o.Skip, drop: o.Drop, keep: o.Keep, xdp: o.XDP, off: asm.R7, et: asm.R8, end: asm.R9}
 	b.parse()
 	b.search()
 	b.decide()
@@ -96,7 +100,7 @@ type builder struct {
 	off, et, end asm.Register // parse: offset, EtherType (then next header), end of data
 	f            frame
 	done, skip   string
-	drop         string
+	drop, keep   string
 	xdp          bool
 	insns        asm.Instructions
 	n            int
@@ -702,6 +706,11 @@ func (b *builder) decide() {
 		asm.FnKtimeGetTaiNs.Call(),
 		asm.StoreMem(asm.R8, 16, asm.R0, asm.DWord),
 		asm.LoadMem(asm.R1, rule, ruleVerb, asm.Byte).WithSymbol("wring_rules_counted"),
+	)
+	if b.keep != "" {
+		b.emit(asm.JEq.Imm(asm.R1, int32(rules.VerbKeep), "wring_rules_verb_keep"))
+	}
+	b.emit(
 		asm.JEq.Imm(asm.R1, int32(rules.VerbDrop), "wring_rules_out1"),
 		asm.JEq.Imm(asm.R1, int32(rules.VerbPass), "wring_rules_out2"),
 		asm.JEq.Imm(asm.R1, int32(rules.VerbSample), "wring_rules_sample"),
@@ -779,6 +788,17 @@ func (b *builder) decide() {
 		b.bumpStat(statCaptured + int(o))
 		b.emit(asm.Ja.Label("wring_rules_result"))
 	}
+	if b.keep != "" {
+		// keep: captured, and the result says to skip the filter.
+		b.emit(
+			asm.LoadMem(asm.R1, asm.RFP, f.idx, asm.DWord).WithSymbol("wring_rules_verb_keep"),
+			asm.Add.Imm(asm.R1, 1),
+			asm.Or.Imm(asm.R1, outCapture<<resultOutcomeShift|resultKeep),
+			asm.StoreMem(asm.RFP, f.result, asm.R1, asm.DWord),
+		)
+		b.bumpStat(statCaptured)
+		b.emit(asm.Ja.Label("wring_rules_result"))
+	}
 	b.emit(
 		asm.Mov.Imm(asm.R1, 0).WithSymbol("wring_rules_nomatch"),
 		asm.StoreMem(asm.RFP, f.result, asm.R1, asm.DWord),
@@ -796,7 +816,7 @@ func (b *builder) decide() {
 		b.emit(
 			asm.Mov.Reg(asm.R1, asm.R0),
 			asm.RSh.Imm(asm.R1, resultOutcomeShift),
-			asm.And.Imm(asm.R1, 0x7f),
+			asm.And.Imm(asm.R1, resultOutcomeMask),
 		)
 		if b.drop != "" {
 			b.emit(asm.JEq.Imm(asm.R1, outDrop, b.drop))
@@ -805,7 +825,16 @@ func (b *builder) decide() {
 	}
 	// Leave no state of the search in R7 to R9 for the verifier to tell
 	// apart in the code that follows (the filter).
-	b.emit(asm.Mov.Imm(asm.R7, 0), asm.Mov.Imm(asm.R8, 0), asm.Mov.Imm(asm.R9, 0), asm.Ja.Label(b.done))
+	b.emit(asm.Mov.Imm(asm.R7, 0), asm.Mov.Imm(asm.R8, 0), asm.Mov.Imm(asm.R9, 0))
+	if b.keep != "" {
+		b.emit(
+			asm.Mov.Reg(asm.R1, asm.R0),
+			asm.RSh.Imm(asm.R1, 30),
+			asm.And.Imm(asm.R1, 1),
+			asm.JNE.Imm(asm.R1, 0, b.keep),
+		)
+	}
+	b.emit(asm.Ja.Label(b.done))
 }
 
 // bumpStat adds one to this CPU's statistic s (clobbers R0 to R5): in

@@ -151,6 +151,10 @@ func (c *captureCmd) Run(s *streams) error {
 	if err == nil && c.rulesFlags.kernelNote != "" {
 		fmt.Fprint(s.Err, c.rulesFlags.kernelNote)
 	}
+	if ft, ok := c.analyzerFlags.flowTable.(*flowTable); ok && err == nil {
+		// Flows the analyzers add go to the kernel's tables too.
+		ft.kernel = c.rulesFlags.kernel
+	}
 	if err != nil {
 		return exitf(1, "%v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/wringcap/wring/capture/rulemaps"
 	"github.com/wringcap/wring/filters/rules"
 	"github.com/wringcap/wring/spec"
 	"github.com/wringcap/wring/wasm"
@@ -13,12 +14,19 @@ import (
 
 // flowTable lets analyzers granted the rules capability add exact flows to
 // the capture's classifier (wasm.FlowTable). Their ids are taken from
-// analyzerFlowIDs upwards, skipping ids the rule file uses.
+// analyzerFlowIDs upwards, skipping ids the rule file uses. When the rules
+// run in the kernel, every change is brought to the kernel's tables too
+// before the analyzer is told it was taken, so the first packet of a flow
+// that arrives after the add is handled by it in the kernel.
 type flowTable struct {
-	cl   *rules.Classifier
-	mu   sync.Mutex
-	next uint32
-	ch   rules.Change // scratch
+	cl     *rules.Classifier
+	kernel *rulemaps.Maps // the kernel's tables, nil when the rules run in userspace
+	mu     sync.Mutex
+	next   uint32
+	ch     rules.Change // scratch
+	// kernelErrs counts the changes the kernel's tables refused (each
+	// undone in the classifier and refused to the analyzer).
+	kernelErrs uint64
 }
 
 // analyzerFlowIDs is the first id given to an analyzer's flow.
@@ -77,7 +85,7 @@ func (t *flowTable) UpdateFlows(add []wasm.FlowRule, del []uint64, ids []uint64)
 		err = t.cl.Update(*ch)
 	}
 	if err == nil {
-		return nil
+		return t.syncKernel(ch.Flows)
 	}
 	idx := len(add) - 1
 	all := ch.Flows
@@ -94,13 +102,40 @@ func (t *flowTable) UpdateFlows(add []wasm.FlowRule, del []uint64, ids []uint64)
 	return &wasm.FlowTableError{Index: idx, Err: fmt.Errorf("%w: %s", cause, strings.TrimSpace(err.Error()))}
 }
 
+// syncKernel brings the kernel's tables to the classifier after a change
+// that added added. When the kernel refuses (its flow table is full), the
+// adds are taken back out of the classifier, and the analyzer is refused
+// the first of them.
+func (t *flowTable) syncKernel(added []rules.Flow) error {
+	if t.kernel == nil {
+		return nil
+	}
+	snap := t.cl.Snapshot()
+	err := t.kernel.Sync(&snap)
+	if err == nil {
+		return nil
+	}
+	t.kernelErrs++
+	if len(added) > 0 {
+		undo := rules.Change{Remove: make([]uint32, 0, len(added))}
+		for _, f := range added {
+			undo.Remove = append(undo.Remove, f.ID)
+		}
+		if t.cl.Update(undo) == nil {
+			snap = t.cl.Snapshot()
+			_ = t.kernel.Sync(&snap)
+		}
+	}
+	return &wasm.FlowTableError{Index: 0, Err: fmt.Errorf("%w: the kernel's tables: %v", wasm.ErrFlowFull, err)}
+}
+
 // FlowsAlive removes the flows idle past their timeout at now, then keeps
 // the ids still in the classifier.
 func (t *flowTable) FlowsAlive(ids []uint64, now int64) []uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if now != 0 {
-		t.cl.Expire(now)
+	if now != 0 && t.cl.Expire(now) > 0 {
+		_ = t.syncKernel(nil) // removals only: the tables shrink
 	}
 	out := ids[:0]
 	for _, id := range ids {
@@ -171,6 +206,11 @@ func (f *rulesFlags) forAnalyzers(a *analyzerFlags) error {
 	}
 	a.flowTable = newFlowTable(f.cl)
 	f.analyzerFlows = true
+	for _, g := range a.Grant {
+		if strings.HasSuffix(g, ":rules") {
+			f.analyzers++
+		}
+	}
 	return nil
 }
 

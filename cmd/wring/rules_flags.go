@@ -27,8 +27,10 @@ type rulesFlags struct {
 	// once the capture has opened (kernelRules).
 	kernelNote string
 	// analyzerFlows: analyzers granted the rules capability add flows to
-	// the userspace classifier, so the rules stay in userspace.
+	// the classifier (and so to the kernel's tables when the rules run
+	// there); analyzers is how many are granted it.
 	analyzerFlows bool
+	analyzers     int
 }
 
 // load reads the rule file, if any.

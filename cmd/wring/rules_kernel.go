@@ -7,6 +7,7 @@ import (
 	"github.com/wringcap/wring/capture/live"
 	"github.com/wringcap/wring/capture/rulemaps"
 	"github.com/wringcap/wring/filters/rules"
+	"github.com/wringcap/wring/wasm"
 )
 
 // kernelRules loads the rules into BPF maps for the passive and AF_XDP
@@ -20,10 +21,6 @@ func (f *rulesFlags) kernelRules(mode live.Mode, w io.Writer) bool {
 		}
 		return false
 	}
-	if f.analyzerFlows {
-		f.kernelNote = "wring: rules run in userspace: analyzers granted the rules capability add flows there (the kernel tables do not take them yet)\n"
-		return false
-	}
 	t := f.cl.Snapshot()
 	// Room for the rule set as loaded; run-time additions (a later control
 	// socket) get as much again.
@@ -33,8 +30,14 @@ func (f *rulesFlags) kernelRules(mode live.Mode, w io.Writer) bool {
 			bypass = f.FlowSlots
 		}
 	}
+	// Analyzers granted the rules capability add exact flows at run time,
+	// each up to its quota of flows alive.
+	flowKeys := max(2*len(t.Flows), rulemaps.DefaultSlots)
+	if f.analyzerFlows {
+		flowKeys += f.analyzers * wasm.DefaultFlowsAlive
+	}
 	m, err := rulemaps.New(rulemaps.Options{RuleSlots: max(2*len(t.Rules), rulemaps.DefaultSlots),
-		FlowKeys: max(2*len(t.Flows), rulemaps.DefaultSlots), BypassFlows: bypass})
+		FlowKeys: flowKeys, BypassFlows: bypass})
 	if err == nil {
 		if err = m.Sync(&t); err != nil {
 			m.Close()
