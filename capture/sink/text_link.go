@@ -60,12 +60,36 @@ func (p *printer) ether(off, length, caplen int) int {
 		p.etherAddrs(off)
 	}
 	q := off + 12
+	printedLength := false
+recurse:
 	lt := p.be16(q)
 	length -= 2
 	caplen -= 2
 	q += 2
 	hdrlen += 2
-	printedLength := false
+	if lt == 0x88e5 {
+		// IEEE 802.1AE: the payload follows the SecTAG unless it is
+		// encrypted or the header is cut short.
+		p.skip("ethertype")
+		if p.o.LinkHeader {
+			p.etherType(lt)
+			p.s(", length ")
+			p.u(uint64(origLength))
+			p.s(": ")
+			printedLength = true
+		}
+		if n, more := p.macsec(off, &q, &length, &caplen, &hdrlen); !more {
+			return n
+		}
+		lt = p.be16(q)
+		if caplen < 2 {
+			return hdrlen
+		}
+		length -= 2
+		caplen -= 2
+		q += 2
+		hdrlen += 2
+	}
 	for lt == 0x8100 || lt == 0x9100 || lt == 0x9200 || lt == 0x88a8 {
 		if caplen < 4 {
 			p.proto = "vlan"
@@ -103,8 +127,8 @@ func (p *printer) ether(off, length, caplen int) int {
 		caplen -= 4
 		hdrlen += 4
 	}
-	if lt == 0x88e5 || lt == 0xd28b || lt == 0x8870 {
-		// MACsec, Arista and jumbo LLC: tcpdump decodes these.
+	if lt == 0x8870 {
+		// Jumbo LLC: tcpdump decodes it.
 		p.skip("ethertype")
 		return hdrlen
 	}
@@ -141,6 +165,38 @@ func (p *printer) ether(off, length, caplen int) int {
 		}
 		hdrlen += n
 		p.end = saved
+		return hdrlen
+	}
+	if lt == 0xd28b {
+		// Arista's vendor header: a known one is skipped and the
+		// EtherType after it decoded, as after the MAC addresses.
+		p.skip("ethertype")
+		if caplen < 2 || length < 2 {
+			p.s("[|arista]")
+			return hdrlen + min(caplen, length)
+		}
+		p.etherType(lt)
+		p.s(", length ")
+		p.u(uint64(origLength))
+		p.s(": ")
+		if n := p.aristaLen(q); n > 0 {
+			q += n
+			length -= n
+			caplen -= n
+			hdrlen += n
+			goto recurse
+		}
+		if p.jumped {
+			return hdrlen
+		}
+		if !p.o.LinkHeader {
+			p.etherAddrs(off)
+			p.etherType(lt)
+			p.s(", length ")
+			p.u(uint64(origLength))
+			p.s(": ")
+		}
+		p.defaultPrint(q, caplen)
 		return hdrlen
 	}
 	if p.o.LinkHeader {

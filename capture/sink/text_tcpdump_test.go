@@ -463,6 +463,9 @@ func compareWithTcpdump(t *testing.T, files []string, flagSets []flagSet, knownD
 					}
 					if !ok {
 						key := fs.name + "|dump: " + dumpCategory(&c.rec, pr.undecoded, block)
+						if show != "" && strings.Contains(key, show) {
+							t.Logf("%s: %s #%d\n  tcpdump: %q\n  wring:   %q\n  tcpdump dump: %q\n  wring dump:   %q", key, filepath.Base(f), i+1, firstLine(block), firstLine(string(got)), firstDumpLine(block, fs.o), firstDumpLine(dump, fs.o))
+						}
 						diffs[key]++
 						if _, ok := examples[key]; !ok {
 							examples[key] = fmt.Sprintf("%s #%d\n  tcpdump: %q\n  wring:   %q", filepath.Base(f), i+1, block, got)
@@ -625,4 +628,23 @@ func TestTextFlagsLikeTcpdump(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareWithTcpdump(t, narrowFiles([]string{smp, mixedCapture(t, tmp)}), narrowFlags(moreFlagSets), knownMoreDifferences)
+}
+
+// firstLine is the first line of s.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// firstDumpLine is the first line of the -x/-X dump in s (the -A dump has
+// no marker: its first line after the text line).
+func firstDumpLine(s string, o TextOptions) string {
+	if o.ASCII > 0 {
+		_, s, _ = strings.Cut(s, "\n")
+		return firstLine(s)
+	}
+	if i := strings.Index(s, "\n\t0x"); i >= 0 {
+		return firstLine(s[i+1:])
+	}
+	return ""
 }
