@@ -1,0 +1,282 @@
+package sink
+
+// Where tcpdump's -x/-X/-A dump starts depends on how its decoders end:
+// one that reads past the captured bytes longjmps, and tcpdump then dumps
+// the whole packet instead of what follows the link header. For protocols
+// this printer does not decode, the functions here replay only the reads
+// tcpdump's decoder makes (its GET_ macros and the checks that longjmp)
+// through u8/be16/be32/check, so a read past the snapshot end jumps here
+// as it does there. They print nothing; a protocol or message type with
+// no model is taken to end without a jump.
+
+// udpDecoder is one entry of tcpdump's UDP port dispatch (udp_print):
+// the first entry whose ports match decodes the payload.
+type udpDecoder struct {
+	src, dst []uint16 // ports matched as source or destination
+	dstOnly  []uint16 // ports matched as destination only
+	lo, hi   uint16   // a port range matched either way (hi 0: none)
+	proto    string   // ndo_protocol while it decodes
+	reads    func(p *printer, cp, length int)
+}
+
+func (d *udpDecoder) match(sport, dport uint16) bool {
+	for _, x := range d.src {
+		if sport == x || dport == x {
+			return true
+		}
+	}
+	for _, x := range d.dstOnly {
+		if dport == x {
+			return true
+		}
+	}
+	return d.hi != 0 && ((sport >= d.lo && sport <= d.hi) || (dport >= d.lo && dport <= d.hi))
+}
+
+// udpDecoders follows udp_print's order up to the last modelled protocol,
+// so a port that an earlier decoder takes is not given to a later one.
+var udpDecoders = [...]udpDecoder{
+	{src: []uint16{525}, proto: "timed", reads: (*printer).timedReads},
+	{src: []uint16{69}},
+	{src: []uint16{67, 68}},
+	{src: []uint16{520}},
+	{src: []uint16{654}},
+	{src: []uint16{500}},
+	{src: []uint16{4500}},
+	{src: []uint16{7500, 8500}},
+	{src: []uint16{161, 162}},
+	{src: []uint16{123}},
+	{src: []uint16{88, 750}, proto: "krb", reads: (*printer).krbReads},
+	{src: []uint16{1701}, proto: "l2tp", reads: (*printer).l2tpReads},
+	{src: []uint16{137}},
+	{src: []uint16{138}},
+	{dstOnly: []uint16{3456}},
+	{src: []uint16{2103, 2104}},
+	{lo: 7000, hi: 7009},
+	{src: []uint16{521}},
+	{src: []uint16{546, 547}},
+	{src: []uint16{5359}},
+	{src: []uint16{6696, 6697}},
+	{src: []uint16{8231}},
+	{dstOnly: []uint16{4567}, proto: "wb", reads: (*printer).wbReads},
+	{src: []uint16{496}, proto: "cisco_autorp", reads: (*printer).autorpReads},
+}
+
+// udpPayloadReads replays the reads of tcpdump's decoder for a UDP
+// payload of length bytes at cp between these ports.
+func (p *printer) udpPayloadReads(cp, length int, sport, dport uint16) {
+	for i := range udpDecoders {
+		d := &udpDecoders[i]
+		if !d.match(sport, dport) {
+			continue
+		}
+		if d.reads != nil {
+			saved := p.proto
+			p.proto = d.proto
+			d.reads(p, cp, length)
+			p.proto = saved
+		}
+		return
+	}
+}
+
+// cstring skips a NUL-terminated string at s read up to the snapshot end
+// without a jump (krb's c_print): ok is false when no NUL is captured.
+func (p *printer) cstring(s int) (next int, ok bool) {
+	for ; s >= 0 && s < p.end; s++ {
+		if p.pkt[s] == 0 {
+			return s + 1, true
+		}
+	}
+	return 0, false
+}
+
+// printjnp reads a string of at most n bytes at s up to its NUL, each
+// byte with a jumping read (nd_printjnp).
+func (p *printer) printjnp(s, n int) {
+	for ; n > 0 && !p.jumped; n-- {
+		if p.u8(s) == 0 {
+			return
+		}
+		s++
+	}
+}
+
+// timedReads: timed_print.
+func (p *printer) timedReads(cp, _ int) {
+	typ := p.u8(cp)
+	p.u8(cp + 1)
+	p.be16(cp + 2)
+	switch typ {
+	case 24: // TSP_LOOP
+		p.u8(cp + 4)
+	case 1, 5, 22, 23: // TSP_ADJTIME, TSP_SETTIME, TSP_SETDATE, TSP_SETDATEREQ
+		p.be32(cp + 4)
+		if int32(p.be32(cp+8)) < 0 {
+			return
+		}
+	}
+	p.printjnp(cp+12, 256)
+}
+
+// krbReads: krb_print and krb4_print.
+func (p *printer) krbReads(cp, _ int) {
+	if cp >= p.end || p.u8(cp) != 4 {
+		return
+	}
+	typ := p.u8(cp+1) &^ 1
+	hdr := func() (int, bool) {
+		c := cp + 2
+		for k := 0; k < 3; k++ {
+			var ok bool
+			if c, ok = p.cstring(c); !ok {
+				return 0, false
+			}
+		}
+		return c, true
+	}
+	switch typ {
+	case 2: // AUTH_MSG_KDC_REQUEST
+		c, ok := hdr()
+		if !ok {
+			return
+		}
+		c += 4
+		p.u8(c)
+		if c, ok = p.cstring(c + 1); ok {
+			p.cstring(c)
+		}
+	case 6: // AUTH_MSG_APPL_REQUEST
+		p.u8(cp + 2)
+		if c, ok := p.cstring(cp + 3); ok {
+			p.u8(c)
+			p.u8(c + 1)
+		}
+	case 4: // AUTH_MSG_KDC_REPLY
+		if c, ok := hdr(); ok {
+			p.be16(c + 10)
+		}
+	case 10: // AUTH_MSG_ERR_REPLY
+		if c, ok := hdr(); ok {
+			p.be16(c + 4)
+			p.cstring(c + 8)
+		}
+	}
+}
+
+// l2tpReads: l2tp_print and the header of l2tp_avp_print (an AVP's body
+// is read only after the whole AVP is checked to be captured). Data
+// messages carry PPP, which is not modelled.
+func (p *printer) l2tpReads(cp, length int) {
+	w := p.be16(cp)
+	if w&0x000f != 2 || p.jumped { // not L2TP
+		return
+	}
+	ptr, cnt, l2tpLen := cp+2, 2, 0
+	if w&0x4000 != 0 { // length
+		l2tpLen = int(p.be16(ptr))
+		ptr += 2
+		cnt += 2
+	}
+	p.be16(ptr)
+	p.be16(ptr + 2)
+	ptr += 4
+	cnt += 4
+	if w&0x0800 != 0 { // sequence
+		p.be16(ptr)
+		p.be16(ptr + 2)
+		ptr += 4
+		cnt += 4
+	}
+	if w&0x0200 != 0 { // offset
+		pad := int(p.be16(ptr))
+		if p.jumped || !p.has(ptr+2, pad) {
+			return
+		}
+		ptr += 2 + pad
+		cnt += 2 + pad
+	}
+	if w&0x4000 != 0 {
+		if length < l2tpLen {
+			return
+		}
+		length = l2tpLen
+	}
+	if length < cnt || w&0x8000 == 0 || w&0x4000 == 0 {
+		return
+	}
+	for length-cnt != 0 && !p.jumped {
+		n := int(p.be16(ptr) & 0x03ff)
+		if n < 6 || n > length-cnt || !p.has(ptr, n) {
+			return
+		}
+		cnt += n
+		ptr += n
+	}
+}
+
+// wbReads: wb_print; of the message bodies only wb_prep is modelled.
+func (p *printer) wbReads(cp, length int) {
+	if length < 12 || !p.check(cp, 12) {
+		return
+	}
+	p.u8(cp + 11)
+	if p.u8(cp+10) != 5 || length-12 < 4 { // PT_PREP
+		return
+	}
+	n := p.be32(cp + 12)
+	ps := cp + 16
+	for ; n != 0 && !p.jumped; n-- {
+		p.be32(ps)
+		p.check(ps+4, 4)
+		p.be32(ps + 8)
+		p.check(ps, 16)
+		io := ps + 16
+		for k := int(p.u8(ps + 12)); k > 0 && !p.jumped; k-- {
+			p.check(io, 4)
+			p.be32(io + 4)
+			io += 8
+		}
+		ps = io
+	}
+}
+
+// autorpReads: cisco_autorp_print.
+func (p *printer) autorpReads(bp, length int) {
+	if length < 8 {
+		return
+	}
+	p.u8(bp)
+	numrps := p.u8(bp + 1)
+	p.be16(bp + 2)
+	bp += 8
+	length -= 8
+	for ; numrps != 0 && !p.jumped; numrps-- {
+		if length < 4 {
+			return
+		}
+		p.check(bp, 4)
+		bp += 4
+		length -= 4
+		if length < 1 {
+			return
+		}
+		p.u8(bp)
+		bp++
+		length--
+		if length < 1 {
+			return
+		}
+		n := p.u8(bp)
+		bp++
+		length--
+		for ; n != 0 && !p.jumped; n-- {
+			if length < 6 {
+				return
+			}
+			p.check(bp, 6)
+			bp += 6
+			length -= 6
+		}
+	}
+}
