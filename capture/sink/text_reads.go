@@ -51,7 +51,7 @@ var udpDecoders = [...]udpDecoder{
 	{src: []uint16{137}},
 	{src: []uint16{138}},
 	{dstOnly: []uint16{3456}},
-	{src: []uint16{2103, 2104}},
+	{src: []uint16{2103, 2104}, proto: "zephyr", reads: (*printer).zephyrReads},
 	{lo: 7000, hi: 7009},
 	{src: []uint16{521}},
 	{src: []uint16{546, 547}},
@@ -60,6 +60,12 @@ var udpDecoders = [...]udpDecoder{
 	{src: []uint16{8231}},
 	{dstOnly: []uint16{4567}, proto: "wb", reads: (*printer).wbReads},
 	{src: []uint16{496}, proto: "cisco_autorp", reads: (*printer).autorpReads},
+	{src: []uint16{1645, 1812, 1646, 1813, 1700, 3799}},
+	{dstOnly: []uint16{1985}},
+	{src: []uint16{921}},
+	{src: []uint16{646}},
+	{src: []uint16{698}},
+	{src: []uint16{3503}, proto: "lspping", reads: (*printer).lsppingReads},
 }
 
 // udpPayloadReads replays the reads of tcpdump's decoder for a UDP
@@ -221,7 +227,7 @@ func (p *printer) wbReads(cp, length int) {
 		return
 	}
 	p.u8(cp + 11)
-	if p.u8(cp+10) != 5 || length-12 < 4 { // PT_PREP
+	if p.u8(cp+10) != 7 || length-12 < 4 { // PT_PREP
 		return
 	}
 	n := p.be32(cp + 12)
@@ -278,5 +284,39 @@ func (p *printer) autorpReads(bp, length int) {
 			bp += 6
 			length -= 6
 		}
+	}
+}
+
+// zephyrReads: zephyr_print's scan of its seventeen NUL-terminated header
+// fields (parse_field), after a first field that starts "ZEPH"; what
+// follows them is not modelled.
+func (p *printer) zephyrReads(cp, length int) {
+	start := cp
+	for field := 0; field < 17; field++ {
+		for {
+			if length == 0 {
+				return
+			}
+			c := p.u8(cp)
+			if p.jumped {
+				return
+			}
+			cp++
+			length--
+			if c == 0 {
+				break
+			}
+		}
+		if v := p.pkt[start : cp-1]; field == 0 && (len(v) < 4 || string(v[:4]) != "ZEPH") {
+			return
+		}
+	}
+}
+
+// lsppingReads: lspping_print's common header (its TLVs are decoded with
+// -v only, which is not modelled).
+func (p *printer) lsppingReads(cp, length int) {
+	if length < 32 || !p.check(cp, 32) || p.be16(cp) != 1 || p.o.Verbose > 0 {
+		return
 	}
 }
