@@ -320,3 +320,103 @@ func (p *printer) lsppingReads(cp, length int) {
 		return
 	}
 }
+
+// tcpDecoders follows tcp_print's port dispatch in the same way.
+var tcpDecoders = [...]udpDecoder{
+	{src: []uint16{23}},
+	{src: []uint16{25}},
+	{src: []uint16{43}},
+	{src: []uint16{179}},
+	{src: []uint16{1723}},
+	{src: []uint16{6379}},
+	{src: []uint16{22}, proto: "ssh", reads: (*printer).sshReads},
+	{src: []uint16{139}},
+	{src: []uint16{445}},
+	{src: []uint16{10288}},
+	{src: []uint16{6633, 6653}, proto: "openflow", reads: (*printer).openflowReads},
+}
+
+// tcpPayloadReads replays the reads of tcpdump's decoder for a TCP
+// payload of length bytes at cp between these ports.
+func (p *printer) tcpPayloadReads(cp, length int, sport, dport uint16) {
+	for i := range tcpDecoders {
+		d := &tcpDecoders[i]
+		if !d.match(sport, dport) {
+			continue
+		}
+		if d.reads != nil {
+			saved := p.proto
+			p.proto = d.proto
+			d.reads(p, cp, length)
+			p.proto = saved
+		}
+		return
+	}
+}
+
+// sshReads: ssh_print_version, which looks for an "SSH-" line.
+func (p *printer) sshReads(cp, length int) {
+	for k := 0; k < 4; k++ {
+		if p.u8(cp+k) != "SSH-"[k] || p.jumped {
+			return
+		}
+	}
+	for idx := 4; idx < length && !p.jumped; idx++ {
+		switch c := p.u8(cp + idx); {
+		case c == '\n':
+			return
+		case c == '\r':
+			if idx+1 < length {
+				p.u8(cp + idx + 1)
+			}
+			return
+		case c < 0x20 || c > 0x7e:
+			return
+		}
+	}
+}
+
+// openflowReads: openflow_print without -v, which checks that each
+// message body is captured (with -v the bodies are decoded, which is not
+// modelled).
+func (p *printer) openflowReads(cp, length int) {
+	for length > 0 && !p.jumped {
+		p.u8(cp)
+		cp++
+		length--
+		if length < 1 {
+			p.check(cp, length)
+			return
+		}
+		p.u8(cp)
+		cp++
+		length--
+		if length < 2 {
+			p.check(cp, length)
+			return
+		}
+		n := int(p.be16(cp))
+		cp += 2
+		length -= 2
+		if length < 4 {
+			p.check(cp, length)
+			return
+		}
+		p.be32(cp)
+		cp += 4
+		length -= 4
+		if n < 8 {
+			p.check(cp, length)
+			return
+		}
+		if p.o.Verbose > 0 {
+			return
+		}
+		p.check(cp, n-8)
+		if n-8 > length {
+			return
+		}
+		cp += n - 8
+		length -= n - 8
+	}
+}
