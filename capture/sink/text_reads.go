@@ -420,3 +420,77 @@ func (p *printer) openflowReads(cp, length int) {
 		length -= n - 8
 	}
 }
+
+// ah prints an IPsec AH header at off as tcpdump does (ah_print) and
+// returns its length.
+func (p *printer) ah(off int) int {
+	saved := p.proto
+	p.proto = "ah"
+	defer func() { p.proto = saved }()
+	p.s("AH(")
+	ahLen := int(p.u8(off + 1))
+	n := (ahLen + 2) * 4
+	if p.o.Verbose > 0 {
+		p.s("length=")
+		p.u(uint64(ahLen))
+		p.c('(')
+		p.u(uint64(n))
+		p.s("-bytes),")
+	}
+	if r := p.be16(off + 2); r != 0 {
+		p.s("reserved=0x")
+		p.hexN(uint64(r), 1)
+		p.s("[MustBeZero],")
+	}
+	p.s("spi=0x")
+	p.hexN(uint64(p.be32(off+4)), 8)
+	p.s(",seq=0x")
+	p.hexN(uint64(p.be32(off+8)), 1)
+	p.s(",icv=0x")
+	for k := off + 12; k < off+n && !p.jumped; k++ {
+		p.hexN(uint64(p.u8(k)), 2)
+	}
+	p.s("): ")
+	return n
+}
+
+// ipProtoReads replays the reads of tcpdump's decoder for an IP protocol
+// this printer does not decode (IPComp and IGRP are modelled).
+func (p *printer) ipProtoReads(nh uint8, off, length int) {
+	saved := p.proto
+	switch nh {
+	case 108: // ipcomp_print
+		p.proto = "ipcomp"
+		p.be16(off + 2)
+	case 9:
+		p.proto = "igrp"
+		p.igrpReads(off, length)
+	}
+	if !p.jumped {
+		p.proto = saved
+	}
+}
+
+// igrpReads: igrp_print, its 12-byte header and 14-byte routes.
+func (p *printer) igrpReads(off, length int) {
+	if !p.check(off, 12) {
+		return
+	}
+	nint, nsys, next := p.be16(off+4), p.be16(off+6), p.be16(off+8)
+	rest := uint32(length) - 12 // tcpdump's u_int
+	for cp := off + 12; rest >= 14 && !p.jumped; cp += 14 {
+		p.check(cp, 3)
+		switch {
+		case nint > 0:
+			nint--
+		case nsys > 0:
+			nsys--
+		case next > 0:
+			next--
+		default:
+			return
+		}
+		p.check(cp+3, 11)
+		rest -= 14
+	}
+}
