@@ -240,6 +240,7 @@ func (p *printer) etherTypeBody(t uint16, off, length, caplen int) bool {
 		// tcpdump decodes these; this printer prints them as it prints an
 		// EtherType it does not know.
 		p.skip("ethertype")
+		p.etherTypeReads(t, off, length)
 		return false
 	default:
 		return false

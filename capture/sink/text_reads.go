@@ -494,3 +494,53 @@ func (p *printer) igrpReads(off, length int) {
 		rest -= 14
 	}
 }
+
+// etherTypeReads replays the reads of tcpdump's decoder for an EtherType
+// this printer does not decode (ethertype_print); DECnet, OSI, MS NLB and
+// GeoNetworking are modelled, as far as their first headers.
+func (p *printer) etherTypeReads(t uint16, off, length int) {
+	saved := p.proto
+	switch t {
+	case 0x6003:
+		p.proto = "decnet"
+		p.decnetReads(off, length)
+	case 0xfefe:
+		// One byte (checked with a jump), then isoclns_print's NLPID.
+		if length > 0 && p.end > off && p.check(off, 1) {
+			p.proto = "isoclns"
+			p.u8(off + 1)
+		}
+	case 0x886f: // msnlb_print: priority and two addresses
+		p.proto = "msnlb"
+		p.check(off+8, 12)
+	case 0x0707, 0x8947: // geonet_print: the 36-byte common header
+		p.proto = "geonet"
+		if length >= 36 {
+			p.check(off, 36)
+		}
+	}
+	if !p.jumped {
+		p.proto = saved
+	}
+}
+
+// decnetReads: decnet_print as far as its routing flags, after any
+// padding.
+func (p *printer) decnetReads(ap, length int) {
+	if length < 6 {
+		return
+	}
+	pktlen := int(p.u8(ap)) | int(p.u8(ap+1))<<8
+	if p.jumped || pktlen < 6 || pktlen > length {
+		return
+	}
+	length = pktlen
+	flags := p.u8(ap + 2)
+	if flags&0x80 != 0 && !p.jumped { // RMF_PAD
+		pad := int(flags & 0x7f)
+		if length < pad+2 || !p.check(ap+2, pad) {
+			return
+		}
+		p.u8(ap + pad + 2)
+	}
+}
