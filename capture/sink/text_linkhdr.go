@@ -310,3 +310,21 @@ func (p *printer) llcLen(off, length, caplen int) int {
 	}
 	return hdr
 }
+
+// tcpdumpPrintsLinkType reports whether tcpdump 4.99 has a printer for
+// the link type (print.c's printers table, in file link-type numbers:
+// libpcap maps 100-103 and 106 to the DLT values the table names).
+func tcpdumpPrintsLinkType(lt spec.LinkType) bool {
+	switch {
+	case lt <= 12 && lt != 2 && lt != 3 && lt != 4 && lt != 5,
+		lt >= 99 && lt <= 109, lt >= 112 && lt <= 114, lt >= 129 && lt <= 138,
+		lt >= 178 && lt <= 182, lt >= 166 && lt <= 168, lt >= 228 && lt <= 230,
+		lt >= 239 && lt <= 242, lt >= 281 && lt <= 285:
+		return true
+	}
+	switch lt {
+	case 15, 16, 19, 50, 51, 117, 119, 122, 123, 127, 149, 163, 164, 189, 192, 195, 201, 220, 226, 258, 271, 276:
+		return true
+	}
+	return false
+}
