@@ -142,6 +142,23 @@ func (p *printer) frelayHdrLen(length int) int {
 	if caplen < hdr || length < hdr {
 		return 0
 	}
+	// fr_print goes on with the NLPID; where what it does next reads past
+	// the capture it longjmps, and tcpdump dumps from 0.
+	rest, avail := length-hdr, caplen-hdr
+	switch b[hdr-1] {
+	case 0xb1: // FRF.15 (frf15_print): two bytes
+		if rest >= 2 && avail < 2 {
+			return 0
+		}
+	case 0xcc, 0x8e, 0x81, 0x82, 0x83, 0x80, 0x08, 0xcf:
+		// IP, IPv6, OSI, SNAP, Q.933 and PPP: not modelled.
+	default:
+		// An unknown NLPID: the rest is dumped in hex and ASCII unless
+		// -x is given, and a dump past the capture longjmps.
+		if !(p.o.Hex > 0 && !p.o.HexASCII) && rest > avail {
+			return 0
+		}
+	}
 	return hdr
 }
 
