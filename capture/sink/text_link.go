@@ -544,7 +544,19 @@ func (p *printer) chdlc(length int) int {
 		p.ip6(4, length-4)
 	case 0x8847, 0x8848:
 		p.mpls(4, length-4)
-	case 0x8035, 0xfefe:
+	case 0xfefe:
+		// OSI, after a fudge byte when one of the ISO headers
+		// follows it.
+		if length-4 < 2 {
+			p.trunc()
+			return p.end
+		}
+		if b := p.u8(5); b == 0x81 || b == 0x82 || b == 0x83 {
+			p.isoclns(5, length-5, "chdlc protocol")
+		} else if !p.jumped {
+			p.isoclns(4, length-4, "chdlc protocol")
+		}
+	case 0x8035:
 		p.skip("chdlc protocol")
 	default:
 		if !p.o.LinkHeader {

@@ -544,3 +544,48 @@ func (p *printer) decnetReads(ap, length int) {
 		p.u8(ap + pad + 2)
 	}
 }
+
+// isoclns decodes the OSI NLPID at off as tcpdump does (isoclns_print)
+// where it is an unknown one, a null one, IPv4 or IPv6; for the OSI
+// protocols, Q.933 and PPP it notes reason as not decoded.
+func (p *printer) isoclns(off, length int, reason string) {
+	saved := p.proto
+	p.proto = "isoclns"
+	nlpid := p.u8(off)
+	if p.jumped {
+		return
+	}
+	p.proto = saved
+	if p.o.LinkHeader {
+		// The NLPID's name is printed first, which is not reproduced.
+		p.skip(reason)
+	}
+	sep := ", "
+	if p.o.LinkHeader {
+		sep = ""
+	}
+	switch nlpid {
+	case 0x00:
+		p.s(sep)
+		p.s("length: ")
+		p.u(uint64(length))
+	case 0xcc:
+		p.ip(off+1, length-1)
+	case 0x8e:
+		p.ip6(off+1, length-1)
+	case 0x81, 0x82, 0x83, 0x08, 0xcf:
+		p.skip(reason)
+	default:
+		if !p.o.LinkHeader {
+			p.s("OSI NLPID 0x")
+			p.hexN(uint64(nlpid), 2)
+			p.s(" unknown")
+		}
+		p.s(sep)
+		p.s("length: ")
+		p.u(uint64(length))
+		if length > 1 {
+			p.unknownData("\n\t", off, length)
+		}
+	}
+}
