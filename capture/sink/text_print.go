@@ -351,6 +351,8 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return p.chdlc(wirelen)
 	case spec.LinkPPP:
 		return p.ppp(wirelen)
+	case spec.LinkSLIP:
+		return p.slip(wirelen)
 	}
 	p.skip("link type")
 	if !tcpdumpPrintsLinkType(lt) {

@@ -589,3 +589,55 @@ func (p *printer) isoclns(off, length int, reason string) {
 		}
 	}
 }
+
+// slip decodes a SLIP frame (sl_if_print): a 16-byte pseudo-header, whose
+// -e form is not decoded, then IPv4 or IPv6.
+func (p *printer) slip(length int) int {
+	p.proto = "slip"
+	if p.end < 16 {
+		p.skip("link type")
+		p.trunc()
+		return p.end
+	}
+	if p.o.LinkHeader {
+		p.skip("link type")
+	}
+	switch v := p.u8(16) >> 4; v {
+	case 4:
+		p.ip(16, length-16)
+	case 6:
+		p.ip6(16, length-16)
+	default:
+		p.s("ip v")
+		p.u(uint64(v))
+	}
+	return 16
+}
+
+// atmarpReads: atmarp_print's checks of its fixed header and of the
+// target protocol address after the variable-length fields.
+func (p *printer) atmarpReads(off int) {
+	saved := p.proto
+	if !p.check(off, 12) {
+		return
+	}
+	l := func(k int) int { return int(p.pkt[off+k] & 0x3f) }
+	tpa := off + 12 + l(4) + l(5) + int(p.pkt[off+8]) + l(9) + l(10)
+	p.check(tpa, int(p.pkt[off+11]))
+	if !p.jumped {
+		p.proto = saved
+	}
+}
+
+// pimv1Reads: pimv1_print for a message type it does not know, which
+// reads only the version byte.
+func (p *printer) pimv1Reads(bp int) {
+	saved := p.proto
+	p.proto = "pimv1"
+	if t := p.u8(bp + 1); t > 7 && !p.jumped {
+		p.u8(bp + 4)
+	}
+	if !p.jumped {
+		p.proto = saved
+	}
+}
