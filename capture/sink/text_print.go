@@ -353,6 +353,8 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return p.ppp(wirelen)
 	case spec.LinkSLIP:
 		return p.slip(wirelen)
+	case spec.LinkJuniperEther:
+		return p.juniperEther(wirelen)
 	}
 	p.skip("link type")
 	if !tcpdumpPrintsLinkType(lt) {

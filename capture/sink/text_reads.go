@@ -641,3 +641,72 @@ func (p *printer) pimv1Reads(bp int) {
 		p.proto = saved
 	}
 }
+
+// juniperEther decodes a JUNIPER_ETHER record (juniper_ether_if_print and
+// juniper_parse_header) and returns tcpdump's link-header length. The -e
+// form of the pseudo-header is printed in part only.
+func (p *printer) juniperEther(length int) int {
+	p.proto = "juniper_ether"
+	p.skip("link type")
+	caplen := p.end
+	flags := p.u8(3)
+	if p.jumped {
+		return 0
+	}
+	if uint32(p.pkt[0])<<16|uint32(p.pkt[1])<<8|uint32(p.pkt[2]) != 0x4d4743 { // "MGC"
+		p.s("no magic-number found!")
+		return 0
+	}
+	if p.o.LinkHeader {
+		if flags&1 != 0 {
+			p.s(" In ")
+		} else {
+			p.s("Out ")
+		}
+	}
+	hl := 4
+	if flags&0x80 != 0 { // extension TLVs
+		ext := int(p.be16(4))
+		hl = 6 + ext
+		if p.jumped || !p.check(6, ext) {
+			return 0
+		}
+		for t := 6; ext > 2; {
+			typ, l := p.pkt[t], int(p.pkt[t+1])
+			t += 2
+			if typ == 0 || l == 0 {
+				break
+			}
+			if ext < l+2 {
+				p.s(" (invalid)")
+				return 0
+			}
+			t += l
+			ext -= l + 2
+		}
+	}
+	if flags&0x02 != 0 { // no link-layer header: IPv4 or IPv6 follows
+		if p.o.LinkHeader {
+			p.s("no-L2-hdr, ")
+		}
+		if !p.check(hl+4, 1) {
+			return 0
+		}
+		switch b := p.pkt[hl+4]; {
+		case b >= 0x45 && b <= 0x4f:
+			p.ip(hl+4, length-hl-4)
+		case b >= 0x60 && b <= 0x6f:
+			p.ip6(hl+4, length-hl-4)
+		default:
+			p.s("no IP-hdr found!")
+		}
+		return hl + 4
+	}
+	if p.o.LinkHeader {
+		p.s("hlen ")
+		p.u(uint64(hl))
+		p.s(", proto 0x0000, ")
+	}
+	p.proto = "ether"
+	return hl + p.ether(hl, length-hl, caplen-hl)
+}
