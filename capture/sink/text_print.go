@@ -355,6 +355,11 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return p.slip(wirelen)
 	case spec.LinkJuniperEther:
 		return p.juniperEther(wirelen)
+	case spec.LinkFrelay:
+		p.proto = "fr"
+		if n, ok := p.frelay(wirelen); ok {
+			return n
+		}
 	}
 	p.skip("link type")
 	if !tcpdumpPrintsLinkType(lt) {
