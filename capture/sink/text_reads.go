@@ -323,7 +323,7 @@ func (p *printer) lsppingReads(cp, length int) {
 
 // tcpDecoders follows tcp_print's port dispatch in the same way.
 var tcpDecoders = [...]udpDecoder{
-	{src: []uint16{23}},
+	{src: []uint16{23}, proto: "telnet", reads: (*printer).telnetReads},
 	{src: []uint16{25}},
 	{src: []uint16{43}},
 	{src: []uint16{179}},
@@ -709,4 +709,81 @@ func (p *printer) juniperEther(length int) int {
 	}
 	p.proto = "ether"
 	return hl + p.ether(hl, length-hl, caplen-hl)
+}
+
+// telnetReads: telnet_print, which parses each leading IAC command
+// (telnet_parse).
+func (p *printer) telnetReads(sp, length int) {
+	for length > 0 && !p.jumped && p.u8(sp) == 255 {
+		n := p.telnetParse(sp, length)
+		if n < 0 || p.jumped {
+			return
+		}
+		sp += n
+		length -= n
+	}
+}
+
+// telnetParse returns the length of the IAC command at sp, or -1 where
+// telnet_parse gives up.
+func (p *printer) telnetParse(sp, length int) int {
+	osp := sp
+	fetch := func() (uint8, bool) {
+		if length < 1 || p.jumped {
+			return 0, false
+		}
+		c := p.u8(sp)
+		sp++
+		length--
+		return c, !p.jumped
+	}
+	if c, ok := fetch(); !ok || c != 255 {
+		return -1
+	}
+	c, ok := fetch()
+	if !ok {
+		return -1
+	}
+	if c == 255 {
+		return sp - osp
+	}
+	if c < 236 {
+		return -1
+	}
+	switch c {
+	case 254, 253, 252, 251, 250: // DONT, DO, WONT, WILL, SB
+		x, ok := fetch()
+		if !ok {
+			return -1
+		}
+		if c != 250 {
+			return sp - osp
+		}
+		q := sp
+		for length > q+1-sp && !p.jumped {
+			if p.u8(q) == 255 && p.u8(q+1) == 240 { // IAC SE
+				break
+			}
+			q++
+		}
+		if p.u8(q) != 255 || p.jumped {
+			return -1
+		}
+		n := 1
+		if x == 37 || x == 38 { // authentication, encryption
+			n = 2
+		}
+		for ; n > 0 && q > sp; n-- {
+			if _, ok := fetch(); !ok {
+				return -1
+			}
+		}
+		for q > sp {
+			if _, ok := fetch(); !ok {
+				return -1
+			}
+		}
+		sp += 2
+	}
+	return sp - osp
 }
