@@ -328,7 +328,7 @@ var tcpDecoders = [...]udpDecoder{
 	{src: []uint16{43}},
 	{src: []uint16{179}},
 	{src: []uint16{1723}},
-	{src: []uint16{6379}},
+	{src: []uint16{6379}, proto: "resp", reads: (*printer).respReads},
 	{src: []uint16{22}, proto: "ssh", reads: (*printer).sshReads},
 	{src: []uint16{139}},
 	{src: []uint16{445}},
@@ -786,4 +786,191 @@ func (p *printer) telnetParse(sp, length int) int {
 		sp += 2
 	}
 	return sp - osp
+}
+
+// respReads: resp_print, which parses RESP values until the payload ends
+// or a value is cut short.
+func (p *printer) respReads(bp, length int) {
+	for length > 0 && !p.jumped {
+		n := p.respParse(bp, length)
+		if n < 0 {
+			return
+		}
+		bp += n
+		length -= n
+	}
+}
+
+// respParse returns the length of the RESP value at bp, or -1 where
+// resp_parse gives up.
+func (p *printer) respParse(bp, length int) int {
+	if length < 1 {
+		return -1
+	}
+	op := p.u8(bp)
+	if p.jumped {
+		return -1
+	}
+	q, cur := bp+1, length-1
+	switch op {
+	case '+', '-', ':':
+		end, ok := p.respFindCRLF(q, cur)
+		if !ok {
+			return -1
+		}
+		return 1 + end - q + 2
+	case '$':
+		n, q, cur := p.respLength(q, cur)
+		switch {
+		case n > 0:
+			if cur < n || !p.has(q, n) {
+				return -1
+			}
+			q += n
+			cur -= n
+			fallthrough
+		case n == 0:
+			end, ok := p.respFindCRLF(q, cur)
+			if !ok {
+				return -1
+			}
+			cur -= end - q + 2
+		case n == -2:
+			return -1
+		}
+		return length - cur
+	case '*':
+		n, q, cur := p.respLength(q, cur)
+		if n == -2 {
+			return -1
+		}
+		for i := 0; i < n; i++ {
+			k := p.respParse(q, cur)
+			if k < 0 {
+				return -1
+			}
+			q += k
+			cur -= k
+		}
+		return length - cur
+	}
+	// An inline command: line ends skipped, the line, its end.
+	q, cur = bp, length
+	if !p.respSkipCRLF(&q, &cur) {
+		return -1
+	}
+	for {
+		if cur < 1 {
+			return -1
+		}
+		c := p.u8(q)
+		if p.jumped {
+			return -1
+		}
+		if c == '\r' || c == '\n' {
+			break
+		}
+		q++
+		cur--
+	}
+	if !p.respSkipCRLF(&q, &cur) {
+		return -1
+	}
+	return length - cur
+}
+
+// respFindCRLF finds the CR LF from q within cur bytes without a jump
+// (FIND_CRLF); ok is false where resp_parse gives up.
+func (p *printer) respFindCRLF(q, cur int) (end int, ok bool) {
+	for {
+		if cur < 2 || !p.has(q, 2) {
+			return 0, false
+		}
+		if p.pkt[q] == '\r' && p.pkt[q+1] == '\n' {
+			return q, true
+		}
+		q++
+		cur--
+	}
+}
+
+// respSkipCRLF skips CRs and LFs (CONSUME_CR_OR_LF): false when the data
+// ends before one is found.
+func (p *printer) respSkipCRLF(q, cur *int) bool {
+	found := false
+	for {
+		if *cur == 0 || !p.has(*q, 1) {
+			return found
+		}
+		if c := p.pkt[*q]; c != '\r' && c != '\n' {
+			return true
+		}
+		found = true
+		*q++
+		*cur--
+	}
+}
+
+// respLength reads a bulk string's or an array's length
+// (resp_get_length): -1 null, -2 cut short, -3 too large, -4 negative,
+// -5 invalid; q and cur move past what it read.
+func (p *printer) respLength(q, cur int) (n, nq, ncur int) {
+	const maxInt = 1<<31 - 1
+	if cur == 0 {
+		return -2, q, cur
+	}
+	neg := p.u8(q) == '-'
+	if neg {
+		q++
+		cur--
+	}
+	result, saw, tooLarge := 0, false, false
+	for {
+		if cur == 0 || p.jumped {
+			return -2, q, cur
+		}
+		c := p.u8(q)
+		if c < '0' || c > '9' {
+			if !saw {
+				return -5, q + 1, cur
+			}
+			break
+		}
+		d := int(c - '0')
+		if result > maxInt/10 {
+			tooLarge = true
+		} else {
+			result *= 10
+			if result == maxInt/10*10 && d > maxInt%10 {
+				tooLarge = true
+			} else {
+				result += d
+			}
+		}
+		q++
+		cur--
+		saw = true
+	}
+	if p.u8(q) != '\r' || p.jumped {
+		return -5, q + 1, cur
+	}
+	q++
+	cur--
+	if cur == 0 {
+		return -2, q, cur
+	}
+	if p.u8(q) != '\n' || p.jumped {
+		return -5, q + 1, cur
+	}
+	q++
+	cur--
+	switch {
+	case neg && (tooLarge || result != 1):
+		return -4, q, cur
+	case neg:
+		return -1, q, cur
+	case tooLarge:
+		return -3, q, cur
+	}
+	return result, q, cur
 }

@@ -54,6 +54,12 @@ func TestPayloadReads(t *testing.T) {
 		{"openflow body cut", (*printer).openflowReads, []byte{1, 0, 0, 16, 0, 0, 0, 1, 0}, 16, true},
 		{"timed name unterminated", (*printer).timedReads, append(make([]byte, 12), 'a', 'b'), 14, true},
 		{"timed name", (*printer).timedReads, append(make([]byte, 12), 'a', 0), 14, false},
+		{"resp array", (*printer).respReads, []byte("*1\r\n$4\r\nPING\r\n"), 14, false},
+		{"resp inline cut", (*printer).respReads, []byte("PING"), 10, true},
+		{"resp bulk cut", (*printer).respReads, []byte("$4\r\nPI"), 10, false}, // checked, no jump
+		{"resp length cut", (*printer).respReads, []byte("*12"), 10, true},
+		{"telnet sb cut", (*printer).telnetReads, []byte{255, 250, 24, 1}, 10, true},
+		{"telnet will", (*printer).telnetReads, []byte{255, 251, 1}, 3, false},
 	} {
 		p := printer{pkt: c.data, end: len(c.data)}
 		c.reads(&p, 0, c.length)
