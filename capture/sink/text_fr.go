@@ -1,5 +1,10 @@
 package sink
 
+import "github.com/wringcap/wring/spec"
+
+// ltMFR is DLT_MFR: multilink frame relay (FRF.16).
+const ltMFR spec.LinkType = 182
+
 // frelay decodes a frame relay frame as tcpdump's fr_print does where its
 // NLPID is one tcpdump does not decode either: the Q.922 header line and
 // the payload's bytes, which fr_print dumps itself unless -x is given. It
@@ -155,3 +160,84 @@ func etherTypePrinted(t uint16) bool {
 	}
 	return false
 }
+
+// mfr decodes an FRF.16 frame (mfr_if_print and mfr_print) as far as its
+// own header: a control message's type (its -v elements are not decoded)
+// or a fragment's sequence and flags (the frame relay frame a first
+// fragment carries is not decoded). It returns tcpdump's header length,
+// or 0 where that is not known.
+func (p *printer) mfr(length int) int {
+	p.proto = "mfr"
+	if p.end < 2 {
+		p.trunc()
+		return p.end
+	}
+	if length < 4 {
+		p.s("[length ")
+		p.u(uint64(length))
+		p.s(" < 4] (invalid)")
+		return length
+	}
+	if p.end < 4 {
+		p.trunc()
+		return length
+	}
+	b0, b1 := p.pkt[0], p.pkt[1]
+	flags := func() {
+		p.s("Flags [")
+		none := true
+		for _, f := range [...]struct {
+			bit  uint8
+			name string
+		}{{0x80, "Begin"}, {0x40, "End"}, {0x20, "Control"}} {
+			if b0&f.bit != 0 {
+				if !none {
+					p.s(", ")
+				}
+				p.s(f.name)
+				none = false
+			}
+		}
+		if none {
+			p.s("none")
+		}
+		p.c(']')
+	}
+	if b0&0xe0 == 0xe0 && b1 == 0 {
+		p.s("FRF.16 Control, ")
+		flags()
+		p.s(", ")
+		if m := p.pkt[2]; m >= 1 && m <= 7 {
+			p.s(mfrMessages[m-1])
+		} else {
+			p.s("Unknown Message (0x")
+			p.hexN(uint64(m), 2)
+			p.c(')')
+		}
+		p.s(", length ")
+		p.u(uint64(length))
+		if p.o.Verbose > 0 {
+			p.skip("link type")
+		}
+		return 3
+	}
+	p.s("FRF.16 Frag, seq ")
+	p.u(uint64(b0&0x1e)<<7 | uint64(b1))
+	p.s(", ")
+	flags()
+	if b0&0xe0 == 0xc0 || b0&0xe0 == 0x80 {
+		// A first fragment: a frame relay frame follows, which is not
+		// decoded. tcpdump's header length is 2 unless that frame's
+		// decoding runs out of captured bytes; which it does is not
+		// known here, and the whole frame is dumped, as for a link type
+		// that is not decoded.
+		p.s(", ")
+		p.skip("link type")
+		return 0
+	}
+	p.unknownData("\n\t", 0, length)
+	return 0
+}
+
+// mfrMessages are FRF.16's control message types 1 to 7.
+var mfrMessages = [...]string{"Add Link", "Add Link ACK", "Add Link Reject", "Hello", "Hello ACK", "Remove Link", "Remove Link ACK"}
