@@ -150,8 +150,12 @@ func (p *printer) frelayHdrLen(length int) int {
 		if rest >= 2 && avail < 2 {
 			return 0
 		}
-	case 0xcc, 0x8e, 0x81, 0x82, 0x83, 0x80, 0x08, 0xcf:
-		// IP, IPv6, OSI, SNAP, Q.933 and PPP: not modelled.
+	case 0x08:
+		if p.q933Jumps(hdr, rest) {
+			return 0
+		}
+	case 0xcc, 0x8e, 0x81, 0x82, 0x83, 0x80, 0xcf:
+		// IP, IPv6, OSI, SNAP and PPP: not modelled.
 	default:
 		// An unknown NLPID: the rest is dumped in hex and ASCII unless
 		// -x is given, and a dump past the capture longjmps.
@@ -344,4 +348,39 @@ func tcpdumpPrintsLinkType(lt spec.LinkType) bool {
 		return true
 	}
 	return false
+}
+
+// q933Jumps reports whether q933_print's reads of the Q.933 message of
+// length bytes at off run past the capture: its header is read with
+// checks that stop without a jump, except for one byte after the message
+// type (and any shift) when the call reference is one byte long. The
+// information elements after it are not modelled.
+func (p *printer) q933Jumps(off, length int) bool {
+	if length == 0 || !p.has(off, 1) {
+		return false
+	}
+	crl := int(p.pkt[off] & 0x0f)
+	off++
+	length--
+	for i := 0; i < crl; i++ {
+		if length == 0 || !p.has(off, 1) {
+			return false
+		}
+		off++
+		length--
+	}
+	if length == 0 || !p.has(off, 1) {
+		return false
+	}
+	off++ // the message type
+	length--
+	if length != 0 {
+		if !p.has(off, 1) {
+			return false
+		}
+		if p.pkt[off]&0xf0 == 0x90 { // a shift
+			off++
+		}
+	}
+	return crl == 1 && !p.has(off, 1)
 }

@@ -151,11 +151,11 @@ var mustMatch = map[string]bool{"Ethernet": true, "ARP": true, "IPv4": true, "IP
 // further than this printer.
 var knownDifferences = map[string]int{
 	"-A|dump: not decoded: ethertype":             1,
-	"-A|dump: not decoded: link type":             4,
+	"-A|dump: not decoded: link type":             3,
 	"-A|dump: not decoded: nfs":                   2,
 	"-A|dump: not decoded: udp payload":           1,
 	"-X|dump: not decoded: ethertype":             1,
-	"-X|dump: not decoded: link type":             4,
+	"-X|dump: not decoded: link type":             3,
 	"-X|dump: not decoded: nfs":                   2,
 	"-X|dump: not decoded: udp payload":           1,
 	"-e|not decoded: AH":                          62,
@@ -231,7 +231,7 @@ var knownDifferences = map[string]int{
 	"-v|not decoded: tcp rst data":                4,
 	"-v|not decoded: udp payload":                 1235,
 	"-x|dump: not decoded: ethertype":             1,
-	"-x|dump: not decoded: link type":             4,
+	"-x|dump: not decoded: link type":             3,
 	"-x|dump: not decoded: nfs":                   2,
 	"-x|dump: not decoded: udp payload":           1,
 	"none|not decoded: AH":                        62,
