@@ -355,6 +355,8 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return p.slip(wirelen)
 	case spec.LinkJuniperEther:
 		return p.juniperEther(wirelen)
+	case ltJuniperMonitor:
+		return p.juniperMonitor(wirelen)
 	case ltMFR:
 		return p.mfr(wirelen)
 	case spec.LinkFrelay:

@@ -1,5 +1,7 @@
 package sink
 
+import "github.com/wringcap/wring/spec"
+
 // Where tcpdump's -x/-X/-A dump starts depends on how its decoders end:
 // one that reads past the captured bytes longjmps, and tcpdump then dumps
 // the whole packet instead of what follows the link header. For protocols
@@ -642,20 +644,63 @@ func (p *printer) pimv1Reads(bp int) {
 	}
 }
 
-// juniperEther decodes a JUNIPER_ETHER record (juniper_ether_if_print and
-// juniper_parse_header) and returns tcpdump's link-header length. The -e
-// form of the pseudo-header is printed in part only.
+// juniperEther decodes a JUNIPER_ETHER record (juniper_ether_if_print)
+// and returns tcpdump's link-header length.
 func (p *printer) juniperEther(length int) int {
 	p.proto = "juniper_ether"
+	hl, more := p.juniperHeader(length, -1)
+	if !more {
+		return hl
+	}
+	p.proto = "ether"
+	return hl + p.ether(hl, length-hl, p.end-hl)
+}
+
+// ltJuniperMonitor is DLT_JUNIPER_MONITOR.
+const ltJuniperMonitor spec.LinkType = 164
+
+// juniperMonitor decodes a JUNIPER_MONITOR record
+// (juniper_monitor_if_print): the pseudo-header with an 8-byte cookie, an
+// 8-byte monitor header, and IPv4 or IPv6 guessed from the byte where
+// that header starts.
+func (p *printer) juniperMonitor(length int) int {
+	p.proto = "juniper_monitor"
+	hl, more := p.juniperHeader(length, 8)
+	if !more || !p.check(hl, 8) {
+		return hl
+	}
+	p.ipGuess(hl, length-hl)
+	return hl
+}
+
+// ipGuess decodes IPv4 or IPv6 at off when its first byte says so
+// (ip_heuristic_guess) and reports whether it did.
+func (p *printer) ipGuess(off, length int) bool {
+	switch b := p.u8(off); {
+	case p.jumped:
+	case b >= 0x45 && b <= 0x4f:
+		p.ip(off, length)
+		return true
+	case b >= 0x60 && b <= 0x6f:
+		p.ip6(off, length)
+		return true
+	}
+	return false
+}
+
+// juniperHeader decodes Juniper's pseudo-header (juniper_parse_header)
+// for a link type whose cookie is cookie bytes long (-1: it has none).
+// With more false tcpdump's decoding ends there; hl is the header length
+// tcpdump counts. Its -e form is printed in part only.
+func (p *printer) juniperHeader(length, cookie int) (hl int, more bool) {
 	p.skip("link type")
-	caplen := p.end
 	flags := p.u8(3)
 	if p.jumped {
-		return 0
+		return 0, false
 	}
 	if uint32(p.pkt[0])<<16|uint32(p.pkt[1])<<8|uint32(p.pkt[2]) != 0x4d4743 { // "MGC"
 		p.s("no magic-number found!")
-		return 0
+		return 0, false
 	}
 	if p.o.LinkHeader {
 		if flags&1 != 0 {
@@ -664,12 +709,12 @@ func (p *printer) juniperEther(length int) int {
 			p.s("Out ")
 		}
 	}
-	hl := 4
+	hl = 4
 	if flags&0x80 != 0 { // extension TLVs
 		ext := int(p.be16(4))
 		hl = 6 + ext
 		if p.jumped || !p.check(6, ext) {
-			return 0
+			return 0, false
 		}
 		for t := 6; ext > 2; {
 			typ, l := p.pkt[t], int(p.pkt[t+1])
@@ -679,7 +724,7 @@ func (p *printer) juniperEther(length int) int {
 			}
 			if ext < l+2 {
 				p.s(" (invalid)")
-				return 0
+				return 0, false
 			}
 			t += l
 			ext -= l + 2
@@ -690,25 +735,46 @@ func (p *printer) juniperEther(length int) int {
 			p.s("no-L2-hdr, ")
 		}
 		if !p.check(hl+4, 1) {
-			return 0
+			return 0, false
 		}
-		switch b := p.pkt[hl+4]; {
-		case b >= 0x45 && b <= 0x4f:
-			p.ip(hl+4, length-hl-4)
-		case b >= 0x60 && b <= 0x6f:
-			p.ip6(hl+4, length-hl-4)
-		default:
+		if !p.ipGuess(hl+4, length-hl-4) {
 			p.s("no IP-hdr found!")
 		}
-		return hl + 4
+		return hl + 4, false
+	}
+	proto := 0
+	if cookie >= 0 {
+		n := cookie
+		switch p.u8(hl) {
+		case 0x54: // LS_COOKIE_ID
+			n += 2
+		case 0x47: // AS_COOKIE_ID
+			n = 8
+		}
+		if p.jumped {
+			return 0, false
+		}
+		if n > 8 {
+			p.s(" (invalid)")
+			return hl + n, false
+		}
+		if n > 0 && !p.check(hl, n) {
+			return 0, false
+		}
+		proto = int(p.be16(hl + n))
+		if p.jumped {
+			return 0, false
+		}
+		hl += n
 	}
 	if p.o.LinkHeader {
 		p.s("hlen ")
 		p.u(uint64(hl))
-		p.s(", proto 0x0000, ")
+		p.s(", proto 0x")
+		p.hexN(uint64(proto), 4)
+		p.s(", ")
 	}
-	p.proto = "ether"
-	return hl + p.ether(hl, length-hl, caplen-hl)
+	return hl, true
 }
 
 // telnetReads: telnet_print, which parses each leading IAC command
