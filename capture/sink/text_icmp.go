@@ -514,6 +514,7 @@ func (p *printer) arp(off, length, caplen int) {
 	hln, pln := int(p.pkt[off+4]), int(p.pkt[off+5])
 	if hrd == 19 {
 		p.skip("atm arp")
+		p.atmarpReads(off)
 		return
 	}
 	if hrd == 15 {

@@ -71,6 +71,9 @@ func (p *printer) igmp(off, length int) {
 		addr("igmp leave ", off+4)
 	case 0x13, 0x14, 0x1e, 0x1f:
 		p.skip("igmp dvmrp, pimv1, mtrace")
+		if t == 0x14 {
+			p.pimv1Reads(off)
+		}
 		return
 	default:
 		if !p.jumped {

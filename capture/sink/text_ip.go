@@ -650,10 +650,26 @@ func (p *printer) ipDemux(off, length, ver int, fragmented bool, nh uint8, ipOff
 		}
 	case 50:
 		p.espPrint(off, length)
-	case 51, 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
+	case 51:
+		// AH: its header is printed as tcpdump prints it, then the
+		// protocol it protects.
+		p.skip(ipprotoName(nh))
+		if !p.has(off, 1) {
+			saved := p.proto
+			p.proto = "ah"
+			p.trunc()
+			p.proto = saved
+			return
+		}
+		next := p.u8(off)
+		if n := p.ah(off); n > 0 && !p.jumped {
+			p.ipDemux(off+n, length-n, ver, fragmented, next, ipOff)
+		}
+	case 108, 132, 33, 9, 88, 77, 8, 89, 46, 55, 103, 113, 97:
 		// Decoded by tcpdump; printed here as tcpdump prints a protocol
 		// it does not know.
 		p.skip(ipprotoName(nh))
+		p.ipProtoReads(nh, off, length)
 		fallthrough
 	default:
 		p.s(" ip-proto-")

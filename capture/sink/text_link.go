@@ -60,12 +60,36 @@ func (p *printer) ether(off, length, caplen int) int {
 		p.etherAddrs(off)
 	}
 	q := off + 12
+	printedLength := false
+recurse:
 	lt := p.be16(q)
 	length -= 2
 	caplen -= 2
 	q += 2
 	hdrlen += 2
-	printedLength := false
+	if lt == 0x88e5 {
+		// IEEE 802.1AE: the payload follows the SecTAG unless it is
+		// encrypted or the header is cut short.
+		p.skip("ethertype")
+		if p.o.LinkHeader {
+			p.etherType(lt)
+			p.s(", length ")
+			p.u(uint64(origLength))
+			p.s(": ")
+			printedLength = true
+		}
+		if n, more := p.macsec(off, &q, &length, &caplen, &hdrlen); !more {
+			return n
+		}
+		lt = p.be16(q)
+		if caplen < 2 {
+			return hdrlen
+		}
+		length -= 2
+		caplen -= 2
+		q += 2
+		hdrlen += 2
+	}
 	for lt == 0x8100 || lt == 0x9100 || lt == 0x9200 || lt == 0x88a8 {
 		if caplen < 4 {
 			p.proto = "vlan"
@@ -103,8 +127,8 @@ func (p *printer) ether(off, length, caplen int) int {
 		caplen -= 4
 		hdrlen += 4
 	}
-	if lt == 0x88e5 || lt == 0xd28b || lt == 0x8870 {
-		// MACsec, Arista and jumbo LLC: tcpdump decodes these.
+	if lt == 0x8870 {
+		// Jumbo LLC: tcpdump decodes it.
 		p.skip("ethertype")
 		return hdrlen
 	}
@@ -143,6 +167,38 @@ func (p *printer) ether(off, length, caplen int) int {
 		p.end = saved
 		return hdrlen
 	}
+	if lt == 0xd28b {
+		// Arista's vendor header: a known one is skipped and the
+		// EtherType after it decoded, as after the MAC addresses.
+		p.skip("ethertype")
+		if caplen < 2 || length < 2 {
+			p.s("[|arista]")
+			return hdrlen + min(caplen, length)
+		}
+		p.etherType(lt)
+		p.s(", length ")
+		p.u(uint64(origLength))
+		p.s(": ")
+		if n := p.aristaLen(q); n > 0 {
+			q += n
+			length -= n
+			caplen -= n
+			hdrlen += n
+			goto recurse
+		}
+		if p.jumped {
+			return hdrlen
+		}
+		if !p.o.LinkHeader {
+			p.etherAddrs(off)
+			p.etherType(lt)
+			p.s(", length ")
+			p.u(uint64(origLength))
+			p.s(": ")
+		}
+		p.defaultPrint(q, caplen)
+		return hdrlen
+	}
 	if p.o.LinkHeader {
 		p.etherType(lt)
 		if !printedLength {
@@ -178,12 +234,15 @@ func (p *printer) etherTypeBody(t uint16, off, length, caplen int) bool {
 		p.arp(off, length, caplen)
 	case 0x8847, 0x8848:
 		p.mpls(off, length)
+	case 0x8809:
+		p.slowPrint(off, length)
 	case 0x6003, 0x809b, 0x80f3, 0x8137, 0xfefe, 0x8863, 0x8864, 0x3c12, 0x3c13, 0x888e, 0x8899, 0x880b, 0x8808,
-		0x8809, 0x8902, 0xabcd, 0x88cc, 0x894f, 0x9000, 0x88ca, 0x886f, 0x0707, 0x8947, 0x1111,
+		0x8902, 0xabcd, 0x88cc, 0x894f, 0x9000, 0x88ca, 0x886f, 0x0707, 0x8947, 0x1111,
 		0x88a2, 0x88f7:
 		// tcpdump decodes these; this printer prints them as it prints an
 		// EtherType it does not know.
 		p.skip("ethertype")
+		p.etherTypeReads(t, off, length)
 		return false
 	default:
 		return false
@@ -485,7 +544,19 @@ func (p *printer) chdlc(length int) int {
 		p.ip6(4, length-4)
 	case 0x8847, 0x8848:
 		p.mpls(4, length-4)
-	case 0x8035, 0xfefe:
+	case 0xfefe:
+		// OSI, after a fudge byte when one of the ISO headers
+		// follows it.
+		if length-4 < 2 {
+			p.trunc()
+			return p.end
+		}
+		if b := p.u8(5); b == 0x81 || b == 0x82 || b == 0x83 {
+			p.isoclns(5, length-5, "chdlc protocol")
+		} else if !p.jumped {
+			p.isoclns(4, length-4, "chdlc protocol")
+		}
+	case 0x8035:
 		p.skip("chdlc protocol")
 	default:
 		if !p.o.LinkHeader {

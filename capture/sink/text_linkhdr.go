@@ -142,6 +142,27 @@ func (p *printer) frelayHdrLen(length int) int {
 	if caplen < hdr || length < hdr {
 		return 0
 	}
+	// fr_print goes on with the NLPID; where what it does next reads past
+	// the capture it longjmps, and tcpdump dumps from 0.
+	rest, avail := length-hdr, caplen-hdr
+	switch b[hdr-1] {
+	case 0xb1: // FRF.15 (frf15_print): two bytes
+		if rest >= 2 && avail < 2 {
+			return 0
+		}
+	case 0x08:
+		if p.q933Jumps(hdr, rest) {
+			return 0
+		}
+	case 0xcc, 0x8e, 0x81, 0x82, 0x83, 0x80, 0xcf:
+		// IP, IPv6, OSI, SNAP and PPP: not modelled.
+	default:
+		// An unknown NLPID: the rest is dumped in hex and ASCII unless
+		// -x is given, and a dump past the capture longjmps.
+		if !(p.o.Hex > 0 && !p.o.HexASCII) && rest > avail {
+			return 0
+		}
+	}
 	return hdr
 }
 
@@ -309,4 +330,57 @@ func (p *printer) llcLen(off, length, caplen int) int {
 		return hdr + 5
 	}
 	return hdr
+}
+
+// tcpdumpPrintsLinkType reports whether tcpdump 4.99 has a printer for
+// the link type (print.c's printers table, in file link-type numbers:
+// libpcap maps 100-103 and 106 to the DLT values the table names).
+func tcpdumpPrintsLinkType(lt spec.LinkType) bool {
+	switch {
+	case lt <= 12 && lt != 2 && lt != 3 && lt != 4 && lt != 5,
+		lt >= 99 && lt <= 109, lt >= 112 && lt <= 114, lt >= 129 && lt <= 138,
+		lt >= 178 && lt <= 182, lt >= 166 && lt <= 168, lt >= 228 && lt <= 230,
+		lt >= 239 && lt <= 242, lt >= 281 && lt <= 285:
+		return true
+	}
+	switch lt {
+	case 15, 16, 19, 50, 51, 117, 119, 122, 123, 127, 149, 163, 164, 189, 192, 195, 201, 220, 226, 258, 271, 276:
+		return true
+	}
+	return false
+}
+
+// q933Jumps reports whether q933_print's reads of the Q.933 message of
+// length bytes at off run past the capture: its header is read with
+// checks that stop without a jump, except for one byte after the message
+// type (and any shift) when the call reference is one byte long. The
+// information elements after it are not modelled.
+func (p *printer) q933Jumps(off, length int) bool {
+	if length == 0 || !p.has(off, 1) {
+		return false
+	}
+	crl := int(p.pkt[off] & 0x0f)
+	off++
+	length--
+	for i := 0; i < crl; i++ {
+		if length == 0 || !p.has(off, 1) {
+			return false
+		}
+		off++
+		length--
+	}
+	if length == 0 || !p.has(off, 1) {
+		return false
+	}
+	off++ // the message type
+	length--
+	if length != 0 {
+		if !p.has(off, 1) {
+			return false
+		}
+		if p.pkt[off]&0xf0 == 0x90 { // a shift
+			off++
+		}
+	}
+	return crl == 1 && !p.has(off, 1)
 }

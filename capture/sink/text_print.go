@@ -351,10 +351,30 @@ func (p *printer) link(lt spec.LinkType, wirelen int) int {
 		return p.chdlc(wirelen)
 	case spec.LinkPPP:
 		return p.ppp(wirelen)
+	case spec.LinkSLIP:
+		return p.slip(wirelen)
+	case spec.LinkJuniperEther:
+		return p.juniperEther(wirelen)
+	case ltJuniperMonitor:
+		return p.juniperMonitor(wirelen)
+	case ltMFR:
+		return p.mfr(wirelen)
+	case spec.LinkFrelay:
+		p.proto = "fr"
+		if n, ok := p.frelay(wirelen); ok {
+			return n
+		}
+	}
+	p.skip("link type")
+	if !tcpdumpPrintsLinkType(lt) {
+		// tcpdump has no printer for it (unsupported_if_print): the
+		// bytes follow, even with -x, and the dump starts at 0.
+		p.s("UNSUPPORTED")
+		p.hexASCII("\n\t", 0, p.end)
+		return 0
 	}
 	// Not decoded: tcpdump's decoder for the link type is not reproduced;
 	// its name, the length and the bytes are printed instead.
-	p.skip("link type")
 	if p.ltName == "" || p.lt != lt {
 		// Named once per link type: String formats unnamed numbers.
 		p.lt, p.ltName = lt, lt.String()

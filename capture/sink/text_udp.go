@@ -109,6 +109,7 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 			p.skip("appletalk")
 		case udpDecodedPort(sport, dport):
 			p.skip("udp payload")
+			p.udpPayloadReads(cp, length, sport, dport)
 		}
 	}
 	if ulen > length && !fragmented {
