@@ -226,6 +226,42 @@ func readPcap(t *testing.T, name string) []string {
 	}
 }
 
+// readPcapByTime is readPcap with the frames in the order of their stamps
+// (stable for equal stamps). tcpdump's file holds frames in the order its
+// one ring received them, which for frames handled on different CPUs can
+// differ from the order of their stamps: a frame stamped first on one
+// CPU can reach the tap after a later one on another.
+func readPcapByTime(t *testing.T, name string) []string {
+	t.Helper()
+	r, err := pcapfile.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	type frame struct {
+		ts   int64
+		data string
+	}
+	var fs []frame
+	for {
+		var info packet.Info
+		data, err := r.ReadPacket(&info)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, frame{info.Timestamp, string(data)})
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].ts < fs[j].ts })
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.data
+	}
+	return out
+}
+
 // TestAutoPassiveEcho is issue 12's first acceptance test for the default
 // mode on a veth with addresses: a UDP echo and a TCP request/response load
 // run through the capture interface while the capture (ModeAuto) and
