@@ -51,13 +51,13 @@ func (r *ruleState) expired(now int64) bool {
 type tupleGen struct {
 	mask    Key
 	minRank uint64 // the best rank in the tuple: the search stops before a tuple that cannot win
-	m       *shardMap
+	m       *table
 }
 
 // generation is an immutable rule set as lookups see it.
 type generation struct {
 	tuples []*tupleGen // by minRank
-	flows  *shardMap
+	flows  *table
 }
 
 // tupleW is the writer's view of a tuple: every rule at every masked key,
@@ -89,7 +89,7 @@ type Classifier struct {
 // New returns an empty classifier: every packet misses.
 func New() *Classifier {
 	c := &Classifier{byID: map[uint32]*ruleState{}, tuples: map[Key]*tupleW{}}
-	c.gen.Store(&generation{flows: newShardMap(0)})
+	c.gen.Store(&generation{flows: newTable(0, initSeed)})
 	return c
 }
 
@@ -210,7 +210,7 @@ func (c *Classifier) Update(ch Change) error {
 		c.nflows++
 	}
 	if flowsCloned {
-		ng.flows = ng.flows.resized(ng.flows.n)
+		ng.flows = ng.flows.settle()
 	}
 	// Publish the touched tuples' new tables and re-sort.
 	for t := range touched {
@@ -219,7 +219,7 @@ func (c *Classifier) Update(ch Change) error {
 			t.gen = nil
 			continue
 		}
-		t.gen.m = t.gen.m.resized(t.gen.m.n)
+		t.gen.m = t.gen.m.settle()
 		if t.stale {
 			t.gen.minRank = ^uint64(0)
 			for _, rs := range t.keys {
@@ -247,7 +247,7 @@ func (c *Classifier) Update(ch Change) error {
 func (c *Classifier) tupleFor(mask Key, touched map[*tupleW]bool) *tupleW {
 	t := c.tuples[mask]
 	if t == nil {
-		t = &tupleW{mask: mask, keys: map[Key][]*ruleState{}, gen: &tupleGen{mask: mask, minRank: ^uint64(0), m: newShardMap(0)}}
+		t = &tupleW{mask: mask, keys: map[Key][]*ruleState{}, gen: &tupleGen{mask: mask, minRank: ^uint64(0), m: newTable(0, initSeed)}}
 		c.tuples[mask] = t
 		touched[t] = true
 		return t
