@@ -52,7 +52,7 @@ type tabShard struct {
 // the slot is empty) and the key's hash.
 type slot struct {
 	key  Key
-	r    *ruleState
+	r    *hot
 	hash uint64
 }
 
@@ -128,7 +128,7 @@ func keyEq(a, b *Key) bool {
 }
 
 // get is the hot-path lookup.
-func (t *table) get(k *Key) *ruleState {
+func (t *table) get(k *Key) *hot {
 	h := tabHash(k, t.seed)
 	s := &t.shards[h>>t.shift]
 	mask := uint64(len(s.slots) - 1)
@@ -185,7 +185,7 @@ func (s *tabShard) find(k *Key, h uint64) int {
 
 // place puts a key known to be absent into s, which has a free slot, and
 // returns its distance from home.
-func (s *tabShard) place(k *Key, h uint64, v *ruleState) int {
+func (s *tabShard) place(k *Key, h uint64, v *hot) int {
 	mask := uint64(len(s.slots) - 1)
 	for d := 0; ; d++ {
 		e := &s.slots[(h+uint64(d))&mask]
@@ -208,7 +208,7 @@ func (s *tabShard) resize(size int) {
 	}
 }
 
-func (t *table) set(k Key, v *ruleState) {
+func (t *table) set(k Key, v *hot) {
 	h := tabHash(&k, t.seed)
 	j := int(h >> t.shift)
 	s := t.writable(j)
@@ -301,7 +301,7 @@ func (t *table) rebuild(seed uint64) *table {
 }
 
 // each calls fn for every entry.
-func (t *table) each(fn func(k *Key, r *ruleState)) {
+func (t *table) each(fn func(k *Key, r *hot)) {
 	for i := range t.shards {
 		for j := range t.shards[i].slots {
 			if e := &t.shards[i].slots[j]; e.r != nil {
