@@ -32,20 +32,15 @@ import (
 // failed, which for keys of 384 bits hashed to 64 has a vanishing
 // probability; even then the bound is the shard's slot count.
 type table struct {
-	shards []tabShard
-	shift  uint   // 64 - log2(len(shards)): shard = hash >> shift (0 for one shard)
-	seed   uint64 // mixed into every word of the key
+	shards [][]slot // each a power of two of slots
+	shift  uint     // 64 - log2(len(shards)): shard = hash >> shift (0 for one shard)
+	seed   uint64   // mixed into every word of the key
+	probe  int      // the longest distance of an entry from its home slot, in any shard
 	// Writers only:
 	counts []int32 // entries per shard
 	owned  []bool  // shards whose slots this unpublished version may write
 	n      int     // entries
 	reseed bool    // a shard is over probeLimit after growing: settle rebuilds
-}
-
-// tabShard is one shard: a power of two of slots.
-type tabShard struct {
-	slots []slot
-	probe int // the longest distance of an entry from its home slot
 }
 
 // slot is one entry, a cache line: the masked key, the rule at it (nil:
@@ -82,7 +77,7 @@ func shardCount(n int) int {
 // newTable returns an empty table shaped for n entries.
 func newTable(n int, seed uint64) *table {
 	s := shardCount(n)
-	t := &table{shards: make([]tabShard, s), counts: make([]int32, s), owned: make([]bool, s),
+	t := &table{shards: make([][]slot, s), counts: make([]int32, s), owned: make([]bool, s),
 		shift: uint(64 - bits.TrailingZeros(uint(s))), seed: seed}
 	per := 2 * n / s
 	size := minSlots
@@ -90,7 +85,7 @@ func newTable(n int, seed uint64) *table {
 		size *= 2
 	}
 	for i := range t.shards {
-		t.shards[i].slots = make([]slot, size)
+		t.shards[i] = make([]slot, size)
 		t.owned[i] = true
 	}
 	return t
@@ -130,11 +125,11 @@ func keyEq(a, b *Key) bool {
 // get is the hot-path lookup.
 func (t *table) get(k *Key) *hot {
 	h := tabHash(k, t.seed)
-	s := &t.shards[h>>t.shift]
-	mask := uint64(len(s.slots) - 1)
+	s := t.shards[h>>t.shift]
+	mask := uint64(len(s) - 1)
 	i := h
-	for d := s.probe; d >= 0; d-- {
-		e := &s.slots[i&mask]
+	for d := t.probe; d >= 0; d-- {
+		e := &s[i&mask]
 		if e.r == nil {
 			return nil
 		}
@@ -149,29 +144,28 @@ func (t *table) get(k *Key) *hot {
 // clone returns a copy that shares every shard with t until written.
 func (t *table) clone() *table {
 	return &table{
-		shards: append([]tabShard(nil), t.shards...),
+		shards: append([][]slot(nil), t.shards...),
 		counts: append([]int32(nil), t.counts...),
 		owned:  make([]bool, len(t.shards)),
-		shift:  t.shift, seed: t.seed, n: t.n, reseed: t.reseed,
+		shift:  t.shift, seed: t.seed, probe: t.probe, n: t.n, reseed: t.reseed,
 	}
 }
 
 // writable returns shard j, copying its slots first if they are shared.
-func (t *table) writable(j int) *tabShard {
-	s := &t.shards[j]
+func (t *table) writable(j int) []slot {
 	if !t.owned[j] {
-		s.slots = append([]slot(nil), s.slots...)
+		t.shards[j] = append([]slot(nil), t.shards[j]...)
 		t.owned[j] = true
 	}
-	return s
+	return t.shards[j]
 }
 
-// find returns the index of k's slot in s, or -1.
-func (s *tabShard) find(k *Key, h uint64) int {
-	mask := uint64(len(s.slots) - 1)
+// find returns the index of k's slot in shard s, or -1.
+func (t *table) find(s []slot, k *Key, h uint64) int {
+	mask := uint64(len(s) - 1)
 	i := h
-	for d := s.probe; d >= 0; d-- {
-		e := &s.slots[i&mask]
+	for d := t.probe; d >= 0; d-- {
+		e := &s[i&mask]
 		if e.r == nil {
 			return -1
 		}
@@ -183,50 +177,56 @@ func (s *tabShard) find(k *Key, h uint64) int {
 	return -1
 }
 
-// place puts a key known to be absent into s, which has a free slot, and
-// returns its distance from home.
-func (s *tabShard) place(k *Key, h uint64, v *hot) int {
-	mask := uint64(len(s.slots) - 1)
+// place puts a key known to be absent into shard s, which has a free
+// slot, and returns its distance from home.
+func place(s []slot, k *Key, h uint64, v *hot) int {
+	mask := uint64(len(s) - 1)
 	for d := 0; ; d++ {
-		e := &s.slots[(h+uint64(d))&mask]
+		e := &s[(h+uint64(d))&mask]
 		if e.r == nil {
 			*e = slot{key: *k, r: v, hash: h}
-			s.probe = max(s.probe, d)
 			return d
 		}
 	}
 }
 
-// resize rehashes s into size slots (its own new array).
-func (s *tabShard) resize(size int) {
-	old := s.slots
-	s.slots, s.probe = make([]slot, size), 0
+// resize rehashes shard j into size slots (a new array) and returns its
+// longest probe distance.
+func (t *table) resize(j, size int) int {
+	old := t.shards[j]
+	s := make([]slot, size)
+	probe := 0
 	for i := range old {
 		if e := &old[i]; e.r != nil {
-			s.place(&e.key, e.hash, e.r)
+			probe = max(probe, place(s, &e.key, e.hash, e.r))
 		}
 	}
+	t.shards[j], t.owned[j] = s, true
+	return probe
 }
 
 func (t *table) set(k Key, v *hot) {
 	h := tabHash(&k, t.seed)
 	j := int(h >> t.shift)
 	s := t.writable(j)
-	if i := s.find(&k, h); i >= 0 {
-		s.slots[i].r = v
+	if i := t.find(s, &k, h); i >= 0 {
+		s[i].r = v
 		return
 	}
 	t.n++
 	t.counts[j]++
 	n := int(t.counts[j])
-	if 2*n > len(s.slots) {
-		s.resize(2 * len(s.slots)) // keep the load at most 1/2
+	if 2*n > len(s) {
+		t.resize(j, 2*len(s)) // keep the load at most 1/2
+		s = t.shards[j]
 	}
-	s.place(&k, h, v)
-	for s.probe > probeLimit && len(s.slots) < maxSlotsPer*max(n, minSlots) {
-		s.resize(2 * len(s.slots))
+	d := place(s, &k, h, v)
+	for d > probeLimit && len(s) < maxSlotsPer*max(n, minSlots) {
+		d = t.resize(j, 2*len(s))
+		s = t.shards[j]
 	}
-	if s.probe > probeLimit {
+	t.probe = max(t.probe, d)
+	if d > probeLimit {
 		t.reseed = true
 	}
 }
@@ -234,30 +234,30 @@ func (t *table) set(k Key, v *hot) {
 func (t *table) del(k Key) {
 	h := tabHash(&k, t.seed)
 	j := int(h >> t.shift)
-	if t.shards[j].find(&k, h) < 0 {
+	if t.find(t.shards[j], &k, h) < 0 {
 		return
 	}
 	s := t.writable(j)
-	i := s.find(&k, h)
+	i := t.find(s, &k, h)
 	t.n--
 	t.counts[j]--
 	// Backward-shift deletion: move later entries of the cluster into the
 	// hole when that brings them no further from home, so that no
 	// tombstones are needed and a lookup may stop at the first empty slot.
-	mask := len(s.slots) - 1
+	mask := len(s) - 1
 	for {
-		s.slots[i] = slot{}
+		s[i] = slot{}
 		x := i
 		for {
 			x = (x + 1) & mask
-			e := &s.slots[x]
+			e := &s[x]
 			if e.r == nil {
 				return
 			}
 			home := int(e.hash) & mask
 			// e may move to i when i lies cyclically in home..x.
 			if (x-home)&mask >= (x-i)&mask {
-				s.slots[i] = *e
+				s[i] = *e
 				i = x
 				break
 			}
@@ -291,7 +291,7 @@ func (t *table) settle() *table {
 func (t *table) rebuild(seed uint64) *table {
 	nt := newTable(t.n, seed)
 	for i := range t.shards {
-		for _, e := range t.shards[i].slots {
+		for _, e := range t.shards[i] {
 			if e.r != nil {
 				nt.set(e.key, e.r)
 			}
@@ -303,8 +303,8 @@ func (t *table) rebuild(seed uint64) *table {
 // each calls fn for every entry.
 func (t *table) each(fn func(k *Key, r *hot)) {
 	for i := range t.shards {
-		for j := range t.shards[i].slots {
-			if e := &t.shards[i].slots[j]; e.r != nil {
+		for j := range t.shards[i] {
+			if e := &t.shards[i][j]; e.r != nil {
 				fn(&e.key, e.r)
 			}
 		}
