@@ -18,19 +18,20 @@ import (
 // (clone shares every shard until writable copies it).
 //
 // Worst case of a probe sequence: a lookup stops at the first empty slot
-// or after probe+1 slots, where probe is the longest distance of any entry
-// of the shard from its home slot. An insert that makes that distance
-// exceed probeLimit grows the shard (doubling its slots, up to
-// maxSlotsPer entries); if the shard is still over the limit, the whole
-// table is rebuilt with a new random seed (settle), up to maxReseeds times
-// per change.
-// Rules come from the operator and from analyzers (which may copy
-// addresses and ports from packets: SIP's RTP flows), so keys can be
-// chosen to collide under the fixed initial seed; they cannot be chosen
-// to collide under a seed drawn after they were added. So a lookup probes
-// at most probeLimit+1 slots unless maxReseeds random seeds in a row all
-// failed, which for keys of 384 bits hashed to 64 has a vanishing
-// probability; even then the bound is the shard's slot count.
+// (the load is kept at most 1/2, and deletion shifts entries back instead
+// of leaving tombstones) or after probe+1 slots, where probe is the
+// longest distance of any entry of the table from its home slot. An insert
+// that makes that distance exceed probeLimit grows its shard (doubling its
+// slots, up to maxSlotsPer per entry); if the shard is still over the
+// limit, the whole table is rebuilt with a new random seed (settle), up to
+// maxReseeds times per change. Rules come from the operator and from
+// analyzers (which may copy addresses and ports from packets: SIP's RTP
+// flows), so keys can be chosen to collide under the fixed initial seed;
+// they cannot be chosen to collide under a seed drawn after they were
+// added. So a lookup probes at most probeLimit+1 slots unless maxReseeds+1
+// random seeds in a row all failed, which has a vanishing probability for
+// keys that are not identical; even then it probes at most one shard's
+// slots, and the table stays correct.
 type table struct {
 	shards [][]slot // each a power of two of slots
 	shift  uint     // 64 - log2(len(shards)): shard = hash >> shift (0 for one shard)
