@@ -218,7 +218,8 @@ func (t *table) set(k Key, v *hot) {
 	t.counts[j]++
 	n := int(t.counts[j])
 	if 2*n > len(s) {
-		t.resize(j, 2*len(s)) // keep the load at most 1/2
+		// Keep the load at most 1/2.
+		t.probe = max(t.probe, t.resize(j, 2*len(s)))
 		s = t.shards[j]
 	}
 	d := place(s, &k, h, v)
