@@ -92,8 +92,9 @@ func newTable(n int, seed uint64) *table {
 	return t
 }
 
-// Multipliers of the hash, one per key word: odd 64-bit constants (from
-// wyhash and the fractional digits of pi and e).
+// Multipliers of the hash, one per key word: odd 64-bit constants (wyhash's
+// four, the golden ratio's and e's fractional bits; the initial seed is
+// pi's).
 const (
 	hm0 = 0xa0761d6478bd642f
 	hm1 = 0xe7037ed1a0b428db
