@@ -16,19 +16,44 @@ type ruleState struct {
 	id   uint32
 	act  Action
 	flow bool
-	idle int64 // flow idle timeout in ns, 0 none
 	rule Rule
 	fl   Flow
-	c    counters
+	h    *hot
 	keys []Key // flow rules: the keys they occupy
 }
 
-// counters are a rule's counters, written by workers and read by anyone.
-type counters struct {
+// hot is the part of a rule that a lookup reads and a hit writes: the
+// counters and what a Hit reports, in one 64-byte object (Go's allocator
+// puts objects of 64 bytes on 64-byte boundaries: one cache line, which
+// also keeps two rules' counters apart). The tables point at it.
+type hot struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 	last    atomic.Int64 // time of a recent hit (ns); for flows, of the add until the first hit
-	_       [40]byte     // keep two rules' counters off one cache line
+	rank    uint64       // as ruleState.rank; its low 32 bits are the id
+	idle    int64        // flow idle timeout in ns, 0 none
+	verb    Verb
+	perFlow bool
+	flow    bool
+	n       uint32
+	tag     uint32
+	rs      *ruleState // the rest, for a forward action's sink name and for writers
+}
+
+func newRuleState(rank uint64, id uint32, act Action, flow bool, idle int64) *ruleState {
+	r := &ruleState{rank: rank, id: id, act: act, flow: flow}
+	r.h = &hot{rank: rank, idle: idle, verb: act.Verb, perFlow: act.PerFlow, flow: flow, n: act.N, tag: act.Tag, rs: r}
+	return r
+}
+
+// action is the rule's Action; only a forward action reads beyond the
+// hot line, for its sink name.
+func (h *hot) action() Action {
+	a := Action{Verb: h.verb, N: h.n, PerFlow: h.perFlow, Tag: h.tag}
+	if h.verb == VerbForward {
+		a.Sink = h.rs.act.Sink
+	}
+	return a
 }
 
 // Counters is a snapshot of one rule's counters.
@@ -39,25 +64,25 @@ type Counters struct {
 	LastHit int64 // ns since the epoch of a recent hit (the latest when one worker classifies), 0 never
 }
 
-func (r *ruleState) expired(now int64) bool {
-	if r.idle == 0 {
+func (h *hot) expired(now int64) bool {
+	if h.idle == 0 {
 		return false
 	}
-	last := r.c.last.Load()
-	return last != 0 && now-last > r.idle
+	last := h.last.Load()
+	return last != 0 && now-last > h.idle
 }
 
 // tupleGen is one tuple (mask combination) of one generation.
 type tupleGen struct {
 	mask    Key
 	minRank uint64 // the best rank in the tuple: the search stops before a tuple that cannot win
-	m       *shardMap
+	m       *table
 }
 
 // generation is an immutable rule set as lookups see it.
 type generation struct {
 	tuples []*tupleGen // by minRank
-	flows  *shardMap
+	flows  *table
 }
 
 // tupleW is the writer's view of a tuple: every rule at every masked key,
@@ -89,7 +114,7 @@ type Classifier struct {
 // New returns an empty classifier: every packet misses.
 func New() *Classifier {
 	c := &Classifier{byID: map[uint32]*ruleState{}, tuples: map[Key]*tupleW{}}
-	c.gen.Store(&generation{flows: newShardMap(0)})
+	c.gen.Store(&generation{flows: newTable(0, initSeed)})
 	return c
 }
 
@@ -106,33 +131,33 @@ type Hit struct {
 // the rule that decides it. now is the packet's time in ns, which also
 // decides idle flow timeouts. It allocates nothing.
 func (c *Classifier) Classify(k *Key, now int64, bytes uint32) Hit {
-	r := c.gen.Load().lookup(k, now)
-	if r == nil {
+	h := c.gen.Load().lookup(k, now)
+	if h == nil {
 		return Hit{}
 	}
-	seq := r.c.packets.Add(1)
-	r.c.bytes.Add(uint64(bytes))
-	r.c.last.Store(now)
-	return Hit{Matched: true, Flow: r.flow, ID: r.id, Action: r.act, Seq: seq}
+	seq := h.packets.Add(1)
+	h.bytes.Add(uint64(bytes))
+	h.last.Store(now)
+	return Hit{Matched: true, Flow: h.flow, ID: uint32(h.rank), Action: h.action(), Seq: seq}
 }
 
 // Lookup is Classify without counting.
 func (c *Classifier) Lookup(k *Key, now int64) Hit {
-	r := c.gen.Load().lookup(k, now)
-	if r == nil {
+	h := c.gen.Load().lookup(k, now)
+	if h == nil {
 		return Hit{}
 	}
-	return Hit{Matched: true, Flow: r.flow, ID: r.id, Action: r.act}
+	return Hit{Matched: true, Flow: h.flow, ID: uint32(h.rank), Action: h.action()}
 }
 
-func (g *generation) lookup(k *Key, now int64) *ruleState {
+func (g *generation) lookup(k *Key, now int64) *hot {
 	if g.flows.n > 0 {
 		fk := k.and(&flowMask)
 		if r := g.flows.get(&fk); r != nil && !r.expired(now) {
 			return r
 		}
 	}
-	var best *ruleState
+	var best *hot
 	for _, t := range g.tuples {
 		if best != nil && t.minRank > best.rank {
 			break
@@ -193,24 +218,26 @@ func (c *Classifier) Update(ch Change) error {
 	}
 	for i := range ch.Rules {
 		rl := &ch.Rules[i]
-		r := &ruleState{rank: uint64(rl.Priority)<<32 | uint64(rl.ID), id: rl.ID, act: rl.Action, rule: *rl}
+		r := newRuleState(uint64(rl.Priority)<<32|uint64(rl.ID), rl.ID, rl.Action, false, 0)
+		r.rule = *rl
 		c.byID[rl.ID] = r
 		c.nrules++
 		rl.entries(func(mask, val Key) { c.addEntry(mask, val, r, touched) })
 	}
 	for i := range ch.Flows {
 		fl := &ch.Flows[i]
-		r := &ruleState{rank: uint64(fl.ID), id: fl.ID, act: fl.Action, flow: true, idle: int64(fl.Idle), fl: *fl}
-		r.c.last.Store(ch.Now)
+		r := newRuleState(uint64(fl.ID), fl.ID, fl.Action, true, int64(fl.Idle))
+		r.fl = *fl
+		r.h.last.Store(ch.Now)
 		cloneFlows()
 		for _, k := range fl.keys() {
-			ng.flows.set(k, r)
+			ng.flows.set(k, r.h)
 		}
 		c.byID[fl.ID] = r
 		c.nflows++
 	}
 	if flowsCloned {
-		ng.flows = ng.flows.resized(ng.flows.n)
+		ng.flows = ng.flows.settle()
 	}
 	// Publish the touched tuples' new tables and re-sort.
 	for t := range touched {
@@ -219,7 +246,7 @@ func (c *Classifier) Update(ch Change) error {
 			t.gen = nil
 			continue
 		}
-		t.gen.m = t.gen.m.resized(t.gen.m.n)
+		t.gen.m = t.gen.m.settle()
 		if t.stale {
 			t.gen.minRank = ^uint64(0)
 			for _, rs := range t.keys {
@@ -247,7 +274,7 @@ func (c *Classifier) Update(ch Change) error {
 func (c *Classifier) tupleFor(mask Key, touched map[*tupleW]bool) *tupleW {
 	t := c.tuples[mask]
 	if t == nil {
-		t = &tupleW{mask: mask, keys: map[Key][]*ruleState{}, gen: &tupleGen{mask: mask, minRank: ^uint64(0), m: newShardMap(0)}}
+		t = &tupleW{mask: mask, keys: map[Key][]*ruleState{}, gen: &tupleGen{mask: mask, minRank: ^uint64(0), m: newTable(0, initSeed)}}
 		c.tuples[mask] = t
 		touched[t] = true
 		return t
@@ -272,7 +299,7 @@ func (c *Classifier) addEntry(mask, val Key, r *ruleState, touched map[*tupleW]b
 	c.entries++
 	t.gen.minRank = min(t.gen.minRank, r.rank)
 	if i == 0 {
-		t.gen.m.set(val, r)
+		t.gen.m.set(val, r.h)
 	}
 }
 
@@ -295,7 +322,7 @@ func (c *Classifier) delEntry(mask, val Key, r *ruleState, touched map[*tupleW]b
 		t.gen.m.del(val)
 	case i == 0:
 		t.keys[val] = rs
-		t.gen.m.set(val, rs[0])
+		t.gen.m.set(val, rs[0].h)
 	default:
 		t.keys[val] = rs
 	}
@@ -403,8 +430,8 @@ func (c *Classifier) check(ch *Change) error {
 			if other, ok := keys[k]; ok {
 				return fmt.Errorf("flow %d: the same flow as flow %d", fl.ID, other)
 			}
-			if r := c.gen.Load().flows.get(&k); r != nil && !removed[r.id] {
-				return fmt.Errorf("flow %d: the same flow as flow %d", fl.ID, r.id)
+			if h := c.gen.Load().flows.get(&k); h != nil && !removed[h.rs.id] {
+				return fmt.Errorf("flow %d: the same flow as flow %d", fl.ID, h.rs.id)
 			}
 			keys[k] = fl.ID
 		}
@@ -472,7 +499,7 @@ func (c *Classifier) Expire(now int64) int {
 	c.mu.Lock()
 	var ids []uint32
 	for id, r := range c.byID {
-		if r.flow && r.expired(now) {
+		if r.flow && r.h.expired(now) {
 			ids = append(ids, id)
 		}
 	}
@@ -517,11 +544,11 @@ func (c *Classifier) Counters(id uint32) (Counters, bool) {
 }
 
 func (r *ruleState) counters() Counters {
-	last := r.c.last.Load()
-	if r.c.packets.Load() == 0 {
+	last := r.h.last.Load()
+	if r.h.packets.Load() == 0 {
 		last = 0
 	}
-	return Counters{ID: r.id, Packets: r.c.packets.Load(), Bytes: r.c.bytes.Load(), LastHit: last}
+	return Counters{ID: r.id, Packets: r.h.packets.Load(), Bytes: r.h.bytes.Load(), LastHit: last}
 }
 
 // AllCounters returns every rule's and flow's counters, by id.
