@@ -163,43 +163,11 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 			w.fail(a, i, in, b, nil, j, errorf(a.name, spec.ExportProcess, ErrABI, "batch area outside memory"))
 			return
 		}
-		count := 0
-		data := inf.dataOff
-		for j < len(b.Packets) && count < int(inf.maxPackets) {
-			if b.Verdicts[j].Action == packet.ActionDrop {
-				j++
-				continue
-			}
-			p := &b.Packets[j]
-			rec := &p.Record
-			if inf.tunnels() {
-				packet.ParseInner(p.Info, p.Data, &w.inner, &w.tun)
-				rec = &w.inner
-			}
-			dl := in.dataLen(p, rec)
-			if room := inf.batchCap - data; dl > room {
-				if count > 0 {
-					break
-				}
-				dl = room
-			}
-			d := view[spec.BatchHeaderSize+uint32(count)*inf.descSize:]
-			copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], rec[:])
-			binary.LittleEndian.PutUint32(d[spec.DescDataOff:], data)
-			binary.LittleEndian.PutUint32(d[spec.DescDataLen:], dl)
-			if inf.tunnels() {
-				copy(d[spec.DescTunnel:spec.DescTunnel+spec.TunnelRecordSize], w.tun[:])
-			}
-			copy(view[data:data+dl], p.Data[:dl])
-			data += dl
-			w.idx[count] = int32(j)
-			w.ts[count] = p.Info.Timestamp
-			if w.keys != nil {
-				w.keys[count] = recordFlow(&p.Record)
-			}
-			now = p.Info.Timestamp
-			count++
-			j++
+		var count int
+		if inf.tunnels() || w.keys != nil {
+			count, j, now = w.fill(in, b, view, j, now)
+		} else {
+			count, j, now = w.fillPlain(in, b, view, j, now)
 		}
 		if count == 0 {
 			break
@@ -252,6 +220,87 @@ func (w *Worker) ticks(a *analyzer, i int, in *instance, now int64) {
 			w.tick(a, i, in, now, false)
 		}
 	}
+}
+
+// fill copies the packets of b from j on into the batch area view, as
+// many as fit, and returns how many it copied, the index of the first
+// packet not copied and the last copied packet's time (now if none).
+func (w *Worker) fill(in *instance, b *packet.Batch, view []byte, j int, now int64) (int, int, int64) {
+	inf := in.info
+	count := 0
+	data := inf.dataOff
+	for j < len(b.Packets) && count < int(inf.maxPackets) {
+		if b.Verdicts[j].Action == packet.ActionDrop {
+			j++
+			continue
+		}
+		p := &b.Packets[j]
+		rec := &p.Record
+		if inf.tunnels() {
+			packet.ParseInner(p.Info, p.Data, &w.inner, &w.tun)
+			rec = &w.inner
+		}
+		dl := in.dataLen(p, rec)
+		if room := inf.batchCap - data; dl > room {
+			if count > 0 {
+				break
+			}
+			dl = room
+		}
+		d := view[spec.BatchHeaderSize+uint32(count)*inf.descSize:]
+		copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], rec[:])
+		binary.LittleEndian.PutUint32(d[spec.DescDataOff:], data)
+		binary.LittleEndian.PutUint32(d[spec.DescDataLen:], dl)
+		if inf.tunnels() {
+			copy(d[spec.DescTunnel:spec.DescTunnel+spec.TunnelRecordSize], w.tun[:])
+		}
+		copy(view[data:data+dl], p.Data[:dl])
+		data += dl
+		w.idx[count] = int32(j)
+		w.ts[count] = p.Info.Timestamp
+		if w.keys != nil {
+			w.keys[count] = recordFlow(&p.Record)
+		}
+		now = p.Info.Timestamp
+		count++
+		j++
+	}
+	return count, j, now
+}
+
+// fillPlain is fill for the common case, a module without tunnel
+// descriptors and a host that keeps no flow per event: the descriptor size
+// is a constant, and nothing is parsed or kept beside the copy.
+func (w *Worker) fillPlain(in *instance, b *packet.Batch, view []byte, j int, now int64) (int, int, int64) {
+	inf := in.info
+	count := 0
+	data := inf.dataOff
+	for j < len(b.Packets) && count < int(inf.maxPackets) {
+		if b.Verdicts[j].Action == packet.ActionDrop {
+			j++
+			continue
+		}
+		p := &b.Packets[j]
+		dl := in.dataLen(p, &p.Record)
+		if room := inf.batchCap - data; dl > room {
+			if count > 0 {
+				break
+			}
+			dl = room
+		}
+		d := view[spec.BatchHeaderSize+count*spec.DescSize:]
+		copy(d[spec.DescRecord:spec.DescRecord+spec.RecordSize], p.Record[:])
+		binary.LittleEndian.PutUint32(d[spec.DescDataOff:], data)
+		binary.LittleEndian.PutUint32(d[spec.DescDataLen:], dl)
+		copy(view[data:data+dl], p.Data[:dl])
+		data += dl
+		w.idx[count] = int32(j)
+		w.ts[count] = p.Info.Timestamp
+		now = p.Info.Timestamp
+		count++
+		j++
+	}
+	return count, j, now
 }
 
 // dataLen is how many bytes of p the analyzer asked for.
