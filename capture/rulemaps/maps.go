@@ -58,13 +58,18 @@ type Maps struct {
 	barrier *ebpf.Map
 	scratch *ebpf.Map // PERCPU_ARRAY[1]: the parse results, laundered
 
-	mu      sync.Mutex
-	gen     uint32            // the active generation
-	genLen  [2]int            // tuple slots each generation holds
-	ids     map[uint32]uint32 // rule id -> index
-	defs    map[uint32]rules.TableRule
-	byIdx   []uint32 // index -> rule id
-	free    []uint32
+	mu     sync.Mutex
+	gen    uint32            // the active generation
+	genLen [2]int            // tuple slots each generation holds
+	ids    map[uint32]uint32 // rule id -> index
+	defs   map[uint32]rules.TableRule
+	byIdx  []uint32 // index -> rule id
+	free   []uint32
+	// pending are slots freed by a sync that switched no generation
+	// (exact flows only): a program run may still hold them until an RCU
+	// grace period has passed, so they join free at the next sync that
+	// waits for one.
+	pending []uint32
 	next    uint32
 	flowIdx map[rules.Key]uint32 // flow key -> index in the kernel
 	tupls   []*tupleState        // the active generation's tuples, in order
@@ -314,6 +319,16 @@ func (m *Maps) Sync(t *rules.Tables) error {
 	for _, k := range fkeys {
 		m.flowIdx[k] = wantFlows[k]
 	}
+	// Only exact flows changed (what analyzers do at run time): the flow
+	// map changes in place, one key at a time, and no generation switch,
+	// with its RCU grace period (milliseconds), is needed.
+	if len(m.pending) < m.opt.RuleSlots/8 && m.tuplesUnchanged(t) {
+		if err := m.removeFlows(wantFlows); err != nil {
+			return err
+		}
+		m.pending = append(m.pending, stale...)
+		return nil
+	}
 	// Wildcard tuples: build the inactive generation.
 	byMask := make(map[rules.Key]*tupleState, len(m.tupls))
 	for _, ts := range m.tupls {
@@ -386,16 +401,46 @@ func (m *Maps) Sync(t *rules.Tables) error {
 		}
 	}
 	m.tupls = nt
+	if err := m.removeFlows(wantFlows); err != nil {
+		return err
+	}
+	// The grace period above covers the slots freed before it too.
+	m.free = append(append(m.free, m.pending...), stale...)
+	m.pending = m.pending[:0]
+	return nil
+}
+
+// removeFlows deletes from the kernel the exact flows not in want.
+func (m *Maps) removeFlows(want map[rules.Key]uint32) error {
 	for k := range m.flowIdx {
-		if _, ok := wantFlows[k]; !ok {
+		if _, ok := want[k]; !ok {
 			if err := m.flows.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 				return fmt.Errorf("rulemaps: remove flow: %w", err)
 			}
 			delete(m.flowIdx, k)
 		}
 	}
-	m.free = append(m.free, stale...)
 	return nil
+}
+
+// tuplesUnchanged reports whether the active generation's wildcard tuples
+// are t's: the same masks in the same order with the same entries.
+func (m *Maps) tuplesUnchanged(t *rules.Tables) bool {
+	if len(t.Tuples) != len(m.tupls) {
+		return false
+	}
+	for i := range t.Tuples {
+		tu, ts := &t.Tuples[i], m.tupls[i]
+		if ts.mask != tu.Mask || len(ts.entries) != len(tu.Entries) {
+			return false
+		}
+		for _, e := range tu.Entries {
+			if h, ok := ts.entries[e.Key]; !ok || h != (hit{rank: e.Rank, idx: m.ids[e.ID]}) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func sameEntries(a, b map[rules.Key]hit) bool {
