@@ -24,9 +24,6 @@ type flowTable struct {
 	mu     sync.Mutex
 	next   uint32
 	ch     rules.Change // scratch
-	// kernelErrs counts the changes the kernel's tables refused (each
-	// undone in the classifier and refused to the analyzer).
-	kernelErrs uint64
 }
 
 // analyzerFlowIDs is the first id given to an analyzer's flow.
@@ -115,7 +112,8 @@ func (t *flowTable) syncKernel(added []rules.Flow) error {
 	if err == nil {
 		return nil
 	}
-	t.kernelErrs++
+	// Every sync brings the kernel's tables to the whole classifier, so a
+	// failed one (after expiries: removals only) is repaired by the next.
 	if len(added) > 0 {
 		undo := rules.Change{Remove: make([]uint32, 0, len(added))}
 		for _, f := range added {
