@@ -485,6 +485,20 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		}
 		m.wait = nextWait(m.wait, found, limit)
 	}
+	// The rings were read one after the other: a ring found empty may
+	// since have received a record stamped before one a later ring
+	// returned (a request sent on one CPU, its reply received on
+	// another). Reading the empty ones again, after the last read, lets
+	// the merge below order those too.
+	if len(m.rings) > 1 {
+		for _, r := range m.rings {
+			if len(r.pend) == 0 {
+				if err := r.refill(0); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
 	n := 0
 	for n < limit {
 		var best *ringSource
