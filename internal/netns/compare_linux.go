@@ -105,6 +105,7 @@ func (c *Capturer) Stop() (string, error) {
 
 // Frame is one captured frame as ComparePcaps sees it.
 type Frame struct {
+	Ts   int64 // the capture's stamp, nanoseconds
 	Data []byte
 	Flow string // protocol and both endpoints, the same in both directions
 	Dir  string // "a>b" or "b>a": which endpoint sent it, by their order in Flow
@@ -133,7 +134,7 @@ func ReadCapture(path string) (Capture, error) {
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", path, err)
 		}
-		f := Frame{Data: append([]byte(nil), data...)}
+		f := Frame{Ts: info.Timestamp, Data: append([]byte(nil), data...)}
 		f.Flow, f.Dir = flowOf(c.LinkType, f.Data)
 		c.Frames = append(c.Frames, f)
 	}
@@ -194,10 +195,19 @@ type Difference struct {
 // Same reports whether the captures agree.
 func (d Difference) Same() bool { return len(d.Problems) == 0 }
 
+// CrossWindow is how close in time (by the reference's stamps) two frames
+// of one flow going opposite ways must be for ComparePcaps to accept them
+// in either order: the captures take them at different hooks (tc on one
+// side of the tap, on different CPUs), so two frames crossing within a few
+// microseconds can reach each in a different order.
+const CrossWindow = 200_000 // nanoseconds
+
 // ComparePcaps compares a capture with a reference capture of the same
 // traffic: the same link type, and per flow the same frames (every byte),
-// in the same directions and the same order. Frames of different flows may
-// interleave differently (the captures read different rings).
+// in the same directions and, per direction, the same order. Between the
+// two directions the order must agree too, except for frames that the
+// reference stamps within CrossWindow of each other. Frames of different
+// flows may interleave differently (the captures read different rings).
 func ComparePcaps(reference, got Capture) Difference {
 	var d Difference
 	if reference.LinkType != got.LinkType {
@@ -218,21 +228,8 @@ func ComparePcaps(reference, got Capture) Difference {
 	have, haveOrder := byFlow(got)
 	d.Flows, d.Frames = len(ref), len(reference.Frames)
 	for _, flow := range order {
-		r, g := ref[flow], have[flow]
-		for i := range max(len(r), len(g)) {
-			switch {
-			case i >= len(g):
-				d.Problems = append(d.Problems, fmt.Sprintf("%s: %d frames, reference %d: missing from frame %d (%s, %d bytes)", flow, len(g), len(r), i, r[i].Dir, len(r[i].Data)))
-			case i >= len(r):
-				d.Problems = append(d.Problems, fmt.Sprintf("%s: %d frames, reference %d: extra from frame %d (%s, %d bytes)", flow, len(g), len(r), i, g[i].Dir, len(g[i].Data)))
-			case r[i].Dir != g[i].Dir:
-				d.Problems = append(d.Problems, fmt.Sprintf("%s: frame %d goes %s, reference %s", flow, i, g[i].Dir, r[i].Dir))
-			case !bytes.Equal(r[i].Data, g[i].Data):
-				d.Problems = append(d.Problems, fmt.Sprintf("%s: frame %d differs (%d bytes, reference %d): % x\nreference: % x", flow, i, len(g[i].Data), len(r[i].Data), head(g[i].Data), head(r[i].Data)))
-			default:
-				continue
-			}
-			break
+		if p := compareFlow(flow, ref[flow], have[flow]); p != "" {
+			d.Problems = append(d.Problems, p)
 		}
 	}
 	for _, flow := range haveOrder {
@@ -241,6 +238,60 @@ func ComparePcaps(reference, got Capture) Difference {
 		}
 	}
 	return d
+}
+
+// compareFlow compares one flow's frames (see ComparePcaps) and returns
+// its first difference, or "".
+func compareFlow(flow string, r, g []Frame) string {
+	if len(r) != len(g) {
+		for i := range max(len(r), len(g)) {
+			switch {
+			case i >= len(g):
+				return fmt.Sprintf("%s: %d frames, reference %d: missing from frame %d (%s, %d bytes)", flow, len(g), len(r), i, r[i].Dir, len(r[i].Data))
+			case i >= len(r):
+				return fmt.Sprintf("%s: %d frames, reference %d: extra from frame %d (%s, %d bytes)", flow, len(g), len(r), i, g[i].Dir, len(g[i].Data))
+			case r[i].Dir != g[i].Dir || !bytes.Equal(r[i].Data, g[i].Data):
+				return fmt.Sprintf("%s: %d frames, reference %d: they differ from frame %d", flow, len(g), len(r), i)
+			}
+		}
+	}
+	// Per direction: the same frames in the same order. refIdx maps each
+	// frame of g to its reference frame.
+	refIdx := make([]int, len(g))
+	for _, dir := range []string{"a>b", "b>a"} {
+		var ri, gi []int
+		for i := range r {
+			if r[i].Dir == dir {
+				ri = append(ri, i)
+			}
+		}
+		for i := range g {
+			if g[i].Dir == dir {
+				gi = append(gi, i)
+			}
+		}
+		if len(ri) != len(gi) {
+			return fmt.Sprintf("%s: %d frames go %s, reference %d", flow, len(gi), dir, len(ri))
+		}
+		for k := range ri {
+			a, b := r[ri[k]], g[gi[k]]
+			if !bytes.Equal(a.Data, b.Data) {
+				return fmt.Sprintf("%s: frame %d going %s differs (%d bytes, reference %d): % x\nreference: % x", flow, k, dir, len(b.Data), len(a.Data), head(b.Data), head(a.Data))
+			}
+			refIdx[gi[k]] = ri[k]
+		}
+	}
+	// Between directions: every frame g holds before one the reference
+	// holds after it must lie within CrossWindow of it.
+	for i := 0; i+1 < len(g); i++ {
+		x, y := refIdx[i], refIdx[i+1]
+		if x > y {
+			if dt := r[x].Ts - r[y].Ts; dt > CrossWindow || dt < -CrossWindow {
+				return fmt.Sprintf("%s: frame %d goes %s, reference %s (reference frames %d and %d, %d ns apart)", flow, i, g[i].Dir, r[i].Dir, y, x, dt)
+			}
+		}
+	}
+	return ""
 }
 
 func head(b []byte) []byte { return b[:min(len(b), 64)] }
