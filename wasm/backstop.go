@@ -64,7 +64,7 @@ func (h *Host) watch() {
 		for in := range h.insts {
 			in.mu.Lock()
 			switch {
-			case !in.active:
+			case !in.active.Load():
 			case in.stop != nil:
 				in.setFuelLocked(-1) // again: the guest may have written over it
 			case late:
@@ -113,7 +113,7 @@ func (h *Host) stopAll() {
 	defer h.instMu.Unlock()
 	for in := range h.insts {
 		in.mu.Lock()
-		if in.active && in.stop == nil {
+		if in.active.Load() && in.stop == nil {
 			in.stopLocked(ErrInterrupted)
 		}
 		in.mu.Unlock()
@@ -128,7 +128,7 @@ func (h *Host) cancelLoads(cause error) {
 	defer h.instMu.Unlock()
 	for in := range h.insts {
 		in.mu.Lock()
-		if in.active && in.loading && in.stop == nil {
+		if in.active.Load() && in.loading && in.stop == nil {
 			in.stopLocked(cause)
 		}
 		in.mu.Unlock()
@@ -161,7 +161,7 @@ func (in *instance) stopLocked(cause error) {
 // stopNow stops the instance's current call (the load deadline, a signal).
 func (in *instance) stopNow(cause error) {
 	in.mu.Lock()
-	if in.active && in.stop == nil {
+	if in.active.Load() && in.stop == nil {
 		in.stopLocked(cause)
 	}
 	in.mu.Unlock()
@@ -182,6 +182,11 @@ func (in *instance) setFuelLocked(v int64) {
 
 // begin starts a call with the given fuel. It fails with ErrInterrupted when
 // the host's stop grace is over.
+//
+// The lock orders the new call's fuel after any write of the backstop that
+// was meant for the previous call: the backstop decides and writes under
+// in.mu, so a stop it decided while the previous call still ran lands
+// before this call's fuel, never after it.
 func (in *instance) begin(fuel int64, loading bool) error {
 	h := in.gen.a.h
 	if h.stopping.Load() && (loading || h.pastStop()) {
@@ -189,22 +194,35 @@ func (in *instance) begin(fuel int64, loading bool) error {
 	}
 	in.mu.Lock()
 	in.setFuelLocked(fuel)
-	if in.stackG != nil {
+	if in.stackG != nil && !in.stackFull {
+		// Only a failed call leaves the budget short: every call the
+		// rewrite instruments gives back on return what it took.
 		in.stackG.Set(uint64(h.cfg.stackSlots))
+		in.stackFull = true
 	}
 	in.stop = nil
-	in.active = true
 	in.loading = loading
 	in.start = h.epoch.Load()
+	in.active.Store(true)
 	in.mu.Unlock()
 	return nil
 }
 
 // end finishes a call and, when it failed, says why: the backstop, a host
 // call or the metering running out of fuel, or another trap.
+//
+// A call that returned needs no lock and reads no global: what is left of
+// its fuel is set anew by the next begin, the stack budget is back where it
+// started, and a stop the backstop made as the call returned is moot (the
+// call's results are whole; the next begin clears it under the lock).
 func (in *instance) end(err error) error {
+	if err == nil {
+		in.active.Store(false)
+		return nil
+	}
 	in.mu.Lock()
-	in.active = false
+	in.active.Store(false)
+	in.stackFull = false
 	stop := in.stop
 	var left, stackLeft int64
 	if in.metered && in.fuel != nil {
@@ -215,8 +233,6 @@ func (in *instance) end(err error) error {
 	}
 	in.mu.Unlock()
 	switch {
-	case err == nil:
-		return nil
 	case stop != nil:
 		return stop
 	case isErr(err, ErrFuel) || left < 0:

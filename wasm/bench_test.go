@@ -79,3 +79,26 @@ func BenchmarkAnalyzer(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/pkt")
 	})
 }
+
+// BenchmarkCallFrame measures what the sandbox adds around each guest call
+// (instance.begin and instance.end: the fuel, reserve and stack budget set
+// and read, and the backstop's view of the call), without the call itself.
+// BenchmarkAnalyzer's no-op case pays it once per batch of 256 packets.
+func BenchmarkCallFrame(b *testing.B) {
+	h := newHost(b, testConfig(nil), Analyzer{Name: "noop", Binary: watFile(b, "noop.wat")})
+	g := h.byName["noop"].cur.Load()
+	in, err := g.take(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.retire(context.Background(), in)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := in.begin(1<<30, false); err != nil {
+			b.Fatal(err)
+		}
+		if err := in.end(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -45,10 +45,13 @@ type instance struct {
 	// The backstop's view of the current call (see backstop.go). mu also
 	// orders every access of Go code to the fuel global.
 	mu      sync.Mutex
-	active  bool  // a call is running
-	loading bool  // it is an initialisation call (the load timeout applies)
-	start   int64 // the host's epoch when it started
-	stop    error // why the backstop stopped it, nil if it did not
+	active  atomic.Bool // a call is running (written under mu, except by end)
+	loading bool        // it is an initialisation call (the load timeout applies)
+	start   int64       // the host's epoch when it started
+	stop    error       // why the backstop stopped it, nil if it did not
+	// stackFull: the stack budget global holds its full value (no call
+	// failed since begin last set it). Only the calling goroutine uses it.
+	stackFull bool
 }
 
 // instantiate makes and initialises a new instance of g: _initialize, the
@@ -105,7 +108,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		f := mod.ExportedFunction(fn)
 		copy(in.stack, params)
 		in.mu.Lock()
-		in.active = true
+		in.active.Store(true)
 		in.mu.Unlock()
 		err := f.CallWithStack(in.ctx, in.stack)
 		if kind := in.end(err); err != nil {
