@@ -198,7 +198,7 @@ func corpusFrames(tb testing.TB, max int) [][]byte {
 }
 
 // TestDifferential is acceptance 1's kernel part: random rule sets from 1
-// to 10,000 rules plus exact flows, against random frames and the tcpdump
+// to 100,000 rules plus exact flows, against random frames and the tcpdump
 // corpus's Ethernet frames, run through the kernel program with
 // BPF_PROG_TEST_RUN and through filters/rules' decider: the same outcome
 // and the same rule for every packet, and the same per-rule counters.
@@ -211,6 +211,7 @@ func TestDifferential(t *testing.T) {
 		{100, 50, 8, 6000},
 		{1000, 500, 16, 8000},
 		{10000, 5000, 24, 8000},
+		{100000, 20000, 32, 8000},
 	}
 	if testing.Short() {
 		sizes = sizes[:3]
@@ -339,7 +340,7 @@ func TestMain(m *testing.M) { os.Exit(m.Run()) }
 func TestDifferentialXDP(t *testing.T) {
 	needKernel(t)
 	frames := corpusFrames(t, 1<<30)
-	for i, sz := range []struct{ rules, flows, shapes, packets int }{{100, 50, 8, 6000}, {3000, 1000, 20, 6000}} {
+	for i, sz := range []struct{ rules, flows, shapes, packets int }{{100, 50, 8, 6000}, {3000, 1000, 20, 6000}, {100000, 20000, 32, 6000}} {
 		t.Run(fmt.Sprintf("rules=%d,flows=%d", sz.rules, sz.flows), func(t *testing.T) {
 			g := newGen(uint64(200+i), sz.shapes)
 			f := g.file(sz.rules, sz.flows)
