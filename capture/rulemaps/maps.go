@@ -72,7 +72,10 @@ type Maps struct {
 	pending []uint32
 	next    uint32
 	flowIdx map[rules.Key]uint32 // flow key -> index in the kernel
-	tupls   []*tupleState        // the active generation's tuples, in order
+	// flowKeys is flowIdx by index, for RemoveFlows; nil when a Sync has
+	// changed flowIdx since it was built.
+	flowKeys map[uint32][]rules.Key
+	tupls    []*tupleState // the active generation's tuples, in order
 }
 
 type hit struct {
@@ -249,6 +252,7 @@ func (m *Maps) Sync(t *rules.Tables) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.flowKeys = nil // rebuilt from flowIdx when RemoveFlows needs it
 	// Rules: new and changed ones get a fresh slot.
 	want := make(map[uint32]rules.TableRule, len(t.Rules))
 	var stale []uint32 // slots to free after the switch
@@ -280,22 +284,12 @@ func (m *Maps) Sync(t *rules.Tables) error {
 		if _, ok := m.defs[r.ID]; ok {
 			continue
 		}
-		var idx uint32
-		if n := len(m.free); n > 0 {
-			idx, m.free = m.free[n-1], m.free[:n-1]
-			if err := m.counts.Put(idx, zeros); err != nil {
-				return fmt.Errorf("rulemaps: counters of rule %d: %w", r.ID, err)
-			}
-			if err := m.seq.Put(idx, uint64(0)); err != nil {
-				return fmt.Errorf("rulemaps: sample count of rule %d: %w", r.ID, err)
-			}
-		} else {
-			idx = m.next
-			m.next++
+		idx, err := m.takeSlot(r, zeros)
+		if err != nil {
+			return err
 		}
 		rkeys = append(rkeys, idx)
 		rvals = append(rvals, ruleValue(r))
-		m.ids[r.ID], m.defs[r.ID], m.byIdx[idx] = idx, r, r.ID
 	}
 	if err := putBatch(m.rules, rkeys, rvals); err != nil {
 		return fmt.Errorf("rulemaps: rules: %w", err)

@@ -24,6 +24,10 @@ type flowTable struct {
 	mu     sync.Mutex
 	next   uint32
 	ch     rules.Change // scratch
+	gone   []uint32     // scratch: ids removed by a change or by expiry
+	ids    []uint32     // scratch: ids added
+	rs     []rules.TableRule
+	es     []rules.TableEntry
 }
 
 // analyzerFlowIDs is the first id given to an analyzer's flow.
@@ -77,12 +81,19 @@ func (t *flowTable) UpdateFlows(add []wasm.FlowRule, del []uint64, ids []uint64)
 			VLAN: r.VLAN, Idle: r.Idle, Action: flowAction(r)})
 		ch.Now = max(ch.Now, r.Now)
 	}
+	t.gone = append(t.gone[:0], ch.Remove...)
 	err := t.cl.Update(*ch)
-	if err != nil && len(add) > 0 && ch.Now != 0 && t.cl.Expire(ch.Now) > 0 {
-		err = t.cl.Update(*ch)
+	if err != nil && len(add) > 0 && ch.Now != 0 {
+		n := len(t.gone)
+		if t.gone = t.cl.ExpireIDs(ch.Now, t.gone); len(t.gone) > n {
+			err = t.cl.Update(*ch)
+		}
 	}
 	if err == nil {
-		return t.syncKernel(ch.Flows)
+		return t.syncKernel(ch.Flows, t.gone)
+	}
+	if len(t.gone) > len(ch.Remove) {
+		_ = t.syncKernel(nil, t.gone[len(ch.Remove):]) // the expired flows are gone even so
 	}
 	idx := len(add) - 1
 	all := ch.Flows
@@ -99,30 +110,43 @@ func (t *flowTable) UpdateFlows(add []wasm.FlowRule, del []uint64, ids []uint64)
 	return &wasm.FlowTableError{Index: idx, Err: fmt.Errorf("%w: %s", cause, strings.TrimSpace(err.Error()))}
 }
 
-// syncKernel brings the kernel's tables to the classifier after a change
-// that added added. When the kernel refuses (its flow table is full), the
-// adds are taken back out of the classifier, and the analyzer is refused
-// the first of them.
-func (t *flowTable) syncKernel(added []rules.Flow) error {
+// syncKernel brings a change to the kernel's tables: the flows removed
+// (or expired) leave them, then the flows added enter, each by its own
+// keys (rulemaps AddFlows and RemoveFlows), so a change costs what it
+// changes, not the size of the tables. When the kernel refuses the adds
+// (its tables are full), they are taken back out of the classifier, and
+// the analyzer is refused the first of them. A failure to remove (which
+// only a broken map gives) is repaired by bringing the kernel's tables to
+// the whole classifier.
+func (t *flowTable) syncKernel(added []rules.Flow, removed []uint32) error {
 	if t.kernel == nil {
 		return nil
 	}
-	snap := t.cl.Snapshot()
-	err := t.kernel.Sync(&snap)
+	if len(removed) > 0 {
+		if err := t.kernel.RemoveFlows(removed); err != nil {
+			snap := t.cl.Snapshot()
+			if err := t.kernel.Sync(&snap); err != nil {
+				return &wasm.FlowTableError{Index: 0, Err: fmt.Errorf("%w: the kernel's tables: %v", wasm.ErrFlowFull, err)}
+			}
+			return nil
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	t.ids = t.ids[:0]
+	for _, f := range added {
+		t.ids = append(t.ids, f.ID)
+	}
+	t.rs, t.es = t.cl.FlowRows(t.ids, t.rs[:0], t.es[:0])
+	err := t.kernel.AddFlows(t.rs, t.es)
 	if err == nil {
 		return nil
 	}
-	// Every sync brings the kernel's tables to the whole classifier, so a
-	// failed one (after expiries: removals only) is repaired by the next.
-	if len(added) > 0 {
-		undo := rules.Change{Remove: make([]uint32, 0, len(added))}
-		for _, f := range added {
-			undo.Remove = append(undo.Remove, f.ID)
-		}
-		if t.cl.Update(undo) == nil {
-			snap = t.cl.Snapshot()
-			_ = t.kernel.Sync(&snap)
-		}
+	// A refusal adds nothing; a map error part way may have added some.
+	if t.cl.Update(rules.Change{Remove: t.ids}) != nil || t.kernel.RemoveFlows(t.ids) != nil {
+		snap := t.cl.Snapshot()
+		_ = t.kernel.Sync(&snap)
 	}
 	return &wasm.FlowTableError{Index: 0, Err: fmt.Errorf("%w: the kernel's tables: %v", wasm.ErrFlowFull, err)}
 }
@@ -132,8 +156,10 @@ func (t *flowTable) syncKernel(added []rules.Flow) error {
 func (t *flowTable) FlowsAlive(ids []uint64, now int64) []uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if now != 0 && t.cl.Expire(now) > 0 {
-		_ = t.syncKernel(nil) // removals only: the tables shrink
+	if now != 0 {
+		if t.gone = t.cl.ExpireIDs(now, t.gone[:0]); len(t.gone) > 0 {
+			_ = t.syncKernel(nil, t.gone) // removals only: the tables shrink
+		}
 	}
 	out := ids[:0]
 	for _, id := range ids {

@@ -496,19 +496,7 @@ func (c *Classifier) Load(f *File) error {
 // Expire removes the flow rules idle for longer than their timeout at time
 // now (ns) and returns how many it removed (also counted in Size).
 func (c *Classifier) Expire(now int64) int {
-	c.mu.Lock()
-	var ids []uint32
-	for id, r := range c.byID {
-		if r.flow && r.h.expired(now) {
-			ids = append(ids, id)
-		}
-	}
-	c.mu.Unlock()
-	if len(ids) == 0 {
-		return 0
-	}
-	n := c.Remove(ids...)
-	c.expired.Add(uint64(n))
+	_, n := c.expire(now, nil)
 	return n
 }
 
