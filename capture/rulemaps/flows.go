@@ -50,9 +50,7 @@ func (m *Maps) AddFlows(rs []rules.TableRule, es []rules.TableEntry) error {
 	case len(m.flowIdx)+newKeys > m.opt.FlowKeys:
 		return fmt.Errorf("%d flow keys, %d slots: %w", len(m.flowIdx)+newKeys, m.opt.FlowKeys, ErrTooBig)
 	}
-	var zeros [][countSize]byte
-	var rkeys []uint32
-	var rvals [][ruleSize]byte
+	fresh := make([]rules.TableRule, 0, need)
 	for _, r := range rs {
 		if d, ok := m.defs[r.ID]; ok {
 			if d == r {
@@ -62,18 +60,10 @@ func (m *Maps) AddFlows(rs []rules.TableRule, es []rules.TableEntry) error {
 				return err
 			}
 		}
-		if zeros == nil {
-			zeros = make([][countSize]byte, m.ncpu)
-		}
-		idx, err := m.takeSlot(r, zeros)
-		if err != nil {
-			return err
-		}
-		rkeys = append(rkeys, idx)
-		rvals = append(rvals, ruleValue(r))
+		fresh = append(fresh, r)
 	}
-	if err := putBatch(m.rules, rkeys, rvals); err != nil {
-		return fmt.Errorf("rulemaps: rules: %w", err)
+	if err := m.addRules(fresh); err != nil {
+		return err
 	}
 	keys := m.keysByIndex()
 	fkeys := make([]rules.Key, 0, len(es))
@@ -137,6 +127,28 @@ func (m *Maps) dropFlow(id uint32) error {
 	delete(m.ids, id)
 	delete(m.defs, id)
 	m.pending = append(m.pending, idx)
+	return nil
+}
+
+// addRules gives each rule of rs a slot and writes it there (m.mu held).
+func (m *Maps) addRules(rs []rules.TableRule) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	zeros := make([][countSize]byte, m.ncpu)
+	rkeys := make([]uint32, 0, len(rs))
+	rvals := make([][ruleSize]byte, 0, len(rs))
+	for _, r := range rs {
+		idx, err := m.takeSlot(r, zeros)
+		if err != nil {
+			return err
+		}
+		rkeys = append(rkeys, idx)
+		rvals = append(rvals, ruleValue(r))
+	}
+	if err := putBatch(m.rules, rkeys, rvals); err != nil {
+		return fmt.Errorf("rulemaps: rules: %w", err)
+	}
 	return nil
 }
 

@@ -277,22 +277,14 @@ func (m *Maps) Sync(t *rules.Tables) error {
 	}
 	// New slots: a slot never used before is zero in the kernel's maps; a
 	// reused one has its counters and sample count cleared first.
-	zeros := make([][countSize]byte, m.ncpu)
-	var rkeys []uint32
-	var rvals [][ruleSize]byte
+	var fresh []rules.TableRule
 	for _, r := range t.Rules {
-		if _, ok := m.defs[r.ID]; ok {
-			continue
+		if _, ok := m.defs[r.ID]; !ok {
+			fresh = append(fresh, r)
 		}
-		idx, err := m.takeSlot(r, zeros)
-		if err != nil {
-			return err
-		}
-		rkeys = append(rkeys, idx)
-		rvals = append(rvals, ruleValue(r))
 	}
-	if err := putBatch(m.rules, rkeys, rvals); err != nil {
-		return fmt.Errorf("rulemaps: rules: %w", err)
+	if err := m.addRules(fresh); err != nil {
+		return err
 	}
 	// Exact flows: add and change now, remove after the switch.
 	wantFlows := make(map[rules.Key]uint32, len(t.Flows))
