@@ -507,10 +507,9 @@ func (p *printer) etherTypeReads(t uint16, off, length int) {
 		p.proto = "decnet"
 		p.decnetReads(off, length)
 	case 0xfefe:
-		// One byte (checked with a jump), then isoclns_print's NLPID.
+		// One byte (checked with a jump), then isoclns_print.
 		if length > 0 && p.end > off && p.check(off, 1) {
-			p.proto = "isoclns"
-			p.u8(off + 1)
+			p.isoclnsReads(off+1, uint32(length)-1)
 		}
 	case 0x886f: // msnlb_print: priority and two addresses
 		p.proto = "msnlb"
@@ -575,8 +574,13 @@ func (p *printer) isoclns(off, length int, reason string) {
 		p.ip(off+1, length-1)
 	case 0x8e:
 		p.ip6(off+1, length-1)
-	case 0x81, 0x82, 0x83, 0x08, 0xcf:
+	case 0x81, 0x82, 0x83, 0x08:
 		p.skip(reason)
+	case 0xcf:
+		p.skip(reason)
+		if next, n, proto, ok := p.pppReads(off+1, uint32(length)-1); ok && proto == 0x0023 {
+			p.isoclnsReads(next, n)
+		}
 	default:
 		if !p.o.LinkHeader {
 			p.s("OSI NLPID 0x")
