@@ -54,7 +54,7 @@ var udpDecoders = [...]udpDecoder{
 	{src: []uint16{138}},
 	{dstOnly: []uint16{3456}},
 	{src: []uint16{2103, 2104}, proto: "zephyr", reads: (*printer).zephyrReads},
-	{lo: 7000, hi: 7009},
+	{lo: 7000, hi: 7009, proto: "rx", reads: (*printer).rxReads},
 	{src: []uint16{521}},
 	{src: []uint16{546, 547}},
 	{src: []uint16{5359}},
@@ -71,8 +71,10 @@ var udpDecoders = [...]udpDecoder{
 }
 
 // udpPayloadReads replays the reads of tcpdump's decoder for a UDP
-// payload of length bytes at cp between these ports.
-func (p *printer) udpPayloadReads(cp, length int, sport, dport uint16) {
+// payload of length bytes at cp between these ports, in the IP header at
+// ipOff.
+func (p *printer) udpPayloadReads(cp, length int, sport, dport uint16, ipOff int) {
+	p.rd.sport, p.rd.dport, p.rd.ipOff = sport, dport, ipOff
 	for i := range udpDecoders {
 		d := &udpDecoders[i]
 		if !d.match(sport, dport) {
@@ -336,11 +338,19 @@ var tcpDecoders = [...]udpDecoder{
 	{src: []uint16{445}},
 	{src: []uint16{10288}},
 	{src: []uint16{6633, 6653}, proto: "openflow", reads: (*printer).openflowReads},
+	{src: []uint16{21}},
+	{src: []uint16{554, 8554}},
+	{src: []uint16{639}},
+	{src: []uint16{323}},
+	{src: []uint16{646}},
+	{src: []uint16{2049}, proto: "nfs", reads: (*printer).nfsTCPReads},
 }
 
 // tcpPayloadReads replays the reads of tcpdump's decoder for a TCP
-// payload of length bytes at cp between these ports.
-func (p *printer) tcpPayloadReads(cp, length int, sport, dport uint16) {
+// payload of length bytes at cp between these ports, in the IP header at
+// ipOff.
+func (p *printer) tcpPayloadReads(cp, length int, sport, dport uint16, ipOff int) {
+	p.rd.sport, p.rd.dport, p.rd.ipOff = sport, dport, ipOff
 	for i := range tcpDecoders {
 		d := &tcpDecoders[i]
 		if !d.match(sport, dport) {
