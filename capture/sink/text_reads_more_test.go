@@ -166,6 +166,22 @@ func TestReadReplays(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The replays allocate nothing, the second time round as the first.
+		infos := make([]packet.Info, len(c.pk))
+		for i, rp := range c.pk {
+			infos[i] = packet.Info{CapLen: uint32(len(rp.data)), WireLen: uint32(len(rp.data)), LinkType: c.lt, Timestamp: 1}
+			if rp.cap > 0 {
+				infos[i].CapLen = uint32(rp.cap)
+			}
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			for i, rp := range c.pk {
+				pr.b = pr.b[:0]
+				pr.packet(&infos[i], rp.data[:infos[i].CapLen])
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations", c.name, n)
+		}
 		jumped := strings.Contains(string(pr.b[:pr.dumpStart]), " [|")
 		if pr.dumpOff != c.want || jumped != (c.want == 0) {
 			t.Errorf("%s: dump from %d (truncation mark %v), want %d: %q", c.name, pr.dumpOff, jumped, c.want, pr.b)
