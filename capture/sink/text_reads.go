@@ -558,7 +558,8 @@ func (p *printer) decnetReads(ap, length int) {
 
 // isoclns decodes the OSI NLPID at off as tcpdump does (isoclns_print)
 // where it is an unknown one, a null one, IPv4 or IPv6; for the OSI
-// protocols, Q.933 and PPP it notes reason as not decoded.
+// protocols, Q.933 and PPP it notes reason as not decoded (PPP's reads,
+// and those of OSI inside it, are replayed).
 func (p *printer) isoclns(off, length int, reason string) {
 	saved := p.proto
 	p.proto = "isoclns"
@@ -590,6 +591,9 @@ func (p *printer) isoclns(off, length int, reason string) {
 		p.skip(reason)
 		if next, n, proto, ok := p.pppReads(off+1, uint32(length)-1); ok && proto == 0x0023 {
 			p.isoclnsReads(next, n)
+		}
+		if !p.jumped {
+			p.proto = saved
 		}
 	default:
 		if !p.o.LinkHeader {

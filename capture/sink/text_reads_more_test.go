@@ -45,6 +45,15 @@ func udp4(sport, dport uint16, reverse bool, payload []byte) []byte {
 	return cat(ip, u, payload)
 }
 
+// tcp4 is udp4 for a TCP segment (ACK and PSH, no options).
+func tcp4(sport, dport uint16, payload []byte) []byte {
+	n := 40 + len(payload)
+	ip := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+	h := cat([]byte{byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport)}, words(1000, 0),
+		[]byte{0x50, 0x18, 0x10, 0, 0, 0, 0, 0})
+	return cat(ip, h, payload)
+}
+
 // readsPacket is one packet of a read replay case: the whole packet and
 // how many of its bytes are captured (0: all).
 type readsPacket struct {
@@ -97,6 +106,11 @@ var readsCases = []struct {
 		[]readsPacket{{etherFrame(0x0800, udp4(1023, 2049, false, nfsCall(17, 0, 8))), 14 + 28 + 40 + 8 + 12 + 4}}, 0, false},
 	{"nfs call credentials length", spec.LinkEthernet, TextOptions{Hex: 1},
 		[]readsPacket{{etherFrame(0x0800, udp4(1023, 2049, false, nfsCall(17, 0xffffffff, 8))), 0}}, 0, false},
+	// NFS over TCP: a record marker, then the call.
+	{"nfs tcp call whole", spec.LinkEthernet, TextOptions{Hex: 1},
+		[]readsPacket{{etherFrame(0x0800, tcp4(1023, 2049, cat(words(0x80000000|uint32(len(nfsCall(17, 0, 8)))), nfsCall(17, 0, 8)))), 0}}, 14, false},
+	{"nfs tcp call cut", spec.LinkEthernet, TextOptions{Hex: 1},
+		[]readsPacket{{etherFrame(0x0800, tcp4(1023, 2049, cat(words(0x80000000|uint32(len(nfsCall(17, 0, 8)))), nfsCall(17, 0, 8)))), 14 + 40 + 4 + 64}}, 0, false},
 	// NFS replies: decoded by the call with their XID (ACCESS), so a cut
 	// one jumps only after its call.
 	{"nfs reply whole", spec.LinkEthernet, TextOptions{Hex: 1}, []readsPacket{
