@@ -228,12 +228,16 @@ func (p *printer) mfr(length int) int {
 	if b0&0xe0 == 0xc0 || b0&0xe0 == 0x80 {
 		// A first fragment: a frame relay frame follows, which is not
 		// decoded. tcpdump's header length is 2 unless that frame's
-		// decoding runs out of captured bytes; which it does is not
-		// known here, and the whole frame is dumped, as for a link type
-		// that is not decoded.
+		// decoding runs out of captured bytes, which its reads replay
+		// tells. Where the frame carries a protocol whose decoder is not
+		// modelled, the whole frame is dumped, as for a link type that
+		// is not decoded.
 		p.s(", ")
 		p.skip("link type")
-		return 0
+		if !p.frReads(2, uint32(length)-2) {
+			return 0
+		}
+		return 2
 	}
 	p.unknownData("\n\t", 0, length)
 	return 0

@@ -38,6 +38,8 @@ func (p *printer) linkHdrLen(lt spec.LinkType, wirelen int) int {
 		return fixed(44)
 	case ltVSock:
 		return fixed(32)
+	case spec.LinkATMRFC1483:
+		return p.atmHdrLen(wirelen)
 	case spec.LinkSunATM:
 		if caplen < 5 {
 			return 0 // the ATM printer reads past the header

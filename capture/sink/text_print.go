@@ -34,6 +34,14 @@ type printer struct {
 	dumpOff   int  // the packet offset the last packet's dump begins at
 	jproto    string
 
+	// rd is what a replayed payload decoder sees besides its bytes (see
+	// text_reads.go): the ports and the IP header's offset.
+	rd struct {
+		sport, dport uint16
+		ipOff        int
+	}
+	nfsXids nfsXidMap // tcpdump's NFS call cache, across packets
+
 	tcp   tcpSeqTable
 	tsRef struct {
 		sec  int64

@@ -82,7 +82,8 @@ func TestTCPSeqTableBounded(t *testing.T) {
 // Frame Relay, NFLOG, PKTAP, ARCNET, SNAP, HSRP, ICMPv6 (unknown types,
 // ND options, MLD queries, MLDv2 records, node information, router
 // renumbering, RPL), IPv6 routing and mobility headers, ESP, ESP in UDP,
-// BOOTP, STP, BFD and VXLAN.
+// BOOTP, STP, BFD and VXLAN; and for the read replays OSI in PPP, FRF.16,
+// ATM LLC, NFS and Rx.
 var seedFiles = []string{
 	"reason_code-0.pcap", "ieee802.11_exthdr.pcap", "OSPFv3_NBMA_adjacencies.pcap", "nflog.pcap",
 	"LINKTYPE_PKTAP.pcap", "arcnet-rfc1201-arp-icmp-http.pcap", "3560_CDP.pcap", "HSRP_election.pcap",
@@ -93,7 +94,9 @@ var seedFiles = []string{
 	"mobility_opt_asan.pcap", "ipv6-routing-header.pcap", "ipv6-srh-ipproto-ether.pcap",
 	"ipv6-srh-insert-cksum.pcap", "02-sunrise-sunset-esp.pcap", "esp_truncated.pcap",
 	"bootp_asan-2.pcap", "802.1D_spanning_tree.pcap", "802.1w_rapid_STP.pcap",
-	"stp-heapoverflow-2.pcap", "bfd-lag.pcap", "gso-ipv4-vxlan-ipv4.pcap"}
+	"stp-heapoverflow-2.pcap", "bfd-lag.pcap", "gso-ipv4-vxlan-ipv4.pcap",
+	"isoclns-oobr.pcap", "kday6.pcap", "vtp_asan.pcap", "llc-xid-heapoverflow.pcap", "nfs-attr-oobr.pcap",
+	"nfs_large_credentials_length.pcap", "hoobr_nfs_xid_map_enter.pcap", "rx_ubik-oobr.pcap", "afs.pcap"}
 
 // corpusSeeds returns up to n packets of each of seedFiles, none when
 // the corpus is not present.

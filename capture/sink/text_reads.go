@@ -54,7 +54,7 @@ var udpDecoders = [...]udpDecoder{
 	{src: []uint16{138}},
 	{dstOnly: []uint16{3456}},
 	{src: []uint16{2103, 2104}, proto: "zephyr", reads: (*printer).zephyrReads},
-	{lo: 7000, hi: 7009},
+	{lo: 7000, hi: 7009, proto: "rx", reads: (*printer).rxReads},
 	{src: []uint16{521}},
 	{src: []uint16{546, 547}},
 	{src: []uint16{5359}},
@@ -71,8 +71,10 @@ var udpDecoders = [...]udpDecoder{
 }
 
 // udpPayloadReads replays the reads of tcpdump's decoder for a UDP
-// payload of length bytes at cp between these ports.
-func (p *printer) udpPayloadReads(cp, length int, sport, dport uint16) {
+// payload of length bytes at cp between these ports, in the IP header at
+// ipOff.
+func (p *printer) udpPayloadReads(cp, length int, sport, dport uint16, ipOff int) {
+	p.rd.sport, p.rd.dport, p.rd.ipOff = sport, dport, ipOff
 	for i := range udpDecoders {
 		d := &udpDecoders[i]
 		if !d.match(sport, dport) {
@@ -336,11 +338,19 @@ var tcpDecoders = [...]udpDecoder{
 	{src: []uint16{445}},
 	{src: []uint16{10288}},
 	{src: []uint16{6633, 6653}, proto: "openflow", reads: (*printer).openflowReads},
+	{src: []uint16{21}},
+	{src: []uint16{554, 8554}},
+	{src: []uint16{639}},
+	{src: []uint16{323}},
+	{src: []uint16{646}},
+	{src: []uint16{2049}, proto: "nfs", reads: (*printer).nfsTCPReads},
 }
 
 // tcpPayloadReads replays the reads of tcpdump's decoder for a TCP
-// payload of length bytes at cp between these ports.
-func (p *printer) tcpPayloadReads(cp, length int, sport, dport uint16) {
+// payload of length bytes at cp between these ports, in the IP header at
+// ipOff.
+func (p *printer) tcpPayloadReads(cp, length int, sport, dport uint16, ipOff int) {
+	p.rd.sport, p.rd.dport, p.rd.ipOff = sport, dport, ipOff
 	for i := range tcpDecoders {
 		d := &tcpDecoders[i]
 		if !d.match(sport, dport) {
@@ -507,10 +517,9 @@ func (p *printer) etherTypeReads(t uint16, off, length int) {
 		p.proto = "decnet"
 		p.decnetReads(off, length)
 	case 0xfefe:
-		// One byte (checked with a jump), then isoclns_print's NLPID.
+		// One byte (checked with a jump), then isoclns_print.
 		if length > 0 && p.end > off && p.check(off, 1) {
-			p.proto = "isoclns"
-			p.u8(off + 1)
+			p.isoclnsReads(off+1, uint32(length)-1)
 		}
 	case 0x886f: // msnlb_print: priority and two addresses
 		p.proto = "msnlb"
@@ -549,7 +558,8 @@ func (p *printer) decnetReads(ap, length int) {
 
 // isoclns decodes the OSI NLPID at off as tcpdump does (isoclns_print)
 // where it is an unknown one, a null one, IPv4 or IPv6; for the OSI
-// protocols, Q.933 and PPP it notes reason as not decoded.
+// protocols, Q.933 and PPP it notes reason as not decoded (PPP's reads,
+// and those of OSI inside it, are replayed).
 func (p *printer) isoclns(off, length int, reason string) {
 	saved := p.proto
 	p.proto = "isoclns"
@@ -575,8 +585,16 @@ func (p *printer) isoclns(off, length int, reason string) {
 		p.ip(off+1, length-1)
 	case 0x8e:
 		p.ip6(off+1, length-1)
-	case 0x81, 0x82, 0x83, 0x08, 0xcf:
+	case 0x81, 0x82, 0x83, 0x08:
 		p.skip(reason)
+	case 0xcf:
+		p.skip(reason)
+		if next, n, proto, ok := p.pppReads(off+1, uint32(length)-1); ok && proto == 0x0023 {
+			p.isoclnsReads(next, n)
+		}
+		if !p.jumped {
+			p.proto = saved
+		}
 	default:
 		if !p.o.LinkHeader {
 			p.s("OSI NLPID 0x")

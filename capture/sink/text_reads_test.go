@@ -14,7 +14,7 @@ func TestUDPDecoderOrder(t *testing.T) {
 		{88, 1701, "krb"},       // krb before l2tp
 		{525, 88, "timed"},
 		{7002, 2104, "zephyr"}, // zephyr before rx
-		{7002, 9999, ""},       // rx: not modelled
+		{7002, 9999, "rx"},
 		{9999, 9998, ""},
 	} {
 		got := ""

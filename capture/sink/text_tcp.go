@@ -284,7 +284,7 @@ func (p *printer) tcpPrint(off, length, ver, ipOff int, fragmented bool) {
 	default:
 		if tcpDecodedPort(sport) || tcpDecodedPort(dport) {
 			p.skip("tcp payload")
-			p.tcpPayloadReads(body, length, sport, dport)
+			p.tcpPayloadReads(body, length, sport, dport, ipOff)
 		}
 	}
 }

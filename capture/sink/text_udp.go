@@ -70,6 +70,7 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 		// Sun RPC to or from NFS, which tcpdump decodes.
 		if d := p.be32(cp + 4); (dport == 2049 && d == 0) || (sport == 2049 && d == 1) {
 			p.skip("nfs")
+			p.nfsReads(d == 0, cp, uint32(length), ipOff)
 			return
 		}
 	}
@@ -109,7 +110,7 @@ func (p *printer) udpPrint(off, length, ver, ipOff int, fragmented bool) {
 			p.skip("appletalk")
 		case udpDecodedPort(sport, dport):
 			p.skip("udp payload")
-			p.udpPayloadReads(cp, length, sport, dport)
+			p.udpPayloadReads(cp, length, sport, dport, ipOff)
 		}
 	}
 	if ulen > length && !fragmented {
