@@ -85,20 +85,20 @@ func (m *tableModel) check(tb *table, model map[Key]*hot, absent []Key, what str
 		m.t.Fatalf("%s: each saw %d entries, model has %d", what, n, len(model))
 	}
 	sum := 0
-	for j, sh := range tb.shards {
-		s := sh.slots
-		if len(s)&(len(s)-1) != 0 || len(s) < minSlots || len(sh.tags) != len(s) {
-			m.t.Fatalf("%s: shard %d has %d slots, %d tags", what, j, len(s), len(sh.tags))
+	for j := range tb.shards {
+		s, tags := tb.shards[j].slotSlice(), tb.shards[j].tagSlice()
+		if len(s)&(len(s)-1) != 0 || len(s) < minSlots {
+			m.t.Fatalf("%s: shard %d has %d slots", what, j, len(s))
 		}
 		used := 0
 		for i := range s {
-			if (sh.tags[i] == 0) != (s[i].r == nil) {
-				m.t.Fatalf("%s: slot %d of shard %d has tag %#x and rule %p", what, i, j, sh.tags[i], s[i].r)
+			if (tags[i] == 0) != (s[i].r == nil) {
+				m.t.Fatalf("%s: slot %d of shard %d has tag %#x and rule %p", what, i, j, tags[i], s[i].r)
 			}
 			if s[i].r != nil {
 				used++
-				if sh.tags[i] != tagOf(s[i].hash) {
-					m.t.Fatalf("%s: slot %d of shard %d has tag %#x, its hash %x gives %#x", what, i, j, sh.tags[i], s[i].hash, tagOf(s[i].hash))
+				if tags[i] != tagOf(s[i].hash) {
+					m.t.Fatalf("%s: slot %d of shard %d has tag %#x, its hash %x gives %#x", what, i, j, tags[i], s[i].hash, tagOf(s[i].hash))
 				}
 				if h := tabHash(&s[i].key, tb.seed); h != s[i].hash || int(h>>tb.shift) != j {
 					m.t.Fatalf("%s: slot %d of shard %d holds hash %x, key hashes to %x", what, i, j, s[i].hash, h)
@@ -232,7 +232,7 @@ func TestTableFlood(t *testing.T) {
 	if m.old.seed == initSeed {
 		t.Fatal("the seed did not change")
 	}
-	t.Logf("%d colliding keys: probe %d after reseeding, %d slots", want, m.old.probe, len(m.old.shards[0].slots))
+	t.Logf("%d colliding keys: probe %d after reseeding, %d slots", want, m.old.probe, m.old.shards[0].size())
 }
 
 // TestTableHashWords checks that every bit of every word of a key moves
