@@ -19,12 +19,13 @@ import (
 // Beside each shard's slots sits a tag array, one byte per slot (0: empty,
 // else 0x80 and seven bits of the key's hash, see tagOf), which a probe
 // reads first: a slot's 64-byte line is read only when its tag matches the
-// key's, which with at most 1/2 load and seven bits is about one probe in
-// 256 for a key that is not there. So a lookup that misses reads one tag
-// line (the tags are 1/64 of the slots' size: 256 KB for 100,000 rules
-// against 16 MB of slots, few enough pages for the TLB) instead of a slot
-// line, and a hit reads its slot's line, whose address does not depend on
-// the tag, beside it.
+// key's. A key that is not there passes two or three tags at load 1/2, one
+// or two of them of occupied slots, each matching with probability 1/128:
+// about one such lookup in 100 reads a slot line. So a lookup that misses
+// reads one tag line (the tags are 1/64 of the slots' size: 256 KB, 64
+// pages of 4 KB, for 100,000 rules against 16 MB of slots) instead of a
+// slot line, and a hit reads its slot's line, whose address does not
+// depend on the tag, beside it.
 //
 // A published table is never written again: writers clone it first
 // (clone shares every shard until writable copies it).
@@ -43,7 +44,8 @@ import (
 // added. So a lookup probes at most probeLimit+1 slots unless maxReseeds+1
 // random seeds in a row all failed, which has a vanishing probability for
 // keys that are not identical; even then it probes at most one shard's
-// slots, and the table stays correct.
+// slots, and the table stays correct. A probe of a slot reads its tag, and
+// its 64-byte line only when the tag matches.
 type table struct {
 	shards []shard // the directory
 	shift  uint    // 64 - log2(len(shards)): shard = hash >> shift (0 for one shard)
