@@ -21,7 +21,8 @@ import (
 // reads first: a slot's 64-byte line is read only when its tag matches the
 // key's. A key that is not there passes two or three tags at load 1/2, one
 // or two of them of occupied slots, each matching with probability 1/128:
-// about one such lookup in 100 reads a slot line. So a lookup that misses
+// about one such lookup in 100 reads a slot line (0.6% at the 0.38 load of
+// 100,000 entries, TestTableTagFilter). So a lookup that misses
 // reads one tag line (the tags are 1/64 of the slots' size: 256 KB, 64
 // pages of 4 KB, for 100,000 rules against 16 MB of slots) instead of a
 // slot line, and a hit reads its slot's line, whose address does not

@@ -315,3 +315,56 @@ func FuzzTable(f *testing.F) {
 		m.check(m.old, m.oldModel, probes, "final")
 	})
 }
+
+// TestTableTagFilter checks what the tags are for: a lookup of a key that
+// is not in the table reads a slot's line only when a tag on its probe
+// path matches, which should be about one lookup in 100 (table.go) and
+// must stay rare. It walks the probe paths of absent keys in a
+// 100,000-entry table and counts the tag matches.
+func TestTableTagFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 100000
+	tb := newTable(n, initSeed)
+	v := &hot{}
+	randKey := func() Key {
+		var k Key
+		for i := range k {
+			k[i] = r.Uint64()
+		}
+		return k
+	}
+	for range n {
+		tb.set(randKey(), v)
+	}
+	tb = tb.settle()
+	const probes = 100000
+	read, tagsSeen := 0, 0
+	for range probes {
+		k := randKey()
+		h := tabHash(&k, tb.seed)
+		sh := &tb.shards[h>>tb.shift]
+		tags := sh.tagSlice()
+		matched := false
+		for d := 0; d <= tb.probe; d++ {
+			g := tags[(h+uint64(d))&sh.mask]
+			if g == 0 {
+				break
+			}
+			tagsSeen++
+			if g == tagOf(h) {
+				matched = true
+			}
+		}
+		if matched {
+			read++
+		}
+		if tb.get(&k) != nil {
+			t.Fatalf("random key %x found", k)
+		}
+	}
+	rate := float64(read) / probes
+	t.Logf("%d entries, %d shards: %.2f occupied slots passed per miss, %.2f%% of misses read a slot line", tb.n, len(tb.shards), float64(tagsSeen)/probes, 100*rate)
+	if rate > 0.03 {
+		t.Fatalf("%.2f%% of misses match a tag, want about 1%%", 100*rate)
+	}
+}
