@@ -85,14 +85,21 @@ func (m *tableModel) check(tb *table, model map[Key]*hot, absent []Key, what str
 		m.t.Fatalf("%s: each saw %d entries, model has %d", what, n, len(model))
 	}
 	sum := 0
-	for j, s := range tb.shards {
+	for j := range tb.shards {
+		s, tags := tb.shards[j].slotSlice(), tb.shards[j].tagSlice()
 		if len(s)&(len(s)-1) != 0 || len(s) < minSlots {
 			m.t.Fatalf("%s: shard %d has %d slots", what, j, len(s))
 		}
 		used := 0
 		for i := range s {
+			if (tags[i] == 0) != (s[i].r == nil) {
+				m.t.Fatalf("%s: slot %d of shard %d has tag %#x and rule %p", what, i, j, tags[i], s[i].r)
+			}
 			if s[i].r != nil {
 				used++
+				if tags[i] != tagOf(s[i].hash) {
+					m.t.Fatalf("%s: slot %d of shard %d has tag %#x, its hash %x gives %#x", what, i, j, tags[i], s[i].hash, tagOf(s[i].hash))
+				}
 				if h := tabHash(&s[i].key, tb.seed); h != s[i].hash || int(h>>tb.shift) != j {
 					m.t.Fatalf("%s: slot %d of shard %d holds hash %x, key hashes to %x", what, i, j, s[i].hash, h)
 				}
@@ -225,7 +232,7 @@ func TestTableFlood(t *testing.T) {
 	if m.old.seed == initSeed {
 		t.Fatal("the seed did not change")
 	}
-	t.Logf("%d colliding keys: probe %d after reseeding, %d slots", want, m.old.probe, len(m.old.shards[0]))
+	t.Logf("%d colliding keys: probe %d after reseeding, %d slots", want, m.old.probe, m.old.shards[0].size())
 }
 
 // TestTableHashWords checks that every bit of every word of a key moves
@@ -307,4 +314,57 @@ func FuzzTable(f *testing.F) {
 		m.publish()
 		m.check(m.old, m.oldModel, probes, "final")
 	})
+}
+
+// TestTableTagFilter checks what the tags are for: a lookup of a key that
+// is not in the table reads a slot's line only when a tag on its probe
+// path matches, which should be about one lookup in 100 (table.go) and
+// must stay rare. It walks the probe paths of absent keys in a
+// 100,000-entry table and counts the tag matches.
+func TestTableTagFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 100000
+	tb := newTable(n, initSeed)
+	v := &hot{}
+	randKey := func() Key {
+		var k Key
+		for i := range k {
+			k[i] = r.Uint64()
+		}
+		return k
+	}
+	for range n {
+		tb.set(randKey(), v)
+	}
+	tb = tb.settle()
+	const probes = 100000
+	read, tagsSeen := 0, 0
+	for range probes {
+		k := randKey()
+		h := tabHash(&k, tb.seed)
+		sh := &tb.shards[h>>tb.shift]
+		tags := sh.tagSlice()
+		matched := false
+		for d := 0; d <= tb.probe; d++ {
+			g := tags[(h+uint64(d))&sh.mask]
+			if g == 0 {
+				break
+			}
+			tagsSeen++
+			if g == tagOf(h) {
+				matched = true
+			}
+		}
+		if matched {
+			read++
+		}
+		if tb.get(&k) != nil {
+			t.Fatalf("random key %x found", k)
+		}
+	}
+	rate := float64(read) / probes
+	t.Logf("%d entries, %d shards: %.2f occupied slots passed per miss, %.2f%% of misses read a slot line", tb.n, len(tb.shards), float64(tagsSeen)/probes, 100*rate)
+	if rate > 0.03 {
+		t.Fatalf("%.2f%% of misses match a tag, want about 1%%", 100*rate)
+	}
 }
