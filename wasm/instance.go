@@ -68,7 +68,15 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	// rewriter set as the global's initial value (the init fuel).
 	in.begin(0, true) // no fuel global yet: host calls of a start function find it by name
 	mcfg := wazero.NewModuleConfig().WithName("").WithStartFunctions()
-	mod, err := g.rt.InstantiateModule(in.ctx, g.cm, mcfg)
+	g.mu.Lock()
+	cm := g.cm
+	g.mu.Unlock()
+	if cm == nil { // the generation closed
+		in.end(nil)
+		h.forget(in)
+		return nil, errorf(name, "instantiate", ErrClosed, "")
+	}
+	mod, err := g.rt.InstantiateModule(in.ctx, cm, mcfg)
 	if kind := in.end(err); err != nil {
 		h.forget(in)
 		if errors.Is(kind, ErrTrap) {

@@ -27,10 +27,10 @@ type Analyzer struct {
 type generation struct {
 	a        *analyzer
 	rt       wazero.Runtime
-	cm       wazero.CompiledModule
-	tick     bool // exports wring_tick
-	streams  bool // exports wring_streams
-	initFunc bool // exports _initialize
+	cm       wazero.CompiledModule // nil once the generation closed (under mu)
+	tick     bool                  // exports wring_tick
+	streams  bool                  // exports wring_streams
+	initFunc bool                  // exports _initialize
 	config   []byte
 	// From the first instance's Info block: the module takes streams, for
 	// these server ports (empty: all).
@@ -236,6 +236,7 @@ func (g *generation) retire(ctx context.Context, in *instance) {
 	closeRT := !g.current && len(g.live) == 0 && !g.closed
 	if closeRT {
 		g.closed = true
+		g.cm = nil // the decoded module goes with the runtime, not with the Host
 	}
 	g.mu.Unlock()
 	in.mod.Close(ctx)
@@ -254,6 +255,7 @@ func (g *generation) supersede(ctx context.Context) {
 	empty := len(g.live) == 0 && !g.closed
 	if empty {
 		g.closed = true
+		g.cm = nil
 	}
 	g.mu.Unlock()
 	for _, in := range spare {

@@ -490,6 +490,13 @@ func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
 // close flushes and discards the worker's instances.
 func (w *Worker) close(ctx context.Context) {
 	w.flushStreams()
+	if s := w.str; s != nil {
+		// The reassembler's memory (tens of MB) goes with the close, not
+		// with the last reference to the Host: an embedder may keep a
+		// closed Host around. Its last counts stay for StreamStats.
+		s.rs, s.chunks, s.data = nil, nil, nil
+		w.str = nil
+	}
 	for i, in := range w.inst {
 		if in == nil {
 			continue
