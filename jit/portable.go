@@ -35,7 +35,10 @@ import (
 // a predictable compare that lets the compiler drop its bounds checks, and
 // the reason no fact taken from the verifier can make a load read outside
 // the packet. Packet reads index the Go slice, so Go's bounds checks stay
-// where the compiler cannot prove them.
+// where the compiler cannot prove them. A read is written pkt[k : k+size]
+// with k and the compare in uint64: in that form the compiler proves it
+// from the compare and emits no check of its own (pkt[k:] left a second
+// compare and the clamp of an empty slice's pointer in every load).
 
 // pop is one portable operation (32 bytes).
 type pop struct {
@@ -467,61 +470,61 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = op.jt
 		case pLdAbsWJeq:
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a == op.k2, op)
 		case pLdAbsWJgt:
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a > op.k2, op)
 		case pLdAbsWJge:
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a >= op.k2, op)
 		case pLdAbsWJset:
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a&op.k2 != 0, op)
 		case pLdAbsH:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = op.jt
 		case pLdAbsHJeq:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a == op.k2, op)
 		case pLdAbsHJgt:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a > op.k2, op)
 		case pLdAbsHJge:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a >= op.k2, op)
 		case pLdAbsHJset:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a&op.k2 != 0, op)
 		case pLdAbsB:
 			if n < uint64(op.need) || uint64(op.k) >= n {
@@ -558,70 +561,70 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 			if uint64(x)+uint64(op.need) > n || off+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[off:])
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = op.jt
 		case pLdIndWJeq:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[off:])
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a == op.k2, op)
 		case pLdIndWJgt:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[off:])
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a > op.k2, op)
 		case pLdIndWJge:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[off:])
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a >= op.k2, op)
 		case pLdIndWJset:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[off:])
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a&op.k2 != 0, op)
 		case pLdIndH:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = op.jt
 		case pLdIndHJeq:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a == op.k2, op)
 		case pLdIndHJgt:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a > op.k2, op)
 		case pLdIndHJge:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a >= op.k2, op)
 		case pLdIndHJset:
 			off := uint64(x) + uint64(op.k)
 			if uint64(x)+uint64(op.need) > n || off+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[off:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a&op.k2 != 0, op)
 		case pLdIndB:
 			off := uint64(x) + uint64(op.k)
@@ -668,13 +671,13 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 			if n < uint64(op.need) || uint64(op.k)+4 > n {
 				return 0
 			}
-			a = binary.BigEndian.Uint32(pkt[op.k:])
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = elseJeq(a, op, ops)
 		case pLdAbsHJeqJeq:
 			if n < uint64(op.need) || uint64(op.k)+2 > n {
 				return 0
 			}
-			a = uint32(binary.BigEndian.Uint16(pkt[op.k:]))
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = elseJeq(a, op, ops)
 		case pLdAbsBJeqJeq:
 			if n < uint64(op.need) || uint64(op.k) >= n {
