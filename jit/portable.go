@@ -24,9 +24,13 @@ import (
 //   - Length checks are the plan's and live in the load's operation: an
 //     absolute load checks the guard hoisted to it (or its own end, which
 //     an earlier guard already covers), an indirect load the coalesced
-//     X-relative length; a guard the verifier hoisted to an instruction
-//     that is not a load is an operation of its own. A load that can only
-//     fail is a return of 0.
+//     X-relative length. Only a load whose check reaches beyond its own
+//     end compares twice: its code is the pG... twin of the plain one,
+//     which checks need and falls through into it. A guard the verifier
+//     hoisted to a jump on a constant lives in the jump's operation (pGJeqK
+//     ...; the second jeq of a chain may be one), to any other instruction
+//     that is not a load it is an operation of its own. A load that can
+//     only fail is a return of 0.
 //   - Scratch memory and the loads above the packet (parse record,
 //     ancillary values, header-relative offsets) are statements like any
 //     other: there is no hand-over to a second interpreter.
@@ -56,59 +60,110 @@ type pop struct {
 // pcode is a portable operation code.
 type pcode uint8
 
-// Portable operations. The fused codes of a load (pLdAbsWJeq ...) follow
-// its plain code's group in size order W, H, B, each with the jumps in
-// the order Jeq, Jgt, Jge, Jset.
+// Portable operations. loadCode and jumpCode compute the codes of loads
+// and jumps from this order; each pG... code must directly precede its
+// plain twin, into whose case it falls through.
 const (
 	pNop pcode = iota // go to jt (a ret #k, a ja)
 	pRetA
 	pGuard // if len < need, return 0
+	// Packet loads, absolute and then indirect, in size order W, H, B, each
+	// plain and then with a jump on a constant (Jeq, Jgt, Jge, Jset); each
+	// code comes as pG..., which first checks the length hoisted to it
+	// (need), directly before the code that does not.
+	pGLdAbsW
 	pLdAbsW
-	pLdAbsH
-	pLdAbsB
+	pGLdAbsWJeq
 	pLdAbsWJeq
+	pGLdAbsWJgt
 	pLdAbsWJgt
+	pGLdAbsWJge
 	pLdAbsWJge
+	pGLdAbsWJset
 	pLdAbsWJset
+	pGLdAbsH
+	pLdAbsH
+	pGLdAbsHJeq
 	pLdAbsHJeq
+	pGLdAbsHJgt
 	pLdAbsHJgt
+	pGLdAbsHJge
 	pLdAbsHJge
+	pGLdAbsHJset
 	pLdAbsHJset
+	pGLdAbsB
+	pLdAbsB
+	pGLdAbsBJeq
 	pLdAbsBJeq
+	pGLdAbsBJgt
 	pLdAbsBJgt
+	pGLdAbsBJge
 	pLdAbsBJge
+	pGLdAbsBJset
 	pLdAbsBJset
+	pGLdIndW
 	pLdIndW
-	pLdIndH
-	pLdIndB
+	pGLdIndWJeq
 	pLdIndWJeq
+	pGLdIndWJgt
 	pLdIndWJgt
+	pGLdIndWJge
 	pLdIndWJge
+	pGLdIndWJset
 	pLdIndWJset
+	pGLdIndH
+	pLdIndH
+	pGLdIndHJeq
 	pLdIndHJeq
+	pGLdIndHJgt
 	pLdIndHJgt
+	pGLdIndHJge
 	pLdIndHJge
+	pGLdIndHJset
 	pLdIndHJset
+	pGLdIndB
+	pLdIndB
+	pGLdIndBJeq
 	pLdIndBJeq
+	pGLdIndBJgt
 	pLdIndBJgt
+	pGLdIndBJge
 	pLdIndBJge
+	pGLdIndBJset
 	pLdIndBJset
-	// a conditional jump alone
+	// a conditional jump alone, on a constant (with pG... first, as above)
+	// and on X
+	pGJeqK
 	pJeqK
+	pGJgtK
 	pJgtK
+	pGJgeK
 	pJgeK
+	pGJsetK
 	pJsetK
 	pJeqX
 	pJgtX
 	pJgeX
 	pJsetX
+	pGLdxMsh
 	pLdxMsh // followed by an indirect load, not a jump: not fused
-	// a jump on a constant whose false target is a pJeqK: the second
-	// compare runs in the same dispatch (libpcap's EtherType chains)
+	// a jump on a constant whose false target is a pJeqK (...JeqJeq) or
+	// a pGJeqK (...JeqGJeq): the second compare runs in the same dispatch
+	// (libpcap's EtherType chains)
+	pGLdAbsWJeqJeq
 	pLdAbsWJeqJeq
+	pGLdAbsWJeqGJeq
+	pLdAbsWJeqGJeq
+	pGLdAbsHJeqJeq
 	pLdAbsHJeqJeq
+	pGLdAbsHJeqGJeq
+	pLdAbsHJeqGJeq
+	pGLdAbsBJeqJeq
 	pLdAbsBJeqJeq
+	pGLdAbsBJeqGJeq
+	pLdAbsBJeqGJeq
 	pJeqKJeq
+	pJeqKGJeq
 	// the general statements, each followed by cond
 	pLdSpecial  // a record, ancillary or header-relative load into A
 	pLdxSpecial // a header-relative ldx msh
@@ -234,22 +289,46 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 		}
 		ops = append(ops, decode(p, pl, pc, target))
 	}
+	// A guard before a jump on a constant checks in the jump's operation,
+	// which takes the guard's place (nothing jumps past the guard to it).
+	for i := range len(ops) - 1 {
+		if ops[i].code == pGuard && isJumpK(ops[i+1].code) {
+			g := ops[i].need
+			ops[i] = ops[i+1]
+			ops[i].code, ops[i].need = ops[i].code-1, g
+		}
+	}
 	// A jeq whose false target is a jeq on a constant: one dispatch.
 	for i := range ops {
 		op := &ops[i]
-		if op.jf < 0 || ops[op.jf].code != pJeqK {
+		if op.jf < 0 {
 			continue
 		}
+		second := ops[op.jf].code
+		if second != pJeqK && second != pGJeqK {
+			continue
+		}
+		var to pcode // the code if the second jeq checks no guard
 		switch op.code {
-		case pLdAbsWJeq:
-			op.code = pLdAbsWJeqJeq
-		case pLdAbsHJeq:
-			op.code = pLdAbsHJeqJeq
-		case pLdAbsBJeq:
-			op.code = pLdAbsBJeqJeq
+		case pGLdAbsWJeq, pLdAbsWJeq:
+			to = pGLdAbsWJeqJeq + op.code - pGLdAbsWJeq
+		case pGLdAbsHJeq, pLdAbsHJeq:
+			to = pGLdAbsHJeqJeq + op.code - pGLdAbsHJeq
+		case pGLdAbsBJeq, pLdAbsBJeq:
+			to = pGLdAbsBJeqJeq + op.code - pGLdAbsBJeq
 		case pJeqK:
 			op.code = pJeqKJeq
+			if second == pGJeqK {
+				op.code = pJeqKGJeq
+			}
+			continue
+		default:
+			continue
 		}
+		if second == pGJeqK {
+			to += 2 // ...JeqGJeq follows ...JeqJeq by two
+		}
+		op.code = to
 	}
 	q := &portable{ops: ops}
 	for _, op := range ops {
@@ -285,7 +364,7 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 		return op
 	}
 	if c := condOf(ins); c != cNext {
-		op.code, op.k2 = pJeqK+pcode(c-cJeq), ins.K
+		op.code, op.k2 = jumpCode(c), ins.K
 		op.jt, op.jf = target(pc+1+int(ins.Jt)), target(pc+1+int(ins.Jf))
 		return op
 	}
@@ -308,10 +387,9 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 			op.code, op.need = pLdSpecial, size
 			break
 		}
-		op.code = pLdAbsW + pcode(sizeIndex(size))
 		op.need = max(pl.absGuard[pc], ins.K+size) // k < RecordBase: no overflow
-		if c != cNext && c <= cJset {              // loads fuse jumps on constants
-			op.code = pLdAbsWJeq + pcode(sizeIndex(size)*4) + pcode(c-cJeq)
+		op.code = loadCode(pGLdAbsW, size, c, op.need > ins.K+size)
+		if c != cNext && c <= cJset { // loads fuse jumps on constants
 			return op
 		}
 	case spec.OpLdIndW, spec.OpLdIndH, spec.OpLdIndB:
@@ -320,17 +398,19 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 			// X + need exceeds every packet length: the load fails.
 			return pop{jt: ^int64(0)}
 		}
-		op.code, op.need = pLdIndW+pcode(sizeIndex(size)), uint32(need)
+		op.need = uint32(need)
+		op.code = loadCode(pGLdIndW, size, c, need > uint64(ins.K)+uint64(size))
 		if c != cNext && c <= cJset {
-			op.code = pLdIndWJeq + pcode(sizeIndex(size)*4) + pcode(c-cJeq)
 			return op
 		}
 	case spec.OpLdxMsh:
-		op.code = pLdxMsh
-		if !isPacketAbs(ins.K) {
-			op.code = pLdxSpecial
-		} else {
+		op.code = pLdxSpecial
+		if isPacketAbs(ins.K) {
 			op.need = max(pl.absGuard[pc], ins.K+1)
+			op.code = pLdxMsh
+			if op.need > ins.K+1 {
+				op.code = pGLdxMsh
+			}
 		}
 	case spec.OpLdImm:
 		op.code = pLdImm
@@ -364,6 +444,40 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 	}
 	op.cond = c
 	return op
+}
+
+// loadCode returns the code of a packet load of size bytes; base is
+// pGLdAbsW or pGLdIndW, c the jump that follows (fused if it is on a
+// constant), guarded whether the load checks a length hoisted to it
+// (need) beyond its own end.
+func loadCode(base pcode, size uint32, c pcond, guarded bool) pcode {
+	code := base + pcode(sizeIndex(size)*10)
+	if c != cNext && c <= cJset {
+		code += pcode(c-cJeq+1) * 2
+	}
+	if !guarded {
+		code++
+	}
+	return code
+}
+
+// jumpCode returns the code of a conditional jump standing alone (on a
+// constant: the code without a guard).
+func jumpCode(c pcond) pcode {
+	if c <= cJset {
+		return pJeqK + pcode(c-cJeq)*2
+	}
+	return pJeqX + pcode(c-cJeqX)
+}
+
+// isJumpK reports whether code is a conditional jump on a constant that
+// checks no guard.
+func isJumpK(code pcode) bool {
+	switch code {
+	case pJeqK, pJgtK, pJgeK, pJsetK:
+		return true
+	}
+	return false
 }
 
 // sizeIndex numbers the load sizes 4, 2, 1 as 0, 1, 2.
@@ -446,6 +560,19 @@ func elseJeq(a uint32, op *pop, ops []pop) int64 {
 	return pick(a == nb.k2, nb)
 }
 
+// elseJeqG is elseJeq where the second jeq first checks the packet length
+// hoisted to it (n is the packet length; ^0 returns 0).
+func elseJeqG(a uint32, op *pop, ops []pop, n uint64) int64 {
+	if a == op.k2 {
+		return op.jt
+	}
+	nb := &ops[op.jf]
+	if n < uint64(nb.need) {
+		return ^int64(0)
+	}
+	return pick(a == nb.k2, nb)
+}
+
 // run executes the program on one packet with scratch memory mem, which
 // is nil for a program without scratch memory (portableWithScratch supplies
 // it to one with).
@@ -466,235 +593,460 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 				return 0
 			}
 			t = op.jt
+		case pGLdAbsW:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsW:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = op.jt
+		case pGLdAbsWJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsWJeq:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a == op.k2, op)
+		case pGLdAbsWJgt:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsWJgt:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a > op.k2, op)
+		case pGLdAbsWJge:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsWJge:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a >= op.k2, op)
+		case pGLdAbsWJset:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsWJset:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = pick(a&op.k2 != 0, op)
+		case pGLdAbsH:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsH:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = op.jt
+		case pGLdAbsHJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsHJeq:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a == op.k2, op)
+		case pGLdAbsHJgt:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsHJgt:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a > op.k2, op)
+		case pGLdAbsHJge:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsHJge:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a >= op.k2, op)
+		case pGLdAbsHJset:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsHJset:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = pick(a&op.k2 != 0, op)
+		case pGLdAbsB:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsB:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+			if uint64(op.k)+1 > n {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			a = uint32(pkt[uint64(op.k)])
 			t = op.jt
+		case pGLdAbsBJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsBJeq:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+			if uint64(op.k)+1 > n {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			a = uint32(pkt[uint64(op.k)])
 			t = pick(a == op.k2, op)
+		case pGLdAbsBJgt:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsBJgt:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+			if uint64(op.k)+1 > n {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			a = uint32(pkt[uint64(op.k)])
 			t = pick(a > op.k2, op)
+		case pGLdAbsBJge:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsBJge:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+			if uint64(op.k)+1 > n {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			a = uint32(pkt[uint64(op.k)])
 			t = pick(a >= op.k2, op)
-		case pLdAbsBJset:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+		case pGLdAbsBJset:
+			if n < uint64(op.need) {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			fallthrough
+		case pLdAbsBJset:
+			if uint64(op.k)+1 > n {
+				return 0
+			}
+			a = uint32(pkt[uint64(op.k)])
 			t = pick(a&op.k2 != 0, op)
+		case pGLdIndW:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndW:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+4 > n {
+			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = op.jt
+		case pGLdIndWJeq:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndWJeq:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+4 > n {
+			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a == op.k2, op)
+		case pGLdIndWJgt:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndWJgt:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+4 > n {
+			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a > op.k2, op)
+		case pGLdIndWJge:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndWJge:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+4 > n {
+			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a >= op.k2, op)
+		case pGLdIndWJset:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndWJset:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+4 > n {
+			if off+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[off : off+4])
 			t = pick(a&op.k2 != 0, op)
+		case pGLdIndH:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndH:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+2 > n {
+			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = op.jt
+		case pGLdIndHJeq:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndHJeq:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+2 > n {
+			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a == op.k2, op)
+		case pGLdIndHJgt:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndHJgt:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+2 > n {
+			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a > op.k2, op)
+		case pGLdIndHJge:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndHJge:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+2 > n {
+			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a >= op.k2, op)
+		case pGLdIndHJset:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndHJset:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off+2 > n {
+			if off+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
 			t = pick(a&op.k2 != 0, op)
+		case pGLdIndB:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndB:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off >= n {
+			if off+1 > n {
 				return 0
 			}
 			a = uint32(pkt[off])
 			t = op.jt
+		case pGLdIndBJeq:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndBJeq:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off >= n {
+			if off+1 > n {
 				return 0
 			}
 			a = uint32(pkt[off])
 			t = pick(a == op.k2, op)
+		case pGLdIndBJgt:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndBJgt:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off >= n {
+			if off+1 > n {
 				return 0
 			}
 			a = uint32(pkt[off])
 			t = pick(a > op.k2, op)
+		case pGLdIndBJge:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndBJge:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off >= n {
+			if off+1 > n {
 				return 0
 			}
 			a = uint32(pkt[off])
 			t = pick(a >= op.k2, op)
+		case pGLdIndBJset:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
 		case pLdIndBJset:
 			off := uint64(x) + uint64(op.k)
-			if uint64(x)+uint64(op.need) > n || off >= n {
+			if off+1 > n {
 				return 0
 			}
 			a = uint32(pkt[off])
 			t = pick(a&op.k2 != 0, op)
-		case pLdxMsh:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+		case pGLdxMsh:
+			if n < uint64(op.need) {
 				return 0
 			}
-			x = uint32(pkt[op.k]&0xf) << 2
+			fallthrough
+		case pLdxMsh:
+			if uint64(op.k)+1 > n {
+				return 0
+			}
+			x = uint32(pkt[uint64(op.k)]&0xf) << 2
 			t = op.jt
+		case pGJeqK:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pJeqK:
+			t = pick(a == op.k2, op)
+		case pGJgtK:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pJgtK:
+			t = pick(a > op.k2, op)
+		case pGJgeK:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pJgeK:
+			t = pick(a >= op.k2, op)
+		case pGJsetK:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pJsetK:
+			t = pick(a&op.k2 != 0, op)
+		case pGLdAbsWJeqJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsWJeqJeq:
-			if n < uint64(op.need) || uint64(op.k)+4 > n {
+			if uint64(op.k)+4 > n {
 				return 0
 			}
 			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
 			t = elseJeq(a, op, ops)
+		case pGLdAbsWJeqGJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsWJeqGJeq:
+			if uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
+			t = elseJeqG(a, op, ops, n)
+		case pGLdAbsHJeqJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
 		case pLdAbsHJeqJeq:
-			if n < uint64(op.need) || uint64(op.k)+2 > n {
+			if uint64(op.k)+2 > n {
 				return 0
 			}
 			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
 			t = elseJeq(a, op, ops)
-		case pLdAbsBJeqJeq:
-			if n < uint64(op.need) || uint64(op.k) >= n {
+		case pGLdAbsHJeqGJeq:
+			if n < uint64(op.need) {
 				return 0
 			}
-			a = uint32(pkt[op.k])
+			fallthrough
+		case pLdAbsHJeqGJeq:
+			if uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
+			t = elseJeqG(a, op, ops, n)
+		case pGLdAbsBJeqJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsBJeqJeq:
+			if uint64(op.k)+1 > n {
+				return 0
+			}
+			a = uint32(pkt[uint64(op.k)])
 			t = elseJeq(a, op, ops)
+		case pGLdAbsBJeqGJeq:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsBJeqGJeq:
+			if uint64(op.k)+1 > n {
+				return 0
+			}
+			a = uint32(pkt[uint64(op.k)])
+			t = elseJeqG(a, op, ops, n)
 		case pJeqKJeq:
 			t = elseJeq(a, op, ops)
-		case pJeqK:
-			t = pick(a == op.k2, op)
-		case pJgtK:
-			t = pick(a > op.k2, op)
-		case pJgeK:
-			t = pick(a >= op.k2, op)
-		case pJsetK:
-			t = pick(a&op.k2 != 0, op)
+		case pJeqKGJeq:
+			t = elseJeqG(a, op, ops, n)
 		case pJeqX:
 			t = pick(a == x, op)
 		case pJgtX:
