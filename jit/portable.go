@@ -33,7 +33,10 @@ import (
 //     only fail is a return of 0.
 //   - Scratch memory and the loads above the packet (parse record,
 //     ancillary values, header-relative offsets) are statements like any
-//     other: there is no hand-over to a second interpreter.
+//     other: there is no hand-over to a second interpreter. The loop calls
+//     no function, so it saves no registers on entry: at a load of the
+//     parse record or an ancillary value (pLdSpecial) it stops, and the
+//     engine of such a program (portableWithState) loads and resumes it.
 //
 // Every packet load also checks its own end against the captured length:
 // a predictable compare that lets the compiler drop its bounds checks, and
@@ -222,30 +225,53 @@ const (
 // portable is a compiled program for the portable backend.
 type portable struct {
 	ops []pop
-	// scratch reports whether the program uses scratch memory: only then
-	// does a run declare (and so zero) it.
-	scratch bool
+	// state reports whether the program uses scratch memory or loads
+	// above the packet: only then does a run need a portableState.
+	state bool
 }
 
-// portableWithScratch is the engine of a portable program that uses scratch
-// memory: a caller may pass nil, and the run then declares its own. The
-// memory needs no zeroing (the verifier rejects a read of a slot not
-// written on every path), but Go zeroes what it declares, so only these
-// programs pay for it, and the loop of the others has no such prologue.
-type portableWithScratch struct{ *portable }
+// portableState is a run's scratch memory and, when run stops at a load
+// above the packet (pLdSpecial), where it resumes.
+type portableState struct {
+	mem     [spec.MemWords]uint32
+	i       int64 // the operation to run next
+	a, x    uint32
+	stopped bool // run returned at ops[i] without a result
+}
 
-func (p portableWithScratch) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
-	if mem == nil {
-		var own [spec.MemWords]uint32
-		return p.portable.run(pkt, wirelen, m, &own)
+// portableWithState is the engine of a portable program that uses scratch
+// memory or loads above the packet. It declares the state (Go zeroes it;
+// the memory needs no zeroing, as the verifier rejects a read of a slot not
+// written on every path) and runs the loop; when the loop stops at a load
+// above the packet, it performs the load, the one statement that calls a
+// function, and resumes the loop after it. So run's loop calls nothing: it
+// saves no registers on entry, which every packet would pay for, and only
+// these programs pay for the state.
+type portableWithState struct{ *portable }
+
+func (p portableWithState) run(pkt []byte, wirelen uint32, m *Meta, _ *portableState) uint32 {
+	var st portableState
+	for {
+		r := p.portable.run(pkt, wirelen, m, &st)
+		if !st.stopped {
+			return r
+		}
+		op := &p.ops[st.i]
+		v, ok := m.Load(op.k, op.need, st.a, st.x, pkt)
+		if !ok {
+			return 0
+		}
+		if op.jt < 0 { // such a load is never fused with a jump
+			return uint32(^op.jt)
+		}
+		st.i, st.a, st.stopped = op.jt, v, false
 	}
-	return p.portable.run(pkt, wirelen, m, mem)
 }
 
 // engine returns the engine that runs p.
 func (p *portable) engine() engine {
-	if p.scratch {
-		return portableWithScratch{p}
+	if p.state {
+		return portableWithState{p}
 	}
 	return p
 }
@@ -333,8 +359,8 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 	q := &portable{ops: ops}
 	for _, op := range ops {
 		switch op.code {
-		case pLdMem, pLdxMem, pSt, pStx:
-			q.scratch = true
+		case pLdMem, pLdxMem, pSt, pStx, pLdSpecial:
+			q.state = true
 		}
 	}
 	return q
@@ -437,9 +463,10 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 	default: // ALU
 		op.code = aluCode(ins)
 	}
-	if c == cNext || op.code < pGeneral {
-		// A plain load (a jump on X stays an operation of its own).
-		op.jt, op.jf = target(pc+1), 0
+	if c == cNext || op.code < pGeneral || op.code == pLdSpecial {
+		// A plain load (a jump on X stays an operation of its own), or a
+		// load above the packet, which resume runs without a jump.
+		op.jt, op.jf, op.k2 = target(pc+1), 0, 0
 		return op
 	}
 	op.cond = c
@@ -573,14 +600,20 @@ func elseJeqG(a uint32, op *pop, ops []pop, n uint64) int64 {
 	return pick(a == nb.k2, nb)
 }
 
-// run executes the program on one packet with scratch memory mem, which
-// is nil for a program without scratch memory (portableWithScratch supplies
-// it to one with).
-func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]uint32) uint32 {
+// run executes the program on one packet, from the start or, with a state,
+// from st.i with st's registers and scratch memory; st is nil for a program
+// without scratch memory or loads above the packet (portableWithState
+// supplies it to one with). At a load of the parse record or an ancillary
+// value it stops: it sets st.stopped and returns 0 (see portableWithState).
+func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, st *portableState) uint32 {
 	var a, x uint32
+	var i int64
+	if st != nil {
+		i, a, x = st.i, st.a, st.x
+	}
 	ops := p.ops
 	n := uint64(len(pkt))
-	for i := int64(0); ; {
+	for {
 		op := &ops[i]
 		var t int64
 		switch op.code {
@@ -1059,11 +1092,10 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 			// A general statement, then its jump.
 			switch op.code {
 			case pLdSpecial:
-				v, ok := m.Load(op.k, op.need, a, x, pkt)
-				if !ok {
-					return 0
-				}
-				a = v
+				// Only a program with a state has this operation
+				// (engine): its engine performs the load.
+				st.i, st.a, st.x, st.stopped = i, a, x, true
+				return 0
 			case pLdxSpecial:
 				off, ok := m.HeaderOffset(op.k)
 				if !ok || off >= n {
@@ -1079,13 +1111,13 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, mem *[spec.MemWords]
 			case pLdxLen:
 				x = wirelen
 			case pLdMem:
-				a = mem[op.k&(spec.MemWords-1)]
+				a = st.mem[op.k&(spec.MemWords-1)]
 			case pLdxMem:
-				x = mem[op.k&(spec.MemWords-1)]
+				x = st.mem[op.k&(spec.MemWords-1)]
 			case pSt:
-				mem[op.k&(spec.MemWords-1)] = a
+				st.mem[op.k&(spec.MemWords-1)] = a
 			case pStx:
-				mem[op.k&(spec.MemWords-1)] = x
+				st.mem[op.k&(spec.MemWords-1)] = x
 			case pTax:
 				x = a
 			case pTxa:
