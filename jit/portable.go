@@ -167,6 +167,22 @@ const (
 	pLdAbsBJeqGJeq
 	pJeqKJeq
 	pJeqKGJeq
+	// a load with a jeq whose false target is a load of the same kind
+	// and size with a jeq that checks only its own end (libpcap's
+	// "host" and "port" pairs, source then destination): the second load
+	// and compare run in the same dispatch
+	pGLdAbsWJeqLd
+	pLdAbsWJeqLd
+	pGLdAbsHJeqLd
+	pLdAbsHJeqLd
+	pGLdAbsBJeqLd
+	pLdAbsBJeqLd
+	pGLdIndWJeqLd
+	pLdIndWJeqLd
+	pGLdIndHJeqLd
+	pLdIndHJeqLd
+	pGLdIndBJeqLd
+	pLdIndBJeqLd
 	// the general statements, each followed by cond
 	pLdSpecial  // a record, ancillary or header-relative load into A
 	pLdxSpecial // a header-relative ldx msh
@@ -356,6 +372,21 @@ func newPortable(p *verifier.Program, pl *plan) *portable {
 		}
 		op.code = to
 	}
+	// A load and jeq whose false target is a load and jeq that checks only
+	// its own end, of the same kind and size: one dispatch. The codes
+	// follow the JeqJeq pass, which takes a chain of jeqs first.
+	for i := range ops {
+		op := &ops[i]
+		if op.jf < 0 {
+			continue
+		}
+		second := ops[op.jf].code
+		for _, f := range elseLoads {
+			if (op.code == f.first || op.code == f.first-1) && second == f.first {
+				op.code = f.fused + op.code - f.first
+			}
+		}
+	}
 	q := &portable{ops: ops}
 	for _, op := range ops {
 		switch op.code {
@@ -471,6 +502,13 @@ func decode(p *verifier.Program, pl *plan, pc int, target func(int) int64) pop {
 	}
 	op.cond = c
 	return op
+}
+
+// elseLoads pairs each unguarded load-and-jeq code with its fused
+// ...JeqLd code (each pG... code is one less).
+var elseLoads = [...]struct{ first, fused pcode }{
+	{pLdAbsWJeq, pLdAbsWJeqLd}, {pLdAbsHJeq, pLdAbsHJeqLd}, {pLdAbsBJeq, pLdAbsBJeqLd},
+	{pLdIndWJeq, pLdIndWJeqLd}, {pLdIndHJeq, pLdIndHJeqLd}, {pLdIndBJeq, pLdIndBJeqLd},
 }
 
 // loadCode returns the code of a packet load of size bytes; base is
@@ -1076,6 +1114,132 @@ func (p *portable) run(pkt []byte, wirelen uint32, m *Meta, st *portableState) u
 			}
 			a = uint32(pkt[uint64(op.k)])
 			t = elseJeqG(a, op, ops, n)
+		case pGLdAbsWJeqLd:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsWJeqLd:
+			if uint64(op.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[uint64(op.k) : uint64(op.k)+4])
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			if uint64(nb.k)+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[uint64(nb.k) : uint64(nb.k)+4])
+			t = pick(a == nb.k2, nb)
+		case pGLdAbsHJeqLd:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsHJeqLd:
+			if uint64(op.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(op.k) : uint64(op.k)+2]))
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			if uint64(nb.k)+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[uint64(nb.k) : uint64(nb.k)+2]))
+			t = pick(a == nb.k2, nb)
+		case pGLdAbsBJeqLd:
+			if n < uint64(op.need) {
+				return 0
+			}
+			fallthrough
+		case pLdAbsBJeqLd:
+			if uint64(op.k)+1 > n {
+				return 0
+			}
+			a = uint32(pkt[uint64(op.k)])
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			if uint64(nb.k)+1 > n {
+				return 0
+			}
+			a = uint32(pkt[uint64(nb.k)])
+			t = pick(a == nb.k2, nb)
+		case pGLdIndWJeqLd:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
+		case pLdIndWJeqLd:
+			off := uint64(x) + uint64(op.k)
+			if off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			off = uint64(x) + uint64(nb.k)
+			if off+4 > n {
+				return 0
+			}
+			a = binary.BigEndian.Uint32(pkt[off : off+4])
+			t = pick(a == nb.k2, nb)
+		case pGLdIndHJeqLd:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
+		case pLdIndHJeqLd:
+			off := uint64(x) + uint64(op.k)
+			if off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			off = uint64(x) + uint64(nb.k)
+			if off+2 > n {
+				return 0
+			}
+			a = uint32(binary.BigEndian.Uint16(pkt[off : off+2]))
+			t = pick(a == nb.k2, nb)
+		case pGLdIndBJeqLd:
+			if uint64(x)+uint64(op.need) > n {
+				return 0
+			}
+			fallthrough
+		case pLdIndBJeqLd:
+			off := uint64(x) + uint64(op.k)
+			if off+1 > n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			if a == op.k2 {
+				t = op.jt
+				break
+			}
+			nb := &ops[op.jf]
+			off = uint64(x) + uint64(nb.k)
+			if off+1 > n {
+				return 0
+			}
+			a = uint32(pkt[off])
+			t = pick(a == nb.k2, nb)
 		case pJeqKJeq:
 			t = elseJeq(a, op, ops)
 		case pJeqKGJeq:

@@ -71,6 +71,28 @@ pz:	ret #0
 			}
 		}
 	}
+	// A load and jeq whose false target is another (libpcap's host and
+	// port pairs), absolute and indirect, the first checking a length
+	// beyond its end (the true path reads byte 20) or not.
+	for _, s := range sizes {
+		for _, x := range []string{"", "x+"} {
+			for _, yes := range []string{"ret #1", "ldb [" + x + "20]\n\tret a"} {
+				ldx := "ldx #2"
+				if x == "" {
+					ldx = "" // the verifier's guard goes to the load
+				}
+				out[fmt.Sprintf("pair-%s-%d", s, len(out))] = fmt.Sprintf(`
+	%[4]s
+	%[1]s [%[2]s0]
+	jeq #1, py, pn
+pn:	%[1]s [%[2]s4]
+	jeq #1, py, pz
+py:	%[3]s
+pz:	ret #0
+`, s, x, yes, ldx)
+			}
+		}
+	}
 	// A chain of three: the middle jeq stands alone with a jeq (guarded or
 	// not) as its false target.
 	for _, last := range []string{"ret #3", "ld [40]\n\tret a"} {
