@@ -16,7 +16,10 @@ import (
 //     conditional jump is one operation: a packet load with a jump on a
 //     constant has a code of its own ("load, compare" is one dispatch),
 //     any other statement carries its jump in cond; a jeq whose false
-//     target is a jeq on a constant compares twice in one dispatch.
+//     target is a jeq on a constant compares twice in one dispatch, and
+//     a load and jeq whose false target is a load of the same kind and
+//     size and a jeq (libpcap's host and port pairs) loads and compares
+//     twice in one dispatch.
 //   - Operands are decoded: jump targets are operation indices, and a
 //     target that is a ret #k (or a ja to one) is ^k, so a run returns
 //     where it decides instead of dispatching the return. Each taken
