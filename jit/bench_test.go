@@ -60,8 +60,8 @@ func BenchmarkFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if port.port.scratch {
-			b.Fatalf("%s uses scratch memory: portable-loop would need it", bf.Name)
+		if port.port.state {
+			b.Fatalf("%s uses scratch memory or loads above the packet: portable-loop would need a state", bf.Name)
 		}
 		old := newOldProgram(p)
 		xvm := xnetVM(b, bf.Program)

@@ -40,6 +40,19 @@ func encodeProgram(p spec.Program) []byte {
 // random verified programs with packets that reach their loads.
 func FuzzJIT(f *testing.F) {
 	f.Add(encodeProgram(spec.Program{spec.Stmt(spec.ClassRET|spec.RetK, 1)}), []byte{}, uint16(0), uint8(0))
+	// The shapes of the portable backend's rarer fused codes, on a packet
+	// long enough for their loads (and, through the prefixes, shorter).
+	pkt := make([]byte, 48)
+	for i := range pkt {
+		pkt[i] = byte(i % 3)
+	}
+	for name, src := range codePrograms() {
+		prog, err := spec.ParseText([]byte(src), spec.TextAsm)
+		if err != nil {
+			f.Fatalf("%s: %v", name, err)
+		}
+		f.Add(encodeProgram(prog), pkt, uint16(0), uint8(0))
+	}
 	f.Fuzz(func(t *testing.T, progBytes, pkt []byte, extra uint16, flags uint8) {
 		prog := decodeProgram(progBytes)
 		p, err := verifier.Verify(prog, verifier.Options{Record: flags&1 != 0})

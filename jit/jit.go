@@ -139,16 +139,17 @@ func (f *Filter) RunMeta(pkt []byte, wirelen uint32, meta *Meta) uint32 {
 // engine runs the filter on one packet: the portable form, the native
 // code, or after Close a panic. Run and RunMeta are one call through it,
 // small enough to be inlined into their callers, so the portable form's
-// loop is the first call a packet makes. mem is scratch memory for the
-// portable form, nil to let it declare its own.
+// loop is the first call a packet makes. Callers pass a nil st: the
+// portable loop is itself the engine of most programs, and st is where
+// portableWithState, the engine of the others, passes it their state.
 type engine interface {
-	run(pkt []byte, wirelen uint32, meta *Meta, mem *[spec.MemWords]uint32) uint32
+	run(pkt []byte, wirelen uint32, meta *Meta, st *portableState) uint32
 }
 
 // nativeEngine enters a filter's native code.
 type nativeEngine struct{ f *Filter }
 
-func (e nativeEngine) run(pkt []byte, wirelen uint32, meta *Meta, _ *[spec.MemWords]uint32) uint32 {
+func (e nativeEngine) run(pkt []byte, wirelen uint32, meta *Meta, _ *portableState) uint32 {
 	r := enter(e.f.code, unsafe.SliceData(pkt), uint64(len(pkt)), wirelen, meta)
 	keepAlive(e.f)
 	return r
@@ -157,7 +158,7 @@ func (e nativeEngine) run(pkt []byte, wirelen uint32, meta *Meta, _ *[spec.MemWo
 // closedEngine is the engine of a closed Filter.
 type closedEngine struct{}
 
-func (closedEngine) run([]byte, uint32, *Meta, *[spec.MemWords]uint32) uint32 {
+func (closedEngine) run([]byte, uint32, *Meta, *portableState) uint32 {
 	panic("jit: Run on a closed Filter")
 }
 

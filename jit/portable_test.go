@@ -85,3 +85,41 @@ func TestPortableAllocatesNothing(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestPortableStopResume: a program of nothing but loads above the packet
+// (a record load, an ancillary load and an add each time, up to the
+// instruction limit) stops and resumes the loop at every load; it gives
+// vm.Run's result and allocates nothing per packet.
+func TestPortableStopResume(t *testing.T) {
+	var prog spec.Program
+	for len(prog)+5 <= spec.MaxInstructions {
+		prog = append(prog,
+			spec.Stmt(spec.OpLdAbsB, spec.RecordBase+uint32(len(prog)%spec.RecordSize)),
+			spec.Stmt(spec.OpTax, 0),
+			spec.Stmt(spec.OpLdAbsW, spec.AncillaryBase), // SKF_AD_PROTOCOL
+			spec.Stmt(spec.ClassALU|spec.ALUAdd|spec.SrcX, 0))
+	}
+	prog = append(prog, spec.Stmt(spec.OpRetA, 0))
+	p := mustVerify(t, prog, verifier.Options{Record: true})
+	f, err := Compile(p, Options{Portable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pkt := make([]byte, 64)
+	pkt[12], pkt[13] = 0x86, 0xdd
+	for i := range 8 {
+		meta := testMeta(i+1, pkt) // i+1: a record in most
+		got, want := f.RunMeta(pkt, 64, (*Meta)(meta)), vm.Run(p, pkt, 64, meta)
+		if got != want {
+			t.Fatalf("metadata %d: portable %d, vm %d", i, got, want)
+		}
+		if i == 0 && got == 0 {
+			t.Fatalf("the loads gave 0: the test shows nothing")
+		}
+	}
+	meta := testMeta(1, pkt)
+	if n := testing.AllocsPerRun(20, func() { f.RunMeta(pkt, 64, (*Meta)(meta)) }); n != 0 {
+		t.Errorf("%.1f allocations per packet", n)
+	}
+}
