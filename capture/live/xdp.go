@@ -112,12 +112,14 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 			return nil, err
 		}
 		x.mode = s.Mode()
+		s.SetRawPoll(xdpRawPoll)
 		cpu := -1
 		if len(opts.CPUs) > 0 {
 			cpu = opts.CPUs[i%len(opts.CPUs)]
 		}
 		src := &xdpSource{
 			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex, taiOffset: taiOffset(),
+			trace: newXDPTrace(q, opts.Log),
 		}
 		if x.rules {
 			src.rules = opts.Rules
@@ -126,6 +128,12 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 	}
 	return x, nil
 }
+
+// xdpRawPoll is the longest a queue worker waits for frames in a poll the Go
+// scheduler does not see, while frames keep arriving (afxdp.SetRawPoll):
+// long enough to bridge the gaps within a burst, short enough that the P
+// it keeps meanwhile is not missed.
+const xdpRawPoll = 2 * time.Millisecond
 
 // xdpSource reads one queue's socket.
 type xdpSource struct {
@@ -143,6 +151,7 @@ type xdpSource struct {
 	pinned    bool
 	received  atomic.Uint64
 	closed    bool
+	trace     *xdpTrace // nil unless XDPTraceEnv is set
 }
 
 // pin locks the calling goroutine to its thread and, when cpu >= 0, the
@@ -170,12 +179,24 @@ func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			return 0, err
 		}
 	}
+	if s.trace != nil {
+		s.trace.begin(s.sock)
+	}
 	s.sock.Release()
 	if cap(s.bufs) < limit {
 		s.bufs = make([][]byte, limit)
 		s.stamps = make([]int64, limit)
 	}
+	var waits uint64
+	var t0 time.Time
+	if s.trace != nil {
+		s.trace.afterRelease(s.sock)
+		waits, t0 = s.sock.ReadWaits(), time.Now()
+	}
 	k, err := s.sock.ReceiveStamped(s.bufs[:limit], s.stamps[:limit], s.poll)
+	if s.trace != nil {
+		s.trace.end(k, s.sock.ReadWaits() != waits, int64(time.Since(t0)))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("queue %d: %w", s.queue, err)
 	}
@@ -242,6 +263,7 @@ func (s *xdpSource) stats() QueueStats {
 func (s *xdpSource) close() {
 	if !s.closed {
 		s.closed = true
+		s.trace.report(s.sock)
 		s.sock.Close()
 	}
 }
