@@ -108,24 +108,7 @@ type Socket struct {
 	closed    bool
 	readWaits atomic.Uint64 // times Receive slept in poll
 
-	// rawPoll, when not zero, is the longest a Receive that follows one
-	// that returned frames sleeps in a raw poll (see SetRawPoll); busy says
-	// the last Receive returned frames.
-	rawPoll time.Duration
-	busy    bool
-	rawTS   unix.Timespec
 }
-
-// SetRawPoll makes Receive, while frames keep arriving, wait for the next
-// ones in a poll the Go scheduler does not see (up to d at a time; d <= 0
-// turns it off), and in an ordinary poll once a wait ends with nothing.
-// An ordinary poll that blocks lets sysmon take the goroutine's P and hand
-// it to another thread, and makes the goroutine find a P again when it
-// wakes; for a queue worker woken thousands of times a second that
-// hand-off, and the fast sysmon ticks it keeps alive, cost more CPU than
-// the frames. The raw wait keeps the P for up to d: call it only from a
-// goroutine that has a P to itself (GOMAXPROCS counts it).
-func (s *Socket) SetRawPoll(d time.Duration) { s.rawPoll = max(d, 0) }
 
 // ReadWaits returns how many times Receive has slept in poll so far; it
 // may be called from any goroutine.
@@ -282,22 +265,6 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 		return 0, errors.New("afxdp: receive on a closed socket")
 	}
 	avail := s.rx.available()
-	if avail == 0 && s.busy && s.rawPoll > 0 && timeout != 0 {
-		d := s.rawPoll
-		if timeout > 0 {
-			d = min(d, timeout)
-		}
-		s.rawTS = unix.NsecToTimespec(int64(d))
-		s.readWaits.Add(1)
-		if _, err := unix.PollRaw(s.pollfds[:], &s.rawTS); err != nil && !errors.Is(err, unix.EINTR) {
-			return 0, fmt.Errorf("afxdp: poll queue %d: %w", s.queue, err)
-		}
-		if avail = s.rx.available(); avail == 0 {
-			// Traffic paused: the next wait is an ordinary one.
-			s.busy = false
-			return 0, nil
-		}
-	}
 	if avail == 0 {
 		if s.fill.needWakeup() || timeout != 0 {
 			ms := -1
@@ -314,7 +281,6 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 			return 0, nil
 		}
 	}
-	s.busy = true
 	n := uint32(len(bufs))
 	if avail < n {
 		n = avail

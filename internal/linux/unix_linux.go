@@ -4,7 +4,6 @@ package linux
 
 import (
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,6 +69,7 @@ const (
 	PACKET_VERSION                 = unix.PACKET_VERSION
 	POLLERR                        = unix.POLLERR
 	POLLIN                         = unix.POLLIN
+	PRIO_PROCESS                   = unix.PRIO_PROCESS
 	PROT_READ                      = unix.PROT_READ
 	PROT_WRITE                     = unix.PROT_WRITE
 	SIOCETHTOOL                    = unix.SIOCETHTOOL
@@ -230,9 +230,6 @@ func Munmap(b []byte) (err error) { return unix.Munmap(b) }
 // NewIfreq is unix.NewIfreq.
 func NewIfreq(name string) (*unix.Ifreq, error) { return unix.NewIfreq(name) }
 
-// NsecToTimespec is unix.NsecToTimespec.
-func NsecToTimespec(nsec int64) unix.Timespec { return unix.NsecToTimespec(nsec) }
-
 // NsecToTimeval is unix.NsecToTimeval.
 func NsecToTimeval(nsec int64) unix.Timeval { return unix.NsecToTimeval(nsec) }
 
@@ -257,6 +254,9 @@ func Sendto(fd int, p []byte, flags int, to unix.Sockaddr) (err error) {
 
 // Setns is unix.Setns.
 func Setns(fd int, nstype int) (err error) { return unix.Setns(fd, nstype) }
+
+// Setpriority is unix.Setpriority.
+func Setpriority(which int, who int, prio int) (err error) { return unix.Setpriority(which, who, prio) }
 
 // SetsockoptInt is unix.SetsockoptInt.
 func SetsockoptInt(fd, level, opt int, value int) (err error) {
@@ -310,25 +310,4 @@ func SetsockoptTpacketReq3(fd, level, opt int, tp *unix.TpacketReq3) error {
 // GetsockoptTpacketStatsV3 is unix.GetsockoptTpacketStatsV3.
 func GetsockoptTpacketStatsV3(fd, level, opt int) (*unix.TpacketStatsV3, error) {
 	return unix.GetsockoptTpacketStatsV3(fd, level, opt)
-}
-
-// PollRaw is poll(2) on fds with the timeout ts (nil: no timeout), issued
-// as a raw system call: the Go scheduler is not told that the thread
-// blocks, so the goroutine keeps its P and sysmon neither retakes the P nor
-// starts another thread to run it (for a worker that wakes thousands of
-// times a second, that hand-off costs more than the work). The runtime's
-// preemption signal interrupts the call (EINTR), so a stop-the-world or a
-// time-slice preemption waits for no timeout; callers treat EINTR as a
-// wake-up with nothing ready. Give each such worker a P of its own
-// (GOMAXPROCS), since it holds one while it sleeps.
-func PollRaw(fds []unix.PollFd, ts *unix.Timespec) (int, error) {
-	if len(fds) == 0 {
-		return 0, unix.EINVAL
-	}
-	r, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
-		uintptr(unsafe.Pointer(ts)), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
 }
