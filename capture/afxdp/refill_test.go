@@ -95,3 +95,34 @@ func TestReleaseRefillsFillRing(t *testing.T) {
 		t.Errorf("received %d of %d frames, the kernel lost %d", got, n, st.Lost())
 	}
 }
+
+// TestRingHoldsEveryFrame: by default the fill ring has room for every
+// UMEM frame, whatever the frame count (-B divides memory into counts that
+// are not powers of two), so the kernel can receive into all of them.
+func TestRingHoldsEveryFrame(t *testing.T) {
+	for _, c := range []struct{ frames, ring uint32 }{
+		{64, 64}, {3000, 4096}, {16384, 16384}, {40000, 65536}, {65536, 65536}, {131072, 131072},
+	} {
+		if got := (Config{Frames: c.frames}).withDefaults().RingSize; got != c.ring {
+			t.Errorf("%d frames: ring of %d, want %d", c.frames, got, c.ring)
+		}
+	}
+	p := netns.New(t, 1)
+	ifindex, err := netns.Ifindex(p.NSA, p.IfA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frames = 3000
+	var s *Socket
+	if err := netns.Do(p.NSA, func() error {
+		var err error
+		s, err = NewSocket(ifindex, 0, Config{Frames: frames, Mode: ModeCopy})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if fill, held := s.Level(); fill != frames || held != 0 {
+		t.Errorf("%d frames: %d in the fill ring, %d held back; want all in the ring", frames, fill, held)
+	}
+}
