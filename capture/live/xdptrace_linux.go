@@ -179,7 +179,10 @@ func (t *xdpTrace) record(c xdpCycle) {
 	if c.drops > 0 && len(t.dropping) < 20 {
 		t.dropping = append(t.dropping, c)
 	}
-	// Keep the 10 longest cycles.
+	if c.polled && c.frames == 0 {
+		return // an idle wait: the longest cycles are those with frames
+	}
+	// Keep the 10 longest cycles that carried frames.
 	if len(t.top) < 10 {
 		t.top = append(t.top, c)
 		return
