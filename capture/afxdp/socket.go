@@ -105,7 +105,6 @@ type Socket struct {
 	pollfds   [1]unix.PollFd
 	closed    bool
 	readWaits atomic.Uint64 // times Receive slept in poll
-
 }
 
 // ReadWaits returns how many times Receive has slept in poll so far; it

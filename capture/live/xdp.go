@@ -166,8 +166,9 @@ type xdpSource struct {
 // every loss came after such waits (BENCHMARKS.md, "AF_XDP loses frames
 // from 0.5 Mpps"). At nice -10 a worker's share of a contended CPU is
 // about nine times a default thread's; it uses it only while frames wait
-// (it sleeps in poll otherwise), but it also runs the handlers and sinks
-// of the batches it reads, which is the point of the dedicated mode.
+// (it sleeps in poll otherwise). It also runs the handlers and sinks of
+// its batches at that priority: a trade made for interfaces dedicated to
+// capture, which is what this mode is for (RATIONALE.md).
 const XDPWorkerNice = -10
 
 // raisePriority gives the calling (locked) thread XDPWorkerNice.
