@@ -40,10 +40,11 @@ type Config struct {
 	Frames uint32
 	// FrameSize is the UMEM chunk size, 2048 or 4096 (default 2048).
 	FrameSize uint32
-	// RingSize is the number of entries of the fill and RX rings (default:
-	// Frames, at most 32768); a power of two. The fill ring bounds how many
-	// frames the kernel can receive while the reader is descheduled, so it
-	// is as large as the UMEM by default.
+	// RingSize is the number of entries of the fill and RX rings, a power
+	// of two (default: the smallest that holds Frames). The kernel receives
+	// only into frames the fill ring holds, so frames beyond RingSize wait
+	// in userspace and add nothing to what the socket absorbs while its
+	// reader is descheduled: by default every frame fits.
 	RingSize uint32
 	// Mode selects zero-copy, copy, or the best available.
 	Mode Mode
@@ -58,7 +59,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RingSize == 0 {
 		c.RingSize = 1
-		for c.RingSize*2 <= c.Frames && c.RingSize < 32768 {
+		for c.RingSize < c.Frames && c.RingSize < 1<<31 {
 			c.RingSize *= 2
 		}
 	}
@@ -71,9 +72,6 @@ func (c Config) validate() error {
 	}
 	if c.RingSize&(c.RingSize-1) != 0 || c.RingSize == 0 {
 		return fmt.Errorf("afxdp: ring size %d: must be a power of two", c.RingSize)
-	}
-	if c.Frames < c.RingSize {
-		return fmt.Errorf("afxdp: %d frames cannot fill a ring of %d", c.Frames, c.RingSize)
 	}
 	return nil
 }
@@ -304,6 +302,15 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 
 // Release returns every frame handed out by Receive to the kernel.
 func (s *Socket) Release() { s.refill() }
+
+// Level says where the socket's frames are, for diagnostics: Fill is how
+// many the fill ring holds as the kernel last published its consumer index
+// (the kernel publishes it when it flushes a batch to the RX ring, so frames
+// it took since are still counted), Held how many wait in userspace for
+// Release (handed out by Receive, or not yet fitting in the fill ring).
+func (s *Socket) Level() (fill uint32, held int) {
+	return s.fill.cachedProd - atomic.LoadUint32(s.fill.consumer), len(s.held)
+}
 
 // Stats reads the kernel's counters for the socket.
 func (s *Socket) Stats() (Stats, error) {

@@ -10,7 +10,8 @@ import (
 // order they are checked: AF_PACKET needs CAP_NET_RAW only; AF_XDP also
 // loads a BPF program and its maps (CAP_BPF) and attaches it to the
 // interface (CAP_NET_ADMIN), and its UMEM needs CAP_IPC_LOCK when the
-// memlock limit is smaller (Open checks that too); the passive path loads
+// memlock limit is smaller (Open checks that too), and CAP_SYS_NICE, not
+// required, lets its queue workers take XDPWorkerNice; the passive path loads
 // its programs and rings (CAP_BPF) and attaches them to tc (CAP_NET_ADMIN).
 // ModeAuto needs what its least path needs.
 func Capabilities(m Mode) []linux.Capability {

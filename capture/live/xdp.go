@@ -96,6 +96,7 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		// queues' UMEMs, in 2 KiB frames.
 		frames = uint32(max(opts.BufferSize/2048/uint64(len(queues)), 64))
 	}
+	niceRefused := new(atomic.Bool) // said once for all the queues
 	for i, q := range queues {
 		s, err := afxdp.NewSocket(ifindex, q, afxdp.Config{Frames: frames, Mode: sockMode})
 		if err == nil {
@@ -118,6 +119,7 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		}
 		src := &xdpSource{
 			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex, taiOffset: taiOffset(),
+			trace: newXDPTrace(q, opts.Log), log: opts.Log, niceRefused: niceRefused,
 		}
 		if x.rules {
 			src.rules = opts.Rules
@@ -143,6 +145,39 @@ type xdpSource struct {
 	pinned    bool
 	received  atomic.Uint64
 	closed    bool
+	trace     *xdpTrace // nil unless XDPTraceEnv is set
+
+	log         func(string, ...any)
+	niceRefused *atomic.Bool // shared by the queues: the refusal is logged once
+}
+
+// XDPWorkerNice is the nice value an AF_XDP queue worker's thread takes
+// when it starts (it needs CAP_SYS_NICE; without it the worker keeps the
+// default and a line says so).
+//
+// Only the worker hands UMEM frames back to the kernel: a queue loses
+// frames as soon as its worker has waited for a CPU longer than the fill
+// ring lasts (RingSize frames: 65 ms for 16,384 frames at 0.25 Mpps). The
+// other capture paths buffer in the kernel, in softirq context, with small
+// frames packed in their rings (tcpdump's 64 MiB ring holds 20 times as
+// many 60-byte frames as 64 MiB of 2 KiB UMEM frames), so a busy CPU
+// delays their readers without losing frames. Traced on a loaded 2-CPU
+// machine, AF_XDP workers waited for a CPU twice as long as they ran, and
+// every loss came after such waits (BENCHMARKS.md, "AF_XDP loses frames
+// from 0.5 Mpps"). At nice -10 a worker's share of a contended CPU is
+// about nine times a default thread's; it uses it only while frames wait
+// (it sleeps in poll otherwise). It also runs the handlers and sinks of
+// its batches at that priority: a trade made for interfaces dedicated to
+// capture, which is what this mode is for (RATIONALE.md).
+const XDPWorkerNice = -10
+
+// raisePriority gives the calling (locked) thread XDPWorkerNice.
+func (s *xdpSource) raisePriority() {
+	err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), XDPWorkerNice)
+	if err != nil && s.niceRefused.CompareAndSwap(false, true) {
+		s.log("capture: AF_XDP workers run at the default priority: nice %d needs CAP_SYS_NICE (%v); "+
+			"a worker that waits for a CPU longer than its fill ring lasts loses frames", XDPWorkerNice, err)
+	}
 }
 
 // pin locks the calling goroutine to its thread and, when cpu >= 0, the
@@ -169,13 +204,26 @@ func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if err := pin(s.cpu); err != nil {
 			return 0, err
 		}
+		s.raisePriority()
+	}
+	if s.trace != nil {
+		s.trace.begin(s.sock)
 	}
 	s.sock.Release()
 	if cap(s.bufs) < limit {
 		s.bufs = make([][]byte, limit)
 		s.stamps = make([]int64, limit)
 	}
+	var waits uint64
+	var t0 time.Time
+	if s.trace != nil {
+		s.trace.afterRelease(s.sock)
+		waits, t0 = s.sock.ReadWaits(), time.Now()
+	}
 	k, err := s.sock.ReceiveStamped(s.bufs[:limit], s.stamps[:limit], s.poll)
+	if s.trace != nil {
+		s.trace.end(k, s.sock.ReadWaits() != waits, int64(time.Since(t0)))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("queue %d: %w", s.queue, err)
 	}
@@ -242,6 +290,7 @@ func (s *xdpSource) stats() QueueStats {
 func (s *xdpSource) close() {
 	if !s.closed {
 		s.closed = true
+		s.trace.report(s.sock)
 		s.sock.Close()
 	}
 }

@@ -69,6 +69,7 @@ const (
 	PACKET_VERSION                 = unix.PACKET_VERSION
 	POLLERR                        = unix.POLLERR
 	POLLIN                         = unix.POLLIN
+	PRIO_PROCESS                   = unix.PRIO_PROCESS
 	PROT_READ                      = unix.PROT_READ
 	PROT_WRITE                     = unix.PROT_WRITE
 	SIOCETHTOOL                    = unix.SIOCETHTOOL
@@ -253,6 +254,9 @@ func Sendto(fd int, p []byte, flags int, to unix.Sockaddr) (err error) {
 
 // Setns is unix.Setns.
 func Setns(fd int, nstype int) (err error) { return unix.Setns(fd, nstype) }
+
+// Setpriority is unix.Setpriority.
+func Setpriority(which int, who int, prio int) (err error) { return unix.Setpriority(which, who, prio) }
 
 // SetsockoptInt is unix.SetsockoptInt.
 func SetsockoptInt(fd, level, opt int, value int) (err error) {

@@ -44,6 +44,7 @@ var (
 	rateFl = flag.String("rates", "", "paced rates to try, Mpps, comma-separated (default 0.25,0.5,1,1.5,2,3)")
 	extra  = flag.String("wring-args", "", "extra flags for wring capture, space-separated (experiments)")
 	fifo   = flag.Int("fifo", 0, "run every capturer under SCHED_FIFO at this priority (chrt -f), 0 for the default policy")
+	niceFl = flag.Int("nice", 0, "run every capturer at this nice value (nice -n), 0 for the default")
 	bufKiB = flag.Int("buffer", 65536, "kernel buffer of every capturer in KiB (-B)")
 	series = flag.Int("series", 3, "series of runs per capturer; figures are their medians")
 	burst  = flag.Int("burst", 1_500_000, "frames of the burst sent while the capturer is stopped (0: no burst test)")
@@ -169,6 +170,9 @@ func main() {
 	b.WriteString("<!-- bench -->\n")
 	if *fifo > 0 {
 		fmt.Fprintf(&b, "Every capturer ran under SCHED_FIFO priority %d (`chrt -f %d`). ", *fifo, *fifo)
+	}
+	if *niceFl != 0 {
+		fmt.Fprintf(&b, "Every capturer ran at nice %d (`nice -n %d`). ", *niceFl, *niceFl)
 	}
 	fmt.Fprintf(&b, "%d frames of 60 bytes per run on a 2-queue veth; the generator runs on both CPUs. "+
 		"Every capturer is given the same kernel buffer, %d KiB (`-B %d`: tcpdump's ring; wring's passive rings, one per CPU; "+
@@ -321,6 +325,9 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 	args := append([]string{"netns", "exec", p.NSA}, c.args(p.IfA, expr)...)
 	if *fifo > 0 {
 		args = append([]string{"netns", "exec", p.NSA, "chrt", "-f", strconv.Itoa(*fifo)}, c.args(p.IfA, expr)...)
+	}
+	if *niceFl != 0 {
+		args = append([]string{"netns", "exec", p.NSA, "nice", "-n", strconv.Itoa(*niceFl)}, args[3:]...)
 	}
 	cmd := exec.Command("ip", args...)
 	stderr := &watchBuffer{want: "listening on ", ready: make(chan struct{})}
