@@ -92,6 +92,11 @@ func TestHostileAtRunTime(t *testing.T) {
 			cause: ErrABI, log: "verdict 0: action 9",
 		},
 		{
+			name:  "verdict reserved byte set",
+			repl:  map[string]string{"{{AFTER}}": "(i32.store16 (i32.const 0x2008) (i32.const 0x0101))"},
+			cause: ErrABI, log: "verdict 1: action 1 (reserved byte 1)",
+		},
+		{
 			name:  "forward to an undeclared sink",
 			repl:  map[string]string{"{{AFTER}}": "(i32.store (i32.const 0x2000) (i32.const 0x00050002))"},
 			cause: ErrABI, log: "sink 5",

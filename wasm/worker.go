@@ -333,17 +333,24 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 	if !ok {
 		return errorf(a.name, spec.ExportProcess, ErrABI, "verdict area outside memory")
 	}
+	// Every verdict is checked before any is applied. The actions are
+	// ORed on the way: a call that gave no packet an action (what most
+	// analyzers return for most batches) has nothing to apply.
+	var acts byte
 	for k := 0; k < count; k++ {
-		v := vv[k*spec.VerdictSize:]
-		act := v[spec.VerdictAction]
-		if act > spec.VerdictDrop || v[1] != 0 {
-			return errorf(a.name, spec.ExportProcess, ErrABI, "verdict %d: action %d (reserved byte %d)", k, act, v[1])
+		v := vv[k*spec.VerdictSize : k*spec.VerdictSize+spec.VerdictSize]
+		// The action and the reserved byte after it in one compare: a
+		// reserved byte that is not zero makes the pair exceed any action.
+		act := binary.LittleEndian.Uint16(v[spec.VerdictAction:])
+		if act > spec.VerdictDrop {
+			return errorf(a.name, spec.ExportProcess, ErrABI, "verdict %d: action %d (reserved byte %d)", k, v[spec.VerdictAction], v[1])
 		}
 		if act == spec.VerdictForward {
 			if s := binary.LittleEndian.Uint16(v[spec.VerdictSink:]); int(s) >= len(in.sinks) {
 				return errorf(a.name, spec.ExportProcess, ErrABI, "verdict %d: sink %d, the module declared %d", k, s, len(in.sinks))
 			}
 		}
+		acts |= byte(act)
 	}
 	var keys []flowKey
 	if w.keys != nil {
@@ -351,6 +358,9 @@ func (w *Worker) collect(a *analyzer, in *instance, b *packet.Batch, count int, 
 	}
 	if err := w.events(a, in, w.ts[:count], keys, now, spec.ExportProcess); err != nil {
 		return err
+	}
+	if acts == spec.VerdictNone {
+		count = 0 // nothing to apply
 	}
 	for k := 0; k < count; k++ {
 		v := vv[k*spec.VerdictSize:]
