@@ -46,7 +46,18 @@ var (
 	envOnce sync.Once
 	shared  *env
 	envErr  error
+	envDir  string // removed by TestMain: the runs' outputs are about 2.4 GB
 )
+
+// TestMain removes the shared directory of wring's runs, which the tests'
+// own cleanups cannot (it outlives every test).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if envDir != "" {
+		os.RemoveAll(envDir)
+	}
+	os.Exit(code)
+}
 
 func setup(t *testing.T) *env {
 	t.Helper()
@@ -62,6 +73,7 @@ func setup(t *testing.T) *env {
 			envErr = err
 			return
 		}
+		envDir = dir
 		e := &env{dir: dir, bin: filepath.Join(dir, "wring"), capture: filepath.Join(dir, "mixed.pcap"), cache: filepath.Join(dir, "cache")}
 		if out, err := exec.Command("go", "build", "-o", e.bin, "../../cmd/wring").CombinedOutput(); err != nil {
 			envErr = fmt.Errorf("go build: %v\n%s", err, out)
