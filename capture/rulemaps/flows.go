@@ -81,12 +81,14 @@ func (m *Maps) AddFlows(rs []rules.TableRule, es []rules.TableEntry) error {
 	}
 	for i, k := range fkeys {
 		idx := m.ids[es[i].ID]
-		if old, ok := m.flowIdx[k]; ok && old != idx {
+		old, ok := m.flowIdx[k]
+		if ok && old == idx {
+			continue
+		}
+		if ok {
 			keys[old] = removeKey(keys[old], k)
 		}
-		if old, ok := m.flowIdx[k]; !ok || old != idx {
-			keys[idx] = append(keys[idx], k)
-		}
+		keys[idx] = append(keys[idx], k)
 		m.flowIdx[k] = idx
 	}
 	return nil
