@@ -640,14 +640,19 @@ func (p *printer) sipPrint(off, n int) {
 }
 
 // txtProto prints a text protocol whose response code is its second
-// token (txtproto_print with RESP_CODE_SECOND_TOKEN): the name and,
-// for a request or response, its first line, or under -v its length
-// and every text line.
+// token (txtproto_print with RESP_CODE_SECOND_TOKEN, or with no request
+// names when methods is nil): the name and, for a request or response,
+// its first line, or under -v its length and every text line.
 func (p *printer) txtProto(off, n int, proto, name string, methods []string) {
 	p.proto = proto
 	var tok [129]byte
-	show := false
-	idx, tl := p.fetchToken(off, 0, n, tok[:])
+	// Without request names (FTP, SMTP, WHOIS) every segment is taken
+	// for a request or response.
+	show := methods == nil
+	idx, tl := 0, 0
+	if methods != nil {
+		idx, tl = p.fetchToken(off, 0, n, tok[:])
+	}
 	if idx != 0 {
 		for _, m := range methods {
 			if len(m) == tl && equalFoldASCII(m, tok[:tl]) {

@@ -334,8 +334,6 @@ var tcpDecoders = [...]udpDecoder{
 	{src: []uint16{1723}},
 	{src: []uint16{6379}, proto: "resp", reads: (*printer).respReads},
 	{src: []uint16{22}, proto: "ssh", reads: (*printer).sshReads},
-	{src: []uint16{139}},
-	{src: []uint16{445}},
 	{src: []uint16{10288}},
 	{src: []uint16{6633, 6653}, proto: "openflow", reads: (*printer).openflowReads},
 	{src: []uint16{21}},

@@ -275,29 +275,49 @@ func (p *printer) tcpPrint(off, length, ver, ipOff int, fragmented bool) {
 		p.skip("tcp rst data")
 		return
 	}
+	either := func(ports ...uint16) bool {
+		for _, q := range ports {
+			if sport == q || dport == q {
+				return true
+			}
+		}
+		return false
+	}
+	// tcp_print tries the ports in this order, so a segment between two
+	// known ports goes to the first decoder of the list, not the one of
+	// its destination.
 	switch {
-	case sport == 80 || dport == 80 || sport == 8080 || dport == 8080:
+	case either(23, 179, 1723, 6379, 22, 10288, 6633, 6653):
+		// telnet, BGP, PPTP, RESP, SSH, BEEP, OpenFlow (tcpdump built
+		// without ENABLE_SMB, as Debian's is, has no NetBIOS or SMB here).
+		p.skip("tcp payload")
+		p.tcpPayloadReads(body, length, sport, dport, ipOff)
+	case either(25):
+		p.s(": ")
+		p.txtProto(body, length, "smtp", "SMTP", nil)
+	case either(43):
+		p.s(": ")
+		p.txtProto(body, length, "whois", "WHOIS", nil)
+	case either(21):
+		p.s(": ")
+		p.txtProto(body, length, "ftp", "FTP", nil)
+	case either(80, 8080):
 		p.s(": ")
 		p.httpPrint(body, length)
-	case sport == 53 || dport == 53:
+	case either(554, 8554):
+		p.s(": ")
+		p.txtProto(body, length, "rtsp", "RTSP", rtspMethods[:])
+	case either(53):
 		p.dnsPrint(body, length, true, false)
-	default:
-		if tcpDecodedPort(sport) || tcpDecodedPort(dport) {
-			p.skip("tcp payload")
-			p.tcpPayloadReads(body, length, sport, dport, ipOff)
-		}
+	case either(639, 323, 646, 2049):
+		// MSDP, RPKI-RTR, LDP, NFS.
+		p.skip("tcp payload")
+		p.tcpPayloadReads(body, length, sport, dport, ipOff)
 	}
 }
 
-// tcpDecodedPort reports whether tcpdump decodes the payload of a TCP
-// port that is not decoded here.
-func tcpDecodedPort(port uint16) bool {
-	switch port {
-	case 23, 25, 43, 179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653, 21, 554, 8554, 639, 323, 646, 2049:
-		return true
-	}
-	return false
-}
+// rtspMethods are the request names rtsp_print accepts.
+var rtspMethods = [...]string{"DESCRIBE", "ANNOUNCE", "GET_PARAMETER", "OPTIONS", "PAUSE", "PLAY", "RECORD", "REDIRECT", "SETUP", "SET_PARAMETER", "TEARDOWN"}
 
 // tcpOptions prints ", options [...]"; false means tcpdump stopped the line
 // there (a bad or truncated option).
