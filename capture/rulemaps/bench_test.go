@@ -56,7 +56,7 @@ type benchCase struct {
 func benchCases(b *testing.B) []benchCase {
 	r := rand.New(rand.NewPCG(7, 7))
 	var cs []benchCase
-	for _, n := range []int{1, 1000, 100_000} {
+	for _, n := range []int{1, 1000, 10_000, 100_000} {
 		rs := aclRules(n, r)
 		hit := &rs[n/2].Match
 		cs = append(cs, benchCase{
