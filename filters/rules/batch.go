@@ -41,10 +41,7 @@ func (c *Classifier) ClassifyBatch(ps []Packet, out []Hit) {
 		}
 		for i := range n {
 			if h := best[i]; h != nil {
-				p := &ps[i]
-				out[i].Seq = h.packets.Add(1)
-				h.bytes.Add(uint64(p.Bytes))
-				h.last.Store(p.Now)
+				out[i].Seq = h.count(ps[i].Now, ps[i].Bytes)
 			}
 		}
 		ps, out = ps[n:], out[n:]
