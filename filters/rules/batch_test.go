@@ -318,3 +318,77 @@ func TestClassifyBatchAllocs(t *testing.T) {
 		t.Fatal("no packet of the last batch matched")
 	}
 }
+
+// fuzzBatchRules cover several tuples with overlapping priorities, a range,
+// either-direction rules and flows with short idle timeouts.
+const fuzzBatchRules = `
+rule 1 priority 5 proto tcp dst 10.0.0.0/30 dport 80 -> sample 3 packet
+rule 2 priority 5 proto tcp src 10.0.0.0/29 -> tag 2
+rule 3 priority 1 proto udp dport 10-20 either -> bypass after 2
+rule 4 priority 9 -> capture
+rule 5 priority 2 proto tcp sport 7 -> drop
+flow 6 proto tcp src 10.0.0.1 sport 7 dst 10.0.0.2 dport 80 both idle 3ns -> pass
+flow 7 proto udp src 10.0.0.3 sport 10 dst 10.0.0.4 dport 20 idle 5ns -> capture
+flow 8 proto udp src 10.0.0.5 sport 11 dst 10.0.0.6 dport 12 -> tag 8
+`
+
+// FuzzClassifyBatch: packets and chunk boundaries from the input,
+// classified by ClassifyBatch on one classifier and by Classify, packet by
+// packet, on another with the same rules: the hits (rule, action, Seq) and
+// the counters must be the same. Each packet takes four bytes: addresses,
+// ports and protocol from the first two, the time step (which may go back)
+// from the third, and from the fourth whether a chunk ends after it.
+func FuzzClassifyBatch(f *testing.F) {
+	f.Add([]byte{0x12, 0x07, 1, 0, 0x34, 0x05, 2, 0, 0x12, 0x87, 0xff, 1})
+	seed := make([]byte, 0, 4*200)
+	for i := range 200 {
+		seed = append(seed, byte(i*37), byte(i*11), byte(i%9), byte(i%5))
+	}
+	f.Add(seed)
+	fl := mustParse(f, fuzzBatchRules)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4*512 {
+			data = data[:4*512]
+		}
+		one, batch := New(), New()
+		if err := one.Load(fl); err != nil {
+			t.Fatal(err)
+		}
+		if err := batch.Load(fl); err != nil {
+			t.Fatal(err)
+		}
+		var ps []Packet
+		var ends []int
+		now := int64(1)
+		for i := 0; i+4 <= len(data); i += 4 {
+			a, b := data[i], data[i+1]
+			p := pktFields{ver: 4, ether: 0x0800, l4: true, proto: []uint8{ProtoTCP, ProtoUDP}[b>>7],
+				src: netip.AddrFrom4([4]byte{10, 0, 0, a & 7}), dst: netip.AddrFrom4([4]byte{10, 0, 0, a >> 3 & 7}),
+				sport: []uint16{7, 10, 11, 20}[a>>6], dport: []uint16{80, 20, 12, 15}[b&3]}
+			now += int64(int8(data[i+2]))
+			rec := p.record(now, uint32(b))
+			ps = append(ps, packetOf((*[spec.RecordSize]byte)(&rec)))
+			if data[i+3]&1 == 1 {
+				ends = append(ends, len(ps))
+			}
+		}
+		ends = append(ends, len(ps))
+		out := make([]Hit, len(ps))
+		start := 0
+		for _, e := range ends {
+			batch.ClassifyBatch(ps[start:e], out[start:e])
+			start = e
+		}
+		for i := range ps {
+			if want := one.Classify(&ps[i].Key, ps[i].Now, ps[i].Bytes); out[i] != want {
+				t.Fatalf("packet %d of %d at %d: batch %+v, Classify %+v", i, len(ps), ps[i].Now, out[i], want)
+			}
+		}
+		oc, bc := one.AllCounters(), batch.AllCounters()
+		for i := range oc {
+			if oc[i] != bc[i] {
+				t.Fatalf("counters: Classify %+v, batch %+v", oc[i], bc[i])
+			}
+		}
+	})
+}
