@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -391,4 +393,63 @@ func FuzzClassifyBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestClassifyBatchGenerationSwitch is TestGenerationSwitch for the batch
+// lookup: while the one rule of the set is replaced by a rule with a
+// higher id in another tuple, over and over, every packet of a chunk of
+// BatchSize is decided by the same rule (a chunk sees one generation), and
+// the ids never go back.
+func TestClassifyBatchGenerationSwitch(t *testing.T) {
+	c := New()
+	rule := func(id uint32) Rule {
+		m := Match{Fields: FieldProto, Proto: ProtoTCP}
+		if id%2 == 0 {
+			m = Match{Fields: FieldProto | FieldDstPort, Proto: ProtoTCP, DstPort: PortRange{0, 1023}}
+		}
+		return Rule{ID: id, Match: m, Action: Action{Verb: VerbTag, Tag: id}}
+	}
+	if err := c.Add(rule(1)); err != nil {
+		t.Fatal(err)
+	}
+	ps := make([]Packet, BatchSize)
+	for i := range ps {
+		ps[i] = Packet{Key: tcpKey("10.0.0.1", "10.0.0.2", uint16(i), 80), Now: 1, Bytes: 60}
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var bad, batches atomic.Uint64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := make([]Hit, BatchSize)
+			last := uint32(0)
+			for !stop.Load() {
+				c.ClassifyBatch(ps, out)
+				batches.Add(1)
+				for _, h := range out {
+					if !h.Matched || h.ID != out[0].ID || h.ID < last || h.Action.Tag != h.ID {
+						bad.Add(1)
+					}
+				}
+				last = out[0].ID
+			}
+		}()
+	}
+	const changes = 2000
+	for id := uint32(2); id <= changes; id++ {
+		if err := c.Update(Change{Remove: []uint32{id - 1}, Rules: []Rule{rule(id)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d changes, %d batches while changing", changes, batches.Load())
+	if batches.Load() == 0 {
+		t.Fatal("no batch ran")
+	}
+	if bad.Load() != 0 {
+		t.Fatalf("%d packets saw a mixed, half-applied or older set", bad.Load())
+	}
 }
