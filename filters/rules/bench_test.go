@@ -76,6 +76,43 @@ func benchClassify(b *testing.B, c *Classifier, recs [][spec.RecordSize]byte) {
 			b.ReportMetric(float64(c.Size().Tuples), "tuples")
 		})
 	}
+	// The same packets through ClassifyBatch, BatchSize at a time; one op
+	// is still one packet.
+	for _, n := range []int{256, len(keys)} {
+		name := fmt.Sprintf("batch/keys=%d", n)
+		if n == 1<<16 {
+			name = "batch/keys=64Ki"
+		}
+		b.Run(name, func(b *testing.B) {
+			ps := make([]Packet, n)
+			for i := range ps {
+				ps[i] = Packet{Key: keys[i], Now: int64(i), Bytes: 100}
+			}
+			var out [BatchSize]Hit
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cputime.Thread()
+			hits := 0
+			for i := 0; i < b.N; i += BatchSize {
+				j := i & (n - 1)
+				m := min(BatchSize, b.N-i)
+				c.ClassifyBatch(ps[j:j+m], out[:m])
+				for k := range m {
+					if out[k].Matched {
+						hits++
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cputime.Thread()-c0)/float64(b.N), "cpu-ns/op")
+			if hits == 0 {
+				b.Fatal("no packet matched")
+			}
+			b.ReportMetric(float64(c.Size().Tuples), "tuples")
+		})
+	}
 }
 
 // BenchmarkClassify is the per-packet cost: one-shape wildcard rule sets

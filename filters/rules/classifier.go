@@ -61,7 +61,7 @@ type Counters struct {
 	ID      uint32
 	Packets uint64
 	Bytes   uint64
-	LastHit int64 // ns since the epoch of a recent hit (the latest when one worker classifies), 0 never
+	LastHit int64 // ns since the epoch of a recent hit (within lastTick of the latest when one worker classifies), 0 never
 }
 
 func (h *hot) expired(now int64) bool {
@@ -135,10 +135,26 @@ func (c *Classifier) Classify(k *Key, now int64, bytes uint32) Hit {
 	if h == nil {
 		return Hit{}
 	}
+	seq := h.count(now, bytes)
+	return Hit{Matched: true, Flow: h.flow, ID: uint32(h.rank), Action: h.action(), Seq: seq}
+}
+
+// lastTick is how far a rule's last hit may lag behind its
+// latest hit: a hit stores its time only when that is this much later
+// than the stored one (or earlier, or nothing is stored yet), which spares
+// most hits a locked store. A flow with an idle timeout stores every hit's
+// time, so that its expiry is exact.
+const lastTick = int64(1e6) // 1 ms
+
+// count counts one packet of bytes at time now on the rule and returns
+// the rule's packet count including it.
+func (h *hot) count(now int64, bytes uint32) uint64 {
 	seq := h.packets.Add(1)
 	h.bytes.Add(uint64(bytes))
-	h.last.Store(now)
-	return Hit{Matched: true, Flow: h.flow, ID: uint32(h.rank), Action: h.action(), Seq: seq}
+	if last := h.last.Load(); h.idle != 0 || last == 0 || now-last >= lastTick || now < last {
+		h.last.Store(now)
+	}
+	return seq
 }
 
 // Lookup is Classify without counting.

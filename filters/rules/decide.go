@@ -45,6 +45,9 @@ type Decider struct {
 	flows    *FlowCounts
 	outcomes [numOutcomes]atomic.Uint64
 	noMatch  atomic.Uint64
+	// The batch forms' scratch (a Decider has one owner).
+	pkts [BatchSize]Packet
+	hits [BatchSize]Hit
 }
 
 // NewDecider returns a decider over c with a flow table of flowSlots
@@ -75,7 +78,11 @@ func Sampled(a Action, seq uint64, flowHash uint32) bool {
 // action. now is the packet's time (ns), bytes its wire length, flowHash
 // its symmetric flow hash (spec/RECORD.md). It allocates nothing.
 func (d *Decider) Decide(k *Key, now int64, bytes uint32, flowHash uint32) Decision {
-	h := d.c.Classify(k, now, bytes)
+	return d.apply(k, now, flowHash, d.c.Classify(k, now, bytes))
+}
+
+// apply applies the action of h, the packet's hit, and counts the outcome.
+func (d *Decider) apply(k *Key, now int64, flowHash uint32, h Hit) Decision {
 	o := OutcomeCapture
 	if !h.Matched {
 		d.noMatch.Add(1)
@@ -97,6 +104,44 @@ func (d *Decider) Decide(k *Key, now int64, bytes uint32, flowHash uint32) Decis
 	}
 	d.outcomes[o].Add(1)
 	return Decision{Outcome: o, Hit: h}
+}
+
+// DecideBatch decides ps[i] into out[i] for every i, with the results of
+// len(ps) calls of Decide in order (ClassifyBatch's lookup, then each
+// packet's action in packet order). out must be at least as long as ps.
+// It allocates nothing.
+func (d *Decider) DecideBatch(ps []Packet, out []Decision) {
+	out = out[:len(ps)]
+	for len(ps) > 0 {
+		n := min(len(ps), BatchSize)
+		d.c.ClassifyBatch(ps[:n], d.hits[:n])
+		for i := range n {
+			p := &ps[i]
+			out[i] = d.apply(&p.Key, p.Now, p.FlowHash, d.hits[i])
+		}
+		ps, out = ps[n:], out[n:]
+	}
+}
+
+// DecideRecords is DecideBatch for packets' parse records: out[i] is
+// DecideRecord(recs[i]). out must be at least as long as recs.
+func (d *Decider) DecideRecords(recs []*[spec.RecordSize]byte, out []Decision) {
+	out = out[:len(recs)]
+	for len(recs) > 0 {
+		n := min(len(recs), BatchSize)
+		for i, rec := range recs[:n] {
+			d.pkts[i] = packetOf(rec)
+		}
+		d.DecideBatch(d.pkts[:n], out[:n])
+		recs, out = recs[n:], out[n:]
+	}
+}
+
+// packetOf reads a batch lookup's Packet from a parse record.
+func packetOf(rec *[spec.RecordSize]byte) Packet {
+	le := binary.LittleEndian
+	return Packet{Key: KeyFromRecord(rec), Now: int64(le.Uint64(rec[spec.RecTimestamp:])),
+		Bytes: le.Uint32(rec[spec.RecWireLen:]), FlowHash: le.Uint32(rec[spec.RecFlowHash:])}
 }
 
 // DecideRecord is Decide for a packet's parse record.

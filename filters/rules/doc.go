@@ -11,7 +11,9 @@
 // those that match. Rules are added and removed while packets flow: every
 // change builds a new generation, copying only the hash-table shards it
 // touches, and switches to it with one atomic store, so that a lookup sees
-// either the old set or the new one, never a mix.
+// either the old set or the new one, never a mix. ClassifyBatch looks up
+// to BatchSize packets up together, with the results of one Classify per
+// packet, so that the memory loads of different packets overlap.
 //
 // What an action does to a packet (sampling, bypass after N packets) is
 // decided by a Decider, one per worker, which keeps a bounded table of
