@@ -52,6 +52,25 @@ type MetaFilter interface {
 	RunMeta(pkt []byte, wirelen uint32, meta *spec.Meta) uint32
 }
 
+// WorkerFilter is a Filter with state that one worker must own (a flow
+// table, scratch space): the pipeline calls ForWorker once for each of its
+// workers and runs that worker's packets through the filter it returns,
+// which must decide as the original does.
+type WorkerFilter interface {
+	Filter
+	ForWorker() (Filter, error)
+}
+
+// MetaBatchFilter is a MetaFilter that decides a whole batch of parsed
+// packets in one call. With FilterMeta the pipeline parses every packet of
+// a batch and calls RunMetaBatch once: ret[i] must be what RunMeta would
+// return for pk[i] were it called for each packet in order; meta(i) is
+// packet i's metadata (valid until the next call of meta).
+type MetaBatchFilter interface {
+	MetaFilter
+	RunMetaBatch(pk []packet.Packet, meta func(i int) *spec.Meta, ret []uint32)
+}
+
 // BatchFilter is a Filter that can run on a whole batch in one call
 // (the JIT's *jit.Filter): results[i] is what Run would return for
 // packet i. The pipeline uses it when the filter reads no metadata.

@@ -54,9 +54,9 @@ type Pipeline struct {
 	counters  []*Counters
 	delivered atomic.Uint64 // across workers, for Count
 	parse     bool          // some handler or sink reads records
-	// batchFilter is the filter when it runs on whole batches: it is a
+	// batchFilter says the filter runs on whole batches: it is a
 	// BatchFilter and reads no metadata.
-	batchFilter BatchFilter
+	batchFilter bool
 }
 
 // ErrNoMetaFilter is returned by New when FilterMeta is set for a filter
@@ -80,8 +80,8 @@ func New(cfg Config) (*Pipeline, error) {
 		}
 	}
 	p := &Pipeline{cfg: cfg, parse: len(cfg.Handlers) > 0}
-	if bf, ok := cfg.Filter.(BatchFilter); ok && !cfg.FilterMeta {
-		p.batchFilter = bf
+	if _, ok := cfg.Filter.(BatchFilter); ok && !cfg.FilterMeta {
+		p.batchFilter = true
 	}
 	for _, s := range cfg.Sinks {
 		if u, ok := s.(RecordUser); !ok || u.UsesRecord() {
@@ -115,13 +115,24 @@ func (p *Pipeline) Counters() []Snapshot {
 func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.cfg.Sources))
+	filters := make([]Filter, len(p.cfg.Sources))
+	for i := range filters {
+		filters[i] = p.cfg.Filter
+		if wf, ok := p.cfg.Filter.(WorkerFilter); ok {
+			f, err := wf.ForWorker()
+			if err != nil {
+				return fmt.Errorf("capture: the filter of worker %d: %w", i, err)
+			}
+			filters[i] = f
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for i, src := range p.cfg.Sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = p.work(ctx, src, p.counters[i])
+			errs[i] = p.work(ctx, src, p.counters[i], filters[i])
 			if errs[i] != nil {
 				cancel()
 			}
@@ -141,19 +152,40 @@ type worker struct {
 	b     packet.Batch
 	sinkB []packet.Batch // per-sink batches for forwarded packets
 	meta  spec.Meta
-	// For a BatchFilter: the batch's data, wire lengths and results.
+	// The worker's filter (the pipeline's, or its ForWorker copy) and
+	// what else it is.
+	filter    Filter
+	bf        BatchFilter
+	mf        MetaFilter
+	metaBatch MetaBatchFilter
+	// For a BatchFilter: the batch's data, wire lengths and results (ret
+	// also for a MetaBatchFilter).
 	data []([]byte)
 	wl   []uint32
 	ret  []uint32
+	// For a MetaBatchFilter: the packets of the call and meta(i).
+	cur    []packet.Packet
+	metaOf func(i int) *spec.Meta
 }
 
-func (p *Pipeline) work(ctx context.Context, src Source, c *Counters) error {
+func (p *Pipeline) work(ctx context.Context, src Source, c *Counters, f Filter) error {
 	n := p.cfg.Batch
-	w := &worker{b: packet.Batch{Packets: make([]packet.Packet, n), Verdicts: make([]packet.Verdict, n)}}
+	w := &worker{b: packet.Batch{Packets: make([]packet.Packet, n), Verdicts: make([]packet.Verdict, n)}, filter: f}
 	var vs viewSource // fills the batch filter's arrays as it reads
-	if p.batchFilter != nil {
+	if p.batchFilter {
+		w.bf = f.(BatchFilter)
 		w.data, w.wl, w.ret = make([][]byte, n), make([]uint32, n), make([]uint32, n)
 		vs, _ = src.(viewSource)
+	}
+	if p.cfg.FilterMeta {
+		w.mf = f.(MetaFilter)
+		if mb, ok := f.(MetaBatchFilter); ok {
+			w.metaBatch, w.ret = mb, make([]uint32, n)
+			w.metaOf = func(i int) *spec.Meta {
+				w.setMeta(&w.cur[i])
+				return &w.meta
+			}
+		}
 	}
 	for {
 		if ctx.Err() != nil {
@@ -196,18 +228,18 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters, viewed bool) error {
 	cfg := &p.cfg
 	c.Received.Add(uint64(got))
 	pk := w.b.Packets
-	if p.batchFilter != nil {
+	if w.bf != nil {
 		if !viewed {
 			for i := range got {
 				w.data[i], w.wl[i] = pk[i].Data, pk[i].Info.WireLen
 			}
 		}
-		if err := p.batchFilter.RunBatch(w.data[:got], w.wl[:got], w.ret[:got]); err != nil {
+		if err := w.bf.RunBatch(w.data[:got], w.wl[:got], w.ret[:got]); err != nil {
 			return err
 		}
 	}
 	var kept int
-	if p.batchFilter != nil && cfg.Snaplen == 0 && !p.parse {
+	if w.bf != nil && cfg.Snaplen == 0 && !p.parse {
 		// The common offline case (a file rewritten through a filter):
 		// keep the packets the results say, truncated to them.
 		kept = keepPassed(pk[:got], w.ret[:got])
@@ -272,21 +304,32 @@ func (p *Pipeline) batch(w *worker, got int, c *Counters, viewed bool) error {
 // many there are.
 func (p *Pipeline) filterEach(w *worker, pk []packet.Packet) int {
 	cfg := &p.cfg
+	if w.metaBatch != nil {
+		for i := range pk {
+			pp := &pk[i]
+			pp.Info.CapLen = uint32(len(pp.Data))
+			packet.Parse(pp.Info, pp.Data, &pp.Record)
+		}
+		w.cur = pk
+		w.metaBatch.RunMetaBatch(pk, w.metaOf, w.ret[:len(pk)])
+		w.cur = nil
+	}
 	kept := 0
 	for i := range pk {
 		pp := &pk[i]
 		pp.Info.CapLen = uint32(len(pp.Data))
 		keep := pp.Info.CapLen
-		if cfg.Filter != nil {
+		if w.filter != nil {
 			var ret uint32
-			if p.batchFilter != nil {
+			switch {
+			case w.bf != nil || w.metaBatch != nil:
 				ret = w.ret[i]
-			} else if cfg.FilterMeta {
+			case w.mf != nil:
 				packet.Parse(pp.Info, pp.Data, &pp.Record)
 				w.setMeta(pp)
-				ret = cfg.Filter.(MetaFilter).RunMeta(pp.Data, pp.Info.WireLen, &w.meta)
-			} else {
-				ret = cfg.Filter.Run(pp.Data, pp.Info.WireLen)
+				ret = w.mf.RunMeta(pp.Data, pp.Info.WireLen, &w.meta)
+			default:
+				ret = w.filter.Run(pp.Data, pp.Info.WireLen)
 			}
 			if ret == 0 {
 				continue

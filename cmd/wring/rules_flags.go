@@ -106,10 +106,25 @@ func (f *rulesFlags) tag(b *packet.Batch) error {
 }
 
 // rulesFilter runs the rules, then the expression on what they capture.
+// The pipeline gives each worker its own (ForWorker): a decider's bypass
+// table and batch scratch have one owner.
 type rulesFilter struct {
 	dec       *rules.Decider
 	inner     capture.Filter // nil: keep every captured packet
 	innerMeta bool
+	// RunMetaBatch's scratch.
+	recs [256]*[spec.RecordSize]byte
+	decs [256]rules.Decision
+}
+
+// ForWorker returns a filter over a fork of the decider: the same rules and
+// counters, the worker's own bypass table.
+func (r *rulesFilter) ForWorker() (capture.Filter, error) {
+	d, err := r.dec.Fork()
+	if err != nil {
+		return nil, err
+	}
+	return &rulesFilter{dec: d, inner: r.inner, innerMeta: r.innerMeta}, nil
 }
 
 // Run is never called: the pipeline calls RunMeta (FilterMeta is set).
@@ -120,7 +135,37 @@ func (r *rulesFilter) RunMeta(pkt []byte, wirelen uint32, meta *spec.Meta) uint3
 	if meta.Record == nil {
 		return 0
 	}
-	d := r.dec.DecideRecord(meta.Record)
+	return r.then(r.dec.DecideRecord(meta.Record), pkt, wirelen, meta)
+}
+
+// RunMetaBatch decides a parsed batch by the rules in one batch lookup
+// (rules.Decider.DecideRecords), then each captured packet by the
+// expression.
+func (r *rulesFilter) RunMetaBatch(pk []packet.Packet, meta func(i int) *spec.Meta, ret []uint32) {
+	for base := 0; len(pk) > 0; base += len(r.recs) {
+		n := min(len(pk), len(r.recs))
+		for i := range n {
+			r.recs[i] = (*[spec.RecordSize]byte)(&pk[i].Record)
+		}
+		r.dec.DecideRecords(r.recs[:n], r.decs[:n])
+		for i := range n {
+			ret[i] = 0
+			d := r.decs[i]
+			if d.Outcome != rules.OutcomeCapture {
+				continue
+			}
+			if r.innerMeta {
+				ret[i] = r.then(d, pk[i].Data, pk[i].Info.WireLen, meta(base+i))
+			} else {
+				ret[i] = r.then(d, pk[i].Data, pk[i].Info.WireLen, nil)
+			}
+		}
+		pk, ret = pk[n:], ret[n:]
+	}
+}
+
+// then is the filter's result for a packet the rules decided d.
+func (r *rulesFilter) then(d rules.Decision, pkt []byte, wirelen uint32, meta *spec.Meta) uint32 {
 	switch {
 	case d.Outcome != rules.OutcomeCapture:
 		return 0

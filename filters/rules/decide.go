@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 
 	"github.com/wringcap/wring/spec"
@@ -41,10 +42,9 @@ type Decision struct {
 // sampling and bypass need. One worker owns a Decider; its counters may be
 // read from any goroutine.
 type Decider struct {
-	c        *Classifier
-	flows    *FlowCounts
-	outcomes [numOutcomes]atomic.Uint64
-	noMatch  atomic.Uint64
+	c     *Classifier
+	flows *FlowCounts
+	*tally
 	// The batch forms' scratch (a Decider has one owner).
 	pkts [BatchSize]Packet
 	hits [BatchSize]Hit
@@ -57,7 +57,31 @@ func NewDecider(c *Classifier, flowSlots int) (*Decider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Decider{c: c, flows: ft}, nil
+	return &Decider{c: c, flows: ft, tally: &tally{tables: []*FlowCounts{ft}}}, nil
+}
+
+// tally is what the deciders of one rule set count together.
+type tally struct {
+	outcomes [numOutcomes]atomic.Uint64
+	noMatch  atomic.Uint64
+	mu       sync.Mutex
+	tables   []*FlowCounts // every decider's bypass table, for Stats
+}
+
+// Fork returns a decider for another worker: the same classifier and
+// counters (Stats of either counts both), its own bypass flow table of the
+// same size and its own scratch, so that each worker owns its decider.
+// Bypass counts are exact when each flow reaches one worker, as AF_PACKET
+// fanout by flow hash and per-queue RSS deliver them.
+func (d *Decider) Fork() (*Decider, error) {
+	ft, err := NewFlowCounts(d.flows.Slots())
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.tables = append(d.tables, ft)
+	d.mu.Unlock()
+	return &Decider{c: d.c, flows: ft, tally: d.tally}, nil
 }
 
 // Sampled reports whether sample N picks the packet (spec/RULES.md,
@@ -159,14 +183,19 @@ type Stats struct {
 	FlowSlots   int
 }
 
-// Stats returns the decider's counters.
+// Stats returns the counters of the decider and of every decider forked
+// from it or from which it was forked (Fork).
 func (d *Decider) Stats() Stats {
 	var s Stats
 	for i := range s.Outcomes {
 		s.Outcomes[i] = d.outcomes[i].Load()
 	}
 	s.NoMatch = d.noMatch.Load()
-	s.FlowEvicted = d.flows.Evicted()
 	s.FlowSlots = d.flows.Slots()
+	d.mu.Lock()
+	for _, t := range d.tables {
+		s.FlowEvicted += t.Evicted()
+	}
+	d.mu.Unlock()
 	return s
 }

@@ -118,3 +118,52 @@ func TestFlowCountsEviction(t *testing.T) {
 		t.Fatal("oversized table accepted")
 	}
 }
+
+// TestDeciderFork: a fork shares the classifier and the outcome counters
+// but has its own bypass table: a flow counted on one decider starts from
+// zero on the other, and Stats of either sums both, evictions included.
+func TestDeciderFork(t *testing.T) {
+	c := New()
+	if err := c.Load(mustParse(t, "rule 3 proto tcp -> bypass after 2\n")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewDecider(c, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(f int) [spec.RecordSize]byte {
+		p := pktFields{ver: 4, proto: ProtoTCP, src: mustAddr(fmt.Sprintf("10.2.%d.%d", f/256, f%256)), dst: mustAddr("10.3.0.1"), sport: 40000, dport: 443, l4: true, ether: 0x0800}
+		return p.record(1, 100)
+	}
+	r := rec(0)
+	outcomes := func(d *Decider, n int) (capt, byp int) {
+		for range n {
+			switch d.DecideRecord(&r).Outcome {
+			case OutcomeCapture:
+				capt++
+			case OutcomeBypassed:
+				byp++
+			}
+		}
+		return
+	}
+	if c1, b1 := outcomes(a, 5); c1 != 2 || b1 != 3 {
+		t.Fatalf("first decider: %d captured, %d bypassed", c1, b1)
+	}
+	if c2, b2 := outcomes(b, 5); c2 != 2 || b2 != 3 {
+		t.Fatalf("the fork shares the first decider's flow table: %d captured, %d bypassed", c2, b2)
+	}
+	// Fill the fork's 4 slots and more: its evictions count in both.
+	for f := 1; f < 40; f++ {
+		r = rec(f)
+		b.DecideRecord(&r)
+	}
+	sa, sb := a.Stats(), b.Stats()
+	if sa != sb || sa.Outcomes[OutcomeCapture] != 4+39 || sa.Outcomes[OutcomeBypassed] != 6 || sa.FlowEvicted == 0 || sa.FlowSlots != 4 {
+		t.Fatalf("stats of the decider %+v and of its fork %+v", sa, sb)
+	}
+}
