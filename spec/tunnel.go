@@ -31,18 +31,18 @@ type TunnelType uint8
 
 // Tunnel types.
 const (
-	TunnelNone   TunnelType = iota
-	TunnelGRE               // GRE version 0 (RFC 2784, 2890): IPv4, IPv6 or Ethernet (0x6558) inside
-	TunnelVXLAN             // VXLAN (RFC 7348), UDP port 4789: Ethernet inside
-	TunnelGeneve            // Geneve (RFC 8926), UDP port 6081: Ethernet or IP inside
-	TunnelIPIP              // IPv4 in IPv4 or IPv6 (protocol 4)
-	TunnelIP6IP             // IPv6 in IPv4 (6in4) or IPv6 (protocol 41)
-	TunnelGTPU              // GTP-U (3GPP TS 29.281), UDP port 2152, G-PDU: IP inside
-	TunnelERSPAN            // ERSPAN type I, II (GRE 0x88be) and III (GRE 0x22eb): Ethernet inside
-	TunnelVXLANGPE          // VXLAN-GPE, UDP port 4790: IP, Ethernet or NSH then what it carries
-	TunnelNSH               // NSH (RFC 8300) on Ethernet (0x894f): IP or Ethernet inside; no outer IP
-	TunnelPIM               // PIMv2 Register (IP protocol 103, type 1): the multicast IP packet inside
-	TunnelMACsec            // MACsec (IEEE 802.1AE, 0x88e5) without encryption: the protected IP; no outer IP
+	TunnelNone     TunnelType = iota
+	TunnelGRE                 // GRE version 0 (RFC 2784, 2890): IPv4, IPv6 or Ethernet (0x6558) inside
+	TunnelVXLAN               // VXLAN (RFC 7348), UDP port 4789: Ethernet inside
+	TunnelGeneve              // Geneve (RFC 8926), UDP port 6081: Ethernet or IP inside
+	TunnelIPIP                // IPv4 in IPv4 or IPv6 (protocol 4)
+	TunnelIP6IP               // IPv6 in IPv4 (6in4) or IPv6 (protocol 41)
+	TunnelGTPU                // GTP-U (3GPP TS 29.281), UDP port 2152, G-PDU: IP inside
+	TunnelERSPAN              // ERSPAN type I, II (GRE 0x88be) and III (GRE 0x22eb): Ethernet inside
+	TunnelVXLANGPE            // VXLAN-GPE, UDP port 4790: IP, Ethernet or NSH then what it carries
+	TunnelNSH                 // NSH (RFC 8300) on Ethernet (0x894f): IP or Ethernet inside; no outer IP
+	TunnelPIM                 // PIMv2 Register (IP protocol 103, type 1): the multicast IP packet inside
+	TunnelMACsec              // MACsec (IEEE 802.1AE, 0x88e5) without encryption: the protected IP; no outer IP
 )
 
 var tunnelNames = [...]string{"none", "gre", "vxlan", "geneve", "ipip", "ip6ip", "gtpu", "erspan", "vxlan-gpe", "nsh", "pim", "macsec"}

@@ -135,6 +135,10 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := tsharkConv(t, merged)
+	if d := os.Getenv("FLOWCONV_DUMP"); d != "" {
+		os.WriteFile(filepath.Join(d, "corpus.pcapng"), buf.Bytes(), 0o644)
+		os.WriteFile(filepath.Join(d, "files.txt"), []byte(strings.Join(fileOf, "\n")), 0o644)
+	}
 
 	got, records, tails := flowsPer5Tuple(t, all, "")
 	if tails != 0 {
@@ -208,6 +212,9 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 			cat = "tshark counts more (packets inside tunnels or ICMP errors)"
 		}
 		cats[cat]++
+		if os.Getenv("FLOWCONV_DUMP") != "" {
+			t.Logf("DIFF %s | wring %d tshark %d | %s", k, g, w, cat[:20])
+		}
 		if len(examples[cat]) < 3 {
 			examples[cat] = append(examples[cat], fmt.Sprintf("%s: wring %d, tshark %d", k, g, w))
 		}
