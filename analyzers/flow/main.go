@@ -185,7 +185,7 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 // tunnel record: the outer addresses, protocol and (for UDP) ports. The
 // host enters no tunnel of a fragment, so the ports are the flow's.
 func (f *analyzer) outerFlow(p *guest.Packet) {
-	tun := p.Tunnel()
+	tun := guest.TunnelRecord(p)
 	if len(tun) < tunDstAddr+16 || tun[0] == guest.TunnelNone {
 		return
 	}

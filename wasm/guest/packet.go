@@ -150,9 +150,11 @@ func (p *Packet) TunnelID() uint32 {
 	return le32(p.tun[tunID:])
 }
 
-// Tunnel returns the packet's 56-byte tunnel record (spec/TUNNEL.md), nil
-// when the analyzer did not ask for tunnels (Options.Tunnels).
-func (p *Packet) Tunnel() []byte { return p.tun }
+// TunnelRecord returns p's 56-byte tunnel record (spec/TUNNEL.md), nil
+// when the analyzer did not ask for tunnels (Options.Tunnels). (A function
+// rather than a method: an exported method of Packet would be kept in
+// every analyzer's binary.)
+func TunnelRecord(p *Packet) []byte { return p.tun }
 
 // OuterSrcAddr returns the outer packet's source address (4 or 16 bytes),
 // nil without a tunnel.
