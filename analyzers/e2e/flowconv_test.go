@@ -33,7 +33,9 @@ import (
 // read once by tshark and fed once through the analyzer with tunnels=both.
 // A 5-tuple on which the two differ must fall in one of the categories of
 // justified differences, each checked exactly from the frames (wring's
-// parse of them and tshark's fields); any other difference fails.
+// parse of them and tshark's fields); any other difference fails. The same
+// classification of the default run (tunnels=outer) must leave differences
+// unexplained, so the categories cannot explain everything.
 
 // convKey is a 5-tuple with its ends in a canonical order.
 func convKey(proto string, a netip.Addr, pa uint16, b netip.Addr, pb uint16) string {
@@ -213,78 +215,91 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 		}
 		return n
 	}
-	keys := map[string]bool{}
-	for k := range want {
-		keys[k] = true
-	}
-	for k := range got {
-		keys[k] = true
-	}
-	same := 0
-	explainedPartner := map[string]string{} // tshark's 5-tuple -> wring's, for routing headers
-	var unexplained []string
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
-		g, w := got[k], want[k]
-		if g == w {
-			same++
-			continue
+	// classify compares wring's per-5-tuple sums got with tshark's: the
+	// 5-tuples in all, how many are equal, the differences each category
+	// explains, and those none does.
+	classify := func(got map[string]uint64) (keys map[string]bool, same int, byCat map[string][]string, unexplained []string) {
+		byCat = map[string][]string{}
+		keys = map[string]bool{}
+		for k := range want {
+			keys[k] = true
 		}
-		malformed := 0
-		for _, i := range inKey[k] {
-			if tf.frames[i].malformed {
-				malformed++
-			}
+		for k := range got {
+			keys[k] = true
 		}
-		cat := ""
-		switch {
-		case fragments[k] > 0:
-			if g == w+uint64(fragments[k]-datagrams[k]) {
-				cat = "fragments"
+		explainedPartner := map[string]string{} // tshark's 5-tuple -> wring's, for routing headers
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			g, w := got[k], want[k]
+			if g == w {
+				same++
+				continue
 			}
-		case malformed > 0 && g == w+uint64(malformed):
-			cat = "tshark malformed"
-		case len(routed[k]) > 0 && w == 0:
-			for _, a := range routed[k] {
-				if want[a] == g && got[a] == 0 {
-					cat = "IPv6 routing header"
-					explainedPartner[a] = k
+			malformed := 0
+			for _, i := range inKey[k] {
+				if tf.frames[i].malformed {
+					malformed++
 				}
 			}
-		case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool { return strings.Contains(f.protocols, ":openflow") })):
-			cat = "packet inside an application message"
-		case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool {
-			return strings.HasPrefix(f.protocols, "juniper:") || strings.HasPrefix(f.protocols, "user_dlt:")
-		})):
-			cat = "link type the parser does not walk"
-		case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool {
-			return strings.HasPrefix(f.protocols, "ip:ipv6:") && all[f.index].Info.LinkType == spec.LinkIPv4
-		})):
-			cat = "IPv6 in a LINKTYPE_IPV4 file"
+			cat := ""
+			switch {
+			case fragments[k] > 0:
+				if g == w+uint64(fragments[k]-datagrams[k]) {
+					cat = "fragments"
+				}
+			case malformed > 0 && g == w+uint64(malformed):
+				cat = "tshark malformed"
+			case len(routed[k]) > 0 && w == 0:
+				for _, a := range routed[k] {
+					if want[a] == g && got[a] == 0 {
+						cat = "IPv6 routing header"
+						explainedPartner[a] = k
+					}
+				}
+			case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool { return strings.Contains(f.protocols, ":openflow") })):
+				cat = "packet inside an application message"
+			case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool {
+				return strings.HasPrefix(f.protocols, "juniper:") || strings.HasPrefix(f.protocols, "user_dlt:")
+			})):
+				cat = "link type the parser does not walk"
+			case g < w && w-g == uint64(tsharkOnly(k, func(f convFrame) bool {
+				return strings.HasPrefix(f.protocols, "ip:ipv6:") && all[f.index].Info.LinkType == spec.LinkIPv4
+			})):
+				cat = "IPv6 in a LINKTYPE_IPV4 file"
+			}
+			if cat == "" && explainedPartner[k] != "" {
+				cat = "IPv6 routing header"
+			}
+			if cat == "" {
+				unexplained = append(unexplained, fmt.Sprintf("%s: wring %d, tshark %d (files %s)", k, g, w, filesOf(k, inKey, tf, all, fileOf)))
+				continue
+			}
+			byCat[cat] = append(byCat[cat], fmt.Sprintf("%s: wring %d, tshark %d (%s)", k, g, w, filesOf(k, inKey, tf, all, fileOf)))
 		}
-		if cat == "" && explainedPartner[k] != "" {
-			cat = "IPv6 routing header"
+		// A routing-header pair is explained from the wring side; its partner
+		// (tshark's 5-tuple) may sort first.
+		var rest []string
+		for _, u := range unexplained {
+			k := u[:strings.Index(u, ": wring")]
+			if p := explainedPartner[k]; p != "" {
+				byCat["IPv6 routing header"] = append(byCat["IPv6 routing header"],
+					fmt.Sprintf("%s: wring %d, tshark %d (tshark's key for %s)", k, got[k], want[k], p))
+				continue
+			}
+			rest = append(rest, u)
 		}
-		if cat == "" {
-			unexplained = append(unexplained, fmt.Sprintf("%s: wring %d, tshark %d (files %s)", k, g, w, filesOf(k, inKey, tf, all, fileOf)))
-			continue
-		}
-		byName[cat].keys = append(byName[cat].keys, fmt.Sprintf("%s: wring %d, tshark %d (%s)", k, g, w, filesOf(k, inKey, tf, all, fileOf)))
+		return keys, same, byCat, rest
 	}
-	// A routing-header pair is explained from the wring side; its partner
-	// (tshark's 5-tuple) may sort first.
+	keys, same, byCat, unexplained := classify(got)
 	for _, u := range unexplained {
-		k := u[:strings.Index(u, ": wring")]
-		if p := explainedPartner[k]; p != "" {
-			byName["IPv6 routing header"].keys = append(byName["IPv6 routing header"].keys,
-				fmt.Sprintf("%s: wring %d, tshark %d (tshark's key for %s)", k, got[k], want[k], p))
-			continue
-		}
 		t.Errorf("unexplained difference: %s", u)
+	}
+	for _, c := range cats {
+		c.keys = byCat[c.name]
 	}
 	explained := 0
 	for _, c := range cats {
@@ -298,6 +313,14 @@ func TestFlowsAgainstTsharkConversations(t *testing.T) {
 		len(fileOf), len(all), tunnelled, len(keys), same, explained, len(keys)-same-explained, tails, oldTails)
 	if same+explained != len(keys) {
 		t.Errorf("%d 5-tuples, %d equal, %d explained", len(keys), same, explained)
+	}
+	// The check can fail: with the default (tunnels=outer) the inner
+	// flows of tunnels are differences no category explains.
+	outer, _, _ := flowsPer5Tuple(t, all, "")
+	if _, _, _, u := classify(outer); len(u) == 0 {
+		t.Errorf("tunnels=outer: no unexplained difference; the categories explain too much")
+	} else {
+		t.Logf("tunnels=outer (the default): %d differences no category explains, e.g. %s", len(u), u[0])
 	}
 	// The layers that make a frame count twice, and ICMP errors, which
 	// count in no TCP or UDP 5-tuple on either side: every frame tshark
