@@ -545,6 +545,9 @@ func flowRecords(t *testing.T, all []packet.Packet, config string) []flowRecord 
 	}
 	var out []flowRecord
 	for _, l := range bytes.Split(bytes.TrimSpace(ev.Bytes()), []byte("\n")) {
+		if len(l) == 0 { // no event at all
+			continue
+		}
 		var r flowRecord
 		if err := json.Unmarshal(l, &r); err != nil {
 			t.Fatalf("%q: %v", l, err)
