@@ -104,7 +104,7 @@ var all = []Analyzer{
 			{Name: "active", Help: "seconds a flow may stay open before it is exported; default 300", Min: 1, Max: 1_000_000},
 			{Name: "max_flows", Help: "flows in the table; default and most 65536", Min: 1, Max: 65536},
 			{Name: "linger", Help: "seconds a TCP flow ended by FINs or a RST waits for its last packets; default 1, 0 exports at once", Min: 0, Max: 3600},
-			{Name: "tunnels", Help: "outer: a tunnelled packet counts in its outer flow (default); inner: in its inner flow, with the tunnel type and id", Values: []string{"outer", "inner"}},
+			{Name: "tunnels", Help: "outer: a tunnelled packet counts in its outer flow (default); inner: in its inner flow, with the tunnel type and id; both: in both, as tshark's conversations count each layer", Values: []string{"outer", "inner", "both"}},
 		}},
 	{Name: "sip", Description: "SIP over UDP: requests and responses (call id, from, to, method, status, SDP media); opens capture rules for the RTP and RTCP of answered calls and removes them at BYE (needs --grant sip:rules)",
 		// analyzers/sip/main.go's Init reads these two.

@@ -22,7 +22,8 @@ import (
 // conversations on the inner layer (frames per 5-tuple), and each carries
 // the tunnel's type and id; with the default (outer) the packets count in
 // their outer flows, which for the UDP tunnels equal tshark's UDP
-// conversations, and no inner TCP flow appears.
+// conversations, and no inner TCP flow appears; with tunnels=both both
+// layers' flows equal tshark's TCP and UDP conversations.
 func TestTunnelFlowsAgainstTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		corpus.Unavailable(t, "tshark is not installed")
@@ -83,7 +84,13 @@ func TestTunnelFlowsAgainstTshark(t *testing.T) {
 			if !reflect.DeepEqual(gotUDP, wantUDP) {
 				t.Errorf("default (outer) UDP flows:\n wring  %v\n tshark %v", gotUDP, wantUDP)
 			}
-			t.Logf("%s: %d inner TCP flows equal tshark's, tunnel %s id %#x; outer UDP flows %d equal tshark's", c.Name, len(inner), c.Type, c.ID, len(gotUDP))
+			// tunnels=both: every layer tshark counts, each once: the
+			// inner TCP flows and the outer UDP ones.
+			both, _, _ := flowsPer5Tuple(t, all, "tunnels=both")
+			if !reflect.DeepEqual(both, conv) {
+				t.Errorf("tunnels=both:\n wring  %v\n tshark %v", both, conv)
+			}
+			t.Logf("%s: %d inner TCP flows equal tshark's, tunnel %s id %#x; outer UDP flows %d equal tshark's; tunnels=both: %d 5-tuples equal", c.Name, len(inner), c.Type, c.ID, len(gotUDP), len(both))
 		})
 	}
 }
@@ -105,7 +112,7 @@ func TestTunnelsAllocateNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := wasm.NewHost(context.Background(), analyzertest.Config(), wasm.Analyzer{Name: "flow", Binary: bin, Config: []byte("tunnels=inner")})
+	h, err := wasm.NewHost(context.Background(), analyzertest.Config(), wasm.Analyzer{Name: "flow", Binary: bin, Config: []byte("tunnels=both")})
 	if err != nil {
 		t.Fatal(err)
 	}

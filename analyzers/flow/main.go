@@ -28,12 +28,25 @@
 //
 // Configuration: idle=SECONDS (default 30), active=SECONDS (default 300),
 // max_flows=N (default and maximum 65536), linger=SECONDS (default 1; 0
-// exports at the packet that ends the flow), tunnels=outer|inner (default
-// outer: a tunnelled packet counts in its outer flow; inner: the host enters
-// GRE, VXLAN, Geneve, IP in IP, 6in4 and GTP-U tunnels and the packet counts
-// in its inner flow, whose event adds tunnel, the type, and tunnel_id, the
-// key, VNI or TEID of the flow's first packet; flows of the same inner
-// addresses and ports in different tunnels are one flow, as with VLANs).
+// exports at the packet that ends the flow), tunnels=outer|inner|both
+// (default outer: a tunnelled packet counts in its outer flow; inner: the
+// host enters the tunnels of spec/TUNNEL.md (GRE, VXLAN, VXLAN-GPE, Geneve,
+// IP in IP, 6in4, GTP-U, ERSPAN, NSH, PIM Register, unencrypted MACsec)
+// and the packet counts in its inner flow, whose event adds tunnel, the
+// type, and tunnel_id, the key, VNI, TEID, ERSPAN session or NSH service
+// path of the flow's first packet; flows of the same inner addresses and
+// ports in different tunnels are one flow, as with VLANs; both: the packet
+// counts in its inner flow as with inner and also in its outer IP flow,
+// one packet in two flows, as tshark's conversation tables count a frame
+// once per layer and an IPFIX exporter that meters both layers does; NSH
+// on Ethernet and MACsec have no outer IP flow, and the counter
+// tunnel_outer_packets counts the packets that went to an outer flow).
+//
+// ICMP errors count in the ICMP flow of their own addresses, not in the
+// flow of the packet they quote: tshark's conversations and IPFIX count
+// them so, and a quoted header, cut and possibly forged, is no packet of
+// that flow (Suricata associates them with the quoted flow for its
+// detection, which is another purpose).
 //
 // Each instance keeps its own table: with several capture workers, a flow
 // is whole only if the capture sends all its packets to one worker (by flow
@@ -59,7 +72,9 @@ var (
 	// fragment's ports, and those that could not (frag.go).
 	cFragCarried  = guest.NewCounter("fragments_carried")
 	cFragPortless = guest.NewCounter("fragments_portless")
-	cReasons      = [numReasons]*guest.Counter{
+	// Tunnelled packets counted in their outer flow too (tunnels=both).
+	cOuter   = guest.NewCounter("tunnel_outer_packets")
+	cReasons = [numReasons]*guest.Counter{
 		guest.NewCounter("exported.fin"), guest.NewCounter("exported.rst"),
 		guest.NewCounter("exported.idle"), guest.NewCounter("exported.active"),
 		guest.NewCounter("exported.evicted"), guest.NewCounter("exported.end"),
@@ -78,6 +93,7 @@ type analyzer struct {
 	table *Table
 	pkt   Pkt
 	seen  Stats // table statistics already added to the counters
+	both  bool  // tunnels=both: a tunnelled packet counts in its outer flow too
 }
 
 var a = &analyzer{}
@@ -94,8 +110,11 @@ func (f *analyzer) Init(cfg guest.Config) error {
 	case "", "outer":
 	case "inner":
 		guest.SetTunnels(true)
+	case "both":
+		guest.SetTunnels(true)
+		f.both = true
 	default:
-		return errors.New("tunnels: want outer or inner")
+		return errors.New("tunnels: want outer, inner or both")
 	}
 	if v, ok := cfg.Get("linger"); ok && v == "0" {
 		f.table.Linger = 0
@@ -124,6 +143,9 @@ func number(cfg guest.Config, k string, def int64) int64 {
 }
 
 func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
+	if f.both {
+		f.outerFlow(p)
+	}
 	ver := p.IPVersion()
 	if ver != 4 && ver != 6 {
 		cNonIP.Add(1)
@@ -159,6 +181,56 @@ func (f *analyzer) Packet(p *guest.Packet, v *guest.Verdict) {
 	f.sync()
 }
 
+// outerFlow counts a tunnelled packet in its outer IP flow, from the
+// tunnel record: the outer addresses, protocol and (for UDP) ports. The
+// host enters no tunnel of a fragment, so the ports are the flow's.
+func (f *analyzer) outerFlow(p *guest.Packet) {
+	tun := guest.TunnelRecord(p)
+	if len(tun) < tunDstAddr+16 || tun[0] == guest.TunnelNone {
+		return
+	}
+	ver := tun[tunIPVersion]
+	if ver != 4 && ver != 6 {
+		return // NSH on Ethernet, MACsec: no outer IP
+	}
+	k := &f.pkt
+	k.Version, k.Proto = ver, tun[tunIPProto]
+	copy(k.Src[:], tun[tunSrcAddr:tunSrcAddr+16])
+	copy(k.Dst[:], tun[tunDstAddr:tunDstAddr+16])
+	if ver == 4 {
+		clear(k.Src[4:])
+		clear(k.Dst[4:])
+	}
+	k.SrcPort = uint16(tun[tunSrcPort]) | uint16(tun[tunSrcPort+1])<<8
+	k.DstPort = uint16(tun[tunDstPort]) | uint16(tun[tunDstPort+1])<<8
+	k.Hash = flowHash(k.Version, k.Proto, &k.Src, &k.Dst, k.SrcPort, k.DstPort)
+	k.Time = p.Timestamp()
+	k.WireLen = p.WireLen()
+	k.TCPFlags = 0
+	k.Fragment = false
+	k.VLAN = outerVLAN(p)
+	k.TunType, k.TunID = 0, 0
+	rec := p.Record()
+	k.IfIndex = uint32(rec[recIfindex]) | uint32(rec[recIfindex+1])<<8 | uint32(rec[recIfindex+2])<<16 | uint32(rec[recIfindex+3])<<24
+	cOuter.Add(1)
+	f.table.Packet(k)
+	f.sync()
+}
+
+// outerVLAN returns the VLAN id of an Ethernet frame's first tag (the
+// Record describes the inner packet, whose tags are its own), 0 without.
+func outerVLAN(p *guest.Packet) uint16 {
+	rec, d := p.Record(), p.Data()
+	if uint16(rec[recLinkType])|uint16(rec[recLinkType+1])<<8 != 1 || len(d) < 16 {
+		return 0
+	}
+	switch uint16(d[12])<<8 | uint16(d[13]) {
+	case 0x8100, 0x88a8, 0x9100:
+		return (uint16(d[14])<<8 | uint16(d[15])) & 0x0fff
+	}
+	return 0
+}
+
 // carryPorts gives a fragment of a TCP, UDP or SCTP datagram the ports of
 // its first fragment and the hash of that 5-tuple (frag.go).
 func (f *analyzer) carryPorts(p *guest.Packet, rec []byte, k *Pkt) {
@@ -182,14 +254,23 @@ func (f *analyzer) carryPorts(p *guest.Packet, rec []byte, k *Pkt) {
 	cFragCarried.Add(1)
 }
 
-// Record offsets of the addresses (spec/RECORD.md).
+// Record offsets (spec/RECORD.md) and tunnel record offsets
+// (spec/TUNNEL.md).
 const (
 	recL3Off     = 24
 	recIfindex   = 16
+	recLinkType  = 22
 	recVLANOuter = 32
 	recVLANCount = 36
 	recSrcAddr   = 48
 	recDstAddr   = 64
+
+	tunIPVersion = 1
+	tunIPProto   = 2
+	tunSrcPort   = 16
+	tunDstPort   = 18
+	tunSrcAddr   = 24
+	tunDstAddr   = 40
 )
 
 // sync adds the table's new statistics to the counters.

@@ -115,6 +115,7 @@ type parser struct {
 
 	l3, l4, pay          uint16 // offsets, spec.NoOffset when absent
 	et                   uint16 // EtherType of the network layer
+	netOff               uint16 // where the layer of EtherType et starts (for ParseInner)
 	vlanOuter, vlanInner uint16
 	vlanCount, mplsCount uint8
 	tcpFlags, ttl        uint8
@@ -290,6 +291,7 @@ func (p *parser) ether(off int, et uint16) {
 		}
 	}
 	p.et = et
+	p.netOff = uint16(off)
 	switch et {
 	case EtherTypeIPv4:
 		p.ipv4(off)

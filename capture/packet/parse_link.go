@@ -149,6 +149,15 @@ func (p *parser) linkMore(lt spec.LinkType, off, depth int) {
 		p.arcnet(off, false)
 	case spec.LinkArcnetLinux:
 		p.arcnet(off, true)
+	case spec.LinkIPoIB:
+		// IP over InfiniBand: the 20-byte destination and source
+		// hardware addresses, the EtherType at 40 and 2 reserved bytes;
+		// 44 bytes, as libpcap's and tcpdump's IPoIB header.
+		if len(d) < off+44 {
+			p.flags |= spec.RecFlagTruncated
+			return
+		}
+		p.ether(off+44, be.Uint16(d[off+40:]))
 	}
 }
 

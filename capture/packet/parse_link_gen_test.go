@@ -80,6 +80,7 @@ func linkFrames() []struct {
 		{"arcnet_bsd_rfc1051", spec.LinkArcnetBSD, cat([]byte{1, 2, 0xf0}, ip)},
 		{"arcnet_linux", spec.LinkArcnetLinux, cat([]byte{1, 2, 0, 0, 0xd4, 0, 0, 0}, ip)},
 		{"slip", spec.LinkSLIP, cat(make([]byte, 16), ip)},
+		{"ipoib", spec.LinkIPoIB, cat(make([]byte, 40), []byte{0x08, 0x00, 0, 0}, ip)},
 	}
 }
 

@@ -20,6 +20,7 @@ var deepLinks = map[spec.LinkType]bool{
 	spec.LinkPPP: true, spec.LinkPPPHDLC: true, spec.LinkPPPPPPD: true, spec.LinkPPPEther: true, spec.LinkCHDLC: true,
 	spec.LinkSLIP: true, spec.LinkFrelay: true, spec.LinkNFLog: true, spec.LinkPKTAP: true, spec.LinkPPI: true,
 	spec.LinkIEEE802_11: true, spec.LinkIEEE802_11Radio: true, spec.LinkArcnetBSD: true, spec.LinkArcnetLinux: true,
+	spec.LinkIPoIB: true,
 }
 
 // tcpdumpIP returns, per packet of file, whether tcpdump -nn prints an IP

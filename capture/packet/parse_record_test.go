@@ -37,7 +37,7 @@ func walkedLinks(lt spec.LinkType) bool {
 	switch lt {
 	case spec.LinkPPP, spec.LinkPPPHDLC, spec.LinkPPPPPPD, spec.LinkPPPEther, spec.LinkCHDLC, spec.LinkSLIP,
 		spec.LinkFrelay, spec.LinkNFLog, spec.LinkPKTAP, spec.LinkPPI, spec.LinkIEEE802_11,
-		spec.LinkIEEE802_11Radio, spec.LinkArcnetBSD, spec.LinkArcnetLinux:
+		spec.LinkIEEE802_11Radio, spec.LinkArcnetBSD, spec.LinkArcnetLinux, spec.LinkIPoIB:
 		return true
 	}
 	return false

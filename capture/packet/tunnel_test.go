@@ -83,8 +83,12 @@ func TestTunnelsAgainstTshark(t *testing.T) {
 				if tun.Type() != c.Type || tun.ID() != c.ID || rec.IPProto() != 6 || rec.PayloadOff() == spec.NoOffset {
 					t.Fatalf("packet %d: tunnel %v id %#x, inner proto %d", i+1, tun.Type(), tun.ID(), rec.IPProto())
 				}
-				if off, _ := tun.Inner(); off <= tun.OuterL3() || rec.L3Off() < off {
-					t.Fatalf("packet %d: outer l3 %d, inner %d, inner l3 %d", i+1, tun.OuterL3(), off, rec.L3Off())
+				ol := tun.OuterL3()
+				if tun[spec.TunIPVersion] == 0 { // NSH, MACsec: no outer IP
+					ol = tun.OuterL4()
+				}
+				if off, _ := tun.Inner(); off <= ol || rec.L3Off() < off {
+					t.Fatalf("packet %d: outer l3 %d, inner %d, inner l3 %d", i+1, ol, off, rec.L3Off())
 				}
 				// Parse alone still describes the outer packet.
 				var outer packet.Record
@@ -149,6 +153,9 @@ func FuzzParseInner(f *testing.F) {
 		f.Add(pkts[0])
 		f.Add(pkts[1])
 	}
+	for _, c := range shimFrames(f) { // ERSPAN, NSH, VXLAN-GPE, WCCP, PIM, MACsec
+		f.Add(c.data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var rec packet.Record
 		var tun packet.TunnelRecord
@@ -164,8 +171,15 @@ func FuzzParseInner(f *testing.F) {
 		}
 		if tun.Type() != spec.TunnelNone {
 			inner, _ := tun.Inner()
-			if int(inner) > n || tun.OuterL3() >= inner {
-				t.Fatalf("tunnel %v: outer l3 %d, inner %d, %d bytes", tun.Type(), tun.OuterL3(), inner, n)
+			outer := tun.OuterL3()
+			if tun[spec.TunIPVersion] == 0 {
+				outer = tun.OuterL4()
+			}
+			if int(inner) > n || outer >= inner {
+				t.Fatalf("tunnel %v: outer %d, inner %d, %d bytes", tun.Type(), outer, inner, n)
+			}
+			if rec.CapLen() != uint32(n) {
+				t.Fatalf("tunnel %v: caplen %d of %d bytes", tun.Type(), rec.CapLen(), n)
 			}
 		} else if tun != (packet.TunnelRecord{}) {
 			t.Fatalf("no tunnel, record %x", tun[:])

@@ -130,7 +130,64 @@ func Cases() []Case {
 			}
 			return outer4(17, udpDgram(2152, 2152, append(h, in...)))
 		}},
+		{"erspan_ii", spec.TunnelERSPAN, 0x12a, "erspan.spanid", func(in []byte, v6 bool, i int) []byte {
+			// GRE with a sequence number, then version 1, VLAN 0x064,
+			// COS 0, En 0, T 0, session 0x12a, and the index.
+			h := []byte{0x10, 0, 0x88, 0xbe, 0, 0, 0, byte(i), 0x10, 0x64, 0x01, 0x2a, 0, 0, 0, 1}
+			return outer4(47, append(h, ether(etherType(v6), in)...))
+		}},
+		{"erspan_iii", spec.TunnelERSPAN, 0x123, "erspan.spanid", func(in []byte, v6 bool, i int) []byte {
+			// Version 2, VLAN 0, session 0x123, timestamp, SGT, frame
+			// type 0 (Ethernet), no platform subheader on even packets, an
+			// 8-byte one (O bit) on odd ones.
+			h := []byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, byte(i), 0x20, 0, 0x01, 0x23, 0, 0, 0, byte(i), 0, 0, 0, 0}
+			if i%2 == 1 {
+				h[19] = 1
+				h = append(h, 0x08, 0, 0, 0, 0, 0, 0, 0) // platform id 1, then its data
+			}
+			return outer4(47, append(h, ether(etherType(v6), in)...))
+		}},
+		{"vxlan_gpe", spec.TunnelVXLANGPE, 0x4242, "vxlan.vni", func(in []byte, v6 bool, i int) []byte {
+			next := byte(1)
+			if v6 {
+				next = 2
+			}
+			h := []byte{0x0c, 0, 0, next, 0, 0x42, 0x42, 0}
+			return outer4(17, udpDgram(uint16(49152+i%3), 4790, append(h, in...)))
+		}},
+		{"nsh", spec.TunnelNSH, 0x000305<<8 | 0xfe, "", func(in []byte, v6 bool, _ int) []byte {
+			// MD type 2 without metadata: two words; service path 0x305,
+			// index 254.
+			next := byte(1)
+			if v6 {
+				next = 2
+			}
+			return ether(0x894f, append([]byte{0x00, 0x02, 0x02, next, 0x00, 0x03, 0x05, 0xfe}, in...))
+		}},
+		{"pim_register", spec.TunnelPIM, 0, "", func(in []byte, _ bool, _ int) []byte {
+			return outer4(103, append([]byte{0x21, 0, 0, 0, 0, 0, 0, 0}, in...))
+		}},
+		{"macsec", spec.TunnelMACsec, 0, "", func(in []byte, v6 bool, i int) []byte {
+			// Integrity only (neither E nor C), SC set with an SCI,
+			// packet number i+1, short length when under 48 bytes, then
+			// the EtherType, the packet and a 16-byte ICV.
+			body := append([]byte{byte(etherType(v6) >> 8), byte(etherType(v6))}, in...)
+			sl := byte(0)
+			if len(body) < 48 {
+				sl = byte(len(body))
+			}
+			h := []byte{0x20, sl, 0, 0, 0, byte(i + 1), 2, 0, 0, 0, 0, 1, 0, 1}
+			icv := bytes.Repeat([]byte{0xcc}, 16)
+			return ether(0x88e5, append(append(h, body...), icv...))
+		}},
 	}
+}
+
+func etherType(v6 bool) uint16 {
+	if v6 {
+		return 0x86dd
+	}
+	return 0x0800
 }
 
 // Write writes the capture of c (60 packets, six inner flows, IPv4 and

@@ -107,16 +107,21 @@ func (p *Packet) L4Off() int {
 
 // Tunnel types, as TunnelType returns them (spec/tunnel.go).
 const (
-	TunnelNone   = 0
-	TunnelGRE    = 1
-	TunnelVXLAN  = 2
-	TunnelGeneve = 3
-	TunnelIPIP   = 4
-	TunnelIP6IP  = 5
-	TunnelGTPU   = 6
+	TunnelNone     = 0
+	TunnelGRE      = 1
+	TunnelVXLAN    = 2
+	TunnelGeneve   = 3
+	TunnelIPIP     = 4
+	TunnelIP6IP    = 5
+	TunnelGTPU     = 6
+	TunnelERSPAN   = 7
+	TunnelVXLANGPE = 8
+	TunnelNSH      = 9
+	TunnelPIM      = 10
+	TunnelMACsec   = 11
 )
 
-var tunnelNames = [...]string{"none", "gre", "vxlan", "geneve", "ipip", "ip6ip", "gtpu"}
+var tunnelNames = [...]string{"none", "gre", "vxlan", "geneve", "ipip", "ip6ip", "gtpu", "erspan", "vxlan-gpe", "nsh", "pim", "macsec"}
 
 // TunnelName names a tunnel type ("gre", "vxlan", ...).
 func TunnelName(t uint8) string {
@@ -144,6 +149,12 @@ func (p *Packet) TunnelID() uint32 {
 	}
 	return le32(p.tun[tunID:])
 }
+
+// TunnelRecord returns p's 56-byte tunnel record (spec/TUNNEL.md), nil
+// when the analyzer did not ask for tunnels (Options.Tunnels). (A function
+// rather than a method: an exported method of Packet would be kept in
+// every analyzer's binary.)
+func TunnelRecord(p *Packet) []byte { return p.tun }
 
 // OuterSrcAddr returns the outer packet's source address (4 or 16 bytes),
 // nil without a tunnel.
