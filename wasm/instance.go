@@ -76,7 +76,9 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		h.forget(in)
 		return nil, errorf(name, "instantiate", ErrClosed, "")
 	}
+	enterGuest() // a start function is guest code too
 	mod, err := g.rt.InstantiateModule(in.ctx, cm, mcfg)
+	leaveGuest()
 	if kind := in.end(err); err != nil {
 		h.forget(in)
 		if errors.Is(kind, ErrTrap) {
@@ -118,7 +120,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		in.mu.Lock()
 		in.active.Store(true)
 		in.mu.Unlock()
-		err := f.CallWithStack(in.ctx, in.stack)
+		err := runGuest(in.ctx, f, in.stack)
 		if kind := in.end(err); err != nil {
 			return 0, callError(name, fn, kind, err)
 		}
@@ -208,7 +210,7 @@ func (in *instance) call(fuel int64, n int) error {
 		return errorf(in.gen.a.name, spec.ExportProcess, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := in.process.CallWithStack(in.ctx, in.stack)
+	err := runGuest(in.ctx, in.process, in.stack)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
@@ -229,7 +231,7 @@ func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err 
 	if final {
 		in.stack[1] = 1
 	}
-	err = in.tick.CallWithStack(in.ctx, in.stack)
+	err = runGuest(in.ctx, in.tick, in.stack)
 	if kind := in.end(err); err != nil {
 		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}
