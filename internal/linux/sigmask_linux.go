@@ -2,11 +2,7 @@
 
 package linux
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // preemptSet holds SIGURG only: the signal the Go runtime sends a thread to
 // preempt the goroutine it runs.
@@ -29,10 +25,5 @@ func BlockPreemptSignal() error { return preemptMask(unix.SIG_BLOCK) }
 func UnblockPreemptSignal() error { return preemptMask(unix.SIG_UNBLOCK) }
 
 func preemptMask(how int) error {
-	// The kernel's sigset is 8 bytes on every Linux architecture Go runs on.
-	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, uintptr(how), uintptr(unsafe.Pointer(&preemptSet)), 0, 8, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
+	return unix.PthreadSigmask(how, &preemptSet, nil)
 }
