@@ -32,6 +32,19 @@ import (
 // delivered when the call returns and the mask is lifted. The goroutine
 // keeps its thread for the call, so the mask never outlives it on a thread
 // that runs other goroutines. Off Linux the mask is not changed.
+//
+// wazero's interpreter is Go code, which the runtime preempts with that
+// same signal: an instance on the interpreter (Config.WithInterpreter)
+// runs with the mask unchanged.
+
+// run calls f with the instance's stack, on a thread set up for guest
+// code when the instance runs compiled code.
+func (in *instance) run(f api.Function) error {
+	if !in.compiled {
+		return f.CallWithStack(in.ctx, in.stack)
+	}
+	return runGuest(in.ctx, f, in.stack)
+}
 
 // runGuest calls f on the stack, with the thread set up for guest code.
 func runGuest(ctx context.Context, f api.Function, stack []uint64) error {

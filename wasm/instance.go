@@ -38,9 +38,10 @@ type instance struct {
 	callNow  int64 // capture time of the batch of the wring_process call running, for wring.rule_add
 	rulesGen uint32
 
-	ctx     context.Context // carries the instance to the host functions
-	metered bool            // has a fuel global
-	rng     *rand.ChaCha8   // random_get
+	ctx      context.Context // carries the instance to the host functions
+	metered  bool            // has a fuel global
+	compiled bool            // runs compiled code (not the interpreter): see runGuest
+	rng      *rand.ChaCha8   // random_get
 
 	// The backstop's view of the current call (see backstop.go). mu also
 	// orders every access of Go code to the fuel global.
@@ -61,7 +62,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	h.stat(g.a).instantiations.Add(1)
 	var seed [32]byte
 	crand.Read(seed[:])
-	in := &instance{gen: g, stack: make([]uint64, 2), metered: !h.cfg.unmetered, rng: rand.NewChaCha8(seed)}
+	in := &instance{gen: g, stack: make([]uint64, 2), metered: !h.cfg.unmetered, compiled: !h.cfg.interpreter, rng: rand.NewChaCha8(seed)}
 	in.ctx = context.WithValue(context.Background(), instKey{}, in)
 	h.track(in)
 	// Instantiation runs the start function, if any, on the fuel the
@@ -76,9 +77,13 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		h.forget(in)
 		return nil, errorf(name, "instantiate", ErrClosed, "")
 	}
-	enterGuest() // a start function is guest code too
+	if in.compiled { // a start function is guest code too
+		enterGuest()
+	}
 	mod, err := g.rt.InstantiateModule(in.ctx, cm, mcfg)
-	leaveGuest()
+	if in.compiled {
+		leaveGuest()
+	}
 	if kind := in.end(err); err != nil {
 		h.forget(in)
 		if errors.Is(kind, ErrTrap) {
@@ -120,7 +125,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		in.mu.Lock()
 		in.active.Store(true)
 		in.mu.Unlock()
-		err := runGuest(in.ctx, f, in.stack)
+		err := in.run(f)
 		if kind := in.end(err); err != nil {
 			return 0, callError(name, fn, kind, err)
 		}
@@ -210,7 +215,7 @@ func (in *instance) call(fuel int64, n int) error {
 		return errorf(in.gen.a.name, spec.ExportProcess, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := runGuest(in.ctx, in.process, in.stack)
+	err := in.run(in.process)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
@@ -231,7 +236,7 @@ func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err 
 	if final {
 		in.stack[1] = 1
 	}
-	err = runGuest(in.ctx, in.tick, in.stack)
+	err = in.run(in.tick)
 	if kind := in.end(err); err != nil {
 		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}

@@ -404,7 +404,7 @@ func (in *instance) callStreams(fuel int64, n int) error {
 		return errorf(in.gen.a.name, spec.ExportStreams, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := runGuest(in.ctx, in.streams, in.stack)
+	err := in.run(in.streams)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportStreams, kind, err)
 	}
