@@ -26,26 +26,30 @@ import (
 // collectShapes are the loops a guest can spin in, each with a fuel budget
 // (1<<60 units) that only the backstop can cut short.
 var collectShapes = []struct {
-	name string
-	repl map[string]string
+	name   string
+	repl   map[string]string
+	interp bool // on wazero's interpreter (Go code, preempted by signal)
 }{
-	{"call-free loop", map[string]string{"{{PROCESS}}": `(loop $l (br $l))`}},
-	{"guest call loop", map[string]string{
+	{name: "call-free loop", repl: map[string]string{"{{PROCESS}}": `(loop $l (br $l))`}},
+	{name: "guest call loop", repl: map[string]string{
 		"{{EXTRA}}":   `(func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))`,
 		"{{PROCESS}}": `(loop $l (drop (call $f (i32.const 1))) (br $l))`}},
-	{"indirect call loop", map[string]string{
+	{name: "indirect call loop", repl: map[string]string{
 		"{{EXTRA}}": `(type $t (func (param i32) (result i32)))
   (table 1 funcref) (elem (i32.const 0) $f)
   (func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))`,
 		"{{PROCESS}}": `(loop $l (drop (call_indirect (type $t) (i32.const 1) (i32.const 0))) (br $l))`}},
-	{"br_table loop", map[string]string{"{{PROCESS}}": `(loop $l (br_table $l $l (i32.const 1)))`}},
-	{"host call loop", map[string]string{
+	{name: "br_table loop", repl: map[string]string{"{{PROCESS}}": `(loop $l (br_table $l $l (i32.const 1)))`}},
+	{name: "host call loop", repl: map[string]string{
 		"{{IMPORTS}}": `(import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))`,
 		"{{PROCESS}}": `(loop $l (drop (call $y)) (br $l))`}},
+	{name: "guest call loop, interpreted", interp: true, repl: map[string]string{
+		"{{EXTRA}}":   `(func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))`,
+		"{{PROCESS}}": `(loop $l (drop (call $f (i32.const 1))) (br $l))`}},
 	// One memory.fill of 20 MiB or more (the memory grows to 320 pages or
 	// more) costs 1.3M units or more, above a fuel slice (2^20): the loop
 	// body runs a whole slice and more without a yield.
-	{"body above a slice", map[string]string{"{{PROCESS}}": `
+	{name: "body above a slice", repl: map[string]string{"{{PROCESS}}": `
     (if (i32.lt_u (memory.size) (i32.const 320))
       (then (if (i32.eq (memory.grow (i32.const 303)) (i32.const -1)) (then unreachable))))
     (loop $l
@@ -106,9 +110,10 @@ func TestCollectionShapeChild(t *testing.T) {
 		t.Skip("runs as a child of TestCollectionWhileGuestRuns")
 	}
 	var repl map[string]string
+	var interp bool
 	for _, sh := range collectShapes {
 		if sh.name == name {
-			repl = sh.repl
+			repl, interp = sh.repl, sh.interp
 		}
 	}
 	if repl == nil {
@@ -117,7 +122,7 @@ func TestCollectionShapeChild(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	var logs logBuffer
 	h := newHost(t, testConfig(&logs).WithFuel(1<<60).WithCallTimeout(20*time.Millisecond).
-		WithFailClosed(false).WithQuarantine(1000, time.Hour),
+		WithFailClosed(false).WithQuarantine(1000, time.Hour).WithInterpreter(interp),
 		Analyzer{Name: "spin", Binary: analyzerWAT(t, repl)})
 
 	ctx, cancel := context.WithCancel(context.Background())
