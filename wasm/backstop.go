@@ -28,9 +28,12 @@ import (
 // spent the guest calls the rewrite's refill function, which reads the
 // global and traps on a stop, and yields to Go, where the runtime can
 // preempt it. So a stop takes effect within one slice (2^20 units, about a
-// millisecond), and no guest holds off a garbage collection, and with it
-// this watcher, for longer than that. A write lost to a write-back is
-// repeated at every tick while the call runs.
+// millisecond of the guest's own progress), and no guest holds off a garbage
+// collection, and with it this watcher, for longer than that. The progress
+// is the guest's to make only if the runtime's preemption signals do not
+// take its thread's time while a collection waits: guestthread.go blocks
+// them for the call. A write lost to a write-back is repeated at every tick
+// while the call runs.
 
 // instKey is the context key under which an instance's calls carry the
 // instance, for the host functions.
