@@ -37,10 +37,17 @@ import (
 // same signal: an instance on the interpreter (Config.WithInterpreter)
 // runs with the mask unchanged.
 
-// run calls f with the instance's stack, on a thread set up for guest
-// code when the instance runs compiled code.
-func (in *instance) run(f api.Function) error {
-	if !in.compiled {
+//
+// The mask costs two system calls. Worker.Handle pays them once for all the
+// calls of a batch (every analyzer, every call, tick and stream delivery)
+// and tells the calls so (held); other calls (loading, the final ticks and
+// flushes of Close) pay them each.
+
+// run calls f with the instance's stack, on a thread set up for guest code
+// when the instance runs compiled code; held says the caller set the thread
+// up already (Worker.Handle).
+func (in *instance) run(f api.Function, held bool) error {
+	if held || !in.compiled {
 		return f.CallWithStack(in.ctx, in.stack)
 	}
 	return runGuest(in.ctx, f, in.stack)
@@ -48,7 +55,6 @@ func (in *instance) run(f api.Function) error {
 
 // runGuest calls f on the stack, with the thread set up for guest code.
 func runGuest(ctx context.Context, f api.Function, stack []uint64) error {
-	enterGuest()
-	defer leaveGuest()
+	defer leaveGuest(enterGuest())
 	return f.CallWithStack(ctx, stack)
 }

@@ -65,18 +65,34 @@ func TestGuestCallMasksPreemption(t *testing.T) {
 	// The interpreter is Go code: its instances keep the signal.
 	p.blocked = true
 	in := &instance{ctx: context.Background(), compiled: false}
-	if err := in.run(p); err != nil {
+	if err := in.run(p, false); err != nil {
 		t.Fatal(err)
 	}
 	if p.blocked {
 		t.Error("SIGURG blocked during an interpreted call")
 	}
 	in.compiled = true
-	if err := in.run(p); err != nil {
+	if err := in.run(p, false); err != nil {
 		t.Fatal(err)
 	}
 	if !p.blocked {
 		t.Error("SIGURG not blocked during a compiled call")
+	}
+	// Nested set-ups (Worker.Handle around a call): the inner one leaves
+	// the signal blocked, the outer one unblocks it.
+	outer := enterGuest()
+	if err := in.run(p, false); err != nil {
+		t.Fatal(err)
+	}
+	if !urgBlocked(t) {
+		t.Error("an inner call unblocked SIGURG its caller had blocked")
+	}
+	if err := in.run(p, true); err != nil || !p.blocked {
+		t.Errorf("a held call: %v, blocked %v", err, p.blocked)
+	}
+	leaveGuest(outer)
+	if urgBlocked(t) {
+		t.Error("SIGURG still blocked after the outer set-up")
 	}
 	// A real call, stopped by the backstop, leaves nothing behind either.
 	h := newHost(t, testConfig(nil).WithFuel(1<<60).WithCallTimeout(20*time.Millisecond).WithFailClosed(false),
@@ -90,13 +106,13 @@ func TestGuestCallMasksPreemption(t *testing.T) {
 	}
 }
 
-// BenchmarkGuestCallFrame measures what runGuest adds to each guest call
-// (the thread held, SIGURG blocked and unblocked: two system calls), without
-// the call itself; BenchmarkCallFrame is the rest of the frame.
+// BenchmarkGuestCallFrame measures what Worker.Handle adds to each batch,
+// and runGuest to each call outside a batch (the thread held, SIGURG
+// blocked and unblocked: two system calls), without the calls themselves;
+// BenchmarkCallFrame is the rest of the frame.
 func BenchmarkGuestCallFrame(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		enterGuest()
-		leaveGuest()
+		leaveGuest(enterGuest())
 	}
 }

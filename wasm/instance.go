@@ -77,12 +77,13 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		h.forget(in)
 		return nil, errorf(name, "instantiate", ErrClosed, "")
 	}
+	var held bool
 	if in.compiled { // a start function is guest code too
-		enterGuest()
+		held = enterGuest()
 	}
 	mod, err := g.rt.InstantiateModule(in.ctx, cm, mcfg)
 	if in.compiled {
-		leaveGuest()
+		leaveGuest(held)
 	}
 	if kind := in.end(err); err != nil {
 		h.forget(in)
@@ -125,7 +126,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		in.mu.Lock()
 		in.active.Store(true)
 		in.mu.Unlock()
-		err := in.run(f)
+		err := in.run(f, false)
 		if kind := in.end(err); err != nil {
 			return 0, callError(name, fn, kind, err)
 		}
@@ -209,13 +210,14 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	return in, nil
 }
 
-// call runs wring_process on the n packets already in the batch area.
-func (in *instance) call(fuel int64, n int) error {
+// call runs wring_process on the n packets already in the batch area; held
+// as for run.
+func (in *instance) call(fuel int64, n int, held bool) error {
 	if err := in.begin(fuel, false); err != nil {
 		return errorf(in.gen.a.name, spec.ExportProcess, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := in.run(in.process)
+	err := in.run(in.process, held)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
@@ -227,7 +229,7 @@ func (in *instance) call(fuel int64, n int) error {
 
 // callTick runs wring_tick; more reports that the guest has more events to
 // flush (it returned 1).
-func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err error) {
+func (in *instance) callTick(fuel int64, now int64, final, held bool) (more bool, err error) {
 	if err := in.begin(fuel, false); err != nil {
 		return false, errorf(in.gen.a.name, spec.ExportTick, err, "")
 	}
@@ -236,7 +238,7 @@ func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err 
 	if final {
 		in.stack[1] = 1
 	}
-	err = in.run(in.tick)
+	err = in.run(in.tick, held)
 	if kind := in.end(err); err != nil {
 		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}

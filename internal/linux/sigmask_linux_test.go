@@ -38,11 +38,14 @@ func TestBlockPreemptSignal(t *testing.T) {
 	if sigBlocked(t, sigurg) {
 		t.Fatal("SIGURG blocked before the test")
 	}
-	if err := BlockPreemptSignal(); err != nil {
-		t.Fatal(err)
+	if was, err := BlockPreemptSignal(); err != nil || was {
+		t.Fatalf("BlockPreemptSignal: was blocked %v, %v", was, err)
 	}
 	if !sigBlocked(t, sigurg) {
 		t.Fatal("SIGURG not blocked after BlockPreemptSignal")
+	}
+	if was, err := BlockPreemptSignal(); err != nil || !was {
+		t.Fatalf("BlockPreemptSignal again: was blocked %v, %v", was, err)
 	}
 	if err := UnblockPreemptSignal(); err != nil {
 		t.Fatal(err)
