@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,8 +60,14 @@ var collectShapes = []struct {
 }
 
 // collectCalls is how many calls each child makes (each stopped by the
-// backstop after 20ms).
-const collectCalls = 30
+// backstop after 20ms); WRING_COLLECT_CALLS sets another number for longer
+// stress runs.
+func collectCalls() int {
+	if n, err := strconv.Atoi(os.Getenv("WRING_COLLECT_CALLS")); err == nil && n > 0 {
+		return n
+	}
+	return 30
+}
 
 func TestCollectionWhileGuestRuns(t *testing.T) {
 	if os.Getenv("WRING_COLLECT_SHAPE") != "" {
@@ -137,7 +144,8 @@ func TestCollectionShapeChild(t *testing.T) {
 	}()
 	var worst time.Duration
 	start := time.Now()
-	for i := range collectCalls {
+	calls := collectCalls()
+	for i := range calls {
 		s := time.Now()
 		h.Handle(mkBatch([]uint16{80}, 8))
 		worst = max(worst, time.Since(s))
@@ -149,13 +157,13 @@ func TestCollectionShapeChild(t *testing.T) {
 	cancel()
 	n := <-gcs
 	st := statsOf(h, "spin")
-	if st.Timeouts != collectCalls {
-		t.Fatalf("%d of %d calls stopped by the backstop: %+v\n%s", st.Timeouts, collectCalls, st, logs.String())
+	if st.Timeouts != uint64(calls) {
+		t.Fatalf("%d of %d calls stopped by the backstop: %+v\n%s", st.Timeouts, calls, st, logs.String())
 	}
 	if n == 0 {
 		t.Fatal("no collection completed while the guest ran")
 	}
-	fmt.Printf("%d calls in %v, the slowest %v; %d collections\n", collectCalls,
+	fmt.Printf("%d calls in %v, the slowest %v; %d collections\n", calls,
 		time.Since(start).Round(time.Millisecond), worst.Round(time.Millisecond), n)
 }
 
