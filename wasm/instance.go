@@ -38,10 +38,9 @@ type instance struct {
 	callNow  int64 // capture time of the batch of the wring_process call running, for wring.rule_add
 	rulesGen uint32
 
-	ctx      context.Context // carries the instance to the host functions
-	metered  bool            // has a fuel global
-	compiled bool            // runs compiled code (not the interpreter): see runGuest
-	rng      *rand.ChaCha8   // random_get
+	ctx     context.Context // carries the instance to the host functions
+	metered bool            // has a fuel global
+	rng     *rand.ChaCha8   // random_get
 
 	// The backstop's view of the current call (see backstop.go). mu also
 	// orders every access of Go code to the fuel global.
@@ -62,7 +61,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	h.stat(g.a).instantiations.Add(1)
 	var seed [32]byte
 	crand.Read(seed[:])
-	in := &instance{gen: g, stack: make([]uint64, 2), metered: !h.cfg.unmetered, compiled: !h.cfg.interpreter, rng: rand.NewChaCha8(seed)}
+	in := &instance{gen: g, stack: make([]uint64, 2), metered: !h.cfg.unmetered, rng: rand.NewChaCha8(seed)}
 	in.ctx = context.WithValue(context.Background(), instKey{}, in)
 	h.track(in)
 	// Instantiation runs the start function, if any, on the fuel the
@@ -77,14 +76,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		h.forget(in)
 		return nil, errorf(name, "instantiate", ErrClosed, "")
 	}
-	var held bool
-	if in.compiled { // a start function is guest code too
-		held = enterGuest()
-	}
 	mod, err := g.rt.InstantiateModule(in.ctx, cm, mcfg)
-	if in.compiled {
-		leaveGuest(held)
-	}
 	if kind := in.end(err); err != nil {
 		h.forget(in)
 		if errors.Is(kind, ErrTrap) {
@@ -126,7 +118,7 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 		in.mu.Lock()
 		in.active.Store(true)
 		in.mu.Unlock()
-		err := in.run(f, false)
+		err := f.CallWithStack(in.ctx, in.stack)
 		if kind := in.end(err); err != nil {
 			return 0, callError(name, fn, kind, err)
 		}
@@ -210,14 +202,13 @@ func (h *Host) instantiate(ctx context.Context, g *generation) (*instance, error
 	return in, nil
 }
 
-// call runs wring_process on the n packets already in the batch area; held
-// as for run.
-func (in *instance) call(fuel int64, n int, held bool) error {
+// call runs wring_process on the n packets already in the batch area.
+func (in *instance) call(fuel int64, n int) error {
 	if err := in.begin(fuel, false); err != nil {
 		return errorf(in.gen.a.name, spec.ExportProcess, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := in.run(in.process, held)
+	err := in.process.CallWithStack(in.ctx, in.stack)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportProcess, kind, err)
 	}
@@ -229,7 +220,7 @@ func (in *instance) call(fuel int64, n int, held bool) error {
 
 // callTick runs wring_tick; more reports that the guest has more events to
 // flush (it returned 1).
-func (in *instance) callTick(fuel int64, now int64, final, held bool) (more bool, err error) {
+func (in *instance) callTick(fuel int64, now int64, final bool) (more bool, err error) {
 	if err := in.begin(fuel, false); err != nil {
 		return false, errorf(in.gen.a.name, spec.ExportTick, err, "")
 	}
@@ -238,7 +229,7 @@ func (in *instance) callTick(fuel int64, now int64, final, held bool) (more bool
 	if final {
 		in.stack[1] = 1
 	}
-	err = in.run(in.tick, held)
+	err = in.tick.CallWithStack(in.ctx, in.stack)
 	if kind := in.end(err); err != nil {
 		return false, callError(in.gen.a.name, spec.ExportTick, kind, err)
 	}

@@ -365,7 +365,7 @@ func (w *Worker) streamsTo(i int, a *analyzer, ports []uint16) {
 		binary.LittleEndian.PutUint32(view[spec.StreamDataLen:], data-start)
 		in.resetEvents()
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
-		err := in.callStreams(w.h.cfg.fuel, len(sel), w.held)
+		err := in.callStreams(w.h.cfg.fuel, len(sel))
 		if err == nil {
 			var keys []flowKey
 			if w.skeys != nil {
@@ -399,12 +399,12 @@ func (w *Worker) failStreams(a *analyzer, i int, in *instance, err error) {
 
 // callStreams runs wring_streams on the n chunks already in the stream
 // area, metered like wring_process.
-func (in *instance) callStreams(fuel int64, n int, held bool) error {
+func (in *instance) callStreams(fuel int64, n int) error {
 	if err := in.begin(fuel, false); err != nil {
 		return errorf(in.gen.a.name, spec.ExportStreams, err, "")
 	}
 	in.stack[0] = uint64(n)
-	err := in.run(in.streams, held)
+	err := in.streams.CallWithStack(in.ctx, in.stack)
 	if kind := in.end(err); err != nil {
 		return callError(in.gen.a.name, spec.ExportStreams, kind, err)
 	}

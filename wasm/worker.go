@@ -22,9 +22,6 @@ type Worker struct {
 	ev   []byte    // JSON lines of the current call
 	// What is left of the current call's (or tick's) event caps.
 	evLeft, evBytesLeft int
-	// held: Handle set the thread up for guest code (guestthread.go), so
-	// its calls need not.
-	held bool
 
 	// The stream path (streams.go), made when an analyzer takes streams.
 	str     *streamer
@@ -65,16 +62,6 @@ func (w *Worker) Handle(b *packet.Batch) error {
 	}
 	if w.str != nil {
 		w.str.feed(b)
-	}
-	if !w.h.cfg.interpreter {
-		// One setup of the thread for every guest call of the batch
-		// (guestthread.go).
-		held := enterGuest()
-		w.held = true
-		defer func() {
-			w.held = false
-			leaveGuest(held)
-		}()
 	}
 	for i, a := range w.h.analyzers {
 		w.run(i, a, b)
@@ -203,7 +190,7 @@ func (w *Worker) run(i int, a *analyzer, b *packet.Batch) {
 		in.resetEvents()
 		w.evLeft, w.evBytesLeft = w.h.cfg.eventsPerCall, w.h.cfg.eventBytes
 		in.callNow = now
-		err := in.call(w.h.cfg.fuel, count, w.held)
+		err := in.call(w.h.cfg.fuel, count)
 		in.callNow = 0
 		if err != nil {
 			w.fail(a, i, in, b, w.idx[:count], j, err)
@@ -481,7 +468,7 @@ func (w *Worker) tick(a *analyzer, i int, in *instance, now int64, final bool) {
 		w.evLeft, w.evBytesLeft = min(roundEvents, tickEvents), min(roundBytes, tickBytes)
 		tickEvents -= w.evLeft
 		tickBytes -= w.evBytesLeft
-		more, err := in.callTick(w.h.cfg.fuel, now, final, w.held)
+		more, err := in.callTick(w.h.cfg.fuel, now, final)
 		if err == nil {
 			err = w.collect(a, in, &packet.Batch{}, 0, now)
 		}

@@ -38,7 +38,7 @@ var rules = []rule{
 	{pkg: "analyzers/bundled", allow: nil},
 	{pkg: "analyzers", prefix: true, allow: []string{"wasm/guest"}},
 	{pkg: "wasm/guest", prefix: true, allow: []string{"wasm/guest"}},
-	{pkg: "wasm", prefix: true, allow: []string{"spec", "capture/packet", "capture/stream", "wasm", "internal/linux", "github.com/tetratelabs/wazero"}},
+	{pkg: "wasm", prefix: true, allow: []string{"spec", "capture/packet", "capture/stream", "wasm", "github.com/tetratelabs/wazero"}},
 	// The kernel half of the rules: filters/rules' tables in BPF maps
 	// and the classification block that reads them.
 	{pkg: "capture/rulemaps", allow: []string{"spec", "filters/rules", "github.com/cilium/ebpf"}},

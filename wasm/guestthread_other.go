@@ -1,8 +1,0 @@
-//go:build !linux
-
-package wasm
-
-// enterGuest and leaveGuest change nothing off Linux (see guestthread.go).
-func enterGuest() (held bool) { return false }
-
-func leaveGuest(held bool) {}
