@@ -16,10 +16,24 @@ import (
 // stopping on a signal. It works like Wasmtime's epoch interruption: a
 // goroutine of the host advances an epoch counter every tick; a call
 // records the epoch it started in; the goroutine stops a call that has run
-// for too many ticks by writing -1 into its fuel global and marking it
-// stopped, so the next fuel check fails (a function entry, the return of a
-// call) and the next host call traps at once. The call pays two uncontended
-// lock operations and nothing per instruction.
+// for too many ticks by marking it stopped and writing fuel.StopReserve
+// into its fuel reserve, so the next refill traps (at the latest when the
+// current slice is spent) and the next host call traps at once. The call
+// pays two uncontended lock operations and nothing per instruction.
+//
+// The watcher writes the reserve only, never the fuel global, while the
+// guest runs. wazero's Global.Set stores the 8 bytes with
+// binary.LittleEndian.PutUint64 into the module's buffer, which a -race
+// build compiles into separate byte stores: a guest that read the fuel
+// global in the middle of a write of -1 over a small positive value got
+// 2^56-1, ran on that as its fuel without calling the refill, never
+// yielded to Go, and a garbage collection waiting for it stalled every
+// goroutine, this watcher included (TestBackstopUnderCollection under
+// -race). The fuel global is read at every function entry and call return;
+// the reserve only by the refill, and a torn read of it there is harmless:
+// the bytes of StopReserve go in low to high, so a half-written reserve is
+// a positive value no larger than the old one, the refill still hands out
+// at most one slice, and the next refill reads the whole StopReserve.
 //
 // The fuel the metering keeps in a function's local is written to the global
 // before each call (as the smaller of the two, so a stop is never undone)
@@ -66,7 +80,7 @@ func (h *Host) watch() {
 			switch {
 			case !in.active.Load():
 			case in.stop != nil:
-				in.setFuelLocked(-1) // again: the guest may have written over it
+				in.stopFuelLocked() // again: the refill may have written over it
 			case late:
 				in.stopLocked(ErrInterrupted)
 			case in.loading && e-in.start >= loadLimit:
@@ -151,10 +165,18 @@ func (h *Host) forget(in *instance) {
 // stopLocked stops the instance's current call with cause (in.mu held).
 func (in *instance) stopLocked(cause error) {
 	in.stop = cause
-	in.setFuelLocked(-1)
+	in.stopFuelLocked()
+}
+
+// stopFuelLocked makes the current call's next refill trap: StopReserve in
+// the reserve (fuel.Options.ReserveExport), and not -1 in the fuel global,
+// which the guest may be reading (see the top of this file). A metered
+// instance always has a reserve; without one (none yet, or unmetered) the
+// stop waits for the next host call.
+func (in *instance) stopFuelLocked() {
 	if in.reserve != nil && in.metered {
 		stop := int64(fuel.StopReserve)
-		in.reserve.Set(uint64(stop)) // the refill traps on it (fuel.Options.ReserveExport)
+		in.reserve.Set(uint64(stop))
 	}
 }
 

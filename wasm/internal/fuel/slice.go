@@ -15,8 +15,8 @@ import "github.com/wringcap/wring/wasm/internal/binary"
 // which wazero performs in Go: the goroutine reaches a preemption point,
 // a waiting collection goes ahead, the backstop's goroutine runs.
 //
-// The host stops a call by making the reserve negative (StopReserve) and
-// the fuel global -1: the refill traps on either. The reserve is written
+// The host stops a call by making the reserve negative (StopReserve); the
+// refill traps on that, and on a negative fuel global. The reserve is written
 // only by the refill and the host, so, unlike the fuel global, which every
 // call writes back, the stop is not undone by the guest (the refill's own
 // read-modify-write of the reserve can lose a stop landing inside it; the
