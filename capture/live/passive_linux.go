@@ -40,6 +40,12 @@ const DefaultPassiveBuffer = 64 << 20
 const (
 	ringPoll    = 5 * time.Millisecond
 	ringPollMax = 50 * time.Millisecond
+	// ringHoldBack is how long before the last read of the rings a
+	// record's stamp must lie before it is handed out when there are
+	// several rings (mergedSource): longer than a packet takes from its
+	// stamp to its ring, so that a packet another CPU stamped earlier is
+	// in its ring by the read and merged in order.
+	ringHoldBack = 5 * time.Millisecond
 )
 
 // passivePath is the passive kernel path: tc ingress and egress programs
@@ -270,7 +276,8 @@ type ringSource struct {
 	linkType  spec.LinkType
 	ethernet  bool // the frames start with an Ethernet header
 
-	recs     [][]byte // the records of the last read, in the ring
+	recs     [][]byte // the records read since the last refill, in the ring
+	nrec     int      // how many of recs
 	pend     [][]byte // of recs, those not handed out yet
 	received atomic.Uint64
 	closed   atomic.Bool
@@ -299,9 +306,31 @@ func (s *ringSource) refill(timeout time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("ring %d: %w", s.ring, err)
 	}
-	s.pend = s.recs[:k]
+	s.pend, s.nrec = s.recs[:k], k
 	return nil
 }
+
+// more appends the records committed since the last read to pend, keeping
+// the space of those read before (unlike refill).
+func (s *ringSource) more() {
+	k := s.rd.More(s.recs[s.nrec:])
+	s.pend = s.recs[s.nrec-len(s.pend) : s.nrec+k]
+	s.nrec += k
+}
+
+// read reads the ring: refill when every record read before was handed
+// out, else more.
+func (s *ringSource) read() error {
+	if len(s.pend) == 0 {
+		return s.refill(0)
+	}
+	s.more()
+	return nil
+}
+
+// full reports whether recs holds as many records as it can, so that the
+// ring may hold more that were not read.
+func (s *ringSource) full() bool { return s.nrec == len(s.recs) }
 
 // headTime returns the wall time of the next pending record.
 func (s *ringSource) headTime() int64 {
@@ -412,9 +441,11 @@ func (s *ringSource) close() {
 // and hands out their records in timestamp order, so that a flow whose
 // packets are processed on different CPUs (a request received on one, its
 // reply sent from another) comes out in order, as from tcpdump's single
-// socket. Records that reach their rings later than a batch already
-// handed out, with an earlier stamp, stay out of order: only packets
-// processed within the same few microseconds on different CPUs.
+// socket. With several rings a record is handed out only once its stamp
+// lies ringHoldBack before the last read of every ring, so that a packet
+// stamped earlier on another CPU is in its ring by then and merged in
+// order; only a packet whose stamp and commit lie further apart than that
+// (its CPU taken away between the two) can still come out of order.
 type mergedSource struct {
 	rings    []*ringSource
 	cpu      int
@@ -459,10 +490,8 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	}
 	any := false
 	for _, r := range m.rings {
-		if len(r.pend) == 0 {
-			if err := r.refill(0); err != nil {
-				return 0, err
-			}
+		if err := r.read(); err != nil {
+			return 0, err
 		}
 		any = any || len(r.pend) > 0
 	}
@@ -485,17 +514,20 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		}
 		m.wait = nextWait(m.wait, found, limit)
 	}
-	// The rings were read one after the other: a ring found empty may
-	// since have received a record stamped before one a later ring
-	// returned (a request sent on one CPU, its reply received on
-	// another). Reading the empty ones again, after the last read, lets
-	// the merge below order those too.
+	// The rings were read one after the other: a ring read early may since
+	// have received a record stamped before one a later ring returned (a
+	// request sent on one CPU, its reply received on another). Every ring
+	// is read once more after readAt, and the merge hands out only records
+	// stamped ringHoldBack before readAt: any record stamped that early was
+	// in its ring by readAt, so it is read and merged in order. Later ones
+	// wait for the next call (a stamp after now is a clock step, not a
+	// record to wait for).
+	hold, readAt := int64(0), int64(0)
 	if len(m.rings) > 1 {
+		hold, readAt = int64(ringHoldBack), time.Now().UnixNano()
 		for _, r := range m.rings {
-			if len(r.pend) == 0 {
-				if err := r.refill(0); err != nil {
-					return 0, err
-				}
+			if err := r.read(); err != nil {
+				return 0, err
 			}
 		}
 	}
@@ -514,10 +546,25 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		if best == nil {
 			break
 		}
+		if hold != 0 {
+			if now := time.Now().UnixNano(); bestTime > readAt-hold && bestTime <= now {
+				if n == 0 {
+					// Every record read is recent: wait until the oldest
+					// may go rather than be called again at once.
+					time.Sleep(time.Duration(min(bestTime+hold-readAt, hold)))
+				}
+				break
+			}
+		}
 		if err := best.take(&b.Packets[n], &m.fix); err != nil {
 			return n, err
 		}
 		n++
+		if hold != 0 && len(best.pend) == 0 && best.full() {
+			// Its ring may hold older records than the other rings'
+			// next ones: read it again (refill) before merging on.
+			break
+		}
 	}
 	return n, nil
 }

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +113,80 @@ func TestParseShort(t *testing.T) {
 	h, d, err := Parse(append(make([]byte, HeaderLen), 1, 2, 3))
 	if err != nil || len(d) != 3 || h.Dir != In {
 		t.Errorf("Parse = %+v, % x, %v", h, d, err)
+	}
+}
+
+// TestReaderMore: More returns the records committed after the last Read
+// without handing the space of those back to the kernel (their bytes stay
+// as they were), and the next Read hands back everything both returned.
+func TestReaderMore(t *testing.T) {
+	if os.Geteuid() != 0 {
+		corpus.Unavailable(t, "loading BPF programs needs root (CAP_BPF)")
+	}
+	p, err := Load(Spec{Snaplen: 200, RingBytes: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	runtime.LockOSThread() // every run on one CPU, so into one ring
+	defer runtime.UnlockOSThread()
+	run := func(sizes ...int) {
+		for _, n := range sizes {
+			if _, err := p.progs[In].Run(&ebpf.RunOptions{Data: frame(n)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	readers := make([]*Reader, p.Rings())
+	for i := range readers {
+		if readers[i], err = NewReader(p.Ring(i)); err != nil {
+			t.Fatal(err)
+		}
+		defer readers[i].Close()
+	}
+	run(60, 61, 62)
+	var rd *Reader
+	recs := make([][]byte, 8)
+	k := 0
+	for _, r := range readers {
+		if n, err := r.Read(recs, 0); err != nil {
+			t.Fatal(err)
+		} else if n > 0 {
+			rd, k = r, n
+		}
+	}
+	if rd == nil || k != 3 {
+		t.Fatalf("read %d records, want 3 in one ring", k)
+	}
+	first := make([][]byte, k)
+	for i := range first {
+		first[i] = append([]byte(nil), recs[i]...)
+	}
+	cons := atomic.LoadUint64(rd.consPos)
+	run(63, 64)
+	m := rd.More(recs[k:])
+	if m != 2 {
+		t.Fatalf("More returned %d records, want 2", m)
+	}
+	if got := atomic.LoadUint64(rd.consPos); got != cons {
+		t.Fatalf("More moved the consumer position from %d to %d", cons, got)
+	}
+	for i := range k + m {
+		h, d, err := Parse(recs[i])
+		if err != nil || h.WireLen != uint32(60+i) || !bytes.Equal(d, frame(60+i)) {
+			t.Fatalf("record %d after More: %+v, %v", i, h, err)
+		}
+		if i < k && !bytes.Equal(recs[i], first[i]) {
+			t.Fatalf("record %d changed after More", i)
+		}
+	}
+	if n := rd.More(recs[k+m:]); n != 0 {
+		t.Fatalf("More with nothing new returned %d", n)
+	}
+	if n, err := rd.Read(recs, 0); err != nil || n != 0 {
+		t.Fatalf("Read after More: %d records, %v", n, err)
+	}
+	if got := atomic.LoadUint64(rd.consPos); got != rd.pos || got == cons {
+		t.Fatalf("Read left the consumer position at %d (read up to %d, was %d)", got, rd.pos, cons)
 	}
 }

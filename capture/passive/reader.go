@@ -96,6 +96,23 @@ func (r *Reader) Read(recs [][]byte, timeout time.Duration) (int, error) {
 		}
 		prod = atomic.LoadUint64(r.prodPos)
 	}
+	return r.scan(recs, prod), nil
+}
+
+// More stores in recs up to len(recs) records committed after those the
+// last Read and More returned, without handing any space back to the
+// kernel and without waiting, and returns how many. The records of the
+// last Read stay valid.
+func (r *Reader) More(recs [][]byte) int {
+	if r.closed {
+		return 0
+	}
+	return r.scan(recs, atomic.LoadUint64(r.prodPos))
+}
+
+// scan stores the committed records from r.pos up to prod in recs and
+// moves r.pos past them.
+func (r *Reader) scan(recs [][]byte, prod uint64) int {
 	n := 0
 	pos := r.pos
 	for n < len(recs) && pos < prod {
@@ -115,7 +132,7 @@ func (r *Reader) Read(recs [][]byte, timeout time.Duration) (int, error) {
 		pos += (rbHdrLen + length + 7) &^ 7
 	}
 	r.pos = pos
-	return n, nil
+	return n
 }
 
 // Pending returns the bytes of records not yet handed out.
