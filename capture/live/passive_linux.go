@@ -522,7 +522,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	// in its ring by readAt, so it is read and merged in order. Later ones
 	// wait for the next call (a stamp after now is a clock step, not a
 	// record to wait for).
-	hold, readAt := int64(0), int64(0)
+	hold, readAt, now := int64(0), int64(0), int64(0)
 	if len(m.rings) > 1 {
 		hold, readAt = int64(ringHoldBack), time.Now().UnixNano()
 		for _, r := range m.rings {
@@ -530,6 +530,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 				return 0, err
 			}
 		}
+		now = time.Now().UnixNano()
 	}
 	n := 0
 	for n < limit {
@@ -547,7 +548,7 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			break
 		}
 		if hold != 0 {
-			if now := time.Now().UnixNano(); bestTime > readAt-hold && bestTime <= now {
+			if bestTime > readAt-hold && bestTime <= now {
 				if n == 0 {
 					// Every record read is recent: wait until the oldest
 					// may go rather than be called again at once.
