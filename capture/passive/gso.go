@@ -118,15 +118,13 @@ func (h Header) AppendSegments(dst []byte, lens []int, data []byte, ethernet boo
 			tcp[13] &^= tcpCWR
 		}
 		// The pseudo-header sum, as the kernel leaves a partial
-		// checksum, then completed where the device would not.
+		// checksum, then completed where the device would not. Unlike
+		// skb_checksum_help, tcp_gso_segment writes a sum that folds to
+		// zero as zero (gso_make_checksum; no CSUM_MANGLED_0).
 		binary.BigEndian.PutUint16(tcp[tcpCheck:], uint16(pseudoSum(s, typ, l3, len(tcp))))
 		seg.WireLen = uint32(len(s))
 		if seg.SoftwareChecksum(s, ethernet) {
-			c := ^uint16(onesSum(tcp))
-			if c == 0 {
-				c = 0xffff
-			}
-			binary.BigEndian.PutUint16(tcp[tcpCheck:], c)
+			binary.BigEndian.PutUint16(tcp[tcpCheck:], ^uint16(onesSum(tcp)))
 		}
 		lens = append(lens, len(s))
 		if len(lens)-k0 > 1<<16 {

@@ -192,3 +192,46 @@ func TestParseTrailer(t *testing.T) {
 		t.Errorf("a record too short for its trailer: %v, want ErrShortRecord", err)
 	}
 }
+
+// TestSegmentChecksumZero: a segment whose TCP checksum comes out as zero
+// keeps zero, as tcp_gso_segment writes it (gso_make_checksum folds
+// without CSUM_MANGLED_0), while a whole packet completed by
+// skb_checksum_help gets 0xffff. Two payload bytes of the first segment
+// are chosen so that its sum is 0xffff.
+func TestSegmentChecksumZero(t *testing.T) {
+	const mss = 1000
+	h, f := gsoTCP(2500, mss, 0, 0, 0x10)
+	at := 14 + 40 + 10 // two bytes inside the first segment's payload
+	f[at], f[at+1] = 0, 0
+	out, lens, err := h.AppendSegments(nil, nil, f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := binary.BigEndian.Uint16(out[34+16:])
+	if c == 0 {
+		t.Fatal("the unadjusted first segment's checksum is already zero: pick other bytes")
+	}
+	// Adding ~sum to the sum makes it 0xffff: the checksum becomes zero.
+	binary.BigEndian.PutUint16(f[at:], c)
+	out, lens, err = h.AppendSegments(nil, nil, f, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := binary.BigEndian.Uint16(out[34+16:]); c != 0 {
+		t.Errorf("first segment's checksum %#x, want 0 (not mangled to 0xffff)", c)
+	}
+	checkSegments(t, f, out, lens, mss, true)
+
+	// The same segment as one packet with a partial checksum, completed
+	// as skb_checksum_help does.
+	seg := append([]byte(nil), out[:lens[0]]...)
+	binary.BigEndian.PutUint16(seg[34+16:], uint16(pseudoSum(seg, 0x0800, 14, len(seg)-34)))
+	p := Header{WireLen: uint32(len(seg)), Csum: FlagCsumPartial, CsumStart: 34, CsumOffset: tcpCheck}
+	got, err := p.AppendCompleted(nil, seg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := binary.BigEndian.Uint16(got[34+16:]); c != 0xffff {
+		t.Errorf("whole packet's checksum %#x, want 0xffff (CSUM_MANGLED_0)", c)
+	}
+}
