@@ -1,0 +1,6 @@
+//go:build race
+
+package ipfix
+
+// raceEnabled reports a -race build.
+const raceEnabled = true
