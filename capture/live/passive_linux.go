@@ -334,14 +334,14 @@ func (s *ringSource) full() bool { return s.nrec == len(s.recs) }
 
 // headTime returns the wall time of the next pending record.
 func (s *ringSource) headTime() int64 {
-	h, _, err := passive.Parse(s.pend[0])
-	if err != nil {
+	t, realtime, ok := passive.Time(s.pend[0])
+	if !ok {
 		return 0
 	}
-	if h.Realtime {
-		return h.Time
+	if realtime {
+		return t
 	}
-	return h.Time - s.taiOffset
+	return t - s.taiOffset
 }
 
 // take fills p with the next pending packet. A packet whose partial

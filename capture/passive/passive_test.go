@@ -190,3 +190,24 @@ func TestReaderMore(t *testing.T) {
 		t.Fatalf("Read left the consumer position at %d (read up to %d, was %d)", got, rd.pos, cons)
 	}
 }
+
+// FuzzTime: Time reads a record's time and clock as Parse does, and
+// refuses exactly the records Parse refuses.
+func FuzzTime(f *testing.F) {
+	rec := make([]byte, HeaderLen+TrailerLen+4)
+	f.Add(rec[:HeaderLen-1])
+	f.Add(rec)
+	rec[offFlags] = FlagRealtime | FlagCsumPartial
+	f.Add(rec[:HeaderLen+2])
+	f.Add(rec)
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		ts, realtime, ok := Time(rec)
+		h, _, err := Parse(rec)
+		if ok != (err == nil) {
+			t.Fatalf("Time ok %v, Parse error %v", ok, err)
+		}
+		if ok && (ts != h.Time || realtime != h.Realtime) {
+			t.Fatalf("Time = %d, %v; Parse: %d, %v", ts, realtime, h.Time, h.Realtime)
+		}
+	})
+}

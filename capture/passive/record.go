@@ -95,6 +95,20 @@ type Header struct {
 // or than HeaderLen+TrailerLen when its flags announce a trailer.
 var ErrShortRecord = errors.New("passive: record shorter than its header")
 
+// Time returns a record's time and whether it is on the realtime clock,
+// as Parse would, reading only those fields; ok is false for a record
+// Parse refuses as short of its header.
+func Time(rec []byte) (t int64, realtime, ok bool) {
+	if len(rec) < HeaderLen {
+		return 0, false, false
+	}
+	f := rec[offFlags]
+	if f&FlagCsumPartial != 0 && len(rec) < HeaderLen+TrailerLen {
+		return 0, false, false
+	}
+	return int64(binary.LittleEndian.Uint64(rec[offTime:])), f&FlagRealtime != 0, true
+}
+
 // Parse splits a record into its header and the captured bytes, which
 // alias rec.
 func Parse(rec []byte) (Header, []byte, error) {

@@ -48,6 +48,16 @@ type outputSink struct {
 	dest *dest // nil with --count and no -w
 }
 
+// UsesRecord asks the sink it wraps: an embedded interface does not pass
+// its value's other methods on, and without this every packet written
+// with -w would be parsed for nobody.
+func (o *outputSink) UsesRecord() bool {
+	if r, ok := o.Sink.(capture.RecordUser); ok {
+		return r.UsesRecord()
+	}
+	return true
+}
+
 // dest watches an output stream: the bytes it took and its first write
 // error. The first error calls stop, so a full disk or a closed pipe ends
 // the run instead of being retried for every packet.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/capture/sample"
 )
 
@@ -206,4 +207,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestOutputSinkUsesRecord: the pipeline parses packets only for a stage
+// that reads the parse record; a pcap file written with -w (rotated, or
+// flushed with -U, or not) does not, text and JSON output do.
+func TestOutputSinkUsesRecord(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		o    output
+		want bool
+	}{
+		{"-w", output{Write: filepath.Join(dir, "a.pcap")}, false},
+		{"-w -U", output{Write: filepath.Join(dir, "b.pcap"), Flush: true}, false},
+		{"-w -C", output{Write: filepath.Join(dir, "c.pcap"), FileSize: 1}, false},
+		{"--pcapng", output{Write: filepath.Join(dir, "d.pcapng"), PcapNG: true}, false},
+		{"--count", output{CountOnly: true}, false},
+		{"text", output{}, true},
+		{"--json", output{JSON: true}, true},
+	} {
+		var out, errw bytes.Buffer
+		sk, err := tc.o.sink(&streams{Out: &out, Err: &errw})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var s capture.Sink = sk
+		u, ok := s.(capture.RecordUser)
+		if !ok {
+			t.Fatalf("%s: the output sink does not say whether it reads the record", tc.name)
+		}
+		if got := u.UsesRecord(); got != tc.want {
+			t.Errorf("%s: UsesRecord() = %v, want %v", tc.name, got, tc.want)
+		}
+		sk.Close()
+	}
 }
