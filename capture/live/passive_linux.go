@@ -280,6 +280,7 @@ type ringSource struct {
 	nrec     int      // how many of recs
 	pend     [][]byte // of recs, those not handed out yet
 	received atomic.Uint64
+	taken    uint64 // records taken since the last publish, not yet in received
 	closed   atomic.Bool
 	// Packets sent with a partial checksum that the kernel completes
 	// before the taps: completed in a copy, or left as copied (the copy
@@ -376,7 +377,7 @@ func (s *ringSource) take(p *packet.Packet, fix *[]byte) error {
 	}
 	p.Info = packet.Info{Timestamp: ts, CapLen: uint32(len(data)), WireLen: h.WireLen,
 		LinkType: s.linkType, Ifindex: h.Ifindex, Queue: q}
-	s.received.Add(1)
+	s.taken++
 	if h.Csum != 0 && h.SoftwareSegments(data, s.ethernet) {
 		n := len(*fix)
 		grown, lens, err := h.AppendSegments(*fix, s.lens[:0], data, s.ethernet)
@@ -475,6 +476,20 @@ func nextWait(wait time.Duration, found, limit int) time.Duration {
 // packets' data points into the rings, without a copy, and is valid until
 // the next ReadBatch.
 func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	n, err := m.readBatch(b, limit)
+	// The records taken are counted once per batch, not with an atomic
+	// add per packet, before the batch goes on: a Stats call never
+	// counts a packet delivered that it did not count received.
+	for _, r := range m.rings {
+		if r.taken != 0 {
+			r.received.Add(r.taken)
+			r.taken = 0
+		}
+	}
+	return n, err
+}
+
+func (m *mergedSource) readBatch(b *packet.Batch, limit int) (int, error) {
 	if !m.pinned {
 		m.pinned = true
 		if err := pin(m.cpu); err != nil {

@@ -5,7 +5,9 @@ package passive
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
+	"os"
 	"sync"
 
 	"github.com/cilium/ebpf/asm"
@@ -119,26 +121,42 @@ func readCsumLayout() (csumLayout, error) {
 	}
 	enumBits := map[string]*uint32{"NETIF_F_HW_CSUM_BIT": &l.hwBit, "NETIF_F_IP_CSUM_BIT": &l.ipBit, "NETIF_F_IPV6_CSUM_BIT": &l.ipv6Bit,
 		"NETIF_F_TSO_BIT": &l.tsoBit, "NETIF_F_TSO6_BIT": &l.tso6Bit, "NETIF_F_GSO_UDP_L4_BIT": &l.usoBit}
-	found := 0
+	if raw, err := os.ReadFile("/sys/kernel/btf/vmlinux"); err == nil {
+		if n, err := scanBTFEnums(raw, enumBits); err == nil && n == len(enumBits) {
+			return l, nil
+		}
+	}
+	// No raw BTF where the kernel publishes it (LoadKernelSpec found it
+	// elsewhere), or not all bits in it: decode every type.
+	if err := enumBitsFromSpec(spec, enumBits); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// enumBitsFromSpec finds the enumerators named in want by decoding the
+// spec's types in order, as cilium/ebpf offers it.
+func enumBitsFromSpec(spec *btf.Spec, want map[string]*uint32) error {
+	left := maps.Clone(want)
 	for typ, err := range spec.All() {
 		if err != nil {
-			return l, fmt.Errorf("btf: %w", err)
+			return fmt.Errorf("btf: %w", err)
 		}
 		e, ok := typ.(*btf.Enum)
 		if !ok {
 			continue
 		}
 		for _, v := range e.Values {
-			if p, ok := enumBits[v.Name]; ok && v.Value < 64 {
+			if p, ok := left[v.Name]; ok && v.Value < 64 {
 				*p = uint32(v.Value)
-				found++
+				delete(left, v.Name)
 			}
 		}
-		if found == len(enumBits) {
-			return l, nil
+		if len(left) == 0 {
+			return nil
 		}
 	}
-	return l, errors.New("btf: the NETIF_F_*_CSUM_BIT and NETIF_F_*_TSO*_BIT values are missing")
+	return errors.New("btf: the NETIF_F_*_CSUM_BIT and NETIF_F_*_TSO*_BIT values are missing")
 }
 
 // findMember finds a member by name in a struct or union, looking into
