@@ -125,6 +125,12 @@ func stampFor(info *packet.Info, res uint64) (sec int64, frac uint64) {
 		sec--
 		rem += 1_000_000_000
 	}
+	switch res { // the two resolutions files use, divided by constants
+	case 1_000_000:
+		return sec, uint64(rem) / 1_000
+	case 1_000_000_000:
+		return sec, uint64(rem)
+	}
 	return sec, uint64(rem) / (1_000_000_000 / res)
 }
 
