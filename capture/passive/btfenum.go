@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // scanBTFEnums reads the enumerators named in want from raw BTF (the
@@ -99,4 +102,29 @@ func scanBTFEnums(raw []byte, want map[string]*uint32) (int, error) {
 		pos += extra
 	}
 	return found, nil
+}
+
+// enumBitsFromSpec finds the enumerators named in want by decoding the
+// spec's types in order, as cilium/ebpf offers it.
+func enumBitsFromSpec(spec *btf.Spec, want map[string]*uint32) error {
+	left := maps.Clone(want)
+	for typ, err := range spec.All() {
+		if err != nil {
+			return fmt.Errorf("btf: %w", err)
+		}
+		e, ok := typ.(*btf.Enum)
+		if !ok {
+			continue
+		}
+		for _, v := range e.Values {
+			if p, ok := left[v.Name]; ok && v.Value < 64 {
+				*p = uint32(v.Value)
+				delete(left, v.Name)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+	}
+	return errors.New("btf: the NETIF_F_*_CSUM_BIT and NETIF_F_*_TSO*_BIT values are missing")
 }

@@ -5,7 +5,6 @@ package passive
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math/bits"
 	"os"
 	"sync"
@@ -132,31 +131,6 @@ func readCsumLayout() (csumLayout, error) {
 		return l, err
 	}
 	return l, nil
-}
-
-// enumBitsFromSpec finds the enumerators named in want by decoding the
-// spec's types in order, as cilium/ebpf offers it.
-func enumBitsFromSpec(spec *btf.Spec, want map[string]*uint32) error {
-	left := maps.Clone(want)
-	for typ, err := range spec.All() {
-		if err != nil {
-			return fmt.Errorf("btf: %w", err)
-		}
-		e, ok := typ.(*btf.Enum)
-		if !ok {
-			continue
-		}
-		for _, v := range e.Values {
-			if p, ok := left[v.Name]; ok && v.Value < 64 {
-				*p = uint32(v.Value)
-				delete(left, v.Name)
-			}
-		}
-		if len(left) == 0 {
-			return nil
-		}
-	}
-	return errors.New("btf: the NETIF_F_*_CSUM_BIT and NETIF_F_*_TSO*_BIT values are missing")
 }
 
 // findMember finds a member by name in a struct or union, looking into
