@@ -35,6 +35,13 @@ type RecordUser interface {
 	UsesRecord() bool
 }
 
+// UsesRecord reports whether sink s reads the parse record: what it says
+// if it is a RecordUser, else true. Wrappers of a sink answer with it.
+func UsesRecord(s Sink) bool {
+	u, ok := s.(RecordUser)
+	return !ok || u.UsesRecord()
+}
+
 // Filter is a userspace packet filter with classic BPF semantics: it
 // returns how many bytes of the packet to keep, 0 to reject it. pkt holds
 // the captured bytes, wirelen the length on the wire. The JIT's *jit.Filter

@@ -84,7 +84,7 @@ func New(cfg Config) (*Pipeline, error) {
 		p.batchFilter = true
 	}
 	for _, s := range cfg.Sinks {
-		if u, ok := s.(RecordUser); !ok || u.UsesRecord() {
+		if UsesRecord(s) {
 			p.parse = true
 		}
 	}

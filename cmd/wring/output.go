@@ -51,12 +51,7 @@ type outputSink struct {
 // UsesRecord asks the sink it wraps: an embedded interface does not pass
 // its value's other methods on, and without this every packet written
 // with -w would be parsed for nobody.
-func (o *outputSink) UsesRecord() bool {
-	if r, ok := o.Sink.(capture.RecordUser); ok {
-		return r.UsesRecord()
-	}
-	return true
-}
+func (o *outputSink) UsesRecord() bool { return capture.UsesRecord(o.Sink) }
 
 // dest watches an output stream: the bytes it took and its first write
 // error. The first error calls stop, so a full disk or a closed pipe ends
@@ -241,12 +236,7 @@ func (f flushEach) Handle(b *packet.Batch) error {
 }
 
 // UsesRecord asks the wrapped sink.
-func (f flushEach) UsesRecord() bool {
-	if r, ok := f.Sink.(capture.RecordUser); ok {
-		return r.UsesRecord()
-	}
-	return true
-}
+func (f flushEach) UsesRecord() bool { return capture.UsesRecord(f.Sink) }
 
 // discard is --count's sink: the pipeline counts what it delivers.
 type discard struct{}
