@@ -3,7 +3,9 @@
 package afxdp
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -39,8 +41,20 @@ func udpFrame(sport uint16, seq uint32) []byte {
 
 // TestCaptureAllQueues attaches the program without a filter to a 4-queue
 // veth, binds one socket per queue, sends frames of many flows and checks
-// that every frame arrives exactly once and the counters reconcile.
+// that every frame arrives exactly once, unchanged and stamped, and the
+// counters reconcile: with the stamp in the metadata area, and in front of
+// the frame (the placement for kernels that refuse bpf_xdp_adjust_meta).
 func TestCaptureAllQueues(t *testing.T) {
+	t.Run("meta", func(t *testing.T) {
+		if !metaSupported() {
+			t.Skip("this kernel refuses bpf_xdp_adjust_meta to XDP programs; the inframe case covers it")
+		}
+		testCaptureAllQueues(t, false)
+	})
+	t.Run("inframe", func(t *testing.T) { testCaptureAllQueues(t, true) })
+}
+
+func testCaptureAllQueues(t *testing.T, inFrame bool) {
 	p := netns.New(t, 4)
 	ifindex, err := netns.Ifindex(p.NSA, p.IfA)
 	if err != nil {
@@ -50,9 +64,12 @@ func TestCaptureAllQueues(t *testing.T) {
 	var socks []*Socket
 	err = netns.Do(p.NSA, func() error {
 		var err error
-		prog, err = LoadProgram(ProgramSpec{})
+		prog, err = LoadProgram(ProgramSpec{StampInFrame: inFrame})
 		if err != nil {
 			return err
+		}
+		if prog.StampInFrame != inFrame && inFrame {
+			return errors.New("the program does not put the stamp in the frame")
 		}
 		if err := prog.Attach(ifindex, false); err != nil {
 			return err
@@ -105,9 +122,16 @@ func TestCaptureAllQueues(t *testing.T) {
 					if stamps[i] == 0 {
 						unstamped[q]++
 					}
-					if len(b) == 60 {
-						got[q] = append(got[q], binary.BigEndian.Uint32(b[42:]))
+					if len(b) != 60 {
+						t.Errorf("queue %d: a frame of %d bytes, sent 60", q, len(b))
+						continue
 					}
+					seq := binary.BigEndian.Uint32(b[42:])
+					if seq >= n || !bytes.Equal(b, frames[seq]) {
+						t.Errorf("queue %d: frame % x is not one sent", q, b)
+						continue
+					}
+					got[q] = append(got[q], seq)
 				}
 				s.Release()
 			}
@@ -128,6 +152,9 @@ func TestCaptureAllQueues(t *testing.T) {
 		}
 		st, _ := socks[q].Stats()
 		t.Logf("queue %d: received %d, program saw %d matched %d, kernel %+v", q, len(got[q]), c.Seen, c.Matched, st)
+		if c.Unstamped != 0 {
+			t.Errorf("queue %d: %d frames passed unstamped", q, c.Unstamped)
+		}
 		for _, s := range got[q] {
 			seen[s]++
 		}

@@ -5,9 +5,11 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 )
 
@@ -26,9 +28,10 @@ const CtxReg = asm.R6
 // Per-queue counters kept by the XDP program in a per-CPU array, indexed
 // queue*counterStride + counter.
 const (
-	counterSeen    = 0 // frames the program ran on
-	counterMatched = 1 // frames the filter matched (redirected)
-	counterStride  = 2
+	counterSeen      = 0 // frames the program ran on
+	counterMatched   = 1 // frames the filter matched (redirected)
+	counterUnstamped = 2 // matched frames with no room for the stamp (StampInFrame), passed to the host
+	counterStride    = 3
 )
 
 // MaxQueues bounds the queue numbers the program keeps counters for and the
@@ -38,6 +41,7 @@ const MaxQueues = 256
 // xdp_md field offsets.
 const (
 	xdpData         = 0
+	xdpDataEnd      = 4
 	xdpDataMeta     = 8
 	xdpRxQueueIndex = 16
 )
@@ -56,6 +60,11 @@ type ProgramSpec struct {
 	// uncaptured (XDP_PASS) and to RulesKeepLabel for one a keep rule
 	// captures past the filter. The rules count what they decide.
 	Rules asm.Instructions
+	// StampInFrame puts the stamp in front of the frame's data
+	// (bpf_xdp_adjust_head) instead of in its metadata area, for kernels
+	// that refuse bpf_xdp_adjust_meta to XDP programs; the socket then
+	// strips it (Socket.ReceiveStamped). LoadProgram sets it from a probe.
+	StampInFrame bool
 }
 
 // Labels and stack of a Rules block.
@@ -74,6 +83,9 @@ type Program struct {
 	counters *ebpf.Map
 	link     link.Link
 	Generic  bool // attached in generic (skb) mode
+	// StampInFrame says where the program writes each frame's stamp
+	// (ProgramSpec.StampInFrame).
+	StampInFrame bool
 }
 
 // Instructions returns the whole XDP program for spec: prologue, counters,
@@ -119,14 +131,39 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 	match = match || references(ps.Rules, RulesKeepLabel)
 	if match {
 		insns = append(insns, count(MatchLabel, counterMatched)...)
-		insns = append(insns, stamp()...)
-		insns = append(insns,
-			asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word).WithSymbol("wring_redirect"),
-			asm.LoadMapPtr(asm.R1, xsksFD),
-			asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
-			asm.FnRedirectMap.Call(),
-			asm.Return(),
-		)
+		if !ps.StampInFrame {
+			insns = append(insns, stamp()...)
+			insns = append(insns,
+				asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word).WithSymbol("wring_redirect"),
+				asm.LoadMapPtr(asm.R1, xsksFD),
+				asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
+				asm.FnRedirectMap.Call(),
+				asm.Return(),
+			)
+		} else {
+			insns = append(insns, stampInFrame()...)
+			insns = append(insns,
+				asm.LoadMem(asm.R2, CtxReg, xdpRxQueueIndex, asm.Word),
+				asm.LoadMapPtr(asm.R1, xsksFD),
+				asm.Mov.Imm(asm.R3, 2), // XDP_PASS when the queue has no socket
+				asm.FnRedirectMap.Call(),
+				asm.JEq.Imm(asm.R0, 4, "wring_redirected"), // XDP_REDIRECT
+				// Not redirected: take the stamp off again before the
+				// host sees the frame.
+				asm.Mov.Reg(asm.R7, asm.R0),
+				asm.Mov.Reg(asm.R1, CtxReg),
+				asm.Mov.Imm(asm.R2, MetaLen),
+				asm.FnXdpAdjustHead.Call(),
+				asm.Mov.Reg(asm.R0, asm.R7),
+				asm.Return().WithSymbol("wring_redirected"),
+			)
+			insns = append(insns, unstampInFrame()...)
+			insns = append(insns, count("wring_unstamped", counterUnstamped)...)
+			insns = append(insns,
+				asm.Mov.Imm(asm.R0, 2), // XDP_PASS
+				asm.Return(),
+			)
+		}
 	}
 	if ps.Rules != nil {
 		insns = append(insns,
@@ -146,9 +183,10 @@ func (ps ProgramSpec) Instructions(xsksFD, countersFD int) asm.Instructions {
 
 // MetaLen is the size of the metadata the program puts in front of a
 // redirected frame: the kernel's TAI clock (bpf_ktime_get_tai_ns) when the
-// program matched it, a little-endian u64. The socket copies it into the
-// frame's headroom with the frame (copy mode) or finds it there
-// (zero-copy); Socket.ReceiveStamped reads it.
+// program matched it, a u64 in the host's byte order. The socket copies it
+// into the frame's headroom with the frame (copy mode) or finds it there
+// (zero-copy); Socket.ReceiveStamped reads it. With StampInFrame the same
+// 8 bytes lead the frame's data instead, and ReceiveStamped strips them.
 const MetaLen = 8
 
 // stamp grows the frame's metadata area by MetaLen bytes and writes the
@@ -170,6 +208,44 @@ func stamp() asm.Instructions {
 	}
 }
 
+// stampInFrame grows the frame at its head by MetaLen bytes and writes
+// the TAI clock there; a frame without that headroom (every XDP driver
+// and generic XDP reserve 256 bytes, so it should not happen) is counted
+// as unstamped and passed to the host, not captured with a stamp the
+// socket could not tell from its data.
+func stampInFrame() asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R1, CtxReg),
+		asm.Mov.Imm(asm.R2, -MetaLen),
+		asm.FnXdpAdjustHead.Call(),
+		asm.JNE.Imm(asm.R0, 0, "wring_unstamped"),
+		asm.FnKtimeGetTaiNs.Call(),
+		asm.LoadMem(asm.R2, CtxReg, xdpData, asm.Word),
+		asm.LoadMem(asm.R3, CtxReg, xdpDataEnd, asm.Word),
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.Add.Imm(asm.R4, MetaLen),
+		asm.JGT.Reg(asm.R4, asm.R3, "wring_unstamp"),
+		asm.StoreMem(asm.R2, 0, asm.R0, asm.DWord),
+	}
+}
+
+// unstampInFrame takes the head stampInFrame added off again, for the one
+// path on which the frame then goes to the host (the verifier's bounds
+// check, which cannot fail after a successful adjust).
+func unstampInFrame() asm.Instructions {
+	return asm.Instructions{
+		asm.Mov.Reg(asm.R1, CtxReg).WithSymbol("wring_unstamp"),
+		asm.Mov.Imm(asm.R2, MetaLen),
+		asm.FnXdpAdjustHead.Call(),
+	}
+}
+
+// metaSupported probes once whether the kernel lets XDP programs call
+// bpf_xdp_adjust_meta (some builds refuse it).
+var metaSupported = sync.OnceValue(func() bool {
+	return !errors.Is(features.HaveProgramHelper(ebpf.XDP, asm.FnXdpAdjustMeta), ebpf.ErrNotSupported)
+})
+
 func references(insns asm.Instructions, label string) bool {
 	for _, ins := range insns {
 		if ins.Reference() == label {
@@ -182,6 +258,9 @@ func references(insns asm.Instructions, label string) bool {
 // LoadProgram creates the maps and loads the program into the kernel; it is
 // not attached yet.
 func LoadProgram(ps ProgramSpec) (*Program, error) {
+	if !ps.StampInFrame && !metaSupported() {
+		ps.StampInFrame = true
+	}
 	xsks, err := ebpf.NewMap(&ebpf.MapSpec{Name: "wring_xsks", Type: ebpf.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: MaxQueues})
 	if err != nil {
 		return nil, fmt.Errorf("afxdp: create xskmap: %w", err)
@@ -202,7 +281,7 @@ func LoadProgram(ps ProgramSpec) (*Program, error) {
 		counters.Close()
 		return nil, fmt.Errorf("afxdp: load xdp program: %w", err)
 	}
-	return &Program{prog: prog, xsks: xsks, counters: counters}, nil
+	return &Program{prog: prog, xsks: xsks, counters: counters, StampInFrame: ps.StampInFrame}, nil
 }
 
 // Attach attaches the program to the interface: natively when the driver
@@ -231,6 +310,7 @@ func (p *Program) Register(s *Socket) error {
 	if s.queue >= MaxQueues {
 		return fmt.Errorf("afxdp: queue %d: at most %d queues", s.queue, MaxQueues)
 	}
+	s.stampInFrame = p.StampInFrame
 	if err := p.xsks.Put(uint32(s.queue), uint32(s.fd)); err != nil {
 		return fmt.Errorf("afxdp: register queue %d socket: %w", s.queue, err)
 	}
@@ -241,12 +321,15 @@ func (p *Program) Register(s *Socket) error {
 type QueueCounters struct {
 	Seen    uint64 // frames the program ran on
 	Matched uint64 // frames the filter matched and the program redirected
+	// Unstamped are matched frames passed to the host uncaptured: no
+	// headroom for the stamp (StampInFrame only).
+	Unstamped uint64
 }
 
 // Counters reads the program's counters for a queue.
 func (p *Program) Counters(queue int) (QueueCounters, error) {
 	var c QueueCounters
-	for which, dst := range []*uint64{&c.Seen, &c.Matched} {
+	for which, dst := range []*uint64{&c.Seen, &c.Matched, &c.Unstamped} {
 		var per []uint64
 		if err := p.counters.Lookup(uint32(queue*counterStride+which), &per); err != nil {
 			return c, fmt.Errorf("afxdp: read counters of queue %d: %w", queue, err)

@@ -3,6 +3,7 @@
 package afxdp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -93,18 +94,21 @@ func (st Stats) Lost() uint64 { return st.RxDropped + st.RxRingFull }
 
 // Socket is one AF_XDP socket bound to one receive queue.
 type Socket struct {
-	fd        int
-	ifindex   int
-	queue     int
-	mode      Mode // the mode actually bound
-	cfg       Config
-	umem      []byte
-	fill, rx  *ring
-	comp      *ring
-	held      []uint64 // frames handed out by Receive, returned by Release
-	pollfds   [1]unix.PollFd
-	closed    bool
-	readWaits atomic.Uint64 // times Receive slept in poll
+	fd       int
+	ifindex  int
+	queue    int
+	mode     Mode // the mode actually bound
+	cfg      Config
+	umem     []byte
+	fill, rx *ring
+	comp     *ring
+	held     []uint64 // frames handed out by Receive, returned by Release
+	pollfds  [1]unix.PollFd
+	closed   bool
+	// stampInFrame: the program writes each frame's stamp in front of
+	// its data (Program.StampInFrame), not in the metadata area.
+	stampInFrame bool
+	readWaits    atomic.Uint64 // times Receive slept in poll
 }
 
 // ReadWaits returns how many times Receive has slept in poll so far; it
@@ -286,7 +290,17 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 	for i := uint32(0); i < n; i++ {
 		d := s.rx.desc(s.rx.cachedCons + i)
 		bufs[i] = s.umem[d.Addr : d.Addr+uint64(d.Len) : d.Addr+uint64(d.Len)]
-		if stamps != nil {
+		if s.stampInFrame {
+			// The program redirects only frames it stamped, so every
+			// frame holds at least the stamp.
+			if stamps != nil {
+				stamps[i] = 0
+				if len(bufs[i]) >= MetaLen {
+					stamps[i] = int64(binary.NativeEndian.Uint64(bufs[i]))
+				}
+			}
+			bufs[i] = bufs[i][min(MetaLen, len(bufs[i])):]
+		} else if stamps != nil {
 			stamps[i] = 0
 			if d.Addr&mask >= MetaLen {
 				p := (*uint64)(unsafe.Pointer(&s.umem[d.Addr-MetaLen]))
@@ -299,6 +313,13 @@ func (s *Socket) ReceiveStamped(bufs [][]byte, stamps []int64, timeout time.Dura
 	s.rx.release(n)
 	return int(n), nil
 }
+
+// Pending returns how many received frames wait in the RX ring, without
+// a system call.
+func (s *Socket) Pending() int { return int(s.rx.available()) }
+
+// Frames returns the number of frames in the socket's UMEM.
+func (s *Socket) Frames() uint32 { return s.cfg.Frames }
 
 // Release returns every frame handed out by Receive to the kernel.
 func (s *Socket) Release() { s.refill() }

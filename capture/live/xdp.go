@@ -4,6 +4,7 @@ package live
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,10 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 		src := &xdpSource{
 			sock: s, prog: prog, queue: q, cpu: cpu, poll: opts.Poll, ifindex: ifindex, taiOffset: taiOffset(),
 			trace: newXDPTrace(q, opts.Log), log: opts.Log, niceRefused: niceRefused,
+			napMax: xdpNapMax(s.Frames()),
+		}
+		if v, ok := os.LookupEnv("WRING_XDP_NAP"); ok && v == "0" {
+			src.napMax = 0
 		}
 		if x.rules {
 			src.rules = opts.Rules
@@ -149,6 +154,51 @@ type xdpSource struct {
 
 	log         func(string, ...any)
 	niceRefused *atomic.Bool // shared by the queues: the refusal is logged once
+
+	// The nap (see napBefore): its longest and current length, and
+	// whether the last batch held frames.
+	napMax, nap time.Duration
+	flowing     bool
+}
+
+// xdpNapLine is the rate the longest nap is sized for: 10 Gb/s of
+// minimum-size Ethernet frames, 14.88 Mpps on one queue.
+const xdpNapLine = 14_880_000
+
+// newNap sizes the nap for a UMEM of the given frames: the longest nap
+// lets at most a quarter of them arrive at xdpNapLine, capped at 1 ms.
+func xdpNapMax(frames uint32) time.Duration {
+	d := time.Duration(uint64(frames) / 4 * uint64(time.Second) / xdpNapLine)
+	return min(d, time.Millisecond)
+}
+
+// napBefore sleeps before a read when frames are flowing but none wait.
+// In copy mode the kernel flushes to the RX ring at most 64 frames at a
+// time (a NAPI poll), and a worker that polls wakes for every flush: a
+// context switch every few dozen frames, which on a busy CPU costs more
+// than the frames (BENCHMARKS.md, "AF_XDP loses frames from 0.5 Mpps").
+// While traffic flows the worker instead sleeps a short, adaptive time so
+// that a batch gathers; an idle queue still waits in poll, so a lone
+// packet is not delayed.
+func (s *xdpSource) napBefore() {
+	if !s.flowing || s.nap <= 0 || s.sock.Pending() > 0 {
+		return
+	}
+	ts := unix.NsecToTimespec(int64(s.nap))
+	_ = unix.Nanosleep(&ts, nil)
+}
+
+// napAfter adapts the nap to the batch read: a full batch halves it (the
+// ring is filling faster than the worker reads), a short one lengthens it
+// by a quarter, up to napMax; an empty read means the traffic paused.
+func (s *xdpSource) napAfter(k, limit int) {
+	s.flowing = k > 0
+	switch {
+	case k >= limit:
+		s.nap /= 2
+	case k > 0 && k < limit/2:
+		s.nap = min(s.nap+s.nap/4+time.Microsecond, s.napMax)
+	}
 }
 
 // XDPWorkerNice is the nice value an AF_XDP queue worker's thread takes
@@ -214,6 +264,9 @@ func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 		s.bufs = make([][]byte, limit)
 		s.stamps = make([]int64, limit)
 	}
+	if s.napMax > 0 {
+		s.napBefore()
+	}
 	var waits uint64
 	var t0 time.Time
 	if s.trace != nil {
@@ -226,6 +279,9 @@ func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 	}
 	if err != nil {
 		return 0, fmt.Errorf("queue %d: %w", s.queue, err)
+	}
+	if s.napMax > 0 {
+		s.napAfter(k, limit)
 	}
 	if k == 0 {
 		return 0, nil
@@ -264,7 +320,11 @@ func (s *xdpSource) KernelDropped() uint64 {
 	if err != nil {
 		return 0
 	}
-	return k.Lost()
+	lost := k.Lost()
+	if c, err := s.prog.Counters(s.queue); err == nil && s.prog.StampInFrame {
+		lost += c.Unstamped
+	}
+	return lost
 }
 
 func (s *xdpSource) stats() QueueStats {
@@ -283,6 +343,15 @@ func (s *xdpSource) stats() QueueStats {
 		st.DropDetail = fmt.Sprintf("rx_dropped %d (fill ring empty %d), rx_ring_full %d", k.RxDropped, k.RxFillRingEmpty, k.RxRingFull)
 		st.Causes = []KernelCounter{{"rx_dropped", k.RxDropped}, {"rx_ring_full", k.RxRingFull},
 			{"rx_fill_ring_empty_descs", k.RxFillRingEmpty}, {"rx_invalid_descs", k.RxInvalidDescs}}
+	}
+	if c, err := s.prog.Counters(s.queue); err == nil && s.prog.StampInFrame {
+		// Matched but passed to the host uncaptured: no headroom for the
+		// stamp in front of the frame.
+		st.Dropped += c.Unstamped
+		st.Causes = append(st.Causes, KernelCounter{"xdp_no_headroom_for_stamp", c.Unstamped})
+		if c.Unstamped > 0 {
+			st.DropDetail += fmt.Sprintf(", no headroom for the stamp %d", c.Unstamped)
+		}
 	}
 	return st
 }

@@ -230,6 +230,14 @@ func Munmap(b []byte) (err error) { return unix.Munmap(b) }
 // NewIfreq is unix.NewIfreq.
 func NewIfreq(name string) (*unix.Ifreq, error) { return unix.NewIfreq(name) }
 
+// Nanosleep is unix.Nanosleep.
+func Nanosleep(time *unix.Timespec, leftover *unix.Timespec) (err error) {
+	return unix.Nanosleep(time, leftover)
+}
+
+// NsecToTimespec is unix.NsecToTimespec.
+func NsecToTimespec(nsec int64) unix.Timespec { return unix.NsecToTimespec(nsec) }
+
 // NsecToTimeval is unix.NsecToTimeval.
 func NsecToTimeval(nsec int64) unix.Timeval { return unix.NsecToTimeval(nsec) }
 
