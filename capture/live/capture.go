@@ -212,7 +212,11 @@ func (c *Capture) rxPackets() (uint64, error) {
 	return 0, fmt.Errorf("capture %s: no receive counter", c.dev)
 }
 
-// Close stops using the device: detaches the XDP program, closes sockets.
+// Close stops using the device: detaches the XDP program, closes sockets
+// and unmaps their rings. Call it once the pipeline that reads the
+// capture's sources has returned: the records of a batch point into those
+// rings, so Close under a running pipeline pulls memory from under it (as
+// pcap_close under pcap_dispatch does in libpcap).
 func (c *Capture) Close() error {
 	if c.closed.Swap(true) {
 		return nil

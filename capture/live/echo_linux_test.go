@@ -4,7 +4,6 @@ package live
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -322,15 +321,13 @@ func TestPassiveVLAN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	time.Sleep(100 * time.Millisecond)
 	sendRaw(t, p.NSB, p.IfB, in)
 	sendRaw(t, p.NSA, p.IfA, out)
 	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	stop()
@@ -434,16 +431,14 @@ func echoCompare(t *testing.T, p *netns.Pair, addrA, filter string, per int) map
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	time.Sleep(100 * time.Millisecond)
 
 	const n = 50
 	udp, tcp := runEchoLoad(t, p, addrA, n)
 	time.Sleep(300 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	_ = td.Process.Signal(os.Interrupt)
@@ -576,9 +571,8 @@ func TestPassiveTun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	turnErr := make(chan error, 1)
 	turnStop := make(chan struct{})
 	defer close(turnStop)
@@ -644,8 +638,7 @@ func TestPassiveTun(t *testing.T) {
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	stop()

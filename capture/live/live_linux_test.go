@@ -96,16 +96,14 @@ func runCapture(t *testing.T, p *netns.Pair, dev Device, opts Options, send [][]
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	time.Sleep(100 * time.Millisecond)
 	if _, err := netns.Send(p.NSB, p.IfB, send); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	return col, c.Stats(), pl.Counters(), c.Path()
@@ -266,5 +264,23 @@ func TestPacketModeOneQueue(t *testing.T) {
 		if !matching[f] {
 			t.Errorf("captured a non-matching frame")
 		}
+	}
+}
+
+// startPipeline runs pl until stop is called; stop cancels it and returns
+// Run's error, and may be called again (it returns the same error). A test
+// defers stop after deferring (or registering) its capture's Close, so
+// that a test which fails early stops the pipeline before Close unmaps
+// the rings its workers read: Close must not run under a running
+// pipeline.
+func startPipeline(pl *capture.Pipeline) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pl.Run(ctx) }()
+	var once sync.Once
+	var err error
+	return func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
 	}
 }

@@ -3,7 +3,6 @@
 package live
 
 import (
-	"context"
 	"os/exec"
 	"testing"
 	"time"
@@ -120,15 +119,13 @@ func TestPassiveLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	if out, err := exec.Command("ip", "netns", "exec", p.NSA, "ping", "-c", "5", "-i", "0.05", "127.0.0.1").CombinedOutput(); err != nil {
 		t.Fatalf("ping: %v: %s", err, out)
 	}
 	time.Sleep(100 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	types := map[byte]int{}

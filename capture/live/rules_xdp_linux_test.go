@@ -96,7 +96,8 @@ func (c *seqCollector) Handle(b *packet.Batch) error {
 }
 
 // collect runs c's sources into a new collector until ctx is done; the
-// function it returns waits for that and returns the pipeline's counters.
+// function it returns waits for that and returns the pipeline's counters
+// (it may be called again: later calls return the same counters).
 func collect(t *testing.T, c *Capture, ctx context.Context) (*seqCollector, func() []capture.Snapshot) {
 	t.Helper()
 	col := &seqCollector{seqs: map[uint32]int{}, queue: map[uint32]int{}}
@@ -106,11 +107,16 @@ func collect(t *testing.T, c *Capture, ctx context.Context) (*seqCollector, func
 	}
 	done := make(chan error, 1)
 	go func() { done <- pl.Run(ctx) }()
+	var once sync.Once
+	var counters []capture.Snapshot
 	return col, func() []capture.Snapshot {
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		return pl.Counters()
+		once.Do(func() {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+			counters = pl.Counters()
+		})
+		return counters
 	}
 }
 
@@ -191,6 +197,9 @@ func TestXDPRules(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	col, xdpDone := collect(t, c, ctx)
 	hostCol, hostDone := collect(t, host, ctx)
+	// Stop both pipelines before the captures close, also when the test
+	// fails before it stops them itself.
+	defer func() { cancel(); xdpDone(); hostDone() }()
 	time.Sleep(100 * time.Millisecond)
 	if n, err := netns.Send(p.NSB, p.IfB, send); err != nil || n != len(send) {
 		t.Fatalf("sent %d of %d frames: %v", n, len(send), err)

@@ -4,7 +4,6 @@ package live
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -201,14 +200,12 @@ func TestTimestamps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- pl.Run(ctx) }()
+			stopPipeline := startPipeline(pl)
+			defer stopPipeline() // before the capture's Close, also when the test fails
 			time.Sleep(100 * time.Millisecond)
 			sendPaced(t, p.NSB, p.IfB, n, time.Millisecond)
 			time.Sleep(300 * time.Millisecond)
-			cancel()
-			if err := <-done; err != nil {
+			if err := stopPipeline(); err != nil {
 				t.Fatal(err)
 			}
 			ref := stop()

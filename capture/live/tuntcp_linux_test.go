@@ -3,7 +3,6 @@
 package live
 
 import (
-	"context"
 	"io"
 	"net"
 
@@ -113,15 +112,13 @@ func TestPassiveTunTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	time.Sleep(100 * time.Millisecond)
 	const n = 30
 	udp, tcp := runEchoLoad(t, p, addrA, n)
 	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	stop()
@@ -285,9 +282,8 @@ func bulkCompare(t *testing.T, ns, ifname, local, client, server, serverAddr str
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pl.Run(ctx) }()
+	stopPipeline := startPipeline(pl)
+	defer stopPipeline() // before the capture's Close, also when the test fails
 	time.Sleep(100 * time.Millisecond)
 	var ln net.Listener
 	if err := netns.Do(server, func() error {
@@ -333,8 +329,7 @@ func bulkCompare(t *testing.T, ns, ifname, local, client, server, serverAddr str
 	// on a loaded machine, and a packet still in its ring when it is
 	// interrupted is lost: stop it once its file has stopped growing.
 	waitQuiet(dump, 500*time.Millisecond, 10*time.Second)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stopPipeline(); err != nil {
 		t.Fatal(err)
 	}
 	stop()
