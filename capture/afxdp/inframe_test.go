@@ -36,6 +36,10 @@ func TestInFrameStampLeavesHostFramesIntact(t *testing.T) {
 		if err := linux.Bind(host, &linux.SockaddrLinklayer{Ifindex: ifindex, Protocol: htons(linux.ETH_P_ALL)}); err != nil {
 			return err
 		}
+		// Room for every frame sent, however late the reader runs.
+		if err := linux.SetsockoptInt(host, linux.SOL_SOCKET, linux.SO_RCVBUFFORCE, 32<<20); err != nil {
+			return err
+		}
 		tv := linux.NsecToTimeval(int64(200 * time.Millisecond))
 		if err := linux.SetsockoptTimeval(host, linux.SOL_SOCKET, linux.SO_RCVTIMEO, &tv); err != nil {
 			return err

@@ -238,6 +238,14 @@ func Nanosleep(time *unix.Timespec, leftover *unix.Timespec) (err error) {
 // NsecToTimespec is unix.NsecToTimespec.
 func NsecToTimespec(nsec int64) unix.Timespec { return unix.NsecToTimespec(nsec) }
 
+// Prctl is unix.Prctl.
+func Prctl(option int, arg2 uintptr, arg3 uintptr, arg4 uintptr, arg5 uintptr) (err error) {
+	return unix.Prctl(option, arg2, arg3, arg4, arg5)
+}
+
+// PR_SET_TIMERSLACK is unix.PR_SET_TIMERSLACK.
+const PR_SET_TIMERSLACK = unix.PR_SET_TIMERSLACK
+
 // NsecToTimeval is unix.NsecToTimeval.
 func NsecToTimeval(nsec int64) unix.Timeval { return unix.NsecToTimeval(nsec) }
 
