@@ -31,6 +31,27 @@ const (
 	NonMatchPort = 9  // destination port of the others
 )
 
+// ErrLiveFramesRefused is returned by Supported when the kernel refuses
+// BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES (some builds do, with
+// EPERM even for root): the generator cannot send there.
+var ErrLiveFramesRefused = errors.New("xdpgen: the kernel refuses BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES")
+
+// Supported runs an XDP_DROP program once in live-frame mode, which sends
+// nothing, and says whether the kernel allows the mode.
+func Supported() error {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, License: "Dual BSD/GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 1), asm.Return()}}) // XDP_DROP
+	if err != nil {
+		return fmt.Errorf("xdpgen: probe program: %w", err)
+	}
+	defer prog.Close()
+	_, err = prog.Run(&ebpf.RunOptions{Data: Template(), Repeat: 1, Flags: unix.BPF_F_TEST_XDP_LIVE_FRAMES, BatchSize: 1})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLiveFramesRefused, err)
+	}
+	return nil
+}
+
 // Template returns the generator's 60-byte Ethernet/IPv4/UDP frame from
 // 198.18.0.1 to 198.18.0.2 (the benchmarking range), addressed to a MAC
 // no host owns, so the peer's stack drops it cheaply.

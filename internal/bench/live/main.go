@@ -83,6 +83,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "live: needs root")
 		os.Exit(1)
 	}
+	if err := xdpgen.Supported(); err != nil {
+		fmt.Fprintf(os.Stderr, "live: %v: the generator cannot send here\n", err)
+		os.Exit(1)
+	}
 	tmp, err := os.MkdirTemp("", "wring-live-")
 	check(err)
 	defer os.RemoveAll(tmp)
