@@ -329,7 +329,11 @@ type QueueCounters struct {
 // Counters reads the program's counters for a queue.
 func (p *Program) Counters(queue int) (QueueCounters, error) {
 	var c QueueCounters
-	for which, dst := range []*uint64{&c.Seen, &c.Matched, &c.Unstamped} {
+	// The program counts a frame as seen before it counts it as matched,
+	// and as matched before unstamped: reading them in the opposite order
+	// while frames arrive keeps Seen >= Matched >= Unstamped.
+	for which := counterUnstamped; which >= counterSeen; which-- {
+		dst := []*uint64{&c.Seen, &c.Matched, &c.Unstamped}[which]
 		var per []uint64
 		if err := p.counters.Lookup(uint32(queue*counterStride+which), &per); err != nil {
 			return c, fmt.Errorf("afxdp: read counters of queue %d: %w", queue, err)

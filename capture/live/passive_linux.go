@@ -422,7 +422,7 @@ func (s *ringSource) stats() (QueueStats, uint64, uint64) {
 		return st, 0, 0
 	}
 	st.Seen = c.Seen
-	st.FilteredOut = c.Seen - c.Matched
+	st.FilteredOut = c.Seen - min(c.Matched, c.Seen) // read while frames arrive, Matched may be ahead
 	st.Dropped = c.Dropped
 	var unread uint64
 	if c.Matched > c.Dropped+st.Received {

@@ -336,7 +336,7 @@ func (s *xdpSource) stats() QueueStats {
 	st := QueueStats{Queue: s.queue, Received: s.received.Load()}
 	if c, err := s.prog.Counters(s.queue); err == nil {
 		st.Seen = c.Seen
-		st.FilteredOut = c.Seen - c.Matched
+		st.FilteredOut = c.Seen - min(c.Matched, c.Seen) // read while frames arrive, Matched may be ahead
 	}
 	if s.rules != nil {
 		if r, err := s.rules.QueueStats(s.queue); err == nil {
