@@ -59,6 +59,8 @@ type xdpTrace struct {
 	outsideNs, releaseNs, recvNs int64
 	traceNs                      int64
 	relStart                     int64
+	napNs                        int64 // asleep in xdpSource.napBefore
+	naps                         uint64
 }
 
 var traceBuckets = [...]time.Duration{100 * time.Microsecond, time.Millisecond, 5 * time.Millisecond,
@@ -157,6 +159,12 @@ func (t *xdpTrace) afterRelease(s *afxdp.Socket) {
 	}
 }
 
+// napped records a nap of ns before a read (xdpSource.napBefore).
+func (t *xdpTrace) napped(ns int64) {
+	t.naps++
+	t.napNs += ns
+}
+
 // end is called as ReadBatch returns k frames.
 func (t *xdpTrace) end(k int, polled bool, pollNs int64) {
 	t.calls++
@@ -220,8 +228,8 @@ func (t *xdpTrace) report(s *afxdp.Socket) {
 	t.log("xdp trace queue %d: %d ReadBatch calls, %d slept in poll (%v in all); cycles %s; fill ring at least %d; held at most %d, at most %d left after Release; kernel %+v",
 		t.queue, t.calls, t.polls, time.Duration(t.pollNs).Round(time.Microsecond), strings.Join(h, ", "), t.minFill, t.maxHeld, t.maxLeft, st)
 	ms := func(ns int64) time.Duration { return time.Duration(ns).Round(10 * time.Microsecond) }
-	t.log("xdp trace queue %d: %d frames over %v: thread cpu %v, waiting for a cpu %v; pipeline %v, Release %v, Receive without poll %v, in poll %v, tracing %v",
-		t.queue, t.framesTotal, ms(t.lastAt-t.firstAt), ms(t.lastCPU-t.firstCPU), ms(t.lastRD-t.firstRD), ms(t.outsideNs), ms(t.releaseNs), ms(t.recvNs), ms(t.pollNs), ms(t.traceNs))
+	t.log("xdp trace queue %d: %d frames over %v: thread cpu %v, waiting for a cpu %v; pipeline %v, Release %v, napping %v (%d naps), Receive without poll %v, in poll %v, tracing %v",
+		t.queue, t.framesTotal, ms(t.lastAt-t.firstAt), ms(t.lastCPU-t.firstCPU), ms(t.lastRD-t.firstRD), ms(t.outsideNs), ms(t.releaseNs), ms(t.napNs), t.naps, ms(t.recvNs), ms(t.pollNs), ms(t.traceNs))
 	sort.Slice(t.top, func(i, j int) bool { return t.top[i].total > t.top[j].total })
 	for _, c := range t.top {
 		t.log("xdp trace queue %d: longest: %v", t.queue, c)
