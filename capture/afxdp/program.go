@@ -193,19 +193,7 @@ const MetaLen = 8
 // TAI clock there. A driver without metadata support fails the adjust; the
 // frame then goes without a stamp and the socket reports 0 for it.
 func stamp() asm.Instructions {
-	return asm.Instructions{
-		asm.Mov.Reg(asm.R1, CtxReg),
-		asm.Mov.Imm(asm.R2, -MetaLen),
-		asm.FnXdpAdjustMeta.Call(),
-		asm.JNE.Imm(asm.R0, 0, "wring_redirect"),
-		asm.FnKtimeGetTaiNs.Call(),
-		asm.LoadMem(asm.R2, CtxReg, xdpDataMeta, asm.Word),
-		asm.LoadMem(asm.R3, CtxReg, xdpData, asm.Word),
-		asm.Mov.Reg(asm.R4, asm.R2),
-		asm.Add.Imm(asm.R4, MetaLen),
-		asm.JGT.Reg(asm.R4, asm.R3, "wring_redirect"),
-		asm.StoreMem(asm.R2, 0, asm.R0, asm.DWord),
-	}
+	return stampAt(asm.FnXdpAdjustMeta, xdpDataMeta, xdpData, "wring_redirect", "wring_redirect")
 }
 
 // stampInFrame grows the frame at its head by MetaLen bytes and writes
@@ -214,17 +202,25 @@ func stamp() asm.Instructions {
 // as unstamped and passed to the host, not captured with a stamp the
 // socket could not tell from its data.
 func stampInFrame() asm.Instructions {
+	return stampAt(asm.FnXdpAdjustHead, xdpData, xdpDataEnd, "wring_unstamped", "wring_unstamp")
+}
+
+// stampAt grows the area that starts at xdp_md field lo by MetaLen bytes
+// with adjust and stores the TAI clock in its first 8, bounded by field
+// hi for the verifier; it jumps to failed when the adjust fails and to
+// short when the bounds check does.
+func stampAt(adjust asm.BuiltinFunc, lo, hi int16, failed, short string) asm.Instructions {
 	return asm.Instructions{
 		asm.Mov.Reg(asm.R1, CtxReg),
 		asm.Mov.Imm(asm.R2, -MetaLen),
-		asm.FnXdpAdjustHead.Call(),
-		asm.JNE.Imm(asm.R0, 0, "wring_unstamped"),
+		adjust.Call(),
+		asm.JNE.Imm(asm.R0, 0, failed),
 		asm.FnKtimeGetTaiNs.Call(),
-		asm.LoadMem(asm.R2, CtxReg, xdpData, asm.Word),
-		asm.LoadMem(asm.R3, CtxReg, xdpDataEnd, asm.Word),
+		asm.LoadMem(asm.R2, CtxReg, lo, asm.Word),
+		asm.LoadMem(asm.R3, CtxReg, hi, asm.Word),
 		asm.Mov.Reg(asm.R4, asm.R2),
 		asm.Add.Imm(asm.R4, MetaLen),
-		asm.JGT.Reg(asm.R4, asm.R3, "wring_unstamp"),
+		asm.JGT.Reg(asm.R4, asm.R3, short),
 		asm.StoreMem(asm.R2, 0, asm.R0, asm.DWord),
 	}
 }

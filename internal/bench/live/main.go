@@ -14,7 +14,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -32,6 +31,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/wringcap/wring/internal/bench/benchio"
 	"github.com/wringcap/wring/internal/netns"
 	"github.com/wringcap/wring/internal/xdpgen"
 )
@@ -191,7 +191,7 @@ func main() {
 		"the frames captured are those its buffer held.\n\n", *frames, *bufKiB, *bufKiB, *series, rates, *burst)
 	b.WriteString("| capturer | loss-free rate, Mpps (series) | max rate, `udp` (all match): offered Mpps / loss / CPU s per M frames | max rate, `udp dst port 80` (1% match): offered Mpps / loss / CPU s per M frames | burst held, frames (series) |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | **%.2f** (%s) | %s | %s | %s |\n", r.c.name, median(r.lossFree), floats(r.lossFree),
+		fmt.Fprintf(&b, "| %s | **%.2f** (%s) | %s | %s | %s |\n", r.c.name, benchio.Median(r.lossFree), floats(r.lossFree),
 			medianCell(r.all), medianCell(r.one), heldCell(r.held))
 	}
 	var tcp *row
@@ -200,11 +200,11 @@ func main() {
 			tcp = r
 		}
 	}
-	if tcp != nil && median(tcp.lossFree) > 0 {
+	if tcp != nil && benchio.Median(tcp.lossFree) > 0 {
 		b.WriteString("\nLoss-free rate against tcpdump (medians):")
 		for _, r := range rows {
 			if r != tcp {
-				fmt.Fprintf(&b, " %s %.1fx;", r.c.name, median(r.lossFree)/median(tcp.lossFree))
+				fmt.Fprintf(&b, " %s %.1fx;", r.c.name, benchio.Median(r.lossFree)/benchio.Median(tcp.lossFree))
 			}
 		}
 		b.WriteString("\n")
@@ -217,18 +217,6 @@ func main() {
 	}
 	b.WriteString("<!-- /bench -->\n")
 	fmt.Print(b.String())
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func floats(v []float64) string {
@@ -253,7 +241,7 @@ func medianCell(rs []result) string {
 		off, loss, cpu = append(off, r.offered), append(loss, r.loss()), append(cpu, c)
 		each = append(each, fmt.Sprintf("%.2f/%.3f%%/%.3f", r.offered, r.loss(), c))
 	}
-	return fmt.Sprintf("**%.2f / %.3f%% / %.3f** (%s)", median(off), median(loss), median(cpu), strings.Join(each, "; "))
+	return fmt.Sprintf("**%.2f / %.3f%% / %.3f** (%s)", benchio.Median(off), benchio.Median(loss), benchio.Median(cpu), strings.Join(each, "; "))
 }
 
 func cpuPerM(r result) float64 {
@@ -277,7 +265,7 @@ func heldCell(rs []result) string {
 		h = append(h, float64(r.captured))
 		each = append(each, fmt.Sprintf("%d of %d", r.captured, r.sent))
 	}
-	return fmt.Sprintf("**%.0f** (%s)", median(h), strings.Join(each, "; "))
+	return fmt.Sprintf("**%.0f** (%s)", benchio.Median(h), strings.Join(each, "; "))
 }
 
 // lossFreeRate is the highest offered rate at or below which no run lost a
@@ -334,7 +322,7 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		args = append([]string{"netns", "exec", p.NSA, "nice", "-n", strconv.Itoa(*niceFl)}, args[3:]...)
 	}
 	cmd := exec.Command("ip", args...)
-	stderr := &watchBuffer{want: "listening on ", ready: make(chan struct{})}
+	stderr := benchio.NewWatchBuffer("listening on ")
 	cmd.Stderr = stderr
 	cmd.Stdout = stderr
 	if err := cmd.Start(); err != nil {
@@ -345,7 +333,7 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 	// wring: the XDP program attached and every socket in its map).
 	// Frames sent before that would be lost without either counting them.
 	select {
-	case <-stderr.ready:
+	case <-stderr.Ready:
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -396,33 +384,6 @@ func measure(p *netns.Pair, gidx int, c capturer, expr string, matchEvery uint32
 		res.dropped = res.sent - res.captured
 	}
 	return res
-}
-
-// watchBuffer collects a process's output and closes ready when a line
-// containing want has been written.
-type watchBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	want  string
-	ready chan struct{}
-	seen  bool
-}
-
-func (w *watchBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, err := w.buf.Write(p)
-	if !w.seen && bytes.Contains(w.buf.Bytes(), []byte(w.want)) {
-		w.seen = true
-		close(w.ready)
-	}
-	return n, err
-}
-
-func (w *watchBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 func grab(s, re string) (uint64, bool) {

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"net"
@@ -20,13 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/wringcap/wring/internal/bench/benchio"
 	"github.com/wringcap/wring/internal/netns"
 )
 
@@ -96,7 +94,7 @@ func main() {
 			off = append(off, r.offered)
 			lost = append(lost, strconv.FormatInt(int64(*frames)-int64(r.captured), 10))
 		}
-		fmt.Printf("| %s | **%.3f** (%s) | %.2f (%s) | %s |\n", variants[v].name, median(cpu), list(cpu, "%.3f"), median(off), list(off, "%.2f"), strings.Join(lost, ", "))
+		fmt.Printf("| %s | **%.3f** (%s) | %.2f (%s) | %s |\n", variants[v].name, benchio.Median(cpu), list(cpu, "%.3f"), benchio.Median(off), list(off, "%.2f"), strings.Join(lost, ", "))
 	}
 }
 
@@ -133,13 +131,13 @@ func run(wring, tmp string, v variant) (res result) {
 	cmd := exec.Command("ip", "netns", "exec", p.NSA, wring, "capture", "-i", p.IfA, "--mode", "xdp",
 		"-B", strconv.Itoa(*bufKiB), "-w", "/dev/null", "udp")
 	cmd.Env = append(os.Environ(), v.env...)
-	out := &watchBuffer{want: "listening on ", ready: make(chan struct{})}
+	out := benchio.NewWatchBuffer("listening on ")
 	cmd.Stderr, cmd.Stdout = out, out
 	if err := cmd.Start(); err != nil {
 		return result{err: err}
 	}
 	select {
-	case <-out.ready:
+	case <-out.Ready:
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -176,44 +174,6 @@ func run(wring, tmp string, v variant) (res result) {
 		res.dropped, _ = strconv.ParseUint(m[1], 10, 64)
 	}
 	return res
-}
-
-// watchBuffer collects output and closes ready once want appears.
-type watchBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	want  string
-	ready chan struct{}
-	done  bool
-}
-
-func (w *watchBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.done && strings.Contains(w.buf.String(), w.want) {
-		w.done = true
-		close(w.ready)
-	}
-	return len(p), nil
-}
-
-func (w *watchBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func list(v []float64, f string) string {
