@@ -169,6 +169,9 @@ type worker struct {
 }
 
 func (p *Pipeline) work(ctx context.Context, src Source, c *Counters, f Filter) error {
+	if fin, ok := src.(Finisher); ok {
+		defer fin.Finish()
+	}
 	n := p.cfg.Batch
 	w := &worker{b: packet.Batch{Packets: make([]packet.Packet, n), Verdicts: make([]packet.Verdict, n)}, filter: f}
 	var vs viewSource // fills the batch filter's arrays as it reads

@@ -21,6 +21,14 @@ type Source interface {
 	Close() error
 }
 
+// Finisher is a Source that wants to know when its reader is done with
+// it: a pipeline worker calls Finish once it has handled the last batch it
+// read and will not call ReadBatch again. A live source keeps its rings
+// mapped until then, however early it is closed.
+type Finisher interface {
+	Finish()
+}
+
 // KernelDropper is a Source that knows of packets lost before they reached
 // userspace.
 type KernelDropper interface {

@@ -212,11 +212,12 @@ func (c *Capture) rxPackets() (uint64, error) {
 	return 0, fmt.Errorf("capture %s: no receive counter", c.dev)
 }
 
-// Close stops using the device: detaches the XDP program, closes sockets
-// and unmaps their rings. Call it once the pipeline that reads the
-// capture's sources has returned: the records of a batch point into those
-// rings, so Close under a running pipeline pulls memory from under it (as
-// pcap_close under pcap_dispatch does in libpcap).
+// Close stops using the device: detaches the programs, closes the sockets
+// and unmaps their rings. The packets of a batch point into those rings,
+// so a source whose reader holds a batch keeps them until the reader is
+// done with it: Close under a running pipeline ends the pipeline's reads
+// (each source's next ReadBatch returns io.EOF) and the rings go as each
+// worker finishes (capture.Finisher). TestCloseUnderRunningPipeline.
 func (c *Capture) Close() error {
 	if c.closed.Swap(true) {
 		return nil

@@ -270,9 +270,8 @@ func TestPacketModeOneQueue(t *testing.T) {
 // startPipeline runs pl until stop is called; stop cancels it and returns
 // Run's error, and may be called again (it returns the same error). A test
 // defers stop after deferring (or registering) its capture's Close, so
-// that a test which fails early stops the pipeline before Close unmaps
-// the rings its workers read: Close must not run under a running
-// pipeline.
+// that a test which fails early stops its pipeline before the capture
+// closes, as a program would.
 func startPipeline(pl *capture.Pipeline) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

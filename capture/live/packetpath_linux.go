@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,9 @@ func openPacket(dev Device, ifc iface, opts Options) (*packetPath, error) {
 		if dev.Queue >= 0 {
 			label = dev.Queue
 		}
-		p.workers = append(p.workers, &packetSource{sock: s, index: label, cpu: cpu, poll: opts.Poll, ifindex: ifc.index, linkType: ifc.linkType})
+		ps := &packetSource{sock: s, index: label, cpu: cpu, poll: opts.Poll, ifindex: ifc.index, linkType: ifc.linkType}
+		ps.gate.free = func() { ps.sock.Close() }
+		p.workers = append(p.workers, ps)
 	}
 	return p, nil
 }
@@ -104,13 +107,28 @@ type packetSource struct {
 	pending  []afpacket.Frame
 	pinned   bool
 	received atomic.Uint64
-	closed   bool
+	gate     readGate
 }
 
 // ReadBatch hands out the current ring block's frames, limit at a time, and
 // releases the block to the kernel when it is used up, before waiting for
-// the next one. Data is valid until the next ReadBatch.
+// the next one. Data is valid until the next ReadBatch. After Close it
+// returns io.EOF.
 func (s *packetSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !s.gate.enter() {
+		return 0, io.EOF
+	}
+	k, err := s.readBatch(b, limit)
+	if !s.gate.leave(k) {
+		return 0, io.EOF
+	}
+	return k, err
+}
+
+// Finish says the pipeline worker is done with the source.
+func (s *packetSource) Finish() { s.gate.finish() }
+
+func (s *packetSource) readBatch(b *packet.Batch, limit int) (int, error) {
 	if !s.pinned {
 		s.pinned = true
 		if err := pin(s.cpu); err != nil {
@@ -170,9 +188,5 @@ func (s *packetSource) stats() QueueStats {
 	return st
 }
 
-func (s *packetSource) close() {
-	if !s.closed {
-		s.closed = true
-		s.sock.Close()
-	}
-}
+// close frees the socket now, or once the reader is done with it.
+func (s *packetSource) close() { s.gate.close() }

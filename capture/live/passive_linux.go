@@ -5,6 +5,7 @@ package live
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -197,6 +198,11 @@ func openPassive(dev Device, ifc iface, opts Options) (*passivePath, error) {
 		cpu = opts.CPUs[0]
 	}
 	ms := &mergedSource{rings: rings, cpu: cpu, poll: opts.Poll, linkType: ifc.linkType}
+	ms.gate.free = func() {
+		for _, r := range ms.rings {
+			r.close()
+		}
+	}
 	if p.rules {
 		ms.rules = opts.Rules
 	}
@@ -456,6 +462,7 @@ type mergedSource struct {
 	fix      []byte         // packets completed or cut into segments, for this batch (and pending segments)
 	rules    *rulemaps.Maps // the rules in the programs, nil if none
 	wait     time.Duration  // the current wait for records (ringPoll to ringPollMax)
+	gate     readGate       // frees the rings when no reader uses them
 }
 
 // nextWait returns the wait that follows one of length wait that found
@@ -474,8 +481,11 @@ func nextWait(wait time.Duration, found, limit int) time.Duration {
 // (giving their space back to the kernel), waits up to ringPoll when no
 // ring has any, and hands out up to limit records, oldest first. The
 // packets' data points into the rings, without a copy, and is valid until
-// the next ReadBatch.
+// the next ReadBatch. After Close it returns io.EOF.
 func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !m.gate.enter() {
+		return 0, io.EOF
+	}
 	n, err := m.readBatch(b, limit)
 	// The records taken are counted once per batch, not with an atomic
 	// add per packet, before the batch goes on: a Stats call never
@@ -485,6 +495,9 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			r.received.Add(r.taken)
 			r.taken = 0
 		}
+	}
+	if !m.gate.leave(n) {
+		return 0, io.EOF
 	}
 	return n, err
 }
@@ -646,11 +659,11 @@ func (m *mergedSource) stats() QueueStats {
 	return t
 }
 
-func (m *mergedSource) close() {
-	for _, r := range m.rings {
-		r.close()
-	}
-}
+// close frees the rings now, or once the reader is done with them.
+func (m *mergedSource) close() { m.gate.close() }
+
+// Finish says the pipeline worker is done with the source.
+func (m *mergedSource) Finish() { m.gate.finish() }
 
 // absoluteEnd returns the end of the furthest absolute packet load of a
 // classic program (ld [k], ldx 4*([k]&0xf)): a packet shorter than that

@@ -4,6 +4,7 @@ package live
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -123,6 +124,7 @@ func openXDP(dev Device, ifindex, nq int, opts Options, generic bool) (*xdpPath,
 			trace: newXDPTrace(q, opts.Log), log: opts.Log, niceRefused: niceRefused,
 			napMax: xdpNapMax(s.Frames()),
 		}
+		src.gate.free = src.free
 		if os.Getenv(XDPNapEnv) == "0" {
 			src.napMax = 0
 		}
@@ -149,7 +151,7 @@ type xdpSource struct {
 	taiOffset int64 // CLOCK_TAI - CLOCK_REALTIME
 	pinned    bool
 	received  atomic.Uint64
-	closed    bool
+	gate      readGate
 	trace     *xdpTrace // nil unless XDPTraceEnv is set
 
 	log         func(string, ...any)
@@ -257,8 +259,23 @@ func pin(cpu int) error {
 
 // ReadBatch returns the frames of the previous batch to the kernel and
 // waits up to the poll interval for new ones. The frames stay in the UMEM:
-// their Data is valid until the next ReadBatch.
+// their Data is valid until the next ReadBatch. After Close it returns
+// io.EOF.
 func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
+	if !s.gate.enter() {
+		return 0, io.EOF
+	}
+	k, err := s.readBatch(b, limit)
+	if !s.gate.leave(k) {
+		return 0, io.EOF
+	}
+	return k, err
+}
+
+// Finish says the pipeline worker is done with the source.
+func (s *xdpSource) Finish() { s.gate.finish() }
+
+func (s *xdpSource) readBatch(b *packet.Batch, limit int) (int, error) {
 	if !s.pinned {
 		s.pinned = true
 		if err := pin(s.cpu); err != nil {
@@ -377,10 +394,10 @@ func (s *xdpSource) stats() QueueStats {
 	return st
 }
 
-func (s *xdpSource) close() {
-	if !s.closed {
-		s.closed = true
-		s.trace.report(s.sock)
-		s.sock.Close()
-	}
+// close frees the socket now, or once the reader is done with it.
+func (s *xdpSource) close() { s.gate.close() }
+
+func (s *xdpSource) free() {
+	s.trace.report(s.sock)
+	s.sock.Close()
 }
