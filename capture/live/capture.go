@@ -27,6 +27,9 @@ type Capture struct {
 	pas     *passivePath
 	netdev  *os.File // /proc/thread-self/net/dev of the device's namespace
 	rxStart uint64
+	// dropStart is the device's receive-drop counter at open (the drop
+	// column of /proc/net/dev: rx_dropped + rx_missed_errors).
+	dropStart uint64
 	closed  atomic.Bool
 }
 
@@ -52,7 +55,7 @@ func Open(dev Device, opts Options) (*Capture, error) {
 	if ifc.index != 0 {
 		if f, err := os.Open("/proc/thread-self/net/dev"); err == nil {
 			c.netdev = f
-			c.rxStart, _ = c.rxPackets()
+			c.rxStart, c.dropStart, _ = c.rxCounters()
 		}
 	}
 	var errs []error
@@ -195,8 +198,16 @@ func (c *Capture) Stats() []QueueStats {
 // rxPackets reads the device's receive counter from the namespace it was
 // opened in.
 func (c *Capture) rxPackets() (uint64, error) {
+	rx, _, err := c.rxCounters()
+	return rx, err
+}
+
+// rxCounters reads the device's received and receive-dropped counters
+// from the namespace it was opened in (/proc/net/dev's receive packets and
+// drop columns).
+func (c *Capture) rxCounters() (rx, drop uint64, err error) {
 	if _, err := c.netdev.Seek(0, 0); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	buf := make([]byte, 64<<10)
 	n, _ := c.netdev.Read(buf)
@@ -204,13 +215,41 @@ func (c *Capture) rxPackets() (uint64, error) {
 		name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
 		if ok && name == c.dev.Name {
 			f := strings.Fields(rest)
-			if len(f) > 1 {
-				return strconv.ParseUint(f[1], 10, 64)
+			if len(f) > 3 {
+				rx, err = strconv.ParseUint(f[1], 10, 64)
+				if err == nil {
+					drop, err = strconv.ParseUint(f[3], 10, 64)
+				}
+				return rx, drop, err
 			}
 		}
 	}
-	return 0, fmt.Errorf("capture %s: no receive counter", c.dev)
+	return 0, 0, fmt.Errorf("capture %s: no receive counter", c.dev)
 }
+
+// InterfaceDropped returns the frames the device dropped on receive since
+// the capture opened (its rx_dropped + rx_missed_errors, libpcap's
+// ps_ifdrop, which tcpdump prints as "dropped by interface"), and whether
+// the device has the counter. The count holds frames lost before any
+// capture hook (a full NIC or veth ring) and frames the host stack dropped
+// later (no handler for their protocol): with a packet socket on the
+// device (ModePacket, or tcpdump) the stack delivers those to the socket
+// instead of dropping them, which is why only PacketSocket captures read
+// it as tcpdump does.
+func (c *Capture) InterfaceDropped() (uint64, bool) {
+	if c.netdev == nil || c.closed.Load() {
+		return 0, false
+	}
+	_, drop, err := c.rxCounters()
+	if err != nil || drop < c.dropStart {
+		return 0, false
+	}
+	return drop - c.dropStart, true
+}
+
+// PacketSocket says whether the capture reads through AF_PACKET sockets.
+func (c *Capture) PacketSocket() bool { return c.pkt != nil }
+
 
 // Close stops using the device: detaches the programs, closes the sockets
 // and unmaps their rings. The packets of a batch point into those rings,

@@ -40,6 +40,12 @@ func (c *Capture) FilterInKernel() bool { return false }
 // Stats returns nil.
 func (c *Capture) Stats() []QueueStats { return nil }
 
+// InterfaceDropped returns 0, false.
+func (c *Capture) InterfaceDropped() (uint64, bool) { return 0, false }
+
+// PacketSocket returns false.
+func (c *Capture) PacketSocket() bool { return false }
+
 // Close does nothing.
 func (c *Capture) Close() error { return nil }
 

@@ -186,7 +186,7 @@ func (c *captureCmd) Run(s *streams) error {
 	if err != nil {
 		closeErr := out.Close()
 		if interrupted(ctx, s.Err, "loading analyzers") {
-			printLiveSummary(s.Err, capt.Stats(), nil)
+			printLiveSummary(s.Err, capt.Stats(), nil, ifDropsOf(capt))
 			if closeErr != nil {
 				return exitf(1, "%v", closeErr)
 			}
@@ -219,7 +219,7 @@ func (c *captureCmd) Run(s *streams) error {
 	}
 
 	c.metricsFlags.setQueues(func() []metrics.Queue { return queueMetrics(p.Counters(), capt.Stats()) })
-	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters()) })
+	stopInfo := onInfoSignal(s.Err, func(w io.Writer) { printLiveSummary(w, capt.Stats(), p.Counters(), ifDropsOf(capt)) })
 	defer stopInfo()
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -245,7 +245,7 @@ func (c *captureCmd) Run(s *streams) error {
 		t := capture.Sum(p.Counters())
 		fmt.Fprintf(s.Out, "%d packet%s\n", t.Delivered, plural(t.Delivered))
 	} else {
-		printLiveSummary(s.Err, capt.Stats(), p.Counters())
+		printLiveSummary(s.Err, capt.Stats(), p.Counters(), ifDropsOf(capt))
 	}
 	c.rulesFlags.summary(s.Err)
 	switch {
@@ -314,11 +314,26 @@ func (c *captureCmd) sink(s *streams, lt spec.LinkType, stop func()) (*outputSin
 		Text: text, Number: c.Number, Flush: c.LineBuf || c.PacketBuf, Stop: stop, Err: s.Err}.sink(s)
 }
 
-// printLiveSummary prints tcpdump's closing lines, then both halves of
-// wring's books per queue: the kernel's (seen = filtered out in the kernel +
-// dropped + received) and the pipeline's (received = filtered out in
-// userspace + dropped + delivered).
-func printLiveSummary(w io.Writer, ks []live.QueueStats, ps []capture.Snapshot) {
+// ifDrops is what the device dropped on receive since the capture opened
+// (live.Capture.InterfaceDropped).
+type ifDrops struct {
+	n      uint64
+	tapped bool // read through packet sockets: the count means what tcpdump's does
+}
+
+func ifDropsOf(c *live.Capture) ifDrops {
+	n, _ := c.InterfaceDropped()
+	return ifDrops{n: n, tapped: c.PacketSocket()}
+}
+
+// printLiveSummary prints tcpdump's closing lines (with its "dropped by
+// interface" line when an AF_PACKET capture's device dropped frames), then
+// both halves of wring's books per queue: the kernel's (seen = filtered out
+// in the kernel + dropped + received) and the pipeline's (received =
+// filtered out in userspace + dropped + delivered). On the other paths the
+// device's receive drops get a line of wring's own: there they also count
+// frames the host stack dropped after the capture programs had seen them.
+func printLiveSummary(w io.Writer, ks []live.QueueStats, ps []capture.Snapshot, ifdrop ifDrops) {
 	t := capture.Sum(ps)
 	var seen, kdrop uint64
 	for _, k := range ks {
@@ -328,6 +343,9 @@ func printLiveSummary(w io.Writer, ks []live.QueueStats, ps []capture.Snapshot) 
 	fmt.Fprintf(w, "%d packet%s captured\n", t.Delivered, plural(t.Delivered))
 	fmt.Fprintf(w, "%d packet%s received by filter\n", seen, plural(seen))
 	fmt.Fprintf(w, "%d packet%s dropped by kernel\n", kdrop, plural(kdrop))
+	if ifdrop.n != 0 && ifdrop.tapped {
+		fmt.Fprintf(w, "%d packet%s dropped by interface\n", ifdrop.n, plural(ifdrop.n))
+	}
 	for i, k := range ks {
 		fmt.Fprintf(w, "wring: queue %d: kernel saw %d, filtered out %d, dropped %d (%s), received %d", k.Queue, k.Seen, k.FilteredOut, k.Dropped, k.DropDetail, k.Received)
 		if i < len(ps) {
@@ -335,6 +353,10 @@ func printLiveSummary(w io.Writer, ks []live.QueueStats, ps []capture.Snapshot) 
 			fmt.Fprintf(w, "; userspace filtered out %d, delivered %d, dropped %d", q.FilteredOut, q.Delivered, q.Dropped[capture.DropHandler]+q.Dropped[capture.DropSink])
 		}
 		fmt.Fprintln(w)
+	}
+	if ifdrop.n != 0 && !ifdrop.tapped {
+		fmt.Fprintf(w, "wring: the device dropped %d frame%s on receive since the capture opened (rx_dropped + rx_missed_errors): "+
+			"before the capture programs (a full ring), or by the host stack after them\n", ifdrop.n, plural(ifdrop.n))
 	}
 }
 
