@@ -30,7 +30,7 @@ type Capture struct {
 	// dropStart is the device's receive-drop counter at open (the drop
 	// column of /proc/net/dev: rx_dropped + rx_missed_errors).
 	dropStart uint64
-	closed  atomic.Bool
+	closed    atomic.Bool
 }
 
 // worker is one queue's source of frames.
@@ -249,7 +249,6 @@ func (c *Capture) InterfaceDropped() (uint64, bool) {
 
 // PacketSocket says whether the capture reads through AF_PACKET sockets.
 func (c *Capture) PacketSocket() bool { return c.pkt != nil }
-
 
 // Close stops using the device: detaches the programs, closes the sockets
 // and unmaps their rings. The packets of a batch point into those rings,
