@@ -237,7 +237,11 @@ func (c *captureCmd) Run(s *streams) error {
 		writeErr = eventsFailure(doneErr)
 	}
 	if c.JSON && writeErr == nil {
-		if err := writeStatsRules(s.Out, p.Counters(), &c.analyzerFlags, c.rulesFlags.json()); err != nil {
+		var ifdrop *uint64
+		if n, ok := capt.InterfaceDropped(); ok {
+			ifdrop = &n
+		}
+		if err := writeStatsRules(s.Out, p.Counters(), &c.analyzerFlags, c.rulesFlags.json(), ifdrop); err != nil {
 			writeErr = fmt.Errorf("standard output: %w", err)
 		}
 	}

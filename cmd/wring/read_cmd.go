@@ -153,7 +153,7 @@ func (c *readCmd) finish(s *streams, qs []capture.Snapshot, runErr, closeErr, do
 			}
 		}
 	case c.JSON && writeErr == nil:
-		if err := writeStatsRules(s.Out, qs, &c.analyzerFlags, c.rulesFlags.json()); err != nil {
+		if err := writeStatsRules(s.Out, qs, &c.analyzerFlags, c.rulesFlags.json(), nil); err != nil {
 			writeErr = fmt.Errorf("standard output: %w", err)
 		}
 		printSummary(s.Err, qs)

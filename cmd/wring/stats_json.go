@@ -12,15 +12,18 @@ import (
 // The final stats object of --json (spec/JSON.md): the last line of the
 // output, after every packet line.
 type statsJSON struct {
-	Type      string         `json:"type"` // always "stats"
-	Captured  uint64         `json:"captured"`
-	Received  uint64         `json:"received"`
-	Filtered  uint64         `json:"filtered_out"`
-	Dropped   dropsJSON      `json:"dropped"`
-	Queues    []queueJSON    `json:"queues"`
-	Analyzers []analyzerJSON `json:"analyzers,omitempty"`
-	Rules     *rulesJSON     `json:"rules,omitempty"`
-	Exporters []exporterJSON `json:"exporters,omitempty"`
+	Type     string      `json:"type"` // always "stats"
+	Captured uint64      `json:"captured"`
+	Received uint64      `json:"received"`
+	Filtered uint64      `json:"filtered_out"`
+	Dropped  dropsJSON   `json:"dropped"`
+	Queues   []queueJSON `json:"queues"`
+	// InterfaceDropped is a live capture's device receive drops since
+	// it opened (live.Capture.InterfaceDropped); absent for files.
+	InterfaceDropped *uint64        `json:"interface_dropped,omitempty"`
+	Analyzers        []analyzerJSON `json:"analyzers,omitempty"`
+	Rules            *rulesJSON     `json:"rules,omitempty"`
+	Exporters        []exporterJSON `json:"exporters,omitempty"`
 }
 
 // exporterJSON is one exporter's counters on exit: kind "ipfix" (--export)
@@ -78,14 +81,15 @@ func drops(s capture.Snapshot) dropsJSON {
 
 // writeStats writes the stats object as one JSON line.
 func writeStats(w io.Writer, qs []capture.Snapshot, f *analyzerFlags) error {
-	return writeStatsRules(w, qs, f, nil)
+	return writeStatsRules(w, qs, f, nil, nil)
 }
 
 // writeStatsRules writes the stats object with the rule counters of
-// --rules (nil: none).
-func writeStatsRules(w io.Writer, qs []capture.Snapshot, f *analyzerFlags, rules *rulesJSON) error {
+// --rules (nil: none) and a live device's receive drops (nil: a file).
+func writeStatsRules(w io.Writer, qs []capture.Snapshot, f *analyzerFlags, rules *rulesJSON, ifdrop *uint64) error {
 	t := capture.Sum(qs)
-	st := statsJSON{Type: "stats", Captured: t.Delivered, Received: t.Received, Filtered: t.FilteredOut, Dropped: drops(t), Queues: []queueJSON{}, Rules: rules}
+	st := statsJSON{Type: "stats", Captured: t.Delivered, Received: t.Received, Filtered: t.FilteredOut, Dropped: drops(t), Queues: []queueJSON{},
+		Rules: rules, InterfaceDropped: ifdrop}
 	for _, q := range qs {
 		st.Queues = append(st.Queues, queueJSON{Queue: q.Queue, Received: q.Received, Filtered: q.FilteredOut, Delivered: q.Delivered, Dropped: drops(q)})
 	}
