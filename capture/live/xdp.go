@@ -179,7 +179,8 @@ func xdpNapMax(frames uint32) time.Duration {
 	return min(d, time.Millisecond)
 }
 
-// napBefore sleeps before a read when frames are flowing but none wait.
+// napBefore sleeps before a read when frames are flowing but none wait,
+// and says whether it slept.
 // In copy mode the kernel flushes to the RX ring at most 64 frames at a
 // time (a NAPI poll), and a worker that polls wakes for every flush: a
 // context switch every few dozen frames, which on a busy CPU costs more
@@ -190,7 +191,6 @@ func xdpNapMax(frames uint32) time.Duration {
 // frames, 5 series each (BENCHMARKS.md, "AF_XDP workers nap while frames
 // flow"): 2.14 s of CPU per million frames without the nap, 0.29 s with
 // it; at 0.31 Mpps paced, 2.03 and 0.31 s.
-// It says whether it slept.
 func (s *xdpSource) napBefore() bool {
 	if !s.flowing || s.nap <= 0 || s.sock.Pending() > 0 {
 		return false
