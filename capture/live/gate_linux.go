@@ -2,7 +2,12 @@
 
 package live
 
-import "sync"
+import (
+	"io"
+	"sync"
+
+	"github.com/wringcap/wring/capture/packet"
+)
 
 // readGate keeps a source's rings mapped while its reader may still use
 // them, so that Capture.Close under a running pipeline ends the pipeline's
@@ -30,6 +35,19 @@ const (
 	gateReading                  // inside ReadBatch
 	gateHolding                  // ReadBatch returned packets that point into the rings
 )
+
+// read is a gated source's ReadBatch: it runs the source's own read
+// between enter and leave, and returns io.EOF once the source is closed.
+func (g *readGate) read(b *packet.Batch, limit int, read func(*packet.Batch, int) (int, error)) (int, error) {
+	if !g.enter() {
+		return 0, io.EOF
+	}
+	k, err := read(b, limit)
+	if !g.leave(k) {
+		return 0, io.EOF
+	}
+	return k, err
+}
 
 // enter is called as ReadBatch starts: the batch the reader held is done
 // with. It reports false, having freed the rings, when the source is

@@ -2,7 +2,6 @@ package live
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sync/atomic"
 	"time"
@@ -115,14 +114,7 @@ type packetSource struct {
 // the next one. Data is valid until the next ReadBatch. After Close it
 // returns io.EOF.
 func (s *packetSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	if !s.gate.enter() {
-		return 0, io.EOF
-	}
-	k, err := s.readBatch(b, limit)
-	if !s.gate.leave(k) {
-		return 0, io.EOF
-	}
-	return k, err
+	return s.gate.read(b, limit, s.readBatch)
 }
 
 // Finish says the pipeline worker is done with the source.

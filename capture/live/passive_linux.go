@@ -5,7 +5,6 @@ package live
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -483,9 +482,11 @@ func nextWait(wait time.Duration, found, limit int) time.Duration {
 // packets' data points into the rings, without a copy, and is valid until
 // the next ReadBatch. After Close it returns io.EOF.
 func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	if !m.gate.enter() {
-		return 0, io.EOF
-	}
+	return m.gate.read(b, limit, m.readCounted)
+}
+
+// readCounted reads a batch and counts what it took from each ring.
+func (m *mergedSource) readCounted(b *packet.Batch, limit int) (int, error) {
 	n, err := m.readBatch(b, limit)
 	// The records taken are counted once per batch, not with an atomic
 	// add per packet, before the batch goes on: a Stats call never
@@ -495,9 +496,6 @@ func (m *mergedSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
 			r.received.Add(r.taken)
 			r.taken = 0
 		}
-	}
-	if !m.gate.leave(n) {
-		return 0, io.EOF
 	}
 	return n, err
 }

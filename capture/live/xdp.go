@@ -4,7 +4,6 @@ package live
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"sync/atomic"
@@ -262,14 +261,7 @@ func pin(cpu int) error {
 // their Data is valid until the next ReadBatch. After Close it returns
 // io.EOF.
 func (s *xdpSource) ReadBatch(b *packet.Batch, limit int) (int, error) {
-	if !s.gate.enter() {
-		return 0, io.EOF
-	}
-	k, err := s.readBatch(b, limit)
-	if !s.gate.leave(k) {
-		return 0, io.EOF
-	}
-	return k, err
+	return s.gate.read(b, limit, s.readBatch)
 }
 
 // Finish says the pipeline worker is done with the source.
