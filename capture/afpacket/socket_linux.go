@@ -25,7 +25,9 @@ type Socket struct {
 	pollfds [1]linux.PollFd
 	statsMu sync.Mutex
 	stats   Stats
-	closed  bool
+	// statsFinal: the socket is closed and stats holds its last counts.
+	statsFinal bool
+	closed     bool
 }
 
 // hdrLen is TPACKET_ALIGN(sizeof(struct tpacket3_hdr)): where the
@@ -243,6 +245,9 @@ func (s *Socket) Release() {
 func (s *Socket) Stats() (Stats, error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
+	if s.statsFinal {
+		return s.stats, nil // closed: the counts read as it closed
+	}
 	st, err := linux.GetsockoptTpacketStatsV3(s.fd, linux.SOL_PACKET, linux.PACKET_STATISTICS)
 	if err != nil {
 		return s.stats, fmt.Errorf("afpacket: statistics: %w", err)
@@ -253,12 +258,18 @@ func (s *Socket) Stats() (Stats, error) {
 	return s.stats, nil
 }
 
-// Close unmaps the ring and closes the socket.
+// Close unmaps the ring and closes the socket. Stats afterwards returns
+// the counts as they were when it closed, without touching the closed
+// descriptor (whose number the process may have reused).
 func (s *Socket) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
+	_, _ = s.Stats()
+	s.statsMu.Lock()
+	s.statsFinal = true
+	s.statsMu.Unlock()
 	if s.ring != nil {
 		_ = linux.Munmap(s.ring)
 	}

@@ -126,6 +126,20 @@ func TestFilterAndVLAN(t *testing.T) {
 	if st.Packets != 50 || st.Drops != 0 {
 		t.Fatalf("kernel stats %+v, want 50 packets, 0 drops", st)
 	}
+	// After Close the counts stay as they were, without the descriptor,
+	// even when another socket now has its number.
+	fd := filtered.fd
+	if err := filtered.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, p, nil, Config{Blocks: 4, BlockSize: 1 << 16})
+	if _, err := netns.Send(p.NSB, p.IfB, frames); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, other, 100)
+	if st2, err := filtered.Stats(); err != nil || st2 != st {
+		t.Fatalf("stats after Close %+v (%v), want %+v (the socket now on fd %d: %d, closed one: %d)", st2, err, st, fd, other.fd, fd)
+	}
 }
 
 // TestFanout spreads flows over two sockets in one fanout group: every frame

@@ -143,6 +143,16 @@ func TestInFrameStampLeavesHostFramesIntact(t *testing.T) {
 	if len(seen) != n || len(captured)+len(hostGot) != n {
 		t.Fatalf("%d distinct frames of %d, %d captured + %d to the host", len(seen), n, len(captured), len(hostGot))
 	}
+	// After Close, Stats returns the counts as the socket closed, without
+	// its descriptor.
+	before, err := sock.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock.Close()
+	if after, err := sock.Stats(); err != nil || after != before {
+		t.Errorf("stats after Close %+v (%v), before %+v", after, err, before)
+	}
 	if len(captured) == 0 || len(hostGot) == 0 {
 		t.Fatalf("captured %d, host %d: the flows should spread over the queues", len(captured), len(hostGot))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -105,6 +106,10 @@ type Socket struct {
 	held     []uint64 // frames handed out by Receive, returned by Release
 	pollfds  [1]unix.PollFd
 	closed   bool
+	// statsMu guards final, the kernel's counters as the socket closed,
+	// which Stats returns from then on.
+	statsMu sync.Mutex
+	final   *Stats
 	// stampInFrame: the program writes each frame's stamp in front of
 	// its data (Program.StampInFrame), not in the metadata area.
 	stampInFrame bool
@@ -333,8 +338,19 @@ func (s *Socket) Level() (fill uint32, held int) {
 	return s.fill.cachedProd - atomic.LoadUint32(s.fill.consumer), len(s.held)
 }
 
-// Stats reads the kernel's counters for the socket.
+// Stats reads the kernel's counters for the socket; after Close, the
+// counters as they were when it closed (the descriptor is not touched: the
+// process may have reused its number).
 func (s *Socket) Stats() (Stats, error) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.final != nil {
+		return *s.final, nil
+	}
+	return s.readStats()
+}
+
+func (s *Socket) readStats() (Stats, error) {
 	var st unix.XDPStatistics
 	optlen := uint32(unsafe.Sizeof(st))
 	if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_XDP, unix.XDP_STATISTICS,
@@ -353,6 +369,10 @@ func (s *Socket) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.statsMu.Lock()
+	final, _ := s.readStats()
+	s.final = &final
+	s.statsMu.Unlock()
 	s.rx.unmap()
 	s.fill.unmap()
 	s.comp.unmap()
