@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/wringcap/wring/capture"
@@ -31,6 +33,13 @@ type Capture struct {
 	// column of /proc/net/dev: rx_dropped + rx_missed_errors).
 	dropStart uint64
 	closed    atomic.Bool
+
+	// mu orders Stats, InterfaceDropped and Close: Close frees the maps,
+	// sockets and files the other two read, and leaves in final and
+	// finalDrop what they read last.
+	mu        sync.Mutex
+	final     []QueueStats
+	finalDrop *uint64
 }
 
 // worker is one queue's source of frames.
@@ -171,8 +180,18 @@ func (c *Capture) FilterInKernel() bool {
 }
 
 // Stats returns the per-queue counters. Call it after Run returns for
-// figures that reconcile exactly.
+// figures that reconcile exactly. It may run beside Close, on any
+// goroutine; after Close it returns the counters as they were then.
 func (c *Capture) Stats() []QueueStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return slices.Clone(c.final)
+	}
+	return c.stats()
+}
+
+func (c *Capture) stats() []QueueStats {
 	var out []QueueStats
 	for _, w := range c.workers() {
 		out = append(out, w.stats())
@@ -237,7 +256,19 @@ func (c *Capture) rxCounters() (rx, drop uint64, err error) {
 // instead of dropping them, which is why only PacketSocket captures read
 // it as tcpdump does.
 func (c *Capture) InterfaceDropped() (uint64, bool) {
-	if c.netdev == nil || c.closed.Load() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
+		if c.finalDrop == nil {
+			return 0, false
+		}
+		return *c.finalDrop, true
+	}
+	return c.interfaceDropped()
+}
+
+func (c *Capture) interfaceDropped() (uint64, bool) {
+	if c.netdev == nil {
 		return 0, false
 	}
 	_, drop, err := c.rxCounters()
@@ -257,9 +288,16 @@ func (c *Capture) PacketSocket() bool { return c.pkt != nil }
 // (each source's next ReadBatch returns io.EOF) and the rings go as each
 // worker finishes (capture.Finisher). TestCloseUnderRunningPipeline.
 func (c *Capture) Close() error {
-	if c.closed.Swap(true) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Load() {
 		return nil
 	}
+	c.final = c.stats()
+	if n, ok := c.interfaceDropped(); ok {
+		c.finalDrop = &n
+	}
+	c.closed.Store(true)
 	if c.pas != nil {
 		c.pas.close()
 	}

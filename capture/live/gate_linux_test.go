@@ -61,7 +61,21 @@ func TestCloseUnderRunningPipeline(t *testing.T) {
 					}
 				}
 			}()
-			defer func() { close(stop); <-sent }()
+			// Stats from another goroutine all along, as SIGUSR1 does,
+			// also while Close frees the sockets on the reader's side.
+			statsDone := make(chan struct{})
+			go func() {
+				defer close(statsDone)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						c.Stats()
+					}
+				}
+			}()
+			defer func() { close(stop); <-sent; <-statsDone }()
 			for deadline := time.Now().Add(5 * time.Second); h.n.Load() < 2000; {
 				if time.Now().After(deadline) {
 					t.Fatalf("only %d packets captured in 5 s", h.n.Load())

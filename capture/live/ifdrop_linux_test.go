@@ -52,8 +52,8 @@ func TestInterfaceDropped(t *testing.T) {
 				t.Errorf("AF_PACKET: %d drops counted: the packet socket should take these frames", after-before)
 			}
 			c.Close()
-			if _, ok := c.InterfaceDropped(); ok {
-				t.Error("InterfaceDropped after Close reports a count")
+			if n, ok := c.InterfaceDropped(); !ok || n != after {
+				t.Errorf("InterfaceDropped after Close: %d, %v; want the count at Close, %d", n, ok, after)
 			}
 		})
 	}
