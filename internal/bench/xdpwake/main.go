@@ -4,7 +4,7 @@
 // CPU time `wring capture --mode xdp` spends per million frames, with the
 // nap (the default) and without it (WRING_XDP_NAP=0), run alternately on
 // a 2-queue veth between two namespaces. The frames come from trafgen
-// (netsniff-ng; one process by default, its TX ring, 60-byte UDP frames with random
+// (netsniff-ng; one process, its TX ring, 60-byte UDP frames with random
 // source ports so both queues get traffic), which needs no kernel support
 // beyond AF_PACKET: it runs where the live bench's XDP generator cannot
 // (kernels that refuse BPF_F_TEST_XDP_LIVE_FRAMES). It needs root and
@@ -33,7 +33,6 @@ var (
 	series = flag.Int("series", 5, "runs per variant, alternating")
 	rate   = flag.Int("rate", 0, "trafgen's rate in frames per second (0: as fast as it goes)")
 	bufKiB = flag.Int("buffer", 65536, "wring's -B in KiB")
-	procs  = flag.Int("procs", 1, "trafgen processes (-P), each sending -frames/procs")
 )
 
 type variant struct {
@@ -79,8 +78,8 @@ func main() {
 			res[v] = append(res[v], r)
 		}
 	}
-	fmt.Printf("%d frames of 60 bytes per run from trafgen (%d process(es)) on a 2-queue veth; `wring capture --mode xdp -B %d -w /dev/null udp`; %d series, the two variants alternating. CPU is the capturing process's user+system time per million frames sent.\n\n",
-		*frames, *procs, *bufKiB, *series)
+	fmt.Printf("%d frames of 60 bytes per run from trafgen (one process) on a 2-queue veth; `wring capture --mode xdp -B %d -w /dev/null udp`; %d series, the two variants alternating. CPU is the capturing process's user+system time per million frames sent.\n\n",
+		*frames, *bufKiB, *series)
 	fmt.Println("| variant | CPU s per M frames, median (series) | offered Mpps, median (series) | frames lost (series) |")
 	fmt.Println("|---|---|---|---|")
 	for v, rs := range res {
@@ -145,7 +144,7 @@ func run(wring, tmp string, v variant) (res result) {
 		return result{err: fmt.Errorf("wring not listening after 20 s: %s", out.String())}
 	}
 	time.Sleep(300 * time.Millisecond)
-	args := []string{"netns", "exec", p.NSB, "trafgen", "-i", cfg, "-o", p.IfB, "-n", strconv.Itoa(*frames), "-P", strconv.Itoa(*procs), "-C", "-q"}
+	args := []string{"netns", "exec", p.NSB, "trafgen", "-i", cfg, "-o", p.IfB, "-n", strconv.Itoa(*frames), "-P", "1", "-C", "-q"}
 	if *rate > 0 {
 		args = append(args, "-b", strconv.Itoa(*rate)+"pps")
 	}
