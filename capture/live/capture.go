@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/wringcap/wring/capture"
 	"github.com/wringcap/wring/internal/linux"
@@ -32,12 +31,12 @@ type Capture struct {
 	// dropStart is the device's receive-drop counter at open (the drop
 	// column of /proc/net/dev: rx_dropped + rx_missed_errors).
 	dropStart uint64
-	closed    atomic.Bool
 
 	// mu orders Stats, InterfaceDropped and Close: Close frees the maps,
 	// sockets and files the other two read, and leaves in final and
 	// finalDrop what they read last.
 	mu        sync.Mutex
+	closed    bool
 	final     []QueueStats
 	finalDrop *uint64
 }
@@ -185,7 +184,7 @@ func (c *Capture) FilterInKernel() bool {
 func (c *Capture) Stats() []QueueStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed.Load() {
+	if c.closed {
 		return slices.Clone(c.final)
 	}
 	return c.stats()
@@ -199,7 +198,7 @@ func (c *Capture) stats() []QueueStats {
 	if c.pkt != nil && c.netdev != nil && len(out) > 0 {
 		// AF_PACKET's kernel counters start after the filter; the
 		// interface's own receive counter says how many frames there were.
-		if rx, err := c.rxPackets(); err == nil {
+		if rx, _, err := c.rxCounters(); err == nil {
 			var passed uint64
 			for _, s := range out {
 				passed += s.Seen
@@ -212,13 +211,6 @@ func (c *Capture) stats() []QueueStats {
 		}
 	}
 	return out
-}
-
-// rxPackets reads the device's receive counter from the namespace it was
-// opened in.
-func (c *Capture) rxPackets() (uint64, error) {
-	rx, _, err := c.rxCounters()
-	return rx, err
 }
 
 // rxCounters reads the device's received and receive-dropped counters
@@ -258,7 +250,7 @@ func (c *Capture) rxCounters() (rx, drop uint64, err error) {
 func (c *Capture) InterfaceDropped() (uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed.Load() {
+	if c.closed {
 		if c.finalDrop == nil {
 			return 0, false
 		}
@@ -290,14 +282,14 @@ func (c *Capture) PacketSocket() bool { return c.pkt != nil }
 func (c *Capture) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed.Load() {
+	if c.closed {
 		return nil
 	}
 	c.final = c.stats()
 	if n, ok := c.interfaceDropped(); ok {
 		c.finalDrop = &n
 	}
-	c.closed.Store(true)
+	c.closed = true
 	if c.pas != nil {
 		c.pas.close()
 	}
